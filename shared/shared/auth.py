@@ -1,0 +1,307 @@
+"""Bearer JWT verification, the calling Principal, and the development issuer.
+
+Every service verifies tokens itself: issuer and audience are checked, each key is pinned to one algorithm
+(so `alg=none` and HS256-signed-with-the-public-key are refused), an unknown `kid` triggers one JWKS refresh,
+and a rotated key is picked up without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi import Depends, Request
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+from shared.errors import Forbidden, Unauthorized
+
+ROLES = ("partner_system", "practitioner", "hub_manager", "analyst", "auditor", "admin")
+AGENCY_TYPES = ("school", "maternity", "police", "health", "probation", "housing", "vcs", "council")
+ALLOWED_ALGORITHMS = {"RS256", "RS384", "RS512", "ES256", "ES384", "PS256"}
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling, from the verified token's claims."""
+
+    sub: str
+    roles: frozenset[str]
+    agency: str | None = None
+    agency_type: str | None = None
+    hubs: tuple[str, ...] = ()
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    token: str = field(default="", repr=False, compare=False)
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    def in_hub(self, hub: str | None) -> bool:
+        return hub is not None and hub in self.hubs
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this caller."""
+        return f"{self.sub}@{self.agency}" if self.agency else self.sub
+
+    @classmethod
+    def from_claims(cls, claims: dict[str, Any], token: str = "") -> Principal:
+        roles = claims.get("roles") or []
+        hubs = claims.get("hubs") or []
+        scope = claims.get("scope") or claims.get("scp") or ""
+        scopes = scope.split() if isinstance(scope, str) else list(scope)
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise Unauthorized("The token's roles claim must be a list of strings")
+        if not isinstance(hubs, list) or not all(isinstance(h, str) for h in hubs):
+            raise Unauthorized("The token's hubs claim must be a list of strings")
+        return cls(
+            sub=str(claims["sub"]),
+            roles=frozenset(roles),
+            agency=claims.get("agency"),
+            agency_type=claims.get("agency_type"),
+            hubs=tuple(hubs),
+            scopes=frozenset(scopes),
+            token=token,
+        )
+
+
+def _algorithm_for(jwk: dict[str, Any]) -> str:
+    alg = jwk.get("alg")
+    if alg:
+        return str(alg)
+    return {"RSA": "RS256", "EC": "ES256"}.get(jwk.get("kty", ""), "")
+
+
+def _load_jwk(jwk: dict[str, Any]) -> Any:
+    if jwk.get("kty") == "RSA":
+        return RSAAlgorithm.from_jwk(json.dumps(jwk))
+    if jwk.get("kty") == "EC":
+        return ECAlgorithm.from_jwk(json.dumps(jwk))
+    raise ValueError("unsupported key type")
+
+
+class TokenVerifier:
+    """Verifies bearer tokens against a JWKS (fetched from a URL, or given, as the development issuer's)."""
+
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        jwks_url: str | None = None,
+        jwks: dict[str, Any] | None = None,
+        leeway: int = 30,
+        refresh_cooldown: float = 5.0,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        if not jwks_url and jwks is None:
+            raise ValueError("TokenVerifier needs a jwks_url or a jwks")
+        self.issuer = issuer
+        self.audience = audience
+        self.jwks_url = jwks_url
+        self.leeway = leeway
+        self.refresh_cooldown = refresh_cooldown
+        self._client = http_client
+        self._keys: dict[str, tuple[Any, str]] = {}
+        self._last_refresh = 0.0
+        self._lock = asyncio.Lock()
+        self.refresh_count = 0
+        if jwks is not None:
+            self._install(jwks)
+
+    def _install(self, jwks: dict[str, Any]) -> None:
+        keys: dict[str, tuple[Any, str]] = {}
+        for jwk in jwks.get("keys", []):
+            kid, alg = jwk.get("kid"), _algorithm_for(jwk)
+            if not kid or alg not in ALLOWED_ALGORITHMS or jwk.get("use", "sig") != "sig":
+                continue
+            try:
+                keys[kid] = (_load_jwk(jwk), alg)
+            except (ValueError, KeyError, TypeError):
+                continue
+        self._keys = keys
+
+    async def refresh(self) -> None:
+        if not self.jwks_url:
+            return
+        async with self._lock:
+            if time.monotonic() - self._last_refresh < self.refresh_cooldown and self._keys:
+                return
+            client = self._client or httpx.AsyncClient(timeout=5.0)
+            try:
+                response = await client.get(self.jwks_url)
+                response.raise_for_status()
+                self._install(response.json())
+                self.refresh_count += 1
+            finally:
+                self._last_refresh = time.monotonic()
+                if self._client is None:
+                    await client.aclose()
+
+    async def _key_for(self, kid: str) -> tuple[Any, str] | None:
+        if kid not in self._keys and self.jwks_url:
+            try:
+                await self.refresh()
+            except (httpx.HTTPError, ValueError):
+                return None
+        return self._keys.get(kid)
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("The bearer token is malformed") from exc
+        alg, kid = header.get("alg"), header.get("kid")
+        if alg not in ALLOWED_ALGORITHMS:
+            raise Unauthorized(f"Token algorithm {alg!r} is not accepted")
+        if not isinstance(kid, str):
+            raise Unauthorized("The token has no key id (kid)")
+        found = await self._key_for(kid)
+        if found is None:
+            raise Unauthorized("The token was signed by an unknown key")
+        key, key_alg = found
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[key_alg],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("The token has expired") from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise Unauthorized("The token is not yet valid") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise Unauthorized("The token was not issued for this audience") from exc
+        except jwt.InvalidIssuerError as exc:
+            raise Unauthorized("The token was not issued by the trusted issuer") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized(f"The token is invalid: {exc}") from exc
+        return Principal.from_claims(claims, token)
+
+
+# --- the development issuer -------------------------------------------------------------------------------
+
+
+def ensure_dev_key(path: Path) -> rsa.RSAPrivateKey:
+    """Load the development signing key, generating it on first use."""
+    if path.exists():
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        assert isinstance(key, rsa.RSAPrivateKey)
+        return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    tmp = path.with_suffix(f".{uuid.uuid4().hex}.tmp")
+    tmp.write_bytes(pem)
+    tmp.chmod(0o600)
+    try:
+        path.hardlink_to(tmp)  # atomic, and never overwrites the key of a process that won the race
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return ensure_dev_key(path)
+
+
+def public_jwk(key: rsa.RSAPrivateKey) -> dict[str, Any]:
+    jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+    jwk.update({"use": "sig", "alg": "RS256"})
+    jwk["kid"] = jwt.utils.base64url_encode(hashlib.sha256(jwk["n"].encode()).digest()[:12]).decode()
+    return jwk
+
+
+def dev_jwks(path: Path) -> dict[str, Any]:
+    return {"keys": [public_jwk(ensure_dev_key(path))]}
+
+
+def mint_token(
+    key: rsa.RSAPrivateKey,
+    *,
+    issuer: str,
+    audience: str,
+    sub: str,
+    roles: Iterable[str],
+    agency: str | None = None,
+    agency_type: str | None = None,
+    hubs: Iterable[str] = (),
+    scopes: Iterable[str] = (),
+    ttl_seconds: int = 8 * 3600,
+    extra: dict[str, Any] | None = None,
+) -> str:
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        "aud": audience,
+        "sub": sub,
+        "iat": now,
+        "nbf": now,
+        "exp": now + ttl_seconds,
+        "jti": uuid.uuid4().hex,
+        "roles": list(roles),
+        "hubs": list(hubs),
+    }
+    if agency:
+        claims["agency"] = agency
+    if agency_type:
+        claims["agency_type"] = agency_type
+    scope_list = list(scopes)
+    if scope_list:
+        claims["scope"] = " ".join(scope_list)
+    claims.update(extra or {})
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": public_jwk(key)["kid"]})
+
+
+# --- FastAPI dependencies ---------------------------------------------------------------------------------
+
+
+async def get_principal(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("A bearer token is required (Authorization: Bearer …)")
+    verifier: TokenVerifier = request.app.state.verifier
+    principal = await verifier.verify(token.strip())
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency that lets through only callers holding one of `roles`."""
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {unknown}")
+
+    async def _check(principal: CurrentPrincipal) -> Principal:
+        if not principal.has_role(*roles):
+            raise Forbidden(f"This operation needs one of the roles: {', '.join(roles)}")
+        return principal
+
+    return _check
+
+
+def require_scope(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
+    async def _check(principal: CurrentPrincipal) -> Principal:
+        if scope not in principal.scopes:
+            raise Forbidden(f"This operation needs the scope {scope!r}")
+        return principal
+
+    return _check

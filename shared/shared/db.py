@@ -1,0 +1,76 @@
+"""Async database engine and sessions; the request owns the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_metadata() -> MetaData:
+    """A fresh MetaData with the project's constraint naming convention (one per service)."""
+    return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def async_url(url: str) -> str:
+    """Normalise a PostgreSQL URL to the asyncpg driver."""
+    for prefix in ("postgresql+psycopg://", "postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    return url
+
+
+def plain_url(url: str) -> str:
+    """The same URL without a SQLAlchemy driver suffix, for asyncpg.connect."""
+    return async_url(url).replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+class Database:
+    """One engine and session factory per process."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 10, **engine_kwargs: Any) -> None:
+        self.url = async_url(url)
+        self.engine: AsyncEngine = create_async_engine(
+            self.url,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_pre_ping=True,
+            pool_timeout=5,
+            connect_args={"timeout": 5, "command_timeout": 30},
+            **engine_kwargs,
+        )
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """Yield the request's session; commit after the handler returns, roll back on any error.
+
+    Registered with `scope="function"`, so the commit happens before the response is sent: a client never
+    sees a 2xx for something that was not stored.
+    """
+    factory: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with factory() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]

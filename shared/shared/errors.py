@@ -1,0 +1,190 @@
+"""One error base that carries its status; one set of handlers that render RFC 9457 problem+json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.logging import current_request_id
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://earlyhelp.invalid/problems/"
+log = structlog.get_logger("shared.errors")
+
+
+class ProblemError(Exception):
+    """Base for every error a client should see. Subclasses set `status`, `title` and `slug`."""
+
+    status: int = 400
+    title: str = "Bad request"
+    slug: str = "bad-request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+        self.extensions = extensions
+
+    def to_problem(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": PROBLEM_BASE + self.slug,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if self.errors is not None:
+            body["errors"] = self.errors
+        body.update(self.extensions)
+        return body
+
+
+class BadRequest(ProblemError):
+    status, title, slug = 400, "Bad request", "bad-request"
+
+
+class Unauthorized(ProblemError):
+    status, title, slug = 401, "Unauthorized", "unauthorized"
+
+    def __init__(self, detail: str = "A valid bearer token is required", **kw: Any) -> None:
+        kw.setdefault("headers", {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        super().__init__(detail, **kw)
+
+
+class Forbidden(ProblemError):
+    status, title, slug = 403, "Forbidden", "forbidden"
+
+
+class NotFound(ProblemError):
+    status, title, slug = 404, "Not found", "not-found"
+
+
+class Conflict(ProblemError):
+    status, title, slug = 409, "Conflict", "conflict"
+
+
+class PreconditionFailed(ProblemError):
+    status, title, slug = 412, "Precondition failed", "precondition-failed"
+
+
+class PreconditionRequired(ProblemError):
+    status, title, slug = 428, "Precondition required", "precondition-required"
+
+
+class PayloadTooLarge(ProblemError):
+    status, title, slug = 413, "Payload too large", "payload-too-large"
+
+
+class UnprocessableContent(ProblemError):
+    """Payload validation failures; `errors` lists each field as a JSON pointer."""
+
+    status, title, slug = 422, "Validation failed", "validation"
+
+
+class TooManyRequests(ProblemError):
+    status, title, slug = 429, "Too many requests", "rate-limited"
+
+
+class ServiceUnavailable(ProblemError):
+    status, title, slug = 503, "Service unavailable", "unavailable"
+
+
+def field_error(pointer: str, message: str, code: str = "invalid") -> dict[str, Any]:
+    return {"pointer": pointer, "detail": message, "code": code}
+
+
+def json_pointer(loc: tuple[Any, ...] | list[Any]) -> str:
+    """Turn a pydantic `loc` into an RFC 6901 JSON pointer, dropping the `body` root."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        source = parts.pop(0)
+        if source != "body":
+            return f"#{source}/" + "/".join(str(p) for p in parts)
+    escaped = [str(p).replace("~", "~0").replace("/", "~1") for p in parts]
+    return "/" + "/".join(escaped) if escaped else ""
+
+
+def problem_response(problem: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    problem.setdefault("request_id", current_request_id())
+    return JSONResponse(problem, status_code=problem["status"], media_type=PROBLEM_JSON, headers=headers)
+
+
+def _is_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeoutError | ConnectionError | OSError):
+        return True
+    if isinstance(exc, DBAPIError):
+        orig = getattr(exc, "orig", None)
+        cause = getattr(orig, "__cause__", None) or orig
+        return isinstance(
+            cause,
+            asyncpg.CannotConnectNowError
+            | asyncpg.ConnectionDoesNotExistError
+            | asyncpg.InterfaceError
+            | asyncpg.TooManyConnectionsError
+            | ConnectionError
+            | OSError,
+        ) or isinstance(cause, asyncpg.PostgresConnectionError)
+    return False
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render every error as problem+json; never leak a trace."""
+
+    @app.exception_handler(ProblemError)
+    async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
+        return problem_response(exc.to_problem(), exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            field_error(json_pointer(e.get("loc", ())), str(e.get("msg", "invalid")), str(e.get("type", "invalid")))
+            for e in exc.errors()
+        ]
+        problem = UnprocessableContent(
+            f"{len(errors)} field(s) failed validation: " + ", ".join(e["pointer"] or "/" for e in errors[:5]),
+            errors=errors,
+        ).to_problem()
+        return problem_response(problem)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        titles = {404: "Not found", 405: "Method not allowed", 413: "Payload too large"}
+        problem = {
+            "type": PROBLEM_BASE + str(exc.status_code),
+            "title": titles.get(exc.status_code, "HTTP error"),
+            "status": exc.status_code,
+            "detail": str(exc.detail),
+        }
+        return problem_response(problem, getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if _is_unavailable(exc):
+            log.warning("database_unavailable", error_type=type(exc).__name__, path=request.url.path)
+            return problem_response(
+                ServiceUnavailable("The database is unavailable; retry shortly").to_problem(),
+                {"Retry-After": "2"},
+            )
+        log.exception("unhandled_error", error_type=type(exc).__name__, path=request.url.path)
+        problem = {
+            "type": PROBLEM_BASE + "internal",
+            "title": "Internal server error",
+            "status": 500,
+            "detail": "An unexpected error occurred; quote the request id when reporting it",
+        }
+        return problem_response(problem)

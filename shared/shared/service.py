@@ -1,0 +1,144 @@
+"""`create_service_app()`: the one way a service is assembled.
+
+It wires settings, logging, the database, token verification, problem+json errors, request ids, metrics,
+health checks, the body size limit, the event consumer endpoint, the outbox admin calls and the outbox relay,
+so that each service's own `app.py` only names its routers and event handlers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import structlog
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import ORJSONResponse
+
+from shared.auth import TokenVerifier, dev_jwks
+from shared.db import Database
+from shared.errors import install_error_handlers
+from shared.events import EventHandler, OutboxRelay, SubscriberConfig, events_router, outbox_admin_router
+from shared.events import sync_internal_subscriptions
+from shared.health import health_router
+from shared.limits import BodySizeLimitMiddleware
+from shared.logging import RequestIdMiddleware, configure_logging
+from shared.metrics import MetricsMiddleware, metrics_endpoint
+from shared.platform_tables import PlatformTables
+from shared.settings import ServiceSettings
+
+log = structlog.get_logger("shared.service")
+BackgroundTask = Callable[[FastAPI, asyncio.Event], Awaitable[None]]
+Hook = Callable[[FastAPI], Awaitable[None]]
+
+
+def build_verifier(settings: ServiceSettings, client: httpx.AsyncClient | None = None) -> TokenVerifier:
+    if settings.jwks_url:
+        return TokenVerifier(
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            jwks_url=settings.jwks_url,
+            leeway=settings.jwt_leeway_seconds,
+            http_client=client,
+        )
+    return TokenVerifier(
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        jwks=dev_jwks(settings.signing_key_path),
+        leeway=settings.jwt_leeway_seconds,
+    )
+
+
+def create_service_app(
+    *,
+    settings: ServiceSettings,
+    title: str,
+    description: str,
+    service_dir: Path,
+    tables: PlatformTables,
+    routers: Sequence[APIRouter],
+    event_handlers: Mapping[str, EventHandler] | None = None,
+    subscribers: Sequence[SubscriberConfig] = (),
+    background_tasks: Sequence[BackgroundTask] = (),
+    on_startup: Sequence[Hook] = (),
+    body_limit_overrides: dict[str, int] | None = None,
+    version: str = "0.1.0",
+) -> FastAPI:
+    """Assemble a service. Tests may set `app.state.sessionmaker` before startup to own the transaction."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.service_name, settings.log_level)
+        db = Database(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+        )
+        app.state.db = db
+        if getattr(app.state, "sessionmaker", None) is None:
+            app.state.sessionmaker = db.sessionmaker
+        app.state.http = httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
+        app.state.verifier = getattr(app.state, "verifier", None) or build_verifier(settings, app.state.http)
+        stop = asyncio.Event()
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            with contextlib.suppress(Exception):
+                async with app.state.sessionmaker() as session, session.begin():
+                    await sync_internal_subscriptions(session, tables, subscribers, settings.event_secret)
+            for hook in on_startup:
+                await hook(app)
+            if settings.relay_enabled:
+                relay = OutboxRelay(
+                    db,
+                    tables,
+                    batch_size=settings.outbox_batch_size,
+                    max_attempts=settings.outbox_max_attempts,
+                    backoff_base=settings.outbox_backoff_base,
+                    backoff_max=settings.outbox_backoff_max,
+                    timeout=settings.outbox_delivery_timeout,
+                    poll_interval=settings.outbox_poll_interval,
+                )
+                app.state.relay = relay
+                tasks.append(asyncio.create_task(relay.run_forever(stop), name="outbox-relay"))
+            for task_fn in background_tasks:
+                tasks.append(asyncio.create_task(task_fn(app, stop)))
+            log.info("service_started", port=settings.port, environment=settings.environment.value)
+            yield
+        finally:
+            stop.set()
+            if tasks:
+                done, pending = await asyncio.wait(tasks, timeout=10)
+                for task in pending:
+                    task.cancel()
+            await app.state.http.aclose()
+            await db.dispose()
+            log.info("service_stopped")
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.tables = tables
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, overrides=body_limit_overrides)
+    app.add_middleware(MetricsMiddleware)
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(health_router(settings.service_name, service_dir))
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    if event_handlers:
+        app.include_router(events_router(tables, event_handlers, lambda request: settings.event_secret))
+    app.include_router(outbox_admin_router(tables))
+    for router in routers:
+        app.include_router(router)
+    return app
+

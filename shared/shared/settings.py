@@ -1,0 +1,89 @@
+"""Settings shared by every service; each service subclasses with its own env prefix."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_EVENT_SECRET = "whsec_ZGV2ZWxvcG1lbnQtb25seS1ldmVudC1zZWNyZXQtMDAwMA=="
+DEV_ISSUER = "https://dev.earlyhelp.invalid/"
+DEV_AUDIENCE = "earlyhelp"
+PLACEHOLDER_MARKERS = ("change-me", "changeme", "placeholder", "dev-only", "development-only")
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+def default_data_dir() -> Path:
+    return Path.cwd() / ".data"
+
+
+class ServiceSettings(BaseSettings):
+    """Common settings. A service's subclass sets `model_config = SettingsConfigDict(env_prefix="NAME_")`."""
+
+    model_config = SettingsConfigDict(env_prefix="EARLYHELP_", extra="ignore")
+
+    service_name: str = "service"
+    environment: Environment = Environment.development
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str = ""
+    database_pool_size: int = 10
+    database_max_overflow: int = 10
+    data_dir: Path = Field(default_factory=default_data_dir)
+
+    jwt_issuer: str = DEV_ISSUER
+    jwt_audience: str = DEV_AUDIENCE
+    jwks_url: str | None = None
+    dev_key_path: Path | None = None
+    jwt_leeway_seconds: int = 30
+
+    event_secret: str = DEV_EVENT_SECRET
+    outbox_poll_interval: float = 0.25
+    outbox_batch_size: int = 100
+    outbox_max_attempts: int = 10
+    outbox_backoff_base: float = 0.5
+    outbox_backoff_max: float = 300.0
+    outbox_delivery_timeout: float = 5.0
+    relay_enabled: bool = True
+
+    max_body_bytes: int = 1_048_576
+    log_level: str = "INFO"
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == Environment.production
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.dev_key_path or self.data_dir / "dev-signing-key.pem"
+
+    @model_validator(mode="after")
+    def _refuse_development_secrets_in_production(self) -> ServiceSettings:
+        if not self.is_production:
+            return self
+        problems: list[str] = []
+        if self.event_secret == DEV_EVENT_SECRET or any(m in self.event_secret for m in PLACEHOLDER_MARKERS):
+            problems.append("event_secret is the development or a placeholder secret")
+        if self.jwt_issuer == DEV_ISSUER:
+            problems.append("jwt_issuer is the development issuer")
+        if not self.jwks_url:
+            problems.append("jwks_url must name the identity provider's JWKS in production")
+        if self.dev_key_path is not None:
+            problems.append("dev_key_path must not be set in production (the development signing key)")
+        if not self.jwt_audience:
+            problems.append("jwt_audience must be set")
+        if self.jwks_url and not self.jwks_url.startswith("https://"):
+            problems.append("jwks_url must use https")
+        if not self.database_url:
+            problems.append("database_url must be set")
+        if problems:
+            prefix = self.model_config.get("env_prefix", "")
+            raise ValueError(f"refusing to start in production ({prefix}*): " + "; ".join(problems))
+        return self
