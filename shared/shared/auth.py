@@ -26,7 +26,8 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from shared.errors import Forbidden, Unauthorized
 
-ROLES = ("partner_system", "practitioner", "hub_manager", "analyst", "auditor", "admin")
+ROLES = ("partner_system", "practitioner", "hub_manager", "analyst", "auditor", "admin", "service")
+"""`service` is for calls between the platform's own services; it is never issued to people or partners."""
 AGENCY_TYPES = ("school", "maternity", "police", "health", "probation", "housing", "vcs", "council")
 ALLOWED_ALGORITHMS = {"RS256", "RS384", "RS512", "ES256", "ES384", "PS256"}
 
@@ -305,3 +306,32 @@ def require_scope(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
         return principal
 
     return _check
+
+
+class ServiceCredentials:
+    """The token a service presents when it calls another service (role `service`)."""
+
+    def __init__(self, settings: Any) -> None:
+        self._settings = settings
+        self._token: str | None = settings.service_token
+        self._expires = float("inf") if self._token else 0.0
+
+    def token(self) -> str:
+        if self._token and time.time() < self._expires - 60:
+            return self._token
+        if self._settings.is_production:
+            raise RuntimeError("service_token must be configured in production")
+        key = ensure_dev_key(self._settings.signing_key_path)
+        self._token = mint_token(
+            key,
+            issuer=self._settings.jwt_issuer,
+            audience=self._settings.jwt_audience,
+            sub=f"service:{self._settings.service_name}",
+            roles=["service"],
+            ttl_seconds=3600,
+        )
+        self._expires = time.time() + 3600
+        return self._token
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token()}"}

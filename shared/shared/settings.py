@@ -44,6 +44,10 @@ class ServiceSettings(BaseSettings):
     dev_key_path: Path | None = None
     jwt_leeway_seconds: int = 30
 
+    service_token: str | None = None
+    """Bearer token this service presents to the others (from the identity provider in production).
+    Outside production, when unset, the service mints one with the development key."""
+
     event_secret: str = DEV_EVENT_SECRET
     outbox_poll_interval: float = 0.25
     outbox_batch_size: int = 100
