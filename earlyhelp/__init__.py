@@ -1,0 +1,1 @@
+"""The `earlyhelp` command: runs, migrates, seeds and inspects the whole platform."""

@@ -1,0 +1,56 @@
+# Early Help Platform — every task starts from Python 3.11+ and make alone.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.8
+INSTALLED := $(VENV)/.installed
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+PYTEST_ARGS ?=
+
+.PHONY: help install run test lint typecheck migrate seed bench smoke audit-verify clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(UV):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(INSTALLED): $(UV) uv.lock pyproject.toml shared/pyproject.toml gateway/pyproject.toml $(wildcard services/*/pyproject.toml)
+	$(UV) sync --frozen --all-packages
+	@touch $@
+
+install: $(INSTALLED) ## Install everything into .venv from the lock file (runs automatically)
+
+run: $(INSTALLED) ## Start PostgreSQL (embedded unless DATABASE_URL), migrate, seed, run all services + gateway
+	$(VENV)/bin/earlyhelp up
+
+test: $(INSTALLED) ## Run the whole test suite against a real PostgreSQL (embedded unless TEST_DATABASE_URL)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: $(INSTALLED) ## ruff (lint and format check) and the architecture rules (import-linter)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+typecheck: $(INSTALLED) ## mypy --strict over every package
+	$(VENV)/bin/mypy shared/shared services/referrals/referrals services/cases/cases services/outcomes/outcomes gateway/gateway earlyhelp
+
+migrate: $(INSTALLED) ## Create the databases and apply every service's migrations
+	$(VENV)/bin/earlyhelp migrate
+
+seed: $(INSTALLED) ## Load the deterministic demo data
+	$(VENV)/bin/earlyhelp seed --demo
+
+audit-verify: $(INSTALLED) ## Verify every service's hash-chained access log
+	$(VENV)/bin/earlyhelp audit verify
+
+bench: $(INSTALLED) ## Run the benchmarks (long; not part of make test) and print their figures
+	@set -e; for b in bench/*.py; do echo "== $$b"; $(VENV)/bin/python $$b; done
+
+clean: ## Remove the virtual environment and caches (keeps .data/)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

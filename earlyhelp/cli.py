@@ -1,0 +1,224 @@
+"""`earlyhelp`: run, migrate, seed and inspect the Early Help Platform.
+
+    earlyhelp up                 everything `make run` does
+    earlyhelp migrate            create the databases and apply every service's migrations
+    earlyhelp dev-token ...      a bearer token from the development issuer
+    earlyhelp seed --demo        load the deterministic demo data
+    earlyhelp audit verify       check every service's hash-chained access log
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from earlyhelp.database import migrate_all, open_server
+from earlyhelp.platform import BY_NAME, DATA_DIR, GATEWAY, PARTS, REFERRALS, SERVICES, process_env
+from shared.auth import AGENCY_TYPES, ROLES, ensure_dev_key, mint_token
+from shared.migrate import with_database
+from shared.settings import DEV_AUDIENCE, DEV_ISSUER
+
+app = typer.Typer(
+    help="Run, migrate, seed and inspect the Early Help Platform.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+audit_app = typer.Typer(help="The hash-chained access log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+console = Console(highlight=False)
+KEY_PATH = DATA_DIR / "dev-signing-key.pem"
+
+# Development identities printed by `up` — one per role, consistent with the demo data.
+DEV_IDENTITIES: dict[str, dict[str, object]] = {
+    "partner_system": {"sub": "school-mis-001", "agency": "SCH-100001", "agency_type": "school", "hubs": []},
+    "practitioner": {"sub": "worker-north-1", "agency": "LCC", "agency_type": "council", "hubs": ["north"]},
+    "hub_manager": {"sub": "manager-north", "agency": "LCC", "agency_type": "council", "hubs": ["north"]},
+    "analyst": {"sub": "analyst-1", "agency": "LCC", "agency_type": "council", "hubs": ["north", "central", "south"]},
+    "auditor": {"sub": "auditor-1", "agency": "LCC", "agency_type": "council", "hubs": []},
+    "admin": {"sub": "admin-1", "agency": "LCC", "agency_type": "council", "hubs": ["north", "central", "south"]},
+}
+
+
+def _dev_token(role: str, **override: object) -> str:
+    identity = {**DEV_IDENTITIES.get(role, {"sub": f"dev-{role}"}), **{k: v for k, v in override.items() if v}}
+    return mint_token(
+        ensure_dev_key(KEY_PATH),
+        issuer=DEV_ISSUER,
+        audience=DEV_AUDIENCE,
+        sub=str(identity["sub"]),
+        roles=[role],
+        agency=identity.get("agency"),  # type: ignore[arg-type]
+        agency_type=identity.get("agency_type"),  # type: ignore[arg-type]
+        hubs=identity.get("hubs") or [],  # type: ignore[arg-type]
+        ttl_seconds=12 * 3600,
+    )
+
+
+@app.command("dev-token")
+def dev_token(
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}")],
+    agency: Annotated[str | None, typer.Option(help="Agency code, e.g. SCH-100001")] = None,
+    agency_type: Annotated[str | None, typer.Option(help=f"One of: {', '.join(AGENCY_TYPES)}")] = None,
+    hub: Annotated[list[str] | None, typer.Option(help="Hub code (repeatable): north, central, south")] = None,
+    sub: Annotated[str | None, typer.Option(help="Subject (the caller's id)")] = None,
+) -> None:
+    """Print a bearer token signed by the development issuer (never accepted in production)."""
+    if role not in ROLES:
+        raise typer.BadParameter(f"unknown role {role!r}; choose from {', '.join(ROLES)}", param_hint="--role")
+    if agency_type and agency_type not in AGENCY_TYPES:
+        raise typer.BadParameter(f"unknown agency type {agency_type!r}", param_hint="--agency-type")
+    typer.echo(_dev_token(role, agency=agency, agency_type=agency_type, hubs=hub, sub=sub))
+
+
+@app.command()
+def migrate(
+    service: Annotated[
+        str | None, typer.Option(help="Only this service, using <SERVICE>_DATABASE_URL (as a Kubernetes Job does)")
+    ] = None,
+) -> None:
+    """Create the databases if missing and apply every service's Alembic migrations."""
+    if service:
+        part = BY_NAME.get(service)
+        if part is None or part.service_dir is None:
+            raise typer.BadParameter("choose referrals, cases or outcomes", param_hint="--service")
+        url = os.environ.get(f"{part.prefix}_DATABASE_URL")
+        if not url:
+            raise typer.BadParameter(f"{part.prefix}_DATABASE_URL is not set", param_hint="--service")
+        from shared.migrate import upgrade
+
+        upgrade(part.service_dir, url)
+        console.print(f"{service}: migrated to head")
+        return
+    server = open_server()
+    try:
+        created = migrate_all(server.url)
+        console.print(f"migrated {', '.join(s.name for s in SERVICES)}" + (f" (created {', '.join(created)})" if created else ""))
+    finally:
+        server.stop()
+
+
+@app.command()
+def seed(
+    demo: Annotated[bool, typer.Option("--demo", help="Load the deterministic synthetic demo dataset")] = False,
+    families: Annotated[int, typer.Option(help="How many demo families")] = 60,
+    seed_value: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same data")] = 2026,
+) -> None:
+    """Load demo data into every service (does nothing for a service that already has it)."""
+    if not demo:
+        raise typer.BadParameter("only --demo data can be seeded", param_hint="--demo")
+    server = open_server()
+    try:
+        migrate_all(server.url)
+        from earlyhelp.demo import seed_all
+
+        summary = asyncio.run(seed_all(server.url, families=families, seed=seed_value))
+        for line in summary:
+            console.print(line)
+    finally:
+        server.stop()
+
+
+@audit_app.command("verify")
+def audit_verify(
+    service: Annotated[str | None, typer.Option(help="Only this service")] = None,
+) -> None:
+    """Recompute every service's audit chain; exit 1 if any row was edited or removed."""
+    from earlyhelp.audit import verify_all
+
+    server = open_server()
+    try:
+        reports = asyncio.run(verify_all(server.url, [service] if service else [s.name for s in SERVICES]))
+    finally:
+        server.stop()
+    failed = False
+    for name, report in reports.items():
+        if report.ok:
+            console.print(f"[green]✔[/] {name}: {report.rows} rows, chain intact")
+        else:
+            failed = True
+            console.print(f"[red]✘[/] {name}: row {report.first_bad_seq}: {report.reason}")
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def up(
+    seed_demo: Annotated[bool, typer.Option("--seed/--no-seed", help="Load demo data on first start")] = True,
+) -> None:
+    """Start PostgreSQL (embedded unless DATABASE_URL is set), migrate, seed, run all services and the gateway."""
+    from earlyhelp.supervisor import Child, Supervisor, console as sup_console, uvicorn_cmd
+
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    ensure_dev_key(KEY_PATH)
+    console.print("[bold]Early Help Platform[/] starting…")
+    server = open_server()
+    console.print(f"  database: {'embedded PostgreSQL in ' + str(DATA_DIR / 'pg') if server.embedded else 'DATABASE_URL'}")
+    supervisor = Supervisor()
+    try:
+        created = migrate_all(server.url)
+        console.print("  migrations: every service at head" + (f" (created {', '.join(created)})" if created else ""))
+        marker = DATA_DIR / "demo-seeded"
+        if seed_demo and not marker.exists():
+            from earlyhelp.demo import seed_all
+
+            for line in asyncio.run(seed_all(server.url, families=60, seed=2026)):
+                console.print(f"  {line}")
+            marker.write_text("seeded\n")
+        ports = {p.name: p.port for p in PARTS}
+        for part in PARTS:
+            env = process_env(part, server_url=server.url, ports=ports, key_path=KEY_PATH, data_dir=DATA_DIR)
+            supervisor.children.append(
+                Child(part.name, uvicorn_cmd(part.app, ports[part.name]), env, DATA_DIR / "logs" / f"{part.name}.log", part.url)
+            )
+        supervisor.start_all()
+        not_ready = supervisor.wait_ready()
+        if not_ready:
+            sup_console.print(f"[bold red]not ready:[/] {', '.join(not_ready)} — see {DATA_DIR / 'logs'}")
+        _print_summary()
+        supervisor.watch()
+    finally:
+        console.print("\nstopping…")
+        supervisor.stop_all()
+        server.stop()
+        console.print("stopped: every process this command started has exited.")
+
+
+def _print_summary() -> None:
+    from earlyhelp.platform import CASES, OUTCOMES
+
+    console.print("\n[bold green]Ready.[/]")
+    console.print(f"  GraphQL gateway   {GATEWAY.url}/graphql   (GraphiQL in the browser)")
+    for part in (REFERRALS, CASES, OUTCOMES):
+        console.print(f"  {part.name:<17} {part.url}/docs      (OpenAPI: {part.url}/openapi.json)")
+    console.print(f"  logs              {DATA_DIR / 'logs'}")
+    console.print("\n[bold]Development tokens[/] (valid 12 hours; `earlyhelp dev-token --role ROLE` makes more):")
+    tokens = {role: _dev_token(role) for role in DEV_IDENTITIES}
+    token_file = DATA_DIR / "dev-tokens.env"
+    token_file.write_text("".join(f"{role.upper()}_TOKEN={tok}\n" for role, tok in tokens.items()))
+    for role, tok in tokens.items():
+        console.print(f"  {role:<15} {tok[:24]}…", markup=False)
+    console.print(f"  (all in full in {token_file}: `source {token_file}`)")
+    console.print("\n[bold]Try it[/]:")
+    console.print(f"  source {token_file}", markup=False)
+    console.print(f'  curl -s {GATEWAY.url}/graphql -H "Authorization: Bearer $HUB_MANAGER_TOKEN" '
+                  "-H 'content-type: application/json' -d '{\"query\": \"{ health { service ready } }\"}'", markup=False)
+    console.print(f'  curl -s {REFERRALS.url}/v1/referrals?status=received -H "Authorization: Bearer $HUB_MANAGER_TOKEN"',
+                  markup=False)
+    console.print("\nCtrl-C stops everything.")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

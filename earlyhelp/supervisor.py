@@ -1,0 +1,125 @@
+"""Runs the platform's processes, reports any that die, and stops every one of them on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+
+console = Console(stderr=False, highlight=False)
+
+
+@dataclass
+class Child:
+    name: str
+    cmd: list[str]
+    env: dict[str, str]
+    log_path: Path
+    url: str
+    proc: subprocess.Popen[bytes] | None = None
+    reported_dead: bool = False
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            self.cmd,
+            env={**os.environ, **self.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C goes to us; we stop the children in order
+        )
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig: int) -> None:
+        if self.alive():
+            assert self.proc is not None
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@dataclass
+class Supervisor:
+    children: list[Child] = field(default_factory=list)
+
+    def start_all(self) -> None:
+        for child in self.children:
+            child.start()
+
+    def wait_ready(self, timeout: float = 60.0) -> list[str]:
+        """Wait until every child answers /readyz; return the names that did not."""
+        pending = {c.name: c for c in self.children}
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=2.0) as client:
+            while pending and time.monotonic() < deadline:
+                for name, child in list(pending.items()):
+                    if not child.alive():
+                        pending.pop(name)
+                        continue
+                    try:
+                        if client.get(f"{child.url}/readyz").status_code == 200:
+                            pending.pop(name)
+                    except httpx.HTTPError:
+                        pass
+                time.sleep(0.2)
+        return [c.name for c in self.children if not c.alive()] + list(pending)
+
+    def watch(self) -> None:
+        """Block until interrupted; report loudly any child that dies, keep the others serving."""
+        stop = {"flag": False}
+
+        def _stop(signum: int, _frame: object) -> None:
+            stop["flag"] = True
+
+        signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGHUP, _stop)
+        while not stop["flag"]:
+            for child in self.children:
+                if not child.alive() and not child.reported_dead:
+                    child.reported_dead = True
+                    code = child.proc.returncode if child.proc else None
+                    console.print(
+                        f"\n[bold white on red] {child.name} DIED (exit code {code}) [/] "
+                        f"the other processes keep serving. Last lines of {child.log_path}:"
+                    )
+                    console.print(child.tail(), markup=False)
+            time.sleep(0.5)
+
+    def stop_all(self, grace: float = 10.0) -> None:
+        for child in self.children:
+            child.signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for child in self.children:
+            if child.proc is None:
+                continue
+            try:
+                child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.signal(signal.SIGKILL)
+                child.proc.wait(timeout=5)
+
+
+def uvicorn_cmd(app: str, port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "uvicorn", app, "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--timeout-graceful-shutdown", "8",
+    ]  # fmt: skip
