@@ -1,0 +1,119 @@
+"""`create_app(settings)`: the gateway's FastAPI app with the GraphQL router at `/graphql`.
+
+Run it with `uvicorn gateway.app:create_app --factory`. The gateway owns no tables; it talks to the services
+over HTTP only, with one pooled client per service opened and closed with the lifespan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, ORJSONResponse
+from strawberry.fastapi import GraphQLRouter
+
+from gateway.clients import SERVICES, Caller, Services, Upstreams
+from gateway.clients.base import Upstream
+from gateway.config import Settings
+from gateway.context import Context
+from gateway.errors import UpstreamError
+from gateway.loaders import DataLoaders
+from gateway.schema import build_schema
+from shared.auth import dev_jwks
+from shared.errors import PROBLEM_BASE, PROBLEM_JSON, install_error_handlers
+from shared.limits import BodySizeLimitMiddleware
+from shared.logging import RequestIdMiddleware, configure_logging, current_request_id
+from shared.metrics import MetricsMiddleware, metrics_endpoint
+from shared.service import build_verifier
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.service_name, settings.log_level)
+        upstreams: Upstreams = getattr(app.state, "upstreams", None) or Upstreams.from_settings(settings)
+        app.state.upstreams = upstreams
+        app.state.verifier = build_verifier(settings)
+        try:
+            yield
+        finally:
+            await upstreams.aclose()
+
+    async def get_context(request: Request) -> Context:
+        upstreams: Upstreams = request.app.state.upstreams
+        caller = Caller.from_headers(request.headers, current_request_id())
+        services = Services.bind(upstreams, caller)
+        return Context(
+            settings=settings,
+            caller=caller,
+            upstreams=upstreams,
+            services=services,
+            data_loaders=DataLoaders.for_request(services),
+            verifier=request.app.state.verifier,
+        )
+
+    graphql: GraphQLRouter[Context, None] = GraphQLRouter(
+        build_schema(settings),
+        context_getter=get_context,
+        graphql_ide="graphiql" if settings.is_development else None,
+        allow_queries_via_get=settings.is_development,
+    )
+
+    app = FastAPI(
+        title="Early Help Platform gateway",
+        description="One GraphQL graph over the referrals, cases and outcomes services.",
+        version="0.1.0",
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+        docs_url="/docs" if settings.is_development else None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware)
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(graphql, prefix="/graphql")
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+
+    @app.get("/healthz", summary="Liveness: the process is serving", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": settings.service_name}
+
+    @app.get("/readyz", summary="Readiness: every upstream service answers its /readyz", tags=["health"])
+    async def readyz(request: Request) -> Any:
+        upstreams: Upstreams = request.app.state.upstreams
+        caller = Caller(token=None, request_id=current_request_id())
+        results = await asyncio.gather(*(_ready(getattr(upstreams, s), caller) for s in SERVICES))
+        failing = {name: detail for name, detail in zip(SERVICES, results, strict=True) if detail}
+        if failing:
+            body = {
+                "type": PROBLEM_BASE + "not-ready",
+                "title": "Not ready",
+                "status": 503,
+                "detail": "; ".join(f"{name}: {detail}" for name, detail in failing.items()),
+                "service": settings.service_name,
+            }
+            return JSONResponse(body, status_code=503, media_type=PROBLEM_JSON)
+        return {"status": "ready", "service": settings.service_name, "upstreams": list(SERVICES)}
+
+    if not settings.is_production:
+
+        @app.get("/.well-known/jwks.json", include_in_schema=False)
+        async def jwks() -> dict[str, Any]:
+            return dev_jwks(settings.signing_key_path)
+
+    return app
+
+
+async def _ready(upstream: Upstream, caller: Caller) -> str | None:
+    try:
+        await upstream.request("GET", "/readyz", caller)
+    except UpstreamError as exc:
+        return exc.detail
+    return None

@@ -1,0 +1,217 @@
+"""One pooled httpx client per upstream service, and the per-request view of it that carries the caller.
+
+* `Upstream` wraps the long-lived `httpx.AsyncClient` (opened and closed with the app's lifespan).
+* `Caller` is what passes through from the GraphQL request: the bearer token, the request id and the trace.
+* `ServiceAPI` binds the two for one request; the per-service subclasses name the REST calls in
+  docs/contracts.md. Idempotent reads are retried once on a transport error or a 502/503/504; writes never.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import structlog
+
+from gateway.errors import UpstreamError
+from gateway.metrics import UPSTREAM_ERRORS, UPSTREAM_LATENCY, UPSTREAM_REQUESTS
+
+log = structlog.get_logger("gateway.clients")
+JSON = dict[str, Any]
+BATCH_MAX = 100
+RETRYABLE_STATUSES = frozenset({502, 503, 504})
+MAX_LIST_PAGES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The GraphQL caller as the services should see it."""
+
+    token: str | None
+    request_id: str | None
+    trace_id: str = field(default_factory=lambda: secrets.token_hex(16))
+    trace_flags: str = "01"
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str], request_id: str | None) -> Caller:
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        bearer = token.strip() if scheme.lower() == "bearer" and token.strip() else None
+        trace_id, flags = _parse_traceparent(headers.get("traceparent"))
+        if trace_id is None:
+            return cls(token=bearer, request_id=request_id)
+        return cls(token=bearer, request_id=request_id, trace_id=trace_id, trace_flags=flags)
+
+    def headers(self) -> dict[str, str]:
+        """Headers for one outgoing call: a new span id under the caller's trace."""
+        out = {"traceparent": f"00-{self.trace_id}-{secrets.token_hex(8)}-{self.trace_flags}"}
+        if self.token:
+            out["Authorization"] = f"Bearer {self.token}"
+        if self.request_id:
+            out["X-Request-ID"] = self.request_id
+        return out
+
+
+def _parse_traceparent(value: str | None) -> tuple[str | None, str]:
+    if not value:
+        return None, "01"
+    parts = value.strip().split("-")
+    if len(parts) != 4 or len(parts[1]) != 32 or len(parts[3]) != 2:
+        return None, "01"
+    try:
+        int(parts[1], 16)
+        int(parts[3], 16)
+    except ValueError:
+        return None, "01"
+    if parts[1] == "0" * 32:
+        return None, "01"
+    return parts[1].lower(), parts[3].lower()
+
+
+class Upstream:
+    """A long-lived, pooled client for one service."""
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        *,
+        timeout: float = 5.0,
+        connect_timeout: float = 1.0,
+        max_connections: int = 100,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.http = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        caller: Caller,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send one request (a retry for idempotent reads); raise `UpstreamError` for any error status."""
+        attempts = 2 if method == "GET" else 1
+        for attempt in range(1, attempts + 1):
+            UPSTREAM_REQUESTS.labels(self.name).inc()
+            started = time.perf_counter()
+            try:
+                response = await self.http.request(
+                    method, path, params=params, json=json, headers={**caller.headers(), **(headers or {})}
+                )
+            except httpx.TransportError as exc:
+                UPSTREAM_ERRORS.labels(self.name, "transport").inc()
+                log.warning("upstream_unreachable", service=self.name, path=path, error=type(exc).__name__)
+                if attempt < attempts:
+                    continue
+                raise UpstreamError(
+                    self.name, None, f"The {self.name} service is unavailable ({type(exc).__name__})"
+                ) from exc
+            finally:
+                UPSTREAM_LATENCY.labels(self.name).observe(time.perf_counter() - started)
+            if response.status_code in RETRYABLE_STATUSES and attempt < attempts:
+                UPSTREAM_ERRORS.labels(self.name, str(response.status_code)).inc()
+                continue
+            if response.status_code >= 400:
+                UPSTREAM_ERRORS.labels(self.name, str(response.status_code)).inc()
+                raise _error_from(self.name, response)
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _error_from(service: str, response: httpx.Response) -> UpstreamError:
+    status = response.status_code
+    detail = f"The {service} service answered {status}"
+    field_errors: list[JSON] = []
+    request_id = response.headers.get("x-request-id")
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        if isinstance(body.get("detail"), str) and status < 500:
+            detail = body["detail"]
+        for err in body.get("errors") or []:
+            if isinstance(err, dict):
+                field_errors.append(
+                    {"field": str(err.get("pointer", "")), "message": str(err.get("detail", "invalid"))}
+                )
+    if status >= 500:
+        detail = f"The {service} service is unavailable (status {status})"
+    return UpstreamError(service, status, detail, field_errors=field_errors, request_id=request_id)
+
+
+class ServiceAPI:
+    """One service as seen by one GraphQL request."""
+
+    def __init__(self, upstream: Upstream, caller: Caller) -> None:
+        self.upstream = upstream
+        self.caller = caller
+
+    async def get(self, path: str, params: Mapping[str, str | int] | None = None) -> Any:
+        return (await self.upstream.request("GET", path, self.caller, params=params)).json()
+
+    async def send(
+        self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None
+    ) -> Any:
+        response = await self.upstream.request(method, path, self.caller, json=body, headers=headers)
+        return response.json() if response.content else None
+
+    async def page(
+        self, path: str, *, limit: int, cursor: str | None, **filters: Any
+    ) -> tuple[list[JSON], str | None]:
+        """One page of a list endpoint: `(items, next_cursor)`."""
+        params: dict[str, str | int] = {"limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        params.update(_filter_params(filters))
+        body = await self.get(path, params)
+        return list(body.get("items") or []), body.get("next_cursor")
+
+    async def batch(self, path: str, param: str, ids: Sequence[str], **filters: Any) -> list[JSON]:
+        """A batch lookup (`?ids=a,b,c`), 100 ids a call; follows `next_cursor` when an id has many rows."""
+        items: list[JSON] = []
+        for start in range(0, len(ids), BATCH_MAX):
+            chunk = ids[start : start + BATCH_MAX]
+            params: dict[str, str | int] = {param: ",".join(chunk), "limit": BATCH_MAX}
+            params.update(_filter_params(filters))
+            for _ in range(MAX_LIST_PAGES):
+                body = await self.get(path, params)
+                items.extend(body.get("items") or [])
+                next_cursor = body.get("next_cursor")
+                if not next_cursor:
+                    break
+                params["cursor"] = next_cursor
+        return items
+
+
+def _filter_params(filters: Mapping[str, Any]) -> dict[str, str | int]:
+    out: dict[str, str | int] = {}
+    for key, value in filters.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        elif isinstance(value, int):
+            out[key] = value
+        elif isinstance(value, Iterable) and not isinstance(value, str):
+            out[key] = ",".join(str(v) for v in value)
+        else:
+            out[key] = str(value)
+    return out

@@ -1,0 +1,211 @@
+"""Query limits enforced during validation, so a refused query never reaches a resolver.
+
+One pass over each operation (fragments expanded, each fragment analysed once and memoised, so a
+"fragment bomb" costs no more than its text) measures:
+* depth — nesting of fields (introspection fields `__…` are not counted);
+* aliases — every aliased field, counted each time a fragment holding it is spread;
+* estimated complexity — every field costs 1, and the selections under a paginated field (one with a
+  `first` argument) count `first` times (the default page size when `first` is absent);
+* page size — every `first` argument, literal or variable, must lie in 0..max_page_size.
+The token limit is applied by the parser (`MaxTokensLimiter`), before this rule runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationContext,
+    ValidationRule,
+    VariableNode,
+)
+from strawberry.extensions import SchemaExtension
+
+from gateway.errors import ErrorCode
+
+PAGE_ARGUMENT = "first"
+
+
+@dataclass(frozen=True, slots=True)
+class QueryLimits:
+    max_depth: int
+    max_aliases: int
+    max_complexity: int
+    max_page_size: int
+    default_page_size: int
+
+
+@dataclass(slots=True)
+class _Stats:
+    depth: int = 0
+    aliases: int = 0
+    cost: int = 0
+
+
+@dataclass
+class _Analyser:
+    limits: QueryLimits
+    fragments: Mapping[str, FragmentDefinitionNode]
+    variables: Mapping[str, Any]
+    memo: dict[str, _Stats] = field(default_factory=dict)
+    page_errors: list[GraphQLError] = field(default_factory=list)
+
+    def selection_set(self, node: SelectionSetNode | None, active: frozenset[str]) -> _Stats:
+        total = _Stats()
+        if node is None:
+            return total
+        for selection in node.selections:
+            if isinstance(selection, FieldNode):
+                stats = self.field(selection, active)
+            elif isinstance(selection, InlineFragmentNode):
+                stats = self.selection_set(selection.selection_set, active)
+            elif isinstance(selection, FragmentSpreadNode):
+                stats = self.spread(selection.name.value, active)
+            else:  # pragma: no cover - the AST has no other selection kinds
+                continue
+            total.depth = max(total.depth, stats.depth)
+            total.aliases += stats.aliases
+            total.cost = _cap(total.cost + stats.cost)
+        return total
+
+    def spread(self, name: str, active: frozenset[str]) -> _Stats:
+        if name in self.memo:
+            return self.memo[name]
+        fragment = self.fragments.get(name)
+        if fragment is None or name in active:  # unknown or cyclic: graphql-core's own rules report it
+            return _Stats()
+        stats = self.selection_set(fragment.selection_set, active | {name})
+        self.memo[name] = stats
+        return stats
+
+    def field(self, node: FieldNode, active: frozenset[str]) -> _Stats:
+        if node.name.value.startswith("__"):
+            return _Stats()
+        child = self.selection_set(node.selection_set, active)
+        multiplier = 1
+        page = self.page_size(node)
+        if page is not None:
+            multiplier = max(page, 1)
+        return _Stats(
+            depth=child.depth + 1,
+            aliases=child.aliases + (1 if node.alias else 0),
+            cost=_cap(1 + child.cost * multiplier),
+        )
+
+    def page_size(self, node: FieldNode) -> int | None:
+        argument = next((a for a in node.arguments or () if a.name.value == PAGE_ARGUMENT), None)
+        if argument is None:
+            return None
+        value: Any = None
+        if isinstance(argument.value, IntValueNode):
+            value = int(argument.value.value)
+        elif isinstance(argument.value, VariableNode):
+            value = self.variables.get(argument.value.name.value)
+        if value is None:
+            return self.limits.default_page_size
+        if not isinstance(value, int) or isinstance(value, bool):
+            return self.limits.default_page_size  # a type error, reported by graphql-core's own rules
+        if value < 0 or value > self.limits.max_page_size:
+            self.page_errors.append(
+                GraphQLError(
+                    f"`first` on `{node.name.value}` is {value}; it must be between 0 and "
+                    f"{self.limits.max_page_size}",
+                    nodes=[node],
+                    extensions={
+                        "code": ErrorCode.PAGE_SIZE_EXCEEDED.value,
+                        "limit": self.limits.max_page_size,
+                    },
+                )
+            )
+            return self.limits.max_page_size
+        return value
+
+
+_CAP = 10**12
+
+
+def _cap(value: int) -> int:
+    return min(value, _CAP)
+
+
+def limits_rule(limits: QueryLimits, variables: Mapping[str, Any] | None) -> type[ASTValidationRule]:
+    """A validation rule class bound to this request's limits and variables."""
+
+    class QueryLimitsRule(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            self.check(context.document)
+
+        def check(self, document: DocumentNode) -> None:
+            fragments = {
+                d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+            }
+            analyser = _Analyser(limits, fragments, variables or {})
+            for operation in document.definitions:
+                if not isinstance(operation, OperationDefinitionNode):
+                    continue
+                stats = analyser.selection_set(operation.selection_set, frozenset())
+                name = operation.name.value if operation.name else "anonymous"
+                if stats.depth > limits.max_depth:
+                    self.refuse(
+                        f"Operation {name!r} is {stats.depth} levels deep; the limit is {limits.max_depth}",
+                        ErrorCode.QUERY_TOO_DEEP,
+                        operation,
+                        limits.max_depth,
+                        stats.depth,
+                    )
+                if stats.aliases > limits.max_aliases:
+                    self.refuse(
+                        f"Operation {name!r} uses {stats.aliases} aliases (fragments included); "
+                        f"the limit is {limits.max_aliases}",
+                        ErrorCode.TOO_MANY_ALIASES,
+                        operation,
+                        limits.max_aliases,
+                        stats.aliases,
+                    )
+                if stats.cost > limits.max_complexity:
+                    self.refuse(
+                        f"Operation {name!r} has an estimated complexity of {stats.cost}; the limit is "
+                        f"{limits.max_complexity} (ask for fewer fields or smaller pages)",
+                        ErrorCode.QUERY_TOO_COMPLEX,
+                        operation,
+                        limits.max_complexity,
+                        stats.cost,
+                    )
+            for error in analyser.page_errors:
+                self.report_error(error)
+
+        def refuse(
+            self, message: str, code: ErrorCode, node: OperationDefinitionNode, limit: int, actual: int
+        ) -> None:
+            self.report_error(
+                GraphQLError(
+                    message, nodes=[node], extensions={"code": code.value, "limit": limit, "actual": actual}
+                )
+            )
+
+    return QueryLimitsRule
+
+
+class QueryLimitsExtension(SchemaExtension):
+    """Adds the limits rule, bound to the request's variables, to validation."""
+
+    def __init__(self, limits: QueryLimits) -> None:
+        self.limits = limits
+
+    def on_operation(self) -> Iterator[None]:
+        ctx = self.execution_context
+        ctx.validation_rules = (*ctx.validation_rules, limits_rule(self.limits, ctx.variables))
+        yield

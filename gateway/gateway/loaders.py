@@ -1,0 +1,234 @@
+"""Per-request DataLoaders, one small class per batch endpoint of the services.
+
+Each loader takes its dependency (a service client bound to the caller) in `__init__` and turns one tick's
+worth of keys into one batch call, so a page of N families costs a constant number of upstream calls.
+Unknown or forbidden ids come back as `None` (or an empty list), as the batch endpoints simply omit them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+
+from gateway.clients import Services
+from gateway.clients.base import BATCH_MAX, JSON
+from gateway.clients.cases import CasesAPI
+from gateway.clients.outcomes import OutcomesAPI
+from gateway.clients.referrals import ReferralsAPI
+
+
+def _one_per_key(items: list[JSON], keys: Sequence[str], field: str = "id") -> list[JSON | None]:
+    found = {str(item.get(field)): item for item in items}
+    return [found.get(key) for key in keys]
+
+
+def _many_per_key(items: list[JSON], keys: Sequence[str], field: str) -> list[list[JSON]]:
+    grouped: dict[str, list[JSON]] = defaultdict(list)
+    for item in items:
+        grouped[str(item.get(field))].append(item)
+    return [grouped.get(key, []) for key in keys]
+
+
+class FamilyDataLoader(DataLoader[str, JSON | None]):
+    """Families (members inline) by id: `GET cases /v1/families?ids=`."""
+
+    def __init__(self, cases: CasesAPI) -> None:
+        self.cases = cases
+        super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
+
+    async def _load(self, keys: list[str]) -> list[JSON | None]:
+        return _one_per_key(await self.cases.families_by_ids(keys), keys)
+
+
+class FamiliesByPersonDataLoader(DataLoader[str, list[JSON]]):
+    """The families a person belongs to: `GET cases /v1/families?person_ids=`."""
+
+    def __init__(self, cases: CasesAPI) -> None:
+        self.cases = cases
+        super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
+
+    async def _load(self, keys: list[str]) -> list[list[JSON]]:
+        families = await self.cases.families_by_person_ids(keys)
+        by_person: dict[str, list[JSON]] = defaultdict(list)
+        for family in families:
+            for member in family.get("members") or []:
+                person_id = str((member.get("person") or {}).get("id", member.get("person_id")))
+                by_person[person_id].append(family)
+        return [by_person.get(key, []) for key in keys]
+
+
+class CaseDataLoader(DataLoader[str, JSON | None]):
+    """Cases by id: `GET cases /v1/cases?ids=`."""
+
+    def __init__(self, cases: CasesAPI) -> None:
+        self.cases = cases
+        super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
+
+    async def _load(self, keys: list[str]) -> list[JSON | None]:
+        return _one_per_key(await self.cases.cases_by_ids(keys), keys)
+
+
+class CasesByFamilyDataLoader(DataLoader[str, list[JSON]]):
+    """Every case of a family, newest first: `GET cases /v1/cases?family_ids=`."""
+
+    def __init__(self, cases: CasesAPI) -> None:
+        self.cases = cases
+        super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
+
+    async def _load(self, keys: list[str]) -> list[list[JSON]]:
+        grouped = _many_per_key(await self.cases.cases_by_family_ids(keys), keys, "family_id")
+        return [sorted(group, key=lambda c: str(c.get("opened_at") or ""), reverse=True) for group in grouped]
+
+
+class PlanByCaseDataLoader(DataLoader[str, JSON | None]):
+    """The active plan of a case (goals, actions, team, reviews inline): `GET cases /v1/plans?case_ids=`."""
+
+    def __init__(self, cases: CasesAPI) -> None:
+        self.cases = cases
+        super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
+
+    async def _load(self, keys: list[str]) -> list[JSON | None]:
+        return _one_per_key(await self.cases.plans_by_case_ids(keys), keys, "case_id")
+
+
+class ContactsByCaseDataLoader(DataLoader[str, list[JSON]]):
+    """Contacts and notes of a case: `GET cases /v1/contacts?case_ids=`."""
+
+    def __init__(self, cases: CasesAPI) -> None:
+        self.cases = cases
+        super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
+
+    async def _load(self, keys: list[str]) -> list[list[JSON]]:
+        return _many_per_key(await self.cases.contacts_by_case_ids(keys), keys, "case_id")
+
+
+class LeadWorkerHistoryDataLoader(DataLoader[str, list[JSON]]):
+    """Lead-worker history per case. The contract offers it per case only, so the calls run in parallel."""
+
+    def __init__(self, cases: CasesAPI) -> None:
+        self.cases = cases
+        super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
+
+    async def _load(self, keys: list[str]) -> list[list[JSON]]:
+        return list(await asyncio.gather(*(self.cases.lead_worker_history(key) for key in keys)))
+
+
+class WorkerDataLoader(DataLoader[str, JSON | None]):
+    """Workers by id: `GET cases /v1/workers?ids=`."""
+
+    def __init__(self, cases: CasesAPI) -> None:
+        self.cases = cases
+        super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
+
+    async def _load(self, keys: list[str]) -> list[JSON | None]:
+        return _one_per_key(await self.cases.workers_by_ids(keys), keys)
+
+
+class PersonDataLoader(DataLoader[str, JSON | None]):
+    """People by id: `GET cases /v1/people?ids=`."""
+
+    def __init__(self, cases: CasesAPI) -> None:
+        self.cases = cases
+        super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
+
+    async def _load(self, keys: list[str]) -> list[JSON | None]:
+        return _one_per_key(await self.cases.people_by_ids(keys), keys)
+
+
+class ReferralDataLoader(DataLoader[str, JSON | None]):
+    """Referrals by id: `GET referrals /v1/referrals?ids=`."""
+
+    def __init__(self, referrals: ReferralsAPI) -> None:
+        self.referrals = referrals
+        super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
+
+    async def _load(self, keys: list[str]) -> list[JSON | None]:
+        return _one_per_key(await self.referrals.by_ids(keys), keys)
+
+
+class ReferralsByFamilyDataLoader(DataLoader[str, list[JSON]]):
+    """The referrals that concern a family: `GET referrals /v1/referrals?family_ids=`."""
+
+    def __init__(self, referrals: ReferralsAPI) -> None:
+        self.referrals = referrals
+        super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
+
+    async def _load(self, keys: list[str]) -> list[list[JSON]]:
+        return _many_per_key(await self.referrals.by_family_ids(keys), keys, "family_id")
+
+
+class ProgressByFamilyDataLoader(DataLoader[str, list[JSON]]):
+    """Per-need progress of a family: `GET outcomes /v1/progress?family_ids=`.
+
+    Accepts either one item per family (`{"family_id", "needs": [...]}`) or one item per need result
+    (`{"family_id", "need", ...}`), so the gateway does not depend on how the service groups them.
+    """
+
+    def __init__(self, outcomes: OutcomesAPI) -> None:
+        self.outcomes = outcomes
+        super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
+
+    async def _load(self, keys: list[str]) -> list[list[JSON]]:
+        items = await self.outcomes.progress_by_family_ids(keys)
+        grouped: dict[str, list[JSON]] = defaultdict(list)
+        for item in items:
+            family_id = str(item.get("family_id"))
+            nested: Any = item.get("needs", item.get("results"))
+            if isinstance(nested, list):
+                grouped[family_id].extend(n for n in nested if isinstance(n, dict))
+            else:
+                grouped[family_id].append(item)
+        return [grouped.get(key, []) for key in keys]
+
+
+class ClaimsByFamilyDataLoader(DataLoader[str, list[JSON]]):
+    """Payment-by-results claims of a family: `GET outcomes /v1/claims?family_ids=`."""
+
+    def __init__(self, outcomes: OutcomesAPI) -> None:
+        self.outcomes = outcomes
+        super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
+
+    async def _load(self, keys: list[str]) -> list[list[JSON]]:
+        return _many_per_key(await self.outcomes.claims_by_family_ids(keys), keys, "family_id")
+
+
+@dataclass(frozen=True, slots=True)
+class DataLoaders:
+    """Every loader of one request; built fresh per request so nothing is cached across callers."""
+
+    family: FamilyDataLoader
+    families_by_person: FamiliesByPersonDataLoader
+    case: CaseDataLoader
+    cases_by_family: CasesByFamilyDataLoader
+    plan_by_case: PlanByCaseDataLoader
+    contacts_by_case: ContactsByCaseDataLoader
+    lead_worker_history: LeadWorkerHistoryDataLoader
+    worker: WorkerDataLoader
+    person: PersonDataLoader
+    referral: ReferralDataLoader
+    referrals_by_family: ReferralsByFamilyDataLoader
+    progress_by_family: ProgressByFamilyDataLoader
+    claims_by_family: ClaimsByFamilyDataLoader
+
+    @classmethod
+    def for_request(cls, services: Services) -> DataLoaders:
+        return cls(
+            family=FamilyDataLoader(services.cases),
+            families_by_person=FamiliesByPersonDataLoader(services.cases),
+            case=CaseDataLoader(services.cases),
+            cases_by_family=CasesByFamilyDataLoader(services.cases),
+            plan_by_case=PlanByCaseDataLoader(services.cases),
+            contacts_by_case=ContactsByCaseDataLoader(services.cases),
+            lead_worker_history=LeadWorkerHistoryDataLoader(services.cases),
+            worker=WorkerDataLoader(services.cases),
+            person=PersonDataLoader(services.cases),
+            referral=ReferralDataLoader(services.referrals),
+            referrals_by_family=ReferralsByFamilyDataLoader(services.referrals),
+            progress_by_family=ProgressByFamilyDataLoader(services.outcomes),
+            claims_by_family=ClaimsByFamilyDataLoader(services.outcomes),
+        )

@@ -1,0 +1,1 @@
+"""The strawberry types of the graph."""

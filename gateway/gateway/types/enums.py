@@ -1,0 +1,78 @@
+"""Enums for the closed lists of docs/contracts.md; values are the services' wire values."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+
+@strawberry.enum(description="A person's role in a family.")
+class MemberRole(Enum):
+    PARENT_CARER = "parent_carer"
+    CHILD = "child"
+    YOUNG_PERSON = "young_person"
+    OTHER_ADULT = "other_adult"
+    UNBORN = "unborn"
+
+
+@strawberry.enum(description="Which partner form a referral came in on.")
+class ReferralKind(Enum):
+    MATERNITY = "maternity"
+    SCHOOL = "school"
+
+
+@strawberry.enum(description="Where a referral is in its lifecycle.")
+class ReferralStatus(Enum):
+    RECEIVED = "received"
+    SCREENING = "screening"
+    ACCEPTED = "accepted"
+    SIGNPOSTED = "signposted"
+    NO_FURTHER_ACTION = "no_further_action"
+    STEPPED_UP = "stepped_up"
+    WITHDRAWN = "withdrawn"
+
+
+@strawberry.enum(description="The outcome a hub manager gives a referral.")
+class DecisionOutcome(Enum):
+    ACCEPTED = "accepted"
+    SIGNPOSTED = "signposted"
+    NO_FURTHER_ACTION = "no_further_action"
+    STEPPED_UP = "stepped_up"
+
+
+@strawberry.enum(description="How a case ended.")
+class ClosureOutcome(Enum):
+    NEEDS_MET = "needs_met"
+    STEPPED_UP = "stepped_up"
+    STEPPED_DOWN = "stepped_down"
+    MOVED_AWAY = "moved_away"
+    DISENGAGED = "disengaged"
+    OTHER = "other"
+
+
+@strawberry.enum(description="A stage of a case's lifecycle.")
+class CaseStatus(Enum):
+    OPEN = "open"
+    ASSESSMENT = "assessment"
+    PLAN = "plan"
+    REVIEW = "review"
+    CLOSED = "closed"
+
+
+@strawberry.enum(description="The roles a token can carry.")
+class Role(Enum):
+    PARTNER_SYSTEM = "partner_system"
+    PRACTITIONER = "practitioner"
+    HUB_MANAGER = "hub_manager"
+    ANALYST = "analyst"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+    SERVICE = "service"
+
+
+@strawberry.enum(description="The services behind the gateway.")
+class ServiceName(Enum):
+    REFERRALS = "referrals"
+    CASES = "cases"
+    OUTCOMES = "outcomes"
