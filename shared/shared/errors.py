@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.logging import current_request_id
 
@@ -172,19 +173,48 @@ def install_error_handlers(app: FastAPI) -> None:
         }
         return problem_response(problem, getattr(exc, "headers", None))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        if _is_unavailable(exc):
-            log.warning("database_unavailable", error_type=type(exc).__name__, path=request.url.path)
-            return problem_response(
-                ServiceUnavailable("The database is unavailable; retry shortly").to_problem(),
-                {"Retry-After": "2"},
-            )
-        log.exception("unhandled_error", error_type=type(exc).__name__, path=request.url.path)
-        problem = {
-            "type": PROBLEM_BASE + "internal",
-            "title": "Internal server error",
-            "status": 500,
-            "detail": "An unexpected error occurred; quote the request id when reporting it",
-        }
-        return problem_response(problem)
+    app.add_middleware(UnexpectedErrorMiddleware)
+
+
+class UnexpectedErrorMiddleware:
+    """The last line: an exception no handler claimed becomes a 500 problem (or a 503 when the database is
+    unreachable), logged with the request id, never with its trace in the response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:
+                raise
+            path = scope.get("path", "")
+            if _is_unavailable(exc):
+                log.warning("database_unavailable", error_type=type(exc).__name__, path=path)
+                response = problem_response(
+                    ServiceUnavailable("The database is unavailable; retry shortly").to_problem(),
+                    {"Retry-After": "2"},
+                )
+            else:
+                log.exception("unhandled_error", error_type=type(exc).__name__, path=path)
+                response = problem_response(
+                    {
+                        "type": PROBLEM_BASE + "internal",
+                        "title": "Internal server error",
+                        "status": 500,
+                        "detail": "An unexpected error occurred; quote the request id when reporting it",
+                    }
+                )
+            await response(scope, receive, send)

@@ -31,7 +31,7 @@ import orjson
 import structlog
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, func, insert, literal, select, text, update
+from sqlalchemy import and_, any_, func, insert, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks import Webhook, WebhookVerificationError
 
@@ -98,7 +98,7 @@ async def publish(
     if audience_agency is not None:
         audience = audience | (subs.c.owner_agency == audience_agency)
     chosen = select(literal(event_id), subs.c.id, literal(subject, type_=deliveries.c.subject.type)).where(
-        subs.c.active, subs.c.event_types.any(type), audience
+        subs.c.active, literal(type) == any_(subs.c.event_types), audience
     )
     await session.execute(
         insert(deliveries).from_select(["event_id", "subscription_id", "subject"], chosen)

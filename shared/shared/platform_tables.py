@@ -33,7 +33,7 @@ class PlatformTables:
         self.audit_log = Table(
             "audit_log",
             metadata,
-            Column("seq", BigInteger, primary_key=True, autoincrement=False),
+            Column("seq", BigInteger, primary_key=True, autoincrement=False, server_default=text("0")),  # set by trigger
             Column("occurred_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
             Column("actor", Text, nullable=False),
             Column("action", Text, nullable=False),

@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 import structlog
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import ORJSONResponse
 
 from shared.auth import TokenVerifier, dev_jwks
 from shared.db import Database
@@ -123,7 +122,6 @@ def create_service_app(
         description=description,
         version=version,
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
         docs_url="/docs",
         redoc_url=None,
     )

@@ -1,0 +1,82 @@
+"""Production refuses development secrets; identifiers are validated with the field's own rules."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from shared.identifiers import normalise_nhs_number, normalise_postcode, normalise_upn, normalise_urn, postcode_district
+from shared.settings import DEV_EVENT_SECRET, ServiceSettings
+
+PRODUCTION_OK = {
+    "environment": "production",
+    "database_url": "postgresql://db/app",
+    "jwt_issuer": "https://login.council.gov.uk/",
+    "jwks_url": "https://login.council.gov.uk/jwks.json",
+    "event_secret": "whsec_cHJvZHVjdGlvbi1zZWNyZXQtdGhhdC1pcy1sb25n",
+}
+
+
+def test_production_settings_accept_real_values() -> None:
+    assert ServiceSettings(**PRODUCTION_OK).is_production
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ({"event_secret": DEV_EVENT_SECRET}, "event_secret"),
+        ({"event_secret": "whsec_change-me"}, "event_secret"),
+        ({"jwt_issuer": "https://dev.earlyhelp.invalid/"}, "jwt_issuer"),
+        ({"jwks_url": None}, "jwks_url"),
+        ({"jwks_url": "http://login.council.gov.uk/jwks.json"}, "https"),
+        ({"dev_key_path": "/tmp/key.pem"}, "dev_key_path"),
+        ({"database_url": ""}, "database_url"),
+    ],
+)
+def test_production_refuses_development_secrets_and_names_them(override: dict[str, object], named: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        ServiceSettings(**(PRODUCTION_OK | override))
+    assert named in str(info.value)
+
+
+def test_development_allows_the_development_key() -> None:
+    assert not ServiceSettings(environment="development").is_production
+
+
+@pytest.mark.parametrize(("raw", "normal"), [("943 476 5919", "9434765919"), ("943-476-5919", "9434765919")])
+def test_nhs_number_normalised(raw: str, normal: str) -> None:
+    assert normalise_nhs_number(raw) == normal
+
+
+@pytest.mark.parametrize("bad", ["9434765918", "123", "abcdefghij", ""])
+def test_nhs_number_check_digit(bad: str) -> None:
+    with pytest.raises(ValueError, match="NHS number"):
+        normalise_nhs_number(bad)
+
+
+def test_upn_check_letter() -> None:
+    assert normalise_upn("H801200001001") == "H801200001001"
+    with pytest.raises(ValueError, match="UPN"):
+        normalise_upn("A801200001001")
+
+
+@pytest.mark.parametrize(
+    ("raw", "normal", "district"),
+    [("ls1 4ab", "LS1 4AB", "LS1"), ("L84XX", "L8 4XX", "L8"), ("SW1A1AA", "SW1A 1AA", "SW1A"), ("ls27 9pq", "LS27 9PQ", "LS27")],
+)
+def test_postcode(raw: str, normal: str, district: str) -> None:
+    assert normalise_postcode(raw) == normal
+    assert postcode_district(raw) == district
+
+
+@pytest.mark.parametrize("bad", ["LS1", "12345", "QQ1 1AA", "LS1 4AB X", ""])
+def test_bad_postcode(bad: str) -> None:
+    with pytest.raises(ValueError, match="postcode"):
+        normalise_postcode(bad)
+
+
+def test_school_urn() -> None:
+    assert normalise_urn("107950") == "107950"
+    for bad in ("12345", "1234567", "0123456", "abcdef", "012345"):
+        with pytest.raises(ValueError, match="URN"):
+            normalise_urn(bad)
