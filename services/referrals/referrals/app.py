@@ -2,20 +2,87 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
+import structlog
 from fastapi import FastAPI
 
+from referrals import service
+from referrals.case_events import EVENT_HANDLERS
 from referrals.config import SERVICE_DIR, Settings
+from referrals.endpoints import router, webhook_router
+from referrals.matching import PersonMatcher
 from referrals.models import platform
+from referrals.needs import NeedCatalogue
+from referrals.repository import ReferralRepository
+from shared.auth import ServiceCredentials
 from shared.service import create_service_app
+
+log = structlog.get_logger("referrals.app")
+
+
+async def retry_matching_once(app: FastAPI) -> int:
+    """One pass of the background matching retry (also called directly by tests and operators)."""
+    settings: Settings = app.state.settings
+    async with app.state.sessionmaker() as session, session.begin():
+        return await service.retry_pending_matching(
+            repo=ReferralRepository(session),
+            matcher=app.state.matcher,
+            http=app.state.http,
+            limit=settings.match_retry_batch,
+            interval=settings.match_retry_interval,
+        )
+
+
+async def matching_retry_loop(app: FastAPI, stop: asyncio.Event) -> None:
+    """Retry pending matching until cases answers. Replicas share the work (`FOR UPDATE SKIP LOCKED`)."""
+    settings: Settings = app.state.settings
+    if settings.match_retry_interval <= 0:
+        return
+    if app.state.sessionmaker is not app.state.db.sessionmaker:
+        # A test owns the transaction (one connection): a background task must not interleave with it.
+        return
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=settings.match_retry_interval)
+        if stop.is_set():
+            break
+        try:
+            await retry_matching_once(app)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the database may be down: keep the loop alive
+            log.warning("matching_retry_error", error_type=type(exc).__name__, error=str(exc)[:200])
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    return create_service_app(
+    credentials = ServiceCredentials(settings)
+    app = create_service_app(
         settings=settings,
         title="Referrals service",
-        description="Maternity and school referrals from partner agencies: validation, idempotency, consent, triage, hub allocation and status callbacks.",
+        description=(
+            "Maternity and school referrals from partner agencies: validation, idempotency, consent, triage, "
+            "hub allocation and status callbacks."
+        ),
         service_dir=SERVICE_DIR,
         tables=platform,
-        routers=[],
+        routers=[router, webhook_router],
+        event_handlers=EVENT_HANDLERS,
+        subscribers=settings.subscriber_configs(),
+        background_tasks=[matching_retry_loop],
     )
+    app.state.needs = NeedCatalogue(
+        outcomes_url=settings.outcomes_url,
+        credentials=credentials,
+        cache_seconds=settings.framework_cache_seconds,
+        timeout=settings.outcomes_timeout_seconds,
+    )
+    app.state.matcher = PersonMatcher(
+        cases_url=settings.cases_url,
+        credentials=credentials,
+        timeout=settings.match_timeout_seconds,
+        backoff=settings.cases_backoff_seconds,
+    )
+    return app

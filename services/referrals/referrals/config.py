@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.events import SubscriberConfig
 from shared.settings import ServiceSettings
 
 SERVICE_DIR = Path(__file__).resolve().parent.parent
+
+
+class Subscriber(BaseModel):
+    """An internal service that receives this service's events (`REFERRALS_SUBSCRIBERS` is a JSON list)."""
+
+    name: str
+    url: str
+    event_types: list[str]
 
 
 class Settings(ServiceSettings):
@@ -16,3 +26,26 @@ class Settings(ServiceSettings):
 
     service_name: str = "referrals"
     port: int = 8001
+
+    cases_url: str = "http://127.0.0.1:8002"
+    outcomes_url: str = "http://127.0.0.1:8003"
+    decision_working_days: int = Field(default=3, ge=1, le=60)
+    default_hub: str = "central"
+    match_timeout_seconds: float = 1.0
+    match_retry_interval: float = Field(
+        default=5.0, description="Seconds between background matching retries; 0 turns them off"
+    )
+    match_retry_batch: int = 20
+    cases_backoff_seconds: float = Field(
+        default=5.0,
+        description="After cases fails, intake skips the inline match this long (matching stays pending)",
+    )
+    framework_cache_seconds: float = 60.0
+    outcomes_timeout_seconds: float = 1.0
+    subscribers: list[Subscriber] = Field(default_factory=list)
+
+    def subscriber_configs(self) -> list[SubscriberConfig]:
+        return [
+            SubscriberConfig(name=s.name, url=s.url, event_types=tuple(s.event_types))
+            for s in self.subscribers
+        ]
