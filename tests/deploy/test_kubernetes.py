@@ -1,0 +1,485 @@
+"""deploy/kubernetes: every rendered manifest is valid against the Kubernetes schemas and matches the code."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import kubernetes_validate
+import pytest
+from code_facts import (
+    DEPLOY,
+    PARTS,
+    ROOT,
+    SERVICES,
+    default_port,
+    dockerfile_instructions,
+    env_prefix,
+    exec_form,
+    import_factory,
+    part_of_env_name,
+    setting_env_names,
+    settings_class,
+    uvicorn_target_and_port,
+)
+from kustomize_render import (
+    UnsupportedKustomization,
+    pod_spec,
+    render,
+    select,
+)
+
+K8S = DEPLOY / "kubernetes"
+TARGETS = {"base": K8S / "base", "staging": K8S / "overlays" / "staging", "production": K8S / "overlays" / "production"}
+KUBERNETES_VERSIONS = ("1.30", "1.34")
+SECRET_SETTINGS = ("DATABASE_URL", "EVENT_SECRET", "SERVICE_TOKEN", "DEV_KEY_PATH")
+CALLS = {
+    "referrals": {"cases", "outcomes"},
+    "cases": {"referrals", "outcomes"},
+    "outcomes": set(),
+    "gateway": set(SERVICES),
+}
+EXTERNAL = {"gateway", "referrals"}
+Resource = dict[str, Any]
+
+
+@pytest.fixture(scope="module", params=list(TARGETS))
+def rendered(request: pytest.FixtureRequest) -> tuple[str, list[Resource]]:
+    return request.param, render(TARGETS[request.param])
+
+
+def one(resources: list[Resource], kind: str, name: str) -> Resource:
+    found = select(resources, kind=kind, name=name)
+    assert len(found) == 1, f"expected one {kind}/{name}, found {len(found)}"
+    return found[0]
+
+
+def image_part(image: str) -> str:
+    """`registry.example.org/earlyhelp/cases:1.2` → `cases`."""
+    name = image.rsplit("/", 1)[-1].partition(":")[0]
+    assert name in PARTS, f"image {image} is not one of the parts built by deploy/docker"
+    return name
+
+
+def dockerfile_cmd_and_expose(part: str) -> tuple[list[str], int]:
+    instructions = [i for i in dockerfile_instructions(part) if i.stage == 1]
+    cmd = exec_form(next(i.args for i in instructions if i.keyword == "CMD"))
+    expose = int(next(i.args for i in instructions if i.keyword == "EXPOSE"))
+    return cmd, expose
+
+
+def container_env_names(resources: list[Resource], container: dict[str, Any]) -> dict[str, str]:
+    """Every environment variable the container gets, mapped to where it comes from."""
+    names: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        config_map = one(resources, "ConfigMap", source["configMapRef"]["name"])
+        for key in config_map["data"]:
+            names[key] = f"ConfigMap {config_map['metadata']['name']}"
+    for env in container.get("env", []):
+        names[env["name"]] = "secret" if "secretKeyRef" in env.get("valueFrom", {}) else "value"
+    return names
+
+
+def container_env_values(resources: list[Resource], container: dict[str, Any], part: str) -> dict[str, str]:
+    """The values as the process would see them (Secrets replaced by realistic non-development stand-ins)."""
+    values: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        values.update(one(resources, "ConfigMap", source["configMapRef"]["name"])["data"])
+    for env in container.get("env", []):
+        if "value" in env:
+            values[env["name"]] = env["value"]
+        else:
+            ref = env["valueFrom"]["secretKeyRef"]
+            values[env["name"]] = {
+                "url": f"postgresql://{part}:s3cret@db.internal:5432/{part}",
+                "secret": "whsec_cHJvZHVjdGlvbi1zdGFuZC1pbi1ldmVudC1zZWNyZXQ=",
+                "token": "eyJ.stand-in.token",
+            }[ref["key"]]
+    return values
+
+
+def deployments(resources: list[Resource]) -> dict[str, Resource]:
+    found = {d["metadata"]["name"]: d for d in select(resources, kind="Deployment")}
+    assert set(found) == set(PARTS)
+    return found
+
+
+# --- schema validation ------------------------------------------------------------------------------------
+
+
+def test_every_manifest_is_valid_against_the_kubernetes_schemas(rendered: tuple[str, list[Resource]]) -> None:
+    """Strict validation (unknown fields rejected); the base also against the oldest version we support."""
+    name, resources = rendered
+    kinds = {r["kind"] for r in resources}
+    assert {"Deployment", "Service", "ConfigMap", "Job", "PodDisruptionBudget", "HorizontalPodAutoscaler"} <= kinds
+    assert {"NetworkPolicy", "Ingress", "ServiceAccount"} <= kinds
+    for version in KUBERNETES_VERSIONS if name == "base" else KUBERNETES_VERSIONS[-1:]:
+        for resource in resources:
+            kubernetes_validate.validate(resource, version, strict=True)
+
+
+def test_the_validator_rejects_a_broken_manifest() -> None:
+    deployment = copy.deepcopy(one(render(TARGETS["base"]), "Deployment", "cases"))
+    deployment["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]["httpGet"]["port"] = {"no": 1}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSIONS[-1], strict=True)
+    deployment = copy.deepcopy(one(render(TARGETS["base"]), "Deployment", "cases"))
+    deployment["spec"]["template"]["spec"]["containers"][0]["readinesProbe"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSIONS[-1], strict=True)
+
+
+def test_the_renderer_refuses_what_it_does_not_understand(tmp_path: Path) -> None:
+    (tmp_path / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\ncommonLabels: {a: b}\n"
+    )
+    with pytest.raises(UnsupportedKustomization):
+        render(tmp_path)
+
+
+# --- the code: images, commands, ports, probes, environment ----------------------------------------------
+
+
+def test_deployments_run_the_parts_images_ports_and_probes(rendered: tuple[str, list[Resource]]) -> None:
+    _, resources = rendered
+    for name, deployment in deployments(resources).items():
+        spec = deployment["spec"]["template"]["spec"]
+        assert len(spec["containers"]) == 1
+        container = spec["containers"][0]
+        part = image_part(container["image"])
+        assert part == name
+        assert "command" not in container and "args" not in container, "the image's CMD is the entry point"
+        cmd, expose = dockerfile_cmd_and_expose(part)
+        target, cmd_port = uvicorn_target_and_port(cmd)
+        assert target == f"{part}.app:create_app"
+        assert callable(import_factory(target))
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert ports == {"http": default_port(part)} == {"http": cmd_port} == {"http": expose}
+        assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+        assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+        assert container["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+        resources_ = container["resources"]
+        assert {"cpu", "memory"} <= set(resources_["requests"]) and {"cpu", "memory"} <= set(resources_["limits"])
+        # graceful shutdown: the pod outlives the endpoint removal (preStop) plus uvicorn's graceful timeout
+        graceful = int(cmd[cmd.index("--timeout-graceful-shutdown") + 1])
+        pre_stop = int(container["lifecycle"]["preStop"]["exec"]["command"][-1])
+        assert spec["terminationGracePeriodSeconds"] >= pre_stop + graceful + 10
+
+
+def test_every_pod_runs_as_non_root_on_a_read_only_filesystem(rendered: tuple[str, list[Resource]]) -> None:
+    _, resources = rendered
+    pods = [r for r in resources if pod_spec(r) is not None]
+    assert len(pods) == len(PARTS) + len(SERVICES)
+    for resource in pods:
+        spec = pod_spec(resource)
+        assert spec is not None
+        assert spec["securityContext"]["runAsNonRoot"] is True
+        assert spec["securityContext"]["runAsUser"] == 10001  # the USER of every Dockerfile
+        assert spec["automountServiceAccountToken"] is False
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        for container in spec["containers"]:
+            security = container["securityContext"]
+            assert security["readOnlyRootFilesystem"] is True
+            assert security["allowPrivilegeEscalation"] is False
+            assert security["capabilities"]["drop"] == ["ALL"]
+            tmp = [m for m in container["volumeMounts"] if m["mountPath"] == "/tmp"]
+            assert len(tmp) == 1 and "emptyDir" in volumes[tmp[0]["name"]]
+
+
+def test_dockerfiles_run_as_the_user_the_manifests_expect() -> None:
+    for part in PARTS:
+        users = [i.args for i in dockerfile_instructions(part) if i.keyword == "USER" and i.stage == 1]
+        assert users == ["10001:10001"]
+
+
+def test_every_environment_variable_is_a_setting_of_its_part(rendered: tuple[str, list[Resource]]) -> None:
+    _, resources = rendered
+    for resource in resources:
+        spec = pod_spec(resource)
+        if spec is None:
+            continue
+        part = image_part(spec["containers"][0]["image"])
+        for container in spec["containers"]:
+            for name, source in container_env_names(resources, container).items():
+                owner = part_of_env_name(name)
+                if source.startswith("ConfigMap earlyhelp-environment") and owner != part:
+                    # the shared environment ConfigMap carries every part's keys; each reads its own prefix
+                    assert owner is not None and name in setting_env_names(owner), name
+                    continue
+                assert owner == part, f"{resource['metadata']['name']}: {name} does not carry {env_prefix(part)}"
+                assert name in setting_env_names(part), f"{name} is not a field of {part}.config.Settings"
+
+
+def test_secrets_are_referenced_never_inlined(rendered: tuple[str, list[Resource]]) -> None:
+    _, resources = rendered
+    assert not select(resources, kind="Secret")
+    text = json.dumps(resources)
+    assert "postgresql://" not in text and "whsec_" not in text
+    for resource in resources:
+        spec = pod_spec(resource)
+        if spec is None:
+            continue
+        for container in spec["containers"]:
+            for name in container_env_names(resources, container):
+                if name.endswith(SECRET_SETTINGS[:3]):
+                    env = next(e for e in container.get("env", []) if e["name"] == name)
+                    assert set(env["valueFrom"]) == {"secretKeyRef"}, name
+            assert not any(k.endswith("DEV_KEY_PATH") for k in container_env_names(resources, container))
+
+
+def test_services_get_their_database_event_secret_and_service_token_from_secrets(
+    rendered: tuple[str, list[Resource]],
+) -> None:
+    _, resources = rendered
+    for part in SERVICES:
+        container = one(resources, "Deployment", part)["spec"]["template"]["spec"]["containers"][0]
+        refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
+        prefix = env_prefix(part)
+        assert refs[f"{prefix}DATABASE_URL"] == {"name": f"{part}-database", "key": "url"}
+        assert refs[f"{prefix}EVENT_SECRET"] == {"name": "earlyhelp-event-secret", "key": "secret"}
+        assert refs[f"{prefix}SERVICE_TOKEN"] == {"name": f"{part}-service-token", "key": "token"}
+
+
+def test_the_configuration_passes_the_production_checks_of_every_part(
+    rendered: tuple[str, list[Resource]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Start-up validation (`environment=production`) accepts what the manifests give each part."""
+    import os
+
+    _, resources = rendered
+    for part, deployment in deployments(resources).items():
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        values = container_env_values(resources, container, part)
+        with monkeypatch.context() as env:
+            for name in list(os.environ):
+                if part_of_env_name(name) is not None:
+                    env.delenv(name)
+            for name, value in values.items():
+                env.setenv(name, value)
+            settings: Any = settings_class(part)()
+        assert settings.is_production, part
+        assert settings.port == default_port(part)
+        assert settings.jwks_url and settings.jwks_url.startswith("https://")
+        if part in SERVICES:
+            assert settings.database_url.startswith("postgresql://")
+
+
+def test_migration_jobs_run_the_migrate_script_with_the_services_database_secret(
+    rendered: tuple[str, list[Resource]],
+) -> None:
+    _, resources = rendered
+    jobs = {j["metadata"]["name"]: j for j in select(resources, kind="Job")}
+    assert set(jobs) == {f"{s}-migrate" for s in SERVICES}
+    for part in SERVICES:
+        spec = pod_spec(jobs[f"{part}-migrate"])
+        assert spec is not None and spec["restartPolicy"] == "Never"
+        container = spec["containers"][0]
+        assert image_part(container["image"]) == part
+        deployment_image = one(resources, "Deployment", part)["spec"]["template"]["spec"]["containers"][0]["image"]
+        assert container["image"] == deployment_image, "the Job migrates with the image being rolled out"
+        assert container["command"][:3] == ["python", "deploy/migrate.py", part]
+        assert (ROOT / container["command"][1]).is_file()
+        copies = [i.args for i in dockerfile_instructions(part) if i.keyword == "COPY" and i.stage == 1]
+        assert "deploy/migrate.py deploy/migrate.py" in copies
+        assert container["env"] == [
+            {
+                "name": f"{env_prefix(part)}DATABASE_URL",
+                "valueFrom": {"secretKeyRef": {"name": f"{part}-database", "key": "url"}},
+            }
+        ]
+
+
+def test_every_deployment_has_a_service_pdb_and_hpa(rendered: tuple[str, list[Resource]]) -> None:
+    _, resources = rendered
+    for part, deployment in deployments(resources).items():
+        pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+        selector = deployment["spec"]["selector"]["matchLabels"]
+        assert selector.items() <= pod_labels.items()
+        service = one(resources, "Service", part)
+        assert service["spec"]["selector"] == selector
+        assert service["spec"]["ports"] == [
+            {"name": "http", "port": default_port(part), "targetPort": "http", "protocol": "TCP"}
+        ]
+        assert one(resources, "PodDisruptionBudget", part)["spec"]["selector"]["matchLabels"] == selector
+        hpa = one(resources, "HorizontalPodAutoscaler", part)["spec"]
+        assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": part}
+        assert 2 <= hpa["minReplicas"] <= deployment["spec"]["replicas"] <= hpa["maxReplicas"]
+        assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == part
+        one(resources, "ServiceAccount", part)
+        # no other pod (e.g. a migration Job) is selected by the Service
+        for other in resources:
+            spec = pod_spec(other)
+            if spec is not None and other is not deployment:
+                other_labels = other["spec"]["template"]["metadata"]["labels"]
+                assert not selector.items() <= other_labels.items(), other["metadata"]["name"]
+
+
+def test_the_hub_mapping_configmap_is_read_by_the_referrals_code(
+    rendered: tuple[str, list[Resource]], tmp_path: Path
+) -> None:
+    from referrals import hubs
+
+    _, resources = rendered
+    config_map = one(resources, "ConfigMap", "referrals-hubs")
+    spec = one(resources, "Deployment", "referrals")["spec"]["template"]["spec"]
+    mount = next(m for m in spec["containers"][0]["volumeMounts"] if m["name"] == "hubs")
+    # the mount replaces the file the code reads, at its path inside the image (WORKDIR /app)
+    relative = hubs.HUB_DISTRICTS_FILE.relative_to(ROOT)
+    assert mount["mountPath"] == f"/app/{relative}" and mount["subPath"] in config_map["data"]
+    assert mount["readOnly"] is True
+    copied = tmp_path / "hub_districts.json"
+    copied.write_text(config_map["data"][mount["subPath"]])
+    mapping = hubs.district_to_hub.__wrapped__(copied)
+    assert set(mapping.values()) == {"north", "central", "south"}
+
+
+# --- wiring between the parts and the network policies -------------------------------------------------------
+
+
+def service_urls(resources: list[Resource]) -> list[tuple[str, str, str]]:
+    """(caller, setting, url) for every URL of another part a part is configured with."""
+    found: list[tuple[str, str, str]] = []
+    for config_map in select(resources, kind="ConfigMap"):
+        for key, value in config_map.get("data", {}).items():
+            owner = part_of_env_name(key)
+            if owner is None:
+                continue
+            if key.endswith("_SUBSCRIBERS"):
+                found.extend((owner, key, s["url"]) for s in json.loads(value))
+            elif key.endswith("_URL") and value.startswith("http://"):
+                found.append((owner, key, value))
+    return found
+
+
+def allowed_edges(resources: list[Resource]) -> tuple[set[tuple[str, str, int]], set[tuple[str, str, int]]]:
+    """(egress edges caller → callee:port, ingress edges caller → callee:port) between the parts' API pods."""
+    egress: set[tuple[str, str, int]] = set()
+    ingress: set[tuple[str, str, int]] = set()
+    for policy in select(resources, kind="NetworkPolicy"):
+        selected = policy["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name")
+        if selected is None:
+            continue
+        for rule in policy["spec"].get("egress", []):
+            for peer in rule.get("to", []):
+                target = peer.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/name")
+                if target:
+                    egress.update((selected, target, p["port"]) for p in rule["ports"])
+        for rule in policy["spec"].get("ingress", []):
+            for peer in rule.get("from", []):
+                source = peer.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/name")
+                if source:
+                    ingress.update((source, selected, p["port"]) for p in rule["ports"])
+    return egress, ingress
+
+
+def test_network_policies_allow_exactly_the_calls_between_parts(rendered: tuple[str, list[Resource]]) -> None:
+    _, resources = rendered
+    expected = {(caller, callee, default_port(callee)) for caller, callees in CALLS.items() for callee in callees}
+    egress, ingress = allowed_edges(resources)
+    assert egress == expected
+    assert ingress == expected
+
+
+def test_every_configured_url_is_a_service_the_network_policies_let_the_caller_reach(
+    rendered: tuple[str, list[Resource]],
+) -> None:
+    _, resources = rendered
+    egress, _ = allowed_edges(resources)
+    urls = service_urls(resources)
+    callers = {caller for caller, _, _ in urls}
+    assert callers == {"referrals", "cases", "gateway"}
+    for caller, setting, url in urls:
+        parts = urlsplit(url)
+        service = one(resources, "Service", str(parts.hostname))
+        assert parts.port == service["spec"]["ports"][0]["port"], setting
+        assert (caller, parts.hostname, parts.port) in egress, f"{setting}={url} is blocked by the policies"
+        if setting.endswith("_SUBSCRIBERS"):
+            assert parts.path == "/v1/events"
+
+
+def test_the_network_starts_from_deny_all_and_only_gateway_and_referrals_take_outside_traffic(
+    rendered: tuple[str, list[Resource]],
+) -> None:
+    _, resources = rendered
+    deny = one(resources, "NetworkPolicy", "default-deny")["spec"]
+    assert deny["podSelector"] == {} and set(deny["policyTypes"]) == {"Ingress", "Egress"}
+    assert "ingress" not in deny and "egress" not in deny
+    from_outside: set[str] = set()
+    for policy in select(resources, kind="NetworkPolicy"):
+        selected = policy["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name")
+        for rule in policy["spec"].get("ingress", []):
+            for peer in rule.get("from", []):
+                assert "ipBlock" not in peer, policy["metadata"]["name"]
+                namespace = peer.get("namespaceSelector", {}).get("matchLabels", {})
+                if namespace.get("kubernetes.io/metadata.name") == "ingress-nginx":
+                    from_outside.add(selected)
+    assert from_outside == EXTERNAL
+
+
+def test_each_service_reaches_only_its_own_database(rendered: tuple[str, list[Resource]]) -> None:
+    name, resources = rendered
+    cidrs: dict[str, str] = {}
+    for policy in select(resources, kind="NetworkPolicy"):
+        for rule in policy["spec"].get("egress", []):
+            if any(p["port"] == 5432 for p in rule["ports"]):
+                selected = policy["spec"]["podSelector"]["matchLabels"]
+                assert selected == {"app.kubernetes.io/name": policy["metadata"]["name"].removesuffix("-database")}
+                (peer,) = rule["to"]
+                cidrs[selected["app.kubernetes.io/name"]] = peer["ipBlock"]["cidr"]
+    assert set(cidrs) == set(SERVICES)
+    assert len(set(cidrs.values())) == len(SERVICES), "each database has its own address"
+    if name != "base":
+        assert not any(c.startswith("192.0.2.") for c in cidrs.values()), "the overlay sets the real addresses"
+
+
+def test_the_ingress_routes_only_to_the_gateway_and_the_referral_intake(rendered: tuple[str, list[Resource]]) -> None:
+    _, resources = rendered
+    (ingress,) = select(resources, kind="Ingress")
+    routes: dict[str, str] = {}
+    for rule in ingress["spec"]["rules"]:
+        for path in rule["http"]["paths"]:
+            backend = path["backend"]["service"]
+            service = one(resources, "Service", backend["name"])
+            assert backend["port"]["name"] in {p["name"] for p in service["spec"]["ports"]}
+            routes[path["path"]] = backend["name"]
+    assert set(routes.values()) == EXTERNAL
+    assert routes["/graphql"] == "gateway"
+    assert routes["/v1/referrals"] == "referrals"
+    for path in routes:
+        assert not path.startswith(("/v1/events", "/v1/admin", "/metrics", "/docs", "/openapi")), path
+    assert ingress["spec"]["tls"][0]["hosts"] == [r["host"] for r in ingress["spec"]["rules"]]
+
+
+# --- overlays -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("overlay", ["staging", "production"])
+def test_overlays_set_namespace_images_and_identity_provider(overlay: str) -> None:
+    resources = render(TARGETS[overlay])
+    (namespace,) = select(resources, kind="Namespace")
+    expected_ns = namespace["metadata"]["name"]
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    for resource in resources:
+        if resource["kind"] != "Namespace":
+            assert resource["metadata"]["namespace"] == expected_ns
+    for resource in resources:
+        spec = pod_spec(resource)
+        if spec is not None:
+            image = spec["containers"][0]["image"]
+            assert image.startswith("registry.example.org/earlyhelp/") and not image.endswith(":latest"), image
+    environment = one(resources, "ConfigMap", "earlyhelp-environment")["data"]
+    base_environment = one(render(TARGETS["base"]), "ConfigMap", "earlyhelp-environment")["data"]
+    assert set(environment) == set(base_environment)
+    assert environment["CASES_JWKS_URL"] != base_environment["CASES_JWKS_URL"] or overlay == "production"
+    issuers = {v for k, v in environment.items() if k.endswith("_JWT_ISSUER")}
+    assert len(issuers) == 1, "every part trusts the same identity provider"
+
+
+def test_production_runs_more_replicas_than_staging() -> None:
+    staging = deployments(render(TARGETS["staging"]))
+    production = deployments(render(TARGETS["production"]))
+    for part in PARTS:
+        assert production[part]["spec"]["replicas"] > staging[part]["spec"]["replicas"] >= 2
