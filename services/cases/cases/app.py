@@ -5,17 +5,38 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from cases.config import SERVICE_DIR, Settings
+from cases.endpoints import router
+from cases.frameworks import FrameworkClient
 from cases.models import platform
+from cases.service import handle_referral_accepted
+from shared.auth import ServiceCredentials
 from shared.service import create_service_app
+
+DESCRIPTION = (
+    "People, families, cases, lead workers, whole-family assessments, plans, reviews, contacts and closure: "
+    "one family, one plan, one worker."
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+
+    async def start_framework_client(app: FastAPI) -> None:
+        app.state.frameworks = FrameworkClient(
+            base_url=settings.outcomes_url,
+            http=app.state.http,
+            credentials=ServiceCredentials(settings),
+            max_age=settings.framework_cache_seconds,
+        )
+
     return create_service_app(
         settings=settings,
         title="Cases service",
-        description="People, families, cases, lead workers, whole-family assessments, plans, reviews, contacts and closure: one family, one plan, one worker.",
+        description=DESCRIPTION,
         service_dir=SERVICE_DIR,
         tables=platform,
-        routers=[],
+        routers=[router],
+        event_handlers={"referral.accepted": handle_referral_accepted},
+        subscribers=[s.to_config() for s in settings.subscribers],
+        on_startup=[start_framework_client],
     )

@@ -4,11 +4,39 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.events import SubscriberConfig
 from shared.settings import ServiceSettings
 
 SERVICE_DIR = Path(__file__).resolve().parent.parent
+
+
+class Subscriber(BaseModel):
+    """An internal subscriber of this service's events (`CASES_SUBSCRIBERS` is a JSON list of these)."""
+
+    name: str
+    url: str
+    event_types: list[str]
+
+    def to_config(self) -> SubscriberConfig:
+        return SubscriberConfig(self.name, self.url, tuple(self.event_types))
+
+
+def _default_subscribers() -> list[Subscriber]:
+    return [
+        Subscriber(
+            name="referrals",
+            url="http://127.0.0.1:8001/v1/events",
+            event_types=["case.opened", "case.joined"],
+        ),
+        Subscriber(
+            name="outcomes",
+            url="http://127.0.0.1:8003/v1/events",
+            event_types=["case.assessment_completed", "case.closed"],
+        ),
+    ]
 
 
 class Settings(ServiceSettings):
@@ -16,3 +44,10 @@ class Settings(ServiceSettings):
 
     service_name: str = "cases"
     port: int = 8002
+    outcomes_url: str = "http://127.0.0.1:8003"
+    subscribers: list[Subscriber] = Field(default_factory=_default_subscribers)
+    plan_review_weeks: int = Field(default=12, ge=1, le=52)
+    """The next review of a plan is due within this many weeks."""
+    framework_cache_seconds: float = 60.0
+    """How long the active framework is used without asking outcomes again (then revalidated by ETag)."""
+    match_candidate_limit: int = Field(default=10, ge=1, le=50)
