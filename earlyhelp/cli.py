@@ -1,10 +1,10 @@
 """`earlyhelp`: run, migrate, seed and inspect the Early Help Platform.
 
-    earlyhelp up                 everything `make run` does
-    earlyhelp migrate            create the databases and apply every service's migrations
-    earlyhelp dev-token ...      a bearer token from the development issuer
-    earlyhelp seed --demo        load the deterministic demo data
-    earlyhelp audit verify       check every service's hash-chained access log
+earlyhelp up                 everything `make run` does
+earlyhelp migrate            create the databases and apply every service's migrations
+earlyhelp dev-token ...      a bearer token from the development issuer
+earlyhelp seed --demo        load the deterministic demo data
+earlyhelp audit verify       check every service's hash-chained access log
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -21,7 +20,6 @@ from rich.console import Console
 from earlyhelp.database import migrate_all, open_server
 from earlyhelp.platform import BY_NAME, DATA_DIR, GATEWAY, PARTS, REFERRALS, SERVICES, process_env
 from shared.auth import AGENCY_TYPES, ROLES, ensure_dev_key, mint_token
-from shared.migrate import with_database
 from shared.settings import DEV_AUDIENCE, DEV_ISSUER
 
 app = typer.Typer(
@@ -40,14 +38,27 @@ DEV_IDENTITIES: dict[str, dict[str, object]] = {
     "partner_system": {"sub": "school-mis-001", "agency": "SCH-100001", "agency_type": "school", "hubs": []},
     "practitioner": {"sub": "worker-north-1", "agency": "LCC", "agency_type": "council", "hubs": ["north"]},
     "hub_manager": {"sub": "manager-north", "agency": "LCC", "agency_type": "council", "hubs": ["north"]},
-    "analyst": {"sub": "analyst-1", "agency": "LCC", "agency_type": "council", "hubs": ["north", "central", "south"]},
+    "analyst": {
+        "sub": "analyst-1",
+        "agency": "LCC",
+        "agency_type": "council",
+        "hubs": ["north", "central", "south"],
+    },
     "auditor": {"sub": "auditor-1", "agency": "LCC", "agency_type": "council", "hubs": []},
-    "admin": {"sub": "admin-1", "agency": "LCC", "agency_type": "council", "hubs": ["north", "central", "south"]},
+    "admin": {
+        "sub": "admin-1",
+        "agency": "LCC",
+        "agency_type": "council",
+        "hubs": ["north", "central", "south"],
+    },
 }
 
 
 def _dev_token(role: str, **override: object) -> str:
-    identity = {**DEV_IDENTITIES.get(role, {"sub": f"dev-{role}"}), **{k: v for k, v in override.items() if v}}
+    identity = {
+        **DEV_IDENTITIES.get(role, {"sub": f"dev-{role}"}),
+        **{k: v for k, v in override.items() if v},
+    }
     return mint_token(
         ensure_dev_key(KEY_PATH),
         issuer=DEV_ISSUER,
@@ -80,7 +91,8 @@ def dev_token(
 @app.command()
 def migrate(
     service: Annotated[
-        str | None, typer.Option(help="Only this service, using <SERVICE>_DATABASE_URL (as a Kubernetes Job does)")
+        str | None,
+        typer.Option(help="Only this service, using <SERVICE>_DATABASE_URL (as a Kubernetes Job does)"),
     ] = None,
 ) -> None:
     """Create the databases if missing and apply every service's Alembic migrations."""
@@ -99,7 +111,9 @@ def migrate(
     server = open_server()
     try:
         created = migrate_all(server.url)
-        console.print(f"migrated {', '.join(s.name for s in SERVICES)}" + (f" (created {', '.join(created)})" if created else ""))
+        console.print(
+            f"migrated {', '.join(s.name for s in SERVICES)}" + (f" (created {', '.join(created)})" if created else "")
+        )
     finally:
         server.stop()
 
@@ -152,13 +166,16 @@ def up(
     seed_demo: Annotated[bool, typer.Option("--seed/--no-seed", help="Load demo data on first start")] = True,
 ) -> None:
     """Start PostgreSQL (embedded unless DATABASE_URL is set), migrate, seed, run all services and the gateway."""
-    from earlyhelp.supervisor import Child, Supervisor, console as sup_console, uvicorn_cmd
+    from earlyhelp.supervisor import Child, Supervisor, uvicorn_cmd
+    from earlyhelp.supervisor import console as sup_console
 
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     ensure_dev_key(KEY_PATH)
     console.print("[bold]Early Help Platform[/] starting…")
     server = open_server()
-    console.print(f"  database: {'embedded PostgreSQL in ' + str(DATA_DIR / 'pg') if server.embedded else 'DATABASE_URL'}")
+    console.print(
+        f"  database: {'embedded PostgreSQL in ' + str(DATA_DIR / 'pg') if server.embedded else 'DATABASE_URL'}"
+    )
     supervisor = Supervisor()
     try:
         created = migrate_all(server.url)
@@ -174,7 +191,13 @@ def up(
         for part in PARTS:
             env = process_env(part, server_url=server.url, ports=ports, key_path=KEY_PATH, data_dir=DATA_DIR)
             supervisor.children.append(
-                Child(part.name, uvicorn_cmd(part.app, ports[part.name]), env, DATA_DIR / "logs" / f"{part.name}.log", part.url)
+                Child(
+                    part.name,
+                    uvicorn_cmd(part.app, ports[part.name]),
+                    env,
+                    DATA_DIR / "logs" / f"{part.name}.log",
+                    part.url,
+                )
             )
         supervisor.start_all()
         not_ready = supervisor.wait_ready()
@@ -206,10 +229,15 @@ def _print_summary() -> None:
     console.print(f"  (all in full in {token_file}: `source {token_file}`)")
     console.print("\n[bold]Try it[/]:")
     console.print(f"  source {token_file}", markup=False)
-    console.print(f'  curl -s {GATEWAY.url}/graphql -H "Authorization: Bearer $HUB_MANAGER_TOKEN" '
-                  "-H 'content-type: application/json' -d '{\"query\": \"{ health { service ready } }\"}'", markup=False)
-    console.print(f'  curl -s {REFERRALS.url}/v1/referrals?status=received -H "Authorization: Bearer $HUB_MANAGER_TOKEN"',
-                  markup=False)
+    console.print(
+        f'  curl -s {GATEWAY.url}/graphql -H "Authorization: Bearer $HUB_MANAGER_TOKEN" '
+        "-H 'content-type: application/json' -d '{\"query\": \"{ health { service ready } }\"}'",
+        markup=False,
+    )
+    console.print(
+        f'  curl -s {REFERRALS.url}/v1/referrals?status=received -H "Authorization: Bearer $HUB_MANAGER_TOKEN"',
+        markup=False,
+    )
     console.print("\nCtrl-C stops everything.")
 
 

@@ -89,7 +89,9 @@ async def referrals_client(
 
 
 @pytest.fixture
-async def cases_client(cases_db: str, cases_sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[httpx.AsyncClient]:
+async def cases_client(
+    cases_db: str, cases_sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[httpx.AsyncClient]:
     from cases.app import create_app
     from cases.config import Settings
 

@@ -205,9 +205,7 @@ def ensure_dev_key(path: Path) -> rsa.RSAPrivateKey:
         return key
     path.parent.mkdir(parents=True, exist_ok=True)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     tmp = path.with_suffix(f".{uuid.uuid4().hex}.tmp")
     tmp.write_bytes(pem)
     tmp.chmod(0o600)

@@ -133,13 +133,16 @@ def _is_unavailable(exc: BaseException) -> bool:
         cause = getattr(orig, "__cause__", None) or orig
         return isinstance(
             cause,
-            asyncpg.CannotConnectNowError
-            | asyncpg.ConnectionDoesNotExistError
-            | asyncpg.InterfaceError
-            | asyncpg.TooManyConnectionsError
-            | ConnectionError
-            | OSError,
-        ) or isinstance(cause, asyncpg.PostgresConnectionError)
+            (
+                asyncpg.CannotConnectNowError
+                | asyncpg.ConnectionDoesNotExistError
+                | asyncpg.InterfaceError
+                | asyncpg.TooManyConnectionsError
+                | ConnectionError
+                | OSError,
+                asyncpg.PostgresConnectionError,
+            ),
+        )
     return False
 
 

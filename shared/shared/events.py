@@ -33,6 +33,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import and_, any_, func, insert, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from shared.auth import require_roles
@@ -94,15 +95,13 @@ async def publish(
     )
     subs = tables.event_subscriptions
     deliveries = tables.outbox_deliveries
-    audience = subs.c.owner_agency.is_(None)
+    audience: ColumnElement[bool] = subs.c.owner_agency.is_(None)
     if audience_agency is not None:
         audience = audience | (subs.c.owner_agency == audience_agency)
     chosen = select(literal(event_id), subs.c.id, literal(subject, type_=deliveries.c.subject.type)).where(
         subs.c.active, literal(type) == any_(subs.c.event_types), audience
     )
-    await session.execute(
-        insert(deliveries).from_select(["event_id", "subscription_id", "subject"], chosen)
-    )
+    await session.execute(insert(deliveries).from_select(["event_id", "subscription_id", "subject"], chosen))
     await session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
     return event_id
 
@@ -231,7 +230,7 @@ class OutboxRelay:
             client = self._get_client()
             results = await asyncio.gather(*(self._deliver(client, row) for row in rows))
             now = datetime.now(UTC)
-            for row, (status_code, error, duration_ms) in zip(rows, results, strict=True):
+            for row, (status_code, error, _duration_ms) in zip(rows, results, strict=True):
                 attempts = row.attempts + 1
                 ok = status_code is not None and 200 <= status_code < 300
                 values: dict[str, Any] = {
@@ -404,7 +403,9 @@ def events_router(
 
 
 class ReplayRequest(BaseModel):
-    delivery_ids: list[int] | None = Field(default=None, description="Dead-lettered deliveries to replay; all when omitted")
+    delivery_ids: list[int] | None = Field(
+        default=None, description="Dead-lettered deliveries to replay; all when omitted"
+    )
 
 
 def outbox_admin_router(tables: PlatformTables) -> APIRouter:

@@ -1,7 +1,7 @@
 """Validation and normalisation of the identifiers this domain uses.
 
 NHS numbers and UPNs use python-stdnum (`gb.nhs`, `gb.upn`); postcodes follow the UK format; a school URN
-is a six-digit number (100000–999999).
+is a six-digit number (100000 to 999999).
 """
 
 from __future__ import annotations
@@ -17,12 +17,16 @@ _POSTCODE = re.compile(r"^(GIR ?0AA|[A-PR-UWYZ][A-HK-Y]?[0-9][0-9A-HJKMNPR-Y]? ?
 _URN = re.compile(r"^[1-9][0-9]{5}$")
 
 
+def _reason(exc: StdnumError) -> str:
+    return str(getattr(exc, "message", exc)).lower()
+
+
 def normalise_nhs_number(value: str) -> str:
     """Ten digits, check digit verified (modulus 11). Spaces and dashes are ignored."""
     try:
         return str(nhs.validate(value))
     except StdnumError as exc:
-        raise ValueError(f"not a valid NHS number ({exc.message.lower()})") from exc
+        raise ValueError(f"not a valid NHS number ({_reason(exc)})") from exc
 
 
 def normalise_upn(value: str) -> str:
@@ -30,7 +34,7 @@ def normalise_upn(value: str) -> str:
     try:
         return str(upn.validate(value))
     except StdnumError as exc:
-        raise ValueError(f"not a valid UPN ({exc.message.lower()})") from exc
+        raise ValueError(f"not a valid UPN ({_reason(exc)})") from exc
 
 
 def normalise_postcode(value: str) -> str:

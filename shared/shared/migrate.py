@@ -54,5 +54,5 @@ def with_database(server_url: str, name: str) -> str:
     """The server URL pointing at another database (keeps host, socket and credentials)."""
     base, sep, query = server_url.partition("?")
     scheme, _, rest = base.partition("://")
-    authority, slash, _old = rest.partition("/")
+    authority, _, _old = rest.partition("/")
     return f"{scheme}://{authority}/{name}" + (f"?{query}" if sep else "")

@@ -66,7 +66,14 @@ DROP FUNCTION IF EXISTS audit_log_digest(text, bigint, timestamptz, text, text, 
 DROP SEQUENCE IF EXISTS audit_log_seq;
 """
 
-_ORDER = ["audit_log", "event_subscriptions", "outbox_events", "outbox_deliveries", "delivery_attempts", "inbox"]
+_ORDER = [
+    "audit_log",
+    "event_subscriptions",
+    "outbox_events",
+    "outbox_deliveries",
+    "delivery_attempts",
+    "inbox",
+]
 
 
 def _tables() -> PlatformTables:

@@ -33,7 +33,9 @@ class PlatformTables:
         self.audit_log = Table(
             "audit_log",
             metadata,
-            Column("seq", BigInteger, primary_key=True, autoincrement=False, server_default=text("0")),  # set by trigger
+            Column(
+                "seq", BigInteger, primary_key=True, autoincrement=False, server_default=text("0")
+            ),  # set by trigger
             Column("occurred_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
             Column("actor", Text, nullable=False),
             Column("action", Text, nullable=False),
@@ -77,7 +79,12 @@ class PlatformTables:
             "outbox_deliveries",
             metadata,
             Column("id", BigInteger, primary_key=True, autoincrement=True),
-            Column("event_id", UUID(as_uuid=True), ForeignKey("outbox_events.id", ondelete="CASCADE"), nullable=False),
+            Column(
+                "event_id",
+                UUID(as_uuid=True),
+                ForeignKey("outbox_events.id", ondelete="CASCADE"),
+                nullable=False,
+            ),
             Column(
                 "subscription_id",
                 UUID(as_uuid=True),

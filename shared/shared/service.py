@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,14 @@ from fastapi import APIRouter, FastAPI
 from shared.auth import TokenVerifier, dev_jwks
 from shared.db import Database
 from shared.errors import install_error_handlers
-from shared.events import EventHandler, OutboxRelay, SubscriberConfig, events_router, outbox_admin_router
-from shared.events import sync_internal_subscriptions
+from shared.events import (
+    EventHandler,
+    OutboxRelay,
+    SubscriberConfig,
+    events_router,
+    outbox_admin_router,
+    sync_internal_subscriptions,
+)
 from shared.health import health_router
 from shared.limits import BodySizeLimitMiddleware
 from shared.logging import RequestIdMiddleware, configure_logging
@@ -31,7 +37,7 @@ from shared.platform_tables import PlatformTables
 from shared.settings import ServiceSettings
 
 log = structlog.get_logger("shared.service")
-BackgroundTask = Callable[[FastAPI, asyncio.Event], Awaitable[None]]
+BackgroundTask = Callable[[FastAPI, asyncio.Event], Coroutine[Any, Any, None]]
 Hook = Callable[[FastAPI], Awaitable[None]]
 
 
@@ -110,7 +116,7 @@ def create_service_app(
         finally:
             stop.set()
             if tasks:
-                done, pending = await asyncio.wait(tasks, timeout=10)
+                _, pending = await asyncio.wait(tasks, timeout=10)
                 for task in pending:
                     task.cancel()
             await app.state.http.aclose()
@@ -139,4 +145,3 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
     return app
-

@@ -216,7 +216,9 @@ class ServiceProcesses:
 
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
 
-    def add(self, name: str, app: str, env: Mapping[str, str], log_dir: Path, port: int | None = None) -> ServiceProcess:
+    def add(
+        self, name: str, app: str, env: Mapping[str, str], log_dir: Path, port: int | None = None
+    ) -> ServiceProcess:
         process = ServiceProcess(name, app, port or free_port(), dict(env), log_dir / f"{name}.log")
         self.processes[name] = process
         return process

@@ -36,7 +36,12 @@ def build_router() -> APIRouter:
 
     @router.post("/things")
     async def create_thing(thing: Thing, principal: CurrentPrincipal) -> dict[str, str]:
-        return {"name": thing.name, "nhs_number": thing.nhs_number, "postcode": thing.postcode, "by": principal.sub}
+        return {
+            "name": thing.name,
+            "nhs_number": thing.nhs_number,
+            "postcode": thing.postcode,
+            "by": principal.sub,
+        }
 
     @router.get("/admin-only", dependencies=[Depends(require_roles("admin"))])
     async def admin_only() -> dict[str, str]:
@@ -60,7 +65,9 @@ def build_router() -> APIRouter:
 
 async def record_handled(session: AsyncSession, event: CloudEvent) -> None:
     """The test handler leaves a trace in the database, in the consumer's transaction."""
-    await record_access(session, platform, actor="consumer", action="handle", record_type="event", record_ids=[event.id])
+    await record_access(
+        session, platform, actor="consumer", action="handle", record_type="event", record_ids=[event.id]
+    )
 
 
 def build_app(database_url: str, **overrides: object) -> FastAPI:
@@ -89,6 +96,8 @@ async def shared_client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     app = build_app(referrals_db)
     app.state.sessionmaker = referrals_sessions
-    async with LifespanManager(app) as manager:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://t") as client:
-            yield client
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://t") as client,
+    ):
+        yield client

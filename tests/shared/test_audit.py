@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 from sqlalchemy import text
@@ -17,7 +18,13 @@ from shared.testing import rollback_sessionmaker
 
 async def _write(session: AsyncSession, n: int, actor: str = "tester") -> None:
     await record_access(
-        session, platform, actor=actor, action="read", record_type="referral", record_ids=range(n), purpose="test"
+        session,
+        platform,
+        actor=actor,
+        action="read",
+        record_type="referral",
+        record_ids=range(n),
+        purpose="test",
     )
 
 
@@ -27,16 +34,22 @@ async def test_chain_verifies_and_links(referrals_sessions: async_sessionmaker[A
         rows = (await session.execute(text("SELECT seq, prev_hash, hash FROM audit_log ORDER BY seq"))).all()
         assert len(rows) == 5
         assert rows[0].prev_hash is None
-        for before, after in zip(rows, rows[1:], strict=False):
+        for before, after in itertools.pairwise(rows):
             assert after.prev_hash == before.hash
         report = await verify_chain(session)
         assert report.ok and report.rows == 5
 
 
-async def test_application_cannot_update_or_delete(referrals_sessions: async_sessionmaker[AsyncSession]) -> None:
+async def test_application_cannot_update_or_delete(
+    referrals_sessions: async_sessionmaker[AsyncSession],
+) -> None:
     async with referrals_sessions() as session:
         await _write(session, 1)
-        for statement in ("UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log", "TRUNCATE audit_log"):
+        for statement in (
+            "UPDATE audit_log SET actor = 'someone else'",
+            "DELETE FROM audit_log",
+            "TRUNCATE audit_log",
+        ):
             with pytest.raises(DBAPIError, match="append-only"):
                 async with session.begin_nested():
                     await session.execute(text(statement))
@@ -47,7 +60,9 @@ async def test_edited_row_is_detected(referrals_sessions: async_sessionmaker[Asy
         await _write(session, 4)
         # An attacker with superuser rights turns the guard off and edits history.
         await session.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_immutable"))
-        await session.execute(text("UPDATE audit_log SET actor = 'nobody' WHERE seq = (SELECT min(seq) + 1 FROM audit_log)"))
+        await session.execute(
+            text("UPDATE audit_log SET actor = 'nobody' WHERE seq = (SELECT min(seq) + 1 FROM audit_log)")
+        )
         first = (await session.execute(text("SELECT min(seq) FROM audit_log"))).scalar_one()
         report = await verify_chain(session)
         assert not report.ok

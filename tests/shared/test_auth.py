@@ -29,7 +29,14 @@ def _b64(data: dict[str, Any]) -> str:
 
 def _claims(**over: Any) -> dict[str, Any]:
     now = int(time.time())
-    claims = {"iss": DEV_ISSUER, "aud": DEV_AUDIENCE, "sub": "x", "iat": now, "exp": now + 600, "roles": ["admin"]}
+    claims = {
+        "iss": DEV_ISSUER,
+        "aud": DEV_AUDIENCE,
+        "sub": "x",
+        "iat": now,
+        "exp": now + 600,
+        "roles": ["admin"],
+    }
     claims.update(over)
     return claims
 
@@ -88,7 +95,9 @@ async def test_hs256_signed_with_public_key_is_rejected(shared_client: httpx.Asy
         ({"nbf": int(time.time()) + 3600}, "not yet valid"),
     ],
 )
-async def test_bad_claims_are_rejected(shared_client: httpx.AsyncClient, override: dict[str, Any], message: str) -> None:
+async def test_bad_claims_are_rejected(
+    shared_client: httpx.AsyncClient, override: dict[str, Any], message: str
+) -> None:
     key = ensure_dev_key(TEST_KEY_PATH)
     token = jwt.encode(_claims(**override), key, algorithm="RS256", headers={"kid": public_jwk(key)["kid"]})
     r = await _status(shared_client, token)
@@ -166,8 +175,6 @@ async def test_jwks_key_is_pinned_to_its_algorithm(jwks_server: JwksServer) -> N
     jwk = public_jwk(key) | {"alg": "RS512"}
     jwks_server.keys = [jwk]
     verifier = TokenVerifier(issuer="iss", audience="aud", jwks_url=jwks_server.url)
-    token = jwt.encode(
-        _claims(iss="iss", aud="aud"), key, algorithm="RS256", headers={"kid": jwk["kid"]}
-    )
+    token = jwt.encode(_claims(iss="iss", aud="aud"), key, algorithm="RS256", headers={"kid": jwk["kid"]})
     with pytest.raises(Unauthorized):
         await verifier.verify(token)

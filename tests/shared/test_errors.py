@@ -80,7 +80,9 @@ async def test_error_after_write_rolls_back(
     assert r.status_code == 409
     async with referrals_sessions() as session:
         found = (
-            await session.execute(select(platform.inbox.c.event_id).where(platform.inbox.c.event_id == "should-roll-back"))
+            await session.execute(
+                select(platform.inbox.c.event_id).where(platform.inbox.c.event_id == "should-roll-back")
+            )
         ).first()
     assert found is None
 

@@ -68,7 +68,9 @@ async def outbox_db(fresh_referrals_db: str) -> AsyncIterator[tuple[str, async_s
     await engine.dispose()
 
 
-async def _subscribe(factory: async_sessionmaker[AsyncSession], url: str, secret: str, agency: str | None = None) -> None:
+async def _subscribe(
+    factory: async_sessionmaker[AsyncSession], url: str, secret: str, agency: str | None = None
+) -> None:
     async with factory() as session, session.begin():
         await session.execute(
             insert(platform.event_subscriptions).values(
@@ -77,13 +79,21 @@ async def _subscribe(factory: async_sessionmaker[AsyncSession], url: str, secret
         )
 
 
-async def _publish(factory: async_sessionmaker[AsyncSession], n: int, subject: str | None = None, **kw: Any) -> list[uuid.UUID]:
+async def _publish(
+    factory: async_sessionmaker[AsyncSession], n: int, subject: str | None = None, **kw: Any
+) -> list[uuid.UUID]:
     ids = []
     async with factory() as session, session.begin():
         for i in range(n):
             ids.append(
                 await publish(
-                    session, platform, source="/test", type="thing.happened", subject=subject, data={"n": i}, **kw
+                    session,
+                    platform,
+                    source="/test",
+                    type="thing.happened",
+                    subject=subject,
+                    data={"n": i},
+                    **kw,
                 )
             )
     return ids
@@ -96,7 +106,9 @@ async def _statuses(factory: async_sessionmaker[AsyncSession]) -> dict[str, int]
     return {status: count for status, count in rows}
 
 
-async def test_relay_delivers_signed_cloudevent(outbox_db: tuple[str, async_sessionmaker[AsyncSession]]) -> None:
+async def test_relay_delivers_signed_cloudevent(
+    outbox_db: tuple[str, async_sessionmaker[AsyncSession]],
+) -> None:
     url, factory = outbox_db
     secret = new_secret()
     receiver = Receiver(secret)
@@ -115,7 +127,9 @@ async def test_relay_delivers_signed_cloudevent(outbox_db: tuple[str, async_sess
     assert await _statuses(factory) == {"delivered": 1}
 
 
-async def test_partner_subscription_gets_only_its_agency(outbox_db: tuple[str, async_sessionmaker[AsyncSession]]) -> None:
+async def test_partner_subscription_gets_only_its_agency(
+    outbox_db: tuple[str, async_sessionmaker[AsyncSession]],
+) -> None:
     _, factory = outbox_db
     await _subscribe(factory, "http://127.0.0.1:9/a", new_secret(), agency="A")
     await _subscribe(factory, "http://127.0.0.1:9/b", new_secret(), agency="B")
@@ -123,11 +137,15 @@ async def test_partner_subscription_gets_only_its_agency(outbox_db: tuple[str, a
     await _publish(factory, 1)  # no audience: internal subscribers only
     d, s = platform.outbox_deliveries, platform.event_subscriptions
     async with factory() as session:
-        owners = (await session.execute(select(s.c.owner_agency).join(d, d.c.subscription_id == s.c.id))).scalars().all()
+        owners = (
+            (await session.execute(select(s.c.owner_agency).join(d, d.c.subscription_id == s.c.id))).scalars().all()
+        )
     assert owners == ["A"]
 
 
-async def test_two_relays_never_deliver_one_event_twice(outbox_db: tuple[str, async_sessionmaker[AsyncSession]]) -> None:
+async def test_two_relays_never_deliver_one_event_twice(
+    outbox_db: tuple[str, async_sessionmaker[AsyncSession]],
+) -> None:
     url, factory = outbox_db
     secret = new_secret()
     receiver = Receiver(secret)
@@ -153,7 +171,9 @@ async def test_two_relays_never_deliver_one_event_twice(outbox_db: tuple[str, as
     assert await _statuses(factory) == {"delivered": 300}
 
 
-async def test_subscriber_down_gets_event_when_back(outbox_db: tuple[str, async_sessionmaker[AsyncSession]]) -> None:
+async def test_subscriber_down_gets_event_when_back(
+    outbox_db: tuple[str, async_sessionmaker[AsyncSession]],
+) -> None:
     url, factory = outbox_db
     secret = new_secret()
     receiver = Receiver(secret)  # not started yet: the port refuses connections
@@ -200,7 +220,9 @@ async def test_ordering_per_subject_holds_back_later_events(
     assert receiver.ids == [str(first), str(first), str(second)]
 
 
-async def test_dead_letter_after_last_attempt_and_replay(outbox_db: tuple[str, async_sessionmaker[AsyncSession]]) -> None:
+async def test_dead_letter_after_last_attempt_and_replay(
+    outbox_db: tuple[str, async_sessionmaker[AsyncSession]],
+) -> None:
     url, factory = outbox_db
     secret = new_secret()
     receiver = Receiver(secret, status=500)
@@ -249,7 +271,11 @@ async def test_consumer_endpoint_verifies_signature_and_deduplicates(
     from shared.settings import DEV_EVENT_SECRET
 
     event = CloudEvent(
-        id=str(uuid.uuid4()), source="/test", type="thing.happened", time="2026-01-01T00:00:00Z", data={"n": 1}
+        id=str(uuid.uuid4()),
+        source="/test",
+        type="thing.happened",
+        time="2026-01-01T00:00:00Z",
+        data={"n": 1},
     )
     body = event.model_dump_json()
     forged = sign_headers(new_secret(), event.id, body)
@@ -271,7 +297,9 @@ async def test_consumer_endpoint_verifies_signature_and_deduplicates(
     assert (inbox, handled) == (1, 1)
 
 
-async def test_subscriptions_sync_from_configuration(outbox_db: tuple[str, async_sessionmaker[AsyncSession]]) -> None:
+async def test_subscriptions_sync_from_configuration(
+    outbox_db: tuple[str, async_sessionmaker[AsyncSession]],
+) -> None:
     from shared.events import SubscriberConfig, sync_internal_subscriptions
 
     _, factory = outbox_db

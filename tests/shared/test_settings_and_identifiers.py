@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from shared.identifiers import normalise_nhs_number, normalise_postcode, normalise_upn, normalise_urn, postcode_district
+from shared.identifiers import (
+    normalise_nhs_number,
+    normalise_postcode,
+    normalise_upn,
+    normalise_urn,
+    postcode_district,
+)
 from shared.settings import DEV_EVENT_SECRET, ServiceSettings
 
 PRODUCTION_OK = {
@@ -62,7 +68,12 @@ def test_upn_check_letter() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "normal", "district"),
-    [("ls1 4ab", "LS1 4AB", "LS1"), ("L84XX", "L8 4XX", "L8"), ("SW1A1AA", "SW1A 1AA", "SW1A"), ("ls27 9pq", "LS27 9PQ", "LS27")],
+    [
+        ("ls1 4ab", "LS1 4AB", "LS1"),
+        ("L84XX", "L8 4XX", "L8"),
+        ("SW1A1AA", "SW1A 1AA", "SW1A"),
+        ("ls27 9pq", "LS27 9PQ", "LS27"),
+    ],
 )
 def test_postcode(raw: str, normal: str, district: str) -> None:
     assert normalise_postcode(raw) == normal
