@@ -5,8 +5,15 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from outcomes.config import SERVICE_DIR, Settings
+from outcomes.endpoints import router
 from outcomes.models import platform
+from outcomes.service import event_handlers, load_builtin_frameworks
 from shared.service import create_service_app
+
+
+async def _load_frameworks(app: FastAPI) -> None:
+    async with app.state.sessionmaker() as session, session.begin():
+        await load_builtin_frameworks(session)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -17,5 +24,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Outcome frameworks as data, enrolments, observations, evaluation and payment-by-results claims.",
         service_dir=SERVICE_DIR,
         tables=platform,
-        routers=[],
+        routers=[router],
+        event_handlers=event_handlers(settings),
+        on_startup=[_load_frameworks],
+        body_limit_overrides={
+            "/v1/observations/import": settings.import_max_bytes,
+            "/v1/observations": settings.batch_max_bytes,
+        },
     )

@@ -16,3 +16,13 @@ class Settings(ServiceSettings):
 
     service_name: str = "outcomes"
     port: int = 8003
+    active_framework: str = "supporting-families-2022"
+    """The framework whose need codes the platform uses (its current version)."""
+    programme_phase: str = "2022-2025"
+    """Enrolments and claims belong to a phase; a family is claimed at most once per phase."""
+    import_max_bytes: int = 1024 * 1024 * 1024
+    """Largest CSV upload to `POST /v1/observations/import` (streamed, never held in memory)."""
+    batch_max_bytes: int = 16 * 1024 * 1024
+    """Largest JSON body to `POST /v1/observations` (up to 10,000 rows)."""
+    import_error_limit: int = 1000
+    """How many bad rows an import report lists (all are counted)."""

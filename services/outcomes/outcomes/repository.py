@@ -1,0 +1,499 @@
+"""Every query of the outcomes service (the rule kinds' own SQL lives beside each rule in `rules/`)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+from sqlalchemy import Row, delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from outcomes import importing
+from outcomes.models import (
+    AttendanceRecord,
+    AuditSample,
+    Claim,
+    Enrolment,
+    EnrolmentMember,
+    EvaluationRun,
+    Framework,
+    Incident,
+    NeedResult,
+    ObservationImport,
+    Person,
+    PractitionerAssessment,
+    StatusPeriod,
+)
+from outcomes.rules import RuleSQL
+
+EVIDENCE_TABLES: dict[str, Any] = {
+    "attendance_records": AttendanceRecord,
+    "incidents": Incident,
+    "status_periods": StatusPeriod,
+    "practitioner_assessments": PractitionerAssessment,
+}
+
+
+class OutcomesRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- frameworks ----------------------------------------------------------------------------------------
+
+    async def insert_builtin_framework(
+        self, *, code: str, version: str, name: str, definition: dict[str, Any], etag: str
+    ) -> None:
+        """Insert a built-in version unless present; it becomes current only if its code has no current one.
+
+        Several replicas may start at once: `ON CONFLICT DO NOTHING` covers both unique indexes.
+        """
+        await self.session.execute(
+            text(
+                """
+                INSERT INTO frameworks (id, code, version, name, definition, etag, builtin, is_current, loaded_by)
+                SELECT gen_random_uuid(), :code, :version, :name, CAST(:definition AS jsonb), :etag, true,
+                       NOT EXISTS (SELECT 1 FROM frameworks WHERE code = :code AND is_current), 'builtin'
+                ON CONFLICT DO NOTHING
+                """
+            ),
+            {"code": code, "version": version, "name": name, "definition": json.dumps(definition), "etag": etag},
+        )
+
+    async def add_framework_version(
+        self, *, code: str, version: str, name: str, definition: dict[str, Any], etag: str, loaded_by: str
+    ) -> Framework | None:
+        """Make a new version current for its code. None when that version exists already."""
+        existing = await self.session.scalar(
+            select(Framework.id).where(Framework.code == code, Framework.version == version)
+        )
+        if existing is not None:
+            return None
+        await self.session.execute(
+            update(Framework).where(Framework.code == code, Framework.is_current).values(is_current=False)
+        )
+        row = Framework(
+            code=code,
+            version=version,
+            name=name,
+            definition=definition,
+            etag=etag,
+            builtin=False,
+            is_current=True,
+            loaded_by=loaded_by,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+    async def list_frameworks(self) -> Sequence[Framework]:
+        return (await self.session.scalars(select(Framework).order_by(Framework.code, Framework.loaded_at))).all()
+
+    async def framework(self, code: str, version: str | None = None) -> Framework | None:
+        query = select(Framework).where(Framework.code == code)
+        query = query.where(Framework.version == version) if version else query.where(Framework.is_current)
+        return (await self.session.scalars(query)).first()
+
+    # --- enrolment -----------------------------------------------------------------------------------------
+
+    async def upsert_people(self, people: Sequence[dict[str, Any]]) -> None:
+        if not people:
+            return
+        stmt = insert(Person).values(list(people))
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[Person.id],
+            set_={
+                "date_of_birth": func.coalesce(stmt.excluded.date_of_birth, Person.date_of_birth),
+                "nhs_number": func.coalesce(stmt.excluded.nhs_number, Person.nhs_number),
+                "upn": func.coalesce(stmt.excluded.upn, Person.upn),
+            },
+        )
+        await self.session.execute(stmt)
+
+    async def upsert_enrolment(self, values: dict[str, Any]) -> uuid.UUID:
+        """Enrol a family for a phase; a re-assessment keeps the first start date and refreshes the rest."""
+        base = insert(Enrolment).values(id=uuid.uuid4(), **values)
+        stmt = base.on_conflict_do_update(
+            constraint="uq_enrolments_family_phase",
+            set_={
+                "case_id": base.excluded.case_id,
+                "hub": base.excluded.hub,
+                "framework_code": base.excluded.framework_code,
+                "framework_version": base.excluded.framework_version,
+                "needs": base.excluded.needs,
+                "eligible": base.excluded.eligible,
+                "assessed_on": base.excluded.assessed_on,
+                "closed_on": None,
+                "close_outcome": None,
+                "updated_at": func.now(),
+            },
+        ).returning(Enrolment.id)
+        enrolment_id: uuid.UUID = (await self.session.execute(stmt)).scalar_one()
+        return enrolment_id
+
+    async def replace_members(self, enrolment_id: uuid.UUID, members: Sequence[tuple[uuid.UUID, str]]) -> None:
+        await self.session.execute(delete(EnrolmentMember).where(EnrolmentMember.enrolment_id == enrolment_id))
+        if members:
+            await self.session.execute(
+                insert(EnrolmentMember)
+                .values([{"enrolment_id": enrolment_id, "person_id": p, "role": r} for p, r in members])
+                .on_conflict_do_nothing()
+            )
+
+    async def close_enrolment(
+        self, *, family_id: uuid.UUID, case_id: uuid.UUID, phase: str, closed_on: date, outcome: str
+    ) -> int:
+        result = await self.session.execute(
+            update(Enrolment)
+            .where(Enrolment.family_id == family_id, Enrolment.case_id == case_id, Enrolment.programme_phase == phase)
+            .values(closed_on=closed_on, close_outcome=outcome, updated_at=func.now())
+            .returning(Enrolment.id)
+        )
+        return len(result.all())
+
+    async def enrolment_for_family(self, family_id: uuid.UUID, phase: str) -> Enrolment | None:
+        return await self.session.scalar(
+            select(Enrolment).where(Enrolment.family_id == family_id, Enrolment.programme_phase == phase)
+        )
+
+    async def enrolments_for_families(self, family_ids: Sequence[uuid.UUID], phase: str) -> Sequence[Enrolment]:
+        return (
+            await self.session.scalars(
+                select(Enrolment).where(Enrolment.family_id.in_(family_ids), Enrolment.programme_phase == phase)
+            )
+        ).all()
+
+    # --- observations --------------------------------------------------------------------------------------
+
+    async def _driver(self) -> asyncpg.Connection:
+        conn = await self.session.connection()
+        raw = await conn.get_raw_connection()
+        driver = raw.driver_connection
+        assert isinstance(driver, asyncpg.Connection)
+        return driver
+
+    async def create_staging(self, kind: str, columns: Sequence[str]) -> str:
+        name = f"stg_{uuid.uuid4().hex}"
+        cols = ", ".join(f"{c} text" for c in columns)
+        await self.session.execute(
+            text(f"CREATE TEMP TABLE {name} (line bigint GENERATED ALWAYS AS IDENTITY, {cols}) ON COMMIT DROP")
+        )
+        return name
+
+    async def copy_csv(self, staging: str, columns: Sequence[str], source: AsyncIterable[bytes]) -> None:
+        driver = await self._driver()
+        await driver.copy_to_table(staging, source=source, columns=list(columns), format="csv")
+
+    async def copy_records(self, staging: str, columns: Sequence[str], records: Sequence[tuple[Any, ...]]) -> None:
+        driver = await self._driver()
+        await driver.copy_records_to_table(staging, records=records, columns=list(columns))
+
+    async def staged_rows(self, staging: str) -> int:
+        return int((await self.session.execute(text(f"SELECT count(*) FROM {staging}"))).scalar_one())
+
+    async def staged_errors(self, kind: str, staging: str, limit: int) -> Sequence[Row[Any]]:
+        return (await self.session.execute(text(importing.errors_sql(kind, staging, limit)))).all()
+
+    async def merge_staged(self, kind: str, staging: str, *, source_agency: str, import_id: uuid.UUID) -> Row[Any]:
+        params: dict[str, Any] = {"source_agency": source_agency, "import_id": import_id}
+        if importing.shape_of(kind) in ("incident", "status"):
+            params["kind"] = kind
+        return (await self.session.execute(text(importing.merge_sql(kind, staging)), params)).one()
+
+    async def drop_staging(self, staging: str) -> None:
+        await self.session.execute(text(f"DROP TABLE IF EXISTS {staging}"))
+
+    async def add_import(self, **values: Any) -> None:
+        self.session.add(ObservationImport(**values))
+        await self.session.flush()
+
+    # --- evaluation ----------------------------------------------------------------------------------------
+
+    async def framework_versions_in_scope(self, phase: str, family_id: uuid.UUID | None) -> Sequence[Any]:
+        query = (
+            select(Enrolment.framework_code, Enrolment.framework_version)
+            .where(Enrolment.programme_phase == phase)
+            .distinct()
+        )
+        if family_id is not None:
+            query = query.where(Enrolment.family_id == family_id)
+        return (await self.session.execute(query)).all()
+
+    async def add_run(self, *, as_of: date, family_id: uuid.UUID | None, started_by: str) -> uuid.UUID:
+        run = EvaluationRun(as_of=as_of, family_id=family_id, started_by=started_by)
+        self.session.add(run)
+        await self.session.flush()
+        return run.id
+
+    @staticmethod
+    def _scope_cte(need_filter: str) -> str:
+        return f"""
+        scope AS (
+            SELECT e.id AS enrolment_id, e.family_id, e.start_date, e.closed_on
+            FROM enrolments e
+            WHERE e.programme_phase = :phase AND e.framework_code = :framework
+              AND e.framework_version = :framework_version
+              AND (CAST(:family_id AS uuid) IS NULL OR e.family_id = CAST(:family_id AS uuid))
+              AND {need_filter}
+        )"""
+
+    def rule_select_sql(self, rule: RuleSQL) -> str:
+        """The rule alone as a query (what the evaluation stores; the benchmark times it bare)."""
+        return "WITH " + self._scope_cte(":need = ANY(e.needs)") + "," + rule.ctes + " SELECT * FROM rule"
+
+    async def evaluate_need(
+        self,
+        *,
+        rule: RuleSQL,
+        rule_kind: str,
+        need: str,
+        run_id: uuid.UUID,
+        as_of: date,
+        phase: str,
+        framework: str,
+        framework_version: str,
+        family_id: uuid.UUID | None,
+        sustain_months: int | None,
+    ) -> int:
+        """Evaluate one need of one framework version for every enrolment in scope, in one statement."""
+        sql = (
+            "WITH "
+            + self._scope_cte(":need = ANY(e.needs)")
+            + ","
+            + rule.ctes
+            + """
+            INSERT INTO need_results AS nr (enrolment_id, need, run_id, rule_kind, met, sustained, reason,
+                                            evidence_source, evidence_ids, as_of, evaluated_at)
+            SELECT r.enrolment_id, :need, :run_id, :rule_kind, r.met,
+                   CASE WHEN CAST(:sustain_months AS int) IS NULL THEN NULL
+                        ELSE r.met AND s.closed_on IS NOT NULL
+                             AND CAST(:as_of AS date) >= (s.closed_on
+                                 + make_interval(months => CAST(:sustain_months AS int)))::date
+                   END,
+                   r.reason, CAST(:evidence_source AS text), r.evidence_ids, :as_of, now()
+            FROM rule r JOIN scope s ON s.enrolment_id = r.enrolment_id
+            ON CONFLICT (enrolment_id, need) DO UPDATE SET
+                run_id = excluded.run_id, rule_kind = excluded.rule_kind, met = excluded.met,
+                sustained = excluded.sustained, reason = excluded.reason,
+                evidence_source = excluded.evidence_source, evidence_ids = excluded.evidence_ids,
+                as_of = excluded.as_of, evaluated_at = excluded.evaluated_at
+            """
+        )
+        params = {
+            "phase": phase,
+            "framework": framework,
+            "framework_version": framework_version,
+            "family_id": family_id,
+            "need": need,
+            "run_id": run_id,
+            "rule_kind": rule_kind,
+            "as_of": as_of,
+            "sustain_months": sustain_months,
+            "evidence_source": rule.evidence_source,
+            **rule.params,
+        }
+        result = await self.session.execute(text(sql), params)
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def mark_undefined_needs(
+        self,
+        *,
+        run_id: uuid.UUID,
+        as_of: date,
+        phase: str,
+        framework: str,
+        framework_version: str,
+        family_id: uuid.UUID | None,
+        defined: list[str],
+        reason: str,
+    ) -> int:
+        """Needs an enrolment names that its framework version does not define are recorded as not met."""
+        sql = (
+            "WITH "
+            + self._scope_cte("true")
+            + """,
+            undefined AS (
+                SELECT s.enrolment_id, n.need FROM scope s
+                JOIN enrolments e ON e.id = s.enrolment_id
+                CROSS JOIN LATERAL unnest(e.needs) AS n(need)
+                WHERE NOT n.need = ANY(CAST(:defined AS text[]))
+            )
+            INSERT INTO need_results AS nr (enrolment_id, need, run_id, rule_kind, met, sustained, reason,
+                                            evidence_ids, as_of, evaluated_at)
+            SELECT enrolment_id, need, :run_id, 'undefined', false, NULL, :reason, '{}', :as_of, now()
+            FROM undefined
+            ON CONFLICT (enrolment_id, need) DO UPDATE SET
+                run_id = excluded.run_id, rule_kind = excluded.rule_kind, met = false, sustained = NULL,
+                reason = excluded.reason, evidence_source = NULL, evidence_ids = '{}', as_of = excluded.as_of,
+                evaluated_at = excluded.evaluated_at
+            """
+        )
+        params = {
+            "phase": phase,
+            "framework": framework,
+            "framework_version": framework_version,
+            "family_id": family_id,
+            "run_id": run_id,
+            "as_of": as_of,
+            "defined": defined,
+            "reason": reason,
+        }
+        result = await self.session.execute(text(sql), params)
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def finish_run(self, run_id: uuid.UUID) -> Row[Any]:
+        row = (
+            await self.session.execute(
+                text(
+                    """
+                    UPDATE evaluation_runs r SET
+                        results = c.results, families = c.families
+                    FROM (SELECT count(*) AS results, count(DISTINCT enrolment_id) AS families,
+                                 count(*) FILTER (WHERE met) AS met
+                          FROM need_results WHERE run_id = :run_id) c
+                    WHERE r.id = :run_id
+                    RETURNING r.families, r.results, c.met
+                    """
+                ),
+                {"run_id": run_id},
+            )
+        ).one()
+        return row
+
+    async def results_for(self, enrolment_ids: Sequence[uuid.UUID]) -> Sequence[NeedResult]:
+        return (
+            await self.session.scalars(
+                select(NeedResult).where(NeedResult.enrolment_id.in_(enrolment_ids)).order_by(NeedResult.need)
+            )
+        ).all()
+
+    async def evidence_rows(self, source: str, ids: Sequence[int]) -> list[dict[str, Any]]:
+        model = EVIDENCE_TABLES[source]
+        rows = (await self.session.scalars(select(model).where(model.id.in_(ids)).order_by(model.id))).all()
+        out = []
+        for row in rows:
+            fields = {c.key: getattr(row, c.key) for c in model.__table__.columns}
+            out.append(fields)
+        return out
+
+    # --- claims --------------------------------------------------------------------------------------------
+
+    async def add_claim(self, claim: Claim) -> Claim:
+        self.session.add(claim)
+        await self.session.flush()
+        return claim
+
+    async def claim(self, claim_id: uuid.UUID, *, for_update: bool = False) -> Claim | None:
+        query = select(Claim).where(Claim.id == claim_id)
+        if for_update:
+            query = query.with_for_update()
+        return await self.session.scalar(query)
+
+    async def list_claims(
+        self,
+        *,
+        status: str | None,
+        family_ids: Sequence[uuid.UUID] | None,
+        hub: str | None,
+        created_from: datetime | None,
+        created_to: datetime | None,
+        after: tuple[datetime, uuid.UUID] | None,
+        limit: int,
+    ) -> Sequence[Claim]:
+        query = select(Claim)
+        if status:
+            query = query.where(Claim.status == status)
+        if family_ids is not None:
+            query = query.where(Claim.family_id.in_(family_ids))
+        if hub:
+            query = query.where(Claim.hub == hub)
+        if created_from:
+            query = query.where(Claim.created_at >= created_from)
+        if created_to:
+            query = query.where(Claim.created_at < created_to)
+        if after:
+            query = query.where(func.row(Claim.created_at, Claim.id) > func.row(*after))
+        return (await self.session.scalars(query.order_by(Claim.created_at, Claim.id).limit(limit))).all()
+
+    async def pending_claims(self) -> Sequence[Any]:
+        return (
+            await self.session.execute(
+                select(Claim.id, Claim.practitioner_assessed).where(Claim.status == "pending").order_by(Claim.id)
+            )
+        ).all()
+
+    async def add_sample(self, sample: AuditSample, claim_ids: Sequence[uuid.UUID]) -> None:
+        self.session.add(sample)
+        await self.session.flush()
+        if claim_ids:
+            await self.session.execute(update(Claim).where(Claim.id.in_(claim_ids)).values(sample_id=sample.id))
+
+    async def validated_claims(self, start: datetime, end: datetime) -> Sequence[Claim]:
+        return (
+            await self.session.scalars(
+                select(Claim)
+                .where(Claim.status == "validated", Claim.created_at >= start, Claim.created_at < end)
+                .order_by(Claim.created_at, Claim.id)
+            )
+        ).all()
+
+    # --- reports -------------------------------------------------------------------------------------------
+
+    async def cohort_report(self, phase: str) -> dict[str, list[Row[Any]]]:
+        params = {"phase": phase}
+        by_hub = (
+            await self.session.execute(
+                text(
+                    """
+                    SELECT coalesce(e.hub, 'unknown') AS hub, count(*) AS enrolled,
+                           count(*) FILTER (WHERE e.closed_on IS NOT NULL) AS closed,
+                           count(c.id) AS claimed,
+                           count(c.id) FILTER (WHERE c.status = 'validated') AS validated
+                    FROM enrolments e
+                    LEFT JOIN claims c ON c.enrolment_id = e.id AND c.status <> 'rejected'
+                    WHERE e.programme_phase = :phase
+                    GROUP BY 1 ORDER BY 1
+                    """
+                ),
+                params,
+            )
+        ).all()
+        by_need = (
+            await self.session.execute(
+                text(
+                    """
+                    SELECT n.need, count(*) AS enrolled,
+                           count(r.need) AS evaluated,
+                           count(*) FILTER (WHERE r.met) AS met,
+                           count(*) FILTER (WHERE r.sustained) AS sustained
+                    FROM enrolments e
+                    CROSS JOIN LATERAL unnest(e.needs) AS n(need)
+                    LEFT JOIN need_results r ON r.enrolment_id = e.id AND r.need = n.need
+                    WHERE e.programme_phase = :phase
+                    GROUP BY 1 ORDER BY 1
+                    """
+                ),
+                params,
+            )
+        ).all()
+        by_month = (
+            await self.session.execute(
+                text(
+                    """
+                    SELECT to_char(date_trunc('month', e.start_date), 'YYYY-MM') AS month, count(*) AS enrolled,
+                           count(c.id) AS claimed,
+                           count(c.id) FILTER (WHERE c.status = 'validated') AS validated
+                    FROM enrolments e
+                    LEFT JOIN claims c ON c.enrolment_id = e.id AND c.status <> 'rejected'
+                    WHERE e.programme_phase = :phase
+                    GROUP BY 1 ORDER BY 1
+                    """
+                ),
+                params,
+            )
+        ).all()
+        return {"by_hub": list(by_hub), "by_need": list(by_need), "by_month": list(by_month)}
