@@ -9,7 +9,6 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,9 +26,16 @@ def person(role: str, dob: str, **ids: Any) -> dict[str, Any]:
     return {"person_id": str(uuid.uuid4()), "role": role, "date_of_birth": dob, **ids}
 
 
-def assessment(needs: list[str], people: list[dict[str, Any]], *, assessed_on: str = "2025-01-10",
-               hub: str = "north", family_id: uuid.UUID | None = None, eligible: bool = True,
-               framework: str = "supporting-families-2022") -> dict[str, Any]:
+def assessment(
+    needs: list[str],
+    people: list[dict[str, Any]],
+    *,
+    assessed_on: str = "2025-01-10",
+    hub: str = "north",
+    family_id: uuid.UUID | None = None,
+    eligible: bool = True,
+    framework: str = "supporting-families-2022",
+) -> dict[str, Any]:
     return {
         "case_id": str(uuid.uuid4()),
         "family_id": str(family_id or uuid.uuid4()),
@@ -66,8 +72,15 @@ async def result(session: AsyncSession, family_id: uuid.UUID, need: str, as_of: 
 
 
 def term(pid: str, start: str, end: str, possible: int, attended: int, **extra: Any) -> dict[str, Any]:
-    return {"kind": "attendance", "person_id": pid, "term_start": start, "term_end": end,
-            "possible_sessions": possible, "attended_sessions": attended, **extra}
+    return {
+        "kind": "attendance",
+        "person_id": pid,
+        "term_start": start,
+        "term_end": end,
+        "possible_sessions": possible,
+        "attended_sessions": attended,
+        **extra,
+    }
 
 
 @pytest.fixture
