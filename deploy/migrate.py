@@ -25,9 +25,6 @@ from pathlib import Path
 
 import asyncpg
 
-from shared.db import plain_url
-from shared.migrate import head_revisions, upgrade
-
 SERVICES = ("referrals", "cases", "outcomes")
 
 
@@ -43,6 +40,8 @@ def service_dir(service: str) -> Path:
 
 
 async def connect_with_retry(url: str, wait_seconds: float) -> asyncpg.Connection:
+    from shared.db import plain_url
+
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
@@ -55,8 +54,11 @@ async def connect_with_retry(url: str, wait_seconds: float) -> asyncpg.Connectio
 
 
 async def migrate(service: str, url: str, wait_seconds: float) -> None:
-    directory = service_dir(service)
     conn = await connect_with_retry(url, wait_seconds)
+    # imported once the database answers: a misconfigured Job fails fast, before the heavy imports
+    from shared.migrate import head_revisions, upgrade
+
+    directory = service_dir(service)
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", lock_key(service))
         try:
