@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from typing import Annotated
 
@@ -30,7 +31,7 @@ app = typer.Typer(
 )
 audit_app = typer.Typer(help="The hash-chained access log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 KEY_PATH = DATA_DIR / "dev-signing-key.pem"
 
 # Development identities printed by `up` — one per role, consistent with the demo data.
@@ -169,6 +170,11 @@ def up(
     from earlyhelp.supervisor import Child, Supervisor, uvicorn_cmd
     from earlyhelp.supervisor import console as sup_console
 
+    def _interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly (no orphans) even before the watch loop starts
+    signal.signal(signal.SIGHUP, _interrupt)
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     ensure_dev_key(KEY_PATH)
     console.print("[bold]Early Help Platform[/] starting…")
@@ -205,6 +211,8 @@ def up(
             sup_console.print(f"[bold red]not ready:[/] {', '.join(not_ready)} — see {DATA_DIR / 'logs'}")
         _print_summary()
         supervisor.watch()
+    except KeyboardInterrupt:
+        pass
     finally:
         console.print("\nstopping…")
         supervisor.stop_all()

@@ -34,7 +34,7 @@ def open_server(data_dir: Path = DATA_DIR) -> Server:
     if explicit:
         return Server(explicit)
     runtime = data_dir / "runtime"
-    runtime.mkdir(parents=True, exist_ok=True)
+    runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
     import pgserver
 

@@ -51,7 +51,7 @@ def pg_server_url() -> str:
         return explicit
     if _server is None:
         runtime = REPO_ROOT / ".data" / "runtime"
-        runtime.mkdir(parents=True, exist_ok=True)
+        runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
         import pgserver
 
