@@ -120,8 +120,7 @@ class _Analyser:
         if value < 0 or value > self.limits.max_page_size:
             self.page_errors.append(
                 GraphQLError(
-                    f"`first` on `{node.name.value}` is {value}; it must be between 0 and "
-                    f"{self.limits.max_page_size}",
+                    f"`first` on `{node.name.value}` is {value}; it must be between 0 and {self.limits.max_page_size}",
                     nodes=[node],
                     extensions={
                         "code": ErrorCode.PAGE_SIZE_EXCEEDED.value,
@@ -149,9 +148,7 @@ def limits_rule(limits: QueryLimits, variables: Mapping[str, Any] | None) -> typ
             self.check(context.document)
 
         def check(self, document: DocumentNode) -> None:
-            fragments = {
-                d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-            }
+            fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
             analyser = _Analyser(limits, fragments, variables or {})
             for operation in document.definitions:
                 if not isinstance(operation, OperationDefinitionNode):
@@ -187,13 +184,9 @@ def limits_rule(limits: QueryLimits, variables: Mapping[str, Any] | None) -> typ
             for error in analyser.page_errors:
                 self.report_error(error)
 
-        def refuse(
-            self, message: str, code: ErrorCode, node: OperationDefinitionNode, limit: int, actual: int
-        ) -> None:
+        def refuse(self, message: str, code: ErrorCode, node: OperationDefinitionNode, limit: int, actual: int) -> None:
             self.report_error(
-                GraphQLError(
-                    message, nodes=[node], extensions={"code": code.value, "limit": limit, "actual": actual}
-                )
+                GraphQLError(message, nodes=[node], extensions={"code": code.value, "limit": limit, "actual": actual})
             )
 
     return QueryLimitsRule

@@ -11,9 +11,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
 import strawberry
+import structlog
 from graphql import GraphQLError
 from strawberry.extensions import DisableIntrospection, MaskErrors, MaxTokensLimiter, SchemaExtension
 from strawberry.scalars import JSON as JSONScalar
+from strawberry.types import ExecutionContext
 
 from gateway.clients import SERVICES
 from gateway.clients.base import Caller
@@ -55,6 +57,7 @@ from shared.errors import ProblemError
 from shared.logging import current_request_id
 
 P = TypeVar("P")
+log = structlog.get_logger("gateway.schema")
 DEFAULT_FIRST = 20
 
 
@@ -65,9 +68,7 @@ DEFAULT_FIRST = 20
 class FamilyFilter:
     hub: str | None = strawberry.field(default=None, description="Only families of this hub.")
     lead_worker_id: strawberry.ID | None = strawberry.field(default=None, description="Led by this worker.")
-    case_status: CaseStatus | None = strawberry.field(
-        default=None, description="Whose case is in this stage."
-    )
+    case_status: CaseStatus | None = strawberry.field(default=None, description="Whose case is in this stage.")
     need: str | None = strawberry.field(default=None, description="With this identified need.")
     eligible: bool | None = strawberry.field(default=None, description="Eligible (or not) for the programme.")
 
@@ -144,9 +145,7 @@ def _roles(values: frozenset[str]) -> list[Role]:
 
 async def _readiness(info: Info, service: str) -> ServiceHealth:
     upstream = getattr(info.context.upstreams, service)
-    caller = Caller(
-        token=None, request_id=info.context.caller.request_id, trace_id=info.context.caller.trace_id
-    )
+    caller = Caller(token=None, request_id=info.context.caller.request_id, trace_id=info.context.caller.trace_id)
     try:
         await upstream.request("GET", "/readyz", caller)
     except UpstreamError as exc:
@@ -308,9 +307,7 @@ def _case(data: Any) -> Case:
     return Case.from_json(data)
 
 
-@strawberry.type(
-    description="Change the graph. Each mutation returns the changed object and typed user errors."
-)
+@strawberry.type(description="Change the graph. Each mutation returns the changed object and typed user errors.")
 class Mutation:
     @mutation(description="Submit a maternity referral (a retry with the same key replays the first).")
     async def submit_maternity_referral(
@@ -330,9 +327,7 @@ class Mutation:
 
     @mutation(description="Decide a referral (hub manager).")
     async def decide_referral(self, info: Info, id: strawberry.ID, input: DecisionInput) -> ReferralPayload:
-        referral, errors = await _attempt(
-            info.context.services.referrals.decide(str(id), to_rest(input)), _referral
-        )
+        referral, errors = await _attempt(info.context.services.referrals.decide(str(id), to_rest(input)), _referral)
         return ReferralPayload(referral=referral, user_errors=errors)
 
     @mutation(description="Withdraw a referral before it is decided (the referring agency).")
@@ -342,25 +337,19 @@ class Mutation:
         return ReferralPayload(referral=referral, user_errors=errors)
 
     @mutation(description="Assign or reassign a case's lead worker, keeping history.")
-    async def assign_lead_worker(
-        self, info: Info, case_id: strawberry.ID, input: LeadWorkerInput
-    ) -> CasePayload:
+    async def assign_lead_worker(self, info: Info, case_id: strawberry.ID, input: LeadWorkerInput) -> CasePayload:
         case, errors = await _attempt(
             info.context.services.cases.assign_lead_worker(str(case_id), to_rest(input)), _case
         )
         return CasePayload(case=case, user_errors=errors)
 
     @mutation(description="Record the whole-family assessment of a case.")
-    async def record_assessment(
-        self, info: Info, case_id: strawberry.ID, input: AssessmentInput
-    ) -> CasePayload:
+    async def record_assessment(self, info: Info, case_id: strawberry.ID, input: AssessmentInput) -> CasePayload:
         body = to_rest(input)
         details = body.pop("details", None)
         if isinstance(details, dict):
             body = {**details, **body}
-        case, errors = await _attempt(
-            info.context.services.cases.record_assessment(str(case_id), body), _case
-        )
+        case, errors = await _attempt(info.context.services.cases.record_assessment(str(case_id), body), _case)
         return CasePayload(case=case, user_errors=errors)
 
     @mutation(description="Replace the case's plan with a new version; `version` must be the current one.")
@@ -381,9 +370,7 @@ class Mutation:
 
     @mutation(description="Close a case with its outcome.")
     async def close_case(self, info: Info, case_id: strawberry.ID, input: CloseCaseInput) -> CasePayload:
-        case, errors = await _attempt(
-            info.context.services.cases.close_case(str(case_id), to_rest(input)), _case
-        )
+        case, errors = await _attempt(info.context.services.cases.close_case(str(case_id), to_rest(input)), _case)
         return CasePayload(case=case, user_errors=errors)
 
     @mutation(description="Load a batch of observations (analyst).")
@@ -395,9 +382,7 @@ class Mutation:
     @mutation(description="Evaluate one family, or the whole cohort when no family is given (analyst).")
     async def run_evaluation(self, info: Info, family_id: strawberry.ID | None = None) -> ReportPayload:
         body = {"family_id": str(family_id)} if family_id else {}
-        report, errors = await _attempt(
-            info.context.services.outcomes.run_evaluation(body), lambda data: data
-        )
+        report, errors = await _attempt(info.context.services.outcomes.run_evaluation(body), lambda data: data)
         return ReportPayload(report=report, user_errors=errors)
 
     @mutation(description="Claim for a family whose every need is met and sustained.")
@@ -407,9 +392,7 @@ class Mutation:
         return ClaimPayload(claim=claim, user_errors=errors)
 
     @mutation(description="Validate or reject a sampled claim (auditor).")
-    async def validate_claim(
-        self, info: Info, id: strawberry.ID, input: ClaimValidationInput
-    ) -> ClaimPayload:
+    async def validate_claim(self, info: Info, id: strawberry.ID, input: ClaimValidationInput) -> ClaimPayload:
         call = info.context.services.outcomes.validate_claim(str(id), to_rest(input))
         claim, errors = await _attempt(call, Claim.from_json)
         return ClaimPayload(claim=claim, user_errors=errors)
@@ -451,6 +434,20 @@ class MaskUnexpectedErrors(MaskErrors):
         return processed
 
 
+class GatewaySchema(strawberry.Schema):
+    """Logs only unexpected errors (with their trace); upstream and limit errors are the clients' business."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        for error in errors:
+            if not _is_expected(error):
+                log.error(
+                    "graphql_unexpected_error",
+                    error_type=type(error.original_error).__name__,
+                    path=error.path,
+                    exc_info=error.original_error,
+                )
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
     limits = QueryLimits(
         max_depth=settings.max_depth,
@@ -466,7 +463,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     ]
     if not settings.is_development:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+    return GatewaySchema(query=Query, mutation=Mutation, extensions=extensions)
 
 
 schema = strawberry.Schema(query=Query, mutation=Mutation)

@@ -47,9 +47,7 @@ def compare(old_sdl: str, new_sdl: str) -> SchemaReport:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--write", action="store_true", help="rewrite the committed SDL from the code")
     parser.add_argument("--against", type=Path, default=SDL_PATH, help="the previous SDL to compare with")
     args = parser.parse_args(argv)

@@ -167,15 +167,11 @@ class ServiceAPI:
     async def get(self, path: str, params: Mapping[str, str | int] | None = None) -> Any:
         return (await self.upstream.request("GET", path, self.caller, params=params)).json()
 
-    async def send(
-        self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None
-    ) -> Any:
+    async def send(self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None) -> Any:
         response = await self.upstream.request(method, path, self.caller, json=body, headers=headers)
         return response.json() if response.content else None
 
-    async def page(
-        self, path: str, *, limit: int, cursor: str | None, **filters: Any
-    ) -> tuple[list[JSON], str | None]:
+    async def page(self, path: str, *, limit: int, cursor: str | None, **filters: Any) -> tuple[list[JSON], str | None]:
         """One page of a list endpoint: `(items, next_cursor)`."""
         params: dict[str, str | int] = {"limit": limit}
         if cursor:

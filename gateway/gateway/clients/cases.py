@@ -12,9 +12,7 @@ class CasesAPI(ServiceAPI):
     async def families_by_ids(self, ids: Sequence[str]) -> list[JSON]:
         return await self.batch("/v1/families", "ids", ids)
 
-    async def list_families(
-        self, *, limit: int, cursor: str | None, **filters: Any
-    ) -> tuple[list[JSON], str | None]:
+    async def list_families(self, *, limit: int, cursor: str | None, **filters: Any) -> tuple[list[JSON], str | None]:
         return await self.page("/v1/families", limit=limit, cursor=cursor, **filters)
 
     async def cases_by_ids(self, ids: Sequence[str]) -> list[JSON]:

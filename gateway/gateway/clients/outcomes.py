@@ -23,9 +23,7 @@ class OutcomesAPI(ServiceAPI):
     async def claims_by_family_ids(self, family_ids: Sequence[str]) -> list[JSON]:
         return await self.batch("/v1/claims", "family_ids", family_ids)
 
-    async def list_claims(
-        self, *, limit: int, cursor: str | None, **filters: Any
-    ) -> tuple[list[JSON], str | None]:
+    async def list_claims(self, *, limit: int, cursor: str | None, **filters: Any) -> tuple[list[JSON], str | None]:
         return await self.page("/v1/claims", limit=limit, cursor=cursor, **filters)
 
     async def cohort_report(self, **filters: Any) -> JSON:

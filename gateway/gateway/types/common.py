@@ -61,9 +61,7 @@ class UserErrorCode(Enum):
     STALE_VERSION = "stale_version"
 
 
-@strawberry.type(
-    description="A problem with the input of a mutation, pointing at the field when there is one."
-)
+@strawberry.type(description="A problem with the input of a mutation, pointing at the field when there is one.")
 class UserError:
     field: str | None = strawberry.field(description="JSON pointer or argument name of the offending field.")
     message: str = strawberry.field(description="What is wrong, in words a user can act on.")
@@ -145,9 +143,7 @@ async def paginate(
     for offset, item in enumerate(page, start=skip + 1):
         at_page_end = offset == len(items) and not rest_of_page
         cursor = (
-            encode_cursor(next_cursor, 0)
-            if at_page_end and next_cursor
-            else encode_cursor(upstream_cursor, offset)
+            encode_cursor(next_cursor, 0) if at_page_end and next_cursor else encode_cursor(upstream_cursor, offset)
         )
         edges.append(Edge(cursor=cursor, node=build(item)))
     has_next = rest_of_page or next_cursor is not None

@@ -319,9 +319,7 @@ class Case:
     opened_at: datetime | None = strawberry.field(description="When the case was opened.")
     closed_on: date | None = strawberry.field(description="When the case was closed.")
     closure_outcome: ClosureOutcome | None = strawberry.field(description="How the case ended.")
-    assessment: Assessment | None = strawberry.field(
-        description="The whole-family assessment, once recorded."
-    )
+    assessment: Assessment | None = strawberry.field(description="The whole-family assessment, once recorded.")
     etag: strawberry.Private[str | None] = None
 
     @classmethod
@@ -429,9 +427,7 @@ class Referral:
     breached: bool | None = strawberry.field(description="True when the decision is overdue.")
     matching_status: str | None = strawberry.field(description="Person matching: done or pending.")
     decision: Decision | None = strawberry.field(description="The decision, once made.")
-    matches: list[PersonMatch] = strawberry.field(
-        description="Person index matches of the referral's people."
-    )
+    matches: list[PersonMatch] = strawberry.field(description="Person index matches of the referral's people.")
 
     @classmethod
     def from_json(cls, data: JSON) -> Referral:
@@ -459,9 +455,7 @@ class Referral:
             matches=[PersonMatch.from_json(m) for m in raw_matches if isinstance(m, dict)],
         )
 
-    @resolver(
-        description="The family the referral became part of, once the cases service took it on."
-    )
+    @resolver(description="The family the referral became part of, once the cases service took it on.")
     async def family(self, info: Info) -> Family | None:
         if not self.family_id:
             return None
@@ -502,9 +496,7 @@ class Framework:
     requires_dependent_children: bool | None = strawberry.field(
         description="Whether dependent children or an expectant parent are required."
     )
-    sustain_months: int | None = strawberry.field(
-        description="Months outcomes must be sustained after closure."
-    )
+    sustain_months: int | None = strawberry.field(description="Months outcomes must be sustained after closure.")
     needs: list[FrameworkNeed] = strawberry.field(description="The headline outcomes.")
 
     @classmethod
@@ -535,9 +527,7 @@ class Framework:
 class NeedProgress:
     need: str = strawberry.field(description="The need code.")
     met: bool | None = strawberry.field(description="Whether the need's rule is met.")
-    sustained: bool | None = strawberry.field(
-        description="Whether the outcome has been sustained as required."
-    )
+    sustained: bool | None = strawberry.field(description="Whether the outcome has been sustained as required.")
     reasons: list[str] = strawberry.field(description="Why, in words (e.g. missing data for a term).")
     evaluated_at: datetime | None = strawberry.field(description="When it was last evaluated.")
 
@@ -559,16 +549,12 @@ class NeedProgress:
 class Claim:
     family_id: strawberry.Private[str | None]
     id: strawberry.ID = strawberry.field(description="The claim's id.")
-    status: str | None = strawberry.field(
-        description="e.g. pending, sampled, validated, rejected, submitted."
-    )
+    status: str | None = strawberry.field(description="e.g. pending, sampled, validated, rejected, submitted.")
     phase: str | None = strawberry.field(description="The programme phase claimed in.")
     evidence_hash: str | None = strawberry.field(description="SHA-256 of the frozen evidence snapshot.")
     created_at: datetime | None = strawberry.field(description="When the claim was made.")
     sampled_for_audit: bool | None = strawberry.field(description="Whether local audit sampled the claim.")
-    audit_reason: str | None = strawberry.field(
-        description="The auditor's reason, once validated or rejected."
-    )
+    audit_reason: str | None = strawberry.field(description="The auditor's reason, once validated or rejected.")
 
     @classmethod
     def from_json(cls, data: JSON) -> Claim:

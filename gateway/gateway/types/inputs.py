@@ -15,9 +15,7 @@ class ReferralPersonInput:
     given_name: str = strawberry.field(description="Given name, stored exactly as written.")
     family_name: str = strawberry.field(description="Family name, stored exactly as written.")
     date_of_birth: date = strawberry.field(description="Date of birth.")
-    nhs_number: str | None = strawberry.field(
-        default=strawberry.UNSET, description="NHS number (check digit)."
-    )
+    nhs_number: str | None = strawberry.field(default=strawberry.UNSET, description="NHS number (check digit).")
     postcode: str | None = strawberry.field(default=strawberry.UNSET, description="UK postcode.")
     address: str | None = strawberry.field(default=strawberry.UNSET, description="Address.")
 
@@ -64,12 +62,8 @@ class MaternityReferralInput:
         default=strawberry.UNSET, description="The other parent."
     )
     expected_delivery_date: date = strawberry.field(description="Expected date of delivery.")
-    gestation_weeks: int | None = strawberry.field(
-        default=strawberry.UNSET, description="Weeks of gestation."
-    )
-    vulnerabilities: list[str] = strawberry.field(
-        default_factory=list, description="Antenatal vulnerabilities."
-    )
+    gestation_weeks: int | None = strawberry.field(default=strawberry.UNSET, description="Weeks of gestation.")
+    vulnerabilities: list[str] = strawberry.field(default_factory=list, description="Antenatal vulnerabilities.")
     children: list[ReferralPersonInput] = strawberry.field(default_factory=list, description="Children 0-4.")
 
 
@@ -83,9 +77,7 @@ class SchoolReferralInput:
     safeguarding_concern: bool = strawberry.field(default=False, description="A safeguarding concern.")
     school_urn: str = strawberry.field(description="The school's 6-digit URN.")
     pupil: PupilInput = strawberry.field(description="The pupil.")
-    parents: list[ReferralPersonInput] = strawberry.field(
-        default_factory=list, description="Parents or carers."
-    )
+    parents: list[ReferralPersonInput] = strawberry.field(default_factory=list, description="Parents or carers.")
     attendance: AttendanceInput | None = strawberry.field(default=strawberry.UNSET, description="Attendance.")
     suspensions_this_year: int = strawberry.field(default=0, description="Suspensions this school year.")
     permanently_excluded: bool = strawberry.field(default=False, description="Permanently excluded.")
@@ -103,9 +95,7 @@ class DecisionInput:
 class LeadWorkerInput:
     worker_id: strawberry.ID = strawberry.field(description="The new lead worker.")
     reason: str = strawberry.field(description="Why the worker is assigned.")
-    override_cap: bool = strawberry.field(
-        default=False, description="A hub manager overriding the caseload cap."
-    )
+    override_cap: bool = strawberry.field(default=False, description="A hub manager overriding the caseload cap.")
 
 
 @strawberry.input(description="A whole-family assessment.")
@@ -119,12 +109,8 @@ class AssessmentInput:
 
 @strawberry.input(description="The whole plan as it should now be (a new version).")
 class PlanInput:
-    goals: JSONScalar = strawberry.field(
-        description="Goals with their actions, as the cases service takes them."
-    )
-    team_around_family: JSONScalar | None = strawberry.field(
-        default=strawberry.UNSET, description="The team."
-    )
+    goals: JSONScalar = strawberry.field(description="Goals with their actions, as the cases service takes them.")
+    team_around_family: JSONScalar | None = strawberry.field(default=strawberry.UNSET, description="The team.")
     next_review_due: date | None = strawberry.field(default=strawberry.UNSET, description="Next review.")
 
 
