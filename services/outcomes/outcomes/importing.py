@@ -155,7 +155,9 @@ def _checks(shape: str) -> list[str]:
                 "more than possible_sessions",
             ),
             _err(
-                f"CASE WHEN {ints_ok} AND {unauth_ok} THEN coalesce(CAST(s.unauthorised_sessions AS int), 0)"
+                f"CASE WHEN {ints_ok} AND {unauth_ok}"
+                " AND CAST(s.attended_sessions AS int) <= CAST(s.possible_sessions AS int)"
+                " THEN coalesce(CAST(s.unauthorised_sessions AS int), 0)"
                 " > CAST(s.possible_sessions AS int) - CAST(s.attended_sessions AS int) ELSE false END",
                 "unauthorised_sessions",
                 "more than the sessions missed",

@@ -372,7 +372,7 @@ async def import_csv(
         asyncpg.CharacterNotInRepertoireError,
         asyncpg.UntranslatableCharacterError,
     ) as exc:
-        where = str(getattr(exc, "where", "") or "")
+        where = str(getattr(exc, "context", "") or getattr(exc, "where", "") or "")
         found = re.search(r"line (\d+)", where)
         line = int(found.group(1)) + 1 if found else None
         raise UnprocessableContent(
