@@ -123,7 +123,9 @@ class Me:
     async def caseload(self, info: Info) -> list[Case]:
         if Role.PRACTITIONER not in self.roles:
             return []
-        return [Case.from_json(c) for c in await info.context.services.cases.caseload(self.sub)]
+        case_ids = await info.context.services.cases.caseload(self.sub)
+        found = await info.context.data_loaders.case.load_many(case_ids)
+        return [Case.from_json(c) for c in found if c]
 
     @resolver(description="The caller's worker record, when they are a worker.")
     async def worker(self, info: Info) -> Worker | None:
@@ -356,7 +358,7 @@ class Mutation:
     async def update_plan(
         self, info: Info, case_id: strawberry.ID, input: PlanInput, version: int | None = None
     ) -> PlanPayload:
-        etag = f'"{version}"' if version is not None else None
+        etag = f'"plan-{version}"' if version is not None else None
         call = info.context.services.cases.update_plan(str(case_id), to_rest(input), etag)
         plan, errors = await _attempt(call, Plan.from_json)
         return PlanPayload(plan=plan, user_errors=errors)

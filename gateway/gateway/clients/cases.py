@@ -40,9 +40,10 @@ class CasesAPI(ServiceAPI):
         body = await self.get(f"/v1/cases/{case_id}/lead-worker/history")
         return list(body.get("items") or []) if isinstance(body, dict) else list(body)
 
-    async def caseload(self, worker_id: str) -> list[JSON]:
+    async def caseload(self, worker_id: str) -> list[str]:
+        """Ids of the cases the worker currently leads."""
         body = await self.get(f"/v1/workers/{worker_id}/caseload")
-        return list(body.get("items") or []) if isinstance(body, dict) else list(body)
+        return [str(c["case_id"]) for c in body.get("cases") or []]
 
     async def assign_lead_worker(self, case_id: str, body: JSON) -> JSON:
         result: JSON = await self.send("POST", f"/v1/cases/{case_id}/lead-worker", body)

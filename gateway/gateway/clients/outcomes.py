@@ -44,5 +44,5 @@ class OutcomesAPI(ServiceAPI):
         return result
 
     async def validate_claim(self, claim_id: str, body: JSON) -> JSON:
-        result: JSON = await self.send("POST", f"/v1/claims/{claim_id}/validation", body)
+        result: JSON = await self.send("POST", f"/v1/claims/{claim_id}/decision", body)
         return result

@@ -71,16 +71,20 @@ class Person:
 
 @strawberry.type(description="A person's membership of a family over time.")
 class FamilyMember:
-    person: Person = strawberry.field(description="The member.")
+    person: Person | None = strawberry.field(description="The member (none yet for an unborn baby).")
     role: MemberRole | None = strawberry.field(description="The member's role in the family.")
     joined_on: date | None = strawberry.field(description="When the person joined the household.")
     left_on: date | None = strawberry.field(description="When the person left, if they have.")
+    expected_on: date | None = strawberry.field(description="Expected date of birth of an unborn member.")
 
     @classmethod
     def from_json(cls, data: JSON) -> FamilyMember:
-        person = data.get("person") or {"id": data.get("person_id")}
+        person = data.get("person")
+        if not person and data.get("person_id"):
+            person = {"id": data["person_id"]}
         return cls(
-            person=Person.from_json(person),
+            person=Person.from_json(person) if person else None,
+            expected_on=parse_date(data.get("expected_on")),
             role=parse_enum(MemberRole, data.get("role")),
             joined_on=parse_date(data.get("joined_on")),
             left_on=parse_date(data.get("left_on")),
@@ -278,10 +282,16 @@ class Plan:
 
     @classmethod
     def from_json(cls, data: JSON) -> Plan:
+        goals = [PlanGoal.from_json(g) for g in data.get("goals") or []]
+        by_need = {goal.need: goal for goal in goals}
+        for action in data.get("actions") or []:  # the cases service lists actions beside goals, by need
+            goal = by_need.get(action.get("need"))
+            if goal is not None:
+                goal.actions.append(PlanAction.from_json(action))
         return cls(
             id=strawberry.ID(str(data.get("id") or data.get("case_id"))),
             version=data.get("version"),
-            goals=[PlanGoal.from_json(g) for g in data.get("goals") or []],
+            goals=goals,
             team_around_family=[
                 TeamMember.from_json(t) for t in data.get("team_around_family") or data.get("team") or []
             ],

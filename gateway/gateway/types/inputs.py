@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import Enum
 
 import strawberry
 from strawberry.scalars import JSON as JSONScalar
@@ -109,9 +110,16 @@ class AssessmentInput:
 
 @strawberry.input(description="The whole plan as it should now be (a new version).")
 class PlanInput:
-    goals: JSONScalar = strawberry.field(description="Goals with their actions, as the cases service takes them.")
-    team_around_family: JSONScalar | None = strawberry.field(default=strawberry.UNSET, description="The team.")
+    goals: JSONScalar = strawberry.field(description="Goals: [{need, description, target_date?}].")
+    actions: JSONScalar | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Actions: [{need, description, owner_worker_id | owner_agency, due_on, status}].",
+    )
+    team: JSONScalar | None = strawberry.field(
+        default=strawberry.UNSET, description="The team around the family: [{worker_id, role}]."
+    )
     next_review_due: date | None = strawberry.field(default=strawberry.UNSET, description="Next review.")
+    change_summary: str | None = strawberry.field(default=strawberry.UNSET, description="What changed.")
 
 
 @strawberry.input(description="A visit, call or meeting with its note.")
@@ -129,7 +137,13 @@ class CloseCaseInput:
     reason: str | None = strawberry.field(default=strawberry.UNSET, description="Notes on the closure.")
 
 
+@strawberry.enum(description="An auditor's verdict on a claim.")
+class ClaimVerdict(Enum):
+    VALIDATED = "validated"
+    REJECTED = "rejected"
+
+
 @strawberry.input(description="An auditor's verdict on a sampled claim.")
 class ClaimValidationInput:
-    valid: bool = strawberry.field(description="True to validate, false to reject.")
-    reason: str = strawberry.field(description="Why.")
+    decision: ClaimVerdict = strawberry.field(description="Validate or reject.")
+    reason: str | None = strawberry.field(default=strawberry.UNSET, description="Why (required to reject).")
