@@ -483,3 +483,22 @@ def test_production_runs_more_replicas_than_staging() -> None:
     production = deployments(render(TARGETS["production"]))
     for part in PARTS:
         assert production[part]["spec"]["replicas"] > staging[part]["spec"]["replicas"] >= 2
+
+
+def test_operations_guide_names_every_secret_the_manifests_reference() -> None:
+    guide = (ROOT / "docs" / "operations.md").read_text()
+    readme = (DEPLOY / "README.md").read_text()
+    for target in TARGETS.values():
+        resources = render(target)
+        names = {
+            env["valueFrom"]["secretKeyRef"]["name"]
+            for resource in resources
+            if (spec := pod_spec(resource)) is not None
+            for container in spec["containers"]
+            for env in container.get("env", [])
+            if "valueFrom" in env
+        }
+        names |= {tls["secretName"] for ingress in select(resources, kind="Ingress") for tls in ingress["spec"]["tls"]}
+        assert names
+        for name in names:
+            assert f"`{name}`" in guide and f"`{name}`" in readme, name
