@@ -40,7 +40,7 @@ from shared.auth import require_roles
 from shared.db import Database, SessionDep, plain_url
 from shared.errors import BadRequest, Unauthorized
 from shared.logging import outgoing_headers
-from shared.metrics import OUTBOX_DELIVERIES, OUTBOX_LAG
+from shared.metrics import OUTBOX_BACKLOG, OUTBOX_DEAD, OUTBOX_DELIVERIES, OUTBOX_LAG
 from shared.platform_tables import PlatformTables
 
 log = structlog.get_logger("shared.events")
@@ -295,8 +295,13 @@ class OutboxRelay:
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set, woken by NOTIFY and polling as the safety net."""
         listener = asyncio.create_task(self._listen(stop))
+        next_gauge = 0.0
         try:
             while not stop.is_set():
+                if time.monotonic() >= next_gauge:
+                    next_gauge = time.monotonic() + 5.0
+                    with contextlib.suppress(Exception):
+                        await self.update_gauges()
                 try:
                     handled = await self.run_once()
                 except asyncio.CancelledError:
@@ -316,6 +321,22 @@ class OutboxRelay:
             if self._owns_client and self._client is not None:
                 await self._client.aclose()
                 self._client = None
+
+    async def update_gauges(self) -> None:
+        """Publish the backlog and dead-letter counts as Prometheus gauges."""
+        d = self.tables.outbox_deliveries
+        async with self.db.sessionmaker() as session:
+            rows: dict[str, int] = dict(
+                (
+                    await session.execute(
+                        select(d.c.status, func.count()).where(d.c.status != "delivered").group_by(d.c.status)
+                    )
+                )
+                .tuples()
+                .all()
+            )
+        OUTBOX_BACKLOG.set(rows.get("pending", 0))
+        OUTBOX_DEAD.set(rows.get("dead", 0))
 
     async def _listen(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -1,10 +1,16 @@
-"""Request body size limit: larger bodies get a 413 problem before any handler reads them."""
+"""Request limits: body size (413), per-client rate (429 with Retry-After) and request time (503)."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import json
+import math
+import time
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.errors import PayloadTooLarge, problem_response
+from shared.errors import PayloadTooLarge, ServiceUnavailable, TooManyRequests, problem_response
 
 
 class BodySizeLimitMiddleware:
@@ -58,3 +64,90 @@ class BodySizeLimitMiddleware:
 
 class _TooLarge(Exception):
     pass
+
+
+class RateLimitMiddleware:
+    """Per-client token bucket: `rate` requests per second with bursts up to `burst`; over it → 429 + Retry-After.
+
+    A client is the token's subject when a bearer token is present (each partner system has its own budget),
+    otherwise the remote address. The bucket lives in the process: with N replicas a client gets N budgets,
+    which is the intended trade-off (no shared state on the hot path). Health and metrics are never limited.
+    """
+
+    EXEMPT = ("/healthz", "/readyz", "/metrics", "/v1/events")
+
+    def __init__(self, app: ASGIApp, rate: float, burst: int) -> None:
+        self.app = app
+        self.rate = rate
+        self.burst = burst
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def _client(self, scope: Scope) -> str:
+        for key, value in scope.get("headers", []):
+            if key == b"authorization":
+                token = value.decode("latin-1").partition(" ")[2]
+                parts = token.split(".")
+                if len(parts) == 3:
+                    try:
+                        padded = parts[1] + "=" * (-len(parts[1]) % 4)
+                        sub = json.loads(base64.urlsafe_b64decode(padded)).get("sub")
+                    except (ValueError, TypeError, AttributeError):
+                        sub = None
+                    if isinstance(sub, str):
+                        return "sub:" + sub
+        client = scope.get("client")
+        return "ip:" + (client[0] if client else "unknown")
+
+    def _take(self, client: str) -> float:
+        """Take one token; return 0 when allowed, else the seconds until one is available."""
+        now = time.monotonic()
+        tokens, last = self._buckets.get(client, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        if tokens >= 1.0:
+            self._buckets[client] = (tokens - 1.0, now)
+            return 0.0
+        self._buckets[client] = (tokens, now)
+        if len(self._buckets) > 100_000:  # bound memory under a flood of distinct clients
+            self._buckets.clear()
+        return (1.0 - tokens) / self.rate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.rate <= 0 or scope.get("path", "").startswith(self.EXEMPT):
+            await self.app(scope, receive, send)
+            return
+        wait = self._take(self._client(scope))
+        if wait <= 0:
+            await self.app(scope, receive, send)
+            return
+        retry_after = str(max(1, math.ceil(wait)))
+        problem = TooManyRequests(f"Rate limit exceeded; retry after {retry_after} s").to_problem()
+        await problem_response(problem, {"Retry-After": retry_after})(scope, receive, send)
+
+
+class RequestTimeoutMiddleware:
+    """A request that takes longer than `seconds` is answered 503 (problem+json) instead of hanging."""
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.seconds <= 0:
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            async with asyncio.timeout(self.seconds):
+                await self.app(scope, receive, tracking_send)
+        except TimeoutError:
+            if started:
+                raise
+            problem = ServiceUnavailable(f"The request took longer than {self.seconds:g} s and was abandoned")
+            await problem_response(problem.to_problem(), {"Retry-After": "1"})(scope, receive, send)

@@ -30,7 +30,7 @@ from shared.events import (
     sync_internal_subscriptions,
 )
 from shared.health import health_router
-from shared.limits import BodySizeLimitMiddleware
+from shared.limits import BodySizeLimitMiddleware, RateLimitMiddleware, RequestTimeoutMiddleware
 from shared.logging import RequestIdMiddleware, configure_logging
 from shared.metrics import MetricsMiddleware, metrics_endpoint
 from shared.platform_tables import PlatformTables
@@ -134,7 +134,9 @@ def create_service_app(
     app.state.settings = settings
     app.state.tables = tables
     install_error_handlers(app)
+    app.add_middleware(RequestTimeoutMiddleware, seconds=settings.request_timeout_seconds)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, overrides=body_limit_overrides)
+    app.add_middleware(RateLimitMiddleware, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router(settings.service_name, service_dir))

@@ -58,6 +58,10 @@ class ServiceSettings(BaseSettings):
     relay_enabled: bool = True
 
     max_body_bytes: int = 1_048_576
+    rate_limit_per_second: float = 50.0
+    """Sustained requests per second per client (token subject, else address); 0 turns the limit off."""
+    rate_limit_burst: int = 200
+    request_timeout_seconds: float = 30.0
     log_level: str = "INFO"
 
     @property

@@ -247,6 +247,7 @@ def common_test_env(prefix: str, database_url: str, port: int) -> dict[str, str]
         f"{prefix}_OUTBOX_POLL_INTERVAL": "0.1",
         f"{prefix}_OUTBOX_BACKOFF_BASE": "0.2",
         f"{prefix}_OUTBOX_BACKOFF_MAX": "2",
+        f"{prefix}_RATE_LIMIT_PER_SECOND": "0",
     }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -88,6 +88,12 @@ def build_app(database_url: str, **overrides: object) -> FastAPI:
         routers=[build_router()],
         event_handlers={"thing.happened": record_handled},
     )
+
+
+@pytest.fixture(name="build_app")
+def build_app_fixture() -> Callable[..., FastAPI]:
+    """The shared test app's factory, for tests that need their own settings."""
+    return build_app
 
 
 @pytest.fixture

@@ -1,0 +1,46 @@
+"""Per-client rate limits (429 + Retry-After) and request timeouts (503, never a hang)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from asgi_lifespan import LifespanManager
+from fastapi import APIRouter
+
+from shared.testing import auth, make_token
+
+
+async def test_rate_limit_is_per_client(referrals_db: str, build_app: Any) -> None:
+    app = build_app(referrals_db, rate_limit_per_second=1.0, rate_limit_burst=3)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            a, b = auth(make_token("admin", sub="client-a")), auth(make_token("admin", sub="client-b"))
+            statuses = [(await client.get("/admin-only", headers=a)).status_code for _ in range(4)]
+            assert statuses == [200, 200, 200, 429]
+            limited = await client.get("/admin-only", headers=a)
+            assert limited.status_code == 429
+            assert int(limited.headers["retry-after"]) >= 1
+            assert limited.headers["content-type"] == "application/problem+json"
+            assert (await client.get("/admin-only", headers=b)).status_code == 200  # another client's budget
+            assert (await client.get("/healthz")).status_code == 200  # health is never limited
+
+
+async def test_slow_request_times_out_with_503(referrals_db: str, build_app: Any) -> None:
+    app = build_app(referrals_db, request_timeout_seconds=0.2)
+    slow = APIRouter()
+
+    @slow.get("/slow")
+    async def slow_endpoint() -> dict[str, str]:
+        await asyncio.sleep(5)
+        return {"done": "late"}
+
+    app.include_router(slow)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            r = await client.get("/slow")
+    assert r.status_code == 503
+    assert "longer than 0.2" in r.json()["detail"]
