@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
 import itertools
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stdnum.gb import upn as upn_lib
 
-from shared.testing import auth, make_token
+from shared.testing import app_client, auth, free_port, make_token
 
 TODAY = datetime.now(UTC).date()
 _serial = itertools.count(100000001)
@@ -137,7 +142,62 @@ async def create_school(
     return await client.post("/v1/referrals/school", json=school_payload(**overrides), headers=h)
 
 
+def dead_url() -> str:
+    """A loopback URL where nothing listens: the peer service is down."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.fixture(scope="session")
+async def shared_referrals_client(referrals_db: str) -> AsyncIterator[httpx.AsyncClient]:
+    """One referrals app for the whole run (building an app and its first request cost most of a second).
+
+    It starts with an unbound sessionmaker, so it never opens a connection of its own to the template
+    database; each test plugs in its rolled-back sessionmaker. Cases and outcomes are down for it.
+    """
+    from referrals.app import create_app
+    from referrals.config import Settings
+
+    async with app_client(
+        create_app,
+        Settings,
+        referrals_db,
+        sessionmaker=UNBOUND,
+        match_retry_interval=0,
+        cases_url=dead_url(),
+        outcomes_url=dead_url(),
+    ) as client:
+        yield client
+
+
+UNBOUND: async_sessionmaker[AsyncSession] = async_sessionmaker()
+
+
 @pytest.fixture
-def client(referrals_client: httpx.AsyncClient) -> httpx.AsyncClient:
-    """The in-process referrals app; cases and outcomes are not running (matching pending, built-in needs)."""
-    return referrals_client
+async def client(
+    shared_referrals_client: httpx.AsyncClient, referrals_sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The referrals app on this test's rolled-back transaction."""
+    app = shared_referrals_client.app  # type: ignore[attr-defined]
+    app.state.sessionmaker = referrals_sessions
+    try:
+        yield shared_referrals_client
+    finally:
+        app.state.sessionmaker = UNBOUND
+
+
+@contextlib.asynccontextmanager
+async def serve(app: Any, port: int | None = None) -> AsyncIterator[str]:
+    """Run an ASGI app on a real loopback port (uvicorn, in this event loop); yields its base URL."""
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            await asyncio.sleep(0.01)
+        assert server.started, "stand-in server did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=10)

@@ -63,7 +63,10 @@ async def test_unicode_names_are_stored_exactly(
     async with referrals_sessions() as session:
         rows = (
             await session.execute(
-                text("SELECT given_name, family_name FROM referral_people WHERE referral_id IN (:a, :b) ORDER BY referral_id = :a DESC, position"),
+                text(
+                    "SELECT given_name, family_name FROM referral_people WHERE referral_id IN (:a, :b)"
+                    " ORDER BY referral_id = :a DESC, position"
+                ),
                 {"a": uuid.UUID(referral_id), "b": uuid.UUID(second.json()["id"])},
             )
         ).all()

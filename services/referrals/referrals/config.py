@@ -45,7 +45,4 @@ class Settings(ServiceSettings):
     subscribers: list[Subscriber] = Field(default_factory=list)
 
     def subscriber_configs(self) -> list[SubscriberConfig]:
-        return [
-            SubscriberConfig(name=s.name, url=s.url, event_types=tuple(s.event_types))
-            for s in self.subscribers
-        ]
+        return [SubscriberConfig(name=s.name, url=s.url, event_types=tuple(s.event_types)) for s in self.subscribers]

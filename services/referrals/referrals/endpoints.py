@@ -246,9 +246,7 @@ async def decide_referral(
     return service.to_read(referral, datetime.now().astimezone())
 
 
-@router.post(
-    "/referrals/{referral_id}/withdraw", response_model=ReferralRead, summary="Withdraw before a decision"
-)
+@router.post("/referrals/{referral_id}/withdraw", response_model=ReferralRead, summary="Withdraw before a decision")
 async def withdraw_referral(
     referral_id: uuid.UUID, session: SessionDep, principal: Referrer, body: WithdrawalCreate | None = None
 ) -> ReferralRead:
@@ -261,9 +259,7 @@ async def withdraw_referral(
     return service.to_read(referral, datetime.now().astimezone())
 
 
-@router.put(
-    "/referrals/{referral_id}/consent", response_model=ReferralRead, summary="Record the family's consent"
-)
+@router.put("/referrals/{referral_id}/consent", response_model=ReferralRead, summary="Record the family's consent")
 async def record_consent(
     referral_id: uuid.UUID, body: Consent, session: SessionDep, principal: Decider
 ) -> ReferralRead:
@@ -285,9 +281,7 @@ def _webhook(row: dict[str, Any]) -> WebhookRead:
     return WebhookRead.model_validate(row, from_attributes=False)
 
 
-@webhook_router.post(
-    "", status_code=201, response_model=WebhookCreated, summary="Subscribe to status changes"
-)
+@webhook_router.post("", status_code=201, response_model=WebhookCreated, summary="Subscribe to status changes")
 async def create_webhook(
     body: WebhookCreate, request: Request, session: SessionDep, principal: PartnerOrAdmin
 ) -> WebhookCreated:
@@ -308,15 +302,11 @@ async def list_webhooks(session: SessionDep, principal: PartnerOrAdmin) -> Webho
 
 @webhook_router.delete("/{webhook_id}", status_code=204, summary="Unsubscribe")
 async def delete_webhook(webhook_id: uuid.UUID, session: SessionDep, principal: PartnerOrAdmin) -> Response:
-    await webhooks.delete_webhook(
-        repo=ReferralRepository(session), principal=principal, webhook_id=webhook_id
-    )
+    await webhooks.delete_webhook(repo=ReferralRepository(session), principal=principal, webhook_id=webhook_id)
     return Response(status_code=204)
 
 
-@webhook_router.get(
-    "/{webhook_id}/deliveries", response_model=DeliveryPage, summary="Deliveries to a webhook"
-)
+@webhook_router.get("/{webhook_id}/deliveries", response_model=DeliveryPage, summary="Deliveries to a webhook")
 async def list_deliveries(
     webhook_id: uuid.UUID,
     session: SessionDep,

@@ -63,9 +63,7 @@ def interpret(body: dict[str, Any]) -> PersonMatch:
     if len(exact) == 1:
         return PersonMatch("matched", uuid.UUID(str(exact[0]["id"])))
     if len(exact) > 1:  # two index entries claim one identifier: show them to triage, link neither
-        candidates = [
-            {"person": p, "score": 1.0, "reasons": ["identifier matches"]} for p in exact
-        ] + candidates
+        candidates = [{"person": p, "score": 1.0, "reasons": ["identifier matches"]} for p in exact] + candidates
     candidates.sort(key=lambda c: c["score"], reverse=True)
     if candidates:
         return PersonMatch("candidates", None, candidates[:MAX_CANDIDATES])

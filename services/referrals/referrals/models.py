@@ -105,9 +105,7 @@ class Referral(Base):
         Index("ix_referrals_queue", "safeguarding_concern", "received_at", "id"),
         Index("ix_referrals_hub_status", "hub", "status"),
         Index("ix_referrals_family_id", "family_id", postgresql_where=text("family_id IS NOT NULL")),
-        Index(
-            "ix_referrals_matching_pending", "matching_next_at", postgresql_where=text("matching = 'pending'")
-        ),
+        Index("ix_referrals_matching_pending", "matching_next_at", postgresql_where=text("matching = 'pending'")),
     )
 
 
@@ -139,9 +137,7 @@ class ReferralPerson(Base):
     __table_args__ = (
         UniqueConstraint("referral_id", "position", name="uq_referral_people_referral_id_position"),
         CheckConstraint(f"match_status IN ({_in(PERSON_MATCH_STATES)})", name="match_status"),
-        CheckConstraint(
-            "role IN ('parent_carer', 'child', 'young_person', 'other_adult', 'unborn')", name="role"
-        ),
+        CheckConstraint("role IN ('parent_carer', 'child', 'young_person', 'other_adult', 'unborn')", name="role"),
         Index("ix_referral_people_nhs_number", "nhs_number", postgresql_where=text("nhs_number IS NOT NULL")),
         Index("ix_referral_people_upn", "upn", postgresql_where=text("upn IS NOT NULL")),
     )

@@ -122,15 +122,11 @@ class ReferralRepository:
     async def referral_id_for(self, agency: str, external_reference: str) -> uuid.UUID | None:
         return (
             await self.session.execute(
-                select(Referral.id).where(
-                    Referral.agency == agency, Referral.external_reference == external_reference
-                )
+                select(Referral.id).where(Referral.agency == agency, Referral.external_reference == external_reference)
             )
         ).scalar_one_or_none()
 
-    async def get(
-        self, referral_id: uuid.UUID, scope: ReadScope, *, for_update: bool = False
-    ) -> Referral | None:
+    async def get(self, referral_id: uuid.UUID, scope: ReadScope, *, for_update: bool = False) -> Referral | None:
         query = (
             select(Referral)
             .where(Referral.id == referral_id, visible_to(scope))
@@ -258,13 +254,9 @@ class ReferralRepository:
         rows = (await self.session.execute(query.order_by(subs.c.created_at, subs.c.id))).all()
         return [dict(r._mapping) for r in rows]
 
-    async def subscription(
-        self, subscription_id: uuid.UUID, owner_agency: str | None
-    ) -> dict[str, Any] | None:
+    async def subscription(self, subscription_id: uuid.UUID, owner_agency: str | None) -> dict[str, Any] | None:
         subs = platform.event_subscriptions
-        query = select(subs).where(
-            subs.c.id == subscription_id, subs.c.active, subs.c.owner_agency.is_not(None)
-        )
+        query = select(subs).where(subs.c.id == subscription_id, subs.c.active, subs.c.owner_agency.is_not(None))
         if owner_agency is not None:
             query = query.where(subs.c.owner_agency == owner_agency)
         row = (await self.session.execute(query)).one_or_none()

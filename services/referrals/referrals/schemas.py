@@ -36,9 +36,7 @@ Vulnerability = Literal[
     "other",
 ]
 DecisionOutcome = Literal["accepted", "signposted", "no_further_action", "stepped_up"]
-Status = Literal[
-    "received", "screening", "accepted", "signposted", "no_further_action", "stepped_up", "withdrawn"
-]
+Status = Literal["received", "screening", "accepted", "signposted", "no_further_action", "stepped_up", "withdrawn"]
 Kind = Literal["maternity", "school"]
 ConsentMethod = Literal["verbal", "written", "electronic"]
 LawfulBasis = Literal["consent", "public_task", "legal_obligation", "vital_interests", "legitimate_interests"]
@@ -130,9 +128,7 @@ class ChildIn(PersonIn):
 
 class PupilIn(PersonIn):
     upn: UPN
-    year_group: int = Field(
-        ge=-1, le=14, description="-1 nursery, 0 reception, 1 to 13 years 1 to 13, 14 post-16"
-    )
+    year_group: int = Field(ge=-1, le=14, description="-1 nursery, 0 reception, 1 to 13 years 1 to 13, 14 post-16")
 
 
 class Referrer(Strict):
@@ -168,9 +164,7 @@ class ReferralCommon(Strict):
     reason: LongText
     consent: Consent
     safeguarding_concern: bool = False
-    lawful_basis: LawfulBasis | None = Field(
-        default=None, description="The lawful basis for sharing this information"
-    )
+    lawful_basis: LawfulBasis | None = Field(default=None, description="The lawful basis for sharing this information")
 
 
 class MaternityReferralCreate(ReferralCommon):
@@ -244,9 +238,7 @@ class ReferralRead(BaseModel):
     agency_type: str | None
     external_reference: str
     hub: str
-    hub_defaulted: bool = Field(
-        description="True when the postcode was not covered and the default hub took it"
-    )
+    hub_defaulted: bool = Field(description="True when the postcode was not covered and the default hub took it")
     postcode: str | None
     address: str | None
     safeguarding_concern: bool = Field(description="Flagged for immediate step-up; sorted first in the queue")

@@ -74,11 +74,7 @@ def read_scope(principal: Principal) -> ReadScope:
     agency's; a hub manager sees those of their hubs."""
     if principal.has_role("admin", "service"):
         return ReadScope(everything=True)
-    agencies = (
-        (principal.agency,)
-        if principal.agency and principal.has_role("partner_system", "practitioner")
-        else ()
-    )
+    agencies = (principal.agency,) if principal.agency and principal.has_role("partner_system", "practitioner") else ()
     hubs = principal.hubs if principal.has_role("hub_manager") else ()
     return ReadScope(agencies=agencies, hubs=hubs)
 
@@ -132,9 +128,7 @@ def people_of(payload: ReferralCreate, today: date) -> list[_Person]:
 
 def kind_details(payload: ReferralCreate) -> dict[str, Any]:
     if isinstance(payload, MaternityReferralCreate):
-        return payload.model_dump(
-            mode="json", include={"gestation_weeks", "vulnerabilities", "expected_delivery_date"}
-        )
+        return payload.model_dump(mode="json", include={"gestation_weeks", "vulnerabilities", "expected_delivery_date"})
     return payload.model_dump(
         mode="json",
         include={
@@ -151,9 +145,7 @@ def kind_details(payload: ReferralCreate) -> dict[str, Any]:
 async def validate_needs(intake: Intake, needs: list[str]) -> list[str]:
     catalogue = await intake.needs.current(intake.http)
     errors = [
-        field_error(
-            f"/needs/{i}", f"{code!r} is not a need code of the active outcome framework", "unknown_need"
-        )
+        field_error(f"/needs/{i}", f"{code!r} is not a need code of the active outcome framework", "unknown_need")
         for i, code in enumerate(needs)
         if code not in catalogue.codes
     ]
@@ -196,9 +188,7 @@ async def receive_referral(
                 )
             if earlier.status_code is None or earlier.response_body is None or earlier.referral_id is None:
                 raise Conflict("A request with this Idempotency-Key is still being processed")
-            return IntakeResult(
-                earlier.status_code, earlier.response_body, earlier.referral_id, replayed=True
-            )
+            return IntakeResult(earlier.status_code, earlier.response_body, earlier.referral_id, replayed=True)
 
     needs = await validate_needs(intake, payload.needs)
     now = datetime.now(UTC)
@@ -217,10 +207,44 @@ async def receive_referral(
         except CasesUnavailable:
             matches = None
 
-    referral_id = uuid.uuid4()
+    referral = await store_new_referral(
+        repo=repo,
+        principal=principal,
+        payload=payload,
+        people=people,
+        needs=needs,
+        matches=matches,
+        now=now,
+        settings=intake.settings,
+    )
+    body = to_read(referral, now).model_dump(mode="json")
+    if idempotency_key is not None:
+        await repo.store_idempotent_response(
+            owner, idempotency_key, status_code=201, body=body, referral_id=referral.id
+        )
+    log.info("referral_received", referral_id=str(referral.id), kind=kind, hub=referral.hub)
+    return IntakeResult(201, body, referral.id, replayed=False)
+
+
+async def store_new_referral(
+    *,
+    repo: ReferralRepository,
+    principal: Principal,
+    payload: ReferralCreate,
+    people: list[_Person],
+    needs: list[str],
+    matches: list[PersonMatch] | None,
+    now: datetime,
+    settings: Settings,
+    referral_id: uuid.UUID | None = None,
+) -> Referral:
+    """Insert a validated referral with its people and first status; publish `referral.received`; audit."""
+    assert principal.agency is not None
+    kind = "maternity" if isinstance(payload, MaternityReferralCreate) else "school"
+    referral_id = referral_id or uuid.uuid4()
     primary = people[0].person
     postcode = primary.postcode or next((p.person.postcode for p in people if p.person.postcode), None)
-    allocation = allocate_hub(postcode, default_hub=intake.settings.default_hub)
+    allocation = allocate_hub(postcode, default_hub=settings.default_hub)
     values: dict[str, Any] = {
         "id": referral_id,
         "kind": kind,
@@ -243,7 +267,7 @@ async def receive_referral(
         "details": kind_details(payload),
         "expected_delivery_date": getattr(payload, "expected_delivery_date", None),
         "received_at": now,
-        "decision_due_at": decision_due_at(now, intake.settings.decision_working_days),
+        "decision_due_at": decision_due_at(now, settings.decision_working_days),
         "matching": "completed" if matches is not None else "pending",
         "matching_attempts": 0 if matches is not None else 1,
         "matching_next_at": None if matches is not None else now,
@@ -306,13 +330,7 @@ async def receive_referral(
         record_ids=[referral_id],
         purpose="referral intake",
     )
-    body = to_read(referral, now).model_dump(mode="json")
-    if idempotency_key is not None:
-        await repo.store_idempotent_response(
-            owner, idempotency_key, status_code=201, body=body, referral_id=referral_id
-        )
-    log.info("referral_received", referral_id=str(referral_id), kind=kind, hub=allocation.hub)
-    return IntakeResult(201, body, referral_id, replayed=False)
+    return referral
 
 
 def query_for(person: _Person | ReferralPerson) -> MatchQuery:
@@ -434,30 +452,38 @@ async def _locked(repo: ReferralRepository, referral_id: uuid.UUID, scope: ReadS
 
 
 async def start_screening(
-    *, repo: ReferralRepository, principal: Principal, referral_id: uuid.UUID, note: str | None
+    *,
+    repo: ReferralRepository,
+    principal: Principal,
+    referral_id: uuid.UUID,
+    note: str | None,
+    at: datetime | None = None,
 ) -> Referral:
     referral = await _locked(repo, referral_id, decision_scope(principal))
     if referral.status != "received":
         raise Conflict(f"Screening starts from received; this referral is {referral.status}")
-    await _change_status(repo, referral, principal, "screening", note)
+    await _change_status(repo, referral, principal, "screening", note, at=at)
     return referral
 
 
 async def decide(
-    *, repo: ReferralRepository, principal: Principal, referral_id: uuid.UUID, decision: DecisionCreate
+    *,
+    repo: ReferralRepository,
+    principal: Principal,
+    referral_id: uuid.UUID,
+    decision: DecisionCreate,
+    at: datetime | None = None,
 ) -> Referral:
     """Record the hub's decision. Accepting needs the family's consent; stepping up does not."""
     referral = await _locked(repo, referral_id, decision_scope(principal))
     if referral.status not in OPEN_STATUSES:
-        raise Conflict(
-            f"This referral is already {referral.status}; decisions are made while received or screening"
-        )
+        raise Conflict(f"This referral is already {referral.status}; decisions are made while received or screening")
     if decision.outcome == "accepted" and not referral.consent_given:
         raise Conflict(
             "Early help is voluntary: a referral can be accepted only once the family's consent is recorded "
             "(PUT /v1/referrals/{id}/consent); a safeguarding concern is stepped_up instead"
         )
-    now = datetime.now(UTC)
+    now = at or datetime.now(UTC)
     referral.decision_outcome = decision.outcome
     referral.decision_reason = decision.reason
     referral.decided_at = now
@@ -484,12 +510,17 @@ async def decide(
 
 
 async def withdraw(
-    *, repo: ReferralRepository, principal: Principal, referral_id: uuid.UUID, withdrawal: WithdrawalCreate
+    *,
+    repo: ReferralRepository,
+    principal: Principal,
+    referral_id: uuid.UUID,
+    withdrawal: WithdrawalCreate,
+    at: datetime | None = None,
 ) -> Referral:
     referral = await _locked(repo, referral_id, withdraw_scope(principal))
     if referral.status not in OPEN_STATUSES:
         raise Conflict(f"Only a referral awaiting a decision can be withdrawn; this one is {referral.status}")
-    now = datetime.now(UTC)
+    now = at or datetime.now(UTC)
     referral.withdrawn_at = now
     await _change_status(repo, referral, principal, "withdrawn", withdrawal.reason, at=now)
     await publish(

@@ -25,9 +25,7 @@ def check_url(url: str, environment: Environment) -> str:
     relaxed = environment in (Environment.development, Environment.test)
     allowed = ("https", "http") if relaxed else ("https",)
     if parsed.scheme not in allowed or not parsed.host:
-        raise _bad_url(
-            "the webhook URL must be https://host/…" + (" (or http in development)" if relaxed else "")
-        )
+        raise _bad_url("the webhook URL must be https://host/…" + (" (or http in development)" if relaxed else ""))
     if not relaxed:
         try:
             address = ipaddress.ip_address(parsed.host)
@@ -75,9 +73,7 @@ async def list_webhooks(*, repo: ReferralRepository, principal: Principal) -> li
     return await repo.subscriptions(_owner(principal))
 
 
-async def get_webhook(
-    *, repo: ReferralRepository, principal: Principal, webhook_id: uuid.UUID
-) -> dict[str, Any]:
+async def get_webhook(*, repo: ReferralRepository, principal: Principal, webhook_id: uuid.UUID) -> dict[str, Any]:
     found = await repo.subscription(webhook_id, _owner(principal))
     if found is None:
         raise NotFound(f"No webhook {webhook_id} of yours")
