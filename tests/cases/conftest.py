@@ -216,3 +216,42 @@ def make_nhs(n: int) -> str:
         if check != 10 and nhs.is_valid(f"{digits}{check}"):
             return f"{digits}{check}"
         base += 1
+
+
+def referral_event(
+    *, referral_id: str | None = None, upn: str = "H801200001001", event_id: str | None = None, hub: str = "north"
+) -> dict[str, Any]:
+    """A `referral.accepted` CloudEvent as the referrals service sends it (a school referral: pupil and parent)."""
+    rid = referral_id or str(uuid.uuid4())
+    return {
+        "specversion": "1.0",
+        "id": event_id or str(uuid.uuid4()),
+        "source": "referrals",
+        "type": "referral.accepted",
+        "subject": rid,
+        "time": "2026-11-20T10:00:00Z",
+        "data": {
+            "referral_id": rid, "kind": "school", "agency": "SCH-LS-001", "agency_type": "school", "hub": hub,
+            "received_at": "2026-11-19T09:00:00Z", "decided_at": "2026-11-20T10:00:00Z", "decided_by": "triage-1",
+            "needs": ["education", "health"], "reason": "attendance 72%", "safeguarding_concern": False,
+            "consent": {"given": True, "given_by": "parent", "recorded_at": "2026-11-19T09:00:00Z", "method": "verbal"},
+            "postcode": "LS1 4AB", "address": "1 Demo Street", "expected_delivery_date": None,
+            "people": [
+                {"ref": "pupil", "role": "child", "given_name": "Tom", "family_name": "Smith",
+                 "date_of_birth": "2014-03-02", "nhs_number": None, "upn": upn, "postcode": "LS1 4AB",
+                 "address": "1 Demo Street", "matched_person_id": None},
+                {"ref": "parent", "role": "parent_carer", "given_name": "Jane", "family_name": "Smith",
+                 "date_of_birth": "1988-05-01", "nhs_number": None, "upn": None, "postcode": "LS1 4AB",
+                 "address": "1 Demo Street", "matched_person_id": None},
+            ],
+        },
+    }  # fmt: skip
+
+
+async def post_event(client: httpx.AsyncClient, event: dict[str, Any]) -> httpx.Response:
+    from shared.events import sign_headers
+    from shared.settings import DEV_EVENT_SECRET
+
+    body = json.dumps(event)
+    headers = {**sign_headers(DEV_EVENT_SECRET, event["id"], body), "content-type": "application/json"}
+    return await client.post("/v1/events", content=body, headers=headers)
