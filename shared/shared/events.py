@@ -42,6 +42,7 @@ from shared.errors import BadRequest, Unauthorized
 from shared.logging import outgoing_headers
 from shared.metrics import OUTBOX_BACKLOG, OUTBOX_DEAD, OUTBOX_DELIVERIES, OUTBOX_LAG
 from shared.platform_tables import PlatformTables
+from shared.tracing import continue_trace, current_traceparent
 
 log = structlog.get_logger("shared.events")
 NOTIFY_CHANNEL = "earlyhelp_outbox"
@@ -91,6 +92,7 @@ async def publish(
             subject=subject,
             data=payload,
             audience_agency=audience_agency,
+            traceparent=current_traceparent(),
         )
     )
     subs = tables.event_subscriptions
@@ -281,11 +283,10 @@ class OutboxRelay:
             **sign_headers(row.secret, str(row.event_id), body),
             **outgoing_headers(),
         }
-        if row.traceparent:
-            headers["traceparent"] = row.traceparent
         started = time.perf_counter()
         try:
-            response = await client.post(row.url, content=body, headers=headers, timeout=self.timeout)
+            with continue_trace(row.traceparent, f"deliver {row.type}", **{"cloudevents.event_id": str(row.event_id)}):
+                response = await client.post(row.url, content=body, headers=headers, timeout=self.timeout)
         except httpx.HTTPError as exc:
             return None, f"{type(exc).__name__}: {exc}"[:500], int((time.perf_counter() - started) * 1000)
         ms = int((time.perf_counter() - started) * 1000)

@@ -35,6 +35,7 @@ from shared.logging import RequestIdMiddleware, configure_logging
 from shared.metrics import MetricsMiddleware, metrics_endpoint
 from shared.platform_tables import PlatformTables
 from shared.settings import ServiceSettings
+from shared.tracing import configure_tracing, instrument_app
 
 log = structlog.get_logger("shared.service")
 BackgroundTask = Callable[[FastAPI, asyncio.Event], Coroutine[Any, Any, None]]
@@ -133,6 +134,8 @@ def create_service_app(
     )
     app.state.settings = settings
     app.state.tables = tables
+    configure_tracing(settings.service_name, settings.otlp_endpoint)
+    instrument_app(app)
     install_error_handlers(app)
     app.add_middleware(RequestTimeoutMiddleware, seconds=settings.request_timeout_seconds)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, overrides=body_limit_overrides)

@@ -63,6 +63,8 @@ class ServiceSettings(BaseSettings):
     rate_limit_burst: int = 200
     request_timeout_seconds: float = 30.0
     log_level: str = "INFO"
+    otlp_endpoint: str | None = None
+    """OTLP/HTTP traces endpoint (e.g. http://otel-collector:4318/v1/traces); tracing is off when unset."""
 
     @property
     def is_production(self) -> bool:
