@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, and_, exists, false, func, insert, or_, select, true, update
+from sqlalchemy import Boolean, ColumnElement, and_, exists, false, func, insert, literal, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -172,11 +172,12 @@ class ReferralRepository:
             conditions.append(Referral.matching == filters.matching)
         if after is not None:
             # ORDER BY safeguarding_concern DESC, received_at, id
+            flag = literal(after.safeguarding_concern, Boolean)
             conditions.append(
                 or_(
-                    Referral.safeguarding_concern < after.safeguarding_concern,
+                    Referral.safeguarding_concern < flag,
                     and_(
-                        Referral.safeguarding_concern == after.safeguarding_concern,
+                        Referral.safeguarding_concern == flag,
                         func.row(Referral.received_at, Referral.id) > func.row(after.received_at, after.id),
                     ),
                 )
