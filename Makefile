@@ -10,7 +10,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint typecheck migrate seed bench smoke audit-verify clean
+.PHONY: help install run test soak lint typecheck migrate seed bench audit-verify clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -31,6 +31,9 @@ run: $(INSTALLED) ## Start PostgreSQL (embedded unless DATABASE_URL), migrate, s
 
 test: $(INSTALLED) ## Run the whole test suite against a real PostgreSQL (embedded unless TEST_DATABASE_URL)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+soak: $(INSTALLED) ## Long fault and load runs (kill services under load, 500 referrals); not part of make test
+	$(VENV)/bin/pytest -m soak $(PYTEST_ARGS)
 
 lint: $(INSTALLED) ## ruff (lint and format check) and the architecture rules (import-linter)
 	$(VENV)/bin/ruff check .
