@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, ORJSONResponse
+from fastapi.responses import JSONResponse
 from strawberry.fastapi import GraphQLRouter
 
 from gateway.clients import SERVICES, Caller, Services, Upstreams
@@ -68,7 +68,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="One GraphQL graph over the referrals, cases and outcomes services.",
         version="0.1.0",
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
         docs_url="/docs" if settings.is_development else None,
         redoc_url=None,
     )

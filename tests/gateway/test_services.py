@@ -1,0 +1,245 @@
+"""The gateway against the three services running as real processes on fresh databases.
+
+* the number of upstream calls for a page of families is the same for N = 1, 10 and 50 (no N+1);
+* with the outcomes service stopped, the other services' fields still resolve (partial data plus an error);
+* `health` reports each service's readiness.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import asyncpg
+import httpx
+import pytest
+
+from shared.db import plain_url
+from shared.testing import ServiceProcesses, auth, clone_database, common_test_env, free_port, make_token
+from tests.conftest import template_name
+from tests.gateway.conftest import codes, delta, gateway_client, gql, upstream_calls
+
+pytestmark = pytest.mark.e2e
+
+HUB = "north"
+MANAGER = make_token("hub_manager", sub="gw-manager", agency="LCC", agency_type="council", hubs=[HUB])
+
+FAMILY_PAGE = """
+query FamilyPage($first: Int!) {
+  families(first: $first, filter: {hub: "north"}) {
+    edges { node {
+      id
+      members { role person { id givenName } }
+      currentCase { id leadWorker { id name } plan { goals { need description } } }
+      referrals { id status }
+      progress { need met }
+    } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+
+@dataclass
+class Stack:
+    processes: ServiceProcesses
+    urls: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+async def stack(
+    server_url: str, referrals_db: str, cases_db: str, outcomes_db: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
+    log_dir = tmp_path_factory.mktemp("gateway-stack")
+    processes = ServiceProcesses()
+    async with (
+        clone_database(server_url, template_name("referrals")) as referrals_url,
+        clone_database(server_url, template_name("cases")) as cases_url,
+        clone_database(server_url, template_name("outcomes")) as outcomes_url,
+    ):
+        for name, prefix, db in (
+            ("referrals", "REFERRALS", referrals_url),
+            ("cases", "CASES", cases_url),
+            ("outcomes", "OUTCOMES", outcomes_url),
+        ):
+            port = free_port()
+            processes.add(name, f"{name}.app:create_app", common_test_env(prefix, db, port), log_dir, port=port)
+        urls = {name: p.url for name, p in processes.processes.items()}
+        for prefix in ("REFERRALS", "CASES"):
+            env = processes[prefix.lower()].env
+            env[f"{prefix}_OUTCOMES_URL"] = urls["outcomes"]
+        processes["referrals"].env["REFERRALS_CASES_URL"] = urls["cases"]
+        await add_hubs(cases_url)
+        try:
+            await processes.start()
+            await seed_families(urls["cases"], 50)
+            yield Stack(processes, urls)
+        finally:
+            processes.stop()
+
+
+async def add_hubs(cases_db_url: str) -> None:
+    """The demo hubs of docs/contracts.md (hubs are data the cases service holds; it has no API to add them)."""
+    conn = await asyncpg.connect(plain_url(cases_db_url))
+    try:
+        await conn.executemany(
+            "INSERT INTO hubs (code, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            [("north", "North hub"), ("central", "Central hub"), ("south", "South hub")],
+        )
+    finally:
+        await conn.close()
+
+
+def person(given_name: str, born: str) -> dict[str, str]:
+    return {"given_name": given_name, "family_name": "Gw", "date_of_birth": born}
+
+
+async def seed_families(cases_url: str, count: int) -> None:
+    """Families with members, an open case and a lead worker each, created through the cases REST API."""
+    async with httpx.AsyncClient(base_url=cases_url, headers=auth(MANAGER), timeout=30) as client:
+        manager = await client.post(
+            "/v1/workers",
+            json={
+                "name": "Hub Manager",
+                "subject": "gw-manager",
+                "agency": "LCC",
+                "agency_type": "council",
+                "hub": HUB,
+                "role": "hub_manager",
+            },
+        )
+        assert manager.status_code == 201, manager.text
+        worker = await client.post(
+            "/v1/workers",
+            json={"name": "Asha Patel", "agency": "LCC", "agency_type": "council", "hub": HUB, "caseload_cap": 200},
+        )
+        assert worker.status_code == 201, worker.text
+        worker_id = worker.json()["id"]
+        gate = asyncio.Semaphore(8)
+
+        async def one(i: int) -> None:
+            async with gate:
+                family = await client.post(
+                    "/v1/families",
+                    json={
+                        "name": f"Family {i}",
+                        "hub": HUB,
+                        "postcode": "LS1 4AB",
+                        "members": [
+                            {
+                                "role": "parent_carer",
+                                "person": {
+                                    "given_name": f"Parent{i}",
+                                    "family_name": "Gw",
+                                    "date_of_birth": "1990-01-01",
+                                },
+                            },
+                            {
+                                "role": "child",
+                                "person": {
+                                    "given_name": f"Child{i}",
+                                    "family_name": "Gw",
+                                    "date_of_birth": "2015-05-05",
+                                },
+                            },
+                        ],
+                    },
+                )
+                assert family.status_code == 201, family.text
+                case = await client.post("/v1/cases", json={"family_id": family.json()["id"], "reason": "gateway test"})
+                assert case.status_code == 201, case.text
+                lead = await client.post(
+                    f"/v1/cases/{case.json()['id']}/lead-worker", json={"worker_id": worker_id, "reason": "allocation"}
+                )
+                assert lead.status_code == 201, lead.text
+
+        await asyncio.gather(*(one(i) for i in range(count)))
+
+
+def gateway_urls(stack: Stack) -> dict[str, str]:
+    return {f"{name}_url": url for name, url in stack.urls.items()}
+
+
+async def test_upstream_calls_do_not_grow_with_the_page(stack: Stack) -> None:
+    async with gateway_client(**gateway_urls(stack)) as client:
+        calls: dict[int, dict[str, float]] = {}
+        for first in (1, 10, 50):
+            before = await upstream_calls(client)
+            body = await gql(client, FAMILY_PAGE, {"first": first}, token=MANAGER)
+            calls[first] = delta(before, await upstream_calls(client))
+            assert "errors" not in body, body["errors"]
+            edges = body["data"]["families"]["edges"]
+            assert len(edges) == first
+            for edge in edges:
+                node = edge["node"]
+                assert len(node["members"]) == 2
+                assert node["currentCase"]["leadWorker"]["name"] == "Asha Patel"
+                assert node["referrals"] == [] and node["progress"] == []
+        assert calls[1] == calls[10] == calls[50], calls
+        # families list, cases by family, workers, plans (cases); referrals by family; progress by family
+        assert calls[50] == {"cases": 4, "referrals": 1, "outcomes": 1}, calls
+
+
+async def test_pagination_resumes_after_any_edge(stack: Stack) -> None:
+    query = """query($f: Int!, $a: String) {
+      families(first: $f, after: $a) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }"""
+    async with gateway_client(**gateway_urls(stack)) as client:
+        whole = (await gql(client, query, {"f": 12}, token=MANAGER))["data"]["families"]
+        ids = [e["node"]["id"] for e in whole["edges"]]
+        assert len(set(ids)) == 12
+        resumed = (await gql(client, query, {"f": 5, "a": whole["edges"][3]["cursor"]}, token=MANAGER))["data"]
+        assert [e["node"]["id"] for e in resumed["families"]["edges"]] == ids[4:9]
+        following = (await gql(client, query, {"f": 3, "a": whole["pageInfo"]["endCursor"]}, token=MANAGER))["data"]
+        assert not set(ids) & {e["node"]["id"] for e in following["families"]["edges"]}
+        bad = await gql(client, query, {"f": 3, "a": "not-a-cursor"}, token=MANAGER)
+        assert codes(bad) == ["BAD_USER_INPUT"]
+
+
+async def test_no_token_is_unauthenticated_not_a_500(stack: Stack) -> None:
+    async with gateway_client(**gateway_urls(stack)) as client:
+        body = await gql(client, FAMILY_PAGE, {"first": 1})
+        assert body["data"] is None
+        assert codes(body) == ["UNAUTHENTICATED"]
+
+
+async def test_partner_system_is_refused_cases_data(stack: Stack) -> None:
+    partner = make_token("partner_system", sub="sch", agency="SCH-LS-001", agency_type="school")
+    async with gateway_client(**gateway_urls(stack)) as client:
+        body = await gql(client, FAMILY_PAGE, {"first": 1}, token=partner)
+        assert body["data"] is None
+        assert codes(body) == ["FORBIDDEN"]
+
+
+async def test_health_reports_each_service(stack: Stack) -> None:
+    async with gateway_client(**gateway_urls(stack)) as client:
+        body = await gql(client, "{ health { service ready detail } }")
+        assert {h["service"]: h["ready"] for h in body["data"]["health"]} == {
+            "REFERRALS": True,
+            "CASES": True,
+            "OUTCOMES": True,
+        }
+        assert (await client.get("/readyz")).status_code == 200
+
+
+async def test_partial_data_when_outcomes_is_stopped(stack: Stack) -> None:
+    outcomes = stack.processes["outcomes"]
+    outcomes.stop()
+    try:
+        async with gateway_client(**gateway_urls(stack)) as client:
+            body = await gql(client, FAMILY_PAGE, {"first": 10}, token=MANAGER)
+            edges = body["data"]["families"]["edges"]
+            assert len(edges) == 10
+            for edge in edges:
+                assert edge["node"]["progress"] is None  # the outcomes field is null …
+                assert edge["node"]["currentCase"]["leadWorker"]["name"] == "Asha Patel"  # … the rest resolves
+                assert edge["node"]["referrals"] == []
+            assert set(codes(body)) == {"UPSTREAM_UNAVAILABLE"}
+            assert all(e["extensions"]["service"] == "outcomes" for e in body["errors"])
+            assert {tuple(e["path"][-1:]) for e in body["errors"]} == {("progress",)}
+            health = await gql(client, "{ health { service ready } }")
+            assert {h["service"]: h["ready"] for h in health["data"]["health"]}["OUTCOMES"] is False
+            assert (await client.get("/readyz")).status_code == 503
+    finally:
+        outcomes.start()
+        await outcomes.wait_ready()
