@@ -68,7 +68,7 @@ class NeedCatalogue:
         self.credentials = credentials
         self.cache_seconds = cache_seconds
         self.timeout = timeout
-        self.retry_after_failure = retry_after_failure
+        self.retry_after_failure = min(retry_after_failure, cache_seconds)
         self._current: NeedCodes | None = None
         self._etag: str | None = None
         self._checked_at = float("-inf")

@@ -1,0 +1,134 @@
+"""Cases and outcomes as peers: matching pending while cases is down and completed later by the background task;
+need codes from the active framework, cached with its ETag. The peers are stand-in servers speaking the
+documented contracts (docs/contracts.md), not mocks of their code."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request, Response
+
+from referrals.app import create_app
+from referrals.config import Settings
+from shared.testing import app_client, free_port
+from tests.referrals.conftest import create_maternity, nhs_number, partner, person, serve
+
+KNOWN_NHS = nhs_number()
+KNOWN_PERSON_ID = str(uuid.uuid4())
+
+
+def peer_app(calls: dict[str, int]) -> FastAPI:
+    """`POST /v1/people/match` (cases) and `GET /v1/frameworks/active` (outcomes), per the contracts."""
+    app = FastAPI()
+    etag = '"framework-custom-1"'
+
+    @app.post("/v1/people/match")
+    async def match(request: Request) -> dict[str, Any]:
+        calls["match"] += 1
+        assert request.headers["authorization"].startswith("Bearer ")
+        body = await request.json()
+        if body.get("nhs_number") == KNOWN_NHS:
+            return {"exact": [_person(KNOWN_PERSON_ID, body)], "candidates": []}
+        if body["family_name"] == "Nguyễn":
+            return {
+                "exact": [],
+                "candidates": [{"person": _person(str(uuid.uuid4()), body), "score": 0.82, "reasons": ["surname"]}],
+            }
+        return {"exact": [], "candidates": []}
+
+    @app.get("/v1/frameworks/active")
+    async def active(request: Request) -> Response:
+        calls["framework"] += 1
+        if request.headers.get("if-none-match") == etag:
+            calls["not_modified"] += 1
+            return Response(status_code=304, headers={"ETag": etag})
+        framework = {
+            "code": "council-own", "version": "1", "name": "Council framework", "min_needs": 2,
+            "requires_dependent_children": False, "sustain_months": None,
+            "needs": [
+                {"code": c, "name": c, "descriptors": [], "rule": {"kind": "practitioner_assessed", "params": {}}}
+                for c in ("education", "custom_need")
+            ],
+        }  # fmt: skip
+        return Response(content=_json(framework), media_type="application/json", headers={"ETag": etag})
+
+    return app
+
+
+def _json(value: Any) -> bytes:
+    import orjson
+
+    return orjson.dumps(value)
+
+
+def _person(pid: str, body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": pid, "given_name": body["given_name"], "family_name": body["family_name"],
+        "date_of_birth": body["date_of_birth"], "nhs_number": body.get("nhs_number"), "upn": body.get("upn"),
+        "postcode": body.get("postcode"),
+    }  # fmt: skip
+
+
+async def _wait_for_matching(client: httpx.AsyncClient, rid: str, timeout: float = 15.0) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        body: dict[str, Any] = (await client.get(f"/v1/referrals/{rid}", headers=partner())).json()
+        if body["matching"] == "completed" or asyncio.get_running_loop().time() > deadline:
+            return body
+        await asyncio.sleep(0.1)
+
+
+async def test_cases_down_at_receipt_then_background_matching_completes(fresh_referrals_db: str) -> None:
+    port = free_port()
+    calls = {"match": 0, "framework": 0, "not_modified": 0}
+    peer = f"http://127.0.0.1:{port}"
+    async with app_client(
+        create_app,
+        Settings,
+        fresh_referrals_db,
+        cases_url=peer,
+        outcomes_url=peer,
+        match_retry_interval=0.1,
+        cases_backoff_seconds=0.3,
+        framework_cache_seconds=0.2,
+        match_timeout_seconds=2.0,
+    ) as client:
+        # Both peers are down: the referral is stored and acknowledged, matching pending, built-in needs accepted.
+        down = await create_maternity(
+            client,
+            needs=["health"],
+            expectant_parent=person(nhs_number=KNOWN_NHS, postcode="LS6 1AA"),
+        )
+        assert down.status_code == 201, down.text
+        assert down.json()["matching"] == "pending"
+        assert {p["match"]["status"] for p in down.json()["people"]} == {"pending"}
+
+        async with serve(peer_app(calls), port=port):
+            matched = await _wait_for_matching(client, down.json()["id"])
+            assert matched["matching"] == "completed"
+            by_ref = {p["ref"]: p["match"] for p in matched["people"]}
+            assert by_ref["expectant_parent"]["status"] == "matched"
+            assert by_ref["expectant_parent"]["matched_person_id"] == KNOWN_PERSON_ID
+            assert by_ref["other_parent"]["status"] == "candidates"
+            assert by_ref["other_parent"]["matched_person_id"] is None
+            assert by_ref["other_parent"]["candidates"][0]["score"] == 0.82
+            assert by_ref["child_1"]["status"] == "no_match"
+
+            await asyncio.sleep(0.35)  # past the backoff after the failure at receipt
+            # cases is up: the next referral is matched inline; the active framework's codes now apply
+            inline = await create_maternity(
+                client, needs=["custom_need"], expectant_parent=person(nhs_number=KNOWN_NHS)
+            )
+            assert inline.status_code == 201, inline.text
+            assert inline.json()["matching"] == "completed"
+            refused = await create_maternity(client, needs=["health"])
+            assert refused.status_code == 422
+            assert refused.json()["errors"][0]["pointer"] == "/needs/0"
+            await asyncio.sleep(0.25)
+            again = await create_maternity(client, needs=["education"])
+            assert again.status_code == 201
+    assert calls["match"] >= 6
+    assert calls["not_modified"] >= 1  # revalidated with If-None-Match, not refetched
