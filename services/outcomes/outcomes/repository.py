@@ -193,6 +193,7 @@ class OutcomesRepository:
         await driver.copy_records_to_table(staging, records=records, columns=list(columns))
 
     async def staged_rows(self, staging: str) -> int:
+        await self.session.execute(text(f"ANALYZE {staging}"))
         return int((await self.session.execute(text(f"SELECT count(*) FROM {staging}"))).scalar_one())
 
     async def staged_errors(self, kind: str, staging: str, limit: int) -> Sequence[Row[Any]]:
@@ -222,6 +223,10 @@ class OutcomesRepository:
         if family_id is not None:
             query = query.where(Enrolment.family_id == family_id)
         return (await self.session.execute(query)).all()
+
+    async def tune_for_cohort(self) -> None:
+        """Give the evaluation's sorts and hashes room in memory (this transaction only)."""
+        await self.session.execute(text("SET LOCAL work_mem = '64MB'"))
 
     async def add_run(self, *, as_of: date, family_id: uuid.UUID | None, started_by: str) -> uuid.UUID:
         run = EvaluationRun(as_of=as_of, family_id=family_id, started_by=started_by)
