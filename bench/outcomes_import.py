@@ -112,7 +112,8 @@ async def main() -> None:
             procs.stop()
         print(f"raw COPY:               {raw:7.2f}s  {ROWS / raw:>10,.0f} rows/s")
         print(
-            f"service import:         {service:7.2f}s  {ROWS / service:>10,.0f} rows/s  loaded={report['rows_loaded']:,} "
+            f"service import:         {service:7.2f}s  {ROWS / service:>10,.0f} rows/s  "
+            f"loaded={report['rows_loaded']:,} "
             f"rejected={report['rows_rejected']} unknown={report['rows_unknown_person']}"
         )
         print(
