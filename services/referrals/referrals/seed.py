@@ -1,7 +1,7 @@
 """Deterministic demo referrals: every status, across the three demo hubs, from maternity units and schools.
 
 The same seed gives the same referrals (ids, people, identifiers, statuses). Times are laid out backwards
-from `anchor` (by default the start of today, UTC), so the queue always shows some referrals within their
+from `anchor` (by default 09:00 UTC yesterday), so the queue always shows some referrals within their
 deadline and some breached. Seeding twice does nothing the second time.
 """
 
@@ -184,7 +184,8 @@ async def seed_demo(
     if await repo.any_with_reference_prefix(DEMO_PREFIX):
         return False
     rng = random.Random(seed)
-    anchor = anchor or datetime.combine(datetime.now(UTC).date(), time(9, 0), tzinfo=UTC)
+    # Yesterday morning, so that every derived time (consent, screening, decisions) is in the past whenever this runs.
+    anchor = anchor or datetime.combine(datetime.now(UTC).date() - timedelta(days=1), time(9, 0), tzinfo=UTC)
     settings = Settings()
     manager = Principal(sub="demo-hub-manager", roles=frozenset({"admin"}), agency="LCC", agency_type="council")
     accepted: list[str] = []
