@@ -1,0 +1,187 @@
+"""The person index: exact and scored matches with reasons, blocking, merge and undo."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cases import matching
+from cases.models import FamilyMember, Person, PersonMerge
+from shared.testing import auth, make_token
+from tests.cases.conftest import World, make_nhs, make_upn, open_family_case
+
+SERVICE = auth(make_token("service", sub="service:referrals"))
+
+
+async def add_person(sessions: async_sessionmaker[AsyncSession], **values: Any) -> Person:
+    values.setdefault("postcode", None)
+    person = Person(
+        id=uuid.uuid4(),
+        given_key=matching.name_key(values["given_name"]),
+        family_key=matching.name_key(values["family_name"]),
+        **values,
+    )
+    async with sessions() as session:
+        session.add(person)
+        await session.commit()
+    return person
+
+
+async def match(client: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
+    response = await client.post("/v1/people/match", json=body, headers=SERVICE)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def candidate_ids(result: dict[str, Any]) -> list[str]:
+    return [c["person"]["id"] for c in result["candidates"]]
+
+
+async def test_exact_match_by_nhs_number_and_upn(
+    client: httpx.AsyncClient, cases_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    nhs, upn = make_nhs(11), make_upn(11)
+    by_nhs = await add_person(
+        cases_sessions, given_name="Ann", family_name="Lee", date_of_birth=_d("1990-01-01"), nhs_number=nhs
+    )
+    by_upn = await add_person(
+        cases_sessions, given_name="Sam", family_name="Lee", date_of_birth=_d("2015-01-01"), upn=upn
+    )
+    result = await match(client, given_name="Anne", family_name="Leigh", date_of_birth="1990-01-01", nhs_number=nhs)
+    assert [p["id"] for p in result["exact"]] == [str(by_nhs.id)]
+    assert set(result["exact"][0]) == {
+        "id",
+        "given_name",
+        "family_name",
+        "date_of_birth",
+        "nhs_number",
+        "upn",
+        "postcode",
+    }
+    result = await match(client, given_name="Sam", family_name="Lee", date_of_birth="2015-01-01", upn=upn.lower())
+    assert [p["id"] for p in result["exact"]] == [str(by_upn.id)]
+    assert str(by_upn.id) not in candidate_ids(result)
+
+
+async def test_scored_candidates_misspelt_swapped_nicknames_accents(
+    client: httpx.AsyncClient, cases_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    dob = _d("2012-07-14")
+    smith = await add_person(
+        cases_sessions, given_name="William", family_name="Smith", date_of_birth=dob, postcode="LS6 2AB"
+    )
+    swapped = await add_person(
+        cases_sessions, given_name="Chloé", family_name="Ward-Hughes", date_of_birth=dob, postcode="LS6 2AB"
+    )
+    other_dob_same_postcode = await add_person(
+        cases_sessions, given_name="William", family_name="Smyth", date_of_birth=_d("2012-07-15"), postcode="LS6 2AB"
+    )
+    elsewhere = await add_person(
+        cases_sessions, given_name="William", family_name="Smith", date_of_birth=_d("2011-01-01"), postcode="LS9 9ZZ"
+    )
+    unrelated = await add_person(
+        cases_sessions, given_name="Priya", family_name="Patel", date_of_birth=dob, postcode="LS6 2AB"
+    )
+
+    result = await match(client, given_name="Bill", family_name="Smyth", date_of_birth="2012-07-14", postcode="LS6 2AB")
+    ids = candidate_ids(result)
+    assert ids[0] == str(smith.id)
+    top = result["candidates"][0]
+    assert 0.8 < top["score"] <= 1.0
+    assert "given name is a known short form" in top["reasons"] and "date of birth matches" in top["reasons"]
+    assert any(r.startswith("surname similar") for r in top["reasons"])
+    # same postcode and surname key, date of birth a day out: still a candidate, ranked lower
+    assert str(other_dob_same_postcode.id) in ids
+    assert ids.index(str(other_dob_same_postcode.id)) > 0
+    # a different date of birth and a different postcode is never returned; nor an unrelated name
+    assert str(elsewhere.id) not in ids and str(unrelated.id) not in ids
+
+    result = await match(client, given_name="WARD HUGHES", family_name="chloe", date_of_birth="2012-07-14")
+    assert candidate_ids(result)[:1] == [str(swapped.id)]
+    assert "given and family names swapped" in result["candidates"][0]["reasons"]
+
+
+async def test_match_validates_input(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/v1/people/match",
+        json={"given_name": "A", "family_name": "B", "date_of_birth": "2012-13-01", "nhs_number": "123"},
+        headers=SERVICE,
+    )
+    assert response.status_code == 422
+    pointers = {e["pointer"] for e in response.json()["errors"]}
+    assert {"/date_of_birth", "/nhs_number"} <= pointers
+
+
+async def test_match_is_not_for_partners(client: httpx.AsyncClient) -> None:
+    partner = auth(make_token("partner_system", agency="SCH-LS-001", agency_type="school"))
+    body = {"given_name": "A", "family_name": "B", "date_of_birth": "2012-01-01"}
+    assert (await client.post("/v1/people/match", json=body, headers=partner)).status_code == 403
+
+
+async def test_merge_and_undo_keep_every_record(
+    client: httpx.AsyncClient, world: World, cases_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    family_a, _ = await open_family_case(client, world, upn=make_upn(21))
+    family_b, _ = await open_family_case(client, world, upn=make_upn(22), family_name="Smyth")
+    fam_a = (await client.get(f"/v1/families/{family_a}", headers=world.manager())).json()
+    fam_b = (await client.get(f"/v1/families/{family_b}", headers=world.manager())).json()
+    mum_a = next(m["person"]["id"] for m in fam_a["members"] if m["role"] == "parent_carer")
+    mum_b = next(m["person"]["id"] for m in fam_b["members"] if m["role"] == "parent_carer")
+
+    response = await client.post(
+        f"/v1/people/{mum_a}/merge", json={"merge_person_id": mum_b, "reason": "same mother"}, headers=world.manager()
+    )
+    assert response.status_code == 201, response.text
+    merge = response.json()
+    async with cases_sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Person).where(Person.id.in_([mum_a, mum_b]))) == 2
+        moved = await session.scalar(
+            select(FamilyMember).where(FamilyMember.family_id == family_b, FamilyMember.role == "parent_carer")
+        )
+        assert moved is not None and str(moved.person_id) == mum_a
+        merged = await session.get(Person, uuid.UUID(mum_b))
+        assert merged is not None and str(merged.merged_into_id) == mum_a
+
+    # merging again is refused; the merged person no longer comes back as a candidate
+    again = await client.post(
+        f"/v1/people/{mum_a}/merge", json={"merge_person_id": mum_b, "reason": "again"}, headers=world.manager()
+    )
+    assert again.status_code == 409
+    result = await match(client, given_name="Jane", family_name="Smyth", date_of_birth="1988-05-01", postcode="LS1 4AB")
+    assert mum_b not in candidate_ids(result) and mum_a in candidate_ids(result)
+
+    response = await client.post(
+        f"/v1/people/merges/{merge['id']}/undo", json={"reason": "different women"}, headers=world.manager()
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["undone_at"] is not None
+    async with cases_sessions() as session:
+        restored = await session.scalar(
+            select(FamilyMember).where(FamilyMember.family_id == family_b, FamilyMember.role == "parent_carer")
+        )
+        assert restored is not None and str(restored.person_id) == mum_b
+        person = await session.get(Person, uuid.UUID(mum_b))
+        assert person is not None
+        await session.refresh(person)
+        assert person.merged_into_id is None
+        history = (await session.scalars(select(PersonMerge))).all()
+        assert len(history) == 1 and history[0].undone_by is not None
+    history = (await client.get(f"/v1/people/{mum_a}/merges", headers=world.manager())).json()["items"]
+    assert [h["id"] for h in history] == [merge["id"]]
+
+    practitioner = world.practitioner(world.lead)
+    response = await client.post(
+        f"/v1/people/{mum_a}/merge", json={"merge_person_id": mum_b, "reason": "x"}, headers=practitioner
+    )
+    assert response.status_code == 403
+
+
+def _d(value: str) -> Any:
+    from datetime import date
+
+    return date.fromisoformat(value)
