@@ -37,8 +37,8 @@ KEY_PATH = DATA_DIR / "dev-signing-key.pem"
 # Development identities printed by `up` — one per role, consistent with the demo data.
 DEV_IDENTITIES: dict[str, dict[str, object]] = {
     "partner_system": {"sub": "school-mis-001", "agency": "SCH-100001", "agency_type": "school", "hubs": []},
-    "practitioner": {"sub": "worker-north-1", "agency": "LCC", "agency_type": "council", "hubs": ["north"]},
-    "hub_manager": {"sub": "manager-north", "agency": "LCC", "agency_type": "council", "hubs": ["north"]},
+    "practitioner": {"sub": "demo-north-1", "agency": "LCC", "agency_type": "council", "hubs": ["north"]},
+    "hub_manager": {"sub": "demo-north-0", "agency": "LCC", "agency_type": "council", "hubs": ["north"]},
     "analyst": {
         "sub": "analyst-1",
         "agency": "LCC",
