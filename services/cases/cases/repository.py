@@ -675,7 +675,7 @@ class CasesRepository:
     async def contacts(
         self, case_ids: Sequence[uuid.UUID], viewer: Viewer, *, sensitive_viewer: Viewer
     ) -> list[Contact]:
-        """Contacts of visible cases; sensitive ones only where `sensitive_viewer` (lead worker, managers) sees the case."""
+        """Contacts of visible cases; sensitive ones only where `sensitive_viewer` (lead, managers) sees the case."""
         sensitive_ok = exists().where(Case.id == Contact.case_id, case_visible(sensitive_viewer))
         query = (
             select(Contact)

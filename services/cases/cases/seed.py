@@ -117,8 +117,9 @@ async def seed_demo(session: AsyncSession, *, seed: int) -> dict[str, int]:
                     "upn": upn, "postcode": postcode, "given_key": matching.name_key(given),
                     "family_key": matching.name_key(surname),
                 })  # fmt: skip
-                members.append({"id": demo_id(seed, "member", hub, index, n), "family_id": family_id,
-                                "person_id": person_id, "role": role, "joined_on": today - timedelta(days=120)})  # fmt: skip
+                member_id = demo_id(seed, "member", hub, index, n)
+                members.append({"id": member_id, "family_id": family_id, "person_id": person_id, "role": role,
+                                "joined_on": today - timedelta(days=120)})  # fmt: skip
             closed = state == "closed"
             cases.append({
                 "id": case_id, "family_id": family_id, "hub": hub, "status": state, "version": 1,

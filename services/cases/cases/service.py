@@ -637,7 +637,7 @@ class CasesService:
 
     @staticmethod
     def eligibility(framework: Framework, need_codes: Sequence[str], roles: Sequence[str]) -> tuple[bool, list[str]]:
-        """The framework's rule: a minimum of distinct needs and, where asked, dependent children or an expectant parent."""
+        """The framework's rule: a minimum of distinct needs; where asked, dependent children or an expectant parent."""
         reasons: list[str] = []
         distinct = len(set(need_codes))
         enough = distinct >= framework.min_needs
