@@ -5,6 +5,8 @@ earlyhelp migrate            create the databases and apply every service's migr
 earlyhelp dev-token ...      a bearer token from the development issuer
 earlyhelp seed --demo        load the deterministic demo data
 earlyhelp audit verify       check every service's hash-chained access log
+earlyhelp smoke ...          staging smoke and contract suite against a deployment (JUnit XML)
+earlyhelp report cohort ...  the data team's offline HTML cohort report
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from rich.console import Console
 
 from earlyhelp.database import migrate_all, open_server
 from earlyhelp.platform import BY_NAME, DATA_DIR, GATEWAY, PARTS, REFERRALS, SERVICES, process_env
+from earlyhelp.report import report_app
 from shared.auth import AGENCY_TYPES, ROLES, ensure_dev_key, mint_token
 from shared.settings import DEV_AUDIENCE, DEV_ISSUER
 
@@ -31,6 +34,7 @@ app = typer.Typer(
 )
 audit_app = typer.Typer(help="The hash-chained access log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+app.add_typer(report_app, name="report")
 console = Console(highlight=False, soft_wrap=True)
 KEY_PATH = DATA_DIR / "dev-signing-key.pem"
 
@@ -223,15 +227,15 @@ def up(
 def _print_summary() -> None:
     from earlyhelp.platform import CASES, OUTCOMES
 
+    tokens = {role: _dev_token(role) for role in DEV_IDENTITIES}
+    token_file = DATA_DIR / "dev-tokens.env"
+    token_file.write_text("".join(f"{role.upper()}_TOKEN={tok}\n" for role, tok in tokens.items()))
     console.print("\n[bold green]Ready.[/]")
     console.print(f"  GraphQL gateway   {GATEWAY.url}/graphql   (GraphiQL in the browser)")
     for part in (REFERRALS, CASES, OUTCOMES):
         console.print(f"  {part.name:<17} {part.url}/docs      (OpenAPI: {part.url}/openapi.json)")
     console.print(f"  logs              {DATA_DIR / 'logs'}")
     console.print("\n[bold]Development tokens[/] (valid 12 hours; `earlyhelp dev-token --role ROLE` makes more):")
-    tokens = {role: _dev_token(role) for role in DEV_IDENTITIES}
-    token_file = DATA_DIR / "dev-tokens.env"
-    token_file.write_text("".join(f"{role.upper()}_TOKEN={tok}\n" for role, tok in tokens.items()))
     for role, tok in tokens.items():
         console.print(f"  {role:<15} {tok[:24]}…", markup=False)
     console.print(f"  (all in full in {token_file}: `source {token_file}`)")
