@@ -20,6 +20,7 @@ from gateway.clients.base import BATCH_MAX, JSON
 from gateway.clients.cases import CasesAPI
 from gateway.clients.outcomes import OutcomesAPI
 from gateway.clients.referrals import ReferralsAPI
+from gateway.errors import ErrorCode, GatewayError
 
 
 def _one_per_key(items: list[JSON], keys: Sequence[str], field: str = "id") -> list[JSON | None]:
@@ -46,20 +47,22 @@ class FamilyDataLoader(DataLoader[str, JSON | None]):
 
 
 class FamiliesByPersonDataLoader(DataLoader[str, list[JSON]]):
-    """The families a person belongs to: `GET cases /v1/families?person_ids=`."""
+    """The families a person belongs to.
+
+    docs/contracts.md lists no batch lookup of families by person, and `GET cases /v1/families` ignores a
+    `person_ids` parameter (it would answer with the caller's whole family list), so this loader refuses
+    rather than scanning every family visible to the caller.
+    """
 
     def __init__(self, cases: CasesAPI) -> None:
         self.cases = cases
         super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
 
     async def _load(self, keys: list[str]) -> list[list[JSON]]:
-        families = await self.cases.families_by_person_ids(keys)
-        by_person: dict[str, list[JSON]] = defaultdict(list)
-        for family in families:
-            for member in family.get("members") or []:
-                person_id = str((member.get("person") or {}).get("id", member.get("person_id")))
-                by_person[person_id].append(family)
-        return [by_person.get(key, []) for key in keys]
+        raise GatewayError(
+            "The cases service offers no lookup of families by person yet (GET /v1/families?person_ids=)",
+            ErrorCode.NOT_SUPPORTED,
+        )
 
 
 class CaseDataLoader(DataLoader[str, JSON | None]):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any, TypeVar, cast
 
 import strawberry
@@ -19,6 +20,7 @@ from strawberry.types import ExecutionContext
 
 from gateway.clients import SERVICES
 from gateway.clients.base import Caller
+from gateway.clients.cases import CasesAPI, OwnCases
 from gateway.config import Settings
 from gateway.context import Info
 from gateway.errors import ErrorCode, GatewayError, UpstreamError
@@ -33,7 +35,18 @@ from gateway.types.common import (
     user_errors_from,
 )
 from gateway.types.enums import CaseStatus, ReferralKind, ReferralStatus, Role, ServiceName
-from gateway.types.graph import Case, Claim, Contact, Family, Framework, Person, Plan, Referral, Worker
+from gateway.types.graph import (
+    AuditSample,
+    Case,
+    Claim,
+    Contact,
+    Family,
+    Framework,
+    Person,
+    Plan,
+    Referral,
+    Worker,
+)
 from gateway.types.inputs import (
     AssessmentInput,
     ClaimValidationInput,
@@ -42,10 +55,12 @@ from gateway.types.inputs import (
     DecisionInput,
     LeadWorkerInput,
     MaternityReferralInput,
+    ObservationInput,
     PlanInput,
     SchoolReferralInput,
 )
 from gateway.types.payloads import (
+    AuditSamplePayload,
     CasePayload,
     ClaimPayload,
     ContactPayload,
@@ -113,25 +128,32 @@ class ServiceHealth:
 
 @strawberry.type(description="The caller, from their verified token.")
 class Me:
-    sub: str = strawberry.field(description="The token subject (for a practitioner, their worker id).")
+    sub: str = strawberry.field(description="The token subject (the cases service links it to a worker record).")
     roles: list[Role] = strawberry.field(description="The caller's roles.")
     agency: str | None = strawberry.field(description="The caller's agency code.")
     agency_type: str | None = strawberry.field(description="The caller's agency type.")
     hubs: list[str] = strawberry.field(description="The hubs the caller works in.")
+    lookup: strawberry.Private[asyncio.Future[OwnCases] | None] = None
 
-    @resolver(description="The cases a practitioner leads (empty for other roles).")
+    async def _own_cases(self, info: Info) -> OwnCases:
+        if self.lookup is None:
+            self.lookup = asyncio.ensure_future(info.context.services.cases.own_cases(self.sub))
+        return await self.lookup
+
+    @resolver(description="The open cases a practitioner leads (empty for other roles).")
     async def caseload(self, info: Info) -> list[Case]:
         if Role.PRACTITIONER not in self.roles:
             return []
-        case_ids = await info.context.services.cases.caseload(self.sub)
-        found = await info.context.data_loaders.case.load_many(case_ids)
-        return [Case.from_json(c) for c in found if c]
+        return [Case.from_json(c) for c in (await self._own_cases(info)).caseload]
 
-    @resolver(description="The caller's worker record, when they are a worker.")
+    @resolver(
+        description="The practitioner's worker record (found through the cases they lead or are in the team "
+        "around; null for other roles, and for a practitioner who has no case yet)."
+    )
     async def worker(self, info: Info) -> Worker | None:
-        if not (Role.PRACTITIONER in self.roles or Role.HUB_MANAGER in self.roles):
+        if Role.PRACTITIONER not in self.roles:
             return None
-        found = await info.context.data_loaders.worker.load(self.sub)
+        found = (await self._own_cases(info)).worker
         return Worker.from_json(found) if found else None
 
 
@@ -309,6 +331,24 @@ def _case(data: Any) -> Case:
     return Case.from_json(data)
 
 
+def _report(data: Any) -> JSONScalar:
+    return cast(JSONScalar, data)
+
+
+def _dated(body: dict[str, Any], as_of: date | None) -> dict[str, Any]:
+    return {**body, "as_of": as_of.isoformat()} if as_of is not None else body
+
+
+async def _then_case(cases: CasesAPI, case_id: strawberry.ID, change: Awaitable[Any]) -> dict[str, Any]:
+    """Make the change, then read the case as it now is (the change answers with the assignment or the
+    assessment, not the case)."""
+    await change
+    found = await cases.cases_by_ids([str(case_id)])
+    if not found:
+        raise GatewayError(f"Case {case_id} is not visible after the change", ErrorCode.NOT_FOUND)
+    return found[0]
+
+
 @strawberry.type(description="Change the graph. Each mutation returns the changed object and typed user errors.")
 class Mutation:
     @mutation(description="Submit a maternity referral (a retry with the same key replays the first).")
@@ -338,20 +378,18 @@ class Mutation:
         referral, errors = await _attempt(call, _referral)
         return ReferralPayload(referral=referral, user_errors=errors)
 
-    @mutation(description="Assign or reassign a case's lead worker, keeping history.")
+    @mutation(description="Assign or reassign a case's lead worker, keeping history (hub manager).")
     async def assign_lead_worker(self, info: Info, case_id: strawberry.ID, input: LeadWorkerInput) -> CasePayload:
-        case, errors = await _attempt(
-            info.context.services.cases.assign_lead_worker(str(case_id), to_rest(input)), _case
-        )
+        cases = info.context.services.cases
+        call = _then_case(cases, case_id, cases.assign_lead_worker(str(case_id), to_rest(input)))
+        case, errors = await _attempt(call, _case)
         return CasePayload(case=case, user_errors=errors)
 
-    @mutation(description="Record the whole-family assessment of a case.")
+    @mutation(description="Record the whole-family assessment of a case (its lead worker or a hub manager).")
     async def record_assessment(self, info: Info, case_id: strawberry.ID, input: AssessmentInput) -> CasePayload:
-        body = to_rest(input)
-        details = body.pop("details", None)
-        if isinstance(details, dict):
-            body = {**details, **body}
-        case, errors = await _attempt(info.context.services.cases.record_assessment(str(case_id), body), _case)
+        cases = info.context.services.cases
+        call = _then_case(cases, case_id, cases.record_assessment(str(case_id), to_rest(input)))
+        case, errors = await _attempt(call, _case)
         return CasePayload(case=case, user_errors=errors)
 
     @mutation(description="Replace the case's plan with a new version; `version` must be the current one.")
@@ -365,35 +403,54 @@ class Mutation:
 
     @mutation(description="Record a visit, call or meeting with its note.")
     async def add_contact(self, info: Info, case_id: strawberry.ID, input: ContactInput) -> ContactPayload:
-        contact, errors = await _attempt(
-            info.context.services.cases.add_contact(str(case_id), to_rest(input)), Contact.from_json
-        )
+        body = to_rest(input)
+        body["note"] = body.pop("summary")
+        contact, errors = await _attempt(info.context.services.cases.add_contact(str(case_id), body), Contact.from_json)
         return ContactPayload(contact=contact, user_errors=errors)
 
-    @mutation(description="Close a case with its outcome.")
-    async def close_case(self, info: Info, case_id: strawberry.ID, input: CloseCaseInput) -> CasePayload:
-        case, errors = await _attempt(info.context.services.cases.close_case(str(case_id), to_rest(input)), _case)
+    @mutation(description="Close a case with its outcome; `version`, when given, must be the case's current one.")
+    async def close_case(
+        self, info: Info, case_id: strawberry.ID, input: CloseCaseInput, version: int | None = None
+    ) -> CasePayload:
+        etag = f'"case-{version}"' if version is not None else None
+        call = info.context.services.cases.close_case(str(case_id), to_rest(input), etag)
+        case, errors = await _attempt(call, _case)
         return CasePayload(case=case, user_errors=errors)
 
-    @mutation(description="Load a batch of observations (analyst).")
-    async def record_observations(self, info: Info, observations: list[JSONScalar]) -> ReportPayload:
-        call = info.context.services.outcomes.record_observations({"observations": observations})
-        report, errors = await _attempt(call, lambda data: data)
+    @mutation(description="Load a batch of observations, at most 10,000 rows (analyst).")
+    async def record_observations(
+        self, info: Info, observations: list[ObservationInput], source_agency: str | None = None
+    ) -> ReportPayload:
+        body: dict[str, Any] = {"rows": to_rest(observations)}
+        if source_agency is not None:
+            body["source_agency"] = source_agency
+        report, errors = await _attempt(info.context.services.outcomes.record_observations(body), _report)
         return ReportPayload(report=report, user_errors=errors)
 
     @mutation(description="Evaluate one family, or the whole cohort when no family is given (analyst).")
-    async def run_evaluation(self, info: Info, family_id: strawberry.ID | None = None) -> ReportPayload:
-        body = {"family_id": str(family_id)} if family_id else {}
-        report, errors = await _attempt(info.context.services.outcomes.run_evaluation(body), lambda data: data)
+    async def run_evaluation(
+        self, info: Info, family_id: strawberry.ID | None = None, as_of: date | None = None
+    ) -> ReportPayload:
+        body = _dated({"family_id": str(family_id)} if family_id else {}, as_of)
+        report, errors = await _attempt(info.context.services.outcomes.run_evaluation(body), _report)
         return ReportPayload(report=report, user_errors=errors)
 
-    @mutation(description="Claim for a family whose every need is met and sustained.")
-    async def create_claim(self, info: Info, family_id: strawberry.ID) -> ClaimPayload:
-        call = info.context.services.outcomes.create_claim({"family_id": str(family_id)})
+    @mutation(description="Claim for a family whose every need is met and sustained (analyst).")
+    async def create_claim(self, info: Info, family_id: strawberry.ID, as_of: date | None = None) -> ClaimPayload:
+        call = info.context.services.outcomes.create_claim(_dated({"family_id": str(family_id)}, as_of))
         claim, errors = await _attempt(call, Claim.from_json)
         return ClaimPayload(claim=claim, user_errors=errors)
 
-    @mutation(description="Validate or reject a sampled claim (auditor).")
+    @mutation(
+        description="Draw a reproducible random sample of pending claims for local audit, plus every claim with a "
+        "practitioner-assessed need (auditor)."
+    )
+    async def sample_claims_for_audit(self, info: Info, rate: float, seed: int) -> AuditSamplePayload:
+        call = info.context.services.outcomes.audit_sample({"rate": rate, "seed": seed})
+        sample, errors = await _attempt(call, AuditSample.from_json)
+        return AuditSamplePayload(sample=sample, user_errors=errors)
+
+    @mutation(description="Validate or reject a claim (auditor).")
     async def validate_claim(self, info: Info, id: strawberry.ID, input: ClaimValidationInput) -> ClaimPayload:
         call = info.context.services.outcomes.validate_claim(str(id), to_rest(input))
         claim, errors = await _attempt(call, Claim.from_json)

@@ -72,7 +72,7 @@ async def stack(
         processes["referrals"].env["REFERRALS_CASES_URL"] = urls["cases"]
         await add_hubs(cases_url)
         try:
-            await processes.start()
+            await processes.start(timeout=120)  # generous: the suite shares 2 cores
             await seed_families(urls["cases"], 50)
             yield Stack(processes, urls)
         finally:
@@ -242,4 +242,4 @@ async def test_partial_data_when_outcomes_is_stopped(stack: Stack) -> None:
             assert (await client.get("/readyz")).status_code == 503
     finally:
         outcomes.start()
-        await outcomes.wait_ready()
+        await outcomes.wait_ready(timeout=120)

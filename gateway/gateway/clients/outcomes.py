@@ -43,6 +43,10 @@ class OutcomesAPI(ServiceAPI):
         result: JSON = await self.send("POST", "/v1/claims", body)
         return result
 
+    async def audit_sample(self, body: JSON) -> JSON:
+        result: JSON = await self.send("POST", "/v1/claims/audit-sample", body)
+        return result
+
     async def validate_claim(self, claim_id: str, body: JSON) -> JSON:
         result: JSON = await self.send("POST", f"/v1/claims/{claim_id}/decision", body)
         return result

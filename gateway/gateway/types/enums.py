@@ -76,3 +76,55 @@ class ServiceName(Enum):
     REFERRALS = "referrals"
     CASES = "cases"
     OUTCOMES = "outcomes"
+
+
+@strawberry.enum(description="How the family's consent was given.")
+class ConsentMethod(Enum):
+    VERBAL = "verbal"
+    WRITTEN = "written"
+    ELECTRONIC = "electronic"
+
+
+@strawberry.enum(description="The lawful basis for sharing a referral's information.")
+class LawfulBasis(Enum):
+    CONSENT = "consent"
+    PUBLIC_TASK = "public_task"
+    LEGAL_OBLIGATION = "legal_obligation"
+    VITAL_INTERESTS = "vital_interests"
+    LEGITIMATE_INTERESTS = "legitimate_interests"
+
+
+@strawberry.enum(description="A pupil's special educational needs status.")
+class SenStatus(Enum):
+    NONE = "none"
+    SEN_SUPPORT = "sen_support"
+    EHCP = "ehcp"
+
+
+@strawberry.enum(description="Progress of a plan action.")
+class ActionStatus(Enum):
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+@strawberry.enum(description="What kind of contact with the family.")
+class ContactKind(Enum):
+    VISIT = "visit"
+    CALL = "call"
+    MEETING = "meeting"
+    MESSAGE = "message"
+    OTHER = "other"
+
+
+@strawberry.enum(description="What an observation row records.")
+class ObservationKind(Enum):
+    ATTENDANCE = "attendance"
+    OFFENCE = "offence"
+    ASB = "asb"
+    DOMESTIC_ABUSE_INCIDENT = "domestic_abuse_incident"
+    EMPLOYMENT = "employment"
+    HOUSING = "housing"
+    NEET = "neet"
+    PRACTITIONER_ASSESSMENT = "practitioner_assessment"

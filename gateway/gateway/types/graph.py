@@ -330,6 +330,7 @@ class Case:
     closed_on: date | None = strawberry.field(description="When the case was closed.")
     closure_outcome: ClosureOutcome | None = strawberry.field(description="How the case ended.")
     assessment: Assessment | None = strawberry.field(description="The whole-family assessment, once recorded.")
+    version: int | None = strawberry.field(description="The case's version; pass it to `closeCase`.")
     etag: strawberry.Private[str | None] = None
 
     @classmethod
@@ -346,6 +347,7 @@ class Case:
             closed_on=parse_date(data.get("closed_on") or (closure or {}).get("closed_on")),
             closure_outcome=parse_enum(ClosureOutcome, data.get("outcome") or (closure or {}).get("outcome")),
             assessment=Assessment.from_json(assessment) if isinstance(assessment, dict) else None,
+            version=data.get("version"),
         )
 
     @resolver(description="The family the case is about.")
@@ -420,6 +422,22 @@ class PersonMatch:
         return Person.from_json(found) if found else None
 
 
+def _matches_of_people(people: Any) -> list[JSON]:
+    """The referrals service reports matching per person (`people[].match`): an exact link or candidates."""
+    out: list[JSON] = []
+    for person in people if isinstance(people, list) else []:
+        match = person.get("match") if isinstance(person, dict) else None
+        if not isinstance(match, dict):
+            continue
+        if match.get("matched_person_id"):
+            out.append({"ref": person.get("ref"), "person_id": match["matched_person_id"], "score": 1.0,
+                        "reasons": ["exact identifier match"]})  # fmt: skip
+        for candidate in match.get("candidates") or []:
+            if isinstance(candidate, dict):
+                out.append({"ref": person.get("ref"), **candidate})
+    return out
+
+
 @strawberry.type(description="A maternity or school referral from a partner agency.")
 class Referral:
     family_id: strawberry.Private[str | None]
@@ -438,6 +456,12 @@ class Referral:
     matching_status: str | None = strawberry.field(description="Person matching: done or pending.")
     decision: Decision | None = strawberry.field(description="The decision, once made.")
     matches: list[PersonMatch] = strawberry.field(description="Person index matches of the referral's people.")
+    family_id_value: strawberry.ID | None = strawberry.field(
+        name="familyId", description="The family's id in the cases service, once a case was opened or joined."
+    )
+    case_id_value: strawberry.ID | None = strawberry.field(
+        name="caseId", description="The id of the case the referral opened or joined."
+    )
 
     @classmethod
     def from_json(cls, data: JSON) -> Referral:
@@ -445,8 +469,10 @@ class Referral:
         matching = data.get("matching") if isinstance(data.get("matching"), dict) else {}
         raw_matches = data.get("matches")
         if raw_matches is None:
-            raw_matches = (matching or {}).get("results") or []
+            raw_matches = (matching or {}).get("results") or _matches_of_people(data.get("people"))
         return cls(
+            family_id_value=strawberry.ID(str(data["family_id"])) if data.get("family_id") else None,
+            case_id_value=strawberry.ID(str(data["case_id"])) if data.get("case_id") else None,
             id=strawberry.ID(str(data["id"])),
             family_id=data.get("family_id"),
             case_id=data.get("case_id"),
@@ -460,7 +486,9 @@ class Referral:
             received_at=parse_datetime(data.get("received_at")),
             decision_due_at=parse_datetime(data.get("decision_due_at")),
             breached=data.get("breached"),
-            matching_status=data.get("matching_status") or (matching or {}).get("status"),
+            matching_status=data.get("matching_status")
+            or (matching or {}).get("status")
+            or (data["matching"] if isinstance(data.get("matching"), str) else None),
             decision=Decision.from_json(decision) if isinstance(decision, dict) else None,
             matches=[PersonMatch.from_json(m) for m in raw_matches if isinstance(m, dict)],
         )
@@ -565,6 +593,10 @@ class Claim:
     created_at: datetime | None = strawberry.field(description="When the claim was made.")
     sampled_for_audit: bool | None = strawberry.field(description="Whether local audit sampled the claim.")
     audit_reason: str | None = strawberry.field(description="The auditor's reason, once validated or rejected.")
+    decided_by: str | None = strawberry.field(description="The auditor who validated or rejected the claim.")
+    practitioner_assessed: bool | None = strawberry.field(
+        description="Whether a need rests on a practitioner's judgement (such claims are always audited)."
+    )
 
     @classmethod
     def from_json(cls, data: JSON) -> Claim:
@@ -575,8 +607,10 @@ class Claim:
             phase=data.get("phase") or data.get("programme_phase"),
             evidence_hash=data.get("evidence_hash") or data.get("evidence_sha256"),
             created_at=parse_datetime(data.get("created_at")),
-            sampled_for_audit=data.get("sampled") if "sampled" in data else data.get("sampled_for_audit"),
-            audit_reason=data.get("audit_reason") or data.get("reason"),
+            sampled_for_audit=bool(data.get("sample_id")) if "sample_id" in data else data.get("sampled_for_audit"),
+            audit_reason=data.get("decision_reason") or data.get("audit_reason"),
+            decided_by=data.get("decided_by"),
+            practitioner_assessed=data.get("practitioner_assessed"),
         )
 
     @resolver(description="The family claimed for.")
@@ -585,3 +619,30 @@ class Claim:
             return None
         found = await info.context.data_loaders.family.load(str(self.family_id))
         return Family.from_json(found) if found else None
+
+
+@strawberry.type(description="A reproducible audit sample of pending claims (rate and seed).")
+class AuditSample:
+    id: strawberry.ID = strawberry.field(description="The sample's id.")
+    rate: float = strawberry.field(description="The share of pending claims sampled at random.")
+    seed: int = strawberry.field(description="The seed that makes the sample reproducible.")
+    population: int = strawberry.field(description="How many pending claims it was drawn from.")
+    random_claim_ids: list[strawberry.ID] = strawberry.field(description="Claims drawn at random.")
+    practitioner_assessed_claim_ids: list[strawberry.ID] = strawberry.field(
+        description="Claims with a practitioner-assessed need (always sampled)."
+    )
+    claim_ids: list[strawberry.ID] = strawberry.field(description="Every claim in the sample.")
+
+    @classmethod
+    def from_json(cls, data: JSON) -> AuditSample:
+        return cls(
+            id=strawberry.ID(str(data["id"])),
+            rate=float(data.get("rate") or 0),
+            seed=int(data.get("seed") or 0),
+            population=int(data.get("population") or 0),
+            random_claim_ids=[strawberry.ID(i) for i in strings(data.get("random_claim_ids"))],
+            practitioner_assessed_claim_ids=[
+                strawberry.ID(i) for i in strings(data.get("practitioner_assessed_claim_ids"))
+            ],
+            claim_ids=[strawberry.ID(i) for i in strings(data.get("claim_ids"))],
+        )

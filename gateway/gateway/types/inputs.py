@@ -6,9 +6,17 @@ from datetime import date, datetime
 from enum import Enum
 
 import strawberry
-from strawberry.scalars import JSON as JSONScalar
 
-from gateway.types.enums import ClosureOutcome, DecisionOutcome
+from gateway.types.enums import (
+    ActionStatus,
+    ClosureOutcome,
+    ConsentMethod,
+    ContactKind,
+    DecisionOutcome,
+    LawfulBasis,
+    ObservationKind,
+    SenStatus,
+)
 
 
 @strawberry.input(description="A person named in a referral.")
@@ -30,7 +38,7 @@ class PupilInput(ReferralPersonInput):
 @strawberry.input(description="The person at the referring agency.")
 class ReferrerInput:
     name: str = strawberry.field(description="Their name.")
-    role: str = strawberry.field(description="Their job role.")
+    role: str | None = strawberry.field(default=strawberry.UNSET, description="Their job role.")
     email: str | None = strawberry.field(default=strawberry.UNSET, description="Email address.")
     phone: str | None = strawberry.field(default=strawberry.UNSET, description="Telephone number.")
 
@@ -40,14 +48,16 @@ class ConsentInput:
     given: bool = strawberry.field(description="Whether consent was given.")
     given_by: str | None = strawberry.field(default=strawberry.UNSET, description="Who gave it.")
     recorded_at: datetime | None = strawberry.field(default=strawberry.UNSET, description="When.")
-    method: str | None = strawberry.field(default=strawberry.UNSET, description="verbal, written, …")
+    method: ConsentMethod | None = strawberry.field(default=strawberry.UNSET, description="How it was given.")
 
 
 @strawberry.input(description="Attendance figures of the pupil.")
 class AttendanceInput:
     current_term_percent: float = strawberry.field(description="Attendance this term, 0-100.")
-    last_three_terms_percent: list[float] = strawberry.field(description="The last three terms, 0-100 each.")
-    unauthorised_absence_sessions: int = strawberry.field(description="Unauthorised absences (sessions).")
+    last_three_terms_percent: list[float] = strawberry.field(
+        default_factory=list, description="The last three terms, 0-100 each (at most three)."
+    )
+    unauthorised_absence_sessions: int = strawberry.field(default=0, description="Unauthorised absences (sessions).")
 
 
 @strawberry.input(description="A maternity referral.")
@@ -58,6 +68,9 @@ class MaternityReferralInput:
     reason: str = strawberry.field(description="Why the family is referred.")
     consent: ConsentInput = strawberry.field(description="The family's consent.")
     safeguarding_concern: bool = strawberry.field(default=False, description="A safeguarding concern.")
+    lawful_basis: LawfulBasis | None = strawberry.field(
+        default=strawberry.UNSET, description="The lawful basis for sharing this information."
+    )
     expectant_parent: ReferralPersonInput = strawberry.field(description="The expectant parent.")
     other_parent: ReferralPersonInput | None = strawberry.field(
         default=strawberry.UNSET, description="The other parent."
@@ -76,13 +89,16 @@ class SchoolReferralInput:
     reason: str = strawberry.field(description="Why the family is referred.")
     consent: ConsentInput = strawberry.field(description="The family's consent.")
     safeguarding_concern: bool = strawberry.field(default=False, description="A safeguarding concern.")
+    lawful_basis: LawfulBasis | None = strawberry.field(
+        default=strawberry.UNSET, description="The lawful basis for sharing this information."
+    )
     school_urn: str = strawberry.field(description="The school's 6-digit URN.")
     pupil: PupilInput = strawberry.field(description="The pupil.")
     parents: list[ReferralPersonInput] = strawberry.field(default_factory=list, description="Parents or carers.")
-    attendance: AttendanceInput | None = strawberry.field(default=strawberry.UNSET, description="Attendance.")
+    attendance: AttendanceInput = strawberry.field(description="Attendance of the pupil.")
     suspensions_this_year: int = strawberry.field(default=0, description="Suspensions this school year.")
     permanently_excluded: bool = strawberry.field(default=False, description="Permanently excluded.")
-    sen_status: str = strawberry.field(default="none", description="none, sen_support or ehcp.")
+    sen_status: SenStatus = strawberry.field(default=SenStatus.NONE, description="Special educational needs.")
     transition: bool = strawberry.field(default=False, description="In the year 6 to 7 transition.")
 
 
@@ -99,42 +115,114 @@ class LeadWorkerInput:
     override_cap: bool = strawberry.field(default=False, description="A hub manager overriding the caseload cap.")
 
 
+@strawberry.input(description="One need identified in a whole-family assessment.")
+class AssessedNeedInput:
+    code: str = strawberry.field(description="The need code (of the active framework).")
+    descriptors: list[str] = strawberry.field(default_factory=list, description="The framework's descriptors seen.")
+    evidence: str = strawberry.field(description="The evidence for the need.")
+
+
 @strawberry.input(description="A whole-family assessment.")
 class AssessmentInput:
-    needs: list[str] = strawberry.field(description="Need codes identified.")
-    details: JSONScalar | None = strawberry.field(
-        default=strawberry.UNSET,
-        description="Further fields the cases service accepts (descriptors, evidence, strengths, views).",
-    )
+    needs: list[AssessedNeedInput] = strawberry.field(description="The needs identified, with their evidence.")
+    strengths: str | None = strawberry.field(default=strawberry.UNSET, description="The family's strengths.")
+    family_views: str | None = strawberry.field(default=strawberry.UNSET, description="The family's own views.")
+    child_voice: str | None = strawberry.field(default=strawberry.UNSET, description="The voice of the child.")
+    assessed_on: date | None = strawberry.field(default=strawberry.UNSET, description="When (today when omitted).")
+
+
+@strawberry.input(description="A goal of the plan for one identified need.")
+class GoalInput:
+    need: str = strawberry.field(description="The need code the goal addresses.")
+    description: str = strawberry.field(description="The goal in the family's words.")
+    target_date: date | None = strawberry.field(default=strawberry.UNSET, description="When it should be reached.")
+
+
+@strawberry.input(description="An action of the plan; owned by a worker or an agency.")
+class ActionInput:
+    need: str = strawberry.field(description="The need code the action works towards.")
+    description: str = strawberry.field(description="What will be done.")
+    owner_worker_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="Owning worker.")
+    owner_agency: str | None = strawberry.field(default=strawberry.UNSET, description="Owning agency code.")
+    due_on: date = strawberry.field(description="When it is due.")
+    status: ActionStatus = strawberry.field(default=ActionStatus.NOT_STARTED, description="Progress of the action.")
+
+
+@strawberry.input(description="A worker in the team around the family.")
+class TeamMemberInput:
+    worker_id: strawberry.ID = strawberry.field(description="The worker.")
+    role: str = strawberry.field(description="Their role in the team around the family.")
 
 
 @strawberry.input(description="The whole plan as it should now be (a new version).")
 class PlanInput:
-    goals: JSONScalar = strawberry.field(description="Goals: [{need, description, target_date?}].")
-    actions: JSONScalar | None = strawberry.field(
-        default=strawberry.UNSET,
-        description="Actions: [{need, description, owner_worker_id | owner_agency, due_on, status}].",
-    )
-    team: JSONScalar | None = strawberry.field(
-        default=strawberry.UNSET, description="The team around the family: [{worker_id, role}]."
-    )
+    goals: list[GoalInput] = strawberry.field(description="Goals, at least one.")
+    actions: list[ActionInput] = strawberry.field(default_factory=list, description="Actions towards the goals.")
+    team: list[TeamMemberInput] = strawberry.field(default_factory=list, description="The team around the family.")
+    review_dates: list[date] = strawberry.field(default_factory=list, description="Planned review dates.")
     next_review_due: date | None = strawberry.field(default=strawberry.UNSET, description="Next review.")
     change_summary: str | None = strawberry.field(default=strawberry.UNSET, description="What changed.")
 
 
 @strawberry.input(description="A visit, call or meeting with its note.")
 class ContactInput:
-    kind: str = strawberry.field(description="visit, call, meeting, …")
+    kind: ContactKind = strawberry.field(description="What kind of contact.")
     occurred_at: datetime = strawberry.field(description="When it took place.")
     summary: str = strawberry.field(description="The note.")
     sensitive: bool = strawberry.field(default=False, description="Restrict the note.")
 
 
+@strawberry.input(description="The agency a family is stepped up or down to, and why.")
+class StepInput:
+    agency: str = strawberry.field(description="The receiving agency, e.g. children's social care.")
+    reason: str = strawberry.field(description="Why.")
+
+
 @strawberry.input(description="Closing a case.")
 class CloseCaseInput:
     outcome: ClosureOutcome = strawberry.field(description="How the case ended.")
-    closed_on: date = strawberry.field(description="The closure date.")
-    reason: str | None = strawberry.field(default=strawberry.UNSET, description="Notes on the closure.")
+    closed_on: date | None = strawberry.field(default=strawberry.UNSET, description="The closure date (today).")
+    reason: str = strawberry.field(description="Why the case closes.")
+    step: StepInput | None = strawberry.field(
+        default=strawberry.UNSET, description="Required when the outcome is stepped_up or stepped_down."
+    )
+
+
+@strawberry.input(
+    description=(
+        "One observation row. `kind` decides which fields apply (the others are left out): attendance (person, "
+        "termStart, termEnd, possibleSessions, attendedSessions, unauthorisedSessions, suspensions, "
+        "permanentlyExcluded); offence, asb, domestic_abuse_incident (person or familyId, occurredOn, reference); "
+        "employment, housing, neet (person, status, periodStart, periodEnd); practitioner_assessment (familyId, "
+        "need, met, evidence, assessedOn). A person is named by personId, nhsNumber or upn."
+    )
+)
+class ObservationInput:
+    kind: ObservationKind = strawberry.field(description="What was observed.")
+    person_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="The person (id).")
+    nhs_number: str | None = strawberry.field(default=strawberry.UNSET, description="The person (NHS number).")
+    upn: str | None = strawberry.field(default=strawberry.UNSET, description="The person (unique pupil number).")
+    family_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="The family.")
+    term_start: date | None = strawberry.field(default=strawberry.UNSET, description="Attendance: term start.")
+    term_end: date | None = strawberry.field(default=strawberry.UNSET, description="Attendance: term end.")
+    possible_sessions: int | None = strawberry.field(default=strawberry.UNSET, description="Attendance: possible.")
+    attended_sessions: int | None = strawberry.field(default=strawberry.UNSET, description="Attendance: attended.")
+    unauthorised_sessions: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Attendance: unauthorised absences."
+    )
+    suspensions: int | None = strawberry.field(default=strawberry.UNSET, description="Attendance: suspensions.")
+    permanently_excluded: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Attendance: permanently excluded in the term."
+    )
+    occurred_on: date | None = strawberry.field(default=strawberry.UNSET, description="Incident: when.")
+    reference: str | None = strawberry.field(default=strawberry.UNSET, description="Incident: source reference.")
+    status: str | None = strawberry.field(default=strawberry.UNSET, description="Status kinds: the status held.")
+    period_start: date | None = strawberry.field(default=strawberry.UNSET, description="Status kinds: from.")
+    period_end: date | None = strawberry.field(default=strawberry.UNSET, description="Status kinds: until (open).")
+    need: str | None = strawberry.field(default=strawberry.UNSET, description="Practitioner assessment: the need.")
+    met: bool | None = strawberry.field(default=strawberry.UNSET, description="Practitioner assessment: met.")
+    evidence: str | None = strawberry.field(default=strawberry.UNSET, description="Practitioner assessment: why.")
+    assessed_on: date | None = strawberry.field(default=strawberry.UNSET, description="Practitioner assessment: when.")
 
 
 @strawberry.enum(description="An auditor's verdict on a claim.")

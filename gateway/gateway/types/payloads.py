@@ -6,7 +6,7 @@ import strawberry
 from strawberry.scalars import JSON as JSONScalar
 
 from gateway.types.common import UserError
-from gateway.types.graph import Case, Claim, Contact, Plan, Referral
+from gateway.types.graph import AuditSample, Case, Claim, Contact, Plan, Referral
 
 
 @strawberry.type(description="The result of a referral mutation.")
@@ -44,4 +44,10 @@ class ReportPayload:
     report: JSONScalar | None = strawberry.field(
         description="The service's report (rows stored, rejected with reasons, unmatched; or the evaluation)."
     )
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed, field by field.")
+
+
+@strawberry.type(description="The result of `sampleClaimsForAudit`.")
+class AuditSamplePayload:
+    sample: AuditSample | None = strawberry.field(description="The sample drawn.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed, field by field.")
