@@ -123,11 +123,12 @@ class SecurityWorld:
         """The matrix's caller for `role`: an outsider to every object of the world (or no token)."""
         if role == "none":
             return {}
-        claims: dict[str, Any] = {
+        by_role: dict[str, dict[str, Any]] = {
             "partner_system": {"agency": OUTSIDER_AGENCY, "agency_type": "maternity", "sub": "sys-other"},
             "practitioner": {"agency": "LCC", "agency_type": "council", "sub": self.outsider_sub},
             "hub_manager": {"agency": "LCC", "agency_type": "council", "hubs": ["south"], "sub": "manager-south"},
-        }.get(role, {"agency": "LCC", "agency_type": "council", "sub": f"{role}-1"})
+        }
+        claims = by_role.get(role, {"agency": "LCC", "agency_type": "council", "sub": f"{role}-1"})
         return auth(make_token(role, **claims))
 
     def lead(self) -> dict[str, str]:

@@ -66,8 +66,10 @@ async def test_every_cell(
             response = await clients[op[0]].request(**request)
             checked += 1
             if not _ok(cells[caller], response):
-                wrong.append(f"{caller:>14} {op[1]} {op[0]}{op[2]}: want {cells[caller]}, got {response.status_code}"
-                             f" {response.text[:120]}")
+                wrong.append(
+                    f"{caller:>14} {op[1]} {op[0]}{op[2]}: want {cells[caller]}, got {response.status_code}"
+                    f" {response.text[:120]}"
+                )
             if response.status_code in (401, 403, 404):
                 assert response.headers["content-type"].startswith("application/problem+json"), op
     assert checked == len(MATRIX) * len(CALLERS)

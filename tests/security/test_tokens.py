@@ -54,7 +54,9 @@ def _signed(claims: dict[str, Any], key: rsa.RSAPrivateKey | None = None, kid: s
 def forged_tokens(role: str) -> dict[str, str]:
     dev = ensure_dev_key(TEST_KEY_PATH)
     kid = public_jwk(dev)["kid"]
-    public_pem = dev.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    public_pem = dev.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     now = int(time.time())
     return {
