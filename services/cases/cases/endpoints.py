@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 
 from cases.frameworks import FrameworkClient
 from cases.schemas import (
@@ -20,6 +20,8 @@ from cases.schemas import (
     ContactRead,
     FamilyCreate,
     FamilyRead,
+    HubPut,
+    HubRead,
     LeadWorkerAssign,
     LeadWorkerAssignmentRead,
     MatchRequest,
@@ -131,6 +133,25 @@ async def undo_merge(merge_id: uuid.UUID, body: UnmergeRequest, session: Session
 async def merges(person_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> Page[MergeRead]:
     found = await CasesService(session).merges_of(person_id, caller)
     return Page(items=[MergeRead.model_validate(m, from_attributes=True) for m in found])
+
+
+# --- hubs and workers ---
+
+
+@router.get("/hubs", summary="The hubs this service serves")
+async def hubs(session: SessionDep, caller: CallerDep) -> Page[HubRead]:
+    return Page(items=[HubRead(code=h.code, name=h.name) for h in await CasesService(session).hubs()])
+
+
+@router.put("/hubs/{code}", summary="Define or rename a hub (admin)")
+async def put_hub(
+    code: Annotated[str, Path(pattern=r"^[a-z][a-z0-9_-]{1,39}$")],
+    body: HubPut,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require_roles("admin"))],
+) -> HubRead:
+    hub = await CasesService(session).put_hub(code, body.name, principal)
+    return HubRead(code=hub.code, name=hub.name)
 
 
 # --- workers ----------------------------------------------------------------------------------------------

@@ -142,6 +142,18 @@ class CasesRepository:
     async def hub_exists(self, code: str) -> bool:
         return (await self.session.execute(select(Hub.code).where(Hub.code == code))).first() is not None
 
+    async def ensure_hub(self, code: str, name: str | None = None) -> None:
+        await self.session.execute(insert(Hub).values(code=code, name=name or code.title()).on_conflict_do_nothing())
+
+    async def upsert_hub(self, code: str, name: str) -> Hub:
+        stmt = (
+            insert(Hub)
+            .values(code=code, name=name)
+            .on_conflict_do_update(index_elements=[Hub.code], set_={"name": name})
+            .returning(Hub)
+        )
+        return (await self.session.scalars(stmt)).one()
+
     async def hubs(self) -> list[Hub]:
         return list((await self.session.scalars(select(Hub).order_by(Hub.code))).all())
 

@@ -101,6 +101,15 @@ class MergeRead(BaseModel):
 # --- hubs, teams and workers -----------------------------------------------------------------------------
 
 
+class HubPut(Strict):
+    name: Name
+
+
+class HubRead(BaseModel):
+    code: str
+    name: str
+
+
 class WorkerCreate(Strict):
     name: Name
     subject: Name | None = Field(default=None, description="The `sub` claim of the worker's token")

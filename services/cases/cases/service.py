@@ -25,6 +25,7 @@ from cases.models import (
     Family,
     FamilyMember,
     FamilyRelationship,
+    Hub,
     LeadWorkerAssignment,
     Person,
     PersonMerge,
@@ -297,6 +298,18 @@ class CasesService:
             raise Forbidden("Only hub managers read merge history")
         await self._audit(caller.principal, "read", "person", [person_id], purpose="merge history")
         return await self.repo.merges_of(person_id)
+
+    # --- hubs and workers ---
+
+    async def hubs(self) -> list[Hub]:
+        return await self.repo.hubs()
+
+    async def put_hub(self, code: str, name: str, principal: Principal) -> Hub:
+        if not principal.has_role("admin"):
+            raise Forbidden("Only an admin defines hubs")
+        hub = await self.repo.upsert_hub(code, name)
+        await self._audit(principal, "update", "hub", [code])
+        return hub
 
     # --- workers ---------------------------------------------------------------------------------------
 
@@ -946,6 +959,7 @@ class CasesService:
         )
         if await self.repo.case_of_referral(referral.referral_id) is not None:
             return
+        await self.repo.ensure_hub(referral.hub)  # hubs are data; a hub referrals allocates to is one we serve
         resolved: list[tuple[ReferralPerson, Person | None]] = []
         for referred in referral.people:
             resolved.append((referred, await self._resolve_identified(referred)))
