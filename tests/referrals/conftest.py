@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import functools
 import itertools
 import uuid
 from collections.abc import AsyncIterator
@@ -49,16 +50,22 @@ PARTNER_B = {"agency": "MAT-OTHER", "agency_type": "maternity"}
 SCHOOL = {"agency": "SCH-LS-001", "agency_type": "school"}
 
 
+@functools.cache
+def _token(*roles: str, agency: str | None, agency_type: str | None, sub: str | None, hubs: tuple[str, ...]) -> str:
+    # Minting loads the RSA key from disk (~50 ms): tokens are cached for the run (they live an hour).
+    return make_token(*roles, agency=agency, agency_type=agency_type, sub=sub, hubs=hubs)
+
+
 def partner(agency: str = "MAT-LTH", agency_type: str = "maternity", sub: str | None = None) -> dict[str, str]:
-    return auth(make_token("partner_system", agency=agency, agency_type=agency_type, sub=sub or f"sys-{agency}"))
+    return auth(_token("partner_system", agency=agency, agency_type=agency_type, sub=sub or f"sys-{agency}", hubs=()))
 
 
 def hub_manager(*hubs: str) -> dict[str, str]:
-    return auth(make_token("hub_manager", agency="LCC", agency_type="council", hubs=list(hubs or ("north",))))
+    return auth(_token("hub_manager", agency="LCC", agency_type="council", sub=None, hubs=tuple(hubs or ("north",))))
 
 
 def admin() -> dict[str, str]:
-    return auth(make_token("admin", agency="LCC", agency_type="council"))
+    return auth(_token("admin", agency="LCC", agency_type="council", sub=None, hubs=()))
 
 
 def person(given: str = "Zoë", family: str = "O'Neill", born: date = date(1996, 5, 17), **extra: Any) -> dict[str, Any]:

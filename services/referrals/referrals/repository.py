@@ -8,7 +8,23 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, and_, exists, false, func, insert, literal, or_, select, true, update
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    and_,
+    cast,
+    column,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+    values,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -51,6 +67,14 @@ class ReferralFilters:
 
 
 @dataclass(frozen=True, slots=True)
+class IdempotentResponse:
+    owner: str
+    key: str
+    status_code: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class QueuePosition:
     """Keyset cursor position in the triage order: safeguarding first, then oldest first."""
 
@@ -89,35 +113,70 @@ class ReferralRepository:
             )
         ).scalar_one()
 
-    async def store_idempotent_response(
-        self, owner: str, key: str, *, status_code: int, body: dict[str, Any], referral_id: uuid.UUID
-    ) -> None:
-        await self.session.execute(
-            update(IdempotencyKey)
-            .where(IdempotencyKey.owner == owner, IdempotencyKey.key == key)
-            .values(status_code=status_code, response_body=body, referral_id=referral_id)
-        )
-
     # --- referrals ------------------------------------------------------------------------------------------
 
     async def insert_referral(
-        self, referral: dict[str, Any], people: list[dict[str, Any]], change: dict[str, Any]
+        self,
+        referral: dict[str, Any],
+        people: list[dict[str, Any]],
+        change: dict[str, Any],
+        *,
+        idempotent_response: IdempotentResponse | None = None,
     ) -> bool:
-        """Insert a referral, its people and first status; False if (agency, external_reference) exists."""
-        inserted = (
-            await self.session.execute(
-                pg_insert(Referral)
-                .values(**referral)
-                .on_conflict_do_nothing(constraint="uq_referrals_agency_external_reference")
-                .returning(Referral.id)
-            )
-        ).scalar_one_or_none()
-        if inserted is None:
-            return False
+        """Insert a referral, its people, its first status and (when given) the response stored under its
+        Idempotency-Key, in one statement; False (and nothing written) if (agency, external_reference) exists.
+        """
+        created = (
+            pg_insert(Referral)
+            .values(**referral)
+            .on_conflict_do_nothing(constraint="uq_referrals_agency_external_reference")
+            .returning(Referral.id)
+            .cte("created")
+        )
+        was_created = exists(select(created.c.id))
+        ctes = []
         if people:
-            await self.session.execute(insert(ReferralPerson), people)
-        await self.session.execute(insert(StatusChange).values(**change))
-        return True
+            columns = list(ReferralPerson.__table__.columns)
+            rows = values(*[column(c.name, c.type) for c in columns], name="person_rows").data(
+                [tuple(row.get(c.name) for c in columns) for row in people]
+            )
+            ctes.append(
+                insert(ReferralPerson)
+                .from_select(
+                    [c.name for c in columns],
+                    # an all-NULL VALUES column is typed text: cast each back to its column's type
+                    select(*[cast(rows.c[c.name], c.type) for c in columns]).where(was_created),
+                )
+                .cte("people")
+            )
+        change_columns = list(change)
+        ctes.append(
+            insert(StatusChange)
+            .from_select(
+                change_columns,
+                select(*[literal(change[c], StatusChange.__table__.c[c].type) for c in change_columns]).where(
+                    was_created
+                ),
+            )
+            .cte("first_status")
+        )
+        if idempotent_response is not None:
+            ctes.append(
+                update(IdempotencyKey)
+                .where(
+                    IdempotencyKey.owner == idempotent_response.owner,
+                    IdempotencyKey.key == idempotent_response.key,
+                    was_created,
+                )
+                .values(
+                    status_code=idempotent_response.status_code,
+                    response_body=idempotent_response.body,
+                    referral_id=referral["id"],
+                )
+                .cte("stored_response")
+            )
+        query = select(created.c.id).add_cte(*ctes)
+        return (await self.session.execute(query)).scalar_one_or_none() is not None
 
     async def referral_id_for(self, agency: str, external_reference: str) -> uuid.UUID | None:
         return (

@@ -197,7 +197,7 @@ async def seed_demo(
         referrer = Principal(
             sub=f"demo-{agency.lower()}", roles=frozenset({"partner_system"}), agency=agency, agency_type=agency_type
         )
-        referral = await service.store_new_referral(
+        referral, _ = await service.store_new_referral(
             repo=repo,
             principal=referrer,
             payload=payload,

@@ -21,7 +21,7 @@ from referrals.hubs import allocate_hub
 from referrals.matching import CasesUnavailable, MatchQuery, PersonMatch, PersonMatcher
 from referrals.models import OPEN_STATUSES, Referral, ReferralPerson, StatusChange, platform
 from referrals.needs import NeedCatalogue
-from referrals.repository import ReadScope, ReferralRepository
+from referrals.repository import IdempotentResponse, ReadScope, ReferralRepository
 from referrals.schemas import (
     MAX_PEOPLE,
     DecisionCreate,
@@ -207,7 +207,7 @@ async def receive_referral(
         except CasesUnavailable:
             matches = None
 
-    referral = await store_new_referral(
+    referral, body = await store_new_referral(
         repo=repo,
         principal=principal,
         payload=payload,
@@ -216,12 +216,8 @@ async def receive_referral(
         matches=matches,
         now=now,
         settings=intake.settings,
+        idempotency=(owner, idempotency_key) if idempotency_key is not None else None,
     )
-    body = to_read(referral, now).model_dump(mode="json")
-    if idempotency_key is not None:
-        await repo.store_idempotent_response(
-            owner, idempotency_key, status_code=201, body=body, referral_id=referral.id
-        )
     log.info("referral_received", referral_id=str(referral.id), kind=kind, hub=referral.hub)
     return IntakeResult(201, body, referral.id, replayed=False)
 
@@ -237,7 +233,8 @@ async def store_new_referral(
     now: datetime,
     settings: Settings,
     referral_id: uuid.UUID | None = None,
-) -> Referral:
+    idempotency: tuple[str, str] | None = None,
+) -> tuple[Referral, dict[str, Any]]:
     """Insert a validated referral with its people and first status; publish `referral.received`; audit."""
     assert principal.agency is not None
     kind = "maternity" if isinstance(payload, MaternityReferralCreate) else "school"
@@ -301,18 +298,21 @@ async def store_new_referral(
         "changed_by": principal.actor,
         "reason": None,
     }
-    if not await repo.insert_referral(values, people_rows, change):
+    referral = Referral(
+        **values,
+        people=[ReferralPerson(**row) for row in people_rows],
+        history=[StatusChange(**change)],
+    )
+    # The response is known before anything is written, so it is stored under the key in the same statement.
+    body = to_read(referral, now).model_dump(mode="json")
+    stored = IdempotentResponse(idempotency[0], idempotency[1], 201, body) if idempotency is not None else None
+    if not await repo.insert_referral(values, people_rows, change, idempotent_response=stored):
         existing = await repo.referral_id_for(principal.agency, payload.external_reference)
         raise Conflict(
             f"Agency {principal.agency} already sent external_reference {payload.external_reference!r}:"
             f" referral {existing}",
             existing_referral_id=str(existing),
         )
-    referral = Referral(
-        **values,
-        people=[ReferralPerson(**row) for row in people_rows],
-        history=[StatusChange(**change)],
-    )
     await publish(
         repo.session,
         platform,
@@ -330,7 +330,7 @@ async def store_new_referral(
         record_ids=[referral_id],
         purpose="referral intake",
     )
-    return referral
+    return referral, body
 
 
 def query_for(person: _Person | ReferralPerson) -> MatchQuery:
