@@ -1,0 +1,189 @@
+"""The whole platform as real processes on fresh clones of the migrated template databases.
+
+Events are wired exactly as `earlyhelp up` wires them (`earlyhelp.platform.subscribers_json`), and each
+service is told its peers' URLs the same way (`<SVC>_<PEER>_URL`). The cases service needs its hubs, which
+are data it holds with no API to add them, so the demo seed (`cases.seed.seed_demo`) runs on its fresh
+database before the processes start; workers are created through the cases API by the tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from cases.seed import seed_demo
+from earlyhelp.platform import SERVICES, subscribers_json
+from shared.db import async_url
+from shared.testing import TEST_DATA_DIR, TEST_KEY_PATH, ServiceProcesses, clone_database, common_test_env, free_port
+from tests.conftest import template_name
+
+T = TypeVar("T")
+START_TIMEOUT = 120.0  # generous: the whole suite shares two cores
+DEMO_SEED = 20261123
+
+
+@dataclass
+class Stack:
+    processes: ServiceProcesses
+    urls: dict[str, str]
+    workers: dict[str, str] = field(default_factory=dict)
+    """Worker ids in cases by token subject, filled by the tests that create them."""
+
+
+async def seed_hubs(cases_db_url: str) -> None:
+    engine = create_async_engine(async_url(cases_db_url), poolclass=NullPool)
+    try:
+        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+            counts = await seed_demo(session, seed=DEMO_SEED)
+            await session.commit()
+        assert counts, counts
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def platform(server_url: str, log_dir: Path, *, gateway: bool) -> AsyncIterator[Stack]:
+    """Referrals, cases and outcomes (and the gateway when asked) on fresh databases, stopped at the end."""
+    names = [s.name for s in SERVICES] + (["gateway"] if gateway else [])
+    ports = {name: free_port() for name in names}
+    processes = ServiceProcesses()
+    async with (
+        clone_database(server_url, template_name("referrals")) as referrals_db,
+        clone_database(server_url, template_name("cases")) as cases_db,
+        clone_database(server_url, template_name("outcomes")) as outcomes_db,
+    ):
+        databases = {"referrals": referrals_db, "cases": cases_db, "outcomes": outcomes_db}
+        for part in SERVICES:
+            env = common_test_env(part.prefix, databases[part.name], ports[part.name])
+            env[f"{part.prefix}_SUBSCRIBERS"] = subscribers_json(part.name, ports)
+            for peer in SERVICES:
+                if peer is not part:
+                    env[f"{part.prefix}_{peer.prefix}_URL"] = f"http://127.0.0.1:{ports[peer.name]}"
+            processes.add(part.name, part.app, env, log_dir, port=ports[part.name])
+        if gateway:
+            env = {
+                "GATEWAY_PORT": str(ports["gateway"]),
+                "GATEWAY_ENVIRONMENT": "test",
+                "GATEWAY_DEV_KEY_PATH": str(TEST_KEY_PATH),
+                "GATEWAY_DATA_DIR": str(TEST_DATA_DIR),
+                "GATEWAY_RATE_LIMIT_PER_SECOND": "0",
+                **{f"GATEWAY_{s.prefix}_URL": f"http://127.0.0.1:{ports[s.name]}" for s in SERVICES},
+            }
+            processes.add("gateway", "gateway.app:create_app", env, log_dir, port=ports["gateway"])
+        await seed_hubs(cases_db)
+        try:
+            await processes.start(timeout=START_TIMEOUT)
+            yield Stack(processes, {name: p.url for name, p in processes.processes.items()})
+        finally:
+            processes.stop()
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], *, timeout: float = 30.0, what: str = "condition"
+) -> T:
+    """Call `probe` until `done(result)`; fail with the last result after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await probe()
+        if done(result):
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached after {timeout}s; last: {result!r}")
+        await asyncio.sleep(0.2)
+
+
+def log_tail(stack: Stack, lines: int = 40) -> str:
+    out = []
+    for name, process in stack.processes.processes.items():
+        try:
+            text = process.log_path.read_text(errors="replace").splitlines()[-lines:]
+        except OSError:
+            continue
+        out.append(f"--- {name} ---\n" + "\n".join(text))
+    return "\n".join(out)
+
+
+def ok(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, (response.status_code, response.text)
+    return response.json() if response.content else None
+
+
+# --- the story's data -------------------------------------------------------------------------------------
+
+HUB = "north"
+NORTH_POSTCODE = "LS7 3AB"  # LS7 is a north district in the referrals hub mapping
+NEEDS = ("education", "crime", "health")
+PUPIL_BORN = "2015-05-01"
+
+
+def upn_for(serial: int) -> str:
+    """A valid UPN (check letter computed by python-stdnum) that no demo person has (demo serials are random)."""
+    from stdnum.gb import upn
+
+    digits = f"80199{serial:07d}"
+    return str(upn.calc_check_digit(digits)) + digits
+
+
+def school_referral(reference: str, family_name: str, serial: int) -> dict[str, Any]:
+    """A school referral as the partner system sends it to the referrals service (snake_case REST body)."""
+    from datetime import UTC, datetime, timedelta
+
+    return {
+        "external_reference": reference,
+        "referrer": {"name": "Dana Whitfield", "role": "Designated safeguarding lead", "email": "dsl@school.example"},
+        "needs": list(NEEDS),
+        "reason": "Attendance has fallen for three terms; police contact with an older sibling; health worries.",
+        "consent": {
+            "given": True,
+            "given_by": "parent",
+            "recorded_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat(),
+            "method": "verbal",
+        },
+        "lawful_basis": "consent",
+        "school_urn": "107950",
+        "pupil": {
+            "given_name": "Kai",
+            "family_name": family_name,
+            "date_of_birth": PUPIL_BORN,
+            "upn": upn_for(serial),
+            "year_group": 6,
+            "postcode": NORTH_POSTCODE,
+            "address": "12 Chapeltown Road, Leeds",
+        },
+        "parents": [
+            {
+                "given_name": "Jordan",
+                "family_name": family_name,
+                "date_of_birth": "1986-02-03",
+                "postcode": NORTH_POSTCODE,
+                "address": "12 Chapeltown Road, Leeds",
+            }
+        ],
+        "attendance": {
+            "current_term_percent": 81.5,
+            "last_three_terms_percent": [86.0, 84.0, 83.0],
+            "unauthorised_absence_sessions": 14,
+        },
+    }
+
+
+def school_terms(last_end: Any) -> list[tuple[Any, Any]]:
+    """Three consecutive terms of about 11 weeks with short breaks, the last ending on `last_end`."""
+    from datetime import timedelta
+
+    terms = []
+    end = last_end
+    for _ in range(3):
+        start = end - timedelta(weeks=11)
+        terms.append((start, end))
+        end = start - timedelta(weeks=3)
+    return list(reversed(terms))
