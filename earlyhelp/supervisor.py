@@ -63,7 +63,7 @@ class Supervisor:
         for child in self.children:
             child.start()
 
-    def wait_ready(self, timeout: float = 60.0) -> list[str]:
+    def wait_ready(self, timeout: float = 180.0) -> list[str]:
         """Wait until every child answers /readyz; return the names that did not."""
         pending = {c.name: c for c in self.children}
         deadline = time.monotonic() + timeout

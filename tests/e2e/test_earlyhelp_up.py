@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
 
-from shared.testing import free_port
+from shared.testing import TEST_DATA_DIR, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -27,8 +30,22 @@ def _wait_for(predicate: object, timeout: float) -> bool:
     return False
 
 
-def test_up_serves_everything_and_stops_cleanly(tmp_path: Path) -> None:
+@pytest.fixture
+def data_root() -> Iterator[Path]:
+    """A data directory inside the repository's .data/ (as `make run` uses), removed afterwards.
+
+    Not pytest's tmp_path: when run as root the embedded PostgreSQL runs as its own user, which cannot enter
+    pytest's private temporary directories.
+    """
+    path = TEST_DATA_DIR / f"up-{uuid.uuid4().hex[:8]}"
+    path.mkdir(parents=True)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_up_serves_everything_and_stops_cleanly(data_root: Path) -> None:
     """As on a fresh machine: no DATABASE_URL, so an embedded PostgreSQL is started in the data directory."""
+    tmp_path = data_root
     ports = {name: free_port() for name in ("GATEWAY", "REFERRALS", "CASES", "OUTCOMES")}
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env |= {
@@ -44,7 +61,7 @@ def test_up_serves_everything_and_stops_cleanly(tmp_path: Path) -> None:
         def printed_ready() -> bool:
             return "Ready." in (tmp_path / "up.log").read_text(errors="replace") or proc.poll() is not None
 
-        assert _wait_for(printed_ready, 120), (tmp_path / "up.log").read_text(errors="replace")
+        assert _wait_for(printed_ready, 240), (tmp_path / "up.log").read_text(errors="replace")
         output = (tmp_path / "up.log").read_text(errors="replace")
         assert proc.poll() is None, output
         assert "not ready" not in output, output
@@ -61,7 +78,7 @@ def test_up_serves_everything_and_stops_cleanly(tmp_path: Path) -> None:
             timeout=10,
         )
         assert r.status_code == 200, r.text
-        health = {h["service"]: h["ready"] for h in r.json()["data"]["health"]}
+        health = {h["service"].lower(): h["ready"] for h in r.json()["data"]["health"]}
         assert health == {"referrals": True, "cases": True, "outcomes": True}
 
         # The demo data was loaded on first start.
