@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from cases.models import (
     Assessment,
@@ -466,11 +467,13 @@ class CasesRepository:
                 )
             )
         if need is not None or eligible is not None:
+            newer = aliased(Assessment)
             latest = (
-                select(Assessment.id)
-                .where(Assessment.case_id == Case.id)
-                .order_by(Assessment.created_at.desc(), Assessment.id.desc())
+                select(newer.id)
+                .where(newer.case_id == Case.id)
+                .order_by(newer.created_at.desc(), newer.id.desc())
                 .limit(1)
+                .correlate(Case)
                 .scalar_subquery()
             )
             assessed = [Assessment.id == latest]
