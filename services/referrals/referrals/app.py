@@ -12,6 +12,7 @@ from referrals import service
 from referrals.case_events import EVENT_HANDLERS
 from referrals.config import SERVICE_DIR, Settings
 from referrals.endpoints import router, webhook_router
+from referrals.fhir_endpoints import fhir_router
 from referrals.matching import PersonMatcher
 from referrals.models import platform
 from referrals.needs import NeedCatalogue
@@ -68,7 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         service_dir=SERVICE_DIR,
         tables=platform,
-        routers=[router, webhook_router],
+        routers=[router, webhook_router, fhir_router],
+        # /fhir answers oversize Bundles itself, as an OperationOutcome (1 MiB limit in fhir_endpoints)
+        body_limit_overrides={"/fhir": 16 * 1_048_576},
         event_handlers=EVENT_HANDLERS,
         subscribers=settings.subscriber_configs(),
         background_tasks=[matching_retry_loop],
