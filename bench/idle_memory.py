@@ -1,0 +1,71 @@
+"""Idle memory (RSS) of each part's process after start-up and a few requests. Target: under 150 MB each.
+
+Run with `make bench` (or `.venv/bin/python bench/idle_memory.py`). Uses DATABASE_URL when set, otherwise an
+embedded PostgreSQL under .data/bench/.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import httpx
+import psutil
+
+from earlyhelp.database import migrate_all, open_server
+from earlyhelp.platform import PARTS, REPO_ROOT, process_env
+from earlyhelp.supervisor import Child, Supervisor, uvicorn_cmd
+from shared.testing import free_port
+
+TARGET_MB = 150
+
+
+def main() -> None:
+    data_dir = REPO_ROOT / ".data" / "bench"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = open_server(data_dir)
+    supervisor = Supervisor()
+    try:
+        names = {p.name: f"bench_{p.name}" for p in PARTS}
+        migrate_all(server.url, names)
+        ports = {p.name: free_port() for p in PARTS}
+        for part in PARTS:
+            env = process_env(
+                part,
+                server_url=server.url,
+                ports=ports,
+                key_path=data_dir / "dev-signing-key.pem",
+                data_dir=data_dir,
+                environment="test",
+                database_names=names,
+            )
+            url = f"http://127.0.0.1:{ports[part.name]}"
+            supervisor.children.append(
+                Child(part.name, uvicorn_cmd(part.app, ports[part.name]), env, data_dir / f"{part.name}.log", url)
+            )
+        supervisor.start_all()
+        failed = supervisor.wait_ready()
+        if failed:
+            sys.exit(f"not ready: {failed}")
+        with httpx.Client(timeout=5) as client:
+            for child in supervisor.children:
+                for _ in range(20):
+                    client.get(f"{child.url}/readyz")
+                    client.get(f"{child.url}/healthz")
+        time.sleep(2)
+        print(f"{'part':<10} {'RSS MB':>8}   target < {TARGET_MB} MB")
+        worst = 0.0
+        for child in supervisor.children:
+            assert child.proc is not None
+            process = psutil.Process(child.proc.pid)
+            rss = sum(p.memory_info().rss for p in [process, *process.children(recursive=True)]) / 1_048_576
+            worst = max(worst, rss)
+            print(f"{child.name:<10} {rss:>8.1f}   {'ok' if rss < TARGET_MB else 'OVER'}")
+        print(f"largest: {worst:.1f} MB")
+    finally:
+        supervisor.stop_all()
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
