@@ -53,12 +53,23 @@ _TRUE = "('true', 't', 'yes', 'y', '1')"
 _BOOL = "('true', 't', 'yes', 'y', '1', 'false', 'f', 'no', 'n', '0')"
 
 
+_DIGITS = "0123456789"
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+# Each check pairs a cheap test that implies the pattern (true for almost every row of a real file) with the
+# exact regular expression, which PostgreSQL only evaluates when the cheap test fails: a regex costs a few
+# microseconds a call, and a million-row file has several such columns.
+
+
 def _date_ok(c: str) -> str:
-    return f"({c} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$' AND pg_input_is_valid({c}, 'date'))"
+    cheap = f"({c} LIKE '____-__-__' AND translate({c}, '{_DIGITS}', '') = '--')"
+    exact = f"{c} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$'"
+    return f"((CASE WHEN {cheap} THEN true ELSE {exact} END) AND pg_input_is_valid({c}, 'date'))"
 
 
 def _int_ok(c: str) -> str:
-    return f"(btrim({c}) ~ '^[0-9]{{1,9}}$')"
+    cheap = f"({c} <> '' AND length({c}) <= 9 AND translate({c}, '{_DIGITS}', '') = '')"
+    return f"(CASE WHEN {cheap} THEN true ELSE btrim({c}) ~ '^[0-9]{{1,9}}$' END)"
 
 
 def _uuid_ok(c: str) -> str:
@@ -74,36 +85,62 @@ def _bool(c: str) -> str:
 
 
 def _nhs(c: str) -> str:
-    return f"regexp_replace({c}, '[[:space:]-]', '', 'g')"
+    """The NHS number without spaces or dashes."""
+    exact = f"regexp_replace({c}, '[[:space:]-]', '', 'g')"
+    return f"(CASE WHEN translate({c}, '{_DIGITS}', '') = '' THEN {c} ELSE {exact} END)"
+
+
+def _nhs_ok(c: str) -> str:
+    cheap = f"(length({c}) = 10 AND translate({c}, '{_DIGITS}', '') = '')"
+    return f"(CASE WHEN {cheap} THEN true ELSE {_nhs(c)} ~ '^[0-9]{{10}}$' END)"
 
 
 def _upn(c: str) -> str:
     return f"upper(btrim({c}))"
 
 
-def _err(cond: str, column: str, reason: str) -> str:
-    return f"CASE WHEN {cond} THEN '{column}\t{reason}' END"
+def _upn_ok(c: str) -> str:
+    u = _upn(c)
+    cheap = (
+        f"(length({c}) = 13 AND strpos('{_LETTERS}', left({c}, 1)) > 0"
+        f" AND translate(substr({c}, 2, 11), '{_DIGITS}', '') = ''"
+        f" AND strpos('{_DIGITS}{_LETTERS}', right({c}, 1)) > 0)"
+    )
+    return f"(CASE WHEN {cheap} THEN true ELSE {u} ~ '^[A-Z][0-9]{{11}}[0-9A-Z]$' END)"
 
 
-def _required_date(c: str) -> list[str]:
+Check = tuple[str, str, str, str]
+"""(condition that makes the row bad, column, reason, the same condition for `good_expr`).
+
+`good_expr` tests the conditions in order and stops at the first that holds, so a cross-field check there may
+drop the guards that re-validate its inputs: the earlier checks have passed. The error list evaluates every
+condition independently and needs the guarded form.
+"""
+
+
+def _err(cond: str, column: str, reason: str, *, after_earlier_checks: str | None = None) -> Check:
+    return (cond, column, reason, after_earlier_checks or cond)
+
+
+def _required_date(c: str) -> list[Check]:
     return [
         _err(f"s.{c} IS NULL", c, "required"),
         _err(f"s.{c} IS NOT NULL AND NOT {_date_ok('s.' + c)}", c, "not a date (YYYY-MM-DD)"),
     ]
 
 
-def _required_int(c: str) -> list[str]:
+def _required_int(c: str) -> list[Check]:
     return [
         _err(f"s.{c} IS NULL", c, "required"),
         _err(f"s.{c} IS NOT NULL AND NOT {_int_ok('s.' + c)}", c, "not a whole number of 0 or more"),
     ]
 
 
-def _optional_int(c: str) -> list[str]:
+def _optional_int(c: str) -> list[Check]:
     return [_err(f"s.{c} IS NOT NULL AND NOT {_int_ok('s.' + c)}", c, "not a whole number of 0 or more")]
 
 
-def _person_checks(allow_family: bool) -> list[str]:
+def _person_checks(allow_family: bool) -> list[Check]:
     missing = "s.person_id IS NULL AND s.nhs_number IS NULL AND s.upn IS NULL"
     reason = "one of person_id, nhs_number or upn is required"
     if allow_family:
@@ -112,20 +149,12 @@ def _person_checks(allow_family: bool) -> list[str]:
     return [
         _err(missing, "person_id", reason),
         _err(f"s.person_id IS NOT NULL AND NOT {_uuid_ok('s.person_id')}", "person_id", "not a UUID"),
-        _err(
-            f"s.nhs_number IS NOT NULL AND {_nhs('s.nhs_number')} !~ '^[0-9]{{10}}$'",
-            "nhs_number",
-            "not a 10-digit NHS number",
-        ),
-        _err(
-            f"s.upn IS NOT NULL AND {_upn('s.upn')} !~ '^[A-Z][0-9]{{11}}[0-9A-Z]$'",
-            "upn",
-            "not a 13-character UPN",
-        ),
+        _err(f"s.nhs_number IS NOT NULL AND NOT {_nhs_ok('s.nhs_number')}", "nhs_number", "not a 10-digit NHS number"),
+        _err(f"s.upn IS NOT NULL AND NOT {_upn_ok('s.upn')}", "upn", "not a 13-character UPN"),
     ]
 
 
-def _checks(shape: str) -> list[str]:
+def _checks(shape: str) -> list[Check]:
     if shape == "attendance":
         ints_ok = " AND ".join(_int_ok(f"s.{c}") for c in ("possible_sessions", "attended_sessions"))
         unauth_ok = f"(s.unauthorised_sessions IS NULL OR {_int_ok('s.unauthorised_sessions')})"
@@ -147,12 +176,14 @@ def _checks(shape: str) -> list[str]:
                 " THEN CAST(s.term_end AS date) < CAST(s.term_start AS date) ELSE false END",
                 "term_end",
                 "before term_start",
+                after_earlier_checks="CAST(s.term_end AS date) < CAST(s.term_start AS date)",
             ),
             _err(
                 f"CASE WHEN {ints_ok} THEN CAST(s.attended_sessions AS int) > CAST(s.possible_sessions AS int)"
                 " ELSE false END",
                 "attended_sessions",
                 "more than possible_sessions",
+                after_earlier_checks="CAST(s.attended_sessions AS int) > CAST(s.possible_sessions AS int)",
             ),
             _err(
                 f"CASE WHEN {ints_ok} AND {unauth_ok}"
@@ -161,6 +192,8 @@ def _checks(shape: str) -> list[str]:
                 " > CAST(s.possible_sessions AS int) - CAST(s.attended_sessions AS int) ELSE false END",
                 "unauthorised_sessions",
                 "more than the sessions missed",
+                after_earlier_checks="coalesce(CAST(s.unauthorised_sessions AS int), 0)"
+                " > CAST(s.possible_sessions AS int) - CAST(s.attended_sessions AS int)",
             ),
         ]
     if shape == "incident":
@@ -183,6 +216,7 @@ def _checks(shape: str) -> list[str]:
                 " THEN CAST(s.period_end AS date) < CAST(s.period_start AS date) ELSE false END",
                 "period_end",
                 "before period_start",
+                after_earlier_checks="CAST(s.period_end AS date) < CAST(s.period_start AS date)",
             ),
         ]
     return [
@@ -197,60 +231,83 @@ def _checks(shape: str) -> list[str]:
 
 def errors_expr(shape: str) -> str:
     """A `text[]` of `column<TAB>reason` for one staging row `s`; empty when the row is good."""
-    return "array_remove(ARRAY[" + ", ".join(_checks(shape)) + "]::text[], NULL)"
+    items = (f"CASE WHEN {cond} THEN '{column}\t{reason}' END" for cond, column, reason, _ in _checks(shape))
+    return "array_remove(ARRAY[" + ", ".join(items) + "]::text[], NULL)"
+
+
+def good_expr(shape: str) -> str:
+    """True exactly when `errors_expr` is empty, without building the array (stops at the first failure)."""
+    return "(CASE " + " ".join(f"WHEN {fast} THEN false" for _, _, _, fast in _checks(shape)) + " ELSE true END)"
 
 
 _PERSON_JOIN = f"""
-LEFT JOIN people p1 ON p1.id = CASE WHEN {_uuid_ok("s.person_id")} THEN CAST(s.person_id AS uuid) END
-LEFT JOIN people p2 ON p2.nhs_number = {_nhs("s.nhs_number")}
-LEFT JOIN people p3 ON p3.upn = {_upn("s.upn")}"""
+LEFT JOIN people p1 ON s.ok AND p1.id = CASE WHEN {_uuid_ok("s.person_id")} THEN CAST(s.person_id AS uuid) END
+LEFT JOIN people p2 ON s.ok AND p2.nhs_number = {_nhs("s.nhs_number")}
+LEFT JOIN people p3 ON s.ok AND p3.upn = {_upn("s.upn")}"""
 _PID = "coalesce(p1.id, p2.id, p3.id)"
-_FAMILY = f"CASE WHEN {_uuid_ok('s.family_id')} THEN CAST(s.family_id AS uuid) END"
+_FAMILY = f"CASE WHEN s.ok AND {_uuid_ok('s.family_id')} THEN CAST(s.family_id AS uuid) END"
+
+
+def _staged(shape: str, staging: str) -> str:
+    """Every staged row with `ok`, its checks evaluated once (`OFFSET 0` keeps the planner from copying the
+    expression into each place that reads `ok`)."""
+    return f"(SELECT s.*, {good_expr(shape)} AS ok FROM {staging} s OFFSET 0) s"
+
+
+def _when_ok(expr: str) -> str:
+    """Casts only for good rows: a bad row passes through (to be counted as rejected) without failing them."""
+    return f"CASE WHEN s.ok THEN {expr} END"
 
 
 def merge_sql(kind: str, staging: str) -> str:
-    """One statement: resolve people, insert the good rows, and count (unknown, matched, loaded)."""
+    """One statement, one pass over the staged rows: check, resolve people, insert the good rows, and count
+    (rejected, valid, matched, loaded). Bad rows are only counted here; `errors_sql` lists them."""
     shape = shape_of(kind)
-    valid = f"cardinality({errors_expr(shape)}) = 0"
+    staged = _staged(shape, staging)
     if shape == "attendance":
-        src = f"""
-        SELECT {_PID} AS pid, CAST(s.term_start AS date) AS term_start, CAST(s.term_end AS date) AS term_end,
-               CAST(s.possible_sessions AS int) AS possible, CAST(s.attended_sessions AS int) AS attended,
-               CAST(coalesce(s.unauthorised_sessions, '0') AS int) AS unauthorised,
-               CAST(coalesce(s.suspensions, '0') AS int) AS suspensions,
+        checked = f"""
+        SELECT s.ok, {_PID} AS pid, {_when_ok("CAST(s.term_start AS date)")} AS term_start,
+               {_when_ok("CAST(s.term_end AS date)")} AS term_end,
+               {_when_ok("CAST(s.possible_sessions AS int)")} AS possible,
+               {_when_ok("CAST(s.attended_sessions AS int)")} AS attended,
+               {_when_ok("CAST(coalesce(s.unauthorised_sessions, '0') AS int)")} AS unauthorised,
+               {_when_ok("CAST(coalesce(s.suspensions, '0') AS int)")} AS suspensions,
                coalesce({_bool("s.permanently_excluded")}, false) AS excluded
-        FROM {staging} s {_PERSON_JOIN}
-        WHERE {valid}"""
+        FROM {staged} {_PERSON_JOIN}"""
         insert = """
         INSERT INTO attendance_records (person_id, term_start, term_end, possible_sessions, attended_sessions,
                                         unauthorised_sessions, suspensions, permanently_excluded,
                                         source_agency, import_id)
         SELECT pid, term_start, term_end, possible, attended, unauthorised, suspensions, excluded,
                :source_agency, :import_id
-        FROM src WHERE pid IS NOT NULL
+        FROM checked WHERE ok AND pid IS NOT NULL
         ON CONFLICT DO NOTHING RETURNING 1"""
-    elif shape == "incident":
-        src = f"""
-        SELECT {_PID} AS pid, f.family_id AS fid,
+        return _with_counts(checked, insert, "pid IS NOT NULL")
+    if shape == "incident":
+        checked = f"""
+        SELECT s.ok, {_PID} AS pid, f.family_id AS fid,
                (s.person_id IS NULL AND s.nhs_number IS NULL AND s.upn IS NULL) AS family_only,
-               CAST(s.occurred_on AS date) AS occurred_on, coalesce(s.reference, '') AS reference
-        FROM {staging} s {_PERSON_JOIN}
-        LEFT JOIN (SELECT DISTINCT family_id FROM enrolments) f ON f.family_id = {_FAMILY}
-        WHERE {valid}"""
-        insert = """
+               {_when_ok("CAST(s.occurred_on AS date)")} AS occurred_on, coalesce(s.reference, '') AS reference
+        FROM {staged} {_PERSON_JOIN}
+        LEFT JOIN (SELECT DISTINCT family_id FROM enrolments) f ON f.family_id = {_FAMILY}"""
+        matched = "pid IS NOT NULL OR (family_only AND fid IS NOT NULL)"
+        insert = f"""
         INSERT INTO incidents (kind, person_id, family_id, occurred_on, reference, source_agency, import_id)
         SELECT :kind, pid, fid, occurred_on, reference, :source_agency, :import_id
-        FROM src WHERE (pid IS NOT NULL OR (family_only AND fid IS NOT NULL))
+        FROM checked WHERE ok AND ({matched})
         ON CONFLICT DO NOTHING RETURNING 1"""
-        return _with_counts(src, insert, "pid IS NOT NULL OR (family_only AND fid IS NOT NULL)")
-    elif shape == "status":
-        src = f"""
-        SELECT DISTINCT ON ({_PID}, CAST(s.period_start AS date))
-               {_PID} AS pid, btrim(s.status) AS status, CAST(s.period_start AS date) AS period_start,
-               CAST(s.period_end AS date) AS period_end
-        FROM {staging} s {_PERSON_JOIN}
-        WHERE {valid}
-        ORDER BY {_PID}, CAST(s.period_start AS date), s.line DESC"""
+        return _with_counts(checked, insert, matched)
+    if shape == "status":
+        checked = f"""
+        SELECT s.ok, s.line, {_PID} AS pid, btrim(s.status) AS status,
+               {_when_ok("CAST(s.period_start AS date)")} AS period_start,
+               {_when_ok("CAST(s.period_end AS date)")} AS period_end
+        FROM {staged} {_PERSON_JOIN}"""
+        # The last row of a file for a person and start date wins; valid rows are counted after that.
+        src = """
+        SELECT DISTINCT ON (pid, period_start) pid, status, period_start, period_end
+        FROM checked WHERE ok
+        ORDER BY pid, period_start, line DESC"""
         insert = """
         INSERT INTO status_periods AS t (kind, person_id, status, period_start, period_end, source_agency, import_id)
         SELECT :kind, pid, status, period_start, period_end, :source_agency, :import_id
@@ -260,35 +317,47 @@ def merge_sql(kind: str, staging: str) -> str:
                 source_agency = excluded.source_agency, import_id = excluded.import_id
             WHERE (t.status, t.period_end) IS DISTINCT FROM (excluded.status, excluded.period_end)
         RETURNING 1"""
-    else:
-        src = f"""
-        SELECT f.family_id AS pid, btrim(s.need) AS need, {_bool("s.met")} AS met,
-               coalesce(s.evidence, '') AS evidence, CAST(s.assessed_on AS date) AS assessed_on
-        FROM {staging} s
-        LEFT JOIN (SELECT DISTINCT family_id FROM enrolments) f ON f.family_id = {_FAMILY}
-        WHERE {valid}"""
-        insert = """
+        return f"""
+    WITH checked AS MATERIALIZED ({checked}),
+    src AS MATERIALIZED ({src}),
+    ins AS ({insert})
+    SELECT (SELECT count(*) FROM checked WHERE NOT ok) AS rejected,
+           (SELECT count(*) FROM src) AS valid,
+           (SELECT count(*) FROM src WHERE pid IS NOT NULL) AS matched,
+           (SELECT count(*) FROM ins) AS loaded"""
+    checked = f"""
+        SELECT s.ok, f.family_id AS pid, btrim(s.need) AS need, {_bool("s.met")} AS met,
+               coalesce(s.evidence, '') AS evidence, {_when_ok("CAST(s.assessed_on AS date)")} AS assessed_on
+        FROM {staged}
+        LEFT JOIN (SELECT DISTINCT family_id FROM enrolments) f ON f.family_id = {_FAMILY}"""
+    insert = """
         INSERT INTO practitioner_assessments (family_id, need, met, evidence, assessed_on, source_agency, import_id)
         SELECT pid, need, met, evidence, assessed_on, :source_agency, :import_id
-        FROM src WHERE pid IS NOT NULL
+        FROM checked WHERE ok AND pid IS NOT NULL
         ON CONFLICT DO NOTHING RETURNING 1"""
-    return _with_counts(src, insert, "pid IS NOT NULL")
+    return _with_counts(checked, insert, "pid IS NOT NULL")
 
 
-def _with_counts(src: str, insert: str, matched: str) -> str:
+def _with_counts(checked: str, insert: str, matched: str) -> str:
     return f"""
-    WITH src AS MATERIALIZED ({src}),
+    WITH checked AS MATERIALIZED ({checked}),
     ins AS ({insert})
-    SELECT (SELECT count(*) FROM src) AS valid,
-           (SELECT count(*) FROM src WHERE {matched}) AS matched,
-           (SELECT count(*) FROM ins) AS loaded"""
+    SELECT count(*) FILTER (WHERE NOT ok) AS rejected,
+           count(*) FILTER (WHERE ok) AS valid,
+           count(*) FILTER (WHERE ok AND ({matched})) AS matched,
+           (SELECT count(*) FROM ins) AS loaded
+    FROM checked"""
 
 
 def errors_sql(kind: str, staging: str, limit: int) -> str:
-    """The first `limit` bad rows with their errors, and how many bad rows there are in all."""
+    """The first `limit` bad rows with their errors, and how many bad rows there are in all.
+
+    Only the rows that fail the cheap test get their list of errors built.
+    """
+    shape = shape_of(kind)
     return f"""
-    SELECT line, errs, count(*) OVER () AS bad_rows
-    FROM (SELECT s.line, {errors_expr(shape_of(kind))} AS errs FROM {staging} s) x
-    WHERE cardinality(errs) > 0
-    ORDER BY line
+    SELECT s.line, {errors_expr(shape)} AS errs, count(*) OVER () AS bad_rows
+    FROM {staging} s
+    WHERE NOT {good_expr(shape)}
+    ORDER BY s.line
     LIMIT {int(limit)}"""

@@ -39,6 +39,11 @@ EVIDENCE_TABLES: dict[str, Any] = {
 }
 
 
+def _copied(status: str) -> int:
+    """The row count of a `COPY n` command status."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
 class OutcomesRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -184,17 +189,24 @@ class OutcomesRepository:
         )
         return name
 
-    async def copy_csv(self, staging: str, columns: Sequence[str], source: AsyncIterable[bytes]) -> None:
+    async def copy_csv(self, staging: str, columns: Sequence[str], source: AsyncIterable[bytes]) -> int:
+        """COPY the rows into staging; returns how many rows were staged (from COPY's own status)."""
         driver = await self._driver()
-        await driver.copy_to_table(staging, source=source, columns=list(columns), format="csv")
+        return _copied(await driver.copy_to_table(staging, source=source, columns=list(columns), format="csv"))
 
-    async def copy_records(self, staging: str, columns: Sequence[str], records: Sequence[tuple[Any, ...]]) -> None:
+    async def copy_records(self, staging: str, columns: Sequence[str], records: Sequence[tuple[Any, ...]]) -> int:
         driver = await self._driver()
-        await driver.copy_records_to_table(staging, records=records, columns=list(columns))
+        return _copied(await driver.copy_records_to_table(staging, records=records, columns=list(columns)))
 
-    async def staged_rows(self, staging: str) -> int:
-        await self.session.execute(text(f"ANALYZE {staging}"))
-        return int((await self.session.execute(text(f"SELECT count(*) FROM {staging}"))).scalar_one())
+    async def tune_for_bulk_merge(self) -> None:
+        """Hash joins for a large staged file (this transaction only).
+
+        The staging table has no statistics (ANALYZE of a million rows costs more than it saves), so the planner
+        guesses the checked rows' count and, from the non-unique identifier indexes, picks sort-merge joins that
+        spill to disk. Resolving people by hashing the (small) people table is right for any large file.
+        """
+        await self.session.execute(text("SET LOCAL enable_mergejoin = off"))
+        await self.session.execute(text("SET LOCAL enable_nestloop = off"))
 
     async def staged_errors(self, kind: str, staging: str, limit: int) -> Sequence[Row[Any]]:
         return (await self.session.execute(text(importing.errors_sql(kind, staging, limit)))).all()

@@ -279,21 +279,26 @@ async def _check_and_merge(
     kind: str,
     fmt: str,
     staging: str,
+    total: int,
     source_agency: str,
     principal: Principal,
     line_of: Any,
     totals: _Totals,
 ) -> None:
+    """Merge the good staged rows, then (only when some were bad) list the bad ones with their errors.
+
+    The merge checks every row once and counts the bad ones, so a clean file is scanned once and the
+    per-column error lists are built only when there are bad rows, and only for them.
+    """
     import_id = uuid.uuid4()
-    total = await repo.staged_rows(staging)
-    bad = await repo.staged_errors(kind, staging, settings.import_error_limit)
-    rejected = int(bad[0].bad_rows) if bad else 0
+    merged = await repo.merge_staged(kind, staging, source_agency=source_agency, import_id=import_id)
+    rejected = int(merged.rejected)
+    bad = await repo.staged_errors(kind, staging, settings.import_error_limit) if rejected else []
     errors = [
         RowError(line=line_of(row.line), column=err.split("\t", 1)[0], reason=err.split("\t", 1)[1])
         for row in bad
         for err in row.errs
     ]
-    merged = await repo.merge_staged(kind, staging, source_agency=source_agency, import_id=import_id)
     await repo.drop_staging(staging)
     report = KindReport(
         kind=kind,
@@ -332,6 +337,10 @@ async def _check_and_merge(
     totals.truncated = totals.truncated or rejected > len(bad)
 
 
+BULK_ROWS = 50_000
+"""From this many staged rows an import resolves people with hash joins (see `tune_for_bulk_merge`)."""
+
+
 def _source_agency(requested: str | None, principal: Principal) -> str:
     return requested or principal.agency or principal.sub
 
@@ -364,7 +373,7 @@ async def import_csv(
             yield chunk
 
     try:
-        await repo.copy_csv(staging, columns, remaining())
+        total = await repo.copy_csv(staging, columns, remaining())
     except (
         asyncpg.DataError,
         asyncpg.PostgresSyntaxError,
@@ -382,6 +391,8 @@ async def import_csv(
             errors=[field_error(f"#line/{line}" if line else "/", str(exc.args[0] if exc.args else exc))],
             line=line,
         ) from exc
+    if total >= BULK_ROWS:
+        await repo.tune_for_bulk_merge()
     totals = _Totals()
     await _check_and_merge(
         repo,
@@ -389,6 +400,7 @@ async def import_csv(
         kind=kind,
         fmt="csv",
         staging=staging,
+        total=total,
         source_agency=_source_agency(source_agency, principal),
         principal=principal,
         line_of=lambda n: int(n) + 1,
@@ -461,7 +473,7 @@ async def import_batch(
         columns = importing.COLUMNS[importing.shape_of(kind)]
         staging = await repo.create_staging(kind, ("source_index", *columns))
         records = [(str(index), *(_text(getattr(row, c, None)) for c in columns)) for index, row in rows]
-        await repo.copy_records(staging, ("source_index", *columns), records)
+        total = await repo.copy_records(staging, ("source_index", *columns), records)
         index_of = {i + 1: index for i, (index, _) in enumerate(rows)}
         await _check_and_merge(
             repo,
@@ -469,6 +481,7 @@ async def import_batch(
             kind=kind,
             fmt="json",
             staging=staging,
+            total=total,
             source_agency=_source_agency(batch.source_agency, principal),
             principal=principal,
             line_of=lambda n, m=index_of: m[int(n)],
