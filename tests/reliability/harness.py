@@ -369,6 +369,8 @@ class Load:
     server_errors: list[tuple[str, int, str]] = field(default_factory=list)
     acknowledged: int = 0
     accepted: int = 0
+    timeline: list[tuple[float, str, int, float]] = field(default_factory=list)
+    """(monotonic start, call, HTTP status or -1 for a transport error, seconds taken) of every call."""
 
     def __post_init__(self) -> None:
         groups = self.families or self.count
@@ -399,6 +401,10 @@ class Load:
             self.server_errors.append(entry)
         self.unexpected.append(entry)
 
+    def _check_problem(self, response: httpx.Response) -> None:
+        if not response.headers.get("content-type", "").startswith("application/problem+json"):
+            self.unexpected.append(("503 without problem+json", response.status_code, response.text[:300]))
+
     async def _pause(self) -> None:
         assert time.monotonic() < self._stop_at, "load did not finish before its deadline"
         await asyncio.sleep(0.2)
@@ -407,13 +413,18 @@ class Load:
         headers = {**PARTNER, "Idempotency-Key": outcome.key}
         while True:
             outcome.submit_attempts += 1
+            started = time.monotonic()
             try:
                 response = await http.post(
                     self.base_urls() + "/v1/referrals/maternity", json=self._payloads[outcome.index], headers=headers
                 )
             except httpx.TransportError:
+                self.timeline.append((started, "submit", -1, time.monotonic() - started))
                 await self._pause()
                 continue
+            self.timeline.append((started, "submit", response.status_code, time.monotonic() - started))
+            if response.status_code == 503:
+                self._check_problem(response)
             if response.status_code == 201:
                 outcome.referral_id = response.json()["id"]
                 outcome.replayed = response.headers.get("Idempotent-Replayed") == "true"
@@ -428,6 +439,7 @@ class Load:
         url = f"/v1/referrals/{outcome.referral_id}"
         while True:
             outcome.accept_attempts += 1
+            started = time.monotonic()
             try:
                 response = await http.post(
                     self.base_urls() + url + "/decision",
@@ -439,8 +451,12 @@ class Load:
                     if response.status_code == 200 and response.json()["status"] != "accepted":
                         self._note("accept-conflict", response)
             except httpx.TransportError:
+                self.timeline.append((started, "accept", -1, time.monotonic() - started))
                 await self._pause()
                 continue
+            self.timeline.append((started, "accept", response.status_code, time.monotonic() - started))
+            if response.status_code == 503:
+                self._check_problem(response)
             if response.status_code == 200:
                 outcome.accepted = True
                 self.accepted += 1
