@@ -10,17 +10,21 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request, Response
+from standardwebhooks import Webhook
 
 from referrals.app import create_app
-from referrals.config import Settings
+from referrals.config import Settings, Subscriber
+from referrals.models import platform
+from shared.events import OutboxRelay
+from shared.settings import DEV_EVENT_SECRET
 from shared.testing import app_client, free_port
-from tests.referrals.conftest import create_maternity, nhs_number, partner, person, serve
+from tests.referrals.conftest import create_maternity, hub_manager, nhs_number, partner, person, serve
 
 KNOWN_NHS = nhs_number()
 KNOWN_PERSON_ID = str(uuid.uuid4())
 
 
-def peer_app(calls: dict[str, int]) -> FastAPI:
+def peer_app(calls: dict[str, int], received: list[dict[str, Any]]) -> FastAPI:
     """`POST /v1/people/match` (cases) and `GET /v1/frameworks/active` (outcomes), per the contracts."""
     app = FastAPI()
     etag = '"framework-custom-1"'
@@ -38,6 +42,14 @@ def peer_app(calls: dict[str, int]) -> FastAPI:
                 "candidates": [{"person": _person(str(uuid.uuid4()), body), "score": 0.82, "reasons": ["surname"]}],
             }
         return {"exact": [], "candidates": []}
+
+    @app.post("/v1/events")
+    async def events(request: Request) -> dict[str, str]:
+        # cases' consumer endpoint: verify the Standard Webhooks signature with the shared event secret
+        body = await request.body()
+        event = Webhook(DEV_EVENT_SECRET).verify(body, dict(request.headers))
+        received.append(event)
+        return {"status": "processed"}
 
     @app.get("/v1/frameworks/active")
     async def active(request: Request) -> Response:
@@ -84,6 +96,7 @@ async def _wait_for_matching(client: httpx.AsyncClient, rid: str, timeout: float
 async def test_cases_down_at_receipt_then_background_matching_completes(fresh_referrals_db: str) -> None:
     port = free_port()
     calls = {"match": 0, "framework": 0, "not_modified": 0}
+    received: list[dict[str, Any]] = []
     peer = f"http://127.0.0.1:{port}"
     async with app_client(
         create_app,
@@ -95,6 +108,7 @@ async def test_cases_down_at_receipt_then_background_matching_completes(fresh_re
         cases_backoff_seconds=0.3,
         framework_cache_seconds=0.2,
         match_timeout_seconds=2.0,
+        subscribers=[Subscriber(name="cases", url=f"{peer}/v1/events", event_types=["referral.accepted"])],
     ) as client:
         # Both peers are down: the referral is stored and acknowledged, matching pending, built-in needs accepted.
         down = await create_maternity(
@@ -106,7 +120,7 @@ async def test_cases_down_at_receipt_then_background_matching_completes(fresh_re
         assert down.json()["matching"] == "pending"
         assert {p["match"]["status"] for p in down.json()["people"]} == {"pending"}
 
-        async with serve(peer_app(calls), port=port):
+        async with serve(peer_app(calls, received), port=port):
             matched = await _wait_for_matching(client, down.json()["id"])
             assert matched["matching"] == "completed"
             by_ref = {p["ref"]: p["match"] for p in matched["people"]}
@@ -130,5 +144,22 @@ async def test_cases_down_at_receipt_then_background_matching_completes(fresh_re
             await asyncio.sleep(0.25)
             again = await create_maternity(client, needs=["education"])
             assert again.status_code == 201
+
+            # accepting publishes referral.accepted to the configured subscriber (cases), signed
+            decided = await client.post(
+                f"/v1/referrals/{inline.json()['id']}/decision",
+                headers=hub_manager("central"),  # no postcode: the default hub
+                json={"outcome": "accepted", "reason": "Family agreed"},
+            )
+            assert decided.status_code == 200
+            relay = OutboxRelay(client.app.state.db, platform)  # type: ignore[attr-defined]
+            try:
+                assert await relay.run_once() == 1
+            finally:
+                if relay._client is not None:
+                    await relay._client.aclose()
+            assert [e["type"] for e in received] == ["referral.accepted"]
+            assert received[0]["data"]["referral_id"] == inline.json()["id"]
+            assert received[0]["data"]["people"][0]["matched_person_id"] == KNOWN_PERSON_ID
     assert calls["match"] >= 6
     assert calls["not_modified"] >= 1  # revalidated with If-None-Match, not refetched
