@@ -491,10 +491,15 @@ class CasesRepository:
 
     # --- cases ----------------------------------------------------------------------------------------------
 
-    async def get_case(self, case_id: uuid.UUID, *, for_update: bool = False) -> Case | None:
+    async def get_case(
+        self, case_id: uuid.UUID, *, for_update: bool = False, viewer: Viewer | None = None
+    ) -> Case | None:
+        """A case (visible to `viewer` when given), optionally locked for a change: one round trip."""
         query = select(Case).where(Case.id == case_id)
+        if viewer is not None:
+            query = query.where(case_visible(viewer))
         if for_update:
-            query = query.with_for_update()
+            query = query.with_for_update(of=Case)
         return (await self.session.scalars(query)).first()
 
     async def open_case_of_family(self, family_id: uuid.UUID) -> Case | None:
@@ -597,9 +602,11 @@ class CasesRepository:
         return (await self.session.scalars(query)).first()
 
     async def end_assignment(self, assignment: LeadWorkerAssignment, reason: str) -> None:
-        assignment.ended_at = await self.session.scalar(select(func.now()))
-        assignment.end_reason = reason
-        await self.session.flush()
+        await self.session.execute(
+            update(LeadWorkerAssignment)
+            .where(LeadWorkerAssignment.id == assignment.id)
+            .values(ended_at=func.now(), end_reason=reason)
+        )
 
     async def add_assignment(self, assignment: LeadWorkerAssignment) -> bool:
         return await self._savepoint_insert(assignment)

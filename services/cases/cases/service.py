@@ -515,9 +515,7 @@ class CasesService:
 
     async def _visible_case(self, case_id: uuid.UUID, caller: Caller, *, for_update: bool = True) -> Case:
         """The case, locked for the change, when the caller may work on it (404 otherwise: ids are not disclosed)."""
-        if not await self.repo.is_case_visible(case_id, caller.viewer):
-            raise NotFound("No such case")
-        case = await self.repo.get_case(case_id, for_update=for_update)
+        case = await self.repo.get_case(case_id, for_update=for_update, viewer=caller.viewer)
         if case is None:
             raise NotFound("No such case")
         return case
