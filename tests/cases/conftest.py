@@ -219,7 +219,12 @@ def make_nhs(n: int) -> str:
 
 
 def referral_event(
-    *, referral_id: str | None = None, upn: str = "H801200001001", event_id: str | None = None, hub: str = "north"
+    *,
+    referral_id: str | None = None,
+    upn: str = "H801200001001",
+    event_id: str | None = None,
+    hub: str = "north",
+    family_name: str = "Smith",
 ) -> dict[str, Any]:
     """A `referral.accepted` CloudEvent as the referrals service sends it (a school referral: pupil and parent)."""
     rid = referral_id or str(uuid.uuid4())
@@ -237,10 +242,10 @@ def referral_event(
             "consent": {"given": True, "given_by": "parent", "recorded_at": "2026-11-19T09:00:00Z", "method": "verbal"},
             "postcode": "LS1 4AB", "address": "1 Demo Street", "expected_delivery_date": None,
             "people": [
-                {"ref": "pupil", "role": "child", "given_name": "Tom", "family_name": "Smith",
+                {"ref": "pupil", "role": "child", "given_name": "Tom", "family_name": family_name,
                  "date_of_birth": "2014-03-02", "nhs_number": None, "upn": upn, "postcode": "LS1 4AB",
                  "address": "1 Demo Street", "matched_person_id": None},
-                {"ref": "parent", "role": "parent_carer", "given_name": "Jane", "family_name": "Smith",
+                {"ref": "parent", "role": "parent_carer", "given_name": "Jane", "family_name": family_name,
                  "date_of_birth": "1988-05-01", "nhs_number": None, "upn": None, "postcode": "LS1 4AB",
                  "address": "1 Demo Street", "matched_person_id": None},
             ],

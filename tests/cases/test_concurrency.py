@@ -14,32 +14,41 @@ from sqlalchemy.pool import NullPool
 
 from cases.app import create_app
 from cases.config import Settings
-from cases.models import Case, CaseReferral, Family, LeadWorkerAssignment, Person, Plan, Worker
+from cases.models import Case, CaseReferral, Family, FamilyMember, LeadWorkerAssignment, Person, Plan, Worker
 from shared.db import async_url
-from shared.testing import app_client
+from shared.testing import app_client, clone_database
 from tests.cases.conftest import (
     ASSESSMENT,
     FrameworkServer,
     World,
+    make_upn,
     make_world,
     open_family_case,
     plan_body,
     post_event,
     referral_event,
 )
+from tests.conftest import template_name
 
 
-@pytest.fixture
-async def committed(fresh_cases_db: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_async_engine(async_url(fresh_cases_db), poolclass=NullPool)
+@pytest.fixture(scope="module")
+async def committed_db(server_url: str, cases_db: str) -> AsyncIterator[str]:
+    """One committed clone for this module: each test keeps to its own family, case and workers."""
+    async with clone_database(server_url, template_name("cases")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+async def committed(committed_db: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_async_engine(async_url(committed_db), poolclass=NullPool)
     yield async_sessionmaker(engine, expire_on_commit=False)
     await engine.dispose()
 
 
-@pytest.fixture
-async def live(fresh_cases_db: str, framework_server: FrameworkServer) -> AsyncIterator[httpx.AsyncClient]:
+@pytest.fixture(scope="module")
+async def live(committed_db: str, framework_server: FrameworkServer) -> AsyncIterator[httpx.AsyncClient]:
     async with app_client(
-        create_app, Settings, fresh_cases_db, outcomes_url=framework_server.url,
+        create_app, Settings, committed_db, outcomes_url=framework_server.url,
         database_pool_size=55, database_max_overflow=5,
     ) as client:  # fmt: skip
         await warm_pool(client, 55)
@@ -68,7 +77,7 @@ async def test_fifty_concurrent_lead_worker_assignments_leave_one_current(
         ]  # fmt: skip
         session.add_all(workers)
         await session.commit()
-    _, case_id = await open_family_case(live, world)
+    _, case_id = await open_family_case(live, world, upn=make_upn(7001))
 
     async def assign(worker: Worker) -> int:
         response = await live.post(
@@ -133,30 +142,40 @@ async def test_fifty_concurrent_referrals_for_one_family_open_one_case(
 ) -> None:
     async with committed() as session:
         await make_world(session)
-    events = [referral_event() for _ in range(50)]
+    upn = make_upn(7777)
+    events = [referral_event(upn=upn, family_name="Okonkwo") for _ in range(50)]
     responses = await asyncio.gather(*(post_event(live, e) for e in events))
     assert [r.status_code for r in responses] == [200] * 50, [r.text for r in responses if r.status_code != 200][:2]
 
-    async with committed() as session:
-        open_cases = await session.scalar(select(func.count()).select_from(Case).where(Case.status != "closed"))
-        assert open_cases == 1
-        assert await session.scalar(select(func.count()).select_from(Family)) == 1
-        assert await session.scalar(select(func.count()).select_from(Person)) == 2  # the pupil and the parent, once
-        assert await session.scalar(select(func.count()).select_from(CaseReferral)) == 50
-        kinds = dict(
-            (
-                await session.execute(
-                    text("SELECT type, count(*) FROM outbox_events WHERE type LIKE 'case.%' GROUP BY type")
-                )
-            ).all()
-        )
-        assert kinds == {"case.opened": 1, "case.joined": 49}
+    async def counts() -> tuple[int, int, int, int, dict[str, int]]:
+        async with committed() as session:
+            people = (await session.scalars(select(Person.id).where(Person.family_name == "Okonkwo"))).all()
+            families = set(
+                (await session.scalars(select(FamilyMember.family_id).where(FamilyMember.person_id.in_(people)))).all()
+            )
+            cases = (await session.scalars(select(Case).where(Case.family_id.in_(families)))).all()
+            links = await session.scalar(
+                select(func.count()).select_from(CaseReferral).where(CaseReferral.case_id.in_([c.id for c in cases]))
+            )
+            kinds = dict(
+                (
+                    await session.execute(
+                        text("SELECT type, count(*) FROM outbox_events WHERE subject = ANY(:s) GROUP BY type"),
+                        {"s": [str(c.id) for c in cases]},
+                    )
+                ).all()
+            )
+            open_cases = sum(c.status != "closed" for c in cases)
+            return len(people), len(families), open_cases, int(links or 0), kinds
+
+    people, families, open_cases, links, kinds = await counts()
+    assert (people, families, open_cases, links) == (2, 1, 1, 50)  # the pupil and the parent, once; one open case
+    assert kinds == {"case.opened": 1, "case.joined": 49}
 
     # a redelivery of any of them changes nothing
     again = await post_event(live, events[7])
     assert again.json()["status"] == "duplicate"
-    async with committed() as session:
-        assert await session.scalar(select(func.count()).select_from(CaseReferral)) == 50
+    assert await counts() == (people, families, open_cases, links, kinds)
 
 
 async def test_concurrent_plan_updates_with_one_etag_keep_one_active_plan(
@@ -164,7 +183,7 @@ async def test_concurrent_plan_updates_with_one_etag_keep_one_active_plan(
 ) -> None:
     async with committed() as session:
         world: World = await make_world(session)
-    _, case_id = await open_family_case(live, world)
+    _, case_id = await open_family_case(live, world, upn=make_upn(7002))
     manager = world.manager()
     assert (await live.post(f"/v1/cases/{case_id}/assessment", json=ASSESSMENT, headers=manager)).status_code == 201
     first = await live.put(f"/v1/cases/{case_id}/plan", json=plan_body(), headers=manager)
