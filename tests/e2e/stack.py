@@ -17,13 +17,22 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import psutil
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from cases.seed import seed_demo
 from earlyhelp.platform import SERVICES, subscribers_json
 from shared.db import async_url
-from shared.testing import TEST_DATA_DIR, TEST_KEY_PATH, ServiceProcesses, clone_database, common_test_env, free_port
+from shared.testing import (
+    TEST_DATA_DIR,
+    TEST_KEY_PATH,
+    ServiceProcess,
+    ServiceProcesses,
+    clone_database,
+    common_test_env,
+    free_port,
+)
 from tests.conftest import template_name
 
 T = TypeVar("T")
@@ -53,38 +62,70 @@ async def seed_hubs(cases_db_url: str) -> None:
 @asynccontextmanager
 async def platform(server_url: str, log_dir: Path, *, gateway: bool) -> AsyncIterator[Stack]:
     """Referrals, cases and outcomes (and the gateway when asked) on fresh databases, stopped at the end."""
-    names = [s.name for s in SERVICES] + (["gateway"] if gateway else [])
-    ports = {name: free_port() for name in names}
-    processes = ServiceProcesses()
     async with (
         clone_database(server_url, template_name("referrals")) as referrals_db,
         clone_database(server_url, template_name("cases")) as cases_db,
         clone_database(server_url, template_name("outcomes")) as outcomes_db,
     ):
         databases = {"referrals": referrals_db, "cases": cases_db, "outcomes": outcomes_db}
-        for part in SERVICES:
-            env = common_test_env(part.prefix, databases[part.name], ports[part.name])
-            env[f"{part.prefix}_SUBSCRIBERS"] = subscribers_json(part.name, ports)
-            for peer in SERVICES:
-                if peer is not part:
-                    env[f"{part.prefix}_{peer.prefix}_URL"] = f"http://127.0.0.1:{ports[peer.name]}"
-            processes.add(part.name, part.app, env, log_dir, port=ports[part.name])
-        if gateway:
-            env = {
-                "GATEWAY_PORT": str(ports["gateway"]),
-                "GATEWAY_ENVIRONMENT": "test",
-                "GATEWAY_DEV_KEY_PATH": str(TEST_KEY_PATH),
-                "GATEWAY_DATA_DIR": str(TEST_DATA_DIR),
-                "GATEWAY_RATE_LIMIT_PER_SECOND": "0",
-                **{f"GATEWAY_{s.prefix}_URL": f"http://127.0.0.1:{ports[s.name]}" for s in SERVICES},
-            }
-            processes.add("gateway", "gateway.app:create_app", env, log_dir, port=ports["gateway"])
         await seed_hubs(cases_db)
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            processes = _processes(databases, log_dir / f"attempt-{attempt}", gateway=gateway)
+            try:
+                await processes.start(timeout=START_TIMEOUT)
+                if all(_listens(p) for p in processes.processes.values()):
+                    break
+            except (TimeoutError, RuntimeError):
+                if attempt == PORT_ATTEMPTS:
+                    processes.stop()
+                    raise
+            processes.stop()  # a port was taken between choosing it and binding it: choose again
+        else:
+            raise RuntimeError(f"could not start the platform on free ports; see {log_dir}")
         try:
-            await processes.start(timeout=START_TIMEOUT)
             yield Stack(processes, {name: p.url for name, p in processes.processes.items()})
         finally:
             processes.stop()
+
+
+PORT_ATTEMPTS = 3
+
+
+def _processes(databases: dict[str, str], log_dir: Path, *, gateway: bool) -> ServiceProcesses:
+    names = [s.name for s in SERVICES] + (["gateway"] if gateway else [])
+    ports = {name: free_port() for name in names}
+    processes = ServiceProcesses()
+    for part in SERVICES:
+        env = common_test_env(part.prefix, databases[part.name], ports[part.name])
+        env[f"{part.prefix}_SUBSCRIBERS"] = subscribers_json(part.name, ports)
+        for peer in SERVICES:
+            if peer is not part:
+                env[f"{part.prefix}_{peer.prefix}_URL"] = f"http://127.0.0.1:{ports[peer.name]}"
+        processes.add(part.name, part.app, env, log_dir, port=ports[part.name])
+    if gateway:
+        env = {
+            "GATEWAY_PORT": str(ports["gateway"]),
+            "GATEWAY_ENVIRONMENT": "test",
+            "GATEWAY_DEV_KEY_PATH": str(TEST_KEY_PATH),
+            "GATEWAY_DATA_DIR": str(TEST_DATA_DIR),
+            "GATEWAY_RATE_LIMIT_PER_SECOND": "0",
+            # the suite shares two cores with other suites: a loaded service may take seconds to answer
+            "GATEWAY_UPSTREAM_TIMEOUT_SECONDS": "30",
+            **{f"GATEWAY_{s.prefix}_URL": f"http://127.0.0.1:{ports[s.name]}" for s in SERVICES},
+        }
+        processes.add("gateway", "gateway.app:create_app", env, log_dir, port=ports["gateway"])
+    return processes
+
+
+def _listens(process: ServiceProcess) -> bool:
+    """True when our own process holds the port: another suite's server may have answered `/readyz` there."""
+    if process.proc is None or process.proc.poll() is not None:
+        return False
+    try:
+        connections = psutil.Process(process.proc.pid).net_connections(kind="tcp")
+    except psutil.Error:
+        return False
+    return any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == process.port for c in connections)
 
 
 async def eventually(

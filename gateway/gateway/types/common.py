@@ -81,6 +81,11 @@ def user_errors_from(error: UpstreamError) -> list[UserError]:
         return [UserError(field="id", message=error.detail, code=UserErrorCode.NOT_FOUND)]
     if error.code == ErrorCode.CONFLICT:
         stale = error.status in (412, 428)
+        if error.field_errors and not stale:  # e.g. a claim refused need by need
+            return [
+                UserError(field=e["field"] or None, message=e["message"], code=UserErrorCode.CONFLICT)
+                for e in error.field_errors
+            ]
         return [
             UserError(
                 field="version" if stale else None,
