@@ -249,8 +249,7 @@ class NeedResult(Base):
         UUID(as_uuid=True), ForeignKey("enrolments.id", ondelete="CASCADE"), primary_key=True
     )
     need: Mapped[str] = mapped_column(Text, primary_key=True)
-    run_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
-    """The evaluation run that wrote this result (no foreign key: see migration outcomes0003)."""
+    run_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("evaluation_runs.id"))
     rule_kind: Mapped[str] = mapped_column(Text)
     met: Mapped[bool] = mapped_column(Boolean)
     sustained: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
