@@ -308,7 +308,7 @@ async def record_assessment(
     frameworks: Annotated[FrameworkClient, Depends(framework_client)],
 ) -> AssessmentRead:
     service = CasesService(session)
-    await service._visible_case(case_id, caller, for_update=False)  # 404 before calling outcomes
+    await service.visible_case(case_id, caller, for_update=False)  # 404 before calling outcomes
     assessment = await service.record_assessment(case_id, body, caller, await frameworks.active())
     return AssessmentRead(
         id=assessment.id,

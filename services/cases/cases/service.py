@@ -513,7 +513,7 @@ class CasesService:
             raise NotFound("No such case")
         return found[0]
 
-    async def _visible_case(self, case_id: uuid.UUID, caller: Caller, *, for_update: bool = True) -> Case:
+    async def visible_case(self, case_id: uuid.UUID, caller: Caller, *, for_update: bool = True) -> Case:
         """The case, locked for the change, when the caller may work on it (404 otherwise: ids are not disclosed)."""
         case = await self.repo.get_case(case_id, for_update=for_update, viewer=caller.viewer)
         if case is None:
@@ -584,7 +584,7 @@ class CasesService:
         The case row is locked first (one assignment per case at a time), then the worker row (one caseload count
         per worker at a time), always in that order; the partial unique index is the last line of defence.
         """
-        case = await self._visible_case(case_id, caller)
+        case = await self.visible_case(case_id, caller)
         self._require_open(case)
         current = await self.repo.current_assignment(case.id)
         is_lead = current is not None and caller.worker_id == current.worker_id
@@ -640,7 +640,7 @@ class CasesService:
         return assignment
 
     async def lead_worker_history(self, case_id: uuid.UUID, caller: Caller) -> list[LeadWorkerAssignment]:
-        await self._visible_case(case_id, caller, for_update=False)
+        await self.visible_case(case_id, caller, for_update=False)
         await self._audit(caller.principal, "read", "case", [case_id], purpose="lead worker history")
         return await self.repo.assignment_history(case_id)
 
@@ -671,7 +671,7 @@ class CasesService:
     async def record_assessment(
         self, case_id: uuid.UUID, body: AssessmentCreate, caller: Caller, framework: Framework
     ) -> Assessment:
-        case = await self._visible_case(case_id, caller)
+        case = await self.visible_case(case_id, caller)
         self._require_open(case)
         errors = []
         for index, need in enumerate(body.needs):
@@ -761,7 +761,7 @@ class CasesService:
         self, case_id: uuid.UUID, body: PlanUpdate, caller: Caller, *, if_match: str | None, review_weeks: int
     ) -> Plan:
         """Write a new plan version. The case row lock orders writers; `If-Match` catches stale editors."""
-        case = await self._visible_case(case_id, caller)
+        case = await self.visible_case(case_id, caller)
         self._require_open(case)
         current = await self.repo.active_plan(case.id)
         if current is not None:
@@ -772,7 +772,7 @@ class CasesService:
                     "The plan has changed since you read it; reload it and apply your change again",
                     current_etag=plan_etag(current),
                 )
-        elif if_match is not None and not _etag_matches(if_match, plan_etag(None)):
+        elif if_match is not None and if_match.strip() != plan_etag(None):  # `*` needs a current plan
             raise PreconditionFailed("The case has no plan yet", current_etag=plan_etag(None))
         assessment = await self.repo.latest_assessment(case.id)
         if assessment is None:
@@ -849,7 +849,7 @@ class CasesService:
     async def record_review(
         self, case_id: uuid.UUID, body: ReviewCreate, caller: Caller, *, review_weeks: int
     ) -> Review:
-        case = await self._visible_case(case_id, caller)
+        case = await self.visible_case(case_id, caller)
         self._require_open(case)
         plan = await self.repo.active_plan(case.id)
         if plan is None:
@@ -879,7 +879,7 @@ class CasesService:
     # --- contacts -------------------------------------------------------------------------------------------
 
     async def add_contact(self, case_id: uuid.UUID, body: ContactCreate, caller: Caller) -> Contact:
-        case = await self._visible_case(case_id, caller, for_update=False)
+        case = await self.visible_case(case_id, caller, for_update=False)
         contact = Contact(id=uuid.uuid4(), case_id=case.id, recorded_by=caller.principal.actor, **body.model_dump())
         await self.repo.add(contact)
         await self._audit(caller.principal, "create", "contact", [contact.id], purpose=f"case {case.id}")
@@ -895,7 +895,7 @@ class CasesService:
     async def close_case(
         self, case_id: uuid.UUID, body: CaseClose, caller: Caller, *, if_match: str | None
     ) -> CaseRead:
-        case = await self._visible_case(case_id, caller)
+        case = await self.visible_case(case_id, caller)
         self._require_open(case)
         current = await self.repo.current_assignment(case.id)
         if not (caller.manages(case.hub) or (current is not None and current.worker_id == caller.worker_id)):

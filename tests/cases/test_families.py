@@ -1,0 +1,100 @@
+"""Families over time: members join and leave, relationships, unborn members, and the events they raise."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tests.cases.conftest import World, family_body, open_family_case
+
+
+async def test_membership_over_time_and_relationships(
+    client: httpx.AsyncClient, world: World, cases_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    family_id, _ = await open_family_case(client, world)
+    manager = world.manager()
+    family = (await client.get(f"/v1/families/{family_id}", headers=manager)).json()
+    mother = next(m for m in family["members"] if m["role"] == "parent_carer")
+    child = next(m for m in family["members"] if m["role"] == "child")
+
+    joined = await client.post(
+        f"/v1/families/{family_id}/members",
+        json={"role": "other_adult", "joined_on": "2026-01-05",
+              "person": {"given_name": "Lee", "family_name": "Smith", "date_of_birth": "1985-02-02"}},
+        headers=manager,
+    )  # fmt: skip
+    assert joined.status_code == 201, joined.text
+    partner = next(m for m in joined.json()["members"] if m["role"] == "other_adult")
+    unborn = await client.post(
+        f"/v1/families/{family_id}/members", json={"role": "unborn", "expected_on": "2027-04-01"}, headers=manager
+    )
+    assert unborn.status_code == 201
+    again = await client.post(
+        f"/v1/families/{family_id}/members", json={"role": "child", "person_id": child["person"]["id"]}, headers=manager
+    )
+    assert again.status_code == 409  # already a current member
+
+    related = await client.post(
+        f"/v1/families/{family_id}/relationships",
+        json={"person_id": mother["person"]["id"], "related_person_id": child["person"]["id"], "kind": "parent_of"},
+        headers=manager,
+    )
+    assert related.status_code == 201, related.text
+    assert related.json()["relationships"] == [
+        {"person_id": mother["person"]["id"], "related_person_id": child["person"]["id"], "kind": "parent_of"}
+    ]
+
+    left = await client.post(
+        f"/v1/families/{family_id}/members/{partner['id']}/leave",
+        json={"left_on": "2026-06-30", "reason": "moved out"},
+        headers=manager,
+    )
+    assert left.status_code == 200, left.text
+    members = {m["id"]: m for m in left.json()["members"]}
+    assert members[partner["id"]]["left_on"] == "2026-06-30"  # history is kept, not deleted
+    assert sorted(m["role"] for m in members.values() if m["left_on"] is None) == ["child", "parent_carer", "unborn"]
+    twice = await client.post(
+        f"/v1/families/{family_id}/members/{partner['id']}/leave", json={"reason": "again"}, headers=manager
+    )
+    assert twice.status_code == 409
+
+    # a former member is no longer a current member: relationships are between current members
+    stale = await client.post(
+        f"/v1/families/{family_id}/relationships",
+        json={
+            "person_id": partner["person"]["id"],
+            "related_person_id": child["person"]["id"],
+            "kind": "step_parent_of",
+        },
+        headers=manager,
+    )
+    assert stale.status_code == 422 and stale.json()["errors"][0]["pointer"] == "/person_id"
+
+    async with cases_sessions() as session:
+        changes = (
+            (
+                await session.execute(
+                    text("SELECT data FROM outbox_events WHERE type = 'family.membership_changed' AND subject = :f"),
+                    {"f": family_id},
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert [(c["joined"], c["left"]) for c in changes] == [(2, 0), (1, 0), (1, 0), (0, 1)]
+
+
+async def test_family_validation_and_access(client: httpx.AsyncClient, world: World) -> None:
+    body = family_body()
+    body["members"][1]["role"] = "unborn"
+    response = await client.post("/v1/families", json=body, headers=world.manager())
+    assert response.status_code == 422 and response.json()["errors"][0]["pointer"].startswith("/members/1")
+    other_hub = family_body(hub="south")
+    assert (await client.post("/v1/families", json=other_hub, headers=world.manager())).status_code == 403
+    practitioner = world.practitioner(world.lead)
+    assert (await client.post("/v1/families", json=family_body(), headers=practitioner)).status_code == 403
+    bad_postcode = family_body()
+    bad_postcode["postcode"] = "NOT A POSTCODE"
+    response = await client.post("/v1/families", json=bad_postcode, headers=world.manager())
+    assert response.status_code == 422 and response.json()["errors"][0]["pointer"] == "/postcode"
