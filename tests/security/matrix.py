@@ -63,6 +63,11 @@ MATRIX: dict[Op, dict[str, str]] = {
     ("referrals", "POST", "/v1/referrals/{referral_id}/decision"): row("401 403 403 404 403 403 ok"),
     ("referrals", "POST", "/v1/referrals/{referral_id}/withdraw"): row("401 404 404 403 403 403 ok"),
     ("referrals", "PUT", "/v1/referrals/{referral_id}/consent"): row("401 403 403 404 403 403 ok"),
+    ("referrals", "POST", "/fhir"): row("401 ok ok 403 403 403 ok"),
+    ("referrals", "POST", "/fhir/$process-message"): row("401 ok ok 403 403 403 ok"),
+    ("referrals", "GET", "/fhir/ServiceRequest/{referral_id}"): row("401 404 404 404 403 403 ok"),
+    ("referrals", "GET", "/fhir/Task"): row("401 ok ok ok 403 403 ok"),
+    ("referrals", "GET", "/fhir/metadata"): PUBLIC,
     ("referrals", "GET", "/v1/webhooks"): row("401 ok 403 403 403 403 ok"),
     ("referrals", "POST", "/v1/webhooks"): row("401 ok 403 403 403 403 403"),
     ("referrals", "DELETE", "/v1/webhooks/{webhook_id}"): row("401 404 403 403 403 403 ok"),
@@ -124,6 +129,7 @@ NOTES: dict[Op, str] = {
     ("cases", "POST", "/v1/families"): "the hub's own managers",
     ("cases", "POST", "/v1/cases"): "the family's hub managers",
     ("referrals", "POST", "/v1/webhooks"): "a partner system with an agency claim",
+    ("referrals", "GET", "/fhir/Task"): "an empty searchset for a referral you cannot see",
     ("outcomes", "GET", "/v1/families/{family_id}/progress"): "practitioners and managers: their hubs",
     ("cases", "GET", "/v1/cases/{case_id}/contacts"): "an empty list, not 404, for a case you cannot see — finding F3",
 }
@@ -150,6 +156,8 @@ def request_for(op: Op, ids: Mapping[str, str]) -> dict[str, Any]:
         params = {"case_ids": ids["case_id"]}
     elif path == "/v1/cases" and method == "GET":
         params = {"ids": ids["case_id"]}
+    elif path == "/fhir/Task":
+        params = {"focus": f"ServiceRequest/{ids['referral_id']}"}
     elif path == "/v1/progress":
         params = {"family_ids": ids["family_id"]}
     elif path == "/v1/claims/export":
