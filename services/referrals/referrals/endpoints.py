@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import orjson
@@ -195,7 +195,7 @@ async def list_referrals(
         family_ids=_uuid_list(family_ids, "family_ids"),
     )
     repo = ReferralRepository(session)
-    now = datetime.now().astimezone()
+    now = datetime.now(UTC)
     after = _decode_cursor(cursor) if cursor else None
     rows = await repo.search(service.read_scope(principal), filters, limit=limit + 1, after=after, now=now)
     page, more = rows[:limit], len(rows) > limit
@@ -220,7 +220,7 @@ async def get_referral(referral_id: uuid.UUID, session: SessionDep, principal: R
     referral = await service.get_referral(
         repo=ReferralRepository(session), principal=principal, referral_id=referral_id
     )
-    return service.to_read(referral, datetime.now().astimezone())
+    return service.to_read(referral, datetime.now(UTC))
 
 
 @router.post("/referrals/{referral_id}/screening", response_model=ReferralRead, summary="Start screening")
@@ -233,7 +233,7 @@ async def start_screening(
         referral_id=referral_id,
         note=body.note if body else None,
     )
-    return service.to_read(referral, datetime.now().astimezone())
+    return service.to_read(referral, datetime.now(UTC))
 
 
 @router.post("/referrals/{referral_id}/decision", response_model=ReferralRead, summary="Decide a referral")
@@ -243,7 +243,7 @@ async def decide_referral(
     referral = await service.decide(
         repo=ReferralRepository(session), principal=principal, referral_id=referral_id, decision=body
     )
-    return service.to_read(referral, datetime.now().astimezone())
+    return service.to_read(referral, datetime.now(UTC))
 
 
 @router.post("/referrals/{referral_id}/withdraw", response_model=ReferralRead, summary="Withdraw before a decision")
@@ -256,7 +256,7 @@ async def withdraw_referral(
         referral_id=referral_id,
         withdrawal=body or WithdrawalCreate(),
     )
-    return service.to_read(referral, datetime.now().astimezone())
+    return service.to_read(referral, datetime.now(UTC))
 
 
 @router.put("/referrals/{referral_id}/consent", response_model=ReferralRead, summary="Record the family's consent")
@@ -269,7 +269,7 @@ async def record_consent(
         referral_id=referral_id,
         consent=body.model_dump(mode="json"),
     )
-    return service.to_read(referral, datetime.now().astimezone())
+    return service.to_read(referral, datetime.now(UTC))
 
 
 # --- partner webhooks ---------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -488,24 +489,10 @@ async def decide(
     referral.decision_reason = decision.reason
     referral.decided_at = now
     referral.decided_by = principal.sub
-    await _change_status(repo, referral, principal, decision.outcome, decision.reason, at=now)
-    await publish(
-        repo.session,
-        platform,
-        source=EVENT_SOURCE,
-        type="referral.decided",
-        subject=str(referral.id),
-        data=decided_payload(referral),
-    )
+    events: list[tuple[str, dict[str, Any]]] = [("referral.decided", decided_payload(referral))]
     if decision.outcome == "accepted":
-        await publish(
-            repo.session,
-            platform,
-            source=EVENT_SOURCE,
-            type="referral.accepted",
-            subject=str(referral.id),
-            data=accepted_payload(referral),
-        )
+        events.append(("referral.accepted", accepted_payload(referral)))
+    await _change_status(repo, referral, principal, decision.outcome, decision.reason, at=now, events=events)
     return referral
 
 
@@ -522,20 +509,15 @@ async def withdraw(
         raise Conflict(f"Only a referral awaiting a decision can be withdrawn; this one is {referral.status}")
     now = at or datetime.now(UTC)
     referral.withdrawn_at = now
-    await _change_status(repo, referral, principal, "withdrawn", withdrawal.reason, at=now)
-    await publish(
-        repo.session,
-        platform,
-        source=EVENT_SOURCE,
-        type="referral.withdrawn",
-        subject=str(referral.id),
-        data={
-            "referral_id": referral.id,
-            "agency": referral.agency,
-            "hub": referral.hub,
-            "withdrawn_at": now,
-            "reason": withdrawal.reason,
-        },
+    withdrawn = {
+        "referral_id": referral.id,
+        "agency": referral.agency,
+        "hub": referral.hub,
+        "withdrawn_at": now,
+        "reason": withdrawal.reason,
+    }
+    await _change_status(
+        repo, referral, principal, "withdrawn", withdrawal.reason, at=now, events=[("referral.withdrawn", withdrawn)]
     )
     return referral
 
@@ -571,19 +553,15 @@ async def _change_status(
     reason: str | None,
     *,
     at: datetime | None = None,
+    events: Sequence[tuple[str, dict[str, Any]]] = (),
 ) -> None:
+    """Move the referral, announce it (status_changed to the referring partner, plus `events`), audit it.
+
+    The audit row comes last: the audit chain's trigger holds a lock until commit, so nothing follows it.
+    """
     previous = referral.status
     at = at or datetime.now(UTC)
     await repo.add_status_change(referral, to_status=to_status, at=at, by=principal.actor, reason=reason)
-    await record_access(
-        repo.session,
-        platform,
-        actor=principal,
-        action="update",
-        record_type="referral",
-        record_ids=[referral.id],
-        purpose=f"status {previous} -> {to_status}",
-    )
     await publish(
         repo.session,
         platform,
@@ -592,6 +570,17 @@ async def _change_status(
         subject=str(referral.id),
         data=status_changed_payload(referral, previous, at),
         audience_agency=referral.agency,
+    )
+    for event_type, data in events:
+        await publish(repo.session, platform, source=EVENT_SOURCE, type=event_type, subject=str(referral.id), data=data)
+    await record_access(
+        repo.session,
+        platform,
+        actor=principal,
+        action="update",
+        record_type="referral",
+        record_ids=[referral.id],
+        purpose=f"status {previous} -> {to_status}",
     )
 
 
