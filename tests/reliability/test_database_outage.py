@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from tests.reliability.harness import (
+    REFERRAL_COUNT,
     Load,
     Stack,
     TcpProxy,
@@ -83,7 +84,7 @@ async def run_outage(fresh: dict[str, str], server_url: str, log_dir: Path, outa
     stack = Stack(databases=fresh, database_urls=via_proxy, log_dir=log_dir)
     try:
         async with running_stack(stack):
-            count = 60
+            count = max(REFERRAL_COUNT, 30)
             load = Load(lambda: stack.url("referrals"), count, families=count // 3, concurrency=6, deadline_seconds=180)
             run = asyncio.create_task(load.run())
 

@@ -19,12 +19,11 @@ import pytest
 from starlette.requests import Request
 from starlette.responses import Response
 
-from shared.testing import free_port
+from shared.testing import ServiceProcess, free_port
 from tests.reliability.harness import (
     REFERRAL_COUNT,
     SOAK_REFERRAL_COUNT,
     Load,
-    ServiceProcess,
     Stack,
     all_linked,
     check_delivery_invariants,
@@ -220,4 +219,14 @@ async def test_soak_cases_killed_with_full_load(stack: Stack) -> None:
         load = Load((lambda: stack.url("referrals")), SOAK_REFERRAL_COUNT, families=SOAK_REFERRAL_COUNT // 3)
         load.deadline_seconds = 600
         FIGURES["soak cases killed"] = await kill_under_load(stack, load, stack.replica("cases"), at_fraction=0.3)
+    print(FIGURES)
+
+
+@pytest.mark.soak
+async def test_soak_referrals_killed_with_full_load(stack: Stack) -> None:
+    async with running_stack(stack):
+        load = Load(lambda: stack.url("referrals"), SOAK_REFERRAL_COUNT, families=SOAK_REFERRAL_COUNT // 3)
+        load.deadline_seconds = 600
+        figures = await kill_under_load(stack, load, stack.replica("referrals"), at_fraction=0.3)
+        FIGURES["soak referrals killed"] = figures
     print(FIGURES)

@@ -23,6 +23,7 @@ from tests.reliability.harness import (
     MANAGER,
     MANAGER_SUB,
     REFERRAL_COUNT,
+    SOAK_REFERRAL_COUNT,
     Load,
     Stack,
     all_linked,
@@ -72,6 +73,19 @@ async def add_workers(http: httpx.AsyncClient, cases_url: str) -> list[str]:
 async def test_two_replicas_of_everything_keep_every_invariant(
     fresh_referrals_db: str, fresh_cases_db: str, fresh_outcomes_db: str, tmp_path: Path
 ) -> None:
+    await scale_out(fresh_referrals_db, fresh_cases_db, fresh_outcomes_db, tmp_path, REFERRAL_COUNT)
+
+
+@pytest.mark.soak
+async def test_soak_two_replicas_with_full_load(
+    fresh_referrals_db: str, fresh_cases_db: str, fresh_outcomes_db: str, tmp_path: Path
+) -> None:
+    await scale_out(fresh_referrals_db, fresh_cases_db, fresh_outcomes_db, tmp_path, SOAK_REFERRAL_COUNT)
+
+
+async def scale_out(
+    fresh_referrals_db: str, fresh_cases_db: str, fresh_outcomes_db: str, tmp_path: Path, count: int
+) -> None:
     stack = Stack(
         databases={"referrals": fresh_referrals_db, "cases": fresh_cases_db, "outcomes": fresh_outcomes_db},
         log_dir=tmp_path,
@@ -79,7 +93,7 @@ async def test_two_replicas_of_everything_keep_every_invariant(
         with_outcomes=True,
     )
     async with running_stack(stack), httpx.AsyncClient(timeout=20) as http:
-        load = Load(lambda: stack.url("referrals"), REFERRAL_COUNT, families=REFERRAL_COUNT // 4)
+        load = Load(lambda: stack.url("referrals"), count, families=count // 4, deadline_seconds=600)
         await load.run()
 
         async def settled() -> bool:
@@ -157,5 +171,5 @@ async def test_two_replicas_of_everything_keep_every_invariant(
             lead_worker_race=dict(Counter(assigned)),
             first_plan_race=dict(Counter(planned)),
         )
-        FIGURES["two replicas"] = figures
+        FIGURES[f"two replicas, {count} referrals"] = figures
     print(FIGURES)
