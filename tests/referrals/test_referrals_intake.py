@@ -166,3 +166,26 @@ async def test_school_partner_posts_school_referral(client: httpx.AsyncClient) -
     response = await create_school(client, headers=partner(**SCHOOL))
     assert response.status_code == 201
     assert response.json()["agency"] == "SCH-LS-001"
+
+
+async def test_openapi_documents_the_api(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    paths = spec["paths"]
+    for path in (
+        "/v1/referrals/maternity",
+        "/v1/referrals/school",
+        "/v1/referrals",
+        "/v1/referrals/{referral_id}",
+        "/v1/referrals/{referral_id}/decision",
+        "/v1/referrals/{referral_id}/withdraw",
+        "/v1/webhooks",
+        "/v1/webhooks/{webhook_id}/deliveries",
+        "/fhir",
+        "/fhir/$process-message",
+        "/fhir/Task",
+        "/fhir/metadata",
+    ):
+        assert path in paths, path
+    create = paths["/v1/referrals/maternity"]["post"]
+    assert "Idempotency-Key" in [p["name"] for p in create["parameters"]]
+    assert {"201", "409", "422"} <= set(create["responses"])
