@@ -18,7 +18,7 @@ from referrals.models import platform
 from shared.events import OutboxRelay
 from shared.settings import DEV_EVENT_SECRET
 from shared.testing import app_client, free_port
-from tests.referrals.conftest import create_maternity, hub_manager, nhs_number, partner, person, serve
+from tests.referrals.conftest import admin, create_maternity, hub_manager, nhs_number, partner, person, serve
 
 KNOWN_NHS = nhs_number()
 KNOWN_PERSON_ID = str(uuid.uuid4())
@@ -87,7 +87,7 @@ def _person(pid: str, body: dict[str, Any]) -> dict[str, Any]:
 async def _wait_for_matching(client: httpx.AsyncClient, rid: str, timeout: float = 15.0) -> dict[str, Any]:
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        body: dict[str, Any] = (await client.get(f"/v1/referrals/{rid}", headers=partner())).json()
+        body: dict[str, Any] = (await client.get(f"/v1/referrals/{rid}", headers=admin())).json()
         if body["matching"] == "completed" or asyncio.get_running_loop().time() > deadline:
             return body
         await asyncio.sleep(0.1)
@@ -118,7 +118,9 @@ async def test_cases_down_at_receipt_then_background_matching_completes(fresh_re
         )
         assert down.status_code == 201, down.text
         assert down.json()["matching"] == "pending"
-        assert {p["match"]["status"] for p in down.json()["people"]} == {"pending"}
+        assert {p["match"] for p in down.json()["people"]} == {None}  # partners never see match results
+        pending = (await client.get(f"/v1/referrals/{down.json()['id']}", headers=admin())).json()
+        assert {p["match"]["status"] for p in pending["people"]} == {"pending"}
 
         async with serve(peer_app(calls, received), port=port):
             matched = await _wait_for_matching(client, down.json()["id"])
@@ -130,6 +132,10 @@ async def test_cases_down_at_receipt_then_background_matching_completes(fresh_re
             assert by_ref["other_parent"]["matched_person_id"] is None
             assert by_ref["other_parent"]["candidates"][0]["score"] == 0.82
             assert by_ref["child_1"]["status"] == "no_match"
+            as_partner = (await client.get(f"/v1/referrals/{down.json()['id']}", headers=partner())).json()
+            assert [p["match"] for p in as_partner["people"]] == [None, None, None]
+            as_manager = (await client.get(f"/v1/referrals/{down.json()['id']}", headers=hub_manager("north"))).json()
+            assert as_manager["people"][1]["match"]["candidates"][0]["score"] == 0.82
 
             await asyncio.sleep(0.35)  # past the backoff after the failure at receipt
             # cases is up: the next referral is matched inline; the active framework's codes now apply

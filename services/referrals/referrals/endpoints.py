@@ -212,7 +212,7 @@ async def list_referrals(
     if more and page:
         last = page[-1]
         next_cursor = _encode_cursor(QueuePosition(last.safeguarding_concern, last.received_at, last.id))
-    return ReferralPage(items=[service.to_read(r, now) for r in page], next_cursor=next_cursor)
+    return ReferralPage(items=[service.to_read(r, now, principal=principal) for r in page], next_cursor=next_cursor)
 
 
 @router.get("/referrals/{referral_id}", response_model=ReferralRead, summary="One referral, with its history")
@@ -220,7 +220,7 @@ async def get_referral(referral_id: uuid.UUID, session: SessionDep, principal: R
     referral = await service.get_referral(
         repo=ReferralRepository(session), principal=principal, referral_id=referral_id
     )
-    return service.to_read(referral, datetime.now(UTC))
+    return service.to_read(referral, datetime.now(UTC), principal=principal)
 
 
 @router.post("/referrals/{referral_id}/screening", response_model=ReferralRead, summary="Start screening")
@@ -233,7 +233,7 @@ async def start_screening(
         referral_id=referral_id,
         note=body.note if body else None,
     )
-    return service.to_read(referral, datetime.now(UTC))
+    return service.to_read(referral, datetime.now(UTC), principal=principal)
 
 
 @router.post("/referrals/{referral_id}/decision", response_model=ReferralRead, summary="Decide a referral")
@@ -243,7 +243,7 @@ async def decide_referral(
     referral = await service.decide(
         repo=ReferralRepository(session), principal=principal, referral_id=referral_id, decision=body
     )
-    return service.to_read(referral, datetime.now(UTC))
+    return service.to_read(referral, datetime.now(UTC), principal=principal)
 
 
 @router.post("/referrals/{referral_id}/withdraw", response_model=ReferralRead, summary="Withdraw before a decision")
@@ -256,7 +256,7 @@ async def withdraw_referral(
         referral_id=referral_id,
         withdrawal=body or WithdrawalCreate(),
     )
-    return service.to_read(referral, datetime.now(UTC))
+    return service.to_read(referral, datetime.now(UTC), principal=principal)
 
 
 @router.put("/referrals/{referral_id}/consent", response_model=ReferralRead, summary="Record the family's consent")
@@ -269,7 +269,7 @@ async def record_consent(
         referral_id=referral_id,
         consent=body.model_dump(mode="json"),
     )
-    return service.to_read(referral, datetime.now(UTC))
+    return service.to_read(referral, datetime.now(UTC), principal=principal)
 
 
 # --- partner webhooks ---------------------------------------------------------------------------------------

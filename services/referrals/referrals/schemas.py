@@ -212,7 +212,9 @@ class PersonRead(BaseModel):
     upn: str | None
     postcode: str | None
     address: str | None
-    match: MatchRead
+    match: MatchRead | None = Field(
+        description="Matches against the cases person index: shown to hub managers, admins and services only"
+    )
 
 
 class DecisionRead(BaseModel):

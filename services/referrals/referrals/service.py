@@ -305,7 +305,7 @@ async def store_new_referral(
         history=[StatusChange(**change)],
     )
     # The response is known before anything is written, so it is stored under the key in the same statement.
-    body = to_read(referral, now).model_dump(mode="json")
+    body = to_read(referral, now, principal=principal).model_dump(mode="json")
     stored = IdempotentResponse(idempotency[0], idempotency[1], 201, body) if idempotency is not None else None
     if not await repo.insert_referral(values, people_rows, change, idempotent_response=stored):
         existing = await repo.referral_id_for(principal.agency, payload.external_reference)
@@ -356,7 +356,13 @@ def is_breached(referral: Referral, now: datetime) -> bool:
     return referral.decision_due_at < settled
 
 
-def to_read(referral: Referral, now: datetime) -> ReferralRead:
+def sees_matches(principal: Principal | None) -> bool:
+    """Match candidates are other people's records in the person index: triage sees them, partners never."""
+    return principal is None or principal.has_role("hub_manager", "admin", "service")
+
+
+def to_read(referral: Referral, now: datetime, *, principal: Principal | None = None) -> ReferralRead:
+    with_matches = sees_matches(principal)
     decision = None
     if referral.decision_outcome is not None:
         assert referral.decided_at is not None
@@ -409,7 +415,9 @@ def to_read(referral: Referral, now: datetime) -> ReferralRead:
                     status=p.match_status,
                     matched_person_id=p.matched_person_id,
                     candidates=p.match_candidates,
-                ),
+                )
+                if with_matches
+                else None,
             )
             for p in referral.people
         ],
