@@ -8,6 +8,7 @@ import json
 import math
 import time
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import PayloadTooLarge, ServiceUnavailable, TooManyRequests, problem_response
@@ -49,7 +50,7 @@ class BodySizeLimitMiddleware:
                 received += len(message.get("body", b""))
                 if received > limit:
                     too_large = True
-                    raise _TooLarge
+                    raise _TooLarge(limit)
             return message
 
         try:
@@ -62,8 +63,11 @@ class BodySizeLimitMiddleware:
         await problem_response(problem)(scope, receive, send)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """An HTTPException so that FastAPI's body parser lets it through (it turns other errors into 400)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"The request body is larger than the limit of {limit} bytes")
 
 
 class RateLimitMiddleware:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -91,6 +93,20 @@ async def test_oversized_body_is_413(shared_client: httpx.AsyncClient) -> None:
     r = await shared_client.post(
         "/things",
         content=b"x" * (1_048_576 + 1),
+        headers={**auth(make_token("practitioner")), "content-type": "application/json"},
+    )
+    assert r.status_code == 413
+    assert r.headers["content-type"] == "application/problem+json"
+
+
+async def test_oversized_chunked_body_without_length_is_413(shared_client: httpx.AsyncClient) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(20):
+            yield b"x" * 65_536
+
+    r = await shared_client.post(
+        "/things",
+        content=chunks(),
         headers={**auth(make_token("practitioner")), "content-type": "application/json"},
     )
     assert r.status_code == 413
