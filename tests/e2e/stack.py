@@ -9,6 +9,10 @@ database before the processes start; workers are created through the cases API b
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
+import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -40,12 +44,31 @@ START_TIMEOUT = 120.0  # generous: the whole suite shares two cores
 DEMO_SEED = 20261123
 
 
+WORKERS = (
+    # (token subject, role in cases, name)
+    ("e2e-manager", "hub_manager", "Morgan Hale"),
+    ("e2e-lead", "practitioner", "Priya Shah"),
+    ("e2e-other", "practitioner", "Sam Ortiz"),
+    ("e2e-rest-lead", "practitioner", "Alex Reid"),  # the REST module's lead, so the story's caseload is its own
+)
+
+
 @dataclass
 class Stack:
     processes: ServiceProcesses
     urls: dict[str, str]
     workers: dict[str, str] = field(default_factory=dict)
-    """Worker ids in cases by token subject, filled by the tests that create them."""
+    """Worker ids in cases by token subject (`WORKERS`)."""
+
+    async def add_workers(self, manager_token: str) -> None:
+        async with httpx.AsyncClient(base_url=self.urls["cases"], timeout=30) as cases:
+            for sub, role, name in WORKERS:
+                body = {"name": name, "subject": sub, "agency": "LCC", "agency_type": "council", "hub": HUB,
+                        "role": role, "caseload_cap": 10}  # fmt: skip
+                response = await cases.post(
+                    "/v1/workers", json=body, headers={"Authorization": f"Bearer {manager_token}"}
+                )
+                self.workers[sub] = ok(response, 201)["id"]
 
 
 async def seed_hubs(cases_db_url: str) -> None:
@@ -69,26 +92,45 @@ async def platform(server_url: str, log_dir: Path, *, gateway: bool) -> AsyncIte
     ):
         databases = {"referrals": referrals_db, "cases": cases_db, "outcomes": outcomes_db}
         await seed_hubs(cases_db)
+        problems: list[str] = []
         for attempt in range(1, PORT_ATTEMPTS + 1):
             processes = _processes(databases, log_dir / f"attempt-{attempt}", gateway=gateway)
             try:
                 await processes.start(timeout=START_TIMEOUT)
-                if all(_listens(p) for p in processes.processes.values()):
-                    break
-            except (TimeoutError, RuntimeError):
-                if attempt == PORT_ATTEMPTS:
-                    processes.stop()
-                    raise
-            processes.stop()  # a port was taken between choosing it and binding it: choose again
+            except (TimeoutError, RuntimeError) as exc:
+                problems.append(f"attempt {attempt}: {exc}")
+                stop(processes)
+                continue
+            impostors = [name for name, p in processes.processes.items() if not _listens(p)]
+            if not impostors:
+                break
+            problems.append(f"attempt {attempt}: another process held the port of {impostors}")
+            stop(processes)  # a port was taken between choosing it and binding it: choose again
         else:
-            raise RuntimeError(f"could not start the platform on free ports; see {log_dir}")
+            raise RuntimeError("could not start the platform: " + "; ".join(problems))
         try:
             yield Stack(processes, {name: p.url for name, p in processes.processes.items()})
         finally:
-            processes.stop()
+            stop(processes)
 
 
-PORT_ATTEMPTS = 3
+def stop(processes: ServiceProcesses) -> None:
+    """SIGTERM every process at once, then wait for each (`ServiceProcesses.stop` waits one by one)."""
+    running = [p.proc for p in processes.processes.values() if p.proc is not None and p.proc.poll() is None]
+    for proc in running:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for proc in running:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+
+
+PORT_ATTEMPTS = 2
 
 
 def _processes(databases: dict[str, str], log_dir: Path, *, gateway: bool) -> ServiceProcesses:

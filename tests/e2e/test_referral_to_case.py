@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,7 +25,6 @@ from tests.e2e.stack import (
     eventually,
     log_tail,
     ok,
-    platform,
     school_referral,
     school_terms,
     upn_for,
@@ -35,24 +33,10 @@ from tests.e2e.stack import (
 pytestmark = pytest.mark.e2e
 
 PARTNER = auth(make_token("partner_system", sub="sch-ls-001", agency="SCH-LS-001", agency_type="school"))
-MANAGER = auth(make_token("hub_manager", sub="rest-manager", agency="LCC", agency_type="council", hubs=[HUB]))
-LEAD = auth(make_token("practitioner", sub="rest-lead", agency="LCC", agency_type="council", hubs=[HUB]))
+MANAGER = auth(make_token("hub_manager", sub="e2e-manager", agency="LCC", agency_type="council", hubs=[HUB]))
+LEAD = auth(make_token("practitioner", sub="e2e-rest-lead", agency="LCC", agency_type="council", hubs=[HUB]))
 ANALYST = auth(make_token("analyst", sub="rest-analyst", agency="LCC", agency_type="council"))
 AUDITOR = auth(make_token("auditor", sub="rest-auditor", agency="LCC", agency_type="council"))
-
-
-@pytest.fixture(scope="module")
-async def stack(
-    server_url: str, referrals_db: str, cases_db: str, outcomes_db: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Stack]:
-    """The migrated templates (the `*_db` fixtures) are cloned afresh for this module."""
-    async with platform(server_url, tmp_path_factory.mktemp("rest-e2e"), gateway=False) as running:
-        async with httpx.AsyncClient(base_url=running.urls["cases"], timeout=30) as cases:
-            for sub, role in (("rest-manager", "hub_manager"), ("rest-lead", "practitioner")):
-                body = {"name": sub, "subject": sub, "agency": "LCC", "agency_type": "council", "hub": HUB,
-                        "role": role}  # fmt: skip
-                running.workers[sub] = ok(await cases.post("/v1/workers", json=body, headers=MANAGER), 201)["id"]
-        yield running
 
 
 async def accepted_case(stack: Stack, family_name: str, serial: int) -> dict[str, Any]:
@@ -116,7 +100,7 @@ async def test_outcomes_chain_from_assessment_to_validated_claim(stack: Stack) -
     ):
         family = ok(await cases.get(f"/v1/families?ids={family_id}", headers=MANAGER))["items"][0]
         pupil_id = next(m["person"]["id"] for m in family["members"] if m["role"] == "child")
-        lead = stack.workers["rest-lead"]
+        lead = stack.workers["e2e-rest-lead"]
         ok(
             await cases.post(
                 f"/v1/cases/{case_id}/lead-worker", json={"worker_id": lead, "reason": "allocation"}, headers=MANAGER
@@ -184,7 +168,7 @@ async def test_outcomes_chain_from_assessment_to_validated_claim(stack: Stack) -
         assert len(claim["evidence_sha256"]) == 64
 
         sample = ok(await outcomes.post("/v1/claims/audit-sample", json={"rate": 0.1, "seed": 3}, headers=AUDITOR), 201)
-        assert sample["population"] == 1 and sample["claim_ids"] == [claim["id"]]
+        assert sample["population"] >= 1 and claim["id"] in sample["claim_ids"]
         # a claim resting on a practitioner's judgement is always in the sample, drawn at random or not
         assert claim["id"] in sample["random_claim_ids"] + sample["practitioner_assessed_claim_ids"]
 

@@ -11,7 +11,6 @@ record the caller may not see).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,38 +19,19 @@ import pytest
 from dateutil.relativedelta import relativedelta
 
 from shared.testing import auth, make_token
-from tests.e2e.stack import HUB, NEEDS, Stack, eventually, log_tail, ok, platform, school_terms, upn_for
+from tests.e2e.stack import HUB, NEEDS, Stack, eventually, log_tail, school_terms, upn_for
 
 pytestmark = pytest.mark.e2e
 
 PARTNER = make_token("partner_system", sub="sch-ls-001-mis", agency="SCH-LS-001", agency_type="school")
-MANAGER = make_token("hub_manager", sub="story-manager", agency="LCC", agency_type="council", hubs=[HUB])
-LEAD = make_token("practitioner", sub="story-lead", agency="LCC", agency_type="council", hubs=[HUB])
-OTHER_PRACTITIONER = make_token("practitioner", sub="story-other", agency="LCC", agency_type="council", hubs=[HUB])
+MANAGER = make_token("hub_manager", sub="e2e-manager", agency="LCC", agency_type="council", hubs=[HUB])
+LEAD = make_token("practitioner", sub="e2e-lead", agency="LCC", agency_type="council", hubs=[HUB])
+OTHER_PRACTITIONER = make_token("practitioner", sub="e2e-other", agency="LCC", agency_type="council", hubs=[HUB])
 ANALYST = make_token("analyst", sub="story-analyst", agency="LCC", agency_type="council")
 AUDITOR = make_token("auditor", sub="story-auditor", agency="LCC", agency_type="council")
 
 PAYLOAD_ERRORS = "userErrors { field message code }"
 CASE_FIELDS = "id status hub version leadWorker { id name } assessment { needs eligible eligibilityReasons }"
-
-
-@pytest.fixture(scope="module")
-async def stack(
-    server_url: str, referrals_db: str, cases_db: str, outcomes_db: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Stack]:
-    """The three services and the gateway; the hub's manager and two practitioners exist in cases."""
-    async with platform(server_url, tmp_path_factory.mktemp("story"), gateway=True) as running:
-        async with httpx.AsyncClient(base_url=running.urls["cases"], timeout=30) as cases:
-            for sub, role, name in (
-                ("story-manager", "hub_manager", "Morgan Hale"),
-                ("story-lead", "practitioner", "Priya Shah"),
-                ("story-other", "practitioner", "Sam Ortiz"),
-            ):
-                body = {"name": name, "subject": sub, "agency": "LCC", "agency_type": "council", "hub": HUB,
-                        "role": role, "caseload_cap": 10}  # fmt: skip
-                created = ok(await cases.post("/v1/workers", json=body, headers=auth(MANAGER)), 201)
-                running.workers[sub] = created["id"]
-        yield running
 
 
 class Gateway:
@@ -270,7 +250,7 @@ async def test_the_whole_story_through_the_gateway(stack: Stack) -> None:
         assert decided["decision"] == {
             "outcome": "ACCEPTED",
             "reason": "Three needs; the family consents",
-            "decidedBy": "story-manager",
+            "decidedBy": "e2e-manager",
         }
         await gql.refused(DECIDE, MANAGER, "CONFLICT", id=referral["id"])  # decided once
 
@@ -292,13 +272,13 @@ async def test_the_whole_story_through_the_gateway(stack: Stack) -> None:
         pupil_id = members["CHILD"]["id"]
 
         # 4. the hub manager allocates the lead worker; a practitioner cannot see the case to allocate it
-        lead_id = stack.workers["story-lead"]
+        lead_id = stack.workers["e2e-lead"]
         await gql.refused(ASSIGN, LEAD, "NOT_FOUND", case=case_id, worker=lead_id)
         await gql.refused(ASSIGN, ANALYST, "FORBIDDEN", case=case_id, worker=lead_id)
         case = (await gql.data(ASSIGN, MANAGER, case=case_id, worker=lead_id))["assignLeadWorker"]["case"]
         assert case["leadWorker"] == {"id": lead_id, "name": "Priya Shah"}
         me = (await gql.data(ME, LEAD))["me"]
-        assert me["sub"] == "story-lead" and me["roles"] == ["PRACTITIONER"]
+        assert me["sub"] == "e2e-lead" and me["roles"] == ["PRACTITIONER"]
         assert me["worker"] == {"id": lead_id, "name": "Priya Shah"}
         assert [(c["id"], c["family"]["id"]) for c in me["caseload"]] == [(case_id, family_id)]
         other = (await gql.data(ME, OTHER_PRACTITIONER))["me"]
@@ -344,7 +324,7 @@ async def test_the_whole_story_through_the_gateway(stack: Stack) -> None:
                     "status": "IN_PROGRESS",
                 },
             ],
-            "team": [{"workerId": stack.workers["story-other"], "role": "Family support worker"}],
+            "team": [{"workerId": stack.workers["e2e-other"], "role": "Family support worker"}],
         }
         await gql.refused(PLAN, PARTNER, "FORBIDDEN", case=case_id, input=plan_input)
         first = (await gql.data(PLAN, LEAD, case=case_id, input=plan_input))["updatePlan"]["plan"]
@@ -428,11 +408,11 @@ async def test_the_whole_story_through_the_gateway(stack: Stack) -> None:
         # 10. the auditor samples for local audit and validates; the analyst may do neither
         await gql.refused(SAMPLE, ANALYST, "FORBIDDEN")
         sample = (await gql.data(SAMPLE, AUDITOR))["sampleClaimsForAudit"]["sample"]
-        assert sample["population"] == 1 and sample["claimIds"] == [claim["id"]]
+        assert sample["population"] >= 1 and claim["id"] in sample["claimIds"]
         await gql.refused(VALIDATE, ANALYST, "FORBIDDEN", id=claim["id"])
         validated = (await gql.data(VALIDATE, AUDITOR, id=claim["id"]))["validateClaim"]["claim"]
         assert validated["status"] == "validated" and validated["decidedBy"] == "story-auditor@LCC"
         assert validated["sampledForAudit"] is True
         await gql.refused(VALIDATE, AUDITOR, "CONFLICT", id=claim["id"])
         listed = (await gql.data(CLAIMS, AUDITOR))["claims"]["nodes"]
-        assert [(c["id"], c["status"]) for c in listed] == [(claim["id"], "validated")]
+        assert (claim["id"], "validated") in [(c["id"], c["status"]) for c in listed]
