@@ -195,6 +195,19 @@ async def open_loop(url: str, headers: dict[str, str], *, rate: float, seconds: 
     return _figures(latencies, elapsed)
 
 
+async def _without_audit_lock(url: str) -> None:
+    """Redefine the audit chain trigger without its advisory lock, to measure what the lock costs."""
+    conn = await asyncpg.connect(plain_url(url))
+    try:
+        source = await conn.fetchval("SELECT prosrc FROM pg_proc WHERE proname = 'audit_log_chain'")
+        unlocked = source.replace("PERFORM pg_advisory_xact_lock(hashtext('audit_log_chain'));", "")
+        await conn.execute(
+            f"CREATE OR REPLACE FUNCTION audit_log_chain() RETURNS trigger LANGUAGE plpgsql AS $body${unlocked}$body$"
+        )
+    finally:
+        await conn.close()
+
+
 def _figures(latencies: list[float], elapsed: float) -> dict[str, float]:
     ordered = sorted(latencies)
     q = statistics.quantiles(ordered, n=100, method="inclusive")
@@ -217,6 +230,11 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--diagnose-audit-lock",
+        action="store_true",
+        help="also run intake on a copy whose audit chain trigger takes no lock (breaks the chain: diagnosis only)",
+    )
     args = parser.parse_args()
 
     server = pg_server_url()
@@ -280,6 +298,13 @@ async def main() -> None:
         print(f"throughput ratio referrals / baseline: {ratio:.2f}  (target >= 0.50)")
         print(f"p99 at 70% of saturation: {at_70['p99_ms']:.1f} ms  (target < 50 ms)")
         print(f"load average during the run: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+        if args.diagnose_audit_lock:
+            await _without_audit_lock(referrals_url)
+            unlocked = await closed_loop(
+                f"{referrals.url}/v1/referrals/maternity", headers, seconds=args.seconds, concurrency=args.concurrency
+            )
+            print(_line("intake, audit chain lock removed", unlocked))
+            print("  (diagnosis only: without the lock the audit chain is not valid)")
     finally:
         processes.stop()
         await drop_database(server, referrals_db_name)
