@@ -139,6 +139,14 @@ query CasePlan($family: ID!) {
   family(id: $family) { currentCase { id plan { version goals { need actions { description } } } } }
 }"""
 
+CONTACT = f"""
+mutation Contact($case: ID!, $input: ContactInput!) {{
+  addContact(caseId: $case, input: $input) {{ contact {{ id kind summary sensitive }} {PAYLOAD_ERRORS} }}
+}}"""
+
+CONTACTS = """
+query Contacts($family: ID!) { family(id: $family) { currentCase { contacts { kind summary sensitive } } } }"""
+
 OBSERVE = f"""
 mutation Observe($rows: [ObservationInput!]!) {{
   recordObservations(observations: $rows) {{ report {PAYLOAD_ERRORS} }}
@@ -351,6 +359,22 @@ async def test_the_whole_story_through_the_gateway(stack: Stack) -> None:
         assert stale["plan"] is None and [e["code"] for e in stale["userErrors"]] == ["STALE_VERSION"]
         on_page = (await gql.data(CASE_PLAN, LEAD, family=family_id))["family"]["currentCase"]["plan"]
         assert on_page["version"] == 2  # the stale write lost nothing and changed nothing
+
+        # ... and records contacts; a sensitive note is for the lead worker and managers, not the wider team
+        visit = {"kind": "VISIT", "occurredAt": datetime.now(UTC).isoformat(), "summary": "Home visit; mornings",
+                 "sensitive": False}  # fmt: skip
+        disclosure = {**visit, "kind": "CALL", "summary": "Disclosure about the older sibling", "sensitive": True}
+        await gql.refused(CONTACT, PARTNER, "FORBIDDEN", case=case_id, input=visit)
+        added = (await gql.data(CONTACT, LEAD, case=case_id, input=visit))["addContact"]["contact"]
+        assert added["kind"] == "visit" and added["summary"] == "Home visit; mornings"
+        await gql.data(CONTACT, LEAD, case=case_id, input=disclosure)
+
+        async def contacts(token: str) -> list[tuple[str, bool]]:
+            found = (await gql.data(CONTACTS, token, family=family_id))["family"]["currentCase"]["contacts"]
+            return sorted((c["summary"], c["sensitive"]) for c in found)
+
+        assert await contacts(LEAD) == [("Disclosure about the older sibling", True), ("Home visit; mornings", False)]
+        assert await contacts(OTHER_PRACTITIONER) == [("Home visit; mornings", False)]
 
         # 6. outcomes enrolled the family (case.assessment_completed); the analyst loads the observations
         async def enrolled() -> dict[str, Any]:
