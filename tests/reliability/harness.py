@@ -403,6 +403,10 @@ class Load:
             self.server_errors.append(entry)
         self.unexpected.append(entry)
 
+    def raise_if_broken(self) -> None:
+        """Fail fast (while waiting for the load) when a server error has been seen."""
+        assert self.server_errors == [], f"5xx other than 503 during the run: {self.server_errors[:3]}"
+
     def _check_problem(self, response: httpx.Response) -> None:
         if not response.headers.get("content-type", "").startswith("application/problem+json"):
             self.unexpected.append(("503 without problem+json", response.status_code, response.text[:300]))

@@ -89,6 +89,7 @@ async def run_outage(fresh: dict[str, str], server_url: str, log_dir: Path, outa
             run = asyncio.create_task(load.run())
 
             async def under_way() -> bool:
+                load.raise_if_broken()
                 return load.accepted >= 10
 
             await wait_until(under_way, timeout=120, what="load under way", interval=0.05)

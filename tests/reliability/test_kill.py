@@ -85,6 +85,7 @@ async def kill_under_load(stack: Stack, load: Load, victim: ServiceProcess, at_f
     started = time.monotonic()
 
     async def far_enough() -> bool:
+        load.raise_if_broken()
         assert not run.done() or run.exception() is None, run.exception() if run.done() else None
         return load.acknowledged >= load.count * at_fraction
 
@@ -164,6 +165,7 @@ async def test_relay_killed_mid_batch_redelivers_and_the_inbox_absorbs_it(stack:
         run = asyncio.create_task(load.run())
 
         async def half_accepted() -> bool:
+            load.raise_if_broken()
             return load.accepted >= count // 2
 
         await wait_until(half_accepted, timeout=120, what="half the referrals accepted", interval=0.05)
