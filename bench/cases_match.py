@@ -200,7 +200,7 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def run(people: int, requests: int, concurrency: int, keep: bool) -> None:
+async def run(people: int, requests: int, concurrency: int, keep: bool, async_commit: bool) -> None:
     rng = random.Random(20261123)
     server = pg_server_url()
     name = f"eh_bench_cases_match_{uuid.uuid4().hex[:6]}"
@@ -214,6 +214,10 @@ async def run(people: int, requests: int, concurrency: int, keep: bool) -> None:
         print("  blocking query plan (one request):")
         print(await explain(url, bodies[0]))
 
+        if async_commit:  # to show what the commit's fsync costs; the service itself never turns it off
+            conn = await asyncpg.connect(plain_url(url))
+            await conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+            await conn.close()
         port = free_port()
         env = common_test_env("CASES", url, port) | {"CASES_RELAY_ENABLED": "false", "CASES_LOG_LEVEL": "WARNING"}
         log_dir = Path(tempfile.mkdtemp(prefix="bench-cases-"))
@@ -250,6 +254,7 @@ async def run(people: int, requests: int, concurrency: int, keep: bool) -> None:
         print(f"latency max:            {max(latencies):.2f} ms")
         print(f"throughput ({concurrency} clients): {throughput:.0f} requests/s")
         print(f"blocking query alone:   p50 {statistics.median(db_only):.2f} ms, p95 {pct(db_only, 0.95):.2f} ms")
+        print(f"synchronous commit:     {'off (comparison run)' if async_commit else 'on'}")
         print(f"host load average:      {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     finally:
         processes.stop()
@@ -263,8 +268,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument(
+        "--async-commit", action="store_true", help="compare: the database without synchronous commit (fsync)"
+    )
     args = parser.parse_args()
-    asyncio.run(run(args.people, args.requests, args.concurrency, args.keep))
+    asyncio.run(run(args.people, args.requests, args.concurrency, args.keep, args.async_commit))
 
 
 if __name__ == "__main__":
