@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import signal
@@ -120,6 +121,12 @@ async def rollback_sessionmaker(url: str) -> AsyncIterator[async_sessionmaker[As
     await engine.dispose()
 
 
+@functools.cache
+def _cached_key(path: Path) -> Any:
+    """Loading the RSA key costs ~50 ms; tests mint many tokens."""
+    return ensure_dev_key(path)
+
+
 def make_token(
     *roles: str,
     sub: str | None = None,
@@ -132,7 +139,7 @@ def make_token(
 ) -> str:
     """A token signed by the tests' development key."""
     return mint_token(
-        ensure_dev_key(key_path),
+        _cached_key(key_path),
         issuer=DEV_ISSUER,
         audience=DEV_AUDIENCE,
         sub=sub or f"test-{'-'.join(roles) or 'anon'}",
