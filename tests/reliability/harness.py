@@ -31,7 +31,6 @@ import httpx
 import uvicorn
 
 from shared.db import plain_url
-from shared.migrate import with_database
 from shared.testing import ServiceProcess, ServiceProcesses, auth, common_test_env, free_port, make_token
 
 # Scaled down so that `make test` stays fast; `make soak` runs the full 500 (see test_kill_soak).
@@ -571,7 +570,3 @@ def database_map(referrals: str, cases: str, outcomes: str | None = None) -> dic
     if outcomes is not None:
         found["outcomes"] = outcomes
     return found
-
-
-def rename_database(url: str, name: str) -> str:
-    return with_database(url, name)
