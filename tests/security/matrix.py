@@ -73,7 +73,7 @@ MATRIX: dict[Op, dict[str, str]] = {
     ("referrals", "DELETE", "/v1/webhooks/{webhook_id}"): row("401 404 403 403 403 403 ok"),
     ("referrals", "GET", "/v1/webhooks/{webhook_id}/deliveries"): row("401 404 403 403 403 403 ok"),
     **_platform("cases"),
-    ("cases", "POST", "/v1/people/match"): STAFF_LIST,
+    ("cases", "POST", "/v1/people/match"): row("401 403 403 ok 403 403 ok"),  # triage only (finding F1)
     ("cases", "GET", "/v1/people"): STAFF_LIST,
     ("cases", "POST", "/v1/people"): MANAGER_ONLY,
     ("cases", "POST", "/v1/people/{person_id}/merge"): MANAGER_ONLY,

@@ -52,7 +52,9 @@ MAX_IDS = 100
 
 router = APIRouter(prefix="/v1", tags=["cases"])
 Staff = Annotated[Principal, Depends(require_roles(*STAFF))]
-Matcher = Annotated[Principal, Depends(require_roles("service", "hub_manager", "practitioner"))]
+# Matching searches the whole index, so it is for triage (hub managers) and the referrals service only: a
+# practitioner would otherwise learn identifiers of families outside their caseload.
+Matcher = Annotated[Principal, Depends(require_roles("service", "hub_manager", "admin"))]
 
 
 async def _caller(session: SessionDep, principal: Staff) -> Caller:
@@ -372,7 +374,9 @@ async def add_contact(case_id: uuid.UUID, body: ContactCreate, session: SessionD
 
 @router.get("/cases/{case_id}/contacts", summary="Contacts of a case (sensitive ones for the lead and managers)")
 async def case_contacts(case_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> Page[ContactRead]:
-    found = await CasesService(session).contacts([case_id], caller)
+    service = CasesService(session)
+    await service.visible_case(case_id, caller, for_update=False)  # 404 for a case the caller cannot see
+    found = await service.contacts([case_id], caller)
     return Page(items=[ContactRead.model_validate(c, from_attributes=True) for c in found])
 
 

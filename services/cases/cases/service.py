@@ -250,6 +250,10 @@ class CasesService:
         duplicate = await self.repo.get_person(body.merge_person_id)
         if survivor is None or duplicate is None:
             raise NotFound("No such person")
+        # An already-merged duplicate belongs to no family any more; the 409 below explains it.
+        await self._require_visible_people(
+            caller, [survivor.id] + ([duplicate.id] if duplicate.merged_into_id is None else [])
+        )
         if survivor.merged_into_id is not None:
             raise Conflict("The surviving person has itself been merged; merge into its survivor instead")
         if duplicate.merged_into_id is not None:
@@ -279,6 +283,7 @@ class CasesService:
         merge = await self.repo.get_merge(merge_id)
         if merge is None:
             raise NotFound("No such merge")
+        await self._require_visible_people(caller, [merge.survivor_id])
         if merge.undone_at is not None:
             raise Conflict("This merge has already been undone")
         await self.repo.lock([f"person:{merge.survivor_id}", f"person:{merge.merged_id}"])
@@ -293,9 +298,16 @@ class CasesService:
         )
         return merge
 
+    async def _require_visible_people(self, caller: Caller, ids: Sequence[uuid.UUID]) -> None:
+        """A manager works only on people of their hubs' families: others are 404 (ids are not disclosed)."""
+        visible = {p.id for p in await self.repo.people_by_ids(ids, caller.viewer)}
+        if not set(ids) <= visible:
+            raise NotFound("No such person")
+
     async def merges_of(self, person_id: uuid.UUID, caller: Caller) -> list[PersonMerge]:
         if not caller.is_manager:
             raise Forbidden("Only hub managers read merge history")
+        await self._require_visible_people(caller, [person_id])
         await self._audit(caller.principal, "read", "person", [person_id], purpose="merge history")
         return await self.repo.merges_of(person_id)
 
