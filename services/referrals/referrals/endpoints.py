@@ -52,7 +52,8 @@ IdempotencyKeyHeader = Annotated[
 ]
 
 
-def get_intake(request: Request) -> service.Intake:
+async def get_intake(request: Request) -> service.Intake:
+    # async: FastAPI runs a plain `def` dependency in the thread pool, a thread hop on every create
     state = request.app.state
     return service.Intake(settings=state.settings, needs=state.needs, matcher=state.matcher, http=state.http)
 

@@ -6,31 +6,35 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
     ColumnElement,
+    Executable,
+    Table,
     and_,
-    cast,
-    column,
+    bindparam,
     exists,
     false,
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
     true,
     update,
-    values,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from referrals.models import (
     OPEN_STATUSES,
+    Base,
     IdempotencyKey,
     Referral,
     ReferralPerson,
@@ -40,6 +44,16 @@ from referrals.models import (
 from referrals.working_days import LONDON
 
 LONDON_DAY = timedelta(days=1)
+PERSON_COLUMNS = tuple(c.name for c in ReferralPerson.__table__.columns)
+
+
+def _json_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A referral_people row as JSON for `jsonb_populate_recordset` (UUIDs and dates as their text forms)."""
+    return {
+        name: str(value) if isinstance(value, uuid.UUID) else value.isoformat() if isinstance(value, date) else value
+        for name, value in row.items()
+        if name in PERSON_COLUMNS
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +111,7 @@ class ReferralRepository:
         """
         claimed = (
             await self.session.execute(
-                pg_insert(IdempotencyKey)
-                .values(owner=owner, key=key, request_hash=request_hash)
-                .on_conflict_do_nothing(index_elements=["owner", "key"])
-                .returning(IdempotencyKey.owner)
+                _claim_key_statement(), {"owner": owner, "key": key, "request_hash": request_hash}
             )
         ).scalar_one_or_none()
         if claimed is not None:
@@ -126,57 +137,19 @@ class ReferralRepository:
         """Insert a referral, its people, its first status and (when given) the response stored under its
         Idempotency-Key, in one statement; False (and nothing written) if (agency, external_reference) exists.
         """
-        created = (
-            pg_insert(Referral)
-            .values(**referral)
-            .on_conflict_do_nothing(constraint="uq_referrals_agency_external_reference")
-            .returning(Referral.id)
-            .cte("created")
-        )
-        was_created = exists(select(created.c.id))
-        ctes = []
-        if people:
-            columns = list(ReferralPerson.__table__.columns)
-            rows = values(*[column(c.name, c.type) for c in columns], name="person_rows").data(
-                [tuple(row.get(c.name) for c in columns) for row in people]
-            )
-            ctes.append(
-                insert(ReferralPerson)
-                .from_select(
-                    [c.name for c in columns],
-                    # an all-NULL VALUES column is typed text: cast each back to its column's type
-                    select(*[cast(rows.c[c.name], c.type) for c in columns]).where(was_created),
-                )
-                .cte("people")
-            )
-        change_columns = list(change)
-        ctes.append(
-            insert(StatusChange)
-            .from_select(
-                change_columns,
-                select(*[literal(change[c], StatusChange.__table__.c[c].type) for c in change_columns]).where(
-                    was_created
-                ),
-            )
-            .cte("first_status")
-        )
+        statement = _insert_referral_statement(tuple(referral), tuple(change), idempotent_response is not None)
+        params: dict[str, Any] = {f"r_{name}": value for name, value in referral.items()}
+        params |= {f"c_{name}": value for name, value in change.items()}
+        params["people"] = [_json_row(row) for row in people]
         if idempotent_response is not None:
-            ctes.append(
-                update(IdempotencyKey)
-                .where(
-                    IdempotencyKey.owner == idempotent_response.owner,
-                    IdempotencyKey.key == idempotent_response.key,
-                    was_created,
-                )
-                .values(
-                    status_code=idempotent_response.status_code,
-                    response_body=idempotent_response.body,
-                    referral_id=referral["id"],
-                )
-                .cte("stored_response")
-            )
-        query = select(created.c.id).add_cte(*ctes)
-        return (await self.session.execute(query)).scalar_one_or_none() is not None
+            params |= {
+                "k_owner": idempotent_response.owner,
+                "k_key": idempotent_response.key,
+                "k_status_code": idempotent_response.status_code,
+                "k_response_body": idempotent_response.body,
+                "k_referral_id": referral["id"],
+            }
+        return (await self.session.execute(statement, params)).scalar_one_or_none() is not None
 
     async def referral_id_for(self, agency: str, external_reference: str) -> uuid.UUID | None:
         return (
@@ -372,6 +345,71 @@ class ReferralRepository:
         for row in rows:
             row["attempt_log"] = attempts[row["id"]]
         return rows
+
+
+# --- intake statements ---------------------------------------------------------------------------------------
+# Intake runs the same two statements for every referral. They are built once, with named bind parameters, and
+# executed with the request's values: building and compiling them anew took most of an intake request's CPU
+# (a multi-row VALUES in particular is never cached by SQLAlchemy). Core tables, not ORM entities, so no ORM
+# bulk-persistence machinery runs either.
+
+
+def _table(model: type[Base]) -> Table:
+    return Base.metadata.tables[model.__tablename__]
+
+
+@cache
+def _claim_key_statement() -> Executable:
+    keys = _table(IdempotencyKey)
+    return (
+        pg_insert(keys)
+        .values(owner=bindparam("owner"), key=bindparam("key"), request_hash=bindparam("request_hash"))
+        .on_conflict_do_nothing(index_elements=["owner", "key"])
+        .returning(keys.c.owner)
+    )
+
+
+@cache
+def _insert_referral_statement(
+    referral_columns: tuple[str, ...], change_columns: tuple[str, ...], store_response: bool
+) -> Executable:
+    referrals, changes, keys = _table(Referral), _table(StatusChange), _table(IdempotencyKey)
+    created = (
+        pg_insert(referrals)
+        .values({name: bindparam(f"r_{name}", type_=referrals.c[name].type) for name in referral_columns})
+        .on_conflict_do_nothing(constraint="uq_referrals_agency_external_reference")
+        .returning(referrals.c.id)
+        .cte("created")
+    )
+    was_created = exists(select(created.c.id))
+    # The people arrive as one JSON array expanded by `jsonb_populate_recordset` into referral_people rows,
+    # so the statement is the same whatever the number of people.
+    rows = func.jsonb_populate_recordset(
+        literal_column(f"NULL::{ReferralPerson.__tablename__}"), bindparam("people", type_=JSONB)
+    ).table_valued(*PERSON_COLUMNS, name="person_rows")
+    ctes = [
+        insert(_table(ReferralPerson))
+        .from_select(list(PERSON_COLUMNS), select(*[rows.c[name] for name in PERSON_COLUMNS]).where(was_created))
+        .cte("people"),
+        insert(changes)
+        .from_select(
+            list(change_columns),
+            select(*[bindparam(f"c_{name}", type_=changes.c[name].type) for name in change_columns]).where(was_created),
+        )
+        .cte("first_status"),
+    ]
+    if store_response:
+        ctes.append(
+            update(keys)
+            .where(keys.c.owner == bindparam("k_owner"), keys.c.key == bindparam("k_key"), was_created)
+            .values(
+                status_code=bindparam("k_status_code", type_=keys.c.status_code.type),
+                response_body=bindparam("k_response_body", type_=keys.c.response_body.type),
+                referral_id=bindparam("k_referral_id", type_=keys.c.referral_id.type),
+            )
+            .cte("stored_response")
+        )
+    return select(created.c.id).add_cte(*ctes)
 
 
 def visible_to(scope: ReadScope) -> ColumnElement[bool]:
