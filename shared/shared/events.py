@@ -4,7 +4,7 @@
   caller's transaction, so a state change and its announcement commit together.
 * `OutboxRelay` delivers due deliveries over HTTP, signed per Standard Webhooks. Several relays may run at
   once: each batch is claimed with `FOR UPDATE SKIP LOCKED`; deliveries to one subscriber about one subject
-  go in order; failures retry with exponential backoff and full jitter; after the last attempt a delivery is
+  go in order; failures retry with exponential backoff and jitter; after the last attempt a delivery is
   dead-lettered and can be replayed by an admin.
 * `events_router()` is a consumer endpoint: it verifies the signature, records the event id in the inbox
   (a redelivery is a no-op) and runs the handler in the same transaction.
@@ -170,6 +170,7 @@ class OutboxRelay:
         backoff_max: float = 300.0,
         timeout: float = 5.0,
         poll_interval: float = 0.25,
+        max_concurrency: int = 16,
         client: httpx.AsyncClient | None = None,
     ) -> None:
         self.db = db
@@ -180,17 +181,28 @@ class OutboxRelay:
         self.backoff_max = backoff_max
         self.timeout = timeout
         self.poll_interval = poll_interval
+        self.max_concurrency = max_concurrency
         self._client = client
         self._owns_client = client is None
         self._wake = asyncio.Event()
 
     def backoff(self, attempts: int) -> float:
-        """Exponential backoff with full jitter: uniform in [0, min(max, base * 2**attempts)]."""
+        """Exponential backoff with "equal jitter": uniform in [c/2, c] where c = min(max, base * 2**(attempts-1)).
+
+        Half the delay is kept so that retries never bunch up near zero; the other half spreads them out.
+        """
         ceiling = min(self.backoff_max, self.backoff_base * (2 ** max(attempts - 1, 0)))
         return random.uniform(ceiling / 2, ceiling)
 
     async def run_once(self) -> int:
-        """Claim one batch, deliver it, record the results. Returns how many deliveries were attempted."""
+        """Claim one batch, deliver it, record the results. Returns how many deliveries were attempted.
+
+        The claim is a short transaction: due rows are locked with `FOR UPDATE SKIP LOCKED` and leased by moving
+        their `next_attempt_at` past the delivery timeout, then committed. Deliveries run with no transaction open,
+        so a slow subscriber holds no locks or connections. Results are recorded only where the lease is still
+        ours; a relay that dies mid-batch simply lets its leases expire and another relay delivers again (the
+        consumer's inbox makes that a no-op).
+        """
         d, e, s = self.tables.outbox_deliveries, self.tables.outbox_events, self.tables.event_subscriptions
         earlier = d.alias("earlier")
         blocked = (
@@ -229,8 +241,17 @@ class OutboxRelay:
             rows = (await session.execute(query)).all()
             if not rows:
                 return 0
-            client = self._get_client()
-            results = await asyncio.gather(*(self._deliver(client, row) for row in rows))
+            lease = datetime.now(UTC) + timedelta(seconds=self.timeout * 2 + 10)
+            await session.execute(update(d).where(d.c.id.in_([r.id for r in rows])).values(next_attempt_at=lease))
+        client = self._get_client()
+        limit = asyncio.Semaphore(self.max_concurrency)
+
+        async def deliver(row: Any) -> tuple[int | None, str | None, int]:
+            async with limit:
+                return await self._deliver(client, row)
+
+        results = await asyncio.gather(*(deliver(row) for row in rows))
+        async with self.db.sessionmaker() as session, session.begin():
             now = datetime.now(UTC)
             for row, (status_code, error, _duration_ms) in zip(rows, results, strict=True):
                 attempts = row.attempts + 1
@@ -252,7 +273,11 @@ class OutboxRelay:
                 else:
                     values.update(next_attempt_at=now + timedelta(seconds=self.backoff(attempts)))
                     OUTBOX_DELIVERIES.labels(result="retry").inc()
-                await session.execute(update(d).where(d.c.id == row.id).values(**values))
+                await session.execute(
+                    update(d)
+                    .where(d.c.id == row.id, d.c.status == "pending", d.c.next_attempt_at == lease)
+                    .values(**values)
+                )
             await session.execute(
                 insert(self.tables.delivery_attempts),
                 [
