@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import UTC, datetime
 
 import structlog
 from fastapi import FastAPI
@@ -17,6 +18,8 @@ from referrals.matching import PersonMatcher
 from referrals.models import platform
 from referrals.needs import NeedCatalogue
 from referrals.repository import ReferralRepository
+from referrals.subject_access import router as subject_access_router
+from referrals.working_days import decision_due_at
 from shared.auth import ServiceCredentials
 from shared.service import create_service_app
 
@@ -57,6 +60,15 @@ async def matching_retry_loop(app: FastAPI, stop: asyncio.Event) -> None:
             log.warning("matching_retry_error", error_type=type(exc).__name__, error=str(exc)[:200])
 
 
+async def warm_up(app: FastAPI) -> None:
+    """Pay the one-off costs at startup, not in the first referral's request: the first decision deadline
+    imports the `holidays` package with every country in it (about a second) and builds this year's calendar."""
+    settings: Settings = app.state.settings
+    now = datetime.now(UTC)
+    decision_due_at(now, settings.decision_working_days)
+    decision_due_at(now.replace(month=12, day=31), settings.decision_working_days)  # and next January's
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     credentials = ServiceCredentials(settings)
@@ -69,12 +81,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         service_dir=SERVICE_DIR,
         tables=platform,
-        routers=[router, webhook_router, fhir_router],
+        routers=[router, webhook_router, fhir_router, subject_access_router],
         # /fhir answers oversize Bundles itself, as an OperationOutcome (1 MiB limit in fhir_endpoints)
         body_limit_overrides={"/fhir": 16 * 1_048_576},
         event_handlers=EVENT_HANDLERS,
         subscribers=settings.subscriber_configs(),
         background_tasks=[matching_retry_loop],
+        on_startup=[warm_up],
     )
     app.state.needs = NeedCatalogue(
         outcomes_url=settings.outcomes_url,

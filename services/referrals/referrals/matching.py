@@ -73,6 +73,11 @@ def interpret(body: dict[str, Any]) -> PersonMatch:
 class PersonMatcher:
     """Calls cases with a short timeout. After a failure, callers skip inline matching for a while."""
 
+    # A circuit breaker: closed while cases answers; open for `backoff` seconds after a failure (intake skips
+    # the inline match, matching stays pending for the background retry); then half-open: one intake request
+    # probes cases while the others keep skipping, so a down or slow cases service holds up at most one
+    # request per backoff period instead of every request that arrives while the probe waits for its timeout.
+
     def __init__(
         self, *, cases_url: str, credentials: ServiceCredentials, timeout: float = 1.0, backoff: float = 5.0
     ) -> None:
@@ -81,23 +86,38 @@ class PersonMatcher:
         self.timeout = timeout
         self.backoff = backoff
         self._unavailable_until = 0.0
+        self._failed = False
 
     @property
     def recently_failed(self) -> bool:
         return time.monotonic() < self._unavailable_until
+
+    def claim_inline(self) -> bool:
+        """Whether an intake request should match inline now (and, after a failure, be the one probe)."""
+        now = time.monotonic()
+        if now < self._unavailable_until:
+            return False
+        if self._failed:  # half-open: this request probes; others skip until it answers or times out
+            self._unavailable_until = now + self.backoff  # cleared when the probe answers
+        return True
 
     async def match_all(self, http: httpx.AsyncClient, queries: list[MatchQuery]) -> list[PersonMatch]:
         """Match every person, concurrently; raises CasesUnavailable if any call fails."""
         headers = {**self.credentials.headers(), **outgoing_headers()}
         try:
             async with asyncio.timeout(self.timeout):
-                return list(await asyncio.gather(*(self._one(http, q, headers) for q in queries)))
+                matches = list(await asyncio.gather(*(self._one(http, q, headers) for q in queries)))
         except (TimeoutError, httpx.HTTPError, CasesUnavailable, ValueError, KeyError, TypeError) as exc:
+            self._failed = True
             self._unavailable_until = time.monotonic() + self.backoff
             log.warning("cases_match_unavailable", error_type=type(exc).__name__)
             raise CasesUnavailable(str(exc)) from exc
+        if self._failed:
+            self.mark_available()
+        return matches
 
     def mark_available(self) -> None:
+        self._failed = False
         self._unavailable_until = 0.0
 
     async def _one(self, http: httpx.AsyncClient, query: MatchQuery, headers: dict[str, str]) -> PersonMatch:

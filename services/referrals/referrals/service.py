@@ -202,7 +202,7 @@ async def receive_referral(
         )
 
     matches: list[PersonMatch] | None = None
-    if not intake.matcher.recently_failed:
+    if intake.matcher.claim_inline():
         try:
             matches = await intake.matcher.match_all(intake.http, [query_for(p) for p in people])
         except CasesUnavailable:
