@@ -146,6 +146,11 @@ def _is_unavailable(exc: BaseException) -> bool:
     return False
 
 
+def _sqlstate(exc: BaseException) -> str | None:
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render every error as problem+json; never leak a trace."""
 
@@ -204,7 +209,14 @@ class UnexpectedErrorMiddleware:
             if started:
                 raise
             path = scope.get("path", "")
-            if _is_unavailable(exc):
+            if _sqlstate(exc) == "22021":  # character_not_in_repertoire: PostgreSQL text cannot hold NUL
+                response = problem_response(
+                    UnprocessableContent(
+                        "Text values must not contain NUL (\\u0000) characters",
+                        errors=[field_error("", "a text value contains a NUL character", "nul_character")],
+                    ).to_problem()
+                )
+            elif _is_unavailable(exc):
                 log.warning("database_unavailable", error_type=type(exc).__name__, path=path)
                 response = problem_response(
                     ServiceUnavailable("The database is unavailable; retry shortly").to_problem(),

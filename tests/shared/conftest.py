@@ -55,6 +55,11 @@ def build_router() -> APIRouter:
     async def conflict() -> None:
         raise Conflict("That already exists", existing_id="abc")
 
+    @router.get("/echo-into-db")
+    async def echo_into_db(value: str, session: SessionDep) -> dict[str, str]:
+        await session.execute(platform.inbox.insert().values(event_id=value, type="t", source="s"))
+        return {"stored": value}
+
     @router.post("/write-then-fail")
     async def write_then_fail(session: SessionDep) -> None:
         await session.execute(platform.inbox.insert().values(event_id="should-roll-back", type="t", source="s"))

@@ -111,3 +111,13 @@ async def test_oversized_chunked_body_without_length_is_413(shared_client: httpx
     )
     assert r.status_code == 413
     assert r.headers["content-type"] == "application/problem+json"
+
+
+async def test_nul_character_is_422_not_500(shared_client: httpx.AsyncClient) -> None:
+    """PostgreSQL text cannot hold NUL; whichever field carries one, the answer is a 422 problem."""
+    r = await shared_client.get("/echo-into-db", params={"value": "a\x00b"})
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "NUL" in r.json()["detail"]
+    ok = await shared_client.get("/echo-into-db", params={"value": "plain"})
+    assert ok.status_code == 200
