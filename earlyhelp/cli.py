@@ -23,6 +23,7 @@ from rich.console import Console
 from earlyhelp.database import migrate_all, open_server
 from earlyhelp.platform import BY_NAME, DATA_DIR, GATEWAY, PARTS, REFERRALS, SERVICES, process_env
 from earlyhelp.report import report_app
+from earlyhelp.sar import sar_command
 from earlyhelp.smoke import smoke_command
 from shared.auth import AGENCY_TYPES, ROLES, ensure_dev_key, mint_token
 from shared.settings import DEV_AUDIENCE, DEV_ISSUER
@@ -37,6 +38,7 @@ audit_app = typer.Typer(help="The hash-chained access log.", no_args_is_help=Tru
 app.add_typer(audit_app, name="audit")
 app.add_typer(report_app, name="report")
 app.command("smoke")(smoke_command)
+app.command("sar")(sar_command)
 console = Console(highlight=False, soft_wrap=True)
 KEY_PATH = DATA_DIR / "dev-signing-key.pem"
 

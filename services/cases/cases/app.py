@@ -9,6 +9,7 @@ from cases.endpoints import router
 from cases.frameworks import FrameworkClient
 from cases.models import platform
 from cases.service import handle_referral_accepted
+from cases.subject_access import router as subject_access_router
 from shared.auth import ServiceCredentials
 from shared.service import create_service_app
 
@@ -35,7 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         service_dir=SERVICE_DIR,
         tables=platform,
-        routers=[router],
+        routers=[router, subject_access_router],
         event_handlers={"referral.accepted": handle_referral_accepted},
         subscribers=[s.to_config() for s in settings.subscribers],
         on_startup=[start_framework_client],

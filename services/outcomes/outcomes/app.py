@@ -8,6 +8,7 @@ from outcomes.config import SERVICE_DIR, Settings
 from outcomes.endpoints import router
 from outcomes.models import platform
 from outcomes.service import event_handlers, load_builtin_frameworks
+from outcomes.subject_access import router as subject_access_router
 from shared.service import create_service_app
 
 
@@ -24,7 +25,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Outcome frameworks as data, enrolments, observations, evaluation and payment-by-results claims.",
         service_dir=SERVICE_DIR,
         tables=platform,
-        routers=[router],
+        routers=[router, subject_access_router],
         event_handlers=event_handlers(settings),
         on_startup=[_load_frameworks],
         body_limit_overrides={

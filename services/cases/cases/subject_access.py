@@ -1,0 +1,219 @@
+"""Subject access requests: everything the cases service holds about one person, as JSON.
+
+The person is found by NHS number or UPN, together with every duplicate merged into them (or that they were
+merged into). Exported: those person rows and their merges, their own family memberships and relationships,
+the families they belong or belonged to, and every case of those families with its referrals, steps, lead
+workers, assessments, plan versions, reviews and contacts (notes included, sensitive ones too: a subject
+access request is for the data subject). Other members' person rows are not exported. Every exported record
+gets an `export` row in the access log, written after the log was read.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy import inspect, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cases.models import (
+    Assessment,
+    Case,
+    CaseReferral,
+    CaseStep,
+    Contact,
+    Family,
+    FamilyMember,
+    FamilyRelationship,
+    LeadWorkerAssignment,
+    Person,
+    PersonMerge,
+    Plan,
+    Review,
+    platform,
+)
+from shared.audit import record_access
+from shared.auth import Principal, require_roles
+from shared.db import SessionDep
+from shared.errors import UnprocessableContent, field_error
+from shared.identifiers import UPN, NHSNumber
+
+PURPOSE = "subject access request"
+router = APIRouter(tags=["subject access"])
+
+# Person rows are not the subject's if they are someone else; their keys are matching internals.
+_PERSON_INTERNAL = {"given_key", "family_key"}
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_json(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json(v) for k, v in value.items()}
+    return value
+
+
+def _columns(obj: object, leave_out: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The row's column values, JSON-ready (relationships are not touched)."""
+    return {
+        attr.key: _json(getattr(obj, attr.key))
+        for attr in inspect(obj).mapper.column_attrs
+        if attr.key not in leave_out
+    }
+
+
+async def access_log(session: AsyncSession, record_ids: list[str]) -> list[dict[str, Any]]:
+    """The access-log rows about these records, oldest first (hashes left out: they are not personal data)."""
+    if not record_ids:
+        return []
+    log = platform.audit_log
+    rows = await session.execute(
+        select(
+            log.c.seq,
+            log.c.occurred_at,
+            log.c.actor,
+            log.c.action,
+            log.c.record_type,
+            log.c.record_id,
+            log.c.purpose,
+        )
+        .where(log.c.record_id.in_(record_ids))
+        .order_by(log.c.seq)
+    )
+    return [{key: _json(value) for key, value in row._mapping.items()} for row in rows]
+
+
+async def _people(session: AsyncSession, nhs_number: str | None, upn: str | None) -> list[Person]:
+    """The person with these identifiers and everyone merged with them, in either direction, transitively."""
+    conditions = []
+    if nhs_number:
+        conditions.append(Person.nhs_number == nhs_number)
+    if upn:
+        conditions.append(Person.upn == upn)
+    if not conditions:
+        return []
+    found = {p.id: p for p in (await session.scalars(select(Person).where(or_(*conditions)))).all()}
+    while True:
+        ids = set(found)
+        survivors = {p.merged_into_id for p in found.values() if p.merged_into_id is not None} - ids
+        linked = (
+            await session.scalars(select(Person).where(or_(Person.merged_into_id.in_(ids), Person.id.in_(survivors))))
+        ).all()
+        new = [p for p in linked if p.id not in found]
+        if not new:
+            break
+        found.update({p.id: p for p in new})
+    return sorted(found.values(), key=lambda p: (p.created_at, str(p.id)))
+
+
+async def _all(session: AsyncSession, statement: Any) -> Sequence[Any]:
+    return (await session.scalars(statement)).all()
+
+
+async def export_subject(
+    session: AsyncSession, *, nhs_number: str | None, upn: str | None, actor: Principal | str
+) -> dict[str, Any]:
+    """The person (with merged duplicates), their families, the families' cases and the accesses to them."""
+    people = await _people(session, nhs_number, upn)
+    person_ids = [p.id for p in people]
+    merges = await _all(
+        session,
+        select(PersonMerge)
+        .where(or_(PersonMerge.survivor_id.in_(person_ids), PersonMerge.merged_id.in_(person_ids)))
+        .order_by(PersonMerge.merged_at, PersonMerge.id),
+    )
+    memberships = await _all(
+        session,
+        select(FamilyMember)
+        .where(FamilyMember.person_id.in_(person_ids))
+        .order_by(FamilyMember.joined_on, FamilyMember.id),
+    )
+    relationships = await _all(
+        session,
+        select(FamilyRelationship)
+        .where(or_(FamilyRelationship.person_id.in_(person_ids), FamilyRelationship.related_person_id.in_(person_ids)))
+        .order_by(FamilyRelationship.id),
+    )
+    family_ids = sorted({m.family_id for m in memberships}, key=str)
+    families = await _all(session, select(Family).where(Family.id.in_(family_ids)).order_by(Family.created_at))
+    cases = await _all(session, select(Case).where(Case.family_id.in_(family_ids)).order_by(Case.opened_at, Case.id))
+    case_ids = [c.id for c in cases]
+
+    def of_cases(model: Any, *order: Any) -> Any:
+        return select(model).where(model.case_id.in_(case_ids)).order_by(*order)
+
+    parts: dict[str, Sequence[Any]] = {
+        "case_referrals": await _all(session, of_cases(CaseReferral, CaseReferral.received_at)),
+        "case_steps": await _all(session, of_cases(CaseStep, CaseStep.on_date, CaseStep.id)),
+        "lead_worker_assignments": await _all(
+            session, of_cases(LeadWorkerAssignment, LeadWorkerAssignment.assigned_at, LeadWorkerAssignment.id)
+        ),
+        "assessments": await _all(session, of_cases(Assessment, Assessment.created_at, Assessment.id)),
+        "plans": await _all(session, of_cases(Plan, Plan.case_id, Plan.version)),
+        "reviews": await _all(session, of_cases(Review, Review.created_at, Review.id)),
+        "contacts": await _all(session, of_cases(Contact, Contact.occurred_at, Contact.id)),
+    }
+    by_case: dict[uuid.UUID, dict[str, list[dict[str, Any]]]] = {c.id: {name: [] for name in parts} for c in cases}
+    for name, rows in parts.items():
+        for row in rows:
+            by_case[row.case_id][name].append(_columns(row))
+
+    audited: dict[str, list[Any]] = {
+        "person": person_ids,
+        "person_merge": [m.id for m in merges],
+        "family_member": [m.id for m in memberships],
+        "family_relationship": [r.id for r in relationships],
+        "family": [f.id for f in families],
+        "case": case_ids,
+        "lead_worker_assignment": [a.id for a in parts["lead_worker_assignments"]],
+        "case_step": [s.id for s in parts["case_steps"]],
+        "assessment": [a.id for a in parts["assessments"]],
+        "plan": [p.id for p in parts["plans"]],
+        "review": [r.id for r in parts["reviews"]],
+        "contact": [c.id for c in parts["contacts"]],
+    }
+    log = await access_log(session, [str(i) for ids in audited.values() for i in ids])
+    for record_type, ids in audited.items():
+        await record_access(
+            session, platform, actor=actor, action="export", record_type=record_type, record_ids=ids, purpose=PURPOSE
+        )
+    return {
+        "people": [_columns(p, _PERSON_INTERNAL) for p in people],
+        "merges": [_columns(m) for m in merges],
+        "memberships": [_columns(m) for m in memberships],
+        "relationships": [_columns(r) for r in relationships],
+        "families": [_columns(f) for f in families],
+        "cases": [{**_columns(c), **by_case[c.id]} for c in cases],
+        "access_log": log,
+    }
+
+
+def identifiers(
+    nhs_number: Annotated[NHSNumber | None, Query(description="The person's NHS number")] = None,
+    upn: Annotated[UPN | None, Query(description="The person's Unique Pupil Number")] = None,
+) -> tuple[str | None, str | None]:
+    """The subject's identifiers, validated; at least one is required."""
+    if nhs_number is None and upn is None:
+        raise UnprocessableContent(
+            "give the subject's NHS number or UPN",
+            errors=[field_error("#query/nhs_number", "an NHS number or a UPN is required", "missing")],
+        )
+    return nhs_number, upn
+
+
+@router.get("/v1/admin/subject-access", summary="Export everything held about one person (admin only)")
+async def subject_access(
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require_roles("admin"))],
+    subject: Annotated[tuple[str | None, str | None], Depends(identifiers)],
+) -> dict[str, Any]:
+    nhs_number, upn = subject
+    return await export_subject(session, nhs_number=nhs_number, upn=upn, actor=principal)

@@ -1,0 +1,195 @@
+"""Subject access requests: everything the outcomes service holds about one person, as JSON.
+
+The person is found by NHS number or UPN. Exported: their person row, the enrolments of families they are a
+member of (with need results and claims), their own observations (attendance, status periods, incidents) and
+the family-level observations of those families (incidents recorded against the family, practitioner
+assessments). Every exported record gets an `export` row in the access log, written after the log was read.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy import inspect, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from outcomes.models import (
+    AttendanceRecord,
+    Claim,
+    Enrolment,
+    EnrolmentMember,
+    Incident,
+    NeedResult,
+    Person,
+    PractitionerAssessment,
+    StatusPeriod,
+    platform,
+)
+from shared.audit import record_access
+from shared.auth import Principal, require_roles
+from shared.db import SessionDep
+from shared.errors import UnprocessableContent, field_error
+from shared.identifiers import UPN, NHSNumber
+
+PURPOSE = "subject access request"
+router = APIRouter(tags=["subject access"])
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_json(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json(v) for k, v in value.items()}
+    return value
+
+
+def _columns(obj: object) -> dict[str, Any]:
+    """The row's column values, JSON-ready (relationships are not touched)."""
+    return {attr.key: _json(getattr(obj, attr.key)) for attr in inspect(obj).mapper.column_attrs}
+
+
+async def access_log(session: AsyncSession, record_ids: list[str]) -> list[dict[str, Any]]:
+    """The access-log rows about these records, oldest first (hashes left out: they are not personal data)."""
+    if not record_ids:
+        return []
+    log = platform.audit_log
+    rows = await session.execute(
+        select(
+            log.c.seq,
+            log.c.occurred_at,
+            log.c.actor,
+            log.c.action,
+            log.c.record_type,
+            log.c.record_id,
+            log.c.purpose,
+        )
+        .where(log.c.record_id.in_(record_ids))
+        .order_by(log.c.seq)
+    )
+    return [{key: _json(value) for key, value in row._mapping.items()} for row in rows]
+
+
+async def _all(session: AsyncSession, statement: Any) -> Sequence[Any]:
+    return (await session.scalars(statement)).all()
+
+
+async def export_subject(
+    session: AsyncSession, *, nhs_number: str | None, upn: str | None, actor: Principal | str
+) -> dict[str, Any]:
+    """The person, their families' enrolments, results and claims, the observations about them, the accesses."""
+    conditions = []
+    if nhs_number:
+        conditions.append(Person.nhs_number == nhs_number)
+    if upn:
+        conditions.append(Person.upn == upn)
+    if not conditions:
+        return {"people": [], "enrolments": [], "observations": {}, "claims": [], "access_log": []}
+    people = await _all(session, select(Person).where(or_(*conditions)).order_by(Person.id))
+    person_ids = [p.id for p in people]
+    members = await _all(session, select(EnrolmentMember).where(EnrolmentMember.person_id.in_(person_ids)))
+    enrolments = await _all(
+        session,
+        select(Enrolment)
+        .where(Enrolment.id.in_([m.enrolment_id for m in members]))
+        .order_by(Enrolment.start_date, Enrolment.id),
+    )
+    enrolment_ids = [e.id for e in enrolments]
+    family_ids = sorted({e.family_id for e in enrolments}, key=str)
+    results = await _all(
+        session,
+        select(NeedResult).where(NeedResult.enrolment_id.in_(enrolment_ids)).order_by(NeedResult.need),
+    )
+    claims = await _all(
+        session,
+        select(Claim)
+        .where(or_(Claim.enrolment_id.in_(enrolment_ids), Claim.family_id.in_(family_ids)))
+        .order_by(Claim.created_at, Claim.id),
+    )
+    observations: dict[str, Sequence[Any]] = {
+        "attendance": await _all(
+            session,
+            select(AttendanceRecord)
+            .where(AttendanceRecord.person_id.in_(person_ids))
+            .order_by(AttendanceRecord.term_start, AttendanceRecord.id),
+        ),
+        "status_periods": await _all(
+            session,
+            select(StatusPeriod)
+            .where(StatusPeriod.person_id.in_(person_ids))
+            .order_by(StatusPeriod.period_start, StatusPeriod.id),
+        ),
+        "incidents": await _all(
+            session,
+            select(Incident)
+            .where(or_(Incident.person_id.in_(person_ids), Incident.family_id.in_(family_ids)))
+            .order_by(Incident.occurred_on, Incident.id),
+        ),
+        "practitioner_assessments": await _all(
+            session,
+            select(PractitionerAssessment)
+            .where(PractitionerAssessment.family_id.in_(family_ids))
+            .order_by(PractitionerAssessment.assessed_on, PractitionerAssessment.id),
+        ),
+    }
+    role_of = {m.enrolment_id: m.role for m in members}
+    results_of: dict[uuid.UUID, list[dict[str, Any]]] = {e: [] for e in enrolment_ids}
+    for result in results:
+        results_of[result.enrolment_id].append(_columns(result))
+
+    audited: dict[str, list[Any]] = {
+        "person": person_ids,
+        "enrolment": enrolment_ids,
+        "claim": [c.id for c in claims],
+        "attendance_record": [o.id for o in observations["attendance"]],
+        "status_period": [o.id for o in observations["status_periods"]],
+        "incident": [o.id for o in observations["incidents"]],
+        "practitioner_assessment": [o.id for o in observations["practitioner_assessments"]],
+    }
+    # Progress reads are logged against the family (record_type family_progress), so the families count too.
+    logged_ids = [str(i) for ids in audited.values() for i in ids] + [str(f) for f in family_ids]
+    log = await access_log(session, logged_ids)
+    for record_type, ids in audited.items():
+        await record_access(
+            session, platform, actor=actor, action="export", record_type=record_type, record_ids=ids, purpose=PURPOSE
+        )
+    return {
+        "people": [_columns(p) for p in people],
+        "enrolments": [
+            {**_columns(e), "member_role": role_of.get(e.id), "need_results": results_of[e.id]} for e in enrolments
+        ],
+        "observations": {kind: [_columns(o) for o in rows] for kind, rows in observations.items()},
+        "claims": [_columns(c) for c in claims],
+        "access_log": log,
+    }
+
+
+def identifiers(
+    nhs_number: Annotated[NHSNumber | None, Query(description="The person's NHS number")] = None,
+    upn: Annotated[UPN | None, Query(description="The person's Unique Pupil Number")] = None,
+) -> tuple[str | None, str | None]:
+    """The subject's identifiers, validated; at least one is required."""
+    if nhs_number is None and upn is None:
+        raise UnprocessableContent(
+            "give the subject's NHS number or UPN",
+            errors=[field_error("#query/nhs_number", "an NHS number or a UPN is required", "missing")],
+        )
+    return nhs_number, upn
+
+
+@router.get("/v1/admin/subject-access", summary="Export everything held about one person (admin only)")
+async def subject_access(
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require_roles("admin"))],
+    subject: Annotated[tuple[str | None, str | None], Depends(identifiers)],
+) -> dict[str, Any]:
+    nhs_number, upn = subject
+    return await export_subject(session, nhs_number=nhs_number, upn=upn, actor=principal)
