@@ -50,6 +50,7 @@ def _platform(service: str) -> dict[Op, dict[str, str]]:
         (service, "POST", "/v1/events"): SIGNED,
         (service, "GET", "/v1/admin/outbox"): ADMIN_ONLY,
         (service, "POST", "/v1/admin/outbox/replay"): ADMIN_ONLY,
+        (service, "GET", "/v1/admin/subject-access"): ADMIN_ONLY,
     }
 
 
@@ -158,6 +159,8 @@ def request_for(op: Op, ids: Mapping[str, str]) -> dict[str, Any]:
         params = {"ids": ids["case_id"]}
     elif path == "/fhir/Task":
         params = {"focus": f"ServiceRequest/{ids['referral_id']}"}
+    elif path == "/v1/admin/subject-access":
+        params = {"nhs_number": "9434765919"}
     elif path == "/v1/progress":
         params = {"family_ids": ids["family_id"]}
     elif path == "/v1/claims/export":
