@@ -9,6 +9,7 @@ INSTALLED := $(VENV)/.installed
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 PYTEST_ARGS ?=
+PYTEST_WORKERS ?= 2
 
 .PHONY: help install run test soak lint typecheck migrate seed bench audit-verify clean
 
@@ -30,7 +31,7 @@ run: $(INSTALLED) ## Start PostgreSQL (embedded unless DATABASE_URL), migrate, s
 	$(VENV)/bin/earlyhelp up
 
 test: $(INSTALLED) ## Run the whole test suite against a real PostgreSQL (embedded unless TEST_DATABASE_URL)
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 soak: $(INSTALLED) ## Long fault and load runs (kill services under load, 500 referrals); not part of make test
 	$(VENV)/bin/pytest -m soak $(PYTEST_ARGS)
