@@ -169,7 +169,7 @@ async def closed_loop(url: str, headers: dict[str, str], *, seconds: float, conc
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
-    return _figures(latencies, elapsed)
+    return _figures(latencies, elapsed) | {"warm_up_requests": concurrency}
 
 
 async def open_loop(url: str, headers: dict[str, str], *, rate: float, seconds: float) -> dict[str, float]:
@@ -208,6 +208,31 @@ async def _without_audit_lock(url: str) -> None:
         await conn.close()
 
 
+def _cpu_seconds(pid: int | None) -> float | None:
+    """CPU time (user + system) a process has used so far, from /proc (None where there is no /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measured(pid: int | None, run: Any) -> dict[str, float]:
+    """Run a load phase and add the server's CPU milliseconds per request: unlike throughput on a shared,
+    loaded machine, that figure hardly depends on what else is running."""
+    before = _cpu_seconds(pid)
+    figures: dict[str, float] = await run
+    after = _cpu_seconds(pid)
+    if before is not None and after is not None:
+        served = figures["requests"] + figures.get("warm_up_requests", 0)
+        figures["cpu_ms"] = 1000 * (after - before) / served
+    return figures
+
+
+def _pid(process: Any) -> int | None:
+    return process.proc.pid if process.proc is not None else None
+
+
 def _figures(latencies: list[float], elapsed: float) -> dict[str, float]:
     ordered = sorted(latencies)
     q = statistics.quantiles(ordered, n=100, method="inclusive")
@@ -220,9 +245,10 @@ def _figures(latencies: list[float], elapsed: float) -> dict[str, float]:
 
 
 def _line(name: str, f: dict[str, float]) -> str:
+    cpu = f"   server CPU {f['cpu_ms']:5.2f} ms/request" if "cpu_ms" in f else ""
     return (
         f"{name:<34} {f['throughput']:8.1f} req/s   p50 {f['p50_ms']:7.1f} ms   p99 {f['p99_ms']:7.1f} ms"
-        f"   ({int(f['requests'])} requests)"
+        f"   ({int(f['requests'])} requests){cpu}"
     )
 
 
@@ -283,20 +309,34 @@ async def main() -> None:
     try:
         await processes.start(timeout=120)
         print(f"referrals intake benchmark: {args.seconds:.0f} s per phase, {args.concurrency} concurrent clients")
-        base = await closed_loop(
-            f"{baseline.url}/v1/referrals/maternity", headers, seconds=args.seconds, concurrency=args.concurrency
+        base = await measured(
+            _pid(baseline),
+            closed_loop(
+                f"{baseline.url}/v1/referrals/maternity", headers, seconds=args.seconds, concurrency=args.concurrency
+            ),
         )
         print(_line("baseline (FastAPI + asyncpg INSERT)", base))
-        ours = await closed_loop(
-            f"{referrals.url}/v1/referrals/maternity", headers, seconds=args.seconds, concurrency=args.concurrency
+        ours = await measured(
+            _pid(referrals),
+            closed_loop(
+                f"{referrals.url}/v1/referrals/maternity", headers, seconds=args.seconds, concurrency=args.concurrency
+            ),
         )
         print(_line("referrals intake (saturation)", ours))
         rate = 0.7 * ours["throughput"]
-        at_70 = await open_loop(f"{referrals.url}/v1/referrals/maternity", headers, rate=rate, seconds=args.seconds)
+        at_70 = await measured(
+            _pid(referrals),
+            open_loop(f"{referrals.url}/v1/referrals/maternity", headers, rate=rate, seconds=args.seconds),
+        )
         print(_line(f"referrals intake at 70% ({rate:.0f}/s)", at_70))
         ratio = ours["throughput"] / base["throughput"]
         print(f"throughput ratio referrals / baseline: {ratio:.2f}  (target >= 0.50)")
         print(f"p99 at 70% of saturation: {at_70['p99_ms']:.1f} ms  (target < 50 ms)")
+        if "cpu_ms" in ours and "cpu_ms" in base:
+            print(
+                f"server CPU per request referrals / baseline: {ours['cpu_ms']:.2f} / {base['cpu_ms']:.2f} ms"
+                f" = {ours['cpu_ms'] / base['cpu_ms']:.1f}x  (the load-independent view of the ratio)"
+            )
         print(f"load average during the run: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
         if args.diagnose_audit_lock:
             await _without_audit_lock(referrals_url)

@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from referrals.models import platform
+from shared.audit import verify_chain
 from tests.referrals.conftest import (
     SCHOOL,
     create_maternity,
@@ -133,6 +134,43 @@ async def test_intake_writes_event_and_audit_in_the_same_transaction(
     assert events[0].data["hub"] == "north"
     assert "given_name" not in str(events[0].data)
     assert ("create", "sys-MAT-LTH@MAT-LTH") in [tuple(a) for a in audit]
+
+
+async def test_intake_statement_queues_deliveries_to_internal_subscribers_only_and_keeps_the_audit_chain(
+    client: httpx.AsyncClient, referrals_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    subs = platform.event_subscriptions
+    wanted, other_type, partner = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    async with referrals_sessions() as session, session.begin():
+        await session.execute(
+            subs.insert(),
+            [
+                {"id": wanted, "name": f"t-{wanted}", "url": "http://127.0.0.1:9/a", "secret": "s",
+                 "event_types": ["referral.received", "referral.accepted"], "owner_agency": None},
+                {"id": other_type, "name": f"t-{other_type}", "url": "http://127.0.0.1:9/b", "secret": "s",
+                 "event_types": ["referral.accepted"], "owner_agency": None},
+                {"id": partner, "name": None, "url": "http://127.0.0.1:9/c", "secret": "s", "owner_agency": "MAT-LTH",
+                 "event_types": ["referral.received"]},
+            ],
+        )  # fmt: skip
+    first, second = await create_maternity(client), await create_maternity(client)
+    assert first.status_code == second.status_code == 201
+    events, deliveries = platform.outbox_events, platform.outbox_deliveries
+    async with referrals_sessions() as session:
+        rows = (
+            await session.execute(
+                select(events.c.subject, deliveries.c.subscription_id, deliveries.c.subject, deliveries.c.status)
+                .join(deliveries, deliveries.c.event_id == events.c.id)
+                .where(events.c.subject.in_([first.json()["id"], second.json()["id"]]))
+                .order_by(deliveries.c.id)
+            )
+        ).all()
+        chain = await verify_chain(session)
+    assert [tuple(r) for r in rows] == [
+        (first.json()["id"], wanted, first.json()["id"], "pending"),
+        (second.json()["id"], wanted, second.json()["id"], "pending"),
+    ]
+    assert chain.ok, chain
 
 
 async def test_duplicate_external_reference_is_409_naming_the_existing_referral(client: httpx.AsyncClient) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Executable,
     Table,
     and_,
+    any_,
     bindparam,
     exists,
     false,
@@ -42,6 +43,7 @@ from referrals.models import (
     platform,
 )
 from referrals.working_days import LONDON
+from shared.events import NOTIFY_CHANNEL
 
 LONDON_DAY = timedelta(days=1)
 PERSON_COLUMNS = tuple(c.name for c in ReferralPerson.__table__.columns)
@@ -89,6 +91,29 @@ class IdempotentResponse:
 
 
 @dataclass(frozen=True, slots=True)
+class OutboxEvent:
+    """An event for the outbox, written by the intake statement itself (as `shared.events.publish` would)."""
+
+    id: uuid.UUID
+    type: str
+    source: str
+    subject: str
+    data: dict[str, Any]
+    """Already JSON-ready (see `shared.events.publish`)."""
+    traceparent: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """An audit row for the new referral, written by the intake statement (as `shared.audit.record_access`)."""
+
+    actor: str
+    action: str
+    record_type: str
+    purpose: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class QueuePosition:
     """Keyset cursor position in the triage order: safeguarding first, then oldest first."""
 
@@ -132,15 +157,31 @@ class ReferralRepository:
         people: list[dict[str, Any]],
         change: dict[str, Any],
         *,
+        event: OutboxEvent,
+        audit: AuditEntry,
         idempotent_response: IdempotentResponse | None = None,
     ) -> bool:
-        """Insert a referral, its people, its first status and (when given) the response stored under its
-        Idempotency-Key, in one statement; False (and nothing written) if (agency, external_reference) exists.
+        """Insert a referral, its people, its first status, (when given) the response stored under its
+        Idempotency-Key, its outbox event with the deliveries to internal subscribers, and its audit row, in one
+        statement; False (and nothing written) if (agency, external_reference) exists.
         """
         statement = _insert_referral_statement(tuple(referral), tuple(change), idempotent_response is not None)
         params: dict[str, Any] = {f"r_{name}": value for name, value in referral.items()}
         params |= {f"c_{name}": value for name, value in change.items()}
         params["people"] = [_json_row(row) for row in people]
+        params |= {
+            "e_id": event.id,
+            "e_type": event.type,
+            "e_source": event.source,
+            "e_subject": event.subject,
+            "e_data": event.data,
+            "e_traceparent": event.traceparent,
+            "a_actor": audit.actor,
+            "a_action": audit.action,
+            "a_record_type": audit.record_type,
+            "a_record_id": str(referral["id"]),
+            "a_purpose": audit.purpose,
+        }
         if idempotent_response is not None:
             params |= {
                 "k_owner": idempotent_response.owner,
@@ -409,7 +450,65 @@ def _insert_referral_statement(
             )
             .cte("stored_response")
         )
-    return select(created.c.id).add_cte(*ctes)
+    # The outbox event and its deliveries, as `shared.events.publish` writes them for an event without an
+    # audience agency (internal subscribers only); NOTIFY wakes the relay only when there is something to deliver.
+    events, deliveries, subscriptions = platform.outbox_events, platform.outbox_deliveries, platform.event_subscriptions
+    event = (
+        insert(events)
+        .from_select(
+            ["id", "type", "source", "subject", "data", "traceparent"],
+            select(
+                bindparam("e_id", type_=events.c.id.type),
+                bindparam("e_type", type_=events.c.type.type),
+                bindparam("e_source", type_=events.c.source.type),
+                bindparam("e_subject", type_=events.c.subject.type),
+                bindparam("e_data", type_=events.c.data.type),
+                bindparam("e_traceparent", type_=events.c.traceparent.type),
+            ).where(was_created),
+        )
+        .returning(events.c.id, events.c.type, events.c.subject)
+        .cte("event")
+    )
+    delivered = (
+        insert(deliveries)
+        .from_select(
+            ["event_id", "subscription_id", "subject"],
+            select(event.c.id, subscriptions.c.id, event.c.subject)
+            .select_from(event)
+            .join(subscriptions, true())
+            .where(
+                subscriptions.c.active,
+                event.c.type == any_(subscriptions.c.event_types),
+                subscriptions.c.owner_agency.is_(None),
+            ),
+        )
+        .returning(deliveries.c.id)
+        .cte("deliveries")
+    )
+    # Last, as in every write of this service: the audit chain trigger's lock is then held only until commit.
+    audit_log = platform.audit_log
+    audited = (
+        insert(audit_log)
+        .from_select(
+            ["actor", "action", "record_type", "record_id", "purpose", "hash"],
+            select(
+                bindparam("a_actor", type_=audit_log.c.actor.type),
+                bindparam("a_action", type_=audit_log.c.action.type),
+                bindparam("a_record_type", type_=audit_log.c.record_type.type),
+                bindparam("a_record_id", type_=audit_log.c.record_id.type),
+                bindparam("a_purpose", type_=audit_log.c.purpose.type),
+                literal(""),
+            ).where(was_created),
+        )
+        .cte("audited")
+    )
+    ctes += [event, delivered, audited]
+    notified = (
+        select(func.count(func.pg_notify(NOTIFY_CHANNEL, "")))
+        .select_from(select(delivered.c.id).limit(1).subquery())
+        .scalar_subquery()
+    )
+    return select(created.c.id, notified).add_cte(*ctes)
 
 
 def visible_to(scope: ReadScope) -> ColumnElement[bool]:

@@ -22,7 +22,7 @@ from referrals.hubs import allocate_hub
 from referrals.matching import CasesUnavailable, MatchQuery, PersonMatch, PersonMatcher
 from referrals.models import OPEN_STATUSES, Referral, ReferralPerson, StatusChange, platform
 from referrals.needs import NeedCatalogue
-from referrals.repository import IdempotentResponse, ReadScope, ReferralRepository
+from referrals.repository import AuditEntry, IdempotentResponse, OutboxEvent, ReadScope, ReferralRepository
 from referrals.schemas import (
     MAX_PEOPLE,
     DecisionCreate,
@@ -42,6 +42,7 @@ from shared.audit import record_access
 from shared.auth import Principal
 from shared.errors import BadRequest, Conflict, Forbidden, NotFound, UnprocessableContent, field_error
 from shared.events import publish
+from shared.tracing import current_traceparent
 
 log = structlog.get_logger("referrals.service")
 EVENT_SOURCE = "urn:earlyhelp:referrals"
@@ -307,31 +308,36 @@ async def store_new_referral(
     # The response is known before anything is written, so it is stored under the key in the same statement.
     body = to_read(referral, now, principal=principal).model_dump(mode="json")
     stored = IdempotentResponse(idempotency[0], idempotency[1], 201, body) if idempotency is not None else None
-    if not await repo.insert_referral(values, people_rows, change, idempotent_response=stored):
+    # The outbox event (`referral.received`) and the audit row are written by the same statement as the referral
+    # (one round trip for the whole intake write) — the rows `publish` and `record_access` would write.
+    event = OutboxEvent(
+        id=uuid.uuid4(),
+        type="referral.received",
+        source=EVENT_SOURCE,
+        subject=str(referral_id),
+        data=orjson.loads(orjson.dumps(received_payload(referral), default=_jsonable)),
+        traceparent=current_traceparent(),
+    )
+    audit = AuditEntry(actor=principal.actor, action="create", record_type="referral", purpose="referral intake")
+    if not await repo.insert_referral(
+        values, people_rows, change, event=event, audit=audit, idempotent_response=stored
+    ):
         existing = await repo.referral_id_for(principal.agency, payload.external_reference)
         raise Conflict(
             f"Agency {principal.agency} already sent external_reference {payload.external_reference!r}:"
             f" referral {existing}",
             existing_referral_id=str(existing),
         )
-    await publish(
-        repo.session,
-        platform,
-        source=EVENT_SOURCE,
-        type="referral.received",
-        subject=str(referral_id),
-        data=received_payload(referral),
-    )
-    await record_access(
-        repo.session,
-        platform,
-        actor=principal,
-        action="create",
-        record_type="referral",
-        record_ids=[referral_id],
-        purpose="referral intake",
-    )
     return referral, body
+
+
+def _jsonable(value: Any) -> Any:
+    """What orjson does not serialise itself, as `shared.events.publish` serialises it."""
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def query_for(person: _Person | ReferralPerson) -> MatchQuery:
