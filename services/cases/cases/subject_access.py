@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
-from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query
-from sqlalchemy import inspect, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.models import (
@@ -37,58 +34,11 @@ from cases.models import (
     platform,
 )
 from shared.audit import record_access
-from shared.auth import Principal, require_roles
-from shared.db import SessionDep
-from shared.errors import UnprocessableContent, field_error
-from shared.identifiers import UPN, NHSNumber
-
-PURPOSE = "subject access request"
-router = APIRouter(tags=["subject access"])
+from shared.auth import Principal
+from shared.subject_access import PURPOSE, access_log, row_json, subject_access_router
 
 # Person rows are not the subject's if they are someone else; their keys are matching internals.
 _PERSON_INTERNAL = {"given_key", "family_key"}
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, uuid.UUID | Decimal):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, list):
-        return [_json(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _json(v) for k, v in value.items()}
-    return value
-
-
-def _columns(obj: object, leave_out: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
-    """The row's column values, JSON-ready (relationships are not touched)."""
-    return {
-        attr.key: _json(getattr(obj, attr.key))
-        for attr in inspect(obj).mapper.column_attrs
-        if attr.key not in leave_out
-    }
-
-
-async def access_log(session: AsyncSession, record_ids: list[str]) -> list[dict[str, Any]]:
-    """The access-log rows about these records, oldest first (hashes left out: they are not personal data)."""
-    if not record_ids:
-        return []
-    log = platform.audit_log
-    rows = await session.execute(
-        select(
-            log.c.seq,
-            log.c.occurred_at,
-            log.c.actor,
-            log.c.action,
-            log.c.record_type,
-            log.c.record_id,
-            log.c.purpose,
-        )
-        .where(log.c.record_id.in_(record_ids))
-        .order_by(log.c.seq)
-    )
-    return [{key: _json(value) for key, value in row._mapping.items()} for row in rows]
 
 
 async def _people(session: AsyncSession, nhs_number: str | None, upn: str | None) -> list[Person]:
@@ -164,7 +114,7 @@ async def export_subject(
     by_case: dict[uuid.UUID, dict[str, list[dict[str, Any]]]] = {c.id: {name: [] for name in parts} for c in cases}
     for name, rows in parts.items():
         for row in rows:
-            by_case[row.case_id][name].append(_columns(row))
+            by_case[row.case_id][name].append(row_json(row))
 
     audited: dict[str, list[Any]] = {
         "person": person_ids,
@@ -180,40 +130,20 @@ async def export_subject(
         "review": [r.id for r in parts["reviews"]],
         "contact": [c.id for c in parts["contacts"]],
     }
-    log = await access_log(session, [str(i) for ids in audited.values() for i in ids])
+    log = await access_log(session, platform, [str(i) for ids in audited.values() for i in ids])
     for record_type, ids in audited.items():
         await record_access(
             session, platform, actor=actor, action="export", record_type=record_type, record_ids=ids, purpose=PURPOSE
         )
     return {
-        "people": [_columns(p, _PERSON_INTERNAL) for p in people],
-        "merges": [_columns(m) for m in merges],
-        "memberships": [_columns(m) for m in memberships],
-        "relationships": [_columns(r) for r in relationships],
-        "families": [_columns(f) for f in families],
-        "cases": [{**_columns(c), **by_case[c.id]} for c in cases],
+        "people": [row_json(p, _PERSON_INTERNAL) for p in people],
+        "merges": [row_json(m) for m in merges],
+        "memberships": [row_json(m) for m in memberships],
+        "relationships": [row_json(r) for r in relationships],
+        "families": [row_json(f) for f in families],
+        "cases": [{**row_json(c), **by_case[c.id]} for c in cases],
         "access_log": log,
     }
 
 
-def identifiers(
-    nhs_number: Annotated[NHSNumber | None, Query(description="The person's NHS number")] = None,
-    upn: Annotated[UPN | None, Query(description="The person's Unique Pupil Number")] = None,
-) -> tuple[str | None, str | None]:
-    """The subject's identifiers, validated; at least one is required."""
-    if nhs_number is None and upn is None:
-        raise UnprocessableContent(
-            "give the subject's NHS number or UPN",
-            errors=[field_error("#query/nhs_number", "an NHS number or a UPN is required", "missing")],
-        )
-    return nhs_number, upn
-
-
-@router.get("/v1/admin/subject-access", summary="Export everything held about one person (admin only)")
-async def subject_access(
-    session: SessionDep,
-    principal: Annotated[Principal, Depends(require_roles("admin"))],
-    subject: Annotated[tuple[str | None, str | None], Depends(identifiers)],
-) -> dict[str, Any]:
-    nhs_number, upn = subject
-    return await export_subject(session, nhs_number=nhs_number, upn=upn, actor=principal)
+router = subject_access_router(export_subject)

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
-from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query
-from sqlalchemy import inspect, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outcomes.models import (
@@ -31,51 +28,8 @@ from outcomes.models import (
     platform,
 )
 from shared.audit import record_access
-from shared.auth import Principal, require_roles
-from shared.db import SessionDep
-from shared.errors import UnprocessableContent, field_error
-from shared.identifiers import UPN, NHSNumber
-
-PURPOSE = "subject access request"
-router = APIRouter(tags=["subject access"])
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, uuid.UUID | Decimal):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, list):
-        return [_json(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _json(v) for k, v in value.items()}
-    return value
-
-
-def _columns(obj: object) -> dict[str, Any]:
-    """The row's column values, JSON-ready (relationships are not touched)."""
-    return {attr.key: _json(getattr(obj, attr.key)) for attr in inspect(obj).mapper.column_attrs}
-
-
-async def access_log(session: AsyncSession, record_ids: list[str]) -> list[dict[str, Any]]:
-    """The access-log rows about these records, oldest first (hashes left out: they are not personal data)."""
-    if not record_ids:
-        return []
-    log = platform.audit_log
-    rows = await session.execute(
-        select(
-            log.c.seq,
-            log.c.occurred_at,
-            log.c.actor,
-            log.c.action,
-            log.c.record_type,
-            log.c.record_id,
-            log.c.purpose,
-        )
-        .where(log.c.record_id.in_(record_ids))
-        .order_by(log.c.seq)
-    )
-    return [{key: _json(value) for key, value in row._mapping.items()} for row in rows]
+from shared.auth import Principal
+from shared.subject_access import PURPOSE, access_log, row_json, subject_access_router
 
 
 async def _all(session: AsyncSession, statement: Any) -> Sequence[Any]:
@@ -143,7 +97,7 @@ async def export_subject(
     role_of = {m.enrolment_id: m.role for m in members}
     results_of: dict[uuid.UUID, list[dict[str, Any]]] = {e: [] for e in enrolment_ids}
     for result in results:
-        results_of[result.enrolment_id].append(_columns(result))
+        results_of[result.enrolment_id].append(row_json(result))
 
     audited: dict[str, list[Any]] = {
         "person": person_ids,
@@ -156,40 +110,20 @@ async def export_subject(
     }
     # Progress reads are logged against the family (record_type family_progress), so the families count too.
     logged_ids = [str(i) for ids in audited.values() for i in ids] + [str(f) for f in family_ids]
-    log = await access_log(session, logged_ids)
+    log = await access_log(session, platform, logged_ids)
     for record_type, ids in audited.items():
         await record_access(
             session, platform, actor=actor, action="export", record_type=record_type, record_ids=ids, purpose=PURPOSE
         )
     return {
-        "people": [_columns(p) for p in people],
+        "people": [row_json(p) for p in people],
         "enrolments": [
-            {**_columns(e), "member_role": role_of.get(e.id), "need_results": results_of[e.id]} for e in enrolments
+            {**row_json(e), "member_role": role_of.get(e.id), "need_results": results_of[e.id]} for e in enrolments
         ],
-        "observations": {kind: [_columns(o) for o in rows] for kind, rows in observations.items()},
-        "claims": [_columns(c) for c in claims],
+        "observations": {kind: [row_json(o) for o in rows] for kind, rows in observations.items()},
+        "claims": [row_json(c) for c in claims],
         "access_log": log,
     }
 
 
-def identifiers(
-    nhs_number: Annotated[NHSNumber | None, Query(description="The person's NHS number")] = None,
-    upn: Annotated[UPN | None, Query(description="The person's Unique Pupil Number")] = None,
-) -> tuple[str | None, str | None]:
-    """The subject's identifiers, validated; at least one is required."""
-    if nhs_number is None and upn is None:
-        raise UnprocessableContent(
-            "give the subject's NHS number or UPN",
-            errors=[field_error("#query/nhs_number", "an NHS number or a UPN is required", "missing")],
-        )
-    return nhs_number, upn
-
-
-@router.get("/v1/admin/subject-access", summary="Export everything held about one person (admin only)")
-async def subject_access(
-    session: SessionDep,
-    principal: Annotated[Principal, Depends(require_roles("admin"))],
-    subject: Annotated[tuple[str | None, str | None], Depends(identifiers)],
-) -> dict[str, Any]:
-    nhs_number, upn = subject
-    return await export_subject(session, nhs_number=nhs_number, upn=upn, actor=principal)
+router = subject_access_router(export_subject)
