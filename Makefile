@@ -25,12 +25,23 @@ $(INSTALLED): $(UV) uv.lock pyproject.toml shared/pyproject.toml gateway/pyproje
 	$(UV) sync --frozen --all-packages
 	@touch $@
 
+# The cohort report test renders HTML in a headless browser: Debian's chromium, installed when missing and we may.
+CHROMIUM_STAMP := $(VENV)/.chromium
+$(CHROMIUM_STAMP): | $(UV)
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium for the report test"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "warning: could not install chromium; the report test will say so"; \
+	else echo "warning: chromium is not installed (apt-get install chromium); the report test will say so"; fi
+	@touch $@
+
 install: $(INSTALLED) ## Install everything into .venv from the lock file (runs automatically)
 
 run: $(INSTALLED) ## Start PostgreSQL (embedded unless DATABASE_URL), migrate, seed, run all services + gateway
 	$(VENV)/bin/earlyhelp up
 
-test: $(INSTALLED) ## Run the whole test suite against a real PostgreSQL (embedded unless TEST_DATABASE_URL)
+test: $(INSTALLED) $(CHROMIUM_STAMP) ## Run the whole test suite against a real PostgreSQL (embedded unless TEST_DATABASE_URL)
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 soak: $(INSTALLED) ## Long fault and load runs (kill services under load, 500 referrals); not part of make test
