@@ -74,3 +74,19 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]
+
+
+async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A read-only session on the read replica when one is configured (else the primary), for reports."""
+    factory: async_sessionmaker[AsyncSession] = (
+        getattr(request.app.state, "read_sessionmaker", None) or request.app.state.sessionmaker
+    )
+    async with factory() as session:
+        try:
+            yield session
+        finally:
+            await session.rollback()  # nothing read here is ever written
+
+
+ReadSessionDep = Annotated[AsyncSession, Depends(_read_session, scope="function")]
+"""For read-heavy endpoints that write nothing (reports): served by the read replica when configured."""

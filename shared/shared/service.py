@@ -87,6 +87,10 @@ def create_service_app(
         app.state.db = db
         if getattr(app.state, "sessionmaker", None) is None:
             app.state.sessionmaker = db.sessionmaker
+        replica = None
+        if settings.read_replica_url and getattr(app.state, "read_sessionmaker", None) is None:
+            replica = Database(settings.read_replica_url, pool_size=5, max_overflow=5)
+            app.state.read_sessionmaker = replica.sessionmaker
         app.state.http = httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
         app.state.verifier = getattr(app.state, "verifier", None) or build_verifier(settings, app.state.http)
         stop = asyncio.Event()
@@ -122,6 +126,8 @@ def create_service_app(
                     task.cancel()
             await app.state.http.aclose()
             await db.dispose()
+            if replica is not None:
+                await replica.dispose()
             log.info("service_stopped")
 
     app = FastAPI(

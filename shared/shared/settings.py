@@ -34,6 +34,8 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     database_url: str = ""
+    read_replica_url: str | None = None
+    """A read replica for read-heavy reports (`ReadSessionDep`); the primary is used when unset."""
     database_pool_size: int = 10
     database_max_overflow: int = 10
     data_dir: Path = Field(default_factory=default_data_dir)

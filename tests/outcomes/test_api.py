@@ -448,3 +448,22 @@ async def test_claims_once_per_phase_under_concurrency(fresh_outcomes_db: str, k
     finally:
         await engine.dispose()
     assert stored == 1
+
+
+async def test_cohort_report_reads_from_the_read_replica_when_configured(
+    fresh_outcomes_db: str, outcomes_db: str, outcomes_sessions: async_sessionmaker[AsyncSession], kit: Any
+) -> None:
+    """With a read replica configured, the report is served from it (here a replica that has not caught up).
+
+    `fresh_outcomes_db` comes first: cloning the template needs it free of the rolled-back session's connection.
+    """
+    data = kit.assessment(["education", "crime", "health"], [kit.person("child", "2015-05-01")], hub="north")
+    async with app_client(
+        create_app, Settings, outcomes_db, sessionmaker=outcomes_sessions, read_replica_url=fresh_outcomes_db
+    ) as client:
+        await send_event(client, "case.assessment_completed", data)
+        from_replica = (await client.get("/v1/reports/cohort", headers=ANALYST)).json()
+    async with app_client(create_app, Settings, outcomes_db, sessionmaker=outcomes_sessions) as client:
+        from_primary = (await client.get("/v1/reports/cohort", headers=ANALYST)).json()
+    assert from_replica["families_enrolled"] == 0
+    assert from_primary["families_enrolled"] >= 1

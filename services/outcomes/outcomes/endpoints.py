@@ -27,7 +27,7 @@ from outcomes.schemas import (
     ProgressList,
 )
 from shared.auth import Principal, require_roles
-from shared.db import SessionDep
+from shared.db import ReadSessionDep, SessionDep
 from shared.errors import Forbidden, NotFound, UnprocessableContent, field_error
 
 router = APIRouter(prefix="/v1")
@@ -278,7 +278,7 @@ async def decide_claim(claim_id: uuid.UUID, body: ClaimDecision, session: Sessio
 
 @router.get("/reports/cohort", tags=["reports"], summary="Cohort report (pseudonymised counts), JSON or CSV")
 async def cohort_report(
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     principal: Analyst,
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
