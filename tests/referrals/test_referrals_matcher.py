@@ -60,6 +60,7 @@ async def test_after_a_failure_intake_skips_then_one_request_probes() -> None:
             await matcher.match_all(http, [QUERY])
         assert not matcher.claim_inline()  # open: matching is left pending for the background retry
         assert matcher.recently_failed
+        assert matcher.failing  # the background retry probes with one referral, not a batch
 
         await asyncio.sleep(0.25)
         assert matcher.claim_inline()  # half-open: this request is the probe ...
@@ -74,6 +75,7 @@ async def test_after_a_failure_intake_skips_then_one_request_probes() -> None:
         assert not matcher.claim_inline()
         await matcher.match_all(http, [QUERY])
         # the probe answered: closed again, every request matches inline
+        assert not matcher.failing
         assert matcher.claim_inline()
         assert matcher.claim_inline()
     assert state["calls"] == 3

@@ -92,6 +92,11 @@ class PersonMatcher:
     def recently_failed(self) -> bool:
         return time.monotonic() < self._unavailable_until
 
+    @property
+    def failing(self) -> bool:
+        """True from a failed call until a call succeeds (open or half-open)."""
+        return self._failed
+
     def claim_inline(self) -> bool:
         """Whether an intake request should match inline now (and, after a failure, be the one probe)."""
         now = time.monotonic()
