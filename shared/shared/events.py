@@ -352,15 +352,10 @@ class OutboxRelay:
         """Publish the backlog and dead-letter counts as Prometheus gauges."""
         d = self.tables.outbox_deliveries
         async with self.db.sessionmaker() as session:
-            rows: dict[str, int] = dict(
-                (
-                    await session.execute(
-                        select(d.c.status, func.count()).where(d.c.status != "delivered").group_by(d.c.status)
-                    )
-                )
-                .tuples()
-                .all()
+            result = await session.execute(
+                select(d.c.status, func.count()).where(d.c.status != "delivered").group_by(d.c.status)
             )
+            rows: dict[str, int] = {status: count for status, count in result.all()}
         OUTBOX_BACKLOG.set(rows.get("pending", 0))
         OUTBOX_DEAD.set(rows.get("dead", 0))
 
