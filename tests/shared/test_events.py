@@ -317,3 +317,17 @@ async def test_subscriptions_sync_from_configuration(
     assert rows == {"cases": False, "outcomes": True}
     async with factory() as session, session.begin():
         await session.execute(update(s).values(active=True))
+
+
+async def test_backlog_and_dead_letter_gauges(outbox_db: tuple[str, async_sessionmaker[AsyncSession]]) -> None:
+    from shared.metrics import OUTBOX_BACKLOG, OUTBOX_DEAD
+
+    url, factory = outbox_db
+    await _subscribe(factory, "http://127.0.0.1:9/nowhere", new_secret())
+    await _publish(factory, 3)
+    relay = OutboxRelay(Database(url), platform, max_attempts=1)
+    await relay.update_gauges()
+    assert (OUTBOX_BACKLOG._value.get(), OUTBOX_DEAD._value.get()) == (3, 0)
+    await relay.run_once()  # the only attempt fails: all three are dead-lettered
+    await relay.update_gauges()
+    assert (OUTBOX_BACKLOG._value.get(), OUTBOX_DEAD._value.get()) == (0, 3)
