@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from referrals.models import platform
-from referrals.webhooks import check_url
+from referrals.webhooks import check_resolves, check_url
 from shared.errors import UnprocessableContent
 from shared.events import OutboxRelay
 from shared.settings import Environment
@@ -132,3 +132,11 @@ async def test_malformed_webhook_url_is_422(client: httpx.AsyncClient) -> None:
     response = await client.post("/v1/webhooks", json={"url": "ftp://partner.example/x"}, headers=partner())
     assert response.status_code == 422
     assert response.json()["errors"][0]["pointer"] == "/url"
+
+
+@pytest.mark.parametrize("url", ["https://2130706433/hook", "https://127.1/hook", "https://no-such-host.invalid/h"])
+async def test_host_names_resolving_inside_the_network_are_refused(url: str) -> None:
+    """The literal check lets these through; resolving them shows loopback (or nothing) — finding F4."""
+    assert check_url(url, Environment.production)
+    with pytest.raises(UnprocessableContent):
+        await check_resolves(url)

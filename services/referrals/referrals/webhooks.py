@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import socket
 import uuid
 from typing import Any
 
@@ -36,6 +38,20 @@ def check_url(url: str, environment: Environment) -> str:
     return str(parsed)
 
 
+async def check_resolves(url: str) -> None:
+    """Every address the host resolves to must be public (`http://2130706433/`, `127.1` or a name pointing
+    inside the council's network are refused). Checked at registration; see docs/security.md (F4) for the
+    remaining DNS-rebinding window."""
+    parsed = httpx.URL(url)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(parsed.host, parsed.port or 443, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise _bad_url(f"the host {parsed.host!r} does not resolve") from exc
+    for info in infos:
+        if not ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_global:
+            raise _bad_url("the webhook URL must point at a public address")
+
+
 def _bad_url(message: str) -> UnprocessableContent:
     return UnprocessableContent(f"Invalid webhook URL: {message}", errors=[field_error("/url", message)])
 
@@ -55,6 +71,8 @@ async def create_webhook(
     if not (principal.has_role("partner_system") and principal.agency):
         raise Forbidden("Only a partner system (with an agency claim) can register a webhook")
     url = check_url(body.url, environment)
+    if environment not in (Environment.development, Environment.test):
+        await check_resolves(url)
     return await repo.create_subscription(
         {
             "id": uuid.uuid4(),
