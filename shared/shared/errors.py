@@ -9,6 +9,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -103,6 +104,43 @@ class TooManyRequests(ProblemError):
 
 class ServiceUnavailable(ProblemError):
     status, title, slug = 503, "Service unavailable", "unavailable"
+
+
+class FieldProblem(BaseModel):
+    pointer: str = Field(description="JSON pointer to the offending field (`#query/…` for query parameters)")
+    detail: str
+    code: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem; services may add extension members (e.g. `existing_id`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldProblem] | None = Field(default=None, description="Each invalid field, for 422")
+    request_id: str | None = None
+
+
+def _documented(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM_JSON: {"schema": Problem.model_json_schema()}}}
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _documented("Bad request (e.g. a missing Idempotency-Key)"),
+    401: _documented("No valid bearer token"),
+    403: _documented("The caller's role may not do this"),
+    404: _documented("No such resource, or not one the caller may see"),
+    409: _documented("Conflicts with the resource's current state"),
+    413: _documented("The body is larger than the limit"),
+    422: _documented("Validation failed: `errors` points at each field"),
+    429: _documented("Rate limit exceeded: retry after `Retry-After` seconds"),
+    503: _documented("The database or a dependency is unavailable: retry shortly"),
+}
+"""Documented on every operation of every service, so that the OpenAPI says what clients really receive."""
 
 
 def field_error(pointer: str, message: str, code: str = "invalid") -> dict[str, Any]:

@@ -20,7 +20,7 @@ from fastapi import APIRouter, FastAPI
 
 from shared.auth import TokenVerifier, dev_jwks
 from shared.db import Database
-from shared.errors import install_error_handlers
+from shared.errors import PROBLEM_RESPONSES, install_error_handlers
 from shared.events import (
     EventHandler,
     OutboxRelay,
@@ -154,5 +154,26 @@ def create_service_app(
         app.include_router(events_router(tables, event_handlers, lambda request: settings.event_secret))
     app.include_router(outbox_admin_router(tables))
     for router in routers:
-        app.include_router(router)
+        app.include_router(router, responses=PROBLEM_RESPONSES)
+    _document_problems(app)
     return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Every error status an operation documents is problem+json, whatever the route's own description says."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                for status, response in operation.get("responses", {}).items():
+                    documented = PROBLEM_RESPONSES.get(int(status)) if status.isdigit() else None
+                    if documented is not None:
+                        response["content"] = documented["content"]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
