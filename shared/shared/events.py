@@ -40,7 +40,7 @@ from shared.auth import require_roles
 from shared.db import Database, SessionDep, plain_url
 from shared.errors import BadRequest, Unauthorized
 from shared.logging import outgoing_headers
-from shared.metrics import OUTBOX_BACKLOG, OUTBOX_DEAD, OUTBOX_DELIVERIES, OUTBOX_LAG
+from shared.metrics import DB_POOL_IN_USE, OUTBOX_BACKLOG, OUTBOX_DEAD, OUTBOX_DELIVERIES, OUTBOX_LAG
 from shared.platform_tables import PlatformTables
 from shared.tracing import continue_trace, current_traceparent
 
@@ -358,6 +358,10 @@ class OutboxRelay:
             rows: dict[str, int] = {status: count for status, count in result.all()}
         OUTBOX_BACKLOG.set(rows.get("pending", 0))
         OUTBOX_DEAD.set(rows.get("dead", 0))
+        pool = self.db.engine.pool
+        checked_out = getattr(pool, "checkedout", None)
+        if callable(checked_out):
+            DB_POOL_IN_USE.set(checked_out())
 
     async def _listen(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -320,7 +320,7 @@ async def test_subscriptions_sync_from_configuration(
 
 
 async def test_backlog_and_dead_letter_gauges(outbox_db: tuple[str, async_sessionmaker[AsyncSession]]) -> None:
-    from shared.metrics import OUTBOX_BACKLOG, OUTBOX_DEAD
+    from shared.metrics import DB_POOL_IN_USE, OUTBOX_BACKLOG, OUTBOX_DEAD
 
     url, factory = outbox_db
     await _subscribe(factory, "http://127.0.0.1:9/nowhere", new_secret())
@@ -331,3 +331,9 @@ async def test_backlog_and_dead_letter_gauges(outbox_db: tuple[str, async_sessio
     await relay.run_once()  # the only attempt fails: all three are dead-lettered
     await relay.update_gauges()
     assert (OUTBOX_BACKLOG._value.get(), OUTBOX_DEAD._value.get()) == (0, 3)
+    async with relay.db.sessionmaker() as held:
+        await held.execute(text("SELECT 1"))
+        await relay.update_gauges()
+        assert DB_POOL_IN_USE._value.get() == 1  # the held connection; the gauge query's own is back in the pool
+    await relay.update_gauges()
+    assert DB_POOL_IN_USE._value.get() == 0
