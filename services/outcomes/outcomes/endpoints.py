@@ -276,7 +276,17 @@ async def decide_claim(claim_id: uuid.UUID, body: ClaimDecision, session: Sessio
 # --- reports -----------------------------------------------------------------------------------------------
 
 
-@router.get("/reports/cohort", tags=["reports"], summary="Cohort report (pseudonymised counts), JSON or CSV")
+@router.get(
+    "/reports/cohort",
+    tags=["reports"],
+    summary="Cohort report (pseudonymised counts), JSON or CSV",
+    responses={
+        200: {
+            "description": "The report as JSON, or as CSV with `format=csv`",
+            "content": {"application/json": {"schema": {"type": "object"}}, "text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def cohort_report(
     session: ReadSessionDep,
     settings: SettingsDep,

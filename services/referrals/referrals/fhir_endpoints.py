@@ -21,7 +21,20 @@ from shared.errors import ProblemError, UnprocessableContent
 
 FHIR_JSON = "application/fhir+json"
 MAX_FHIR_BYTES = 1_048_576
-fhir_router = APIRouter(prefix="/fhir", tags=["fhir"])
+
+
+class FhirJSONResponse(Response):
+    """Documents (and serves) FHIR's own media type in the OpenAPI."""
+
+    media_type = FHIR_JSON
+
+
+fhir_router = APIRouter(
+    prefix="/fhir",
+    tags=["fhir"],
+    default_response_class=FhirJSONResponse,
+    responses={200: {"description": "A FHIR resource", "content": {FHIR_JSON: {"schema": {"type": "object"}}}}},
+)
 
 
 def _fhir(content: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
