@@ -22,11 +22,12 @@ from gateway.context import Context
 from gateway.errors import UpstreamError
 from gateway.loaders import DataLoaders
 from gateway.schema import build_schema
-from shared.auth import TokenVerifier, dev_jwks
+from shared.auth import dev_jwks
 from shared.errors import PROBLEM_BASE, PROBLEM_JSON, install_error_handlers
 from shared.limits import BodySizeLimitMiddleware
 from shared.logging import RequestIdMiddleware, configure_logging, current_request_id
 from shared.metrics import MetricsMiddleware, metrics_endpoint
+from shared.service import build_verifier
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -37,7 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         configure_logging(settings.service_name, settings.log_level)
         upstreams: Upstreams = getattr(app.state, "upstreams", None) or Upstreams.from_settings(settings)
         app.state.upstreams = upstreams
-        app.state.verifier = _verifier(settings)
+        app.state.verifier = build_verifier(settings)  # for `me`; the services verify every token themselves
         try:
             yield
         finally:
@@ -115,20 +116,3 @@ async def _ready(upstream: Upstream, caller: Caller) -> str | None:
     except UpstreamError as exc:
         return exc.detail
     return None
-
-
-def _verifier(settings: Settings) -> TokenVerifier:
-    """Verifies tokens for `me` only; the services verify every token they are given themselves."""
-    if settings.jwks_url:
-        return TokenVerifier(
-            issuer=settings.jwt_issuer,
-            audience=settings.jwt_audience,
-            jwks_url=settings.jwks_url,
-            leeway=settings.jwt_leeway_seconds,
-        )
-    return TokenVerifier(
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        jwks=dev_jwks(settings.signing_key_path),
-        leeway=settings.jwt_leeway_seconds,
-    )
