@@ -328,7 +328,15 @@ async def test_evaluate_progress_claim_sample_validate_export(
     assert needs["education"]["met"] and needs["education"]["sustained"]
     assert len(needs["education"]["evidence"]) == 3
     assert needs["education"]["evidence"][0]["fields"]["attended_sessions"] == 95
-    assert (await outcomes_client.get(f"/v1/families/{family_id}/progress", headers=SOUTH_MANAGER)).status_code == 403
+    # Another hub's family looks exactly like an unknown one: a 403 would disclose that the id exists (F5).
+    other_hub = await outcomes_client.get(f"/v1/families/{family_id}/progress", headers=SOUTH_MANAGER)
+    unknown_id = uuid.uuid4()
+    unknown = await outcomes_client.get(f"/v1/families/{unknown_id}/progress", headers=SOUTH_MANAGER)
+    assert other_hub.status_code == unknown.status_code == 404
+    assert other_hub.headers["content-type"] == unknown.headers["content-type"] == "application/problem+json"
+    assert set(other_hub.json()) == set(unknown.json())
+    assert other_hub.json()["title"] == unknown.json()["title"]
+    assert other_hub.json()["detail"] == unknown.json()["detail"].replace(str(unknown_id), family_id)
     assert (await outcomes_client.get(f"/v1/families/{family_id}/progress", headers=PARTNER)).status_code == 403
     batch = await outcomes_client.get(
         f"/v1/progress?family_ids={family_id},{unclaimable['family_id']},{uuid.uuid4()}", headers=SERVICE

@@ -28,7 +28,7 @@ from outcomes.schemas import (
 )
 from shared.auth import Principal, require_roles
 from shared.db import ReadSessionDep, SessionDep
-from shared.errors import Forbidden, NotFound, UnprocessableContent, field_error
+from shared.errors import NotFound, UnprocessableContent, field_error
 
 router = APIRouter(prefix="/v1")
 
@@ -188,10 +188,8 @@ async def family_progress(
 ) -> FamilyProgress:
     found = await service.progress(session, settings, principal, [family_id], with_evidence=True)
     if not found:
-        from outcomes.repository import OutcomesRepository
-
-        if await OutcomesRepository(session).enrolment_for_family(family_id, settings.programme_phase):
-            raise Forbidden("This family's hub is not one of yours")
+        # A family of a hub the caller does not work in gets the same 404 as an unknown id: a 403 would tell a
+        # hub-scoped caller that the id exists (finding F5).
         raise NotFound(f"Family {family_id} is not enrolled")
     return found[0]
 
