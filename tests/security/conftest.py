@@ -145,7 +145,10 @@ class SecurityWorld:
 
 @pytest.fixture
 async def world(
-    referrals: httpx.AsyncClient, cases: httpx.AsyncClient, cases_sessions: async_sessionmaker[AsyncSession]
+    referrals: httpx.AsyncClient,
+    cases: httpx.AsyncClient,
+    cases_sessions: async_sessionmaker[AsyncSession],
+    outcomes_sessions: async_sessionmaker[AsyncSession],
 ) -> SecurityWorld:
     response = await create_maternity(referrals, headers=partner(OWNER_AGENCY))
     assert response.status_code == 201, response.text
@@ -183,6 +186,15 @@ async def world(
     assert plan.status_code == 200, plan.text
     family = (await cases.get(f"/v1/families/{family_id}", headers=workers.manager())).json()
     members = family["members"]
+    # The family enrolled in outcomes (hub north), as `case.assessment_completed` would, so that outcomes'
+    # family-scoped cells are about scope, not an unknown id.
+    from tests.outcomes import conftest as outcomes_kit
+
+    people = [{"person_id": m["person"]["id"], "role": m["role"], "date_of_birth": "2015-01-01"} for m in members]
+    async with outcomes_sessions() as session:
+        enrolment = outcomes_kit.assessment(["education"], people, family_id=uuid.UUID(family_id))
+        await outcomes_kit.enrol(session, enrolment)
+        await session.commit()
     return SecurityWorld(
         ids={
             "referral_id": referral_id,

@@ -92,7 +92,7 @@ MATRIX: dict[Op, dict[str, str]] = {
     ("cases", "POST", "/v1/families/{family_id}/members/{member_id}/leave"): STAFF_OBJECT,
     ("cases", "POST", "/v1/families/{family_id}/relationships"): STAFF_OBJECT,
     ("cases", "GET", "/v1/cases"): STAFF_LIST,
-    ("cases", "POST", "/v1/cases"): row("401 403 403 403 403 403 403"),
+    ("cases", "POST", "/v1/cases"): row("401 403 403 404 403 403 403"),  # another hub's family: 404 (F5)
     ("cases", "GET", "/v1/cases/{case_id}"): STAFF_OBJECT,
     ("cases", "POST", "/v1/cases/{case_id}/lead-worker"): STAFF_OBJECT,
     ("cases", "GET", "/v1/cases/{case_id}/lead-worker/history"): STAFF_OBJECT,
@@ -102,7 +102,7 @@ MATRIX: dict[Op, dict[str, str]] = {
     ("cases", "GET", "/v1/plans"): STAFF_LIST,
     ("cases", "POST", "/v1/cases/{case_id}/reviews"): STAFF_OBJECT,
     ("cases", "POST", "/v1/cases/{case_id}/contacts"): STAFF_OBJECT,
-    ("cases", "GET", "/v1/cases/{case_id}/contacts"): STAFF_LIST,
+    ("cases", "GET", "/v1/cases/{case_id}/contacts"): STAFF_OBJECT,  # finding F3: 404, like every /v1/cases/{id}/…
     ("cases", "GET", "/v1/contacts"): STAFF_LIST,
     ("cases", "POST", "/v1/cases/{case_id}/close"): STAFF_OBJECT,
     **_platform("outcomes"),
@@ -113,7 +113,7 @@ MATRIX: dict[Op, dict[str, str]] = {
     ("outcomes", "POST", "/v1/observations"): ANALYST,
     ("outcomes", "POST", "/v1/observations/import"): ANALYST,
     ("outcomes", "POST", "/v1/evaluations"): ANALYST,
-    ("outcomes", "GET", "/v1/families/{family_id}/progress"): FRAMEWORK_READ,
+    ("outcomes", "GET", "/v1/families/{family_id}/progress"): row("401 403 404 404 ok ok ok"),  # F5
     ("outcomes", "GET", "/v1/progress"): FRAMEWORK_READ,
     ("outcomes", "POST", "/v1/claims"): ANALYST,
     ("outcomes", "GET", "/v1/claims"): row("401 403 403 403 ok ok ok"),
@@ -128,11 +128,12 @@ NOTES: dict[Op, str] = {
     ("cases", "GET", "/v1/workers/{worker_id}/caseload"): "the worker themself and their hub's managers",
     ("cases", "POST", "/v1/workers"): "the hub's own managers, or an admin",
     ("cases", "POST", "/v1/families"): "the hub's own managers",
-    ("cases", "POST", "/v1/cases"): "the family's hub managers",
+    ("cases", "POST", "/v1/cases"): "the family's hub managers; another hub's family is 404",
     ("referrals", "POST", "/v1/webhooks"): "a partner system with an agency claim",
     ("referrals", "GET", "/fhir/Task"): "an empty searchset for a referral you cannot see",
-    ("outcomes", "GET", "/v1/families/{family_id}/progress"): "practitioners and managers: their hubs",
-    ("cases", "GET", "/v1/cases/{case_id}/contacts"): "an empty list, not 404, for a case you cannot see — finding F3",
+    ("outcomes", "GET", "/v1/families/{family_id}/progress"): (
+        "practitioners and managers: their hubs; another hub's enrolled family is 404"
+    ),
 }
 
 

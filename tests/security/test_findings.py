@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
@@ -54,3 +55,33 @@ async def test_f6_streamed_oversized_body_is_413_not_400(referrals: httpx.AsyncC
         headers={**partner(), "Idempotency-Key": "f6", "content-type": "application/json"},
     )
     assert response.status_code == 413, response.text
+
+
+async def test_f5_another_hubs_family_looks_like_an_unknown_id(
+    cases: httpx.AsyncClient, outcomes: httpx.AsyncClient, world: SecurityWorld
+) -> None:
+    """Opening a case for, or reading the progress of, another hub's family answers as an unknown id would."""
+    south = world.caller("hub_manager")
+    unknown = str(uuid.uuid4())
+    for family_id in (world.ids["family_id"], unknown):
+        response = await cases.post("/v1/cases", json={"family_id": family_id, "reason": "f5"}, headers=south)
+        assert response.status_code == 404, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["detail"] == "No such family"
+    # whether a role opens cases at all does not depend on the id: 403 for both
+    for family_id in (world.ids["family_id"], unknown):
+        response = await cases.post(
+            "/v1/cases", json={"family_id": family_id, "reason": "f5"}, headers=world.caller("practitioner")
+        )
+        assert response.status_code == 403, response.text
+
+    other, missing = [
+        await outcomes.get(f"/v1/families/{family_id}/progress", headers=south)
+        for family_id in (world.ids["family_id"], unknown)
+    ]
+    assert other.status_code == missing.status_code == 404, other.text
+    assert other.json()["title"] == missing.json()["title"]
+    assert other.json()["detail"] == missing.json()["detail"].replace(unknown, world.ids["family_id"])
+    # the family is enrolled: its own hub's manager reads it
+    own = await outcomes.get(f"/v1/families/{world.ids['family_id']}/progress", headers=world.manager())
+    assert own.status_code == 200, own.text

@@ -538,12 +538,14 @@ class CasesService:
             raise Conflict("The case is closed")
 
     async def open_case(self, body: CaseCreate, caller: Caller) -> CaseRead:
+        # Whether the caller opens cases at all does not depend on the id (403); whether this family is theirs
+        # does, so another hub's family answers exactly like an unknown id (404): ids are not disclosed (F5).
+        if not caller.is_manager:
+            raise Forbidden("Only the family's hub managers open cases")
         family = await self.repo.get_family(body.family_id)
-        hub = body.hub or (family.hub if family else "")
         if family is None or not caller.manages(family.hub):
-            raise (
-                NotFound("No such family") if family is None else Forbidden("Only the family's hub managers open cases")
-            )
+            raise NotFound("No such family")
+        hub = body.hub or family.hub
         if not caller.manages(hub) or not await self.repo.hub_exists(hub):
             raise UnprocessableContent(
                 "Unknown hub or not one you manage", errors=[field_error("/hub", "not your hub")]
