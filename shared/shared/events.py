@@ -21,7 +21,6 @@ import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,6 +41,7 @@ from shared.errors import BadRequest, Unauthorized
 from shared.logging import outgoing_headers
 from shared.metrics import DB_POOL_IN_USE, OUTBOX_BACKLOG, OUTBOX_DEAD, OUTBOX_DELIVERIES, OUTBOX_LAG
 from shared.platform_tables import PlatformTables
+from shared.settings import EventSubscriber
 from shared.tracing import continue_trace, current_traceparent
 
 log = structlog.get_logger("shared.events")
@@ -120,15 +120,8 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-@dataclass(frozen=True)
-class SubscriberConfig:
-    name: str
-    url: str
-    event_types: Sequence[str]
-
-
 async def sync_internal_subscriptions(
-    session: AsyncSession, tables: PlatformTables, subscribers: Sequence[SubscriberConfig], secret: str
+    session: AsyncSession, tables: PlatformTables, subscribers: Sequence[EventSubscriber], secret: str
 ) -> None:
     """Make the named (internal) subscriptions match configuration; partner subscriptions are untouched."""
     subs = tables.event_subscriptions

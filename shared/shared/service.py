@@ -24,7 +24,6 @@ from shared.errors import PROBLEM_RESPONSES, install_error_handlers
 from shared.events import (
     EventHandler,
     OutboxRelay,
-    SubscriberConfig,
     events_router,
     outbox_admin_router,
     sync_internal_subscriptions,
@@ -34,7 +33,7 @@ from shared.limits import BodySizeLimitMiddleware, RateLimitMiddleware, RequestT
 from shared.logging import RequestIdMiddleware, configure_logging
 from shared.metrics import MetricsMiddleware, metrics_endpoint
 from shared.platform_tables import PlatformTables
-from shared.settings import ServiceSettings
+from shared.settings import EventSubscriber, ServiceSettings
 from shared.tracing import configure_tracing, instrument_app
 
 log = structlog.get_logger("shared.service")
@@ -68,7 +67,7 @@ def create_service_app(
     tables: PlatformTables,
     routers: Sequence[APIRouter],
     event_handlers: Mapping[str, EventHandler] | None = None,
-    subscribers: Sequence[SubscriberConfig] = (),
+    subscribers: Sequence[EventSubscriber] = (),
     background_tasks: Sequence[BackgroundTask] = (),
     on_startup: Sequence[Hook] = (),
     body_limit_overrides: dict[str, int] | None = None,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_EVENT_SECRET = "whsec_ZGV2ZWxvcG1lbnQtb25seS1ldmVudC1zZWNyZXQtMDAwMA=="
@@ -18,6 +21,43 @@ class Environment(StrEnum):
     development = "development"
     test = "test"
     production = "production"
+
+
+CLUSTER_DOMAINS = (".svc", ".svc.cluster.local", ".cluster.local")
+"""Host name suffixes of Services inside a Kubernetes cluster."""
+
+
+class EventSubscriber(BaseModel):
+    """An internal service that receives a service's events (`<PREFIX>_SUBSCRIBERS` is a JSON list of these)."""
+
+    name: str
+    url: str
+    event_types: list[str]
+
+
+def insecure_url_problem(url: str) -> str | None:
+    """Why `url` must not carry personal data or tokens from a production process, or None when it may.
+
+    https anywhere. Plain http only to a host inside the cluster — a single-label Service name (`cases`), a
+    `*.svc[.cluster.local]` name or a private address — where NetworkPolicies confine the traffic and events are
+    signed; never with credentials in the URL.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError as exc:
+        return f"not a URL ({exc})"
+    if parts.scheme not in ("http", "https") or not host:
+        return "must be an http(s) URL with a host"
+    if parts.username or parts.password:
+        return "must not carry credentials (use the service token or a Secret)"
+    if parts.scheme == "https":
+        return None
+    try:
+        inside = ipaddress.ip_address(host).is_private and not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        inside = ("." not in host and host != "localhost") or host.endswith(CLUSTER_DOMAINS)
+    return None if inside else "must use https (plain http only to a Service inside the cluster)"
 
 
 def default_data_dir() -> Path:
@@ -68,6 +108,19 @@ class ServiceSettings(BaseSettings):
     otlp_endpoint: str | None = None
     """OTLP/HTTP traces endpoint (e.g. http://otel-collector:4318/v1/traces); tracing is off when unset."""
 
+    def outbound_urls(self) -> Iterator[tuple[str, str]]:
+        """(setting, URL) for every URL this process sends requests, tokens or events to: each `*_url` setting
+        other than the databases', the tracing endpoint, and the event subscribers'."""
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if name.endswith("_url") and name not in ("database_url", "read_replica_url") and value:
+                yield name, str(value)
+        if self.otlp_endpoint:
+            yield "otlp_endpoint", self.otlp_endpoint
+        for subscriber in getattr(self, "subscribers", ()):
+            if isinstance(subscriber, EventSubscriber):
+                yield f"subscribers[{subscriber.name}].url", subscriber.url
+
     @property
     def is_production(self) -> bool:
         return self.environment == Environment.production
@@ -95,6 +148,17 @@ class ServiceSettings(BaseSettings):
             problems.append("jwks_url must use https")
         if not self.database_url:
             problems.append("database_url must be set")
+        if problems:
+            prefix = self.model_config.get("env_prefix", "")
+            raise ValueError(f"refusing to start in production ({prefix}*): " + "; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_insecure_urls_in_production(self) -> ServiceSettings:
+        """Separate from the secrets check so that a subclass replacing that one (the gateway) keeps this."""
+        if not self.is_production:
+            return self
+        problems = [f"{name} {problem}" for name, url in self.outbound_urls() if (problem := insecure_url_problem(url))]
         if problems:
             prefix = self.model_config.get("env_prefix", "")
             raise ValueError(f"refusing to start in production ({prefix}*): " + "; ".join(problems))

@@ -13,10 +13,10 @@ from fastapi import FastAPI, Request, Response
 from standardwebhooks import Webhook
 
 from referrals.app import create_app
-from referrals.config import Settings, Subscriber
+from referrals.config import Settings
 from referrals.models import platform
 from shared.events import OutboxRelay
-from shared.settings import DEV_EVENT_SECRET
+from shared.settings import DEV_EVENT_SECRET, EventSubscriber
 from shared.testing import app_client, free_port
 from tests.referrals.conftest import admin, create_maternity, hub_manager, nhs_number, partner, person, serve
 
@@ -108,7 +108,7 @@ async def test_cases_down_at_receipt_then_background_matching_completes(fresh_re
         cases_backoff_seconds=0.3,
         framework_cache_seconds=0.2,
         match_timeout_seconds=2.0,
-        subscribers=[Subscriber(name="cases", url=f"{peer}/v1/events", event_types=["referral.accepted"])],
+        subscribers=[EventSubscriber(name="cases", url=f"{peer}/v1/events", event_types=["referral.accepted"])],
     ) as client:
         # Both peers are down: the referral is stored and acknowledged, matching pending, built-in needs accepted.
         down = await create_maternity(

@@ -300,17 +300,21 @@ async def test_consumer_endpoint_verifies_signature_and_deduplicates(
 async def test_subscriptions_sync_from_configuration(
     outbox_db: tuple[str, async_sessionmaker[AsyncSession]],
 ) -> None:
-    from shared.events import SubscriberConfig, sync_internal_subscriptions
+    from shared.events import sync_internal_subscriptions
+    from shared.settings import EventSubscriber
 
     _, factory = outbox_db
     s = platform.event_subscriptions
     async with factory() as session, session.begin():
         await sync_internal_subscriptions(
-            session, platform, [SubscriberConfig("cases", "http://x/v1/events", ["a"])], "whsec_x"
+            session, platform, [EventSubscriber(name="cases", url="http://x/v1/events", event_types=["a"])], "whsec_x"
         )
     async with factory() as session, session.begin():
         await sync_internal_subscriptions(
-            session, platform, [SubscriberConfig("outcomes", "http://y/v1/events", ["b"])], "whsec_x"
+            session,
+            platform,
+            [EventSubscriber(name="outcomes", url="http://y/v1/events", event_types=["b"])],
+            "whsec_x",
         )
     async with factory() as session:
         rows = {r.name: r.active for r in (await session.execute(select(s.c.name, s.c.active))).all()}

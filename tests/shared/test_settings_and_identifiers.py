@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from referrals.config import Settings as ReferralsSettings
 from shared.identifiers import (
     normalise_nhs_number,
     normalise_postcode,
@@ -21,6 +22,8 @@ PRODUCTION_OK = {
     "jwks_url": "https://login.council.gov.uk/jwks.json",
     "event_secret": "whsec_cHJvZHVjdGlvbi1zZWNyZXQtdGhhdC1pcy1sb25n",
 }
+
+REFERRALS_IN_CLUSTER = PRODUCTION_OK | {"cases_url": "http://cases:8002", "outcomes_url": "http://outcomes:8003"}
 
 
 def test_production_settings_accept_real_values() -> None:
@@ -43,6 +46,48 @@ def test_production_refuses_development_secrets_and_names_them(override: dict[st
     with pytest.raises(ValidationError) as info:
         ServiceSettings(**(PRODUCTION_OK | override))
     assert named in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ({"cases_url": "http://cases.council.gov.uk"}, "cases_url must use https"),
+        ({"outcomes_url": "http://localhost:8003"}, "outcomes_url must use https"),
+        ({"outcomes_url": "http://127.0.0.1:8003"}, "outcomes_url must use https"),
+        ({"cases_url": "https://svc:secret@cases.council.gov.uk"}, "cases_url must not carry credentials"),
+        ({"cases_url": "ftp://cases"}, "cases_url must be an http(s) URL"),
+        ({"otlp_endpoint": "http://collector.example.org:4318/v1/traces"}, "otlp_endpoint must use https"),
+        (
+            {"subscribers": [{"name": "crm", "url": "http://crm.example.org/hook", "event_types": ["x"]}]},
+            "subscribers[crm].url must use https",
+        ),
+    ],
+)
+def test_production_refuses_insecure_outbound_urls_at_start(override: dict[str, object], named: str) -> None:
+    """Every URL a production process sends tokens, personal data or events to is https, or plain http to a
+    Service inside the cluster (checked at start, not on the first request)."""
+    with pytest.raises(ValidationError) as info:
+        ReferralsSettings(**(REFERRALS_IN_CLUSTER | override))
+    assert named in str(info.value)
+    assert str(info.value).count("must") == 1, "only the overridden URL is refused"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://cases:8002",
+        "http://cases.earlyhelp.svc:8002",
+        "http://cases.earlyhelp.svc.cluster.local:8002",
+        "http://10.0.3.7:8002",
+        "https://cases.council.gov.uk",
+    ],
+)
+def test_production_accepts_https_and_in_cluster_http(url: str) -> None:
+    subscribers = [{"name": "cases", "url": f"{url}/v1/events", "event_types": ["referral.accepted"]}]
+    settings = ReferralsSettings(
+        **(PRODUCTION_OK | {"cases_url": url, "outcomes_url": url, "subscribers": subscribers})
+    )
+    assert dict(settings.outbound_urls())["subscribers[cases].url"] == f"{url}/v1/events"
 
 
 def test_development_allows_the_development_key() -> None:

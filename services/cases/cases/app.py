@@ -38,6 +38,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tables=platform,
         routers=[router, subject_access_router],
         event_handlers={"referral.accepted": handle_referral_accepted},
-        subscribers=[s.to_config() for s in settings.subscribers],
+        subscribers=settings.subscribers,
         on_startup=[start_framework_client],
     )

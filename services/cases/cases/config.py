@@ -4,34 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.events import SubscriberConfig
-from shared.settings import ServiceSettings
+from shared.settings import EventSubscriber, ServiceSettings
 
 SERVICE_DIR = Path(__file__).resolve().parent.parent
 
 
-class Subscriber(BaseModel):
-    """An internal subscriber of this service's events (`CASES_SUBSCRIBERS` is a JSON list of these)."""
-
-    name: str
-    url: str
-    event_types: list[str]
-
-    def to_config(self) -> SubscriberConfig:
-        return SubscriberConfig(self.name, self.url, tuple(self.event_types))
-
-
-def _default_subscribers() -> list[Subscriber]:
+def _default_subscribers() -> list[EventSubscriber]:
     return [
-        Subscriber(
+        EventSubscriber(
             name="referrals",
             url="http://127.0.0.1:8001/v1/events",
             event_types=["case.opened", "case.joined"],
         ),
-        Subscriber(
+        EventSubscriber(
             name="outcomes",
             url="http://127.0.0.1:8003/v1/events",
             event_types=["case.assessment_completed", "case.closed"],
@@ -45,7 +33,7 @@ class Settings(ServiceSettings):
     service_name: str = "cases"
     port: int = 8002
     outcomes_url: str = "http://127.0.0.1:8003"
-    subscribers: list[Subscriber] = Field(default_factory=_default_subscribers)
+    subscribers: list[EventSubscriber] = Field(default_factory=_default_subscribers)
     plan_review_weeks: int = Field(default=12, ge=1, le=52)
     """The next review of a plan is due within this many weeks."""
     framework_cache_seconds: float = 60.0

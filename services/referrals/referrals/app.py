@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # /fhir answers oversize Bundles itself, as an OperationOutcome (1 MiB limit in fhir_endpoints)
         body_limit_overrides={"/fhir": 16 * 1_048_576},
         event_handlers=EVENT_HANDLERS,
-        subscribers=settings.subscriber_configs(),
+        subscribers=settings.subscribers,
         background_tasks=[matching_retry_loop],
         on_startup=[warm_up],
     )

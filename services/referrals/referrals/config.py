@@ -4,21 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.events import SubscriberConfig
-from shared.settings import ServiceSettings
+from shared.settings import EventSubscriber, ServiceSettings
 
 SERVICE_DIR = Path(__file__).resolve().parent.parent
-
-
-class Subscriber(BaseModel):
-    """An internal service that receives this service's events (`REFERRALS_SUBSCRIBERS` is a JSON list)."""
-
-    name: str
-    url: str
-    event_types: list[str]
 
 
 class Settings(ServiceSettings):
@@ -42,7 +33,4 @@ class Settings(ServiceSettings):
     )
     framework_cache_seconds: float = 60.0
     outcomes_timeout_seconds: float = 1.0
-    subscribers: list[Subscriber] = Field(default_factory=list)
-
-    def subscriber_configs(self) -> list[SubscriberConfig]:
-        return [SubscriberConfig(name=s.name, url=s.url, event_types=tuple(s.event_types)) for s in self.subscribers]
+    subscribers: list[EventSubscriber] = Field(default_factory=list)
