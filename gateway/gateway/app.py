@@ -1,7 +1,8 @@
 """`create_app(settings)`: the gateway's FastAPI app with the GraphQL router at `/graphql`.
 
 Run it with `uvicorn gateway.app:create_app --factory`. The gateway owns no tables; it talks to the services
-over HTTP only, with one pooled client per service opened and closed with the lifespan.
+over HTTP only, with one pooled client per service opened and closed with the lifespan. Beside `/graphql` it
+serves the data team's cohort report at `GET /reports/cohort` (`gateway.reports`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from gateway.config import Settings
 from gateway.context import Context
 from gateway.errors import UpstreamError
 from gateway.loaders import DataLoaders
+from gateway.reports.route import router as reports_router
 from gateway.schema import build_schema
 from shared.auth import dev_jwks
 from shared.errors import PROBLEM_BASE, PROBLEM_JSON, install_error_handlers
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(graphql, prefix="/graphql")
+    app.include_router(reports_router)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
 
     @app.get("/healthz", summary="Liveness: the process is serving", tags=["health"])

@@ -1,0 +1,143 @@
+"""The data of the cohort report, fetched from the services' APIs with the caller's token.
+
+The outcomes cohort report (`GET /v1/reports/cohort`, counts only), the outcomes claims list and the referrals
+list are reduced here to counts and durations: the report never holds a name or an identifier. The same
+collection serves the gateway's `GET /reports/cohort` and `earlyhelp report cohort`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from gateway.clients.base import JSON
+from gateway.clients.outcomes import OutcomesAPI
+from gateway.clients.referrals import ReferralsAPI
+from gateway.errors import UpstreamError
+
+CLAIM_STATUSES = ("pending", "validated", "rejected")
+PAGE_SIZE = 100
+MAX_PAGES = 1_000
+"""A list is read at most 100,000 rows deep; past that the report says it is truncated."""
+GATEWAY_REFERRALS_HINT = "the referrals list needs the hub_manager or admin role"
+
+
+@dataclass
+class CohortData:
+    """Everything the report draws: the outcomes cohort report plus aggregates of claims and referrals."""
+
+    cohort: dict[str, Any]
+    claims_by_status: dict[str, int]
+    claims_by_hub: dict[str, dict[str, int]]
+    accepted_by_month_hub: dict[str, dict[str, int]]
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    """One per decided referral: hub, days from receipt to decision, on time (decided before it was due)."""
+    open_referrals: int = 0
+    open_breached: int = 0
+    notes: list[str] = field(default_factory=list)
+    generated_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cohort": self.cohort,
+            "claims_by_status": self.claims_by_status,
+            "claims_by_hub": self.claims_by_hub,
+            "accepted_by_month_hub": self.accepted_by_month_hub,
+            "decisions": self.decisions,
+            "open_referrals": self.open_referrals,
+            "open_breached": self.open_breached,
+            "notes": self.notes,
+            "generated_at": self.generated_at,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CohortData:
+        return cls(**data)
+
+
+Page = Callable[..., Awaitable[tuple[list[JSON], str | None]]]
+
+
+async def _all(page: Page, what: str, notes: list[str]) -> list[JSON]:
+    """Every item of a list endpoint, page after page (at most `MAX_PAGES`)."""
+    items: list[JSON] = []
+    cursor: str | None = None
+    for _ in range(MAX_PAGES):
+        chunk, cursor = await page(limit=PAGE_SIZE, cursor=cursor)
+        items.extend(chunk)
+        if not cursor:
+            return items
+    notes.append(f"Only the first {len(items)} {what} were read; the figures from them are incomplete.")
+    return items
+
+
+def _parse(ts: str) -> datetime:
+    return datetime.fromisoformat(ts.replace("Z", "+00:00"))
+
+
+def aggregate_claims(data: CohortData, claims: list[JSON]) -> None:
+    data.claims_by_status = {s: 0 for s in CLAIM_STATUSES} | dict(Counter(c["status"] for c in claims))
+    by_hub: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(CLAIM_STATUSES, 0))
+    for c in claims:
+        hub = c.get("hub") or "unknown"
+        by_hub[hub][c["status"]] = by_hub[hub].get(c["status"], 0) + 1
+    data.claims_by_hub = dict(sorted(by_hub.items()))
+
+
+def aggregate_referrals(data: CohortData, referrals: list[JSON]) -> None:
+    by_month_hub: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for r in referrals:
+        decision = r.get("decision")
+        if decision:
+            decided = _parse(decision["decided_at"])
+            received = _parse(r["received_at"])
+            data.decisions.append(
+                {
+                    "hub": r["hub"],
+                    "outcome": decision["outcome"],
+                    "days": round(max(0.0, (decided - received).total_seconds() / 86400), 3),
+                    "on_time": decided <= _parse(r["decision_due_at"]),
+                }
+            )
+            if decision["outcome"] == "accepted":
+                by_month_hub[decided.strftime("%Y-%m")][r["hub"]] += 1
+        elif r["status"] in ("received", "screening"):
+            data.open_referrals += 1
+            data.open_breached += bool(r.get("breached"))
+    data.accepted_by_month_hub = {m: dict(h) for m, h in sorted(by_month_hub.items())}
+
+
+async def collect(
+    outcomes: OutcomesAPI, referrals: ReferralsAPI, *, referrals_hint: str = GATEWAY_REFERRALS_HINT
+) -> CohortData:
+    """Fetch the cohort report, every claim and every referral the callers may read, and aggregate them.
+
+    The cohort report comes first and decides: its refusal (401/403) or its service being down raises
+    `UpstreamError`, as does a failing claims list. Referrals the caller may not read (an analyst) leave the
+    triage and monthly sections empty, with a note saying why.
+    """
+    cohort = await outcomes.cohort_report()
+    data = CohortData(cohort=cohort, claims_by_status={}, claims_by_hub={}, accepted_by_month_hub={})
+    claims, found = await asyncio.gather(
+        _all(outcomes.list_claims, "claims", data.notes),
+        _all(referrals.list, "referrals", data.notes),
+        return_exceptions=True,
+    )
+    if isinstance(claims, BaseException):
+        raise claims
+    aggregate_claims(data, claims)
+    if isinstance(found, UpstreamError):
+        status = f"answered {found.status}" if found.status is not None else "was unreachable"
+        data.notes.append(
+            f"Referrals could not be read, so the triage and monthly sections are empty: the referrals service "
+            f"{status}: {found.detail} ({referrals_hint})"
+        )
+    elif isinstance(found, BaseException):
+        raise found
+    else:
+        aggregate_referrals(data, found)
+    return data
