@@ -98,3 +98,40 @@ async def test_family_validation_and_access(client: httpx.AsyncClient, world: Wo
     bad_postcode["postcode"] = "NOT A POSTCODE"
     response = await client.post("/v1/families", json=bad_postcode, headers=world.manager())
     assert response.status_code == 422 and response.json()["errors"][0]["pointer"] == "/postcode"
+
+
+async def test_families_by_person_are_current_memberships_within_the_callers_scope(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    manager = world.manager()
+    first_id, _ = await open_family_case(client, world, upn="H801200001001", family_name="Khan")
+    first = (await client.get(f"/v1/families/{first_id}", headers=manager)).json()
+    child = next(m for m in first["members"] if m["role"] == "child")
+    mother = next(m for m in first["members"] if m["role"] == "parent_carer")
+    # the child also joins a second family (shared care); the mother of the first leaves it
+    second = await client.post(
+        "/v1/families", json=family_body(upn="X801200001002", family_name="Ali"), headers=manager
+    )
+    assert second.status_code == 201, second.text
+    second_id = second.json()["id"]
+    joined = await client.post(
+        f"/v1/families/{second_id}/members", json={"role": "child", "person_id": child["person"]["id"]}, headers=manager
+    )
+    assert joined.status_code == 201, joined.text
+    left = await client.post(
+        f"/v1/families/{first_id}/members/{mother['id']}/leave", json={"reason": "moved out"}, headers=manager
+    )
+    assert left.status_code == 200, left.text
+
+    ids = f"{child['person']['id']},{mother['person']['id']}"
+    found = await client.get("/v1/families", params={"person_ids": ids}, headers=manager)
+    assert found.status_code == 200, found.text
+    assert sorted(f["id"] for f in found.json()["items"]) == sorted([first_id, second_id])
+    only_mother = await client.get("/v1/families", params={"person_ids": mother["person"]["id"]}, headers=manager)
+    assert only_mother.json()["items"] == []  # she left: not a current member of any family
+
+    # a practitioner outside the families' caseload and team sees none of them
+    outsider = await client.get("/v1/families", params={"person_ids": ids}, headers=world.practitioner(world.other))
+    assert outsider.status_code == 200 and outsider.json()["items"] == []
+    bad = await client.get("/v1/families", params={"person_ids": "not-a-uuid"}, headers=manager)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["pointer"] == "#query/person_ids"

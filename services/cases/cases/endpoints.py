@@ -199,6 +199,9 @@ async def families(
     session: SessionDep,
     caller: CallerDep,
     ids: str | None = None,
+    person_ids: Annotated[
+        str | None, Query(description="Comma-separated person ids: the families they are current members of")
+    ] = None,
     hub: str | None = None,
     lead_worker_id: uuid.UUID | None = None,
     case_status: str | None = None,
@@ -219,6 +222,7 @@ async def families(
         case_status=case_status,
         need=need,
         eligible=eligible,
+        person_ids=parse_ids(person_ids, "person_ids") if person_ids is not None else None,
     )
     return Page(items=items, next_cursor=str(items[-1].id) if len(items) == limit else None)
 

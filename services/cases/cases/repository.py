@@ -451,10 +451,19 @@ class CasesRepository:
         eligible: bool | None,
         after: uuid.UUID | None,
         limit: int,
+        person_ids: Sequence[uuid.UUID] | None = None,
     ) -> list[tuple[Family, Any, Any]]:
         query = self._family_rows().where(family_visible(viewer, Family.id, Family.hub))
         if hub:
             query = query.where(Family.hub == hub)
+        if person_ids is not None:
+            query = query.where(
+                exists().where(
+                    FamilyMember.family_id == Family.id,
+                    FamilyMember.person_id.in_(person_ids),
+                    FamilyMember.left_on.is_(None),
+                )
+            )
         case_conditions: list[ColumnElement[bool]] = []
         if case_status:
             case_conditions.append(Case.status == case_status)
