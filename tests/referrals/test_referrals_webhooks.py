@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
+import ssl
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from referrals import webhooks
 from referrals.models import platform
+from referrals.repository import ReferralRepository
+from referrals.schemas import WebhookCreate
 from referrals.webhooks import check_resolves, check_url
+from shared.auth import Principal
 from shared.errors import UnprocessableContent
 from shared.events import OutboxRelay
 from shared.settings import Environment
+from shared.testing import free_port
 from tests.referrals.conftest import create_maternity, hub_manager, partner, serve
 
 
@@ -70,7 +81,9 @@ async def test_status_changes_reach_only_the_referring_partner_signed(
         )
         assert decided.status_code == 200
 
-        relay = OutboxRelay(_Db(referrals_sessions), platform, timeout=5)  # type: ignore[arg-type]
+        # the relay's delivery client, as in test settings: local receivers are let through (like check_url)
+        delivery = webhooks.delivery_client(Environment.test)
+        relay = OutboxRelay(_Db(referrals_sessions), platform, timeout=5, client=delivery)  # type: ignore[arg-type]
         try:
             attempted = await relay.run_once()
         finally:
@@ -140,3 +153,252 @@ async def test_host_names_resolving_inside_the_network_are_refused(url: str) -> 
     assert check_url(url, Environment.production)
     with pytest.raises(UnprocessableContent):
         await check_resolves(url)
+
+
+# --- delivery: the host is checked again and the connection pinned (finding F4, DNS rebinding) ---------------
+
+
+class _Resolver:
+    """Stands in for `referrals.webhooks.resolve` (the one resolution both checks use): answers per call."""
+
+    def __init__(self, *answers: list[str]) -> None:
+        self.answers = list(answers)
+        self.calls: list[str] = []
+
+    async def __call__(self, host: str, port: int) -> list[str]:
+        self.calls.append(host)
+        return self.answers[min(len(self.calls), len(self.answers)) - 1]
+
+
+class _Listener:
+    """A bare TCP port on loopback that counts connections (a rebinding target: nothing may reach it)."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> int:
+        async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.connections += 1
+            writer.close()
+
+        self.server = await asyncio.start_server(accept, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+
+
+PARTNER = Principal(sub="sys-MAT-LTH", roles=frozenset({"partner_system"}), agency="MAT-LTH", agency_type="maternity")
+
+
+async def _accepted_referral(client: httpx.AsyncClient) -> None:
+    mine = (await create_maternity(client)).json()
+    decided = await client.post(
+        f"/v1/referrals/{mine['id']}/decision",
+        headers=hub_manager("north"),
+        json={"outcome": "accepted", "reason": "Family agreed"},
+    )
+    assert decided.status_code == 200, decided.text
+
+
+async def test_delivery_refuses_a_host_that_now_resolves_inside_the_network(
+    client: httpx.AsyncClient, referrals_sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: public at registration, loopback at delivery → no request, a failed attempt logged."""
+    resolver = _Resolver(["93.184.215.14"], ["127.0.0.1"])
+    monkeypatch.setattr(webhooks, "resolve", resolver)
+    listener = _Listener()
+    async with listener as port:
+        url = f"https://partner.example:{port}/hook"
+        async with referrals_sessions() as session:  # registered as in production: https, resolved, public
+            created = await webhooks.create_webhook(
+                repo=ReferralRepository(session),
+                principal=PARTNER,
+                body=WebhookCreate(url=url),
+                environment=Environment.production,
+            )
+            await session.commit()
+        assert resolver.calls == ["partner.example"]
+        await _accepted_referral(client)
+
+        relay = OutboxRelay(
+            _Db(referrals_sessions),  # type: ignore[arg-type]
+            platform,
+            client=webhooks.delivery_client(Environment.production),
+        )
+        try:
+            assert await relay.run_once() == 1
+        finally:
+            await relay._get_client().aclose()
+        assert resolver.calls == ["partner.example", "partner.example"]  # resolved again at delivery
+        assert listener.connections == 0  # nothing reached the address it resolved to
+
+    deliveries = await client.get(f"/v1/webhooks/{created['id']}/deliveries", headers=partner())
+    [item] = deliveries.json()["items"]
+    assert item["status"] == "pending" and item["attempts"] == 1  # retried later, dead-lettered in the end
+    assert item["last_status_code"] is None
+    [attempt] = item["attempt_log"]
+    assert attempt["status_code"] is None
+    assert attempt["error"].startswith("RefusedDestination: not sent: the webhook host 'partner.example' now")
+    assert "127.0.0.1" in attempt["error"] and "not a public address" in attempt["error"]
+
+
+async def test_delivery_connects_to_the_address_it_checked(
+    client: httpx.AsyncClient, referrals_sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Resolved once per delivery, connected to that address with the original Host: a second answer is unused.
+
+    `partner.example` has no real DNS answer, so only the pinned address can reach the receiver; loopback stands in
+    for a public address (the policy is a parameter: a test cannot route to the internet).
+    """
+    resolver = _Resolver(["127.0.0.1"], ["192.0.2.1"])
+    monkeypatch.setattr(webhooks, "resolve", resolver)
+    receiver = _Receiver()
+    seen_hosts: list[str] = []
+
+    @receiver.app.middleware("http")
+    async def record_host(request: Request, call_next: Any) -> Any:
+        seen_hosts.append(request.headers["host"])
+        return await call_next(request)
+
+    async with serve(receiver.app) as base:
+        port = httpx.URL(base).port
+        created = await client.post(
+            "/v1/webhooks", json={"url": f"http://partner.example:{port}/hook"}, headers=partner()
+        )
+        assert created.status_code == 201, created.text
+        receiver.secret = created.json()["secret"]
+        await _accepted_referral(client)
+        delivery = webhooks.delivery_client(Environment.production, permitted=lambda a: a.is_loopback)
+        relay = OutboxRelay(_Db(referrals_sessions), platform, client=delivery)  # type: ignore[arg-type]
+        try:
+            assert await relay.run_once() == 1
+        finally:
+            await delivery.aclose()
+    assert resolver.calls == ["partner.example"]
+    assert seen_hosts == [f"partner.example:{port}"]
+    assert len(receiver.verified) == 1 and receiver.rejected == 0
+    items = (await client.get(f"/v1/webhooks/{created.json()['id']}/deliveries", headers=partner())).json()["items"]
+    assert [(d["status"], d["last_status_code"]) for d in items] == [("delivered", 200)]
+
+
+async def test_pinned_https_keeps_the_server_name_for_sni_and_the_certificate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection goes to the checked IP, but TLS is negotiated and verified for the webhook's host name."""
+    cert, key = _self_signed("partner.example", tmp_path)
+    monkeypatch.setattr(webhooks, "resolve", _Resolver(["127.0.0.1"]))
+    app = FastAPI()
+    server_names: list[str] = []
+
+    @app.post("/hook")
+    async def hook(request: Request) -> dict[str, str]:
+        server_names.append(request.headers["host"])
+        return {"status": "ok"}
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ssl_certfile=cert, ssl_keyfile=key
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(300):
+            if server.started:
+                break
+            await asyncio.sleep(0.01)
+        trust = ssl.create_default_context(cafile=str(cert))
+        inner = httpx.AsyncHTTPTransport(verify=trust)
+        async with webhooks.delivery_client(
+            Environment.production, permitted=lambda a: a.is_loopback, inner=inner
+        ) as pinned:
+            response = await pinned.post(f"https://partner.example:{port}/hook", json={})
+        assert response.status_code == 200
+        assert server_names == [f"partner.example:{port}"]
+        # the same server under another name fails the certificate check: the name really is verified
+        monkeypatch.setattr(webhooks, "resolve", _Resolver(["127.0.0.1"]))
+        inner = httpx.AsyncHTTPTransport(verify=trust)
+        async with webhooks.delivery_client(
+            Environment.production, permitted=lambda a: a.is_loopback, inner=inner
+        ) as pinned:
+            with pytest.raises(httpx.ConnectError, match=r"CERTIFICATE_VERIFY_FAILED|match"):
+                await pinned.post(f"https://other.example:{port}/hook", json={})
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=10)
+
+
+async def test_configured_subscribers_are_exempt_and_literal_private_addresses_refused() -> None:
+    """Internal subscribers come from configuration (inside the cluster by design); any other URL is checked."""
+    receiver = FastAPI()
+
+    @receiver.post("/v1/events")
+    async def events() -> dict[str, str]:
+        return {"status": "ok"}
+
+    async with serve(receiver) as base:
+        guarded = webhooks.delivery_client(Environment.production, trusted_urls=[f"{base}/v1/events"])
+        async with guarded:
+            assert (await guarded.post(f"{base}/v1/events", json={})).status_code == 200
+            with pytest.raises(webhooks.RefusedDestination, match=r"127\.0\.0\.1, not a public address"):
+                await guarded.post(f"{base}/v1/admin/outbox/replay", json={})
+        relaxed = webhooks.delivery_client(Environment.test)  # development and test: local receivers, as check_url
+        async with relaxed:
+            assert (await relaxed.post(f"{base}/v1/events", json={})).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("93.184.215.14", True),
+        ("2606:2800:21f:cb07:6820:80da:af6b:8b2c", True),
+        ("127.0.0.1", False),
+        ("10.1.2.3", False),
+        ("169.254.169.254", False),  # cloud metadata
+        ("100.64.0.1", False),  # shared address space (CGNAT)
+        ("0.0.0.0", False),
+        ("224.0.0.1", False),
+        ("240.0.0.1", False),
+        ("::1", False),
+        ("fe80::1", False),
+        ("fd00::1", False),
+        ("::ffff:127.0.0.1", False),  # IPv4-mapped
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 of 169.254.169.254
+        ("2002:7f00:1::", False),  # 6to4 of 127.0.0.1
+    ],
+)
+def test_only_public_unicast_addresses_are_public(address: str, public: bool) -> None:
+    assert webhooks.is_public(ipaddress.ip_address(address)) is public
+
+
+def _self_signed(name: str, directory: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
