@@ -15,7 +15,8 @@ import asyncio
 import os
 import signal
 import sys
-from typing import Annotated
+import time
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -40,6 +41,10 @@ app.add_typer(report_app, name="report")
 app.command("smoke")(smoke_command)
 app.command("sar")(sar_command)
 console = Console(highlight=False, soft_wrap=True)
+DEMO_FAMILIES = 60
+DEMO_SEED = 2026
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 KEY_PATH = DATA_DIR / "dev-signing-key.pem"
 
 # Development identities printed by `up` — one per role, consistent with the demo data.
@@ -130,22 +135,57 @@ def migrate(
 @app.command()
 def seed(
     demo: Annotated[bool, typer.Option("--demo", help="Load the deterministic synthetic demo dataset")] = False,
-    families: Annotated[int, typer.Option(help="How many demo families")] = 60,
-    seed_value: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same data")] = 2026,
+    families: Annotated[
+        int, typer.Option(min=0, max=60_000, help="How many demo families (10,000 load in under two minutes)")
+    ] = DEMO_FAMILIES,
+    seed_value: Annotated[
+        int, typer.Option("--seed", help="Random seed; the same seed gives the same data")
+    ] = DEMO_SEED,
 ) -> None:
-    """Load demo data into every service (does nothing for a service that already has it)."""
+    """Load the demo families into every service (what is already there is left alone: running twice adds nothing)."""
     if not demo:
         raise typer.BadParameter("only --demo data can be seeded", param_hint="--demo")
     server = open_server()
     try:
         migrate_all(server.url)
-        from earlyhelp.demo import seed_all
-
-        summary = asyncio.run(seed_all(server.url, families=families, seed=seed_value))
-        for line in summary:
+        for line in _seed_demo(server.url, families=families, seed=seed_value):
             console.print(line)
     finally:
         server.stop()
+
+
+def _seed_demo(server_url: str, *, families: int, seed: int) -> list[str]:
+    """Seed with a progress bar on a terminal, or a plain line per service and step otherwise."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from earlyhelp.demo import seed_all
+
+    started = time.monotonic()
+    if console.is_terminal:
+        with Progress(
+            TextColumn("  {task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=console, transient=True,
+        ) as bar:  # fmt: skip
+            tasks: dict[str, TaskID] = {}
+
+            def show(phase: str, done: int, total: int) -> None:
+                if phase not in tasks:
+                    tasks[phase] = bar.add_task(phase, total=total)
+                bar.update(tasks[phase], completed=done, total=total)
+
+            lines = asyncio.run(seed_all(server_url, families=families, seed=seed, progress=show))
+    else:
+        last: dict[str, int] = {}
+
+        def show(phase: str, done: int, total: int) -> None:
+            # At most one line per tenth of the way, so a log is not flooded.
+            step = done * 10 // max(total, 1)
+            if last.get(phase) != step:
+                last[phase] = step
+                console.print(f"  {phase}: {done}/{total}", markup=False)
+
+        lines = asyncio.run(seed_all(server_url, families=families, seed=seed, progress=show))
+    return [*lines, f"demo data: {families} families (seed {seed}) in {time.monotonic() - started:.1f}s"]
 
 
 @audit_app.command("verify")
@@ -196,9 +236,7 @@ def up(
         console.print("  migrations: every service at head" + (f" (created {', '.join(created)})" if created else ""))
         marker = DATA_DIR / "demo-seeded"
         if seed_demo and not marker.exists():
-            from earlyhelp.demo import seed_all
-
-            for line in asyncio.run(seed_all(server.url, families=60, seed=2026)):
+            for line in _seed_demo(server.url, families=DEMO_FAMILIES, seed=DEMO_SEED):
                 console.print(f"  {line}")
             marker.write_text("seeded\n")
         ports = {p.name: p.port for p in PARTS}

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from cases import matching
 from cases.models import (
     Assessment,
     Case,
+    CaseReferral,
     Family,
     FamilyMember,
     Hub,
@@ -67,11 +69,8 @@ def _upn(rng: random.Random) -> str:
     return str(upn.calc_check_digit(digits)) + digits
 
 
-async def seed_demo(session: AsyncSession, *, seed: int) -> dict[str, int]:
-    """Create (once) the demo hubs, teams, workers, people, families and cases. Returns how many of each exist."""
-    rng = random.Random(seed)
-    today = datetime.now(UTC).date()
-    await _insert(session, Hub, [{"code": code, "name": name} for code, (name, _) in HUBS.items()])
+def _staff(seed: int, practitioners: Sequence[int] = (1, 2, 3)) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Each hub's team and workers: manager 0, the practitioners, school liaison 9 (token subjects `demo-<hub>-<n>`)."""
     teams, workers = [], []
     for hub in HUBS:
         team = demo_id(seed, "team", hub)
@@ -81,7 +80,8 @@ async def seed_demo(session: AsyncSession, *, seed: int) -> dict[str, int]:
             "agency": "LCC", "agency_type": "council", "hub": hub, "team_id": team, "role": "hub_manager",
             "caseload_cap": 5, "active": True,
         })  # fmt: skip
-        for n in range(1, 4):
+        for n in practitioners:
+            rng = random.Random(f"{seed}:worker:{hub}:{n}")
             workers.append({
                 "id": worker_id(seed, hub, n), "subject": worker_subject(hub, n),
                 "name": f"{rng.choice(GIVEN)} {rng.choice(FAMILY)}", "agency": "LCC", "agency_type": "council",
@@ -92,8 +92,24 @@ async def seed_demo(session: AsyncSession, *, seed: int) -> dict[str, int]:
             "agency": "SCH-LS-001", "agency_type": "school", "hub": hub, "team_id": None,
             "role": "partner_practitioner", "caseload_cap": 4, "active": True,
         })  # fmt: skip
+    return teams, workers
+
+
+async def _seed_staff(session: AsyncSession, seed: int, practitioners: Sequence[int] = (1, 2, 3)) -> None:
+    teams, workers = _staff(seed, practitioners)
+    await _insert(session, Hub, [{"code": code, "name": name} for code, (name, _) in HUBS.items()])
     await _insert(session, Team, teams)
     await _insert(session, Worker, workers)
+
+
+async def seed_demo(session: AsyncSession, *, seed: int) -> dict[str, int]:
+    """A small fixed demo for service tests: the hubs, their staff and 15 families, one per case state and hub.
+
+    (`earlyhelp seed --demo` loads the platform demo instead: `load_demo_families`.) Returns how many of each exist.
+    """
+    rng = random.Random(seed)
+    today = datetime.now(UTC).date()
+    await _seed_staff(session, seed)
 
     people, families, members, cases, assignments, assessments, plans, reviews, team_rows = ([] for _ in range(9))
     for hub, (_, district) in HUBS.items():
@@ -170,3 +186,236 @@ async def seed_demo(session: AsyncSession, *, seed: int) -> dict[str, int]:
         "families": len((await session.scalars(select(Family.id))).all()),
         "cases": len((await session.scalars(select(Case.id))).all()),
     }
+
+
+# --- the platform demo (`earlyhelp seed --demo`): families drawn by `earlyhelp.demo`, loaded in bulk -----------
+
+
+async def _added(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> int:
+    """Insert rows (already present ones are left alone); how many were new."""
+    if not rows:
+        return 0
+    key = next(iter(model.__table__.primary_key.columns))
+    return len((await session.scalars(insert(model).on_conflict_do_nothing().returning(key), rows)).all())
+
+
+def _needs(codes: Sequence[str]) -> list[dict[str, Any]]:
+    return [
+        {"code": c, "descriptors": [], "evidence": "Whole-family assessment with the family and partners"}
+        for c in codes
+    ]
+
+
+async def load_demo_families(
+    session: AsyncSession, families: Sequence[dict[str, Any]], *, seed: int, practitioners: Sequence[int] = (1, 2, 3)
+) -> dict[str, int]:
+    """Insert the cases side of demo families (`earlyhelp.demo.demo_families`) in bulk; counts of new rows.
+
+    Families known to cases (from "matched" on) get their people, membership and cases: the case the accepted
+    referral opened (linked to it), with its lead worker, assessment, plan, team around the family and review
+    as far as the family's stage goes; a "matched" family has only an earlier case, closed before assessment.
+    Rows have fixed ids: what exists is left alone.
+    """
+    await _seed_staff(session, seed, practitioners)
+    rows: dict[Any, list[dict[str, Any]]] = {
+        m: []
+        for m in (
+            Person,
+            Family,
+            FamilyMember,
+            Case,
+            CaseReferral,
+            LeadWorkerAssignment,
+            Assessment,
+            Plan,
+            TeamAroundFamily,
+            Review,
+        )
+    }
+    for family in families:
+        if family["family_id"] is None:
+            continue
+        index, hub, family_id = family["index"], family["hub"], family["family_id"]
+        case, previous = family["case"], family["previous_case"]
+        first = previous or case
+        joined_on: date = first["opened_at"].date()
+        rows[Family].append(
+            {
+                "id": family_id,
+                "name": f"{family['family_name']} family",
+                "hub": hub,
+                "postcode": family["postcode"],
+                "address": family["address"],
+            }
+        )
+        for p in family["people"]:
+            rows[Person].append(
+                {
+                    "id": p["person_id"],
+                    "given_name": p["given_name"],
+                    "family_name": p["family_name"],
+                    "date_of_birth": p["date_of_birth"],
+                    "nhs_number": p["nhs_number"],
+                    "upn": p["upn"],
+                    "postcode": family["postcode"],
+                    "address": family["address"],
+                    "given_key": matching.name_key(p["given_name"]),
+                    "family_key": matching.name_key(p["family_name"]),
+                }
+            )
+            rows[FamilyMember].append(
+                {
+                    "id": demo_id(seed, "demo-member", index, p["position"]),
+                    "family_id": family_id,
+                    "person_id": p["person_id"],
+                    "role": p["role"],
+                    "expected_on": None,
+                    "joined_on": joined_on,
+                }
+            )
+        if family.get("expected_delivery_date") and case is not None:
+            rows[FamilyMember].append(
+                {
+                    "id": demo_id(seed, "demo-member", index, "unborn"),
+                    "family_id": family_id,
+                    "person_id": None,
+                    "role": "unborn",
+                    "expected_on": family["expected_delivery_date"],
+                    "joined_on": joined_on,
+                }
+            )
+        if previous is not None:
+            rows[Case].append(
+                {
+                    "id": previous["case_id"],
+                    "family_id": family_id,
+                    "hub": hub,
+                    "status": "closed",
+                    "version": 1,
+                    "reason": "Earlier referral",
+                    "opened_by": worker_subject(hub, 0),
+                    "opened_at": previous["opened_at"],
+                    "referral_id": None,
+                    "closed_on": previous["closed_on"],
+                    "outcome": previous["outcome"],
+                    "closure_reason": "Closed before a whole-family assessment",
+                }
+            )
+        if case is None:
+            continue
+        case_id, closed_on = case["case_id"], case["closed_on"]
+        closed_at = datetime.combine(closed_on, datetime.min.time(), tzinfo=UTC) if closed_on else None
+        rows[Case].append(
+            {
+                "id": case_id,
+                "family_id": family_id,
+                "hub": hub,
+                "status": case["status"],
+                "version": 1,
+                "reason": family["reason"],
+                "opened_by": "event:referrals",
+                "opened_at": case["opened_at"],
+                "referral_id": family["referral_id"],
+                "closed_on": closed_on,
+                "outcome": case["outcome"],
+                "closure_reason": {"needs_met": "Goals achieved", "disengaged": "Family stopped engaging"}.get(
+                    case["outcome"] or ""
+                ),
+            }
+        )
+        rows[CaseReferral].append(
+            {
+                "referral_id": family["referral_id"],
+                "case_id": case_id,
+                "joined": False,
+                "received_at": case["opened_at"],
+            }
+        )
+        if case["worker"] is not None:
+            rows[LeadWorkerAssignment].append(
+                {
+                    "id": demo_id(seed, "demo-assignment", index),
+                    "case_id": case_id,
+                    "worker_id": worker_id(seed, hub, case["worker"]),
+                    "reason": "Allocated at triage",
+                    "assigned_by": worker_subject(hub, 0),
+                    "assigned_at": case["assigned_at"],
+                    "cap_overridden": False,
+                    "ended_at": closed_at,
+                    "end_reason": "case closed" if closed_at else None,
+                }
+            )
+        if case["assessed_on"] is None:
+            continue
+        needs, assessed_on = case["needs"], case["assessed_on"]
+        lead = worker_subject(hub, case["worker"])
+        rows[Assessment].append(
+            {
+                "id": demo_id(seed, "demo-assessment", index),
+                "case_id": case_id,
+                "framework": "supporting-families-2022",
+                "framework_version": "1",
+                "needs": _needs(needs),
+                "need_codes": needs,
+                "eligible": True,
+                "eligibility_reasons": [f"{len(needs)} distinct need(s) identified", "dependent children"],
+                "assessed_on": assessed_on,
+                "assessed_by": lead,
+            }
+        )
+        next_review = (case["reviewed_on"] or assessed_on) + timedelta(weeks=8)
+        rows[Plan].append(
+            {
+                "id": demo_id(seed, "demo-plan", index),
+                "case_id": case_id,
+                "version": 1,
+                "active": closed_on is None,
+                "goals": [
+                    {"need": n, "description": f"Progress on {n.replace('_', ' ')}", "target_date": None} for n in needs
+                ],
+                "actions": [],
+                "team": [{"worker_id": str(worker_id(seed, hub, 9)), "role": "school liaison"}],
+                "review_dates": [],
+                "next_review_due": next_review,
+                "change_summary": "First plan",
+                "created_by": lead,
+            }
+        )
+        rows[TeamAroundFamily].append(
+            {
+                "id": demo_id(seed, "demo-team-around", index),
+                "case_id": case_id,
+                "worker_id": worker_id(seed, hub, 9),
+                "role": "school liaison",
+            }
+        )
+        if case["reviewed_on"] is not None:
+            rows[Review].append(
+                {
+                    "id": demo_id(seed, "demo-review", index),
+                    "case_id": case_id,
+                    "plan_version": 1,
+                    "reviewed_on": case["reviewed_on"],
+                    "summary": "Steady progress on the plan's goals",
+                    "progress": [],
+                    "next_review_due": None if closed_on else next_review,
+                    "recorded_by": lead,
+                }
+            )
+    counts = {}
+    for model, label in (
+        (Family, "families"),
+        (Person, "people"),
+        (FamilyMember, None),
+        (Case, "cases"),
+        (CaseReferral, None),
+        (LeadWorkerAssignment, None),
+        (Assessment, "assessments"),
+        (Plan, None),
+        (TeamAroundFamily, None),
+        (Review, None),
+    ):
+        added = await _added(session, model, rows[model])
+        if label:
+            counts[label] = added
+    return counts

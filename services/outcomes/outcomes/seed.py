@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -25,27 +25,31 @@ from shared.auth import Principal
 
 SEEDER = Principal(sub="demo-seed", roles=frozenset({"admin"}), agency="DEMO")
 PROFILES = ("claimable", "struggling", "sustained")
+BATCH_ROWS = 50_000
 
 
-def _terms(start: date) -> list[tuple[date, date]]:
-    """School terms from 18 months before to 18 months after `start`."""
+def _terms(start: date, until: date | None = None) -> list[tuple[date, date]]:
+    """School terms from 18 months before to 18 months after `start` (only those ended by `until`)."""
     out = []
     for year in range(start.year - 2, start.year + 3):
         for (sm, sd), (em, ed) in (((1, 6), (3, 28)), ((4, 22), (7, 18)), ((9, 3), (12, 19))):
             t = (date(year, sm, sd), date(year, em, ed))
-            if start - timedelta(days=548) <= t[0] <= start + timedelta(days=548):
+            if start - timedelta(days=548) <= t[0] <= start + timedelta(days=548) and (until is None or t[1] <= until):
                 out.append(t)
     return out
 
 
-def _rows_for(rng: random.Random, profile: str, enrolment: Enrolment, members: Sequence[Any]) -> list[dict[str, Any]]:
+def _rows_for(
+    rng: random.Random, profile: str, enrolment: Enrolment, members: Sequence[Any], until: date | None = None
+) -> list[dict[str, Any]]:
+    """Observations of one family; with `until`, none dated after it (nothing is observed in the future)."""
     start = enrolment.start_date
     good = profile != "struggling"
     rows: list[dict[str, Any]] = []
     for m in members:
         pid = str(m.person_id)
         if m.role in ("child", "young_person"):
-            for term_start, term_end in _terms(start):
+            for term_start, term_end in _terms(start, until):
                 possible = rng.randint(110, 130)
                 rate = rng.uniform(0.93, 0.99) if (good and term_start >= start) else rng.uniform(0.70, 0.88)
                 rows.append(
@@ -96,13 +100,30 @@ def _rows_for(rng: random.Random, profile: str, enrolment: Enrolment, members: S
                 "evidence": "Review with family and partners: goals achieved" if good else "Goals not yet met",
             }
         )
+    if until is not None:
+        rows = [
+            r
+            for r in rows
+            if (r.get("occurred_on") or r.get("period_start") or r.get("assessed_on") or "") <= str(until)
+        ]
     return rows
 
 
 async def seed_demo(
-    session: AsyncSession, *, seed: int, family_ids: Sequence[uuid.UUID], settings: Settings | None = None
+    session: AsyncSession,
+    *,
+    seed: int,
+    family_ids: Sequence[uuid.UUID],
+    settings: Settings | None = None,
+    profiles: Mapping[uuid.UUID, str] | None = None,
+    until: date | None = None,
 ) -> dict[str, str]:
-    """Generate observations for the given enrolled families; returns each family's profile."""
+    """Generate observations for the given enrolled families; returns each family's profile.
+
+    A family's profile is `profiles[family_id]` when given, else drawn from the seed; its observations depend only
+    on the seed and the family, so seeding a few families or many gives each the same rows. With `until`, nothing
+    is dated after it. Observations already present are left alone (natural keys).
+    """
     settings = settings or Settings()
     enrolments = (
         await session.scalars(
@@ -119,15 +140,18 @@ async def seed_demo(
             .order_by(EnrolmentMember.person_id)
         )
     ).all()
-    rng = random.Random(seed)
-    profiles: dict[str, str] = {}
+    by_enrolment: dict[uuid.UUID, list[Any]] = {}
+    for member in members:
+        by_enrolment.setdefault(member.enrolment_id, []).append(member)
+    chosen: dict[str, str] = {}
     rows: list[dict[str, Any]] = []
     for enrolment in enrolments:
-        profile = PROFILES[rng.randrange(len(PROFILES))]
-        profiles[str(enrolment.family_id)] = profile
-        mine = [m for m in members if m.enrolment_id == enrolment.id]
-        rows.extend(_rows_for(rng, profile, enrolment, mine))
-    for i in range(0, len(rows), 10_000):
-        batch = ObservationBatch.model_validate({"source_agency": "DEMO", "rows": rows[i : i + 10_000]})
+        rng = random.Random(f"{seed}:observations:{enrolment.family_id}")
+        drawn = PROFILES[rng.randrange(len(PROFILES))]
+        profile = profiles.get(enrolment.family_id, drawn) if profiles is not None else drawn
+        chosen[str(enrolment.family_id)] = profile
+        rows.extend(_rows_for(rng, profile, enrolment, by_enrolment.get(enrolment.id, []), until))
+    for i in range(0, len(rows), BATCH_ROWS):
+        batch = ObservationBatch.model_validate({"source_agency": "DEMO", "rows": rows[i : i + BATCH_ROWS]})
         await import_batch(session, settings, batch, SEEDER)
-    return profiles
+    return chosen

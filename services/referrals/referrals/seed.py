@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.gb import upn as upn_lib
 
 from referrals import service
 from referrals.config import Settings
-from referrals.hubs import district_to_hub
-from referrals.models import STATUSES
+from referrals.hubs import allocate_hub, district_to_hub
+from referrals.models import STATUSES, Referral, ReferralPerson, StatusChange, platform
 from referrals.repository import ReferralRepository
 from referrals.schemas import (
     DecisionCreate,
@@ -28,6 +30,8 @@ from referrals.schemas import (
     WithdrawalCreate,
 )
 from referrals.service import people_of
+from referrals.working_days import decision_due_at
+from shared.audit import record_access
 from shared.auth import Principal
 
 DEMO_PREFIX = "DEMO-"
@@ -230,3 +234,207 @@ async def seed_demo(
             if status == "accepted":
                 accepted.append(str(referral.id))
     return {"referrals_seeded": count, "accepted_referral_ids": accepted}
+
+
+# --- the platform demo (`earlyhelp seed --demo`): families drawn by `earlyhelp.demo`, loaded in bulk -----------
+
+
+def _demo_payload(family: dict[str, Any]) -> ReferralCreate:
+    """The referral the family's referrer sent, validated as the API would validate it."""
+    listed = [p for p in family["people"] if p.get("in_referral", True)]
+    received: datetime = family["received_at"]
+
+    def person(p: dict[str, Any], *, nhs: bool, where: bool = False) -> dict[str, Any]:
+        out = {"given_name": p["given_name"], "family_name": p["family_name"], "date_of_birth": p["date_of_birth"]}
+        if nhs:
+            out["nhs_number"] = p["nhs_number"]
+        if where:
+            out |= {"postcode": family["postcode"], "address": family["address"]}
+        return out
+
+    first_parent = next(p for p in listed if p["role"] == "parent_carer")
+    consent: dict[str, Any] = {"given": False}
+    if family["consent_given"]:
+        consent = {
+            "given": True,
+            "given_by": f"{first_parent['given_name']} {first_parent['family_name']}",
+            "recorded_at": received - timedelta(hours=3),
+            "method": family["consent_method"],
+        }
+    common: dict[str, Any] = {
+        "external_reference": family["external_reference"],
+        "reason": f"Demo referral: {family['reason']}",
+        "safeguarding_concern": family["safeguarding_concern"],
+        "lawful_basis": "consent" if family["consent_given"] else "public_task",
+        "needs": family["needs"],
+        "consent": consent,
+    }
+    if family["kind"] == "maternity":
+        by_ref = {p["ref"]: p for p in listed}
+        # Health records give the midwife everyone's NHS number.
+        return MaternityReferralCreate.model_validate(
+            common
+            | {
+                "referrer": {"name": "Demo Community Midwife", "role": "midwife"},
+                "expectant_parent": person(by_ref["expectant_parent"], nhs=True, where=True),
+                "other_parent": person(by_ref["other_parent"], nhs=True) if "other_parent" in by_ref else None,
+                "children": [person(p, nhs=True) for p in listed if p["ref"].startswith("child_")],
+                "expected_delivery_date": family["expected_delivery_date"],
+                "gestation_weeks": family["gestation_weeks"],
+                "vulnerabilities": family["vulnerabilities"],
+            }
+        )
+    pupil = next(p for p in listed if p["ref"] == "pupil")
+    # A school knows the pupil's UPN, not anyone's NHS number.
+    return SchoolReferralCreate.model_validate(
+        common
+        | {
+            "referrer": {"name": "Demo Designated Safeguarding Lead", "role": "DSL"},
+            "school_urn": family["school_urn"],
+            "pupil": person(pupil, nhs=False, where=True) | {"upn": pupil["upn"], "year_group": pupil["year_group"]},
+            "parents": [person(p, nhs=False) for p in listed if p["ref"].startswith("parent_")],
+            "attendance": family["attendance"],
+            "suspensions_this_year": family["suspensions_this_year"],
+            "permanently_excluded": False,
+            "sen_status": family["sen_status"],
+            "transition": family["transition"],
+        }
+    )
+
+
+async def load_demo_referrals(session: AsyncSession, families: Sequence[dict[str, Any]]) -> int:
+    """Insert the referrals of demo families (`earlyhelp.demo.demo_families`) in bulk; returns how many were new.
+
+    The rows are what intake, screening, the decision and the case link would have written (the same derived
+    values: hub allocation, decision deadline, kind details, people and their roles); referrals already present
+    (same id) are left alone. No outbox events are written: the demo is history whose events were delivered
+    (cases holds the demo cases already), and the partners' systems never heard of it.
+    """
+    settings = Settings()
+    referrals: list[dict[str, Any]] = []
+    children: dict[uuid.UUID, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
+    for family in families:
+        payload = _demo_payload(family)
+        received: datetime = family["received_at"]
+        people = people_of(payload, received.date())
+        referral_id: uuid.UUID = family["referral_id"]
+        hub = family["hub"]
+        manager = f"demo-{hub}-0"
+        primary = people[0].person
+        allocation = allocate_hub(primary.postcode, default_hub=settings.default_hub)
+        status = family["status"]
+        decided = status in ("accepted", "signposted", "no_further_action", "stepped_up")
+        reason = DECISIONS.get(status) or ("Family moved out of the area." if status == "withdrawn" else None)
+        case = family["case"]
+        referrals.append(
+            {
+                "id": referral_id,
+                "kind": family["kind"],
+                "status": status,
+                "agency": family["agency"],
+                "agency_type": family["agency_type"],
+                "created_by": f"demo-{family['agency'].lower()}",
+                "external_reference": payload.external_reference,
+                "hub": allocation.hub,
+                "hub_defaulted": allocation.defaulted,
+                "postcode": primary.postcode,
+                "address": primary.address,
+                "safeguarding_concern": payload.safeguarding_concern,
+                "needs": list(payload.needs),
+                "reason": payload.reason,
+                "referrer": payload.referrer.model_dump(mode="json", exclude_none=True),
+                "consent": payload.consent.model_dump(mode="json"),
+                "consent_given": payload.consent.given,
+                "lawful_basis": payload.lawful_basis,
+                "details": service.kind_details(payload),
+                "expected_delivery_date": getattr(payload, "expected_delivery_date", None),
+                "received_at": received,
+                "decision_due_at": decision_due_at(received, settings.decision_working_days),
+                "decided_at": family["decided_at"] if decided else None,
+                "decided_by": manager if decided else None,
+                "decision_outcome": status if decided else None,
+                "decision_reason": reason if decided else None,
+                "withdrawn_at": family["decided_at"] if status == "withdrawn" else None,
+                "matching": "completed",
+                "matching_attempts": 0,
+                "matching_next_at": None,
+                "family_id": family["family_id"] if case is not None else None,
+                "case_id": case["case_id"] if case is not None else None,
+                "updated_at": family["decided_at"] or family["screened_at"] or received,
+            }
+        )
+        known = family["stage"] == "matched"  # its people are in the person index already
+        by_ref = {p["ref"]: p for p in family["people"]}
+        people_rows: list[dict[str, Any]] = [
+            {
+                "id": uuid.uuid5(referral_id, p.ref),
+                "referral_id": referral_id,
+                "position": i,
+                "ref": p.ref,
+                "role": p.role,
+                "given_name": p.person.given_name,
+                "family_name": p.person.family_name,
+                "date_of_birth": p.person.date_of_birth,
+                "nhs_number": p.person.nhs_number,
+                "upn": p.upn,
+                "postcode": p.person.postcode,
+                "address": p.person.address,
+                "match_status": "matched" if known else "no_match",
+                "matched_person_id": by_ref[p.ref]["person_id"] if known else None,
+                "match_candidates": [],
+            }
+            for i, p in enumerate(people)
+        ]
+        partner = f"demo-{family['agency'].lower()}@{family['agency']}"
+        history = [
+            {
+                "referral_id": referral_id,
+                "from_status": None,
+                "to_status": "received",
+                "changed_at": received,
+                "changed_by": partner,
+                "reason": None,
+            }
+        ]
+        if family["screened_at"] is not None:
+            history.append(
+                {
+                    "referral_id": referral_id,
+                    "from_status": "received",
+                    "to_status": "screening",
+                    "changed_at": family["screened_at"],
+                    "changed_by": f"{manager}@LCC",
+                    "reason": None,
+                }
+            )
+        if status not in ("received", "screening"):
+            history.append(
+                {
+                    "referral_id": referral_id,
+                    "from_status": "screening",
+                    "to_status": status,
+                    "changed_at": family["decided_at"],
+                    "changed_by": f"{manager}@LCC",
+                    "reason": reason,
+                }
+            )
+        children[referral_id] = (people_rows, history)
+    if not referrals:
+        return 0
+    added = (await session.scalars(insert(Referral).on_conflict_do_nothing().returning(Referral.id), referrals)).all()
+    if not added:
+        return 0
+    new_people = [row for rid in added for row in children[rid][0]]
+    history_rows = [row for rid in added for row in children[rid][1]]
+    await session.execute(insert(ReferralPerson), new_people)
+    await session.execute(insert(StatusChange), history_rows)
+    await record_access(
+        session,
+        platform,
+        actor="demo-seed",
+        action="create",
+        record_type="referral",
+        record_ids=added,
+        purpose="demo data",
+    )
+    return len(added)
