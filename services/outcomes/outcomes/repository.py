@@ -262,6 +262,51 @@ class OutcomesRepository:
         """The rule alone as a query (what the evaluation stores; the benchmark times it bare)."""
         return "WITH " + self._scope_cte(":need = ANY(e.needs)") + "," + rule.ctes + " SELECT * FROM rule"
 
+    _STORE_CHANGED = """
+            computed AS (
+                SELECT r.enrolment_id, r.met,
+                       CASE WHEN CAST(:sustain_months AS int) IS NULL THEN NULL
+                            ELSE r.met AND s.closed_on IS NOT NULL
+                                 AND CAST(:as_of AS date) >= (s.closed_on
+                                     + make_interval(months => CAST(:sustain_months AS int)))::date
+                       END AS sustained,
+                       r.reason, r.evidence_ids
+                FROM rule r JOIN scope s ON s.enrolment_id = r.enrolment_id
+            ),
+            changed AS (
+                INSERT INTO need_results AS nr (enrolment_id, need, run_id, rule_kind, met, sustained, reason,
+                                                evidence_source, evidence_ids, as_of, evaluated_at)
+                SELECT c.enrolment_id, :need, :run_id, :rule_kind, c.met, c.sustained, c.reason,
+                       CAST(:evidence_source AS text), c.evidence_ids, :as_of, now()
+                FROM computed c
+                LEFT JOIN need_results o ON o.enrolment_id = c.enrolment_id AND o.need = :need
+                WHERE o.enrolment_id IS NULL
+                   OR (o.rule_kind, o.met, o.sustained, o.reason, o.evidence_source, o.evidence_ids)
+                      IS DISTINCT FROM (CAST(:rule_kind AS text), c.met, c.sustained, c.reason,
+                                        CAST(:evidence_source AS text), c.evidence_ids)
+                ON CONFLICT (enrolment_id, need) DO UPDATE SET
+                    run_id = excluded.run_id, rule_kind = excluded.rule_kind, met = excluded.met,
+                    sustained = excluded.sustained, reason = excluded.reason,
+                    evidence_source = excluded.evidence_source, evidence_ids = excluded.evidence_ids,
+                    as_of = excluded.as_of, evaluated_at = excluded.evaluated_at
+                WHERE (nr.rule_kind, nr.met, nr.sustained, nr.reason, nr.evidence_source, nr.evidence_ids)
+                      IS DISTINCT FROM (excluded.rule_kind, excluded.met, excluded.sustained, excluded.reason,
+                                        excluded.evidence_source, excluded.evidence_ids)
+                RETURNING 1
+            )
+            SELECT count(*) AS results, count(*) FILTER (WHERE met) AS met,
+                   (SELECT count(*) FROM changed) AS changed
+            FROM computed
+            """
+    """Store the results of one need that differ from the stored ones, and count them all.
+
+    A result that a run reaches again unchanged (same verdict, reason and evidence) is not rewritten: it keeps
+    the run, `as_of` and time at which it was established. Rewriting it would cost a row version, two index
+    entries and two foreign-key checks per need per family on every run, most of a cohort evaluation's time,
+    for no change in what progress, claims or reports show. The `DO UPDATE … WHERE` repeats the comparison
+    for a row another evaluation wrote meanwhile.
+    """
+
     async def evaluate_need(
         self,
         *,
@@ -275,31 +320,13 @@ class OutcomesRepository:
         framework_version: str,
         family_id: uuid.UUID | None,
         sustain_months: int | None,
-    ) -> int:
-        """Evaluate one need of one framework version for every enrolment in scope, in one statement."""
-        sql = (
-            "WITH "
-            + self._scope_cte(":need = ANY(e.needs)")
-            + ","
-            + rule.ctes
-            + """
-            INSERT INTO need_results AS nr (enrolment_id, need, run_id, rule_kind, met, sustained, reason,
-                                            evidence_source, evidence_ids, as_of, evaluated_at)
-            SELECT r.enrolment_id, :need, :run_id, :rule_kind, r.met,
-                   CASE WHEN CAST(:sustain_months AS int) IS NULL THEN NULL
-                        ELSE r.met AND s.closed_on IS NOT NULL
-                             AND CAST(:as_of AS date) >= (s.closed_on
-                                 + make_interval(months => CAST(:sustain_months AS int)))::date
-                   END,
-                   r.reason, CAST(:evidence_source AS text), r.evidence_ids, :as_of, now()
-            FROM rule r JOIN scope s ON s.enrolment_id = r.enrolment_id
-            ON CONFLICT (enrolment_id, need) DO UPDATE SET
-                run_id = excluded.run_id, rule_kind = excluded.rule_kind, met = excluded.met,
-                sustained = excluded.sustained, reason = excluded.reason,
-                evidence_source = excluded.evidence_source, evidence_ids = excluded.evidence_ids,
-                as_of = excluded.as_of, evaluated_at = excluded.evaluated_at
-            """
-        )
+    ) -> Row[Any]:
+        """Evaluate one need of one framework version for every enrolment in scope, in one statement.
+
+        Returns (results, met, changed): how many enrolments were evaluated, how many met it, how many results
+        were written (new or different from the stored one).
+        """
+        sql = "WITH " + self._scope_cte(":need = ANY(e.needs)") + "," + rule.ctes + "," + self._STORE_CHANGED
         params = {
             "phase": phase,
             "framework": framework,
@@ -313,8 +340,7 @@ class OutcomesRepository:
             "evidence_source": rule.evidence_source,
             **rule.params,
         }
-        result = await self.session.execute(text(sql), params)
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return (await self.session.execute(text(sql), params)).one()
 
     async def mark_undefined_needs(
         self,
@@ -327,26 +353,39 @@ class OutcomesRepository:
         family_id: uuid.UUID | None,
         defined: list[str],
         reason: str,
-    ) -> int:
-        """Needs an enrolment names that its framework version does not define are recorded as not met."""
+    ) -> Row[Any]:
+        """Needs an enrolment names that its framework version does not define are recorded as not met
+        (written only where the stored result differs). Returns (results, met, changed) like `evaluate_need`."""
         sql = (
             "WITH "
             + self._scope_cte("true")
             + """,
-            undefined AS (
+            computed AS (
                 SELECT s.enrolment_id, n.need FROM scope s
                 JOIN enrolments e ON e.id = s.enrolment_id
                 CROSS JOIN LATERAL unnest(e.needs) AS n(need)
                 WHERE NOT n.need = ANY(CAST(:defined AS text[]))
+            ),
+            changed AS (
+                INSERT INTO need_results AS nr (enrolment_id, need, run_id, rule_kind, met, sustained, reason,
+                                                evidence_ids, as_of, evaluated_at)
+                SELECT c.enrolment_id, c.need, :run_id, 'undefined', false, NULL, :reason, '{}', :as_of, now()
+                FROM computed c
+                LEFT JOIN need_results o ON o.enrolment_id = c.enrolment_id AND o.need = c.need
+                WHERE o.enrolment_id IS NULL
+                   OR (o.rule_kind, o.met, o.sustained, o.reason, o.evidence_source, o.evidence_ids)
+                      IS DISTINCT FROM ('undefined', false, NULL::boolean, CAST(:reason AS text), NULL::text,
+                                        CAST('{}' AS bigint[]))
+                ON CONFLICT (enrolment_id, need) DO UPDATE SET
+                    run_id = excluded.run_id, rule_kind = excluded.rule_kind, met = false, sustained = NULL,
+                    reason = excluded.reason, evidence_source = NULL, evidence_ids = '{}', as_of = excluded.as_of,
+                    evaluated_at = excluded.evaluated_at
+                WHERE (nr.rule_kind, nr.met, nr.sustained, nr.reason, nr.evidence_source, nr.evidence_ids)
+                      IS DISTINCT FROM (excluded.rule_kind, false, NULL::boolean, excluded.reason, NULL::text,
+                                        CAST('{}' AS bigint[]))
+                RETURNING 1
             )
-            INSERT INTO need_results AS nr (enrolment_id, need, run_id, rule_kind, met, sustained, reason,
-                                            evidence_ids, as_of, evaluated_at)
-            SELECT enrolment_id, need, :run_id, 'undefined', false, NULL, :reason, '{}', :as_of, now()
-            FROM undefined
-            ON CONFLICT (enrolment_id, need) DO UPDATE SET
-                run_id = excluded.run_id, rule_kind = excluded.rule_kind, met = false, sustained = NULL,
-                reason = excluded.reason, evidence_source = NULL, evidence_ids = '{}', as_of = excluded.as_of,
-                evaluated_at = excluded.evaluated_at
+            SELECT count(*) AS results, 0 AS met, (SELECT count(*) FROM changed) AS changed FROM computed
             """
         )
         params = {
@@ -359,27 +398,23 @@ class OutcomesRepository:
             "defined": defined,
             "reason": reason,
         }
-        result = await self.session.execute(text(sql), params)
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return (await self.session.execute(text(sql), params)).one()
 
-    async def finish_run(self, run_id: uuid.UUID) -> Row[Any]:
-        row = (
-            await self.session.execute(
-                text(
-                    """
-                    UPDATE evaluation_runs r SET
-                        results = c.results, families = c.families
-                    FROM (SELECT count(*) AS results, count(DISTINCT enrolment_id) AS families,
-                                 count(*) FILTER (WHERE met) AS met
-                          FROM need_results WHERE run_id = :run_id) c
-                    WHERE r.id = :run_id
-                    RETURNING r.families, r.results, c.met
-                    """
-                ),
-                {"run_id": run_id},
-            )
-        ).one()
-        return row
+    async def families_in_scope(self, phase: str, family_id: uuid.UUID | None) -> int:
+        """Enrolments of the phase (or the one family) with at least one identified need: those a run evaluates."""
+        query = (
+            select(func.count())
+            .select_from(Enrolment)
+            .where(Enrolment.programme_phase == phase, func.cardinality(Enrolment.needs) > 0)
+        )
+        if family_id is not None:
+            query = query.where(Enrolment.family_id == family_id)
+        return int(await self.session.scalar(query) or 0)
+
+    async def finish_run(self, run_id: uuid.UUID, *, families: int, results: int) -> None:
+        await self.session.execute(
+            update(EvaluationRun).where(EvaluationRun.id == run_id).values(families=families, results=results)
+        )
 
     async def results_for(self, enrolment_ids: Sequence[uuid.UUID]) -> Sequence[NeedResult]:
         return (

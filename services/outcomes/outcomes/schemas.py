@@ -232,6 +232,10 @@ class EvaluationRead(BaseModel):
     families: int
     results: int
     met: int
+    changed: int = Field(
+        description="Results written by this run (new, or different from the stored one); a result reached "
+        "again unchanged keeps the run and as_of at which it was established"
+    )
 
 
 class EvidenceRow(BaseModel):
@@ -246,8 +250,11 @@ class NeedProgress(BaseModel):
     met: bool
     sustained: bool | None
     reason: str
-    evaluated_at: datetime | None
-    as_of: date | None
+    evaluated_at: datetime | None = Field(description="When this result was established (see `as_of`)")
+    as_of: date | None = Field(
+        description="The evaluation date of the run that established this result; later runs that reach the "
+        "same verdict, reason and evidence leave it as it is"
+    )
     evidence: list[EvidenceRow] | None = None
 
 

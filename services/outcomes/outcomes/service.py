@@ -520,6 +520,14 @@ async def evaluate(
     if family_id is None:
         await repo.tune_for_cohort()
     run_id = await repo.add_run(as_of=as_of, family_id=family_id, started_by=actor)
+    results = met = changed = 0
+
+    def tally(counts: Any) -> None:
+        nonlocal results, met, changed
+        results += int(counts.results)
+        met += int(counts.met)
+        changed += int(counts.changed)
+
     for fw_code, fw_version in await repo.framework_versions_in_scope(phase, family_id):
         row = await repo.framework(fw_code, fw_version)
         common = {
@@ -531,32 +539,40 @@ async def evaluate(
             "family_id": family_id,
         }
         if row is None:
-            await repo.mark_undefined_needs(
-                **common, defined=[], reason=f"framework {fw_code} version {fw_version} is not loaded"
+            tally(
+                await repo.mark_undefined_needs(
+                    **common, defined=[], reason=f"framework {fw_code} version {fw_version} is not loaded"
+                )
             )
             continue
         definition = parse_definition(row.definition)
         for need in definition.needs:
-            await repo.evaluate_need(
-                rule=rule_for(need),
-                rule_kind=need.rule.kind,
-                need=need.code,
-                sustain_months=definition.sustain_months,
-                **common,
+            tally(
+                await repo.evaluate_need(
+                    rule=rule_for(need),
+                    rule_kind=need.rule.kind,
+                    need=need.code,
+                    sustain_months=definition.sustain_months,
+                    **common,
+                )
             )
-        await repo.mark_undefined_needs(
-            **common,
-            defined=[n.code for n in definition.needs],
-            reason=f"need is not defined in framework {fw_code} version {fw_version}",
+        tally(
+            await repo.mark_undefined_needs(
+                **common,
+                defined=[n.code for n in definition.needs],
+                reason=f"need is not defined in framework {fw_code} version {fw_version}",
+            )
         )
-    summary = await repo.finish_run(run_id)
+    families = await repo.families_in_scope(phase, family_id)
+    await repo.finish_run(run_id, families=families, results=results)
     return EvaluationRead(
         id=run_id,
         as_of=as_of,
         family_id=family_id,
-        families=summary.families,
-        results=summary.results,
-        met=summary.met,
+        families=families,
+        results=results,
+        met=met,
+        changed=changed,
     )
 
 
