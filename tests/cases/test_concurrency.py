@@ -21,6 +21,7 @@ from tests.cases.conftest import (
     ASSESSMENT,
     FrameworkServer,
     World,
+    family_body,
     make_upn,
     make_world,
     open_family_case,
@@ -200,3 +201,21 @@ async def test_concurrent_plan_updates_with_one_etag_keep_one_active_plan(
     async with committed() as session:
         plans = (await session.scalars(select(Plan).where(Plan.case_id == case_id))).all()
         assert len(plans) == 2 and sum(p.active for p in plans) == 1
+
+
+async def test_thirty_concurrent_creates_with_one_idempotency_key_create_one_family(
+    live: httpx.AsyncClient, committed: async_sessionmaker[AsyncSession]
+) -> None:
+    async with committed() as session:
+        world = await make_world(session)
+        await session.commit()
+    body = family_body(upn=make_upn(7101), family_name="Retry")
+    headers = world.manager() | {"Idempotency-Key": f"portal-{uuid.uuid4()}"}
+
+    responses = await asyncio.gather(*(live.post("/v1/families", json=body, headers=headers) for _ in range(30)))
+    assert [r.status_code for r in responses] == [201] * 30, {r.status_code: r.text for r in responses}
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == 29
+    async with committed() as session:
+        created = await session.scalar(select(func.count()).select_from(Family).where(Family.name == "Retry family"))
+    assert created == 1

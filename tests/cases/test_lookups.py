@@ -115,7 +115,7 @@ def test_subscribers_are_configurable_as_json(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("CASES_SUBSCRIBERS", json.dumps(custom))
     monkeypatch.setenv("CASES_OUTCOMES_URL", "http://127.0.0.1:9")
     settings = Settings()
-    assert [s.to_config().event_types for s in settings.subscribers] == [("case.closed",)]
+    assert [s.event_types for s in settings.subscribers] == [["case.closed"]]
     assert settings.outcomes_url == "http://127.0.0.1:9"
     monkeypatch.delenv("CASES_SUBSCRIBERS")
     defaults = {s.name: set(s.event_types) for s in Settings().subscribers}

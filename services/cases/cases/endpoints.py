@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 
 from cases.frameworks import FrameworkClient
+from cases.models import Assessment, idempotency_keys
 from cases.schemas import (
     AssessmentCreate,
     AssessmentRead,
@@ -46,6 +47,7 @@ from cases.service import Caller, CasesService, plan_etag
 from shared.auth import Principal, require_roles
 from shared.db import SessionDep
 from shared.errors import UnprocessableContent, field_error
+from shared.idempotency import Idempotency, idempotency
 
 STAFF = ("practitioner", "hub_manager")
 MAX_IDS = 100
@@ -62,6 +64,7 @@ async def _caller(session: SessionDep, principal: Staff) -> Caller:
 
 
 CallerDep = Annotated[Caller, Depends(_caller)]
+Idempotent = Annotated[Idempotency, Depends(idempotency(idempotency_keys))]
 
 
 def parse_ids(raw: str | None, name: str) -> list[uuid.UUID]:
@@ -111,8 +114,10 @@ async def people(session: SessionDep, caller: CallerDep, ids: str = Query(...)) 
 
 
 @router.post("/people", status_code=status.HTTP_201_CREATED, summary="Add a person to the index")
-async def create_person(body: PersonCreate, session: SessionDep, caller: CallerDep) -> PersonRead:
-    return await CasesService(session).create_person(body, caller)
+async def create_person(
+    body: PersonCreate, session: SessionDep, caller: CallerDep, idempotent: Idempotent
+) -> PersonRead:
+    return await idempotent.run(PersonRead, lambda: CasesService(session).create_person(body, caller))
 
 
 @router.post(
@@ -120,9 +125,14 @@ async def create_person(body: PersonCreate, session: SessionDep, caller: CallerD
     status_code=status.HTTP_201_CREATED,
     summary="Merge a duplicate into this person",
 )
-async def merge_person(person_id: uuid.UUID, body: MergeRequest, session: SessionDep, caller: CallerDep) -> MergeRead:
-    merge = await CasesService(session).merge(person_id, body, caller)
-    return MergeRead.model_validate(merge, from_attributes=True)
+async def merge_person(
+    person_id: uuid.UUID, body: MergeRequest, session: SessionDep, caller: CallerDep, idempotent: Idempotent
+) -> MergeRead:
+    async def merge() -> MergeRead:
+        found = await CasesService(session).merge(person_id, body, caller)
+        return MergeRead.model_validate(found, from_attributes=True)
+
+    return await idempotent.run(MergeRead, merge)
 
 
 @router.post("/people/merges/{merge_id}/undo", summary="Undo a merge")
@@ -170,10 +180,15 @@ async def create_worker(
     body: WorkerCreate,
     session: SessionDep,
     principal: Annotated[Principal, Depends(require_roles("hub_manager", "admin"))],
+    idempotent: Idempotent,
 ) -> WorkerRead:
     service = CasesService(session)
-    worker = await service.create_worker(body, await service.caller(principal))
-    return WorkerRead.model_validate(worker, from_attributes=True)
+
+    async def create() -> WorkerRead:
+        worker = await service.create_worker(body, await service.caller(principal))
+        return WorkerRead.model_validate(worker, from_attributes=True)
+
+    return await idempotent.run(WorkerRead, create)
 
 
 @router.get("/workers/{worker_id}/caseload", summary="A worker's current cases against their cap")
@@ -228,8 +243,10 @@ async def families(
 
 
 @router.post("/families", status_code=status.HTTP_201_CREATED, summary="Create a family with its members")
-async def create_family(body: FamilyCreate, session: SessionDep, caller: CallerDep) -> FamilyRead:
-    return await CasesService(session).create_family(body, caller)
+async def create_family(
+    body: FamilyCreate, session: SessionDep, caller: CallerDep, idempotent: Idempotent
+) -> FamilyRead:
+    return await idempotent.run(FamilyRead, lambda: CasesService(session).create_family(body, caller))
 
 
 @router.get("/families/{family_id}", summary="One family, members inline")
@@ -238,8 +255,10 @@ async def family(family_id: uuid.UUID, session: SessionDep, caller: CallerDep) -
 
 
 @router.post("/families/{family_id}/members", status_code=status.HTTP_201_CREATED, summary="A member joins")
-async def add_member(family_id: uuid.UUID, body: MemberCreate, session: SessionDep, caller: CallerDep) -> FamilyRead:
-    return await CasesService(session).add_member(family_id, body, caller)
+async def add_member(
+    family_id: uuid.UUID, body: MemberCreate, session: SessionDep, caller: CallerDep, idempotent: Idempotent
+) -> FamilyRead:
+    return await idempotent.run(FamilyRead, lambda: CasesService(session).add_member(family_id, body, caller))
 
 
 @router.post("/families/{family_id}/members/{member_id}/leave", summary="A member leaves")
@@ -255,9 +274,9 @@ async def member_leaves(
     summary="Record a relationship",
 )
 async def add_relationship(
-    family_id: uuid.UUID, body: RelationshipCreate, session: SessionDep, caller: CallerDep
+    family_id: uuid.UUID, body: RelationshipCreate, session: SessionDep, caller: CallerDep, idempotent: Idempotent
 ) -> FamilyRead:
-    return await CasesService(session).add_relationship(family_id, body, caller)
+    return await idempotent.run(FamilyRead, lambda: CasesService(session).add_relationship(family_id, body, caller))
 
 
 # --- cases ------------------------------------------------------------------------------------------------
@@ -276,8 +295,10 @@ async def cases(
 
 
 @router.post("/cases", status_code=status.HTTP_201_CREATED, summary="Open a case for a family (hub manager)")
-async def open_case(body: CaseCreate, session: SessionDep, caller: CallerDep, response: Response) -> CaseRead:
-    case = await CasesService(session).open_case(body, caller)
+async def open_case(
+    body: CaseCreate, session: SessionDep, caller: CallerDep, response: Response, idempotent: Idempotent
+) -> CaseRead:
+    case = await idempotent.run(CaseRead, lambda: CasesService(session).open_case(body, caller))
     response.headers["ETag"] = f'"case-{case.version}"'
     return case
 
@@ -291,10 +312,13 @@ async def case(case_id: uuid.UUID, session: SessionDep, caller: CallerDep, respo
 
 @router.post("/cases/{case_id}/lead-worker", status_code=status.HTTP_201_CREATED, summary="Assign the lead worker")
 async def assign_lead_worker(
-    case_id: uuid.UUID, body: LeadWorkerAssign, session: SessionDep, caller: CallerDep
+    case_id: uuid.UUID, body: LeadWorkerAssign, session: SessionDep, caller: CallerDep, idempotent: Idempotent
 ) -> LeadWorkerAssignmentRead:
-    assignment = await CasesService(session).assign_lead_worker(case_id, body, caller)
-    return LeadWorkerAssignmentRead.model_validate(assignment, from_attributes=True)
+    async def assign() -> LeadWorkerAssignmentRead:
+        assignment = await CasesService(session).assign_lead_worker(case_id, body, caller)
+        return LeadWorkerAssignmentRead.model_validate(assignment, from_attributes=True)
+
+    return await idempotent.run(LeadWorkerAssignmentRead, assign)
 
 
 @router.get("/cases/{case_id}/lead-worker/history", summary="Lead worker assignments, oldest first")
@@ -312,10 +336,19 @@ async def record_assessment(
     session: SessionDep,
     caller: CallerDep,
     frameworks: Annotated[FrameworkClient, Depends(framework_client)],
+    idempotent: Idempotent,
 ) -> AssessmentRead:
     service = CasesService(session)
-    await service.visible_case(case_id, caller, for_update=False)  # 404 before calling outcomes
-    assessment = await service.record_assessment(case_id, body, caller, await frameworks.active())
+
+    async def record() -> AssessmentRead:
+        await service.visible_case(case_id, caller, for_update=False)  # 404 before calling outcomes
+        assessment = await service.record_assessment(case_id, body, caller, await frameworks.active())
+        return _assessment_read(assessment)
+
+    return await idempotent.run(AssessmentRead, record)
+
+
+def _assessment_read(assessment: Assessment) -> AssessmentRead:
     return AssessmentRead(
         id=assessment.id,
         case_id=assessment.case_id,
@@ -363,17 +396,31 @@ async def plans(session: SessionDep, caller: CallerDep, case_ids: str = Query(..
 
 @router.post("/cases/{case_id}/reviews", status_code=status.HTTP_201_CREATED, summary="Record a plan review")
 async def record_review(
-    case_id: uuid.UUID, body: ReviewCreate, session: SessionDep, caller: CallerDep, request: Request
+    case_id: uuid.UUID,
+    body: ReviewCreate,
+    session: SessionDep,
+    caller: CallerDep,
+    request: Request,
+    idempotent: Idempotent,
 ) -> ReviewRead:
     weeks = request.app.state.settings.plan_review_weeks
-    review = await CasesService(session).record_review(case_id, body, caller, review_weeks=weeks)
-    return ReviewRead.model_validate(review, from_attributes=True)
+
+    async def record() -> ReviewRead:
+        review = await CasesService(session).record_review(case_id, body, caller, review_weeks=weeks)
+        return ReviewRead.model_validate(review, from_attributes=True)
+
+    return await idempotent.run(ReviewRead, record)
 
 
 @router.post("/cases/{case_id}/contacts", status_code=status.HTTP_201_CREATED, summary="Record a contact or note")
-async def add_contact(case_id: uuid.UUID, body: ContactCreate, session: SessionDep, caller: CallerDep) -> ContactRead:
-    contact = await CasesService(session).add_contact(case_id, body, caller)
-    return ContactRead.model_validate(contact, from_attributes=True)
+async def add_contact(
+    case_id: uuid.UUID, body: ContactCreate, session: SessionDep, caller: CallerDep, idempotent: Idempotent
+) -> ContactRead:
+    async def add() -> ContactRead:
+        contact = await CasesService(session).add_contact(case_id, body, caller)
+        return ContactRead.model_validate(contact, from_attributes=True)
+
+    return await idempotent.run(ContactRead, add)
 
 
 @router.get("/cases/{case_id}/contacts", summary="Contacts of a case (sensitive ones for the lead and managers)")

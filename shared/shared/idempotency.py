@@ -1,0 +1,160 @@
+"""`Idempotency-Key` on creates (DESIGN.md §5): the same key and body replay the first response, the same key with a
+different body is refused, concurrent duplicates create once.
+
+A service declares the table on its MetaData (`idempotency_table(Base.metadata)`), creates it in a migration
+(an `op.create_table` of the same columns) and gives its create endpoints the dependency:
+
+    Idempotent = Annotated[Idempotency, Depends(idempotency(idempotency_keys))]
+
+    @router.post("/families", status_code=201)
+    async def create_family(body: FamilyCreate, idempotent: Idempotent, …) -> FamilyRead:
+        return await idempotent.run(FamilyRead, lambda: service.create_family(body, caller))
+
+The key's row is inserted in the request's own transaction before the work, `ON CONFLICT DO NOTHING`: a concurrent
+request with the same key waits on the primary key until the first commits and then replays its response. When the
+first request fails, its transaction and the key roll back together, so the client may retry with the same key.
+Keys belong to the caller (token subject); two callers may use the same key. A key lives 24 hours (`RETENTION`):
+the stored response holds personal data, so each create first removes its caller's expired keys. (The referrals
+service's intake writes its key inside its one-statement insert, `referrals.repository`, for speed; same semantics.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any, TypeVar
+
+import orjson
+from fastapi import Header, Request, Response
+from fastapi.encoders import jsonable_encoder
+from pydantic import BaseModel
+from sqlalchemy import Column, DateTime, Index, MetaData, SmallInteger, Table, Text, delete, func, select, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.auth import CurrentPrincipal
+from shared.db import SessionDep
+from shared.errors import BadRequest, Conflict, UnprocessableContent, field_error
+
+KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+REPLAYED_HEADER = "Idempotent-Replayed"
+RETENTION = timedelta(hours=24)
+M = TypeVar("M", bound=BaseModel)
+
+
+def idempotency_table(metadata: MetaData) -> Table:
+    """The keys seen on creates, with the hash of their request and the response it got."""
+    return Table(
+        "idempotency_keys",
+        metadata,
+        Column("owner", Text, primary_key=True),
+        Column("key", Text, primary_key=True),
+        Column("request_hash", Text, nullable=False),
+        Column("status_code", SmallInteger, nullable=True),
+        Column("response_body", JSONB, nullable=True),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Index("ix_idempotency_keys_created_at", "created_at"),
+    )
+
+
+def request_digest(method: str, path: str, body: bytes) -> str:
+    """SHA-256 of the method, path and JSON body in canonical form (key order and spacing do not matter)."""
+    try:
+        canonical = orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS) if body else b""
+    except orjson.JSONDecodeError:
+        canonical = body
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
+
+
+@dataclass
+class Idempotency:
+    """One request's view of its `Idempotency-Key` (`key` is None when the client sent none)."""
+
+    table: Table
+    session: AsyncSession
+    owner: str
+    key: str | None
+    digest: str
+    status_code: int
+    response: Response
+
+    async def run(self, model: type[M], create: Callable[[], Awaitable[M]]) -> M:
+        """The result of `create()`, or — for a key seen before with the same request — the first response."""
+        if self.key is None:
+            return await create()
+        t = self.table
+        await self.session.execute(
+            delete(t).where(t.c.owner == self.owner, t.c.created_at < func.now() - RETENTION, t.c.key != self.key)
+        )
+        claimed = await self.session.execute(
+            insert(t)
+            .values(owner=self.owner, key=self.key, request_hash=self.digest)
+            .on_conflict_do_nothing()
+            .returning(t.c.key)
+        )
+        if claimed.scalar_one_or_none() is None:
+            return self._replay(model, await self._earlier())
+        result = await create()
+        body = jsonable_encoder(result)
+        await self.session.execute(
+            update(t)
+            .where(t.c.owner == self.owner, t.c.key == self.key)
+            .values(status_code=self.status_code, response_body=body)
+        )
+        return result
+
+    async def _earlier(self) -> Any:
+        t = self.table
+        return (await self.session.execute(select(t).where(t.c.owner == self.owner, t.c.key == self.key))).one()
+
+    def _replay(self, model: type[M], earlier: Any) -> M:
+        if earlier.request_hash != self.digest:
+            raise UnprocessableContent(
+                "This Idempotency-Key was used with a different request; use a new key for a new create",
+                errors=[
+                    field_error("#header/Idempotency-Key", "reused with a different body", "idempotency_key_reused")
+                ],
+            )
+        if earlier.status_code is None or earlier.response_body is None:
+            raise Conflict("A request with this Idempotency-Key is still being processed")
+        self.response.status_code = earlier.status_code
+        self.response.headers[REPLAYED_HEADER] = "true"
+        return model.model_validate(earlier.response_body)
+
+
+def idempotency(table: Table) -> Callable[..., Awaitable[Idempotency]]:
+    """The FastAPI dependency for create endpoints of a service whose keys live in `table`."""
+
+    async def dependency(
+        request: Request,
+        response: Response,
+        session: SessionDep,
+        principal: CurrentPrincipal,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                alias="Idempotency-Key",
+                description="Retry-safe creates: the same key and body replay the first response (1 to 255 visible "
+                "ASCII characters, unique per create, e.g. a UUID)",
+            ),
+        ] = None,
+    ) -> Idempotency:
+        if idempotency_key is not None and not KEY.match(idempotency_key):
+            raise BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters")
+        route = request.scope.get("route")
+        status_code = getattr(route, "status_code", None) or 200
+        digest = request_digest(request.method, request.url.path, await request.body()) if idempotency_key else ""
+        return Idempotency(
+            table=table,
+            session=session,
+            owner=principal.sub,
+            key=idempotency_key,
+            digest=digest,
+            status_code=status_code,
+            response=response,
+        )
+
+    return dependency
