@@ -85,7 +85,8 @@ REASONS = {
 PEOPLE_PER_FAMILY = 8
 """Person slots per family index (NHS numbers and UPNs are drawn from `index * PEOPLE_PER_FAMILY + position`)."""
 Progress = Callable[[str, int, int], None]
-"""`progress(phase, done, total)`: called as each service's part is loaded."""
+"""`progress(phase, done, total)`: called as each part is loaded (referrals, cases, enrolments, observations)."""
+PHASES = ("referrals", "cases", "enrolments", "observations")
 
 
 def demo_uuid(seed: int, kind: str, *parts: object) -> uuid.UUID:
@@ -479,13 +480,19 @@ async def seed_all(
         )
         new = [d for d in completed if uuid.UUID(d["family_id"]) not in enrolled]
         new_ids = {d["family_id"] for d in new}
-        for n, data in enumerate(new):
+        closures = [d for d in closed if d["family_id"] in new_ids]
+        steps = len(new) + len(closures)
+        # One family at a time through the handlers of `case.assessment_completed` and `case.closed`.
+        for n, data in enumerate(new, start=1):
             await enrol_family(session, settings, data, actor="demo-seed")
-            if n % chunk == chunk - 1:
-                report("outcomes", n + 1, len(new) + 1)
-        for data in closed:
-            if data["family_id"] in new_ids:
-                await close_family_case(session, settings, data, actor="demo-seed")
+            if n % 100 == 0:
+                report("enrolments", n, steps)
+        for n, data in enumerate(closures, start=len(new) + 1):
+            await close_family_case(session, settings, data, actor="demo-seed")
+            if n % 100 == 0:
+                report("enrolments", n, steps)
+        report("enrolments", steps, steps)
+        report("observations", 0, 1)
         profiles = {f["family_id"]: f["profile"] for f in plan if f["family_id"] is not None and f["profile"]}
         observed = await seed_outcomes(
             session,
@@ -495,7 +502,7 @@ async def seed_all(
             profiles={k: v for k, v in profiles.items() if str(k) in new_ids},
             until=datetime.now(UTC).date(),
         )
-        report("outcomes", len(new) + 1, len(new) + 1)
+        report("observations", 1, 1)
         lines.append(
             f"outcomes: {len(new)} families enrolled ({len(enrolled)} already), observations for {len(observed)}"
         )

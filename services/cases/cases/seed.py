@@ -6,6 +6,7 @@ and never commits: the caller owns the transaction.
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from collections.abc import Sequence
@@ -13,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases import matching
@@ -191,12 +192,22 @@ async def seed_demo(session: AsyncSession, *, seed: int) -> dict[str, int]:
 # --- the platform demo (`earlyhelp seed --demo`): families drawn by `earlyhelp.demo`, loaded in bulk -----------
 
 
-async def _added(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> int:
-    """Insert rows (already present ones are left alone); how many were new."""
+async def _copy(session: AsyncSession, model: Any, rows: Sequence[dict[str, Any]]) -> int:
+    """COPY rows (all with the same keys) into the model's table: the bulk path for rows known to be new."""
     if not rows:
         return 0
-    key = next(iter(model.__table__.primary_key.columns))
-    return len((await session.scalars(insert(model).on_conflict_do_nothing().returning(key), rows)).all())
+    table = model.__table__
+    columns = list(rows[0])
+    as_json = {c for c in columns if isinstance(table.c[c].type, JSONB)}
+    records = [
+        tuple(json.dumps(row[c], default=str) if c in as_json and row[c] is not None else row[c] for c in columns)
+        for row in rows
+    ]
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    await driver.copy_records_to_table(table.name, records=records, columns=columns)
+    return len(rows)
 
 
 def _needs(codes: Sequence[str]) -> list[dict[str, Any]]:
@@ -214,9 +225,11 @@ async def load_demo_families(
     Families known to cases (from "matched" on) get their people, membership and cases: the case the accepted
     referral opened (linked to it), with its lead worker, assessment, plan, team around the family and review
     as far as the family's stage goes; a "matched" family has only an earlier case, closed before assessment.
-    Rows have fixed ids: what exists is left alone.
+    Rows have fixed ids; families already present are skipped whole, the new ones' rows are written with COPY.
     """
     await _seed_staff(session, seed, practitioners)
+    ids = [f["family_id"] for f in families if f["family_id"] is not None]
+    present = set((await session.scalars(select(Family.id).where(Family.id.in_(ids)))).all()) if ids else set()
     rows: dict[Any, list[dict[str, Any]]] = {
         m: []
         for m in (
@@ -233,7 +246,7 @@ async def load_demo_families(
         )
     }
     for family in families:
-        if family["family_id"] is None:
+        if family["family_id"] is None or family["family_id"] in present:
             continue
         index, hub, family_id = family["index"], family["hub"], family["family_id"]
         case, previous = family["case"], family["previous_case"]
@@ -415,7 +428,7 @@ async def load_demo_families(
         (TeamAroundFamily, None),
         (Review, None),
     ):
-        added = await _added(session, model, rows[model])
+        added = await _copy(session, model, rows[model])
         if label:
             counts[label] = added
     return counts

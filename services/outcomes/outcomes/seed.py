@@ -25,7 +25,7 @@ from shared.auth import Principal
 
 SEEDER = Principal(sub="demo-seed", roles=frozenset({"admin"}), agency="DEMO")
 PROFILES = ("claimable", "struggling", "sustained")
-BATCH_ROWS = 50_000
+BATCH_ROWS = 10_000  # the most an `ObservationBatch` holds
 
 
 def _terms(start: date, until: date | None = None) -> list[tuple[date, date]]:

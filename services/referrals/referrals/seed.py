@@ -7,13 +7,15 @@ deadline and some breached. Seeding twice does nothing the second time.
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.gb import upn as upn_lib
 
@@ -302,18 +304,39 @@ def _demo_payload(family: dict[str, Any]) -> ReferralCreate:
     )
 
 
+async def _copy(session: AsyncSession, model: Any, rows: Sequence[dict[str, Any]]) -> int:
+    """COPY rows (all with the same keys) into the model's table: the bulk path for rows known to be new."""
+    if not rows:
+        return 0
+    table = model.__table__
+    columns = list(rows[0])
+    as_json = {c for c in columns if isinstance(table.c[c].type, JSONB)}
+    records = [
+        tuple(json.dumps(row[c], default=str) if c in as_json and row[c] is not None else row[c] for c in columns)
+        for row in rows
+    ]
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    await driver.copy_records_to_table(table.name, records=records, columns=columns)
+    return len(rows)
+
+
 async def load_demo_referrals(session: AsyncSession, families: Sequence[dict[str, Any]]) -> int:
     """Insert the referrals of demo families (`earlyhelp.demo.demo_families`) in bulk; returns how many were new.
 
     The rows are what intake, screening, the decision and the case link would have written (the same derived
     values: hub allocation, decision deadline, kind details, people and their roles); referrals already present
-    (same id) are left alone. No outbox events are written: the demo is history whose events were delivered
-    (cases holds the demo cases already), and the partners' systems never heard of it.
+    (same id) are skipped, and the new ones are written with COPY. No outbox events are written: the demo is
+    history whose events were delivered (cases holds the demo cases already), and no partner system has heard of it.
     """
     settings = Settings()
+    ids = [f["referral_id"] for f in families]
+    present = set((await session.scalars(select(Referral.id).where(Referral.id.in_(ids)))).all()) if ids else set()
     referrals: list[dict[str, Any]] = []
-    children: dict[uuid.UUID, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
-    for family in families:
+    people_rows: list[dict[str, Any]] = []
+    history_rows: list[dict[str, Any]] = []
+    for family in (f for f in families if f["referral_id"] not in present):
         payload = _demo_payload(family)
         received: datetime = family["received_at"]
         people = people_of(payload, received.date())
@@ -365,7 +388,7 @@ async def load_demo_referrals(session: AsyncSession, families: Sequence[dict[str
         )
         known = family["stage"] == "matched"  # its people are in the person index already
         by_ref = {p["ref"]: p for p in family["people"]}
-        people_rows: list[dict[str, Any]] = [
+        people_rows.extend(
             {
                 "id": uuid.uuid5(referral_id, p.ref),
                 "referral_id": referral_id,
@@ -384,9 +407,9 @@ async def load_demo_referrals(session: AsyncSession, families: Sequence[dict[str
                 "match_candidates": [],
             }
             for i, p in enumerate(people)
-        ]
+        )
         partner = f"demo-{family['agency'].lower()}@{family['agency']}"
-        history = [
+        history_rows.append(
             {
                 "referral_id": referral_id,
                 "from_status": None,
@@ -395,9 +418,9 @@ async def load_demo_referrals(session: AsyncSession, families: Sequence[dict[str
                 "changed_by": partner,
                 "reason": None,
             }
-        ]
+        )
         if family["screened_at"] is not None:
-            history.append(
+            history_rows.append(
                 {
                     "referral_id": referral_id,
                     "from_status": "received",
@@ -408,7 +431,7 @@ async def load_demo_referrals(session: AsyncSession, families: Sequence[dict[str
                 }
             )
         if status not in ("received", "screening"):
-            history.append(
+            history_rows.append(
                 {
                     "referral_id": referral_id,
                     "from_status": "screening",
@@ -418,16 +441,12 @@ async def load_demo_referrals(session: AsyncSession, families: Sequence[dict[str
                     "reason": reason,
                 }
             )
-        children[referral_id] = (people_rows, history)
     if not referrals:
         return 0
-    added = (await session.scalars(insert(Referral).on_conflict_do_nothing().returning(Referral.id), referrals)).all()
-    if not added:
-        return 0
-    new_people = [row for rid in added for row in children[rid][0]]
-    history_rows = [row for rid in added for row in children[rid][1]]
-    await session.execute(insert(ReferralPerson), new_people)
-    await session.execute(insert(StatusChange), history_rows)
+    await _copy(session, Referral, referrals)
+    await _copy(session, ReferralPerson, people_rows)
+    await _copy(session, StatusChange, history_rows)
+    added = [r["id"] for r in referrals]
     await record_access(
         session,
         platform,
