@@ -14,24 +14,28 @@ The key's row is inserted in the request's own transaction before the work, `ON 
 request with the same key waits on the primary key until the first commits and then replays its response. When the
 first request fails, its transaction and the key roll back together, so the client may retry with the same key.
 Keys belong to the caller (token subject); two callers may use the same key. A key lives 24 hours (`RETENTION`):
-the stored response holds personal data, so each create first removes its caller's expired keys. (The referrals
-service's intake writes its key inside its one-statement insert, `referrals.repository`, for speed; same semantics.)
+the stored response holds personal data, so `purge_loop` (a background task of the service) deletes expired
+keys. (The referrals service's intake writes its key inside its one-statement insert, `referrals.repository`, for
+speed; same semantics, same purge.)
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
 import orjson
-from fastapi import Header, Request, Response
+import structlog
+from fastapi import FastAPI, Header, Request, Response
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel
-from sqlalchemy import Column, DateTime, Index, MetaData, SmallInteger, Table, Text, delete, func, select, update
+from sqlalchemy import Column, DateTime, MetaData, SmallInteger, Table, Text, delete, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,6 +46,7 @@ from shared.errors import BadRequest, Conflict, UnprocessableContent, field_erro
 KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 REPLAYED_HEADER = "Idempotent-Replayed"
 RETENTION = timedelta(hours=24)
+log = structlog.get_logger("shared.idempotency")
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -56,7 +61,6 @@ def idempotency_table(metadata: MetaData) -> Table:
         Column("status_code", SmallInteger, nullable=True),
         Column("response_body", JSONB, nullable=True),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-        Index("ix_idempotency_keys_created_at", "created_at"),
     )
 
 
@@ -86,9 +90,6 @@ class Idempotency:
         if self.key is None:
             return await create()
         t = self.table
-        await self.session.execute(
-            delete(t).where(t.c.owner == self.owner, t.c.created_at < func.now() - RETENTION, t.c.key != self.key)
-        )
         claimed = await self.session.execute(
             insert(t)
             .values(owner=self.owner, key=self.key, request_hash=self.digest)
@@ -158,3 +159,29 @@ def idempotency(table: Table) -> Callable[..., Awaitable[Idempotency]]:
         )
 
     return dependency
+
+
+async def purge_expired(session: AsyncSession, table: Table) -> int:
+    """Delete keys older than `RETENTION`; the number deleted. (The table stays a day's worth of rows.)"""
+    result = await session.execute(delete(table).where(table.c.created_at < func.now() - RETENTION))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def purge_loop(table: Table, interval: float = 3600.0) -> Callable[[FastAPI, asyncio.Event], Coroutine[Any, Any, None]]:
+    """A background task for `create_service_app(background_tasks=…)`: `purge_expired` every `interval` seconds
+    (every replica runs it; concurrent deletes are harmless)."""
+
+    async def run(app: FastAPI, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                # the service's own pool, like the outbox relay (not a sessionmaker a test may have swapped in)
+                async with app.state.db.sessionmaker() as session, session.begin():
+                    purged = await purge_expired(session, table)
+                if purged:
+                    log.info("idempotency_keys_purged", count=purged)
+            except Exception as exc:  # the database may be down; try again next time
+                log.warning("idempotency_purge_failed", error=type(exc).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
+
+    return run

@@ -71,6 +71,7 @@ def create_service_app(
     background_tasks: Sequence[BackgroundTask] = (),
     on_startup: Sequence[Hook] = (),
     body_limit_overrides: dict[str, int] | None = None,
+    relay_client: Callable[[], httpx.AsyncClient] | None = None,
     version: str = "0.1.0",
 ) -> FastAPI:
     """Assemble a service. Tests may set `app.state.sessionmaker` before startup to own the transaction."""
@@ -94,6 +95,7 @@ def create_service_app(
         app.state.verifier = getattr(app.state, "verifier", None) or build_verifier(settings, app.state.http)
         stop = asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
+        delivery: httpx.AsyncClient | None = None
         try:
             with contextlib.suppress(Exception):
                 async with app.state.sessionmaker() as session, session.begin():
@@ -101,6 +103,8 @@ def create_service_app(
             for hook in on_startup:
                 await hook(app)
             if settings.relay_enabled:
+                # the service may deliver through its own client (referrals: partner hosts checked at delivery)
+                delivery = relay_client() if relay_client is not None else None
                 relay = OutboxRelay(
                     db,
                     tables,
@@ -110,6 +114,7 @@ def create_service_app(
                     backoff_max=settings.outbox_backoff_max,
                     timeout=settings.outbox_delivery_timeout,
                     poll_interval=settings.outbox_poll_interval,
+                    client=delivery,
                 )
                 app.state.relay = relay
                 tasks.append(asyncio.create_task(relay.run_forever(stop), name="outbox-relay"))
@@ -124,6 +129,8 @@ def create_service_app(
                 for task in pending:
                     task.cancel()
             await app.state.http.aclose()
+            if delivery is not None:
+                await delivery.aclose()
             await db.dispose()
             if replica is not None:
                 await replica.dispose()

@@ -270,14 +270,8 @@ async def app_client(
     """An in-process client for one service app, with its lifespan run and (optionally) a test sessionmaker."""
     from asgi_lifespan import LifespanManager
 
-    settings = settings_cls(
-        database_url=database_url,
-        environment="test",
-        dev_key_path=TEST_KEY_PATH,
-        data_dir=TEST_DATA_DIR,
-        relay_enabled=False,
-        **overrides,
-    )
+    defaults = {"environment": "test", "dev_key_path": TEST_KEY_PATH, "data_dir": TEST_DATA_DIR, "relay_enabled": False}
+    settings = settings_cls(database_url=database_url, **(defaults | overrides))
     app = create_app(settings)
     if sessionmaker is not None:
         app.state.sessionmaker = sessionmaker

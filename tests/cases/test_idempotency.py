@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cases.models import Contact, Family
+from cases.models import Contact, Family, idempotency_keys
+from shared.idempotency import purge_expired
 from shared.testing import auth, make_token
 from tests.cases.conftest import World, family_body, make_upn, open_family_case
 
@@ -116,20 +117,23 @@ async def test_a_malformed_key_is_a_400(client: httpx.AsyncClient, world: World,
     assert response.status_code == 400 and "Idempotency-Key" in response.json()["detail"]
 
 
-async def test_expired_keys_of_the_caller_are_removed(
+async def test_keys_expire_after_a_day(
     client: httpx.AsyncClient, world: World, cases_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    """A key lives 24 hours: the stored response holds personal data."""
+    """A key lives 24 hours (the stored response holds personal data); after that the purge removes it and the
+    same key creates anew."""
     headers = keyed(world.manager(), "old-key")
-    old = await client.post("/v1/families", json=family_body(upn=make_upn(8401)), headers=headers)
-    assert old.status_code == 201
+    body = family_body(upn=make_upn(8401), family_name="Old")
+    assert (await client.post("/v1/families", json=body, headers=headers)).status_code == 201
+    fresh = keyed(world.manager(), "new-key")
+    assert (await client.post("/v1/families", json=family_body(upn=make_upn(8402)), headers=fresh)).status_code == 201
     async with cases_sessions() as session:
-        await session.execute(text("UPDATE idempotency_keys SET created_at = now() - interval '25 hours'"))
+        await session.execute(
+            text("UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'old-key'")
+        )
+        assert await purge_expired(session, idempotency_keys) == 1
+        assert (await session.scalars(text("SELECT key FROM idempotency_keys"))).all() == ["new-key"]
         await session.commit()
-    fresh = await client.post(
-        "/v1/families", json=family_body(upn=make_upn(8402), family_name="Fresh"), headers=keyed(headers, "new-key")
-    )
-    assert fresh.status_code == 201
-    async with cases_sessions() as session:
-        keys = (await session.scalars(text("SELECT key FROM idempotency_keys ORDER BY key"))).all()
-    assert keys == ["new-key"]
+    again = await client.post("/v1/families", json=family_body(upn=make_upn(8403), family_name="Old"), headers=headers)
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+    assert await family_count(cases_sessions, "Old family") == 2

@@ -402,3 +402,16 @@ def _self_signed(name: str, directory: Path) -> tuple[Path, Path]:
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return cert_path, key_path
+
+
+async def test_the_services_relay_delivers_through_the_guard(referrals_db: str) -> None:
+    """The running service's outbox relay uses `DeliveryGuard` (not a plain client), and closes it at shutdown."""
+    from referrals.app import create_app
+    from referrals.config import Settings
+    from shared.testing import app_client
+
+    async with app_client(create_app, Settings, referrals_db, relay_enabled=True) as client:
+        relay: OutboxRelay = client.app.state.relay  # type: ignore[attr-defined]
+        delivery = relay._client
+        assert delivery is not None and isinstance(delivery._transport, webhooks.DeliveryGuard)
+    assert delivery.is_closed

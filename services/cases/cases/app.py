@@ -7,10 +7,11 @@ from fastapi import FastAPI
 from cases.config import SERVICE_DIR, Settings
 from cases.endpoints import router
 from cases.frameworks import FrameworkClient
-from cases.models import platform
+from cases.models import idempotency_keys, platform
 from cases.service import handle_referral_accepted
 from cases.subject_access import router as subject_access_router
 from shared.auth import ServiceCredentials
+from shared.idempotency import purge_loop
 from shared.service import create_service_app
 
 DESCRIPTION = (
@@ -40,4 +41,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         event_handlers={"referral.accepted": handle_referral_accepted},
         subscribers=settings.subscribers,
         on_startup=[start_framework_client],
+        background_tasks=[purge_loop(idempotency_keys)],
     )

@@ -10,18 +10,19 @@ from datetime import UTC, datetime
 import structlog
 from fastapi import FastAPI
 
-from referrals import service
+from referrals import service, webhooks
 from referrals.case_events import EVENT_HANDLERS
 from referrals.config import SERVICE_DIR, Settings
 from referrals.endpoints import router, webhook_router
 from referrals.fhir_endpoints import fhir_router
 from referrals.matching import PersonMatcher
-from referrals.models import platform
+from referrals.models import Base, platform
 from referrals.needs import NeedCatalogue
 from referrals.repository import ReferralRepository
 from referrals.subject_access import router as subject_access_router
 from referrals.working_days import decision_due_at
 from shared.auth import ServiceCredentials
+from shared.idempotency import purge_loop
 from shared.service import create_service_app
 
 log = structlog.get_logger("referrals.app")
@@ -102,8 +103,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body_limit_overrides={"/fhir": 16 * 1_048_576},
         event_handlers=EVENT_HANDLERS,
         subscribers=settings.subscribers,
-        background_tasks=[matching_retry_loop],
+        background_tasks=[matching_retry_loop, purge_loop(Base.metadata.tables["idempotency_keys"])],
         on_startup=[warm_up],
+        # partner webhooks: the host is resolved and checked again at every delivery, the connection pinned (F4)
+        relay_client=lambda: webhooks.delivery_client(
+            settings.environment,
+            trusted_urls=[s.url for s in settings.subscribers],
+            timeout=settings.outbox_delivery_timeout,
+        ),
     )
     app.state.needs = NeedCatalogue(
         outcomes_url=settings.outcomes_url,

@@ -28,9 +28,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.PrimaryKeyConstraint("owner", "key", name=op.f("pk_idempotency_keys")),
     )
-    op.create_index("ix_idempotency_keys_created_at", "idempotency_keys", ["created_at"], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_idempotency_keys_created_at", table_name="idempotency_keys")
     op.drop_table("idempotency_keys")
