@@ -6,6 +6,8 @@ check is one SQL expression, so a whole file is checked in one scan and merged i
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 OBSERVATION_KINDS = (
     "attendance",
     "offence",
@@ -240,11 +242,25 @@ def good_expr(shape: str) -> str:
     return "(CASE " + " ".join(f"WHEN {fast} THEN false" for _, _, _, fast in _checks(shape)) + " ELSE true END)"
 
 
-_PERSON_JOIN = f"""
-LEFT JOIN people p1 ON s.ok AND p1.id = CASE WHEN {_uuid_ok("s.person_id")} THEN CAST(s.person_id AS uuid) END
-LEFT JOIN people p2 ON s.ok AND p2.nhs_number = {_nhs("s.nhs_number")}
-LEFT JOIN people p3 ON s.ok AND p3.upn = {_upn("s.upn")}"""
-_PID = "coalesce(p1.id, p2.id, p3.id)"
+_PERSON_JOINS = {
+    "person_id": f"LEFT JOIN people p1 ON s.ok AND p1.id = "
+    f"CASE WHEN {_uuid_ok('s.person_id')} THEN CAST(s.person_id AS uuid) END",
+    "nhs_number": f"LEFT JOIN people p2 ON s.ok AND p2.nhs_number = {_nhs('s.nhs_number')}",
+    "upn": f"LEFT JOIN people p3 ON s.ok AND p3.upn = {_upn('s.upn')}",
+}
+_PERSON_ALIAS = {"person_id": "p1", "nhs_number": "p2", "upn": "p3"}
+
+
+def _person_join(present: Collection[str] | None) -> tuple[str, str]:
+    """The joins resolving a staged row's person, and the resolved id: only for the identifier columns the
+    file has (a CSV import of UPNs does not hash the people table three times)."""
+    refs = [c for c in PERSON_REF if present is None or c in present]
+    if not refs:
+        return "", "CAST(NULL AS uuid)"
+    joins = "\n".join(_PERSON_JOINS[c] for c in refs)
+    return joins, "coalesce(" + ", ".join(f"{_PERSON_ALIAS[c]}.id" for c in refs) + ")"
+
+
 _FAMILY = f"CASE WHEN s.ok AND {_uuid_ok('s.family_id')} THEN CAST(s.family_id AS uuid) END"
 
 
@@ -259,21 +275,25 @@ def _when_ok(expr: str) -> str:
     return f"CASE WHEN s.ok THEN {expr} END"
 
 
-def merge_sql(kind: str, staging: str) -> str:
+def merge_sql(kind: str, staging: str, present: Collection[str] | None = None) -> str:
     """One statement, one pass over the staged rows: check, resolve people, insert the good rows, and count
-    (rejected, valid, matched, loaded). Bad rows are only counted here; `errors_sql` lists them."""
+    (rejected, valid, matched, loaded). Bad rows are only counted here; `errors_sql` lists them.
+
+    `present`: the columns the file has (the others are all NULL in staging); None for all of them.
+    """
     shape = shape_of(kind)
     staged = _staged(shape, staging)
+    person_join, pid_expr = _person_join(present)
     if shape == "attendance":
         checked = f"""
-        SELECT s.ok, {_PID} AS pid, {_when_ok("CAST(s.term_start AS date)")} AS term_start,
+        SELECT s.ok, {pid_expr} AS pid, {_when_ok("CAST(s.term_start AS date)")} AS term_start,
                {_when_ok("CAST(s.term_end AS date)")} AS term_end,
                {_when_ok("CAST(s.possible_sessions AS int)")} AS possible,
                {_when_ok("CAST(s.attended_sessions AS int)")} AS attended,
                {_when_ok("CAST(coalesce(s.unauthorised_sessions, '0') AS int)")} AS unauthorised,
                {_when_ok("CAST(coalesce(s.suspensions, '0') AS int)")} AS suspensions,
                coalesce({_bool("s.permanently_excluded")}, false) AS excluded
-        FROM {staged} {_PERSON_JOIN}"""
+        FROM {staged} {person_join}"""
         insert = """
         INSERT INTO attendance_records (person_id, term_start, term_end, possible_sessions, attended_sessions,
                                         unauthorised_sessions, suspensions, permanently_excluded,
@@ -281,14 +301,17 @@ def merge_sql(kind: str, staging: str) -> str:
         SELECT pid, term_start, term_end, possible, attended, unauthorised, suspensions, excluded,
                :source_agency, :import_id
         FROM checked WHERE ok AND pid IS NOT NULL
+        ORDER BY pid, term_start, term_end
         ON CONFLICT DO NOTHING RETURNING 1"""
+        # In the natural key's order, consecutive rows land on the same leaf pages of its index (about a third
+        # less time than in file order for a large file, whose rows are spread over the whole index).
         return _with_counts(checked, insert, "pid IS NOT NULL")
     if shape == "incident":
         checked = f"""
-        SELECT s.ok, {_PID} AS pid, f.family_id AS fid,
+        SELECT s.ok, {pid_expr} AS pid, f.family_id AS fid,
                (s.person_id IS NULL AND s.nhs_number IS NULL AND s.upn IS NULL) AS family_only,
                {_when_ok("CAST(s.occurred_on AS date)")} AS occurred_on, coalesce(s.reference, '') AS reference
-        FROM {staged} {_PERSON_JOIN}
+        FROM {staged} {person_join}
         LEFT JOIN (SELECT DISTINCT family_id FROM enrolments) f ON f.family_id = {_FAMILY}"""
         matched = "pid IS NOT NULL OR (family_only AND fid IS NOT NULL)"
         insert = f"""
@@ -299,10 +322,10 @@ def merge_sql(kind: str, staging: str) -> str:
         return _with_counts(checked, insert, matched)
     if shape == "status":
         checked = f"""
-        SELECT s.ok, s.line, {_PID} AS pid, btrim(s.status) AS status,
+        SELECT s.ok, s.line, {pid_expr} AS pid, btrim(s.status) AS status,
                {_when_ok("CAST(s.period_start AS date)")} AS period_start,
                {_when_ok("CAST(s.period_end AS date)")} AS period_end
-        FROM {staged} {_PERSON_JOIN}"""
+        FROM {staged} {person_join}"""
         # The last row of a file for a person and start date wins; valid rows are counted after that.
         src = """
         SELECT DISTINCT ON (pid, period_start) pid, status, period_start, period_end

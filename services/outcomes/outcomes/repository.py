@@ -211,11 +211,19 @@ class OutcomesRepository:
     async def staged_errors(self, kind: str, staging: str, limit: int) -> Sequence[Row[Any]]:
         return (await self.session.execute(text(importing.errors_sql(kind, staging, limit)))).all()
 
-    async def merge_staged(self, kind: str, staging: str, *, source_agency: str, import_id: uuid.UUID) -> Row[Any]:
+    async def merge_staged(
+        self,
+        kind: str,
+        staging: str,
+        *,
+        source_agency: str,
+        import_id: uuid.UUID,
+        present: Sequence[str] | None = None,
+    ) -> Row[Any]:
         params: dict[str, Any] = {"source_agency": source_agency, "import_id": import_id}
         if importing.shape_of(kind) in ("incident", "status"):
             params["kind"] = kind
-        return (await self.session.execute(text(importing.merge_sql(kind, staging)), params)).one()
+        return (await self.session.execute(text(importing.merge_sql(kind, staging, present)), params)).one()
 
     async def drop_staging(self, staging: str) -> None:
         await self.session.execute(text(f"DROP TABLE IF EXISTS {staging}"))

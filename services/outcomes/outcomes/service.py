@@ -284,6 +284,7 @@ async def _check_and_merge(
     principal: Principal,
     line_of: Any,
     totals: _Totals,
+    present: Sequence[str] | None = None,
 ) -> None:
     """Merge the good staged rows, then (only when some were bad) list the bad ones with their errors.
 
@@ -291,7 +292,7 @@ async def _check_and_merge(
     per-column error lists are built only when there are bad rows, and only for them.
     """
     import_id = uuid.uuid4()
-    merged = await repo.merge_staged(kind, staging, source_agency=source_agency, import_id=import_id)
+    merged = await repo.merge_staged(kind, staging, source_agency=source_agency, import_id=import_id, present=present)
     rejected = int(merged.rejected)
     bad = await repo.staged_errors(kind, staging, settings.import_error_limit) if rejected else []
     errors = [
@@ -405,6 +406,7 @@ async def import_csv(
         principal=principal,
         line_of=lambda n: int(n) + 1,
         totals=totals,
+        present=columns,
     )
     return totals.report()
 
