@@ -163,7 +163,7 @@ def _seed_demo(server_url: str, *, families: int, seed: int) -> list[str]:
     started = time.monotonic()
     if console.is_terminal:
         with Progress(
-            TextColumn("  {task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("  {task.description:<12}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             console=console, transient=True,
         ) as bar:  # fmt: skip
             tasks: dict[str, TaskID] = {}
