@@ -167,12 +167,13 @@ async def purge_expired(session: AsyncSession, table: Table) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def purge_loop(table: Table, interval: float = 3600.0) -> Callable[[FastAPI, asyncio.Event], Coroutine[Any, Any, None]]:
-    """A background task for `create_service_app(background_tasks=…)`: `purge_expired` every `interval` seconds
-    (every replica runs it; concurrent deletes are harmless)."""
+def purge_loop(table: Table) -> Callable[[FastAPI, asyncio.Event], Coroutine[Any, Any, None]]:
+    """A background task for `create_service_app(background_tasks=…)`: `purge_expired` every
+    `idempotency_purge_interval` seconds (0 turns it off; every replica runs it, concurrent deletes are harmless)."""
 
     async def run(app: FastAPI, stop: asyncio.Event) -> None:
-        while not stop.is_set():
+        interval = float(app.state.settings.idempotency_purge_interval)
+        while interval > 0 and not stop.is_set():
             try:
                 # the service's own pool, like the outbox relay (not a sessionmaker a test may have swapped in)
                 async with app.state.db.sessionmaker() as session, session.begin():

@@ -104,6 +104,8 @@ class ServiceSettings(BaseSettings):
     """Sustained requests per second per client (token subject, else address); 0 turns the limit off."""
     rate_limit_burst: int = 200
     request_timeout_seconds: float = 30.0
+    idempotency_purge_interval: float = 3600.0
+    """Seconds between deletions of expired Idempotency-Keys (kept 24 h; `shared.idempotency`); 0 turns it off."""
     log_level: str = "INFO"
     otlp_endpoint: str | None = None
     """OTLP/HTTP traces endpoint (e.g. http://otel-collector:4318/v1/traces); tracing is off when unset."""

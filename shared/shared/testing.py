@@ -270,7 +270,14 @@ async def app_client(
     """An in-process client for one service app, with its lifespan run and (optionally) a test sessionmaker."""
     from asgi_lifespan import LifespanManager
 
-    defaults = {"environment": "test", "dev_key_path": TEST_KEY_PATH, "data_dir": TEST_DATA_DIR, "relay_enabled": False}
+    defaults = {
+        "environment": "test",
+        "dev_key_path": TEST_KEY_PATH,
+        "data_dir": TEST_DATA_DIR,
+        # in-process apps do no background database work of their own (tests plug in their sessionmaker)
+        "relay_enabled": False,
+        "idempotency_purge_interval": 0,
+    }
     settings = settings_cls(database_url=database_url, **(defaults | overrides))
     app = create_app(settings)
     if sessionmaker is not None:
