@@ -7,6 +7,7 @@ schema is committed in `schema.graphql`; `python -m gateway.schema_check` compar
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any, TypeVar, cast
@@ -28,6 +29,7 @@ from gateway.limits import QueryLimits, QueryLimitsExtension
 from gateway.types.common import (
     Connection,
     UserError,
+    UserErrorCode,
     mutation,
     paginate,
     resolver,
@@ -339,6 +341,17 @@ def _dated(body: dict[str, Any], as_of: date | None) -> dict[str, Any]:
     return {**body, "as_of": as_of.isoformat()} if as_of is not None else body
 
 
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+"""What the referrals service accepts in `Idempotency-Key`: 1-255 visible ASCII characters (an HTTP header)."""
+
+
+def _idempotency_key_errors(key: str) -> list[UserError]:
+    if IDEMPOTENCY_KEY.fullmatch(key):
+        return []
+    message = "idempotencyKey must be 1-255 visible ASCII characters (a UUID is a good key)"
+    return [UserError(field="idempotencyKey", message=message, code=UserErrorCode.INVALID)]
+
+
 async def _then_case(cases: CasesAPI, case_id: strawberry.ID, change: Awaitable[Any]) -> dict[str, Any]:
     """Make the change, then read the case as it now is (the change answers with the assignment or the
     assessment, not the case)."""
@@ -355,6 +368,8 @@ class Mutation:
     async def submit_maternity_referral(
         self, info: Info, input: MaternityReferralInput, idempotency_key: str
     ) -> ReferralPayload:
+        if refused := _idempotency_key_errors(idempotency_key):
+            return ReferralPayload(referral=None, user_errors=refused)
         call = info.context.services.referrals.submit("maternity", to_rest(input), idempotency_key)
         referral, errors = await _attempt(call, _referral)
         return ReferralPayload(referral=referral, user_errors=errors)
@@ -363,6 +378,8 @@ class Mutation:
     async def submit_school_referral(
         self, info: Info, input: SchoolReferralInput, idempotency_key: str
     ) -> ReferralPayload:
+        if refused := _idempotency_key_errors(idempotency_key):
+            return ReferralPayload(referral=None, user_errors=refused)
         call = info.context.services.referrals.submit("school", to_rest(input), idempotency_key)
         referral, errors = await _attempt(call, _referral)
         return ReferralPayload(referral=referral, user_errors=errors)

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import structlog
@@ -53,6 +54,13 @@ class Caller:
         if self.request_id:
             out["X-Request-ID"] = self.request_id
         return out
+
+
+def segment(value: object) -> str:
+    """One path segment from a client-supplied id: percent-encoded, so that no id (a slash, a control
+    character, non-ASCII text, `..`) can change the path or make an invalid URL; the service answers 404/422."""
+    encoded = quote(str(value), safe="")
+    return encoded.replace(".", "%2E") if encoded in (".", "..") else encoded
 
 
 def _parse_traceparent(value: str | None) -> tuple[str | None, str]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.clients.base import BATCH_MAX, JSON, ServiceAPI
+from gateway.clients.base import BATCH_MAX, JSON, ServiceAPI, segment
 
 OWN_FAMILY_PAGES = 5
 """A practitioner sees only the families they lead or are in the team around; 500 is far above any cap."""
@@ -46,7 +46,7 @@ class CasesAPI(ServiceAPI):
         return await self.batch("/v1/people", "ids", ids)
 
     async def lead_worker_history(self, case_id: str) -> list[JSON]:
-        body = await self.get(f"/v1/cases/{case_id}/lead-worker/history")
+        body = await self.get(f"/v1/cases/{segment(case_id)}/lead-worker/history")
         return list(body.get("items") or []) if isinstance(body, dict) else list(body)
 
     async def own_cases(self, subject: str) -> OwnCases:
@@ -76,23 +76,23 @@ class CasesAPI(ServiceAPI):
         return OwnCases(worker=worker, caseload=sorted(led, key=lambda c: str(c.get("opened_at") or "")))
 
     async def assign_lead_worker(self, case_id: str, body: JSON) -> JSON:
-        result: JSON = await self.send("POST", f"/v1/cases/{case_id}/lead-worker", body)
+        result: JSON = await self.send("POST", f"/v1/cases/{segment(case_id)}/lead-worker", body)
         return result
 
     async def record_assessment(self, case_id: str, body: JSON) -> JSON:
-        result: JSON = await self.send("POST", f"/v1/cases/{case_id}/assessment", body)
+        result: JSON = await self.send("POST", f"/v1/cases/{segment(case_id)}/assessment", body)
         return result
 
     async def update_plan(self, case_id: str, body: JSON, etag: str | None) -> JSON:
         headers = {"If-Match": etag} if etag else None
-        result: JSON = await self.send("PUT", f"/v1/cases/{case_id}/plan", body, headers=headers)
+        result: JSON = await self.send("PUT", f"/v1/cases/{segment(case_id)}/plan", body, headers=headers)
         return result
 
     async def add_contact(self, case_id: str, body: JSON) -> JSON:
-        result: JSON = await self.send("POST", f"/v1/cases/{case_id}/contacts", body)
+        result: JSON = await self.send("POST", f"/v1/cases/{segment(case_id)}/contacts", body)
         return result
 
     async def close_case(self, case_id: str, body: JSON, etag: str | None = None) -> JSON:
         headers = {"If-Match": etag} if etag else None
-        result: JSON = await self.send("POST", f"/v1/cases/{case_id}/close", body, headers=headers)
+        result: JSON = await self.send("POST", f"/v1/cases/{segment(case_id)}/close", body, headers=headers)
         return result

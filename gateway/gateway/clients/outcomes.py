@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from gateway.clients.base import JSON, ServiceAPI
+from gateway.clients.base import JSON, ServiceAPI, segment
 
 
 class OutcomesAPI(ServiceAPI):
@@ -48,5 +48,5 @@ class OutcomesAPI(ServiceAPI):
         return result
 
     async def validate_claim(self, claim_id: str, body: JSON) -> JSON:
-        result: JSON = await self.send("POST", f"/v1/claims/{claim_id}/decision", body)
+        result: JSON = await self.send("POST", f"/v1/claims/{segment(claim_id)}/decision", body)
         return result

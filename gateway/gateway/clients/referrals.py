@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from gateway.clients.base import JSON, ServiceAPI
+from gateway.clients.base import JSON, ServiceAPI, segment
 
 UNDECIDED_STATUSES = ("received", "screening")
 
@@ -22,14 +22,14 @@ class ReferralsAPI(ServiceAPI):
 
     async def submit(self, kind: str, body: JSON, idempotency_key: str) -> JSON:
         result: JSON = await self.send(
-            "POST", f"/v1/referrals/{kind}", body, headers={"Idempotency-Key": idempotency_key}
+            "POST", f"/v1/referrals/{segment(kind)}", body, headers={"Idempotency-Key": idempotency_key}
         )
         return result
 
     async def decide(self, referral_id: str, body: JSON) -> JSON:
-        result: JSON = await self.send("POST", f"/v1/referrals/{referral_id}/decision", body)
+        result: JSON = await self.send("POST", f"/v1/referrals/{segment(referral_id)}/decision", body)
         return result
 
     async def withdraw(self, referral_id: str, body: JSON) -> JSON:
-        result: JSON = await self.send("POST", f"/v1/referrals/{referral_id}/withdraw", body)
+        result: JSON = await self.send("POST", f"/v1/referrals/{segment(referral_id)}/withdraw", body)
         return result
