@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 import httpx
@@ -256,6 +256,31 @@ def common_test_env(prefix: str, database_url: str, port: int) -> dict[str, str]
         f"{prefix}_OUTBOX_BACKOFF_MAX": "2",
         f"{prefix}_RATE_LIMIT_PER_SECOND": "0",
     }
+
+
+@asynccontextmanager
+async def serve_asgi(
+    app: Any, *, port: int | None = None, lifespan: Literal["auto", "on", "off"] = "off"
+) -> AsyncIterator[str]:
+    """Run an ASGI app (a stand-in receiver, peer or proxy) on a real loopback port with uvicorn, in this event
+    loop; yields its base URL and stops it afterwards."""
+    import uvicorn
+
+    port = port or free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan=lifespan)
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert not task.done(), "in-test server exited during start"
+            assert time.monotonic() < deadline, "in-test server did not start in 20 s"
+            await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=15)
 
 
 @asynccontextmanager

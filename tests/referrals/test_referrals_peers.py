@@ -17,8 +17,8 @@ from referrals.config import Settings
 from referrals.models import platform
 from shared.events import OutboxRelay
 from shared.settings import DEV_EVENT_SECRET, EventSubscriber
-from shared.testing import app_client, free_port
-from tests.referrals.conftest import admin, create_maternity, hub_manager, nhs_number, partner, person, serve
+from shared.testing import app_client, free_port, serve_asgi
+from tests.referrals.conftest import admin, create_maternity, hub_manager, nhs_number, partner, person
 
 KNOWN_NHS = nhs_number()
 KNOWN_PERSON_ID = str(uuid.uuid4())
@@ -122,7 +122,7 @@ async def test_cases_down_at_receipt_then_background_matching_completes(fresh_re
         pending = (await client.get(f"/v1/referrals/{down.json()['id']}", headers=admin())).json()
         assert {p["match"]["status"] for p in pending["people"]} == {"pending"}
 
-        async with serve(peer_app(calls, received), port=port):
+        async with serve_asgi(peer_app(calls, received), port=port):
             matched = await _wait_for_matching(client, down.json()["id"])
             assert matched["matching"] == "completed"
             by_ref = {p["ref"]: p["match"] for p in matched["people"]}

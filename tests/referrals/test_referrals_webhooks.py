@@ -25,8 +25,8 @@ from shared.auth import Principal
 from shared.errors import UnprocessableContent
 from shared.events import OutboxRelay
 from shared.settings import Environment
-from shared.testing import free_port
-from tests.referrals.conftest import create_maternity, hub_manager, partner, serve
+from shared.testing import free_port, serve_asgi
+from tests.referrals.conftest import create_maternity, hub_manager, partner
 
 
 class _Receiver:
@@ -62,7 +62,7 @@ async def test_status_changes_reach_only_the_referring_partner_signed(
     client: httpx.AsyncClient, referrals_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     receiver = _Receiver()
-    async with serve(receiver.app) as base:
+    async with serve_asgi(receiver.app) as base:
         created = await client.post("/v1/webhooks", json={"url": f"{base}/hook"}, headers=partner())
         assert created.status_code == 201, created.text
         webhook = created.json()
@@ -264,7 +264,7 @@ async def test_delivery_connects_to_the_address_it_checked(
         seen_hosts.append(request.headers["host"])
         return await call_next(request)
 
-    async with serve(receiver.app) as base:
+    async with serve_asgi(receiver.app) as base:
         port = httpx.URL(base).port
         created = await client.post(
             "/v1/webhooks", json={"url": f"http://partner.example:{port}/hook"}, headers=partner()
@@ -340,7 +340,7 @@ async def test_configured_subscribers_are_exempt_and_literal_private_addresses_r
     async def events() -> dict[str, str]:
         return {"status": "ok"}
 
-    async with serve(receiver) as base:
+    async with serve_asgi(receiver) as base:
         guarded = webhooks.delivery_client(Environment.production, trusted_urls=[f"{base}/v1/events"])
         async with guarded:
             assert (await guarded.post(f"{base}/v1/events", json={})).status_code == 200

@@ -23,12 +23,11 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 import httpx
-import uvicorn
 
 from shared.db import plain_url
 from shared.testing import ServiceProcess, ServiceProcesses, auth, common_test_env, free_port, make_token
@@ -188,27 +187,6 @@ class TcpProxy:
 
 
 # --- in-test HTTP servers ---------------------------------------------------------------------------------
-
-
-@contextlib.asynccontextmanager
-async def serve(
-    app: Any, port: int | None = None, lifespan: Literal["auto", "on", "off"] = "off"
-) -> AsyncIterator[uvicorn.Server]:
-    """Run an ASGI app on a loopback port in this event loop."""
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port or free_port(), log_level="warning", lifespan=lifespan)
-    )
-    task = asyncio.create_task(server.serve())
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert not task.done(), "in-test server exited during start"
-            assert time.monotonic() < deadline, "in-test server did not start"
-            await asyncio.sleep(0.02)
-        yield server
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=15)
 
 
 # --- the stack --------------------------------------------------------------------------------------------

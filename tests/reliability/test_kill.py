@@ -19,7 +19,7 @@ import pytest
 from starlette.requests import Request
 from starlette.responses import Response
 
-from shared.testing import ServiceProcess, free_port
+from shared.testing import ServiceProcess, free_port, serve_asgi
 from tests.reliability.harness import (
     REFERRAL_COUNT,
     SOAK_REFERRAL_COUNT,
@@ -32,7 +32,6 @@ from tests.reliability.harness import (
     fetchval,
     outbox_settled,
     running_stack,
-    serve,
     wait_until,
 )
 
@@ -206,7 +205,7 @@ async def stack_with_holding_proxy(stack: Stack) -> AsyncIterator[HoldingProxy]:
     port = free_port()
     proxy = HoldingProxy("")
     subscriber_urls = {"cases": f"http://127.0.0.1:{port}/v1/events"}
-    async with serve(proxy, port=port), running_stack(stack, subscriber_urls=subscriber_urls):
+    async with serve_asgi(proxy, port=port), running_stack(stack, subscriber_urls=subscriber_urls):
         proxy.target = stack.url("cases") + "/v1/events"
         try:
             yield proxy

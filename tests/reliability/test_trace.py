@@ -20,9 +20,9 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from shared.testing import TEST_DATA_DIR, TEST_KEY_PATH, free_port
+from shared.testing import TEST_DATA_DIR, TEST_KEY_PATH, free_port, serve_asgi
 from shared.tracing import configure_tracing
-from tests.reliability.harness import MANAGER, PARTNER, add_hubs, maternity_payload, nhs_number, serve
+from tests.reliability.harness import MANAGER, PARTNER, add_hubs, maternity_payload, nhs_number
 
 pytestmark = pytest.mark.e2e
 
@@ -92,8 +92,8 @@ async def test_one_trace_from_referral_to_case_and_back(
         )
     )
     async with (
-        serve(referrals_app, port=referrals_port, lifespan="on"),
-        serve(cases_app, port=cases_port, lifespan="on"),
+        serve_asgi(referrals_app, port=referrals_port, lifespan="on"),
+        serve_asgi(cases_app, port=cases_port, lifespan="on"),
         httpx.AsyncClient(base_url=referrals_url, timeout=10) as client,
     ):
         tracer = trace.get_tracer("tests.reliability")

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
-from shared.testing import free_port
+from shared.testing import free_port, serve_asgi
 from tests.reliability.harness import (
     MANAGER,
     PARTNER,
@@ -27,7 +27,6 @@ from tests.reliability.harness import (
     maternity_payload,
     nhs_number,
     running_stack,
-    serve,
     wait_until,
 )
 
@@ -98,7 +97,7 @@ async def test_webhook_receiver_down_then_slow_then_up(
             assert decided.status_code == 200, decided.text
         await asyncio.sleep(max(0.0, DOWN_SECONDS - (time.monotonic() - started)))
 
-        async with serve(receiver, port=port):
+        async with serve_asgi(receiver, port=port):
             receiver.slow = True
             await asyncio.sleep(SLOW_SECONDS)
             receiver.slow = False
