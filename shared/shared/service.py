@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -102,6 +103,11 @@ def create_service_app(
                     await sync_internal_subscriptions(session, tables, subscribers, settings.event_secret)
             for hook in on_startup:
                 await hook(app)
+            # Everything alive now (modules, tables, models, warmed caches) lives as long as the process: move it out
+            # of the garbage collector's reach. Otherwise each full collection walks it all, stalling every request
+            # in flight for 100-130 ms every few seconds under load (measured on the referrals intake p99).
+            gc.collect()
+            gc.freeze()
             if settings.relay_enabled:
                 # the service may deliver through its own client (referrals: partner hosts checked at delivery)
                 delivery = relay_client() if relay_client is not None else None
