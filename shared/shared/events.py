@@ -84,16 +84,14 @@ async def publish(
     """
     event_id = uuid.uuid4()
     payload = orjson.loads(orjson.dumps(dict(data), default=_json_default))
-    await session.execute(
-        insert(tables.outbox_events).values(
-            id=event_id,
-            type=type,
-            source=source,
-            subject=subject,
-            data=payload,
-            audience_agency=audience_agency,
-            traceparent=current_traceparent(),
-        )
+    event = insert(tables.outbox_events).values(
+        id=event_id,
+        type=type,
+        source=source,
+        subject=subject,
+        data=payload,
+        audience_agency=audience_agency,
+        traceparent=current_traceparent(),
     )
     subs = tables.event_subscriptions
     deliveries = tables.outbox_deliveries
@@ -103,8 +101,12 @@ async def publish(
     chosen = select(literal(event_id), subs.c.id, literal(subject, type_=deliveries.c.subject.type)).where(
         subs.c.active, literal(type) == any_(subs.c.event_types), audience
     )
-    await session.execute(insert(deliveries).from_select(["event_id", "subscription_id", "subject"], chosen))
-    await session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+    fan_out = insert(deliveries).from_select(["event_id", "subscription_id", "subject"], chosen)
+    # One round trip: the event, its deliveries and the relays' wake-up (sent at commit). The foreign key from
+    # the deliveries to the event is checked at the end of the statement, when both rows exist.
+    await session.execute(
+        select(func.pg_notify(NOTIFY_CHANNEL, "")).add_cte(event.cte("event"), fan_out.cte("deliveries"))
+    )
     return event_id
 
 
