@@ -243,7 +243,8 @@ class NeedResult(Base):
     """The latest result of one identified need of one enrolment, with the observations it rests on."""
 
     __tablename__ = "need_results"
-    __table_args__ = (Index("ix_need_results_run_id", "run_id"),)
+    # No index on run_id and fillfactor 70 (migration outcomes0003): rewriting a changed result is a HOT update.
+    __table_args__ = {"postgresql_with": {"fillfactor": 70}}
 
     enrolment_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("enrolments.id", ondelete="CASCADE"), primary_key=True

@@ -207,6 +207,8 @@ class OutcomesRepository:
         """
         await self.session.execute(text("SET LOCAL enable_mergejoin = off"))
         await self.session.execute(text("SET LOCAL enable_nestloop = off"))
+        # The attendance merge sorts the good rows by the natural key: in memory rather than on disk.
+        await self.session.execute(text("SET LOCAL work_mem = '64MB'"))
 
     async def staged_errors(self, kind: str, staging: str, limit: int) -> Sequence[Row[Any]]:
         return (await self.session.execute(text(importing.errors_sql(kind, staging, limit)))).all()
