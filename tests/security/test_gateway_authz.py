@@ -59,7 +59,7 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("Query", "families"): row("UNAUTHENTICATED FORBIDDEN empty empty FORBIDDEN FORBIDDEN FORBIDDEN"),
     ("Query", "person"): row("UNAUTHENTICATED FORBIDDEN null null FORBIDDEN FORBIDDEN FORBIDDEN"),
     ("Query", "referral"): row("UNAUTHENTICATED null null null FORBIDDEN FORBIDDEN data"),
-    # The south hub manager sees the partner's referrals submitted earlier in the walk (they go to south).
+    # The south hub manager sees the school referrals submitted earlier in the walk (LS10 is allocated to south).
     ("Query", "referrals"): row("UNAUTHENTICATED empty empty data FORBIDDEN FORBIDDEN data"),
     ("Query", "triageQueue"): row("UNAUTHENTICATED empty empty empty FORBIDDEN FORBIDDEN data"),
     ("Query", "worker"): row("UNAUTHENTICATED FORBIDDEN data data FORBIDDEN FORBIDDEN FORBIDDEN"),
@@ -91,7 +91,7 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
 
 NOTES: dict[tuple[str, str], str] = {
     ("Query", "me"): "null without a token (no error): the services decide every access",
-    ("Query", "referrals"): "only the caller's own: agency, hubs, or all for admin",
+    ("Query", "referrals"): "their own only (agency, hubs; admin all): south's manager sees the school referrals",
     ("Mutation", "createClaim"): "CONFLICT: the family is not claimable (let through)",
     ("Mutation", "withdrawReferral"): "CONFLICT: the admin decided it the step before (let through)",
 }
