@@ -123,3 +123,12 @@ def test_subscribers_are_configurable_as_json(monkeypatch: pytest.MonkeyPatch) -
         "referrals": {"case.opened", "case.joined"},
         "outcomes": {"case.assessment_completed", "case.closed"},
     }
+
+
+async def test_my_worker_record_is_found_by_token_subject(client: httpx.AsyncClient, world: World) -> None:
+    mine = await client.get("/v1/workers/me", headers=world.practitioner(world.lead))
+    assert mine.status_code == 200, mine.text
+    assert mine.json()["id"] == str(world.lead.id) and mine.json()["subject"] == world.lead.subject
+    # a hub manager of this test has no worker record: 404 problem, not someone else's record
+    none = await client.get("/v1/workers/me", headers=world.manager())
+    assert none.status_code == 404 and none.headers["content-type"] == "application/problem+json"

@@ -83,6 +83,7 @@ MATRIX: dict[Op, dict[str, str]] = {
     ("cases", "GET", "/v1/hubs"): STAFF_LIST,
     ("cases", "PUT", "/v1/hubs/{code}"): ADMIN_ONLY,
     ("cases", "GET", "/v1/workers"): STAFF_LIST,
+    ("cases", "GET", "/v1/workers/me"): STAFF_LIST,
     ("cases", "POST", "/v1/workers"): row("401 403 403 403 403 403 ok"),
     ("cases", "GET", "/v1/workers/{worker_id}/caseload"): row("401 403 403 403 403 403 403"),
     ("cases", "GET", "/v1/families"): STAFF_LIST,
@@ -127,6 +128,7 @@ MATRIX: dict[Op, dict[str, str]] = {
 NOTES: dict[Op, str] = {
     ("cases", "GET", "/v1/workers/{worker_id}/caseload"): "the worker themself and their hub's managers",
     ("cases", "POST", "/v1/workers"): "the hub's own managers, or an admin",
+    ("cases", "GET", "/v1/workers/me"): "the caller's own record; 404 when they have none",
     ("cases", "POST", "/v1/families"): "the hub's own managers",
     ("cases", "POST", "/v1/cases"): "the family's hub managers; another hub's family is 404",
     ("referrals", "POST", "/v1/webhooks"): "a partner system with an agency claim",

@@ -46,7 +46,7 @@ from cases.schemas import (
 from cases.service import Caller, CasesService, plan_etag
 from shared.auth import Principal, require_roles
 from shared.db import SessionDep
-from shared.errors import UnprocessableContent, field_error
+from shared.errors import NotFound, UnprocessableContent, field_error
 from shared.idempotency import Idempotency, idempotency
 
 STAFF = ("practitioner", "hub_manager")
@@ -173,6 +173,16 @@ async def put_hub(
 async def workers(session: SessionDep, caller: CallerDep, ids: str = Query(...)) -> Page[WorkerRead]:
     found = await CasesService(session).workers(parse_ids(ids, "ids"), caller)
     return Page(items=[WorkerRead.model_validate(w, from_attributes=True) for w in found])
+
+
+@router.get("/workers/me", summary="The caller's own worker record (by token subject)")
+async def my_worker(session: SessionDep, caller: CallerDep) -> WorkerRead:
+    if caller.worker_id is None:
+        raise NotFound("You have no active worker record in this service")
+    found = await CasesService(session).workers([caller.worker_id], caller)
+    if not found:
+        raise NotFound("You have no active worker record in this service")
+    return WorkerRead.model_validate(found[0], from_attributes=True)
 
 
 @router.post("/workers", status_code=status.HTTP_201_CREATED, summary="Add a worker to a hub")
