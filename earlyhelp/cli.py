@@ -180,7 +180,7 @@ def _seed_demo(server_url: str, *, families: int, seed: int) -> list[str]:
         def show(phase: str, done: int, total: int) -> None:
             # At most one line per tenth of the way, so a log is not flooded.
             step = done * 10 // max(total, 1)
-            if last.get(phase) != step:
+            if done and last.get(phase) != step:
                 last[phase] = step
                 console.print(f"  {phase}: {done}/{total}", markup=False)
 

@@ -1,7 +1,9 @@
 """Deterministic demo data: hubs, teams, workers with known ids, and families with cases in every state.
 
-`seed_demo(session, seed=…)` is idempotent (fixed ids derived from the seed; rows that exist are left alone)
-and never commits: the caller owns the transaction.
+`seed_demo(session, seed=…)` is a small fixed set (15 families) for service tests; `load_demo_families` loads
+the cases side of the platform demo (`earlyhelp seed --demo`, families drawn by `earlyhelp.demo`). Both are
+idempotent (fixed ids derived from the seed; rows that exist are left alone) and never commit: the caller owns
+the transaction.
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@
 The same seed gives the same referrals (ids, people, identifiers, statuses). Times are laid out backwards
 from `anchor` (by default 09:00 UTC yesterday), so the queue always shows some referrals within their
 deadline and some breached. Seeding twice does nothing the second time.
+
+Two entry points: `seed_demo`, a small stand-alone set whose people are invented here (for this service's tests),
+and `load_demo_referrals`, the referrals of the platform demo (`earlyhelp seed --demo`), whose families are
+drawn once by `earlyhelp.demo` so that they name the same people as the cases demo.
 """
 
 from __future__ import annotations
