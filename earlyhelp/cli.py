@@ -148,7 +148,14 @@ def seed(
     server = open_server()
     try:
         migrate_all(server.url)
-        for line in _seed_demo(server.url, families=families, seed=seed_value):
+        from earlyhelp.demo import OtherDemoPresent
+
+        try:
+            lines = _seed_demo(server.url, families=families, seed=seed_value)
+        except OtherDemoPresent as exc:
+            console.print(f"[red]not seeded:[/] {exc}")
+            raise typer.Exit(1) from None
+        for line in lines:
             console.print(line)
     finally:
         server.stop()

@@ -89,6 +89,10 @@ Progress = Callable[[str, int, int], None]
 PHASES = ("referrals", "cases", "enrolments", "observations")
 
 
+class OtherDemoPresent(Exception):
+    """The databases hold demo data of another seed: the two would share NHS numbers and UPNs."""
+
+
 def demo_uuid(seed: int, kind: str, *parts: object) -> uuid.UUID:
     """The id of a demo record; the same as `cases.seed.demo_id`, so every service agrees on it."""
     from cases.seed import demo_id
@@ -448,12 +452,17 @@ async def seed_all(
     from outcomes.models import Enrolment
     from outcomes.seed import seed_demo as seed_outcomes
     from outcomes.service import close_family_case, enrol_family, load_builtin_frameworks
-    from referrals.seed import load_demo_referrals
+    from referrals.seed import load_demo_referrals, other_demo_present
 
     report = progress or (lambda _phase, _done, _total: None)
     plan = demo_families(families, seed=seed)
     lines = []
     async with _transaction(_url(server_url, REFERRALS, urls)) as session:
+        if await other_demo_present(session, seed):
+            raise OtherDemoPresent(
+                f"the databases already hold demo data of another seed (or an older demo); seed {seed} would reuse"
+                " its NHS numbers and UPNs: use that seed again, or start from empty databases"
+            )
         added = 0
         for done, part in enumerate(_chunks(plan, chunk)):
             added += await load_demo_referrals(session, part)

@@ -14,12 +14,13 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 from stdnum.gb import upn as upn_lib
 
-from earlyhelp.demo import PHASES, STAGES, demo_families, nhs_number, seed_all, upn
+from earlyhelp.demo import PHASES, STAGES, OtherDemoPresent, demo_families, nhs_number, seed_all, upn
 from shared.auth import Principal
 from shared.db import async_url
 from shared.testing import clone_database
@@ -215,4 +216,8 @@ async def test_demo_seed_is_consistent_across_services_and_idempotent(
         # A second run adds nothing and changes nothing, in any table of any service.
         again = await seed_all(server_url, families=FAMILIES, seed=SEED, urls=urls)
         assert again[0] == f"referrals: 0 demo referrals added ({FAMILIES} already present)", again
+        assert await _snapshot(urls) == before
+        # Another seed would reuse the NHS numbers and UPNs: refused, nothing written.
+        with pytest.raises(OtherDemoPresent, match="another seed"):
+            await seed_all(server_url, families=FAMILIES, seed=SEED + 1, urls=urls)
         assert await _snapshot(urls) == before

@@ -326,6 +326,16 @@ async def _copy(session: AsyncSession, model: Any, rows: Sequence[dict[str, Any]
     return len(rows)
 
 
+async def other_demo_present(session: AsyncSession, seed: int) -> bool:
+    """Whether demo referrals of another seed (or of the small stand-alone demo) are here already."""
+    ours = f"{DEMO_PREFIX}{seed}-"
+    query = select(Referral.id).where(
+        Referral.external_reference.startswith(DEMO_PREFIX, autoescape=True),
+        ~Referral.external_reference.startswith(ours, autoescape=True),
+    )
+    return (await session.scalar(query.limit(1))) is not None
+
+
 async def load_demo_referrals(session: AsyncSession, families: Sequence[dict[str, Any]]) -> int:
     """Insert the referrals of demo families (`earlyhelp.demo.demo_families`) in bulk; returns how many were new.
 
