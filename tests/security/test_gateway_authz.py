@@ -24,6 +24,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -289,6 +290,11 @@ async def test_every_cell(gateway: httpx.AsyncClient, world: SecurityWorld) -> N
     ]
     assert sum(len(v) for v in observed.values()) == len(MATRIX) * len(CALLERS)
     assert not wrong, "gateway authorisation matrix mismatches:\n" + "\n".join(wrong)
+
+
+def test_docs_show_the_gateway_matrix() -> None:
+    doc = Path(__file__).resolve().parents[2] / "docs" / "security.md"
+    assert render_markdown() in doc.read_text(), "regenerate the table: python -m tests.security.test_gateway_authz"
 
 
 def render_markdown() -> str:
