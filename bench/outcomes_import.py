@@ -74,15 +74,23 @@ async def main() -> None:
                 "CREATE TABLE raw_attendance (upn text, term_start date, term_end date, possible_sessions int, "
                 "attended_sessions int, suspensions int, permanently_excluded boolean)"
             )
-            started = time.perf_counter()
-            await conn.copy_to_table("raw_attendance", source=str(tmp), format="csv", header=True)
-            raw = time.perf_counter() - started
+            raw_times = []
+            for _ in range(2):  # best of two, as the machine is shared
+                await conn.execute("TRUNCATE raw_attendance")
+                started = time.perf_counter()
+                await conn.copy_to_table("raw_attendance", source=str(tmp), format="csv", header=True)
+                raw_times.append(time.perf_counter() - started)
+            raw = min(raw_times)
         finally:
             await conn.close()
 
         procs = ServiceProcesses()
         port = free_port()
-        env = common_test_env("OUTCOMES", url, port) | {"OUTCOMES_RELAY_ENABLED": "false"}
+        # A whole cohort (or a million-row file) in one request takes longer than the default 30 s request limit.
+        env = common_test_env("OUTCOMES", url, port) | {
+            "OUTCOMES_RELAY_ENABLED": "false",
+            "OUTCOMES_REQUEST_TIMEOUT_SECONDS": "900",
+        }
         procs.add("outcomes", "outcomes.app:create_app", env, Path("/tmp/eh-bench"), port=port)
         await procs.start()
         try:
@@ -121,6 +129,7 @@ async def main() -> None:
             f"already_present={again['rows_already_present']:,}"
         )
         print(f"rate ratio service/raw: {raw / service:.2f} (target >= 0.5)")
+        print(f"machine: {os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         tmp.unlink(missing_ok=True)
         await drop_database(pg_server_url(), name)
