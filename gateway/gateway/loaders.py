@@ -20,7 +20,6 @@ from gateway.clients.base import BATCH_MAX, JSON
 from gateway.clients.cases import CasesAPI
 from gateway.clients.outcomes import OutcomesAPI
 from gateway.clients.referrals import ReferralsAPI
-from gateway.errors import ErrorCode, GatewayError
 
 
 def _one_per_key(items: list[JSON], keys: Sequence[str], field: str = "id") -> list[JSON | None]:
@@ -47,22 +46,23 @@ class FamilyDataLoader(DataLoader[str, JSON | None]):
 
 
 class FamiliesByPersonDataLoader(DataLoader[str, list[JSON]]):
-    """The families a person belongs to.
-
-    docs/contracts.md lists no batch lookup of families by person, and `GET cases /v1/families` ignores a
-    `person_ids` parameter (it would answer with the caller's whole family list), so this loader refuses
-    rather than scanning every family visible to the caller.
-    """
+    """The families a person is a current member of: `GET cases /v1/families?person_ids=` (members inline), each
+    family given to every requested person among its current members."""
 
     def __init__(self, cases: CasesAPI) -> None:
         self.cases = cases
         super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
 
     async def _load(self, keys: list[str]) -> list[list[JSON]]:
-        raise GatewayError(
-            "The cases service offers no lookup of families by person yet (GET /v1/families?person_ids=)",
-            ErrorCode.NOT_SUPPORTED,
-        )
+        wanted = set(keys)
+        grouped: dict[str, dict[str, JSON]] = defaultdict(dict)
+        for family in await self.cases.families_by_person_ids(keys):
+            for member in family.get("members") or []:
+                person = member.get("person") or {}
+                person_id = str(person.get("id"))
+                if person_id in wanted and member.get("left_on") is None:
+                    grouped[person_id][str(family["id"])] = family
+        return [list(grouped.get(key, {}).values()) for key in keys]
 
 
 class CaseDataLoader(DataLoader[str, JSON | None]):

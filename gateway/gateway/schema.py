@@ -139,7 +139,7 @@ class Me:
 
     async def _own_cases(self, info: Info) -> OwnCases:
         if self.lookup is None:
-            self.lookup = asyncio.ensure_future(info.context.services.cases.own_cases(self.sub))
+            self.lookup = asyncio.ensure_future(info.context.services.cases.own_cases())
         return await self.lookup
 
     @resolver(description="The open cases a practitioner leads (empty for other roles).")
@@ -149,8 +149,8 @@ class Me:
         return [Case.from_json(c) for c in (await self._own_cases(info)).caseload]
 
     @resolver(
-        description="The practitioner's worker record (found through the cases they lead or are in the team "
-        "around; null for other roles, and for a practitioner who has no case yet)."
+        description="The practitioner's worker record, linked to the token subject by the cases service (null for "
+        "other roles, and for a practitioner with no worker record)."
     )
     async def worker(self, info: Info) -> Worker | None:
         if Role.PRACTITIONER not in self.roles:

@@ -290,7 +290,8 @@ async def test_the_whole_story_through_the_gateway(stack: Stack) -> None:
         assert me["worker"] == {"id": lead_id, "name": "Priya Shah"}
         assert [(c["id"], c["family"]["id"]) for c in me["caseload"]] == [(case_id, family_id)]
         other = (await gql.data(ME, OTHER_PRACTITIONER))["me"]
-        assert other["caseload"] == [] and other["worker"] is None
+        # a practitioner with no case yet still has their worker record, and an empty caseload
+        assert other["caseload"] == [] and other["worker"] == {"id": stack.workers["e2e-other"], "name": "Sam Ortiz"}
 
         # 5. the lead worker records the whole-family assessment
         assessment = {

@@ -112,7 +112,14 @@ async def seed_families(cases_url: str, count: int) -> None:
         assert manager.status_code == 201, manager.text
         worker = await client.post(
             "/v1/workers",
-            json={"name": "Asha Patel", "agency": "LCC", "agency_type": "council", "hub": HUB, "caseload_cap": 200},
+            json={
+                "name": "Asha Patel",
+                "subject": "gw-asha",
+                "agency": "LCC",
+                "agency_type": "council",
+                "hub": HUB,
+                "caseload_cap": 200,
+            },
         )
         assert worker.status_code == 201, worker.text
         worker_id = worker.json()["id"]
@@ -179,6 +186,37 @@ async def test_upstream_calls_do_not_grow_with_the_page(stack: Stack) -> None:
         assert calls[1] == calls[10] == calls[50], calls
         # families list, cases by family, workers, plans (cases); referrals by family; progress by family
         assert calls[50] == {"cases": 4, "referrals": 1, "outcomes": 1}, calls
+
+
+async def test_a_persons_families_cost_one_call_whatever_the_page(stack: Stack) -> None:
+    query = """query($f: Int!) {
+      families(first: $f, filter: {hub: "north"}) { edges { node { id members { person { id families { id } } } } } }
+    }"""
+    async with gateway_client(**gateway_urls(stack)) as client:
+        calls = {}
+        for first in (1, 10):
+            before = await upstream_calls(client)
+            body = await gql(client, query, {"f": first}, token=MANAGER)
+            calls[first] = delta(before, await upstream_calls(client))
+            assert "errors" not in body, body["errors"]
+            for edge in body["data"]["families"]["edges"]:
+                node = edge["node"]
+                assert [[f["id"] for f in m["person"]["families"]] for m in node["members"]] == [[node["id"]]] * 2
+        assert calls[1] == calls[10] == {"cases": 2}, calls  # the families page, then families by person
+
+
+async def test_me_is_the_practitioners_worker_record_and_caseload(stack: Stack) -> None:
+    query = "{ me { sub worker { name } caseload { id status } } }"
+    asha = make_token("practitioner", sub="gw-asha", agency="LCC", agency_type="council")
+    stranger = make_token("practitioner", sub="gw-nobody", agency="LCC", agency_type="council")
+    async with gateway_client(**gateway_urls(stack)) as client:
+        mine = await gql(client, query, token=asha)
+        assert "errors" not in mine, mine["errors"]
+        assert mine["data"]["me"]["worker"] == {"name": "Asha Patel"}
+        assert len(mine["data"]["me"]["caseload"]) == 50
+        assert {c["status"] for c in mine["data"]["me"]["caseload"]} == {"ASSESSMENT"}  # allocated, not yet assessed
+        nobody = await gql(client, query, token=stranger)
+        assert "errors" not in nobody and nobody["data"]["me"] == {"sub": "gw-nobody", "worker": None, "caseload": []}
 
 
 async def test_pagination_resumes_after_any_edge(stack: Stack) -> None:

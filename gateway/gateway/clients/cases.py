@@ -6,10 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.clients.base import BATCH_MAX, JSON, ServiceAPI, segment
-
-OWN_FAMILY_PAGES = 5
-"""A practitioner sees only the families they lead or are in the team around; 500 is far above any cap."""
+from gateway.clients.base import JSON, ServiceAPI, segment
+from gateway.errors import UpstreamError
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,31 +47,24 @@ class CasesAPI(ServiceAPI):
         body = await self.get(f"/v1/cases/{segment(case_id)}/lead-worker/history")
         return list(body.get("items") or []) if isinstance(body, dict) else list(body)
 
-    async def own_cases(self, subject: str) -> OwnCases:
-        """The caller's worker record and caseload, found from the token subject.
-
-        The cases service links a token to a worker by `Worker.subject` but offers no lookup by subject, and
-        `/v1/workers/{id}/caseload` needs the worker id. A practitioner's visible families are the ones they
-        lead or are in the team around, so: those families (paged), their cases, and the lead workers of
-        those cases; the caller is the lead worker whose `subject` is theirs. Three batch calls.
-        """
-        family_ids: list[str] = []
-        cursor: str | None = None
-        for _ in range(OWN_FAMILY_PAGES):
-            items, cursor = await self.list_families(limit=BATCH_MAX, cursor=cursor)
-            family_ids.extend(str(f["id"]) for f in items)
-            if not cursor:
-                break
-        if not family_ids:
-            return OwnCases(worker=None)
-        cases = await self.cases_by_family_ids(family_ids)
-        lead_ids = sorted({str(c["lead_worker_id"]) for c in cases if c.get("lead_worker_id")})
-        workers = await self.workers_by_ids(lead_ids) if lead_ids else []
-        worker = next((w for w in workers if w.get("subject") == subject), None)
-        if worker is None:
-            return OwnCases(worker=None)
-        led = [c for c in cases if str(c.get("lead_worker_id")) == str(worker["id"]) and c.get("status") != "closed"]
+    async def own_cases(self) -> OwnCases:
+        """The caller's worker record (`GET /v1/workers/me`, by token subject) and the open cases they lead
+        (`/v1/workers/{id}/caseload`, then those cases in one batch): three calls, none when there is no record."""
+        try:
+            worker: JSON = await self.get("/v1/workers/me")
+        except UpstreamError as exc:
+            if exc.status == 404:
+                return OwnCases(worker=None)
+            raise
+        caseload = await self.get(f"/v1/workers/{segment(str(worker['id']))}/caseload")
+        case_ids = [str(item["case_id"]) for item in caseload.get("cases") or []]
+        cases = await self.cases_by_ids(case_ids) if case_ids else []
+        led = [c for c in cases if c.get("status") != "closed"]
         return OwnCases(worker=worker, caseload=sorted(led, key=lambda c: str(c.get("opened_at") or "")))
+
+    async def families_by_person_ids(self, person_ids: Sequence[str]) -> list[JSON]:
+        """The families the people are current members of (`GET /v1/families?person_ids=`), members inline."""
+        return await self.batch("/v1/families", "person_ids", person_ids)
 
     async def assign_lead_worker(self, case_id: str, body: JSON) -> JSON:
         result: JSON = await self.send("POST", f"/v1/cases/{segment(case_id)}/lead-worker", body)

@@ -56,12 +56,12 @@ class Person:
             postcode=data.get("postcode"),
         )
 
-    @resolver(description="The families this person belongs to (now or in the past).")
+    @resolver(description="The families this person is a member of now (visible to the caller).")
     async def families(self, info: Info) -> list[Family]:
         families = await info.context.data_loaders.families_by_person.load(str(self.id))
         return [Family.from_json(f) for f in families]
 
-    @resolver(description="Referrals made about the families this person belongs to.")
+    @resolver(description="Referrals made about the families this person is a member of now.")
     async def referrals(self, info: Info) -> list[Referral]:
         families = await info.context.data_loaders.families_by_person.load(str(self.id))
         loader = info.context.data_loaders.referrals_by_family
