@@ -342,7 +342,7 @@ def _dated(body: dict[str, Any], as_of: date | None) -> dict[str, Any]:
 
 
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
-"""What the referrals service accepts in `Idempotency-Key`: 1-255 visible ASCII characters (an HTTP header)."""
+"""What the services accept in `Idempotency-Key`: 1-255 visible ASCII characters (an HTTP header)."""
 
 
 def _idempotency_key_errors(key: str) -> list[UserError]:
@@ -395,17 +395,33 @@ class Mutation:
         referral, errors = await _attempt(call, _referral)
         return ReferralPayload(referral=referral, user_errors=errors)
 
-    @mutation(description="Assign or reassign a case's lead worker, keeping history (hub manager).")
-    async def assign_lead_worker(self, info: Info, case_id: strawberry.ID, input: LeadWorkerInput) -> CasePayload:
+    @mutation(
+        description="Assign or reassign a case's lead worker, keeping history (hub manager); a retry with the same "
+        "`idempotencyKey` replays the first."
+    )
+    async def assign_lead_worker(
+        self, info: Info, case_id: strawberry.ID, input: LeadWorkerInput, idempotency_key: str | None = None
+    ) -> CasePayload:
+        if idempotency_key is not None and (refused := _idempotency_key_errors(idempotency_key)):
+            return CasePayload(case=None, user_errors=refused)
         cases = info.context.services.cases
-        call = _then_case(cases, case_id, cases.assign_lead_worker(str(case_id), to_rest(input)))
+        change = cases.assign_lead_worker(str(case_id), to_rest(input), idempotency_key)
+        call = _then_case(cases, case_id, change)
         case, errors = await _attempt(call, _case)
         return CasePayload(case=case, user_errors=errors)
 
-    @mutation(description="Record the whole-family assessment of a case (its lead worker or a hub manager).")
-    async def record_assessment(self, info: Info, case_id: strawberry.ID, input: AssessmentInput) -> CasePayload:
+    @mutation(
+        description="Record the whole-family assessment of a case (its lead worker or a hub manager); a retry with "
+        "the same `idempotencyKey` replays the first."
+    )
+    async def record_assessment(
+        self, info: Info, case_id: strawberry.ID, input: AssessmentInput, idempotency_key: str | None = None
+    ) -> CasePayload:
+        if idempotency_key is not None and (refused := _idempotency_key_errors(idempotency_key)):
+            return CasePayload(case=None, user_errors=refused)
         cases = info.context.services.cases
-        call = _then_case(cases, case_id, cases.record_assessment(str(case_id), to_rest(input)))
+        change = cases.record_assessment(str(case_id), to_rest(input), idempotency_key)
+        call = _then_case(cases, case_id, change)
         case, errors = await _attempt(call, _case)
         return CasePayload(case=case, user_errors=errors)
 
@@ -418,11 +434,19 @@ class Mutation:
         plan, errors = await _attempt(call, Plan.from_json)
         return PlanPayload(plan=plan, user_errors=errors)
 
-    @mutation(description="Record a visit, call or meeting with its note.")
-    async def add_contact(self, info: Info, case_id: strawberry.ID, input: ContactInput) -> ContactPayload:
+    @mutation(
+        description="Record a visit, call or meeting with its note; a retry with the same `idempotencyKey` (a UUID "
+        "the portal keeps with its draft) replays the first instead of recording the note twice."
+    )
+    async def add_contact(
+        self, info: Info, case_id: strawberry.ID, input: ContactInput, idempotency_key: str | None = None
+    ) -> ContactPayload:
+        if idempotency_key is not None and (refused := _idempotency_key_errors(idempotency_key)):
+            return ContactPayload(contact=None, user_errors=refused)
         body = to_rest(input)
         body["note"] = body.pop("summary")
-        contact, errors = await _attempt(info.context.services.cases.add_contact(str(case_id), body), Contact.from_json)
+        call = info.context.services.cases.add_contact(str(case_id), body, idempotency_key)
+        contact, errors = await _attempt(call, Contact.from_json)
         return ContactPayload(contact=contact, user_errors=errors)
 
     @mutation(description="Close a case with its outcome; `version`, when given, must be the case's current one.")

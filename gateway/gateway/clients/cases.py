@@ -66,12 +66,14 @@ class CasesAPI(ServiceAPI):
         """The families the people are current members of (`GET /v1/families?person_ids=`), members inline."""
         return await self.batch("/v1/families", "person_ids", person_ids)
 
-    async def assign_lead_worker(self, case_id: str, body: JSON) -> JSON:
-        result: JSON = await self.send("POST", f"/v1/cases/{segment(case_id)}/lead-worker", body)
+    async def assign_lead_worker(self, case_id: str, body: JSON, idempotency_key: str | None = None) -> JSON:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        result: JSON = await self.send("POST", f"/v1/cases/{segment(case_id)}/lead-worker", body, headers=headers)
         return result
 
-    async def record_assessment(self, case_id: str, body: JSON) -> JSON:
-        result: JSON = await self.send("POST", f"/v1/cases/{segment(case_id)}/assessment", body)
+    async def record_assessment(self, case_id: str, body: JSON, idempotency_key: str | None = None) -> JSON:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        result: JSON = await self.send("POST", f"/v1/cases/{segment(case_id)}/assessment", body, headers=headers)
         return result
 
     async def update_plan(self, case_id: str, body: JSON, etag: str | None) -> JSON:
@@ -79,8 +81,9 @@ class CasesAPI(ServiceAPI):
         result: JSON = await self.send("PUT", f"/v1/cases/{segment(case_id)}/plan", body, headers=headers)
         return result
 
-    async def add_contact(self, case_id: str, body: JSON) -> JSON:
-        result: JSON = await self.send("POST", f"/v1/cases/{segment(case_id)}/contacts", body)
+    async def add_contact(self, case_id: str, body: JSON, idempotency_key: str | None = None) -> JSON:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        result: JSON = await self.send("POST", f"/v1/cases/{segment(case_id)}/contacts", body, headers=headers)
         return result
 
     async def close_case(self, case_id: str, body: JSON, etag: str | None = None) -> JSON:
