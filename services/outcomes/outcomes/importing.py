@@ -303,8 +303,9 @@ def merge_sql(kind: str, staging: str, present: Collection[str] | None = None) -
         FROM checked WHERE ok AND pid IS NOT NULL
         ORDER BY pid, term_start, term_end
         ON CONFLICT DO NOTHING RETURNING 1"""
-        # In the natural key's order, consecutive rows land on the same leaf pages of its index (about a third
-        # less time than in file order for a large file, whose rows are spread over the whole index).
+        # In the natural key's order, consecutive rows land on the same leaf pages of its index. Measured on a
+        # loaded 2-core machine at a million rows, the sort (about 1 s) is paid back but not by much: most of
+        # the insert's time is the speculative insertion of ON CONFLICT and the natural key's index.
         return _with_counts(checked, insert, "pid IS NOT NULL")
     if shape == "incident":
         checked = f"""
