@@ -225,6 +225,9 @@ class OutcomesRepository:
         params: dict[str, Any] = {"source_agency": source_agency, "import_id": import_id}
         if importing.shape_of(kind) in ("incident", "status"):
             params["kind"] = kind
+        if kind == "attendance":
+            # Concurrent attendance merges queue here: each one's anti-join must see the rows of those before it.
+            await self.session.execute(select(func.pg_advisory_xact_lock(importing.ATTENDANCE_MERGE_LOCK)))
         return (await self.session.execute(text(importing.merge_sql(kind, staging, present)), params)).one()
 
     async def drop_staging(self, staging: str) -> None:
