@@ -1,10 +1,11 @@
 """Benchmark: evaluating 100,000 enrolled families vs the raw SQL aggregation alone (target: at most 2x).
 
 The raw figure runs, for every need of the framework, the rule's aggregation query bare (no result storage,
-no run bookkeeping); the service figures are `POST /v1/evaluations` for the whole cohort in a real process,
-which stores each per-need result with its evidence ids when it is new or differs from the stored one: the
-first evaluation (every result written), the same date again (nothing written) and the next day (results whose
-reason names a date are rewritten).
+no run bookkeeping), counted as in the issue; a second raw figure makes the same queries produce every column
+that is stored (reason, evidence list), which the count lets the planner skip. The service figures are
+`POST /v1/evaluations` for the whole cohort in a real process, which stores each per-need result with its
+evidence ids when it is new or differs from the stored one: the first evaluation (every result written), the
+same date again (nothing written) and the next day (results whose reason names a date are rewritten).
 """
 
 from __future__ import annotations
@@ -60,17 +61,31 @@ async def main() -> None:
                 "family_id": None,
                 "as_of": date.fromisoformat(AS_OF),
             }
-            await conn.execute(text("SET work_mem = '64MB'"))  # the same setting the service uses
-            raw_times = []
-            for _ in range(2):
-                started = time.perf_counter()
-                for need in definition.needs:
-                    rule = rule_for(need)
-                    sql = f"SELECT count(*), count(*) FILTER (WHERE met) FROM ({repo.rule_select_sql(rule)}) q"
-                    await conn.execute(text(sql), {**params_common, "need": need.code, **rule.params})
-                raw_times.append(time.perf_counter() - started)
+            # The same settings the service uses for a cohort (custom plans: see `tune_for_evaluation`).
+            await conn.execute(text("SET work_mem = '64MB'"))
+            await conn.execute(text("SET plan_cache_mode = force_custom_plan"))
+            # As the issue's figure: the rule's query counted. The planner may drop what the count does not read
+            # (the reason and the evidence list, with the joins that build them).
+            counted = "SELECT count(*), count(*) FILTER (WHERE met) FROM ({rule}) q"
+            # The same aggregation made to produce every column the evaluation stores (still nothing stored).
+            complete = (
+                "SELECT count(*), count(*) FILTER (WHERE met), sum(length(reason)), "
+                "sum(cardinality(evidence_ids)) FROM ({rule}) q"
+            )
+            raw_best = {}
+            for label, shape in (("counted", counted), ("complete", complete)):
+                times = []
+                for _ in range(2):
+                    started = time.perf_counter()
+                    for need in definition.needs:
+                        rule = rule_for(need)
+                        sql = shape.format(rule=repo.rule_select_sql(rule))
+                        await conn.execute(text(sql), {**params_common, "need": need.code, **rule.params})
+                    times.append(time.perf_counter() - started)
+                raw_best[label] = min(times)
         await engine.dispose()
-        raw = min(raw_times)
+        raw = raw_best["counted"]
+        raw_complete = raw_best["complete"]
 
         procs = ServiceProcesses()
         log_dir = Path(os.environ.get("BENCH_LOG_DIR", "/tmp/eh-bench"))
@@ -98,15 +113,16 @@ async def main() -> None:
                     timings.append((label, elapsed, response.json()))
         finally:
             procs.stop()
-        print(f"raw SQL aggregation (10 needs):   {raw:8.2f}s  (best of 2)")
+        print(f"raw SQL aggregation (10 needs), counted:            {raw:8.2f}s  (best of 2)")
+        print(f"raw SQL aggregation, every stored column produced:  {raw_complete:8.2f}s  (best of 2)")
         for label, elapsed, body in timings:
             print(
-                f"POST /v1/evaluations, {label + ':':17s} {elapsed:8.2f}s  {elapsed / raw:5.2f}x  "
-                f"families={body['families']:,} results={body['results']:,} met={body['met']:,} "
-                f"written={body['changed']:,}"
+                f"POST /v1/evaluations, {label + ':':17s} {elapsed:8.2f}s  {elapsed / raw:5.2f}x "
+                f"({elapsed / raw_complete:.2f}x of complete)  families={body['families']:,} "
+                f"results={body['results']:,} met={body['met']:,} written={body['changed']:,}"
             )
         print(
-            f"ratio service/raw: first {timings[0][1] / raw:.2f}x, unchanged {timings[1][1] / raw:.2f}x, "
+            f"ratio service/raw (counted): first {timings[0][1] / raw:.2f}x, unchanged {timings[1][1] / raw:.2f}x, "
             f"next day {timings[2][1] / raw:.2f}x (target <= 2.0x)"
         )
         print(f"machine: {os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

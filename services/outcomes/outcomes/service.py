@@ -519,8 +519,7 @@ async def evaluate(
     phase = settings.programme_phase
     if family_id is not None and await repo.enrolment_for_family(family_id, phase) is None:
         raise NotFound(f"Family {family_id} is not enrolled in phase {phase}")
-    if family_id is None:
-        await repo.tune_for_cohort()
+    await repo.tune_for_evaluation(cohort=family_id is None)
     run_id = await repo.add_run(as_of=as_of, family_id=family_id, started_by=actor)
     results = met = changed = 0
 
