@@ -267,7 +267,7 @@ async def test_no_incidents_window_edges(outcomes_sessions: async_sessionmaker[A
         )
         result = await kit.result(session, on_edge, "domestic_abuse", "2025-09-15")
         assert result.met is True, result.reason
-        assert result.reason == "no domestic_abuse_incident since 2025-03-15"
+        assert result.reason == "no domestic_abuse_incident in the last 6 months"
 
         inside, _ = await _crime_family(session, kit)
         await kit.load(session, [_incident("domestic_abuse_incident", None, "2025-03-16", family=inside)])
@@ -296,7 +296,18 @@ async def test_continuous_employment_exactly_26_weeks(
         # 2025-07-03 … 2025-12-31 inclusive: 29 + 31 + 30 + 31 + 30 + 31 = 182 days = 26 weeks.
         family, adult, _ = await _work_family(session, kit)
         await kit.load(session, [_status("employment", adult, "employed", "2025-07-03")])
-        assert (await kit.result(session, family, "financial_stability", "2025-12-31")).met is True
+        met = await kit.result(session, family, "financial_stability", "2025-12-31")
+        assert met.met is True
+        # Still running on the evaluation date: described by its start, so the stored result holds while it lasts.
+        assert met.reason == "continuous employment since 2025-07-03, ongoing at the evaluation date; 26 weeks required"
+        # The same 182 days in the past (2025-01-01 … 2025-07-01): described with both ends.
+        past, adult3, _ = await _work_family(session, kit)
+        await kit.load(session, [_status("employment", adult3, "employed", "2025-01-01", "2025-07-01")])
+        ended = await kit.result(session, past, "financial_stability", "2025-12-31")
+        assert (ended.met, ended.reason) == (
+            True,
+            "continuous employment for 26 weeks (2025-01-01 to 2025-07-01); 26 required",
+        )
         # A day later start: 181 days.
         short, adult2, _ = await _work_family(session, kit)
         await kit.load(session, [_status("employment", adult2, "employed", "2025-07-04")])

@@ -1,7 +1,9 @@
 """`no_incidents_in_window`: no incident of a kind in the last `months` months.
 
 The window is (as_of - months, as_of]: an incident exactly `months` months before the evaluation date falls
-outside it (the family has had the full months clear); one a day later falls inside.
+outside it (the family has had the full months clear); one a day later falls inside. The reason does not name
+the window's dates (the result's `as_of` does), so a family that stays clear keeps one stored result rather
+than a new one every day.
 """
 
 from __future__ import annotations
@@ -21,8 +23,7 @@ rule AS (
            count(f.id) = 0 AS met,
            CASE
                WHEN count(f.id) = 0
-                   THEN 'no ' || :win_kind || ' since '
-                        || to_char((CAST(:as_of AS date) - make_interval(months => :win_months))::date, 'YYYY-MM-DD')
+                   THEN 'no ' || :win_kind || ' in the last ' || :win_months || ' months'
                ELSE count(f.id) || ' ' || :win_kind || ' in the last ' || :win_months || ' months (latest '
                     || to_char(max(f.occurred_on), 'YYYY-MM-DD') || ')'
            END AS reason,

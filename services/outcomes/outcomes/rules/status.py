@@ -3,7 +3,9 @@
 Periods are inclusive of both ends; an open period runs to the evaluation date, and any period is cut at it.
 Periods of the allowed statuses that overlap or follow on the next day join into one spell; a gap of even one
 day breaks it. Met when some person of the chosen group (`adult`: parent_carer or other_adult;
-`young_person`; `any`) has a spell of at least weeks * 7 days ending on or before the evaluation date.
+`young_person`; `any`) has a spell of at least weeks * 7 days ending on or before the evaluation date. A met
+spell still running at the evaluation date is described by its start only, so its stored result does not
+change every day while it lasts.
 """
 
 from __future__ import annotations
@@ -55,6 +57,9 @@ rule AS (
            coalesce(b.days >= :st_weeks * 7, false) AS met,
            CASE
                WHEN b.enrolment_id IS NULL THEN 'no ' || :st_kind || ' period with status ' || :st_status_list
+               WHEN b.days >= :st_weeks * 7 AND b.spell_end = CAST(:as_of AS date)
+                   THEN 'continuous ' || :st_kind || ' since ' || to_char(b.spell_start, 'YYYY-MM-DD')
+                        || ', ongoing at the evaluation date; ' || :st_weeks || ' weeks required'
                WHEN b.days >= :st_weeks * 7
                    THEN 'continuous ' || :st_kind || ' for ' || (b.days / 7) || ' weeks ('
                         || to_char(b.spell_start, 'YYYY-MM-DD') || ' to ' || to_char(b.spell_end, 'YYYY-MM-DD')
