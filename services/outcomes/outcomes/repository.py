@@ -250,17 +250,24 @@ class OutcomesRepository:
         return (await self.session.execute(query)).all()
 
     async def tune_for_evaluation(self, *, cohort: bool) -> None:
-        """Plan each need's statement for its own parameters; for a cohort, room in memory for sorts and hashes
-        (this transaction only).
-
-        The statements are prepared and cached per connection, and one text serves every need of a rule kind
-        (six needs are practitioner-assessed): after five executions PostgreSQL may switch to a generic plan,
-        which for a need that many families have (planned as if it were any need) took a re-run of 5,000
-        families from under a second to 30 s. Planning costs a few milliseconds per statement.
-        """
-        await self.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+        """For a cohort, room in memory for the evaluation's sorts and hashes (this transaction only)."""
         if cohort:
             await self.session.execute(text("SET LOCAL work_mem = '64MB'"))
+
+    @staticmethod
+    def _plan_tag(need: str, family_id: uuid.UUID | None) -> str:
+        """A comment that gives each need, and the cohort apart from each family, its own statement text.
+
+        Statements are prepared and cached per connection, and after five executions of one text PostgreSQL
+        may switch to a generic plan. Shared by every need of a rule kind (six are practitioner-assessed), a
+        text planned generically after cheap runs for needs no family had took a re-run of 5,000 families from
+        0.3 s to 30 s; shared by the cohort and single families, a plan made for one family could serve the
+        cohort. Forcing custom plans instead (`plan_cache_mode`) also replans the foreign-key checks' own
+        queries for every row written, which doubled the time of a first evaluation. The need code is a
+        validated identifier and the family id a UUID, so the comment is safe to inline.
+        """
+        scope = f"family {family_id}" if family_id is not None else "cohort"
+        return f"/* need {need}, {scope} */ "
 
     async def add_run(self, *, as_of: date, family_id: uuid.UUID | None, started_by: str) -> uuid.UUID:
         run = EvaluationRun(as_of=as_of, family_id=family_id, started_by=started_by)
@@ -348,7 +355,15 @@ class OutcomesRepository:
         Returns (results, met, changed): how many enrolments were evaluated, how many met it, how many results
         were written (new or different from the stored one).
         """
-        sql = "WITH " + self._scope_cte(":need = ANY(e.needs)") + "," + rule.ctes + "," + self._STORE_CHANGED
+        sql = (
+            self._plan_tag(need, family_id)
+            + "WITH "
+            + self._scope_cte(":need = ANY(e.needs)")
+            + ","
+            + rule.ctes
+            + ","
+            + self._STORE_CHANGED
+        )
         params = {
             "phase": phase,
             "framework": framework,
@@ -379,7 +394,8 @@ class OutcomesRepository:
         """Needs an enrolment names that its framework version does not define are recorded as not met
         (written only where the stored result differs). Returns (results, met, changed) like `evaluate_need`."""
         sql = (
-            "WITH "
+            self._plan_tag("(undefined)", family_id)
+            + "WITH "
             + self._scope_cte("true")
             + """,
             computed AS (
