@@ -91,11 +91,8 @@ async def main() -> None:
         procs = ServiceProcesses()
         log_dir = Path(os.environ.get("BENCH_LOG_DIR", "/tmp/eh-bench"))
         port = __import__("shared.testing", fromlist=["free_port"]).free_port()
-        # A whole cohort (or a million-row file) in one request takes longer than the default 30 s request limit.
-        env = common_test_env("OUTCOMES", url, port) | {
-            "OUTCOMES_RELAY_ENABLED": "false",
-            "OUTCOMES_REQUEST_TIMEOUT_SECONDS": "900",
-        }
+        # imports and evaluations have their own, longer limit (OUTCOMES_BULK_REQUEST_TIMEOUT_SECONDS)
+        env = common_test_env("OUTCOMES", url, port) | {"OUTCOMES_RELAY_ENABLED": "false"}
         procs.add("outcomes", "outcomes.app:create_app", env, log_dir, port=port)
         await procs.start()
         next_day = (date.fromisoformat(AS_OF) + timedelta(days=1)).isoformat()

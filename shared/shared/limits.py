@@ -131,12 +131,21 @@ class RateLimitMiddleware:
 class RequestTimeoutMiddleware:
     """A request that takes longer than `seconds` is answered 503 (problem+json) instead of hanging."""
 
-    def __init__(self, app: ASGIApp, seconds: float) -> None:
+    def __init__(self, app: ASGIApp, seconds: float, overrides: dict[str, float] | None = None) -> None:
         self.app = app
         self.seconds = seconds
+        self.overrides = overrides or {}
+        """Path prefix → seconds, for the few bulk operations that may take longer (imports, whole-cohort runs)."""
+
+    def _seconds_for(self, path: str) -> float:
+        for prefix, seconds in self.overrides.items():
+            if path.startswith(prefix):
+                return seconds
+        return self.seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.seconds <= 0:
+        seconds = self._seconds_for(scope.get("path", "")) if scope["type"] == "http" else 0
+        if seconds <= 0:
             await self.app(scope, receive, send)
             return
         started = False
@@ -148,10 +157,10 @@ class RequestTimeoutMiddleware:
             await send(message)
 
         try:
-            async with asyncio.timeout(self.seconds):
+            async with asyncio.timeout(seconds):
                 await self.app(scope, receive, tracking_send)
         except TimeoutError:
             if started:
                 raise
-            problem = ServiceUnavailable(f"The request took longer than {self.seconds:g} s and was abandoned")
+            problem = ServiceUnavailable(f"The request took longer than {seconds:g} s and was abandoned")
             await problem_response(problem.to_problem(), {"Retry-After": "1"})(scope, receive, send)

@@ -72,6 +72,7 @@ def create_service_app(
     background_tasks: Sequence[BackgroundTask] = (),
     on_startup: Sequence[Hook] = (),
     body_limit_overrides: dict[str, int] | None = None,
+    timeout_overrides: dict[str, float] | None = None,
     relay_client: Callable[[], httpx.AsyncClient] | None = None,
     version: str = "0.1.0",
 ) -> FastAPI:
@@ -155,7 +156,7 @@ def create_service_app(
     configure_tracing(settings.service_name, settings.otlp_endpoint)
     instrument_app(app)
     install_error_handlers(app)
-    app.add_middleware(RequestTimeoutMiddleware, seconds=settings.request_timeout_seconds)
+    app.add_middleware(RequestTimeoutMiddleware, seconds=settings.request_timeout_seconds, overrides=timeout_overrides)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, overrides=body_limit_overrides)
     app.add_middleware(RateLimitMiddleware, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
     app.add_middleware(MetricsMiddleware)

@@ -44,3 +44,25 @@ async def test_slow_request_times_out_with_503(referrals_db: str, build_app: Any
             r = await client.get("/slow")
     assert r.status_code == 503
     assert "longer than 0.2" in r.json()["detail"]
+
+
+async def test_a_bulk_route_may_have_a_longer_time_limit() -> None:
+    """`RequestTimeoutMiddleware(overrides=…)`: a slow import keeps going where any other route is cut off."""
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from shared.limits import RequestTimeoutMiddleware
+
+    async def slow(request: Any) -> PlainTextResponse:
+        await asyncio.sleep(0.3)
+        return PlainTextResponse("done")
+
+    app = Starlette(routes=[Route("/v1/observations/import", slow), Route("/v1/other", slow)])
+    wrapped = RequestTimeoutMiddleware(app, seconds=0.1, overrides={"/v1/observations/import": 5})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=wrapped), base_url="http://t") as client:
+        bulk = await client.get("/v1/observations/import")
+        other = await client.get("/v1/other")
+    assert bulk.status_code == 200 and bulk.text == "done"
+    assert other.status_code == 503 and other.headers["content-type"] == "application/problem+json"
+    assert "0.1 s" in other.json()["detail"]

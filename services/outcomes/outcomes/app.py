@@ -32,4 +32,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "/v1/observations/import": settings.import_max_bytes,
             "/v1/observations": settings.batch_max_bytes,
         },
+        timeout_overrides={
+            "/v1/observations/import": settings.bulk_request_timeout_seconds,
+            "/v1/evaluations": settings.bulk_request_timeout_seconds,
+        },
     )

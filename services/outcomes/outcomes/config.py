@@ -26,3 +26,6 @@ class Settings(ServiceSettings):
     """Largest JSON body to `POST /v1/observations` (up to 10,000 rows)."""
     import_error_limit: int = 1000
     """How many bad rows an import report lists (all are counted)."""
+    bulk_request_timeout_seconds: float = 900.0
+    """Request time limit for CSV imports and evaluations (a million-row file or a whole cohort of 100,000
+    families takes 15-30 s); other requests keep `request_timeout_seconds`."""
