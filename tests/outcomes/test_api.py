@@ -458,6 +458,23 @@ async def test_claims_once_per_phase_under_concurrency(fresh_outcomes_db: str, k
     assert stored == 1
 
 
+async def test_a_retried_claim_with_its_idempotency_key_is_the_same_claim(fresh_outcomes_db: str, kit: Any) -> None:
+    """A claim whose answer was lost is retried with its key: the first claim again (201, replayed), not the
+    once-per-phase 409 — concurrently too; a different body under the key is refused."""
+    async with app_client(create_app, Settings, fresh_outcomes_db) as client:
+        family_id, _ = await claimable_family(client, kit)
+        body = {"family_id": family_id, "as_of": "2026-01-31"}
+        keyed = ANALYST | {"Idempotency-Key": "claim-2026-01-31-" + family_id}
+        responses = await asyncio.gather(*(client.post("/v1/claims", json=body, headers=keyed) for _ in range(5)))
+        assert [r.status_code for r in responses] == [201] * 5, [r.text for r in responses]
+        assert len({r.json()["id"] for r in responses}) == 1
+        assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == 4
+        changed = await client.post("/v1/claims", json=body | {"as_of": "2026-02-01"}, headers=keyed)
+        assert changed.status_code == 422 and changed.json()["errors"][0]["pointer"] == "#header/Idempotency-Key"
+        unkeyed = await client.post("/v1/claims", json=body, headers=ANALYST)
+        assert unkeyed.status_code == 409  # without the key, a second claim is the once-per-phase conflict
+
+
 async def test_cohort_report_reads_from_the_read_replica_when_configured(
     fresh_outcomes_db: str, outcomes_db: str, outcomes_sessions: async_sessionmaker[AsyncSession], kit: Any
 ) -> None:

@@ -6,9 +6,10 @@ from fastapi import FastAPI
 
 from outcomes.config import SERVICE_DIR, Settings
 from outcomes.endpoints import router
-from outcomes.models import platform
+from outcomes.models import idempotency_keys, platform
 from outcomes.service import event_handlers, load_builtin_frameworks
 from outcomes.subject_access import router as subject_access_router
+from shared.idempotency import purge_loop
 from shared.service import create_service_app
 
 
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[router, subject_access_router],
         event_handlers=event_handlers(settings),
         on_startup=[_load_frameworks],
+        background_tasks=[purge_loop(idempotency_keys)],
         body_limit_overrides={
             "/v1/observations/import": settings.import_max_bytes,
             "/v1/observations": settings.batch_max_bytes,

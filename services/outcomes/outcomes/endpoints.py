@@ -10,6 +10,7 @@ from fastapi.responses import PlainTextResponse
 
 from outcomes import service
 from outcomes.config import Settings
+from outcomes.models import idempotency_keys
 from outcomes.schemas import (
     AuditSampleCreate,
     AuditSampleRead,
@@ -29,6 +30,7 @@ from outcomes.schemas import (
 from shared.auth import Principal, require_roles
 from shared.db import ReadSessionDep, SessionDep
 from shared.errors import NotFound, UnprocessableContent, field_error
+from shared.idempotency import Idempotency, idempotency
 
 router = APIRouter(prefix="/v1")
 
@@ -37,6 +39,7 @@ Reader = Annotated[
 ]
 Analyst = Annotated[Principal, Depends(require_roles("analyst", "admin"))]
 Auditor = Annotated[Principal, Depends(require_roles("auditor", "admin"))]
+Idempotent = Annotated[Idempotency, Depends(idempotency(idempotency_keys))]
 ClaimReader = Annotated[Principal, Depends(require_roles("auditor", "analyst", "admin", "service"))]
 Admin = Annotated[Principal, Depends(require_roles("admin"))]
 
@@ -177,9 +180,12 @@ async def import_observations(
 
 @router.post("/evaluations", tags=["evaluation"], status_code=201, summary="Evaluate one family or the cohort")
 async def evaluate(
-    body: EvaluationCreate, session: SessionDep, settings: SettingsDep, principal: Analyst
+    body: EvaluationCreate, session: SessionDep, settings: SettingsDep, principal: Analyst, idempotent: Idempotent
 ) -> EvaluationRead:
-    return await service.evaluate(session, settings, family_id=body.family_id, as_of=body.as_of, actor=principal.actor)
+    return await idempotent.run(
+        EvaluationRead,
+        lambda: service.evaluate(session, settings, family_id=body.family_id, as_of=body.as_of, actor=principal.actor),
+    )
 
 
 @router.get("/families/{family_id}/progress", tags=["evaluation"], summary="Per-need results with evidence")
@@ -209,11 +215,16 @@ async def progress_batch(
 
 
 @router.post("/claims", tags=["claims"], status_code=201, summary="Claim for a family whose every need is met")
-async def create_claim(body: ClaimCreate, session: SessionDep, settings: SettingsDep, principal: Analyst) -> ClaimRead:
-    claim = await service.create_claim(
-        session, settings, family_id=body.family_id, as_of=body.as_of, principal=principal
-    )
-    return service.claim_read(claim, with_evidence=True)
+async def create_claim(
+    body: ClaimCreate, session: SessionDep, settings: SettingsDep, principal: Analyst, idempotent: Idempotent
+) -> ClaimRead:
+    async def create() -> ClaimRead:
+        claim = await service.create_claim(
+            session, settings, family_id=body.family_id, as_of=body.as_of, principal=principal
+        )
+        return service.claim_read(claim, with_evidence=True)
+
+    return await idempotent.run(ClaimRead, create)
 
 
 @router.get("/claims", tags=["claims"], summary="Claims, filtered")
@@ -257,8 +268,10 @@ async def export_claims(
     status_code=201,
     summary="Reproducible audit sample of pending claims, plus every practitioner-assessed claim",
 )
-async def audit_sample(body: AuditSampleCreate, session: SessionDep, principal: Auditor) -> AuditSampleRead:
-    return await service.audit_sample(session, body, principal)
+async def audit_sample(
+    body: AuditSampleCreate, session: SessionDep, principal: Auditor, idempotent: Idempotent
+) -> AuditSampleRead:
+    return await idempotent.run(AuditSampleRead, lambda: service.audit_sample(session, body, principal))
 
 
 @router.get("/claims/{claim_id}", tags=["claims"], summary="A claim with its evidence snapshot")

@@ -31,6 +31,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import new_metadata
+from shared.idempotency import idempotency_table
 from shared.platform_tables import PlatformTables
 
 
@@ -39,6 +40,7 @@ class Base(DeclarativeBase):
 
 
 platform = PlatformTables(Base.metadata)
+idempotency_keys = idempotency_table(Base.metadata)
 
 
 class Framework(Base):
