@@ -476,9 +476,17 @@ class Mutation:
         report, errors = await _attempt(info.context.services.outcomes.run_evaluation(body), _report)
         return ReportPayload(report=report, user_errors=errors)
 
-    @mutation(description="Claim for a family whose every need is met and sustained (analyst).")
-    async def create_claim(self, info: Info, family_id: strawberry.ID, as_of: date | None = None) -> ClaimPayload:
-        call = info.context.services.outcomes.create_claim(_dated({"family_id": str(family_id)}, as_of))
+    @mutation(
+        description="Claim for a family whose every need is met and sustained (analyst); a retry with the same "
+        "`idempotencyKey` replays the first claim instead of answering that the family is already claimed."
+    )
+    async def create_claim(
+        self, info: Info, family_id: strawberry.ID, as_of: date | None = None, idempotency_key: str | None = None
+    ) -> ClaimPayload:
+        if idempotency_key is not None and (refused := _idempotency_key_errors(idempotency_key)):
+            return ClaimPayload(claim=None, user_errors=refused)
+        body = _dated({"family_id": str(family_id)}, as_of)
+        call = info.context.services.outcomes.create_claim(body, idempotency_key)
         claim, errors = await _attempt(call, Claim.from_json)
         return ClaimPayload(claim=claim, user_errors=errors)
 

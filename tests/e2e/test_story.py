@@ -174,8 +174,8 @@ PROGRESS = """
 query Progress($family: ID!) { family(id: $family) { id progress { need met sustained reasons } } }"""
 
 CLAIM = f"""
-mutation Claim($family: ID!, $asOf: Date!) {{
-  createClaim(familyId: $family, asOf: $asOf) {{
+mutation Claim($family: ID!, $asOf: Date!, $key: String) {{
+  createClaim(familyId: $family, asOf: $asOf, idempotencyKey: $key) {{
     claim {{ id status phase evidenceHash practitionerAssessed sampledForAudit }}
     {PAYLOAD_ERRORS}
   }}
@@ -430,9 +430,13 @@ async def test_the_whole_story_through_the_gateway(stack: Stack) -> None:
         # 9. the analyst claims; an auditor may not, and a second claim in the phase is refused
         await gql.refused(CLAIM, AUDITOR, "FORBIDDEN", family=family_id, asOf=str(as_of))
         await gql.refused(CLAIM, LEAD, "FORBIDDEN", family=family_id, asOf=str(as_of))
-        claim = (await gql.data(CLAIM, ANALYST, family=family_id, asOf=str(as_of)))["createClaim"]["claim"]
+        key = f"claim-{family_id}"
+        claim = (await gql.data(CLAIM, ANALYST, family=family_id, asOf=str(as_of), key=key))["createClaim"]["claim"]
         assert claim["status"] == "pending" and len(claim["evidenceHash"]) == 64
         assert claim["practitionerAssessed"] is True and claim["sampledForAudit"] is False
+        # a retry whose answer was lost replays the claim; a new claim for the family in this phase is a conflict
+        again = (await gql.data(CLAIM, ANALYST, family=family_id, asOf=str(as_of), key=key))["createClaim"]
+        assert again["claim"] == claim and not again["userErrors"]
         await gql.refused(CLAIM, ANALYST, "CONFLICT", family=family_id, asOf=str(as_of))
 
         # 10. the auditor samples for local audit and validates; the analyst may do neither

@@ -39,8 +39,9 @@ class OutcomesAPI(ServiceAPI):
         result: JSON = await self.send("POST", "/v1/evaluations", body)
         return result
 
-    async def create_claim(self, body: JSON) -> JSON:
-        result: JSON = await self.send("POST", "/v1/claims", body)
+    async def create_claim(self, body: JSON, idempotency_key: str | None = None) -> JSON:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        result: JSON = await self.send("POST", "/v1/claims", body, headers=headers)
         return result
 
     async def audit_sample(self, body: JSON) -> JSON:
