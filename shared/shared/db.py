@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData
+from sqlalchemy import FromClause, MetaData
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 NAMING_CONVENTION: dict[str, str] = {
@@ -90,3 +92,21 @@ async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 ReadSessionDep = Annotated[AsyncSession, Depends(_read_session, scope="function")]
 """For read-heavy endpoints that write nothing (reports): served by the read replica when configured."""
+
+
+async def copy_rows(session: AsyncSession, table: FromClause, rows: Sequence[dict[str, Any]]) -> int:
+    """COPY rows (dicts with the same keys) into `table` in the session's transaction: the bulk path for rows known
+    to be new (demo data, imports). JSONB values are sent as JSON text. Returns the number of rows."""
+    if not rows:
+        return 0
+    columns = list(rows[0])
+    as_json = {c for c in columns if isinstance(table.c[c].type, JSONB)}
+    records = [
+        tuple(json.dumps(row[c], default=str) if c in as_json and row[c] is not None else row[c] for c in columns)
+        for row in rows
+    ]
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    await driver.copy_records_to_table(table.description, records=records, columns=columns)
+    return len(rows)

@@ -6,8 +6,10 @@ migrations, never by editing what an applied migration ran.
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 from sqlalchemy import MetaData
+from sqlalchemy.dialects import postgresql
 
 from shared.db import NAMING_CONVENTION
 from shared.platform_tables import PlatformTables
@@ -97,6 +99,25 @@ def drop_platform_tables_v1() -> None:
     bind = op.get_bind()
     for name in reversed(_ORDER):
         tables.metadata.tables[name].drop(bind)
+
+
+def create_idempotency_keys_v1() -> None:
+    """The `idempotency_keys` table of `shared.idempotency` (a service's later migration, when its creates take
+    `Idempotency-Key`)."""
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("owner", sa.Text(), nullable=False),
+        sa.Column("key", sa.Text(), nullable=False),
+        sa.Column("request_hash", sa.Text(), nullable=False),
+        sa.Column("status_code", sa.SmallInteger(), nullable=True),
+        sa.Column("response_body", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.PrimaryKeyConstraint("owner", "key", name=op.f("pk_idempotency_keys")),
+    )
+
+
+def drop_idempotency_keys_v1() -> None:
+    op.drop_table("idempotency_keys")
 
 
 def _split(script: str) -> list[str]:

@@ -8,7 +8,6 @@ the transaction.
 
 from __future__ import annotations
 
-import json
 import random
 import uuid
 from collections.abc import Sequence
@@ -16,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases import matching
@@ -35,6 +34,7 @@ from cases.models import (
     TeamAroundFamily,
     Worker,
 )
+from shared.db import copy_rows
 
 DEMO_NAMESPACE = uuid.UUID("6f1c3c52-9a8e-4c1e-9a59-2f1d3e0c0a40")
 HUBS = {"north": ("North Early Help Hub", "LS7"), "central": ("Central Early Help Hub", "LS1"),
@@ -192,24 +192,6 @@ async def seed_demo(session: AsyncSession, *, seed: int) -> dict[str, int]:
 
 
 # --- the platform demo (`earlyhelp seed --demo`): families drawn by `earlyhelp.demo`, loaded in bulk -----------
-
-
-async def _copy(session: AsyncSession, model: Any, rows: Sequence[dict[str, Any]]) -> int:
-    """COPY rows (all with the same keys) into the model's table: the bulk path for rows known to be new."""
-    if not rows:
-        return 0
-    table = model.__table__
-    columns = list(rows[0])
-    as_json = {c for c in columns if isinstance(table.c[c].type, JSONB)}
-    records = [
-        tuple(json.dumps(row[c], default=str) if c in as_json and row[c] is not None else row[c] for c in columns)
-        for row in rows
-    ]
-    connection = await session.connection()
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None
-    await driver.copy_records_to_table(table.name, records=records, columns=columns)
-    return len(rows)
 
 
 def _needs(codes: Sequence[str]) -> list[dict[str, Any]]:
@@ -430,7 +412,7 @@ async def load_demo_families(
         (TeamAroundFamily, None),
         (Review, None),
     ):
-        added = await _copy(session, model, rows[model])
+        added = await copy_rows(session, model.__table__, rows[model])
         if label:
             counts[label] = added
     return counts

@@ -11,7 +11,6 @@ drawn once by `earlyhelp.demo` so that they name the same people as the cases de
 
 from __future__ import annotations
 
-import json
 import random
 import uuid
 from collections.abc import Sequence
@@ -19,7 +18,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.gb import upn as upn_lib
 
@@ -39,6 +37,7 @@ from referrals.service import people_of
 from referrals.working_days import decision_due_at
 from shared.audit import record_access
 from shared.auth import Principal
+from shared.db import copy_rows
 
 DEMO_PREFIX = "DEMO-"
 HUBS = ("north", "central", "south")
@@ -308,24 +307,6 @@ def _demo_payload(family: dict[str, Any]) -> ReferralCreate:
     )
 
 
-async def _copy(session: AsyncSession, model: Any, rows: Sequence[dict[str, Any]]) -> int:
-    """COPY rows (all with the same keys) into the model's table: the bulk path for rows known to be new."""
-    if not rows:
-        return 0
-    table = model.__table__
-    columns = list(rows[0])
-    as_json = {c for c in columns if isinstance(table.c[c].type, JSONB)}
-    records = [
-        tuple(json.dumps(row[c], default=str) if c in as_json and row[c] is not None else row[c] for c in columns)
-        for row in rows
-    ]
-    connection = await session.connection()
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None
-    await driver.copy_records_to_table(table.name, records=records, columns=columns)
-    return len(rows)
-
-
 async def other_demo_present(session: AsyncSession, seed: int) -> bool:
     """Whether demo referrals of another seed (or of the small stand-alone demo) are here already."""
     ours = f"{DEMO_PREFIX}{seed}-"
@@ -457,9 +438,9 @@ async def load_demo_referrals(session: AsyncSession, families: Sequence[dict[str
             )
     if not referrals:
         return 0
-    await _copy(session, Referral, referrals)
-    await _copy(session, ReferralPerson, people_rows)
-    await _copy(session, StatusChange, history_rows)
+    await copy_rows(session, Referral.__table__, referrals)
+    await copy_rows(session, ReferralPerson.__table__, people_rows)
+    await copy_rows(session, StatusChange.__table__, history_rows)
     added = [r["id"] for r in referrals]
     await record_access(
         session,

@@ -7,9 +7,7 @@ Create Date: 2026-11-23 04:10:00
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-from alembic import op
-from sqlalchemy.dialects import postgresql
+from shared.migration_ops import create_idempotency_keys_v1, drop_idempotency_keys_v1
 
 revision: str = "outcomes0004"
 down_revision: str | None = "outcomes0003"
@@ -18,17 +16,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "idempotency_keys",
-        sa.Column("owner", sa.Text(), nullable=False),
-        sa.Column("key", sa.Text(), nullable=False),
-        sa.Column("request_hash", sa.Text(), nullable=False),
-        sa.Column("status_code", sa.SmallInteger(), nullable=True),
-        sa.Column("response_body", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.PrimaryKeyConstraint("owner", "key", name=op.f("pk_idempotency_keys")),
-    )
+    create_idempotency_keys_v1()
 
 
 def downgrade() -> None:
-    op.drop_table("idempotency_keys")
+    drop_idempotency_keys_v1()
