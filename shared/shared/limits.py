@@ -7,11 +7,19 @@ import base64
 import json
 import math
 import time
+from typing import TypeVar
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import PayloadTooLarge, ServiceUnavailable, TooManyRequests, problem_response
+
+V = TypeVar("V")
+
+
+def by_prefix(overrides: dict[str, V], path: str, default: V) -> V:
+    """The value of the first prefix of `overrides` (in order) that `path` starts with, else `default`."""
+    return next((value for prefix, value in overrides.items() if path.startswith(prefix)), default)
 
 
 class BodySizeLimitMiddleware:
@@ -21,10 +29,7 @@ class BodySizeLimitMiddleware:
         self.overrides = overrides or {}
 
     def _limit_for(self, path: str) -> int:
-        for prefix, limit in self.overrides.items():
-            if path.startswith(prefix):
-                return limit
-        return self.max_bytes
+        return by_prefix(self.overrides, path, self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -138,10 +143,7 @@ class RequestTimeoutMiddleware:
         """Path prefix → seconds, for the few bulk operations that may take longer (imports, whole-cohort runs)."""
 
     def _seconds_for(self, path: str) -> float:
-        for prefix, seconds in self.overrides.items():
-            if path.startswith(prefix):
-                return seconds
-        return self.seconds
+        return by_prefix(self.overrides, path, self.seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         seconds = self._seconds_for(scope.get("path", "")) if scope["type"] == "http" else 0
