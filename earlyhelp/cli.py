@@ -44,6 +44,8 @@ console = Console(highlight=False, soft_wrap=True)
 DEMO_FAMILIES = 60
 DEMO_SEED = 2026
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rich.progress import TaskID
 KEY_PATH = DATA_DIR / "dev-signing-key.pem"
 
@@ -273,6 +275,27 @@ def up(
         console.print("stopped: every process this command started has exited.")
 
 
+TRIAGE_QUERY = (
+    '{ triageQueue(hubId: \\"north\\", first: 5) { edges { node { id kind status breached decisionDueAt } } } }'
+)
+
+
+def try_it_lines(token_file: Path) -> list[str]:
+    """The summary's examples: submit a school referral as a school's system, then read the hub's triage queue
+    through the gateway (a test runs them as printed)."""
+    from earlyhelp.platform import REPO_ROOT
+
+    example = REPO_ROOT / "examples" / "school-referral.json"
+    return [
+        f"source {token_file}",
+        f'curl -s -X POST {REFERRALS.url}/v1/referrals/school -H "Authorization: Bearer $PARTNER_SYSTEM_TOKEN" '
+        f"-H \"Idempotency-Key: $(uuidgen 2>/dev/null || date +%s%N)\" -H 'Content-Type: application/json' "
+        f"-d @{example}",
+        f'curl -s {GATEWAY.url}/graphql -H "Authorization: Bearer $HUB_MANAGER_TOKEN" '
+        f"-H 'Content-Type: application/json' -d '{{\"query\": \"{TRIAGE_QUERY}\"}}'",
+    ]
+
+
 def _print_summary() -> None:
     from earlyhelp.platform import CASES, OUTCOMES
 
@@ -288,17 +311,9 @@ def _print_summary() -> None:
     for role, tok in tokens.items():
         console.print(f"  {role:<15} {tok[:24]}…", markup=False)
     console.print(f"  (all in full in {token_file}: `source {token_file}`)")
-    console.print("\n[bold]Try it[/]:")
-    console.print(f"  source {token_file}", markup=False)
-    console.print(
-        f'  curl -s {GATEWAY.url}/graphql -H "Authorization: Bearer $HUB_MANAGER_TOKEN" '
-        "-H 'content-type: application/json' -d '{\"query\": \"{ health { service ready } }\"}'",
-        markup=False,
-    )
-    console.print(
-        f'  curl -s {REFERRALS.url}/v1/referrals?status=received -H "Authorization: Bearer $HUB_MANAGER_TOKEN"',
-        markup=False,
-    )
+    console.print("\n[bold]Try it[/] (copy and paste):")
+    for line in try_it_lines(token_file):
+        console.print(f"  {line}", markup=False)
     console.print("\nCtrl-C stops everything.")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -80,6 +81,19 @@ def test_up_serves_everything_and_stops_cleanly(data_root: Path) -> None:
         assert r.status_code == 200, r.text
         health = {h["service"].lower(): h["ready"] for h in r.json()["data"]["health"]}
         assert health == {"referrals": True, "cases": True, "outcomes": True}
+
+        # The summary's copy-paste examples work as printed: a school referral, then the triage queue.
+        printed = output.split("Try it", 1)[1].split("Ctrl-C", 1)[0]
+        lines = [line.strip() for line in printed.splitlines()[1:] if line.strip()]
+        assert lines[0].startswith("source ") and len(lines) == 3, printed
+        submitted = subprocess.run(
+            ["bash", "-c", f"{lines[0]} && {lines[1]}"], capture_output=True, text=True, timeout=30
+        )
+        referral = json.loads(submitted.stdout)
+        assert referral["status"] == "received" and referral["kind"] == "school", submitted.stdout
+        queue = subprocess.run(["bash", "-c", f"{lines[0]} && {lines[2]}"], capture_output=True, text=True, timeout=30)
+        edges = json.loads(queue.stdout)["data"]["triageQueue"]["edges"]
+        assert edges and all(e["node"]["status"] in ("RECEIVED", "SCREENING") for e in edges), queue.stdout
 
         # The demo data was loaded on first start.
         r = httpx.get(
