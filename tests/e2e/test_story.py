@@ -247,7 +247,7 @@ async def test_the_whole_story_through_the_gateway(stack: Stack) -> None:
         changed = {**referral_input, "reason": "A different body under the same key"}
         reused = (await gql(SUBMIT, PARTNER, input=changed, key=key))["data"]["submitSchoolReferral"]
         assert reused["referral"] is None
-        assert [(e["field"], e["code"]) for e in reused["userErrors"]] == [("#header/Idempotency-Key", "INVALID")]
+        assert [(e["field"], e["code"]) for e in reused["userErrors"]] == [("idempotencyKey", "INVALID")]
         invalid = {**referral_input, "externalReference": "MIS-bad", "schoolUrn": "12"}
         bad = (await gql(SUBMIT, PARTNER, input=invalid, key=str(uuid.uuid4())))["data"]["submitSchoolReferral"]
         assert bad["referral"] is None and [e["field"] for e in bad["userErrors"]] == ["/school_urn"]
@@ -374,6 +374,10 @@ async def test_the_whole_story_through_the_gateway(stack: Stack) -> None:
         saved = [(await gql.data(CONTACT, LEAD, case=case_id, input=disclosure, key="draft-7f3a"))["addContact"]
                  for _ in range(2)]  # fmt: skip
         assert saved[0]["contact"]["id"] == saved[1]["contact"]["id"] and not saved[1]["userErrors"]
+        reused = await gql(CONTACT, LEAD, case=case_id, input={**disclosure, "summary": "Other"}, key="draft-7f3a")
+        assert [(e["field"], e["code"]) for e in reused["data"]["addContact"]["userErrors"]] == [
+            ("idempotencyKey", "INVALID")
+        ]
 
         async def contacts(token: str) -> list[tuple[str, bool]]:
             found = (await gql.data(CONTACTS, token, family=family_id))["family"]["currentCase"]["contacts"]

@@ -68,12 +68,20 @@ class UserError:
     code: UserErrorCode = strawberry.field(description="The kind of problem.")
 
 
+HEADER_ARGUMENTS = {"#header/Idempotency-Key": "idempotencyKey"}
+"""Upstream pointers into request headers, named by the mutation argument that carries them."""
+
+
+def _field(pointer: str | None) -> str | None:
+    return HEADER_ARGUMENTS.get(pointer or "", pointer or None)
+
+
 def user_errors_from(error: UpstreamError) -> list[UserError]:
     """Turn a refusal about the input (400/404/409/412/422/428) into typed user errors; re-raise the rest."""
     if error.code == ErrorCode.BAD_USER_INPUT:
         if error.field_errors:
             return [
-                UserError(field=e["field"] or None, message=e["message"], code=UserErrorCode.INVALID)
+                UserError(field=_field(e["field"]), message=e["message"], code=UserErrorCode.INVALID)
                 for e in error.field_errors
             ]
         return [UserError(field=None, message=error.detail, code=UserErrorCode.INVALID)]
