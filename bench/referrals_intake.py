@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from shared.db import plain_url  # noqa: E402
+from shared.identifiers import with_nhs_check_digit  # noqa: E402
 from shared.migrate import with_database  # noqa: E402
 from shared.testing import (  # noqa: E402
     ServiceProcesses,
@@ -93,12 +94,8 @@ def baseline_app() -> Any:
 
 def _nhs(serial: int) -> str:
     while True:
-        base = f"{400_000_000 + serial:09d}"
-        check = 11 - sum(int(d) * (10 - i) for i, d in enumerate(base)) % 11
-        if check == 11:
-            check = 0
-        if check != 10:
-            return base + str(check)
+        if number := with_nhs_check_digit(f"{400_000_000 + serial:09d}"):
+            return number
         serial += 7_000_000
 
 

@@ -42,6 +42,7 @@ from sqlalchemy.pool import NullPool
 
 from earlyhelp.platform import CASES, OUTCOMES, REFERRALS, Part
 from shared.db import async_url
+from shared.identifiers import with_nhs_check_digit
 from shared.migrate import with_database
 
 STAGES = ("received", "screening", "triaged", "matched", "open", "assessment", "plan", "review", "closed", "sustained")
@@ -111,11 +112,8 @@ def nhs_number(serial: int) -> str:
         raise ValueError("the 999 range holds 500,000 demo NHS numbers")
     slot = (serial * 48_271) % 500_000
     for body in (999_000_000 + 2 * slot, 999_000_000 + 2 * slot + 1):
-        digits = str(body)
-        check = 11 - sum(int(d) * (10 - i) for i, d in enumerate(digits)) % 11
-        check = 0 if check == 11 else check
-        if check != 10:
-            return digits + str(check)
+        if number := with_nhs_check_digit(str(body)):
+            return number
     raise AssertionError("unreachable: two neighbouring bodies cannot both have check value 10")
 
 

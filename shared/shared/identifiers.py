@@ -29,6 +29,15 @@ def normalise_nhs_number(value: str) -> str:
         raise ValueError(f"not a valid NHS number ({_reason(exc)})") from exc
 
 
+def with_nhs_check_digit(body: str) -> str | None:
+    """The NHS number made of a 9-digit `body` and its modulus-11 check digit, or None for a body that has none
+    (remainder 10). For synthetic test and demo numbers: python-stdnum validates NHS numbers but does not make them."""
+    check = 11 - sum(int(digit) * (10 - i) for i, digit in enumerate(body)) % 11
+    if check == 10:
+        return None
+    return body + str(check % 11)
+
+
 def normalise_upn(value: str) -> str:
     """A 13-character Unique Pupil Number with a valid check letter."""
     try:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cases.app import create_app
 from cases.config import Settings
 from cases.models import Hub, Worker
+from shared.identifiers import with_nhs_check_digit
 from shared.testing import app_client, auth, make_token
 
 FRAMEWORK: dict[str, Any] = {
@@ -209,12 +210,9 @@ def make_nhs(n: int) -> str:
 
     base = 400000000 + n
     while True:
-        digits = f"{base:09d}"
-        total = sum(int(d) * w for d, w in zip(digits, range(10, 1, -1), strict=True))
-        check = 11 - total % 11
-        check = 0 if check == 11 else check
-        if check != 10 and nhs.is_valid(f"{digits}{check}"):
-            return f"{digits}{check}"
+        number = with_nhs_check_digit(f"{base:09d}")
+        if number and nhs.is_valid(number):
+            return number
         base += 1
 
 

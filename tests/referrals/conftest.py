@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stdnum.gb import upn as upn_lib
 
+from shared.identifiers import with_nhs_check_digit
 from shared.testing import app_client, auth, free_port, make_token
 
 TODAY = datetime.now(UTC).date()
@@ -24,13 +25,8 @@ _serial = itertools.count(100000001)
 def nhs_number() -> str:
     """A fresh NHS number with a valid modulus-11 check digit."""
     while True:
-        base = f"{next(_serial) % 1_000_000_000:09d}"
-        total = sum(int(d) * (10 - i) for i, d in enumerate(base))
-        check = 11 - total % 11
-        if check == 11:
-            check = 0
-        if check != 10:
-            return base + str(check)
+        if number := with_nhs_check_digit(f"{next(_serial) % 1_000_000_000:09d}"):
+            return number
 
 
 def bad_check_digit(number: str) -> str:

@@ -30,6 +30,7 @@ import asyncpg
 import httpx
 
 from shared.db import plain_url
+from shared.identifiers import with_nhs_check_digit
 from shared.testing import ServiceProcess, ServiceProcesses, auth, common_test_env, free_port, make_token
 
 # Scaled down so that `make test` stays fast; `make soak` runs the full 500 (see test_kill_soak).
@@ -47,12 +48,8 @@ _serial = itertools.count(int(time.time()) % 10_000 * 10_000)
 def nhs_number() -> str:
     """A fresh NHS number with a valid modulus-11 check digit."""
     while True:
-        base = f"{(next(_serial) + 300_000_000) % 1_000_000_000:09d}"
-        check = 11 - sum(int(d) * (10 - i) for i, d in enumerate(base)) % 11
-        if check == 11:
-            check = 0
-        if check != 10:
-            return base + str(check)
+        if number := with_nhs_check_digit(f"{(next(_serial) + 300_000_000) % 1_000_000_000:09d}"):
+            return number
 
 
 def maternity_payload(parent_nhs: str, index: int) -> dict[str, Any]:

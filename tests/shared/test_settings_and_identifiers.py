@@ -12,6 +12,7 @@ from shared.identifiers import (
     normalise_upn,
     normalise_urn,
     postcode_district,
+    with_nhs_check_digit,
 )
 from shared.settings import DEV_EVENT_SECRET, ServiceSettings
 
@@ -136,3 +137,15 @@ def test_school_urn() -> None:
     for bad in ("12345", "1234567", "0123456", "abcdef", "012345"):
         with pytest.raises(ValueError, match="URN"):
             normalise_urn(bad)
+
+
+@pytest.mark.parametrize(
+    ("body", "number"),
+    [
+        ("943476591", "9434765919"),  # NHS England's published example
+        ("000000000", "0000000000"),  # remainder 0: check value 11 is written 0
+        ("000000006", None),  # 6 x 2 = 12, remainder 1: check value 10, no NHS number has this body
+    ],
+)
+def test_synthetic_nhs_numbers_get_the_modulus_11_check_digit(body: str, number: str | None) -> None:
+    assert with_nhs_check_digit(body) == number

@@ -38,6 +38,7 @@ from referrals.working_days import decision_due_at
 from shared.audit import record_access
 from shared.auth import Principal
 from shared.db import copy_rows
+from shared.identifiers import with_nhs_check_digit
 
 DEMO_PREFIX = "DEMO-"
 HUBS = ("north", "central", "south")
@@ -61,12 +62,8 @@ DECISIONS = {
 
 def _nhs_number(rng: random.Random) -> str:
     while True:
-        base = f"{rng.randrange(400_000_000, 999_999_999):09d}"
-        check = 11 - sum(int(d) * (10 - i) for i, d in enumerate(base)) % 11
-        if check == 11:
-            check = 0
-        if check != 10:
-            return base + str(check)
+        if number := with_nhs_check_digit(f"{rng.randrange(400_000_000, 999_999_999):09d}"):
+            return number
 
 
 def _upn(rng: random.Random) -> str:
