@@ -33,7 +33,7 @@ from referrals.schemas import (
     SchoolReferralCreate,
     WithdrawalCreate,
 )
-from referrals.service import people_of
+from referrals.service import people_of, person_row
 from referrals.working_days import decision_due_at
 from shared.audit import record_access
 from shared.auth import Principal
@@ -381,23 +381,14 @@ async def load_demo_referrals(session: AsyncSession, families: Sequence[dict[str
         known = family["stage"] == "matched"  # its people are in the person index already
         by_ref = {p["ref"]: p for p in family["people"]}
         people_rows.extend(
-            {
-                "id": uuid.uuid5(referral_id, p.ref),
-                "referral_id": referral_id,
-                "position": i,
-                "ref": p.ref,
-                "role": p.role,
-                "given_name": p.person.given_name,
-                "family_name": p.person.family_name,
-                "date_of_birth": p.person.date_of_birth,
-                "nhs_number": p.person.nhs_number,
-                "upn": p.upn,
-                "postcode": p.person.postcode,
-                "address": p.person.address,
-                "match_status": "matched" if known else "no_match",
-                "matched_person_id": by_ref[p.ref]["person_id"] if known else None,
-                "match_candidates": [],
-            }
+            person_row(
+                referral_id,
+                i,
+                p,
+                row_id=uuid.uuid5(referral_id, p.ref),
+                match_status="matched" if known else "no_match",
+                matched_person_id=by_ref[p.ref]["person_id"] if known else None,
+            )
             for i, p in enumerate(people)
         )
         partner = f"demo-{family['agency'].lower()}@{family['agency']}"

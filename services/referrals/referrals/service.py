@@ -114,6 +114,36 @@ def _age_on(born: date, day: date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
+def person_row(
+    referral_id: uuid.UUID,
+    position: int,
+    p: _Person,
+    *,
+    row_id: uuid.UUID,
+    match_status: str = "pending",
+    matched_person_id: uuid.UUID | None = None,
+    match_candidates: list[Any] | None = None,
+) -> dict[str, Any]:
+    """A `referral_people` row for one person of a referral (matching still pending unless given)."""
+    return {
+        "id": row_id,
+        "referral_id": referral_id,
+        "position": position,
+        "ref": p.ref,
+        "role": p.role,
+        "given_name": p.person.given_name,
+        "family_name": p.person.family_name,
+        "date_of_birth": p.person.date_of_birth,
+        "nhs_number": p.person.nhs_number,
+        "upn": p.upn,
+        "postcode": p.person.postcode,
+        "address": p.person.address,
+        "match_status": match_status,
+        "matched_person_id": matched_person_id,
+        "match_candidates": match_candidates or [],
+    }
+
+
 def people_of(payload: ReferralCreate, today: date) -> list[_Person]:
     if isinstance(payload, MaternityReferralCreate):
         people = [_Person("expectant_parent", "parent_carer", payload.expectant_parent)]
@@ -273,23 +303,17 @@ async def store_new_referral(
         "updated_at": now,
     }
     people_rows = [
-        {
-            "id": uuid.uuid4(),
-            "referral_id": referral_id,
-            "position": i,
-            "ref": p.ref,
-            "role": p.role,
-            "given_name": p.person.given_name,
-            "family_name": p.person.family_name,
-            "date_of_birth": p.person.date_of_birth,
-            "nhs_number": p.person.nhs_number,
-            "upn": p.upn,
-            "postcode": p.person.postcode,
-            "address": p.person.address,
-            "match_status": matches[i].status if matches is not None else "pending",
-            "matched_person_id": matches[i].matched_person_id if matches is not None else None,
-            "match_candidates": matches[i].candidates if matches is not None else [],
-        }
+        person_row(referral_id, i, p, row_id=uuid.uuid4())
+        if matches is None
+        else person_row(
+            referral_id,
+            i,
+            p,
+            row_id=uuid.uuid4(),
+            match_status=matches[i].status,
+            matched_person_id=matches[i].matched_person_id,
+            match_candidates=matches[i].candidates,
+        )
         for i, p in enumerate(people)
     ]
     change = {
