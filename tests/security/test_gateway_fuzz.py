@@ -32,7 +32,7 @@ import pytest
 import requests
 import schemathesis
 from graphql import GraphQLError, parse, validate
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -44,7 +44,7 @@ from gateway.schema import schema as gateway_schema
 from shared.testing import clone_database
 from tests.conftest import template_name
 from tests.gateway.conftest import gateway_settings
-from tests.security.test_schemathesis import CALLERS, build_app, caller_headers, serve
+from tests.security.test_schemathesis import CALLERS, build_app, caller_headers, fuzz_settings, serve
 
 MAX_EXAMPLES = 10
 MASKED = "An unexpected error occurred"
@@ -112,14 +112,7 @@ def fuzz_operation(operation: Any, mode: GenerationMode, url: str, report: Repor
     session = requests.Session()
     negative = mode is GenerationMode.NEGATIVE
 
-    @settings(
-        max_examples=MAX_EXAMPLES,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
+    @fuzz_settings(MAX_EXAMPLES)
     @given(case=operation.as_strategy(generation_mode=mode), role=st.sampled_from(CALLERS))
     def run(case: Any, role: str) -> None:
         response = case.call(base_url=url, session=session, headers=caller_headers(role), timeout=30)

@@ -135,6 +135,18 @@ def check_error_body(response: schemathesis.Response) -> str | None:
     return None
 
 
+def fuzz_settings(max_examples: int) -> Any:
+    """Hypothesis settings of every fuzz run here: deterministic, no example database, no deadline."""
+    return settings(
+        max_examples=max_examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+
+
 def fuzz_operation(operation: Any, mode: GenerationMode, base_url: str, report: Report) -> None:
     session = requests.Session()
     documented = {str(code) for code in operation.responses.status_codes}
@@ -142,14 +154,7 @@ def fuzz_operation(operation: Any, mode: GenerationMode, base_url: str, report: 
     if mode is GenerationMode.NEGATIVE:
         checks.append(negative_data_rejection)
 
-    @settings(
-        max_examples=MAX_EXAMPLES,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
+    @fuzz_settings(MAX_EXAMPLES)
     @given(case=operation.as_strategy(generation_mode=mode), role=st.sampled_from(CALLERS))
     def run(case: Any, role: str) -> None:
         response = case.call(base_url=base_url, session=session, headers=caller_headers(role), timeout=30)
