@@ -7,7 +7,6 @@ schema is committed in `schema.graphql`; `python -m gateway.schema_check` compar
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any, TypeVar, cast
@@ -71,6 +70,7 @@ from gateway.types.payloads import (
     ReportPayload,
 )
 from shared.errors import ProblemError
+from shared.idempotency import KEY as IDEMPOTENCY_KEY
 from shared.logging import current_request_id
 
 P = TypeVar("P")
@@ -341,12 +341,8 @@ def _dated(body: dict[str, Any], as_of: date | None) -> dict[str, Any]:
     return {**body, "as_of": as_of.isoformat()} if as_of is not None else body
 
 
-IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
-"""What the services accept in `Idempotency-Key`: 1-255 visible ASCII characters (an HTTP header)."""
-
-
 def _idempotency_key_errors(key: str) -> list[UserError]:
-    if IDEMPOTENCY_KEY.fullmatch(key):
+    if IDEMPOTENCY_KEY.fullmatch(key):  # what the services accept: 1-255 visible ASCII characters
         return []
     message = "idempotencyKey must be 1-255 visible ASCII characters (a UUID is a good key)"
     return [UserError(field="idempotencyKey", message=message, code=UserErrorCode.INVALID)]

@@ -43,7 +43,8 @@ from shared.auth import CurrentPrincipal
 from shared.db import SessionDep
 from shared.errors import BadRequest, Conflict, UnprocessableContent, field_error
 
-KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+KEY = re.compile(r"[\x21-\x7e]{1,255}")
+"""A valid `Idempotency-Key` (use `fullmatch`): 1 to 255 visible ASCII characters, as an HTTP header carries."""
 REPLAYED_HEADER = "Idempotent-Replayed"
 RETENTION = timedelta(hours=24)
 log = structlog.get_logger("shared.idempotency")
@@ -143,7 +144,7 @@ def idempotency(table: Table) -> Callable[..., Awaitable[Idempotency]]:
             ),
         ] = None,
     ) -> Idempotency:
-        if idempotency_key is not None and not KEY.match(idempotency_key):
+        if idempotency_key is not None and not KEY.fullmatch(idempotency_key):
             raise BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters")
         route = request.scope.get("route")
         status_code = getattr(route, "status_code", None) or 200

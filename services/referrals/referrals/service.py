@@ -6,7 +6,6 @@ Functions here raise domain errors (`shared.errors`) and never commit: the reque
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,11 +41,11 @@ from shared.audit import record_access
 from shared.auth import Principal
 from shared.errors import BadRequest, Conflict, Forbidden, NotFound, UnprocessableContent, field_error
 from shared.events import publish
+from shared.idempotency import KEY as IDEMPOTENCY_KEY
 from shared.tracing import current_traceparent
 
 log = structlog.get_logger("referrals.service")
 EVENT_SOURCE = "urn:earlyhelp:referrals"
-IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 YOUNG_PERSON_AGE = 13
 
 
@@ -200,7 +199,7 @@ async def receive_referral(
         raise Forbidden("Referrals come from an agency: the token has no agency claim")
     if idempotency_key is None and principal.has_role("partner_system"):
         raise BadRequest("Partner systems must send an Idempotency-Key header with every create")
-    if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
+    if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
         raise BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters")
     owner = principal.agency
     if idempotency_key is not None:
