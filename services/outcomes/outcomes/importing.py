@@ -1,7 +1,18 @@
 """The observation load pipeline's SQL: staging columns, row checks, and the set-based merge per kind.
 
 Rows arrive as text in a temporary staging table (COPY from a CSV upload, or the rows of a JSON batch); every
-check is one SQL expression, so a whole file is checked in one scan and merged in one INSERT … SELECT.
+check is one SQL expression, so a whole file is checked in one scan and merged in one INSERT … SELECT. A staged
+row's place in the file is its `ctid` (the table is filled once, in file order, and never updated).
+
+Two statements load a kind, and they agree on every row:
+
+* `merge_sql`, the careful one: it evaluates each of the row checks below for every row, counts the bad rows
+  and loads the good ones; `errors_sql` then lists the bad rows with their errors.
+* `fast_merge_sql` (attendance, the kind that arrives by the million): it casts the values of the rows that
+  name a known person and checks the typed values, and runs the careful checks only on the rows that name
+  nobody. It is sound, not complete: it may call a good row doubtful (an unusual spelling of a number, say) but
+  never a bad one good. A cast that fails raises; a doubtful row makes it report `doubtful > 0`. Either way the
+  caller rolls it back and runs the careful statement, so a clean file pays for the cheap checks only.
 """
 
 from __future__ import annotations
@@ -245,21 +256,26 @@ def good_expr(shape: str) -> str:
 
 
 _PERSON_JOINS = {
-    "person_id": f"LEFT JOIN people p1 ON s.ok AND p1.id = "
+    "person_id": "LEFT JOIN people p1 ON {guard}p1.id = "
     f"CASE WHEN {_uuid_ok('s.person_id')} THEN CAST(s.person_id AS uuid) END",
-    "nhs_number": f"LEFT JOIN people p2 ON s.ok AND p2.nhs_number = {_nhs('s.nhs_number')}",
-    "upn": f"LEFT JOIN people p3 ON s.ok AND p3.upn = {_upn('s.upn')}",
+    "nhs_number": "LEFT JOIN people p2 ON {guard}p2.nhs_number = " + _nhs("s.nhs_number"),
+    "upn": "LEFT JOIN people p3 ON {guard}p3.upn = " + _upn("s.upn"),
 }
 _PERSON_ALIAS = {"person_id": "p1", "nhs_number": "p2", "upn": "p3"}
 
 
-def _person_join(present: Collection[str] | None) -> tuple[str, str]:
+def _person_refs(present: Collection[str] | None) -> list[str]:
+    return [c for c in PERSON_REF if present is None or c in present]
+
+
+def _person_join(present: Collection[str] | None, guard: str = "s.ok AND ") -> tuple[str, str]:
     """The joins resolving a staged row's person, and the resolved id: only for the identifier columns the
-    file has (a CSV import of UPNs does not hash the people table three times)."""
-    refs = [c for c in PERSON_REF if present is None or c in present]
+    file has (a CSV import of UPNs does not hash the people table three times). `guard` limits the joins to
+    the rows that passed their checks."""
+    refs = _person_refs(present)
     if not refs:
         return "", "CAST(NULL AS uuid)"
-    joins = "\n".join(_PERSON_JOINS[c] for c in refs)
+    joins = "\n".join(_PERSON_JOINS[c].format(guard=guard) for c in refs)
     return joins, "coalesce(" + ", ".join(f"{_PERSON_ALIAS[c]}.id" for c in refs) + ")"
 
 
@@ -269,7 +285,7 @@ _FAMILY = f"CASE WHEN s.ok AND {_uuid_ok('s.family_id')} THEN CAST(s.family_id A
 def _staged(shape: str, staging: str) -> str:
     """Every staged row with `ok`, its checks evaluated once (`OFFSET 0` keeps the planner from copying the
     expression into each place that reads `ok`)."""
-    return f"(SELECT s.*, {good_expr(shape)} AS ok FROM {staging} s OFFSET 0) s"
+    return f"(SELECT s.ctid AS pos, s.*, {good_expr(shape)} AS ok FROM {staging} s OFFSET 0) s"
 
 
 def _when_ok(expr: str) -> str:
@@ -288,7 +304,7 @@ def merge_sql(kind: str, staging: str, present: Collection[str] | None = None) -
     person_join, pid_expr = _person_join(present)
     if shape == "attendance":
         checked = f"""
-        SELECT s.ok, s.line, {pid_expr} AS pid, {_when_ok("CAST(s.term_start AS date)")} AS term_start,
+        SELECT s.ok, s.pos, {pid_expr} AS pid, {_when_ok("CAST(s.term_start AS date)")} AS term_start,
                {_when_ok("CAST(s.term_end AS date)")} AS term_end,
                {_when_ok("CAST(s.possible_sessions AS int)")} AS possible,
                {_when_ok("CAST(s.attended_sessions AS int)")} AS attended,
@@ -311,7 +327,7 @@ def merge_sql(kind: str, staging: str, present: Collection[str] | None = None) -
                :source_agency, :import_id
         FROM (SELECT DISTINCT ON (pid, term_start, term_end) *
               FROM checked WHERE ok AND pid IS NOT NULL
-              ORDER BY pid, term_start, term_end, line) src
+              ORDER BY pid, term_start, term_end, pos) src
         WHERE NOT EXISTS (SELECT 1 FROM attendance_records a
                           WHERE a.person_id = src.pid AND a.term_start = src.term_start
                             AND a.term_end = src.term_end)
@@ -333,7 +349,7 @@ def merge_sql(kind: str, staging: str, present: Collection[str] | None = None) -
         return _with_counts(checked, insert, matched)
     if shape == "status":
         checked = f"""
-        SELECT s.ok, s.line, {pid_expr} AS pid, btrim(s.status) AS status,
+        SELECT s.ok, s.pos, {pid_expr} AS pid, btrim(s.status) AS status,
                {_when_ok("CAST(s.period_start AS date)")} AS period_start,
                {_when_ok("CAST(s.period_end AS date)")} AS period_end
         FROM {staged} {person_join}"""
@@ -341,7 +357,7 @@ def merge_sql(kind: str, staging: str, present: Collection[str] | None = None) -
         src = """
         SELECT DISTINCT ON (pid, period_start) pid, status, period_start, period_end
         FROM checked WHERE ok
-        ORDER BY pid, period_start, line DESC"""
+        ORDER BY pid, period_start, pos DESC"""
         insert = """
         INSERT INTO status_periods AS t (kind, person_id, status, period_start, period_end, source_agency, import_id)
         SELECT :kind, pid, status, period_start, period_end, :source_agency, :import_id
@@ -372,6 +388,78 @@ def merge_sql(kind: str, staging: str, present: Collection[str] | None = None) -
     return _with_counts(checked, insert, "pid IS NOT NULL")
 
 
+_FAST_TRUE = "('true', 't', 'yes', 'y', '1')"
+_FAST_FALSE = "('false', 'f', 'no', 'n', '0')"
+
+
+def fast_merge_sql(kind: str, staging: str, present: Collection[str] | None = None) -> str | None:
+    """The fast statement for `kind` (see the module's docstring), or None when the kind has none.
+
+    It returns the careful statement's counts and `doubtful`, the rows it cannot vouch for. Its result stands
+    only when `doubtful` is 0; otherwise the caller rolls it back and runs `merge_sql`. The caller sets
+    DateStyle ISO, so that a date reads back as YYYY-MM-DD.
+    """
+    if kind != "attendance":
+        return None
+    person_join, pid_expr = _person_join(present, guard="")
+    # A row that names a known person must do so by every identifier it gives (a malformed or unknown second
+    # identifier is for the careful checks to judge); a row that names nobody is unknown only when its
+    # identifiers are well formed.
+    refs = _person_refs(present)
+    resolved = " AND ".join(f"(s.{c} IS NULL OR {_PERSON_ALIAS[c]}.id IS NOT NULL)" for c in refs) or "false"
+    identifiers_bad = " OR ".join(f"({cond})" for cond, *_ in _person_checks(False))
+    # Each value is cast once (the inner query; OFFSET 0 keeps the planner from repeating the casts where the
+    # outer query reads them) and kept only when it reads back as written.
+    casts = {
+        "term_start": ("s.term_start", "date"),
+        "term_end": ("s.term_end", "date"),
+        "possible": ("s.possible_sessions", "int"),
+        "attended": ("s.attended_sessions", "int"),
+        "unauthorised": ("coalesce(s.unauthorised_sessions, '0')", "int"),
+        "suspensions": ("coalesce(s.suspensions, '0')", "int"),
+    }
+    inner = ", ".join(
+        f"{raw} AS {name}_text, CAST({raw} AS {type_}) AS {name}_cast" for name, (raw, type_) in casts.items()
+    )
+    outer = ", ".join(f"CASE WHEN CAST({n}_cast AS text) = {n}_text THEN {n}_cast END AS {n}" for n in casts)
+    typed = f"""
+        SELECT pos, pid, named, {outer},
+               CASE WHEN excluded_text IS NULL OR excluded_text IN {_FAST_FALSE} THEN false
+                    WHEN excluded_text IN {_FAST_TRUE} THEN true END AS excluded
+        FROM (SELECT s.ctid AS pos, {pid_expr} AS pid,
+                     CASE WHEN {pid_expr} IS NOT NULL THEN {resolved} ELSE NOT ({identifiers_bad}) END AS named,
+                     {inner}, s.permanently_excluded AS excluded_text
+              FROM {staging} s {person_join} OFFSET 0) s"""
+    # The careful checks, on typed values. A number of ten digits or more is refused by the careful check.
+    sound = """coalesce(
+        named AND term_start IS NOT NULL AND term_end IS NOT NULL AND term_end >= term_start
+        AND possible BETWEEN 0 AND 999999999 AND attended BETWEEN 0 AND possible
+        AND unauthorised BETWEEN 0 AND possible - attended AND suspensions BETWEEN 0 AND 999999999
+        AND excluded IS NOT NULL, false)"""
+    # As in `merge_sql`, the first row of the file for a person and term wins and rows already stored are
+    # left out; the natural key's order keeps the index's inserts on neighbouring pages.
+    return f"""
+    WITH r AS MATERIALIZED ({typed}),
+    src AS (
+        SELECT DISTINCT ON (pid, term_start, term_end) *
+        FROM r WHERE pid IS NOT NULL AND {sound}
+        ORDER BY pid, term_start, term_end, pos),
+    ins AS (
+        INSERT INTO attendance_records (person_id, term_start, term_end, possible_sessions, attended_sessions,
+                                        unauthorised_sessions, suspensions, permanently_excluded,
+                                        source_agency, import_id)
+        SELECT pid, term_start, term_end, possible, attended, unauthorised, suspensions, excluded,
+               :source_agency, :import_id
+        FROM src
+        WHERE NOT EXISTS (SELECT 1 FROM attendance_records a
+                          WHERE a.person_id = src.pid AND a.term_start = src.term_start
+                            AND a.term_end = src.term_end)
+        RETURNING 1)
+    SELECT 0 AS rejected, count(*) AS valid, count(*) FILTER (WHERE pid IS NOT NULL) AS matched,
+           (SELECT count(*) FROM ins) AS loaded, count(*) FILTER (WHERE NOT {sound}) AS doubtful
+    FROM r"""
+
+
 def _with_counts(checked: str, insert: str, matched: str) -> str:
     return f"""
     WITH checked AS MATERIALIZED ({checked}),
@@ -386,12 +474,13 @@ def _with_counts(checked: str, insert: str, matched: str) -> str:
 def errors_sql(kind: str, staging: str, limit: int) -> str:
     """The first `limit` bad rows with their errors, and how many bad rows there are in all.
 
-    Only the rows that fail the cheap test get their list of errors built.
+    `line` is the row's place among the staged rows, from 1. Only the rows that fail the cheap test get their
+    list of errors built.
     """
     shape = shape_of(kind)
     return f"""
     SELECT s.line, {errors_expr(shape)} AS errs, count(*) OVER () AS bad_rows
-    FROM {staging} s
+    FROM (SELECT row_number() OVER (ORDER BY ctid) AS line, * FROM {staging}) s
     WHERE NOT {good_expr(shape)}
     ORDER BY s.line
     LIMIT {int(limit)}"""

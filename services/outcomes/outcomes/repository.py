@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import Row, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outcomes import importing
@@ -42,6 +43,10 @@ EVIDENCE_TABLES: dict[str, Any] = {
 def _copied(status: str) -> int:
     """The row count of a `COPY n` command status."""
     return int(status.rsplit(" ", 1)[-1])
+
+
+class _Doubtful(Exception):
+    """The fast load could not vouch for some row: roll it back (see `OutcomesRepository.merge_staged`)."""
 
 
 class OutcomesRepository:
@@ -184,9 +189,7 @@ class OutcomesRepository:
     async def create_staging(self, kind: str, columns: Sequence[str]) -> str:
         name = f"stg_{uuid.uuid4().hex}"
         cols = ", ".join(f"{c} text" for c in columns)
-        await self.session.execute(
-            text(f"CREATE TEMP TABLE {name} (line bigint GENERATED ALWAYS AS IDENTITY, {cols}) ON COMMIT DROP")
-        )
+        await self.session.execute(text(f"CREATE TEMP TABLE {name} ({cols}) ON COMMIT DROP"))
         return name
 
     async def copy_csv(self, staging: str, columns: Sequence[str], source: AsyncIterable[bytes]) -> int:
@@ -208,7 +211,7 @@ class OutcomesRepository:
         await self.session.execute(text("SET LOCAL enable_mergejoin = off"))
         await self.session.execute(text("SET LOCAL enable_nestloop = off"))
         # The attendance merge sorts the good rows by the natural key: in memory rather than on disk.
-        await self.session.execute(text("SET LOCAL work_mem = '64MB'"))
+        await self.session.execute(text("SET LOCAL work_mem = '256MB'"))
 
     async def staged_errors(self, kind: str, staging: str, limit: int) -> Sequence[Row[Any]]:
         return (await self.session.execute(text(importing.errors_sql(kind, staging, limit)))).all()
@@ -222,12 +225,29 @@ class OutcomesRepository:
         import_id: uuid.UUID,
         present: Sequence[str] | None = None,
     ) -> Row[Any]:
+        """Load the staged rows of `kind`: the fast statement when it vouches for every row, else the careful
+        one (see `importing`)."""
         params: dict[str, Any] = {"source_agency": source_agency, "import_id": import_id}
         if importing.shape_of(kind) in ("incident", "status"):
             params["kind"] = kind
         if kind == "attendance":
             # Concurrent attendance merges queue here: each one's anti-join must see the rows of those before it.
             await self.session.execute(select(func.pg_advisory_xact_lock(importing.ATTENDANCE_MERGE_LOCK)))
+        fast = importing.fast_merge_sql(kind, staging, present)
+        if fast is not None:
+            await self.session.execute(text("SET LOCAL DateStyle = 'ISO, YMD'"))
+            try:
+                async with self.session.begin_nested():
+                    merged = (await self.session.execute(text(fast), params)).one()
+                    if merged.doubtful:
+                        raise _Doubtful
+                return merged
+            except _Doubtful:
+                pass  # rolled back to the savepoint; the careful statement decides
+            except DBAPIError as exc:
+                if not isinstance(getattr(exc.orig, "__cause__", None), asyncpg.DataError):
+                    raise
+                # a value no cast could read (SQLSTATE class 22): the careful statement says which
         return (await self.session.execute(text(importing.merge_sql(kind, staging, present)), params)).one()
 
     async def drop_staging(self, staging: str) -> None:
@@ -252,7 +272,7 @@ class OutcomesRepository:
     async def tune_for_evaluation(self, *, cohort: bool) -> None:
         """For a cohort, room in memory for the evaluation's sorts and hashes (this transaction only)."""
         if cohort:
-            await self.session.execute(text("SET LOCAL work_mem = '64MB'"))
+            await self.session.execute(text("SET LOCAL work_mem = '256MB'"))
 
     @staticmethod
     def _plan_tag(need: str, family_id: uuid.UUID | None) -> str:
