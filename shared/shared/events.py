@@ -21,7 +21,9 @@ import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 import asyncpg
@@ -30,9 +32,11 @@ import orjson
 import structlog
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, any_, func, insert, literal, select, text, update
+from sqlalchemy import and_, any_, bindparam, func, insert, literal, or_, select, text, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import CTE
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from shared.auth import require_roles
@@ -67,6 +71,96 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxEvent:
+    """An event to write to the outbox: by `publish`, or by a service's own one-statement write (referral
+    intake) through `outbox_ctes`."""
+
+    id: uuid.UUID
+    type: str
+    source: str
+    subject: str | None
+    data: dict[str, Any]
+    """JSON-ready (see `new`)."""
+    audience_agency: str | None
+    traceparent: str | None
+
+    @classmethod
+    def new(
+        cls,
+        *,
+        source: str,
+        type: str,
+        data: Mapping[str, Any],
+        subject: str | None = None,
+        audience_agency: str | None = None,
+    ) -> OutboxEvent:
+        """A new event in the current trace; UUIDs, dates and sets in `data` become JSON values."""
+        return cls(
+            id=uuid.uuid4(),
+            type=type,
+            source=source,
+            subject=subject,
+            data=orjson.loads(orjson.dumps(dict(data), default=_json_default)),
+            audience_agency=audience_agency,
+            traceparent=current_traceparent(),
+        )
+
+    def params(self) -> dict[str, Any]:
+        """The bind parameters of `outbox_ctes`."""
+        return {
+            "e_id": self.id,
+            "e_type": self.type,
+            "e_source": self.source,
+            "e_subject": self.subject,
+            "e_data": self.data,
+            "e_audience_agency": self.audience_agency,
+            "e_traceparent": self.traceparent,
+        }
+
+
+def outbox_ctes(tables: PlatformTables, *, when: ColumnElement[bool] | None = None) -> tuple[CTE, CTE]:
+    """The outbox event row and its deliveries, as two CTEs to add to a statement that binds
+    `OutboxEvent.params()`; with `when`, written only when it holds. The deliveries CTE returns their ids.
+
+    Subscriptions without an owner agency (internal services) receive every event of their types; a
+    partner's subscription receives only events whose `audience_agency` is that partner. The foreign key from
+    the deliveries to the event is checked at the end of the statement, when both rows exist.
+    """
+    events, deliveries, subs = tables.outbox_events, tables.outbox_deliveries, tables.event_subscriptions
+    columns = ("id", "type", "source", "subject", "data", "audience_agency", "traceparent")
+    values = select(*(bindparam(f"e_{name}", type_=events.c[name].type) for name in columns))
+    event = (
+        insert(events)
+        .from_select(list(columns), values if when is None else values.where(when))
+        .returning(events.c.id, events.c.type, events.c.subject, events.c.audience_agency)
+        .cte("event")
+    )
+    fan_out = (
+        insert(deliveries)
+        .from_select(
+            ["event_id", "subscription_id", "subject"],
+            select(event.c.id, subs.c.id, event.c.subject)
+            .select_from(event)
+            .join(subs, true())
+            .where(
+                subs.c.active,
+                event.c.type == any_(subs.c.event_types),
+                or_(subs.c.owner_agency.is_(None), subs.c.owner_agency == event.c.audience_agency),
+            ),
+        )
+        .returning(deliveries.c.id)
+        .cte("deliveries")
+    )
+    return event, fan_out
+
+
+@cache
+def _publish_statement(tables: PlatformTables) -> Executable:
+    # One round trip: the event, its deliveries and the relays' wake-up (sent at commit).
+    return select(func.pg_notify(NOTIFY_CHANNEL, "")).add_cte(*outbox_ctes(tables))
+
+
 async def publish(
     session: AsyncSession,
     tables: PlatformTables,
@@ -77,37 +171,10 @@ async def publish(
     subject: str | None = None,
     audience_agency: str | None = None,
 ) -> uuid.UUID:
-    """Write an event and its deliveries in the caller's transaction.
-
-    Subscriptions without an owner agency (internal services) receive every event of their types; a
-    partner's subscription receives only events whose `audience_agency` is that partner.
-    """
-    event_id = uuid.uuid4()
-    payload = orjson.loads(orjson.dumps(dict(data), default=_json_default))
-    event = insert(tables.outbox_events).values(
-        id=event_id,
-        type=type,
-        source=source,
-        subject=subject,
-        data=payload,
-        audience_agency=audience_agency,
-        traceparent=current_traceparent(),
-    )
-    subs = tables.event_subscriptions
-    deliveries = tables.outbox_deliveries
-    audience: ColumnElement[bool] = subs.c.owner_agency.is_(None)
-    if audience_agency is not None:
-        audience = audience | (subs.c.owner_agency == audience_agency)
-    chosen = select(literal(event_id), subs.c.id, literal(subject, type_=deliveries.c.subject.type)).where(
-        subs.c.active, literal(type) == any_(subs.c.event_types), audience
-    )
-    fan_out = insert(deliveries).from_select(["event_id", "subscription_id", "subject"], chosen)
-    # One round trip: the event, its deliveries and the relays' wake-up (sent at commit). The foreign key from
-    # the deliveries to the event is checked at the end of the statement, when both rows exist.
-    await session.execute(
-        select(func.pg_notify(NOTIFY_CHANNEL, "")).add_cte(event.cte("event"), fan_out.cte("deliveries"))
-    )
-    return event_id
+    """Write an event and its deliveries (see `outbox_ctes`) in the caller's transaction."""
+    event = OutboxEvent.new(source=source, type=type, data=data, subject=subject, audience_agency=audience_agency)
+    await session.execute(_publish_statement(tables), event.params())
+    return event.id
 
 
 def _json_default(value: Any) -> Any:

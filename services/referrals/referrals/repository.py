@@ -15,7 +15,6 @@ from sqlalchemy import (
     Executable,
     Table,
     and_,
-    any_,
     bindparam,
     exists,
     false,
@@ -43,7 +42,7 @@ from referrals.models import (
     platform,
 )
 from referrals.working_days import LONDON
-from shared.events import NOTIFY_CHANNEL
+from shared.events import NOTIFY_CHANNEL, OutboxEvent, outbox_ctes
 
 LONDON_DAY = timedelta(days=1)
 PERSON_COLUMNS = tuple(c.name for c in ReferralPerson.__table__.columns)
@@ -88,19 +87,6 @@ class IdempotentResponse:
     key: str
     status_code: int
     body: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxEvent:
-    """An event for the outbox, written by the intake statement itself (as `shared.events.publish` would)."""
-
-    id: uuid.UUID
-    type: str
-    source: str
-    subject: str
-    data: dict[str, Any]
-    """Already JSON-ready (see `shared.events.publish`)."""
-    traceparent: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,13 +155,8 @@ class ReferralRepository:
         params: dict[str, Any] = {f"r_{name}": value for name, value in referral.items()}
         params |= {f"c_{name}": value for name, value in change.items()}
         params["people"] = [_json_row(row) for row in people]
+        params |= event.params()
         params |= {
-            "e_id": event.id,
-            "e_type": event.type,
-            "e_source": event.source,
-            "e_subject": event.subject,
-            "e_data": event.data,
-            "e_traceparent": event.traceparent,
             "a_actor": audit.actor,
             "a_action": audit.action,
             "a_record_type": audit.record_type,
@@ -450,41 +431,8 @@ def _insert_referral_statement(
             )
             .cte("stored_response")
         )
-    # The outbox event and its deliveries, as `shared.events.publish` writes them for an event without an
-    # audience agency (internal subscribers only); NOTIFY wakes the relay only when there is something to deliver.
-    events, deliveries, subscriptions = platform.outbox_events, platform.outbox_deliveries, platform.event_subscriptions
-    event = (
-        insert(events)
-        .from_select(
-            ["id", "type", "source", "subject", "data", "traceparent"],
-            select(
-                bindparam("e_id", type_=events.c.id.type),
-                bindparam("e_type", type_=events.c.type.type),
-                bindparam("e_source", type_=events.c.source.type),
-                bindparam("e_subject", type_=events.c.subject.type),
-                bindparam("e_data", type_=events.c.data.type),
-                bindparam("e_traceparent", type_=events.c.traceparent.type),
-            ).where(was_created),
-        )
-        .returning(events.c.id, events.c.type, events.c.subject)
-        .cte("event")
-    )
-    delivered = (
-        insert(deliveries)
-        .from_select(
-            ["event_id", "subscription_id", "subject"],
-            select(event.c.id, subscriptions.c.id, event.c.subject)
-            .select_from(event)
-            .join(subscriptions, true())
-            .where(
-                subscriptions.c.active,
-                event.c.type == any_(subscriptions.c.event_types),
-                subscriptions.c.owner_agency.is_(None),
-            ),
-        )
-        .returning(deliveries.c.id)
-        .cte("deliveries")
-    )
+    # The outbox event and its deliveries, as `shared.events.publish` writes them.
+    event, delivered = outbox_ctes(platform, when=was_created)
     # Last, as in every write of this service: the audit chain trigger's lock is then held only until commit.
     audit_log = platform.audit_log
     audited = (

@@ -21,7 +21,7 @@ from referrals.hubs import allocate_hub
 from referrals.matching import CasesUnavailable, MatchQuery, PersonMatch, PersonMatcher
 from referrals.models import OPEN_STATUSES, Referral, ReferralPerson, StatusChange, platform
 from referrals.needs import NeedCatalogue
-from referrals.repository import AuditEntry, IdempotentResponse, OutboxEvent, ReadScope, ReferralRepository
+from referrals.repository import AuditEntry, IdempotentResponse, ReadScope, ReferralRepository
 from referrals.schemas import (
     MAX_PEOPLE,
     DecisionCreate,
@@ -40,9 +40,8 @@ from referrals.working_days import decision_due_at
 from shared.audit import record_access
 from shared.auth import Principal
 from shared.errors import BadRequest, Conflict, Forbidden, NotFound, UnprocessableContent, field_error
-from shared.events import publish
+from shared.events import OutboxEvent, publish
 from shared.idempotency import KEY as IDEMPOTENCY_KEY
-from shared.tracing import current_traceparent
 
 log = structlog.get_logger("referrals.service")
 EVENT_SOURCE = "urn:earlyhelp:referrals"
@@ -333,13 +332,8 @@ async def store_new_referral(
     stored = IdempotentResponse(idempotency[0], idempotency[1], 201, body) if idempotency is not None else None
     # The outbox event (`referral.received`) and the audit row are written by the same statement as the referral
     # (one round trip for the whole intake write) — the rows `publish` and `record_access` would write.
-    event = OutboxEvent(
-        id=uuid.uuid4(),
-        type="referral.received",
-        source=EVENT_SOURCE,
-        subject=str(referral_id),
-        data=orjson.loads(orjson.dumps(received_payload(referral), default=_jsonable)),
-        traceparent=current_traceparent(),
+    event = OutboxEvent.new(
+        source=EVENT_SOURCE, type="referral.received", subject=str(referral_id), data=received_payload(referral)
     )
     audit = AuditEntry(actor=principal.actor, action="create", record_type="referral", purpose="referral intake")
     if not await repo.insert_referral(
@@ -352,15 +346,6 @@ async def store_new_referral(
             existing_referral_id=str(existing),
         )
     return referral, body
-
-
-def _jsonable(value: Any) -> Any:
-    """What orjson does not serialise itself, as `shared.events.publish` serialises it."""
-    if isinstance(value, set | frozenset):
-        return sorted(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def query_for(person: _Person | ReferralPerson) -> MatchQuery:
