@@ -14,6 +14,7 @@ import os
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import asyncpg
@@ -123,7 +124,8 @@ async def main() -> None:
                     "INSERT INTO stored_attendance (person_id, term_start, term_end, possible_sessions, "
                     "attended_sessions, unauthorised_sessions, suspensions, permanently_excluded, source_agency, "
                     "import_id) SELECT person_id, term_start, term_end, possible_sessions, attended_sessions, 0, "
-                    "suspensions, permanently_excluded, 'SCH', gen_random_uuid() FROM resolved_attendance"
+                    "suspensions, permanently_excluded, 'SCH', $1 FROM resolved_attendance",
+                    uuid.uuid4(),  # one import id for all rows, as the service's
                 )
                 store_times.append(time.perf_counter() - started)
             store = min(store_times)
