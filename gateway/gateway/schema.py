@@ -25,6 +25,7 @@ from gateway.config import Settings
 from gateway.context import Info
 from gateway.errors import ErrorCode, GatewayError, UpstreamError
 from gateway.limits import QueryLimits, QueryLimitsExtension
+from gateway.prefetch import prefetch_families
 from gateway.types.common import (
     Connection,
     UserError,
@@ -223,13 +224,15 @@ class Query:
                 loader.prime(str(item["id"]), item)
             return items, next_cursor
 
-        return await paginate(
+        page = await paginate(
             fetch,
             first=first,
             after=after,
             build=Family.from_json,
             max_page_size=info.context.settings.max_page_size,
         )
+        await prefetch_families(info, [str(edge.node.id) for edge in page.edges])
+        return page
 
     @resolver(description="One person by id; null when unknown or not yours to see.")
     async def person(self, info: Info, id: strawberry.ID) -> Person | None:
