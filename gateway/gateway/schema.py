@@ -23,8 +23,9 @@ from gateway.clients.base import Caller
 from gateway.clients.cases import CasesAPI, OwnCases
 from gateway.config import Settings
 from gateway.context import Info
+from gateway.documents import DocumentCache, DocumentExtension
 from gateway.errors import ErrorCode, GatewayError, UpstreamError
-from gateway.limits import QueryLimits, QueryLimitsExtension
+from gateway.limits import QueryLimits
 from gateway.prefetch import prefetch_families
 from gateway.types.common import (
     Connection,
@@ -563,9 +564,10 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         max_page_size=settings.max_page_size,
         default_page_size=DEFAULT_FIRST,
     )
+    documents = DocumentCache()
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        lambda: QueryLimitsExtension(limits),
+        lambda: DocumentExtension(limits, documents),
         MaskUnexpectedErrors,
     ]
     if not settings.is_development:
