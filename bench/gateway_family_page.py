@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -136,11 +137,13 @@ async def main(requests: int) -> None:
                     return len(await aggregator(client, urls))
 
                 # interleave the two so that machine noise hits both alike
+                load_before = os.getloadavg()[0]
                 gw: list[float] = []
                 rest: list[float] = []
                 for _ in range(4):
                     rest += await measure("aggregator", via_rest, requests // 4)
                     gw += await measure("gateway", via_gateway, requests // 4)
+                load_after = os.getloadavg()[0]
         finally:
             gateway.stop()
     finally:
@@ -148,6 +151,8 @@ async def main(requests: int) -> None:
         for name in names.values():
             await drop_database(server, name)
     print(f"family page, N={N}, {len(gw)} requests each (sequential, same run)")
+    # the figures are only comparable between quiet runs: the machine's load shifts both sides, and not alike
+    print(f"  load average (1 min) {load_before:.2f} before, {load_after:.2f} after")
     print(f"  REST aggregator  p50 {quantile(rest, 0.50):7.1f} ms   p95 {quantile(rest, 0.95):7.1f} ms")
     print(f"  GraphQL gateway  p50 {quantile(gw, 0.50):7.1f} ms   p95 {quantile(gw, 0.95):7.1f} ms")
     ratio = quantile(gw, 0.95) / quantile(rest, 0.95)

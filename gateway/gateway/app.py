@@ -8,6 +8,7 @@ serves the data team's cohort report at `GET /reports/cohort` (`gateway.reports`
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -41,6 +42,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upstreams: Upstreams = getattr(app.state, "upstreams", None) or Upstreams.from_settings(settings)
         app.state.upstreams = upstreams
         app.state.verifier = build_verifier(settings)  # for `me`; the services verify every token themselves
+        # What exists now (modules, the schema, the clients) lives as long as the process. Frozen, it is left out
+        # of the collector's full passes, which would otherwise walk some 200k objects and stall the requests in
+        # flight for tens of milliseconds each time.
+        gc.freeze()
         try:
             yield
         finally:

@@ -1,4 +1,4 @@
-"""Query limits enforced during validation, so a refused query never reaches a resolver.
+"""Query limits enforced during validation (`gateway.documents`), so a refused query never reaches a resolver.
 
 One pass over each operation (fragments expanded, each fragment analysed once and memoised, so a
 "fragment bomb" costs no more than its text) measures:
@@ -7,17 +7,16 @@ One pass over each operation (fragments expanded, each fragment analysed once an
 * estimated complexity — every field costs 1, and the selections under a paginated field (one with a
   `first` argument) count `first` times (the default page size when `first` is absent);
 * page size — every `first` argument, literal or variable, must lie in 0..max_page_size.
-The token limit is applied by the parser (`MaxTokensLimiter`), before this rule runs.
+The token limit is applied by the parser (`MaxTokensLimiter`), before the limits are measured.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
-    ASTValidationRule,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -27,11 +26,8 @@ from graphql import (
     IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    ValidationContext,
-    ValidationRule,
     VariableNode,
 )
-from strawberry.extensions import SchemaExtension
 
 from gateway.errors import ErrorCode
 
@@ -139,66 +135,52 @@ def _cap(value: int) -> int:
     return min(value, _CAP)
 
 
-def limits_rule(limits: QueryLimits, variables: Mapping[str, Any] | None) -> type[ASTValidationRule]:
-    """A validation rule class bound to this request's limits and variables."""
-
-    class QueryLimitsRule(ValidationRule):
-        def __init__(self, context: ValidationContext) -> None:
-            super().__init__(context)
-            self.check(context.document)
-
-        def check(self, document: DocumentNode) -> None:
-            fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-            analyser = _Analyser(limits, fragments, variables or {})
-            for operation in document.definitions:
-                if not isinstance(operation, OperationDefinitionNode):
-                    continue
-                stats = analyser.selection_set(operation.selection_set, frozenset())
-                name = operation.name.value if operation.name else "anonymous"
-                if stats.depth > limits.max_depth:
-                    self.refuse(
-                        f"Operation {name!r} is {stats.depth} levels deep; the limit is {limits.max_depth}",
-                        ErrorCode.QUERY_TOO_DEEP,
-                        operation,
-                        limits.max_depth,
-                        stats.depth,
-                    )
-                if stats.aliases > limits.max_aliases:
-                    self.refuse(
-                        f"Operation {name!r} uses {stats.aliases} aliases (fragments included); "
-                        f"the limit is {limits.max_aliases}",
-                        ErrorCode.TOO_MANY_ALIASES,
-                        operation,
-                        limits.max_aliases,
-                        stats.aliases,
-                    )
-                if stats.cost > limits.max_complexity:
-                    self.refuse(
-                        f"Operation {name!r} has an estimated complexity of {stats.cost}; the limit is "
-                        f"{limits.max_complexity} (ask for fewer fields or smaller pages)",
-                        ErrorCode.QUERY_TOO_COMPLEX,
-                        operation,
-                        limits.max_complexity,
-                        stats.cost,
-                    )
-            for error in analyser.page_errors:
-                self.report_error(error)
-
-        def refuse(self, message: str, code: ErrorCode, node: OperationDefinitionNode, limit: int, actual: int) -> None:
-            self.report_error(
-                GraphQLError(message, nodes=[node], extensions={"code": code.value, "limit": limit, "actual": actual})
+def limit_errors(
+    document: DocumentNode, limits: QueryLimits, variables: Mapping[str, Any] | None
+) -> list[GraphQLError]:
+    """The limits each operation of `document` exceeds with these variables, as validation errors."""
+    errors: list[GraphQLError] = []
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    analyser = _Analyser(limits, fragments, variables or {})
+    for operation in document.definitions:
+        if not isinstance(operation, OperationDefinitionNode):
+            continue
+        stats = analyser.selection_set(operation.selection_set, frozenset())
+        name = operation.name.value if operation.name else "anonymous"
+        if stats.depth > limits.max_depth:
+            errors.append(
+                _refusal(
+                    f"Operation {name!r} is {stats.depth} levels deep; the limit is {limits.max_depth}",
+                    ErrorCode.QUERY_TOO_DEEP,
+                    operation,
+                    limits.max_depth,
+                    stats.depth,
+                )
             )
+        if stats.aliases > limits.max_aliases:
+            errors.append(
+                _refusal(
+                    f"Operation {name!r} uses {stats.aliases} aliases (fragments included); "
+                    f"the limit is {limits.max_aliases}",
+                    ErrorCode.TOO_MANY_ALIASES,
+                    operation,
+                    limits.max_aliases,
+                    stats.aliases,
+                )
+            )
+        if stats.cost > limits.max_complexity:
+            errors.append(
+                _refusal(
+                    f"Operation {name!r} has an estimated complexity of {stats.cost}; the limit is "
+                    f"{limits.max_complexity} (ask for fewer fields or smaller pages)",
+                    ErrorCode.QUERY_TOO_COMPLEX,
+                    operation,
+                    limits.max_complexity,
+                    stats.cost,
+                )
+            )
+    return errors + analyser.page_errors
 
-    return QueryLimitsRule
 
-
-class QueryLimitsExtension(SchemaExtension):
-    """Adds the limits rule, bound to the request's variables, to validation."""
-
-    def __init__(self, limits: QueryLimits) -> None:
-        self.limits = limits
-
-    def on_operation(self) -> Iterator[None]:
-        ctx = self.execution_context
-        ctx.validation_rules = (*ctx.validation_rules, limits_rule(self.limits, ctx.variables))
-        yield
+def _refusal(message: str, code: ErrorCode, node: OperationDefinitionNode, limit: int, actual: int) -> GraphQLError:
+    return GraphQLError(message, nodes=[node], extensions={"code": code.value, "limit": limit, "actual": actual})

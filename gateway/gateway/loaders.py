@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -20,6 +20,24 @@ from gateway.clients.base import BATCH_MAX, JSON
 from gateway.clients.cases import CasesAPI
 from gateway.clients.outcomes import OutcomesAPI
 from gateway.clients.referrals import ReferralsAPI
+
+K = TypeVar("K")
+V = TypeVar("V")
+T = TypeVar("T")
+
+
+def loaded(loader: DataLoader[K, V], key: K, build: Callable[[V], T]) -> T | Awaitable[T]:
+    """`build` of the loader's value for `key`: at once when this request has already loaded it (the family
+    page's look-ahead, `gateway.prefetch`), else an awaitable. A resolver returning this is a plain function, so
+    graphql-core creates a coroutine and a task only for the fields that really have to wait."""
+    future = loader.cache_map.get(key)
+    if future is not None and future.done() and not future.cancelled() and future.exception() is None:
+        return build(future.result())
+    return _build_when_loaded(loader.load(key), build)
+
+
+async def _build_when_loaded(pending: Awaitable[V], build: Callable[[V], T]) -> T:
+    return build(await pending)
 
 
 def _one_per_key(items: list[JSON], keys: Sequence[str], field: str = "id") -> list[JSON | None]:

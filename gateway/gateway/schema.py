@@ -23,8 +23,10 @@ from gateway.clients.base import Caller
 from gateway.clients.cases import CasesAPI, OwnCases
 from gateway.config import Settings
 from gateway.context import Info
+from gateway.documents import DocumentCache, DocumentExtension
 from gateway.errors import ErrorCode, GatewayError, UpstreamError
-from gateway.limits import QueryLimits, QueryLimitsExtension
+from gateway.limits import QueryLimits
+from gateway.prefetch import prefetch_families
 from gateway.types.common import (
     Connection,
     UserError,
@@ -223,13 +225,15 @@ class Query:
                 loader.prime(str(item["id"]), item)
             return items, next_cursor
 
-        return await paginate(
+        page = await paginate(
             fetch,
             first=first,
             after=after,
             build=Family.from_json,
             max_page_size=info.context.settings.max_page_size,
         )
+        await prefetch_families(info, [str(edge.node.id) for edge in page.edges])
+        return page
 
     @resolver(description="One person by id; null when unknown or not yours to see.")
     async def person(self, info: Info, id: strawberry.ID) -> Person | None:
@@ -560,9 +564,10 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         max_page_size=settings.max_page_size,
         default_page_size=DEFAULT_FIRST,
     )
+    documents = DocumentCache()
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        lambda: QueryLimitsExtension(limits),
+        lambda: DocumentExtension(limits, documents),
         MaskUnexpectedErrors,
     ]
     if not settings.is_development:

@@ -6,24 +6,30 @@ import base64
 import binascii
 import dataclasses
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 from enum import Enum
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeAlias, TypeVar, cast
 
 import strawberry
 
 from gateway.errors import ErrorCode, GatewayError, UpstreamError
 
 T = TypeVar("T")
+Resolved: TypeAlias = T | Awaitable[T]
+"""What a resolver built on `gateway.loaders.loaded` returns: the value, or an awaitable of it."""
 F = TypeVar("F", bound=Callable[..., Any])
 E = TypeVar("E", bound=Enum)
 JSON = dict[str, Any]
 
 
-def resolver(*, description: str) -> Callable[[F], F]:
-    """`@strawberry.field(description=…)` for a resolver method, typed for mypy (it keeps the signature)."""
-    return cast(Callable[[F], F], strawberry.field(description=description))
+def resolver(*, description: str, graphql_type: Any = None) -> Callable[[F], F]:
+    """`@strawberry.field(description=…)` for a resolver method, typed for mypy (it keeps the signature).
+
+    `graphql_type` is the field's type when the return annotation cannot say it: a plain resolver that answers
+    at once when its value is loaded and with an awaitable otherwise (`gateway.loaders.loaded`).
+    """
+    return cast(Callable[[F], F], strawberry.field(description=description, graphql_type=graphql_type))
 
 
 def mutation(*, description: str) -> Callable[[F], F]:

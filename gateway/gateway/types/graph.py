@@ -14,7 +14,8 @@ import strawberry
 from strawberry.scalars import JSON as JSONScalar
 
 from gateway.context import Info
-from gateway.types.common import JSON, parse_date, parse_datetime, parse_enum, resolver, strings
+from gateway.loaders import loaded
+from gateway.types.common import JSON, Resolved, parse_date, parse_datetime, parse_enum, resolver, strings
 from gateway.types.enums import (
     CaseStatus,
     ClosureOutcome,
@@ -56,10 +57,12 @@ class Person:
             postcode=data.get("postcode"),
         )
 
-    @resolver(description="The families this person is a member of now (visible to the caller).")
-    async def families(self, info: Info) -> list[Family]:
-        families = await info.context.data_loaders.families_by_person.load(str(self.id))
-        return [Family.from_json(f) for f in families]
+    @resolver(
+        description="The families this person is a member of now (visible to the caller).",
+        graphql_type=list["Family"],
+    )
+    def families(self, info: Info) -> Resolved[list[Family]]:
+        return loaded(info.context.data_loaders.families_by_person, str(self.id), _families)
 
     @resolver(description="Referrals made about the families this person is a member of now.")
     async def referrals(self, info: Info) -> list[Referral]:
@@ -107,30 +110,74 @@ class Family:
             members=[FamilyMember.from_json(m) for m in data.get("members") or []],
         )
 
-    @resolver(description="The family's open case, if it has one (at most one is open).")
-    async def current_case(self, info: Info) -> Case | None:
-        cases = await info.context.data_loaders.cases_by_family.load(str(self.id))
-        current = next((c for c in cases if c.get("status") != CaseStatus.CLOSED.value), None)
-        return Case.from_json(current) if current else None
+    @resolver(description="The family's open case, if it has one (at most one is open).", graphql_type="Case | None")
+    def current_case(self, info: Info) -> Resolved[Case | None]:
+        return loaded(info.context.data_loaders.cases_by_family, str(self.id), _current_case)
 
-    @resolver(description="Every case of the family, newest first.")
-    async def cases(self, info: Info) -> list[Case]:
-        return [Case.from_json(c) for c in await info.context.data_loaders.cases_by_family.load(str(self.id))]
+    @resolver(description="Every case of the family, newest first.", graphql_type=list["Case"])
+    def cases(self, info: Info) -> Resolved[list[Case]]:
+        return loaded(info.context.data_loaders.cases_by_family, str(self.id), _cases)
 
-    @resolver(description="Referrals about this family (from the referrals service).")
-    async def referrals(self, info: Info) -> list[Referral] | None:
-        found = await info.context.data_loaders.referrals_by_family.load(str(self.id))
-        return [Referral.from_json(r) for r in found]
+    @resolver(
+        description="Referrals about this family (from the referrals service).",
+        graphql_type="list[Referral] | None",
+    )
+    def referrals(self, info: Info) -> Resolved[list[Referral] | None]:
+        return loaded(info.context.data_loaders.referrals_by_family, str(self.id), _referrals)
 
-    @resolver(description="Progress against each identified need (from the outcomes service).")
-    async def progress(self, info: Info) -> list[NeedProgress] | None:
-        found = await info.context.data_loaders.progress_by_family.load(str(self.id))
-        return [NeedProgress.from_json(p) for p in found]
+    @resolver(
+        description="Progress against each identified need (from the outcomes service).",
+        graphql_type="list[NeedProgress] | None",
+    )
+    def progress(self, info: Info) -> Resolved[list[NeedProgress] | None]:
+        return loaded(info.context.data_loaders.progress_by_family, str(self.id), _progress)
 
-    @resolver(description="Payment-by-results claims for this family (from the outcomes service).")
-    async def claims(self, info: Info) -> list[Claim] | None:
-        found = await info.context.data_loaders.claims_by_family.load(str(self.id))
-        return [Claim.from_json(c) for c in found]
+    @resolver(
+        description="Payment-by-results claims for this family (from the outcomes service).",
+        graphql_type="list[Claim] | None",
+    )
+    def claims(self, info: Info) -> Resolved[list[Claim] | None]:
+        return loaded(info.context.data_loaders.claims_by_family, str(self.id), _claims)
+
+
+def _family(info: Info, family_id: Any) -> Resolved[Family | None]:
+    if not family_id:
+        return None
+    return loaded(info.context.data_loaders.family, str(family_id), _maybe_family)
+
+
+def _maybe_family(found: JSON | None) -> Family | None:
+    return Family.from_json(found) if found else None
+
+
+def _families(found: list[JSON]) -> list[Family]:
+    return [Family.from_json(f) for f in found]
+
+
+def current_case_of(cases: list[JSON]) -> JSON | None:
+    """The open case among a family's cases (at most one is open)."""
+    return next((c for c in cases if c.get("status") != CaseStatus.CLOSED.value), None)
+
+
+def _current_case(cases: list[JSON]) -> Case | None:
+    current = current_case_of(cases)
+    return Case.from_json(current) if current else None
+
+
+def _cases(found: list[JSON]) -> list[Case]:
+    return [Case.from_json(c) for c in found]
+
+
+def _referrals(found: list[JSON]) -> list[Referral]:
+    return [Referral.from_json(r) for r in found]
+
+
+def _progress(found: list[JSON]) -> list[NeedProgress]:
+    return [NeedProgress.from_json(p) for p in found]
+
+
+def _claims(found: list[JSON]) -> list[Claim]:
+    return [Claim.from_json(c) for c in found]
 
 
 # --- workers, cases and plans (cases service) --------------------------------------------------------------
@@ -157,10 +204,13 @@ class Worker:
         )
 
 
-async def _worker(info: Info, worker_id: Any) -> Worker | None:
+def _worker(info: Info, worker_id: Any) -> Resolved[Worker | None]:
     if not worker_id:
         return None
-    found = await info.context.data_loaders.worker.load(str(worker_id))
+    return loaded(info.context.data_loaders.worker, str(worker_id), _maybe_worker)
+
+
+def _maybe_worker(found: JSON | None) -> Worker | None:
     return Worker.from_json(found) if found else None
 
 
@@ -180,9 +230,9 @@ class LeadWorkerAssignment:
             reason=data.get("reason"),
         )
 
-    @resolver(description="The worker.")
-    async def worker(self, info: Info) -> Worker | None:
-        return await _worker(info, self.worker_id)
+    @resolver(description="The worker.", graphql_type=Worker | None)
+    def worker(self, info: Info) -> Resolved[Worker | None]:
+        return _worker(info, self.worker_id)
 
 
 @strawberry.type(description="Summary of the whole-family assessment of a case.")
@@ -253,9 +303,9 @@ class TeamMember:
             name=data.get("name"),
         )
 
-    @resolver(description="The platform worker, when the member is one.")
-    async def worker(self, info: Info) -> Worker | None:
-        return await _worker(info, self.worker_id)
+    @resolver(description="The platform worker, when the member is one.", graphql_type=Worker | None)
+    def worker(self, info: Info) -> Resolved[Worker | None]:
+        return _worker(info, self.worker_id)
 
 
 @strawberry.type(description="A recorded review of the plan.")
@@ -350,31 +400,37 @@ class Case:
             version=data.get("version"),
         )
 
-    @resolver(description="The family the case is about.")
-    async def family(self, info: Info) -> Family | None:
-        if not self.family_id:
-            return None
-        found = await info.context.data_loaders.family.load(str(self.family_id))
-        return Family.from_json(found) if found else None
+    @resolver(description="The family the case is about.", graphql_type=Family | None)
+    def family(self, info: Info) -> Resolved[Family | None]:
+        return _family(info, self.family_id)
 
-    @resolver(description="The current lead worker (at most one).")
-    async def lead_worker(self, info: Info) -> Worker | None:
-        return await _worker(info, self.lead_worker_id)
+    @resolver(description="The current lead worker (at most one).", graphql_type=Worker | None)
+    def lead_worker(self, info: Info) -> Resolved[Worker | None]:
+        return _worker(info, self.lead_worker_id)
 
-    @resolver(description="Every lead worker the case has had, oldest first.")
-    async def lead_worker_history(self, info: Info) -> list[LeadWorkerAssignment]:
-        found = await info.context.data_loaders.lead_worker_history.load(str(self.id))
-        return [LeadWorkerAssignment.from_json(a) for a in found]
+    @resolver(description="Every lead worker the case has had, oldest first.", graphql_type=list[LeadWorkerAssignment])
+    def lead_worker_history(self, info: Info) -> Resolved[list[LeadWorkerAssignment]]:
+        return loaded(info.context.data_loaders.lead_worker_history, str(self.id), _assignments)
 
-    @resolver(description="The active plan (at most one).")
-    async def plan(self, info: Info) -> Plan | None:
-        found = await info.context.data_loaders.plan_by_case.load(str(self.id))
-        return Plan.from_json(found) if found else None
+    @resolver(description="The active plan (at most one).", graphql_type=Plan | None)
+    def plan(self, info: Info) -> Resolved[Plan | None]:
+        return loaded(info.context.data_loaders.plan_by_case, str(self.id), _maybe_plan)
 
-    @resolver(description="Contacts and notes, newest first.")
-    async def contacts(self, info: Info) -> list[Contact]:
-        found = await info.context.data_loaders.contacts_by_case.load(str(self.id))
-        return [Contact.from_json(c) for c in found]
+    @resolver(description="Contacts and notes, newest first.", graphql_type=list[Contact])
+    def contacts(self, info: Info) -> Resolved[list[Contact]]:
+        return loaded(info.context.data_loaders.contacts_by_case, str(self.id), _contacts)
+
+
+def _assignments(found: list[JSON]) -> list[LeadWorkerAssignment]:
+    return [LeadWorkerAssignment.from_json(a) for a in found]
+
+
+def _maybe_plan(found: JSON | None) -> Plan | None:
+    return Plan.from_json(found) if found else None
+
+
+def _contacts(found: list[JSON]) -> list[Contact]:
+    return [Contact.from_json(c) for c in found]
 
 
 # --- referrals (referrals service) -------------------------------------------------------------------------
@@ -414,12 +470,15 @@ class PersonMatch:
             reasons=strings(data.get("reasons")),
         )
 
-    @resolver(description="The matched person in the index.")
-    async def person(self, info: Info) -> Person | None:
+    @resolver(description="The matched person in the index.", graphql_type=Person | None)
+    def person(self, info: Info) -> Resolved[Person | None]:
         if not self.person_id:
             return None
-        found = await info.context.data_loaders.person.load(str(self.person_id))
-        return Person.from_json(found) if found else None
+        return loaded(info.context.data_loaders.person, str(self.person_id), _maybe_person)
+
+
+def _maybe_person(found: JSON | None) -> Person | None:
+    return Person.from_json(found) if found else None
 
 
 def _matches_of_people(people: Any) -> list[JSON]:
@@ -493,19 +552,22 @@ class Referral:
             matches=[PersonMatch.from_json(m) for m in raw_matches if isinstance(m, dict)],
         )
 
-    @resolver(description="The family the referral became part of, once the cases service took it on.")
-    async def family(self, info: Info) -> Family | None:
-        if not self.family_id:
-            return None
-        found = await info.context.data_loaders.family.load(str(self.family_id))
-        return Family.from_json(found) if found else None
+    @resolver(
+        description="The family the referral became part of, once the cases service took it on.",
+        graphql_type=Family | None,
+    )
+    def family(self, info: Info) -> Resolved[Family | None]:
+        return _family(info, self.family_id)
 
-    @resolver(description="The case the referral opened or joined.")
-    async def case(self, info: Info) -> Case | None:
+    @resolver(description="The case the referral opened or joined.", graphql_type=Case | None)
+    def case(self, info: Info) -> Resolved[Case | None]:
         if not self.case_id:
             return None
-        found = await info.context.data_loaders.case.load(str(self.case_id))
-        return Case.from_json(found) if found else None
+        return loaded(info.context.data_loaders.case, str(self.case_id), _maybe_case)
+
+
+def _maybe_case(found: JSON | None) -> Case | None:
+    return Case.from_json(found) if found else None
 
 
 # --- outcomes (outcomes service) ---------------------------------------------------------------------------
@@ -613,12 +675,9 @@ class Claim:
             practitioner_assessed=data.get("practitioner_assessed"),
         )
 
-    @resolver(description="The family claimed for.")
-    async def family(self, info: Info) -> Family | None:
-        if not self.family_id:
-            return None
-        found = await info.context.data_loaders.family.load(str(self.family_id))
-        return Family.from_json(found) if found else None
+    @resolver(description="The family claimed for.", graphql_type=Family | None)
+    def family(self, info: Info) -> Resolved[Family | None]:
+        return _family(info, self.family_id)
 
 
 @strawberry.type(description="A reproducible audit sample of pending claims (rate and seed).")
