@@ -188,6 +188,52 @@ async def test_upstream_calls_do_not_grow_with_the_page(stack: Stack) -> None:
         assert calls[50] == {"cases": 4, "referrals": 1, "outcomes": 1}, calls
 
 
+# The family page again, written with a fragment, an alias, a `nodes` shortcut and directives: the look-ahead in
+# `families` must find the same joins through all of them (and none that a directive leaves out).
+FAMILY_PAGE_IN_OTHER_WORDS = """
+fragment Casework on Case { id lead: leadWorker { id name } plan @include(if: $plans) { goals { need description } } }
+query FamilyPage($first: Int!, $plans: Boolean!, $noReferrals: Boolean!) {
+  families(first: $first, filter: {hub: "north"}) {
+    nodes {
+      id
+      members { role person { id givenName } }
+      currentCase { ...Casework }
+      ... on Family { referrals @skip(if: $noReferrals) { id status } }
+      progress { need met }
+    }
+  }
+}
+"""
+
+
+async def test_the_look_ahead_follows_fragments_aliases_and_directives(stack: Stack) -> None:
+    async with gateway_client(**gateway_urls(stack)) as client:
+        before = await upstream_calls(client)
+        plain = await gql(client, FAMILY_PAGE, {"first": 10}, token=MANAGER)
+        plain_calls = delta(before, await upstream_calls(client))
+        before = await upstream_calls(client)
+        other = await gql(
+            client, FAMILY_PAGE_IN_OTHER_WORDS, {"first": 10, "plans": True, "noReferrals": False}, token=MANAGER
+        )
+        other_calls = delta(before, await upstream_calls(client))
+        before = await upstream_calls(client)
+        fewer = await gql(
+            client, FAMILY_PAGE_IN_OTHER_WORDS, {"first": 10, "plans": False, "noReferrals": True}, token=MANAGER
+        )
+        fewer_calls = delta(before, await upstream_calls(client))
+    for body in (plain, other, fewer):
+        assert "errors" not in body, body["errors"]
+    expected = [edge["node"] for edge in plain["data"]["families"]["edges"]]
+    for node in expected:
+        node["currentCase"]["lead"] = node["currentCase"].pop("leadWorker")
+    assert other["data"]["families"]["nodes"] == expected
+    assert other_calls == plain_calls == {"cases": 4, "referrals": 1, "outcomes": 1}, (plain_calls, other_calls)
+    for node in fewer["data"]["families"]["nodes"]:
+        assert "plan" not in node["currentCase"] and "referrals" not in node
+    # no plans and no referrals asked for: neither is fetched
+    assert fewer_calls == {"cases": 3, "outcomes": 1}, fewer_calls
+
+
 async def test_a_persons_families_cost_one_call_whatever_the_page(stack: Stack) -> None:
     query = """query($f: Int!) {
       families(first: $f, filter: {hub: "north"}) { edges { node { id members { person { id families { id } } } } } }
