@@ -41,7 +41,16 @@ def plain_url(url: str) -> str:
 class Database:
     """One engine and session factory per process."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 10, **engine_kwargs: Any) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        max_overflow: int = 10,
+        command_timeout: float = 30.0,
+        **engine_kwargs: Any,
+    ) -> None:
+        """`command_timeout`: the longest any one statement may run (asyncpg gives up on it after that)."""
         self.url = async_url(url)
         self.engine: AsyncEngine = create_async_engine(
             self.url,
@@ -49,7 +58,7 @@ class Database:
             max_overflow=max_overflow,
             pool_pre_ping=True,
             pool_timeout=5,
-            connect_args={"timeout": 5, "command_timeout": 30},
+            connect_args={"timeout": 5, "command_timeout": command_timeout},
             **engine_kwargs,
         )
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)

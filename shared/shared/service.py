@@ -85,6 +85,9 @@ def create_service_app(
             settings.database_url,
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
+            # A statement may run as long as the longest request time limit (a whole-cohort evaluation or a
+            # million-row import is one statement); each request's own limit still ends it sooner.
+            command_timeout=max([settings.request_timeout_seconds, *(timeout_overrides or {}).values()]),
         )
         app.state.db = db
         if getattr(app.state, "sessionmaker", None) is None:
