@@ -176,3 +176,28 @@ async def test_an_evaluation_of_an_enrolment_being_deleted_fails_once_it_is_gone
             assert await _results(session, enrolment) == 0
     finally:
         await engine.dispose()
+
+
+async def test_concurrent_evaluations_of_one_family_queue(fresh_outcomes_db: str, kit: Any) -> None:
+    """New results are inserted plainly: a second evaluation waits for the first instead of colliding on the key."""
+    engine = create_async_engine(async_url(fresh_outcomes_db), poolclass=NullPool)
+    factory = async_sessionmaker(engine, expire_on_commit=False)
+    try:
+        async with factory() as session:
+            family = await kit.enrol(
+                session, kit.assessment(["education", "crime", "health"], [kit.person("adult", "1985-01-01")])
+            )
+            await session.commit()
+        async with factory() as first, factory() as second:
+            first_run = await service.evaluate(first, kit.SETTINGS, family_id=family, as_of=AS_OF, actor="test")
+            second_task = asyncio.create_task(
+                service.evaluate(second, kit.SETTINGS, family_id=family, as_of=AS_OF, actor="test")
+            )
+            await asyncio.sleep(0.5)
+            assert not second_task.done()
+            await first.commit()
+            second_run = await asyncio.wait_for(second_task, timeout=30)
+            await second.commit()
+        assert (first_run.changed, second_run.results, second_run.changed) == (3, 3, 0)
+    finally:
+        await engine.dispose()
