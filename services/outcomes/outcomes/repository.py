@@ -284,9 +284,13 @@ class OutcomesRepository:
             )
 
     async def tune_for_evaluation(self, *, cohort: bool) -> None:
-        """For a cohort, room in memory for the evaluation's sorts and hashes (this transaction only)."""
+        """For a cohort, room in memory for the evaluation's sorts and hashes (this transaction only).
+
+        The insert sorts up to 500,000 results (120 MB for 100,000 families) and a re-evaluation hashes the stored
+        ones; at 64 MB both went to disk. Cohort evaluations run one at a time (`lock_for_evaluation`).
+        """
         if cohort:
-            await self.session.execute(text("SET LOCAL work_mem = '64MB'"))
+            await self.session.execute(text("SET LOCAL work_mem = '256MB'"))
 
     @staticmethod
     def _plan_tag(framework: str, version: str, family_id: uuid.UUID | None) -> str:
