@@ -62,8 +62,8 @@ async def main() -> None:
                 "as_of": date.fromisoformat(AS_OF),
             }
             # The service's work_mem for a cohort. The raw queries share one text per rule kind, so custom plans
-            # keep them from a generic plan (the service gives each need its own text: see `_plan_tag`).
-            await conn.execute(text("SET work_mem = '64MB'"))
+            # keep them from a generic plan (the service's statement has its own text: see `_plan_tag`).
+            await conn.execute(text("SET work_mem = '256MB'"))
             await conn.execute(text("SET plan_cache_mode = force_custom_plan"))
             # As the figure: the rule's query counted. The planner may drop what the count does not read
             # (the reason and the evidence list, with the joins that build them).

@@ -248,11 +248,12 @@ class NeedResult(Base):
     # No index on run_id and fillfactor 70 (migration outcomes0003): rewriting a changed result is a HOT update.
     __table_args__ = {"postgresql_with": {"fillfactor": 70}}
 
-    enrolment_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("enrolments.id", ondelete="CASCADE"), primary_key=True
-    )
+    enrolment_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    """An enrolment, deleted with it: checked per statement by triggers (migration outcomes0005), not a
+    row-level foreign key."""
     need: Mapped[str] = mapped_column(Text, primary_key=True)
-    run_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("evaluation_runs.id"))
+    run_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    """The evaluation run that wrote this result (checked like `enrolment_id`; runs are never deleted)."""
     rule_kind: Mapped[str] = mapped_column(Text)
     met: Mapped[bool] = mapped_column(Boolean)
     sustained: Mapped[bool | None] = mapped_column(Boolean, nullable=True)

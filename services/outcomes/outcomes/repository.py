@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import AsyncIterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -38,6 +40,22 @@ EVIDENCE_TABLES: dict[str, Any] = {
     "status_periods": StatusPeriod,
     "practitioner_assessments": PractitionerAssessment,
 }
+
+EVALUATION_LOCK = 0x6F757465_76616C73
+"""Advisory lock key: a cohort evaluation holds it alone, each family's evaluation shares it (see
+`OutcomesRepository.lock_for_evaluation`)."""
+
+_BIND = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
+"""A bind parameter in `text()`, as SQLAlchemy itself finds them (not a `::type` cast)."""
+
+
+@dataclass(frozen=True)
+class NeedRule:
+    """One need of a framework version with the SQL of its rule."""
+
+    code: str
+    kind: str
+    rule: RuleSQL
 
 
 def _copied(status: str) -> int:
@@ -269,25 +287,43 @@ class OutcomesRepository:
             query = query.where(Enrolment.family_id == family_id)
         return (await self.session.execute(query)).all()
 
+    async def lock_for_evaluation(self, family_id: uuid.UUID | None) -> None:
+        """Queue behind any evaluation that could write the same results (this transaction only).
+
+        An evaluation inserts the results it has no row for with a plain INSERT, so two evaluations of one
+        family must not run at once: a cohort evaluation excludes every other, a family's excludes only its
+        own family's. While it waits nothing is read yet, so it then compares against what the one before it
+        committed.
+        """
+        if family_id is None:
+            await self.session.execute(select(func.pg_advisory_xact_lock(EVALUATION_LOCK)))
+        else:
+            await self.session.execute(select(func.pg_advisory_xact_lock_shared(EVALUATION_LOCK)))
+            await self.session.execute(
+                select(func.pg_advisory_xact_lock(func.hashtextextended(str(family_id), EVALUATION_LOCK)))
+            )
+
     async def tune_for_evaluation(self, *, cohort: bool) -> None:
-        """For a cohort, room in memory for the evaluation's sorts and hashes (this transaction only)."""
+        """For a cohort, room in memory for the evaluation's sorts and hashes (this transaction only).
+
+        The insert sorts up to 500,000 results (120 MB for 100,000 families) and a re-evaluation hashes the stored
+        ones; at 64 MB both went to disk. Cohort evaluations run one at a time (`lock_for_evaluation`).
+        """
         if cohort:
             await self.session.execute(text("SET LOCAL work_mem = '256MB'"))
 
     @staticmethod
-    def _plan_tag(need: str, family_id: uuid.UUID | None) -> str:
-        """A comment that gives each need, and the cohort apart from each family, its own statement text.
+    def _plan_tag(framework: str, version: str, family_id: uuid.UUID | None) -> str:
+        """A comment that gives each framework version, and the cohort apart from each family, its own text.
 
         Statements are prepared and cached per connection, and after five executions of one text PostgreSQL
-        may switch to a generic plan. Shared by every need of a rule kind (six are practitioner-assessed), a
-        text planned generically after cheap runs for needs no family had took a re-run of 5,000 families from
-        0.3 s to 30 s; shared by the cohort and single families, a plan made for one family could serve the
-        cohort. Forcing custom plans instead (`plan_cache_mode`) also replans the foreign-key checks' own
-        queries for every row written, which doubled the time of a first evaluation. The need code is a
-        validated identifier and the family id a UUID, so the comment is safe to inline.
+        may switch to a generic plan: a plan made for one family could then serve the cohort (a re-run of
+        5,000 families went from 0.3 s to 30 s that way). Forcing custom plans instead (`plan_cache_mode`)
+        also replans the queries of triggers for every statement. The framework code and version are
+        validated identifiers and the family id a UUID, so the comment is safe to inline.
         """
         scope = f"family {family_id}" if family_id is not None else "cohort"
-        return f"/* need {need}, {scope} */ "
+        return f"/* framework {framework} {version}, {scope} */ "
 
     async def add_run(self, *, as_of: date, family_id: uuid.UUID | None, started_by: str) -> uuid.UUID:
         run = EvaluationRun(as_of=as_of, family_id=family_id, started_by=started_by)
@@ -311,57 +347,90 @@ class OutcomesRepository:
         """The rule alone as a query (what the evaluation stores; the benchmark times it bare)."""
         return "WITH " + self._scope_cte(":need = ANY(e.needs)") + "," + rule.ctes + " SELECT * FROM rule"
 
+    def _need_sql(self, index: int, need: NeedRule) -> tuple[str, dict[str, Any]]:
+        """One need's results as a subquery, its own parameters renamed `n<index>_…` to stand beside others."""
+        own = {
+            "need": need.code,
+            "rule_kind": need.kind,
+            "evidence_source": need.rule.evidence_source,
+            **need.rule.params,
+        }
+        sql = (
+            "WITH "
+            + self._scope_cte(":need = ANY(e.needs)")
+            + ","
+            + need.rule.ctes
+            + """
+            SELECT r.enrolment_id, CAST(:need AS text) AS need, CAST(:rule_kind AS text) AS rule_kind, r.met,
+                   CASE WHEN CAST(:sustain_months AS int) IS NULL THEN NULL
+                        ELSE r.met AND s.closed_on IS NOT NULL
+                             AND CAST(:as_of AS date) >= (s.closed_on
+                                 + make_interval(months => CAST(:sustain_months AS int)))::date
+                   END AS sustained,
+                   r.reason, CAST(:evidence_source AS text) AS evidence_source, r.evidence_ids
+            FROM rule r JOIN scope s ON s.enrolment_id = r.enrolment_id
+            """
+        )
+        prefix = f"n{index}_"
+        renamed = _BIND.sub(lambda m: f":{prefix}{m[1]}" if m[1] in own else m[0], sql)
+        return renamed, {prefix + name: value for name, value in own.items()}
+
+    _UNDEFINED_SQL = """
+            SELECT e.id AS enrolment_id, n.need, 'undefined' AS rule_kind, false AS met,
+                   NULL::boolean AS sustained, CAST(:undefined_reason AS text) AS reason,
+                   NULL::text AS evidence_source, CAST('{}' AS bigint[]) AS evidence_ids
+            FROM enrolments e CROSS JOIN LATERAL unnest(e.needs) AS n(need)
+            WHERE e.programme_phase = :phase AND e.framework_code = :framework
+              AND e.framework_version = :framework_version
+              AND (CAST(:family_id AS uuid) IS NULL OR e.family_id = CAST(:family_id AS uuid))
+              AND NOT n.need = ANY(CAST(:defined AS text[]))
+            """
+
     _STORE_CHANGED = """
-            computed AS (
-                SELECT r.enrolment_id, r.met,
-                       CASE WHEN CAST(:sustain_months AS int) IS NULL THEN NULL
-                            ELSE r.met AND s.closed_on IS NOT NULL
-                                 AND CAST(:as_of AS date) >= (s.closed_on
-                                     + make_interval(months => CAST(:sustain_months AS int)))::date
-                       END AS sustained,
-                       r.reason, r.evidence_ids
-                FROM rule r JOIN scope s ON s.enrolment_id = r.enrolment_id
-            ),
-            changed AS (
-                INSERT INTO need_results AS nr (enrolment_id, need, run_id, rule_kind, met, sustained, reason,
-                                                evidence_source, evidence_ids, as_of, evaluated_at)
-                SELECT c.enrolment_id, :need, :run_id, :rule_kind, c.met, c.sustained, c.reason,
-                       CAST(:evidence_source AS text), c.evidence_ids, :as_of, now()
+            compared AS (
+                SELECT c.*, o.enrolment_id IS NOT NULL AS stored,
+                       o.enrolment_id IS NULL
+                       OR (o.rule_kind, o.met, o.sustained, o.reason, o.evidence_source, o.evidence_ids)
+                          IS DISTINCT FROM (c.rule_kind, c.met, c.sustained, c.reason, c.evidence_source,
+                                            c.evidence_ids) AS differs
                 FROM computed c
-                LEFT JOIN need_results o ON o.enrolment_id = c.enrolment_id AND o.need = :need
-                WHERE o.enrolment_id IS NULL
-                   OR (o.rule_kind, o.met, o.sustained, o.reason, o.evidence_source, o.evidence_ids)
-                      IS DISTINCT FROM (CAST(:rule_kind AS text), c.met, c.sustained, c.reason,
-                                        CAST(:evidence_source AS text), c.evidence_ids)
-                ON CONFLICT (enrolment_id, need) DO UPDATE SET
-                    run_id = excluded.run_id, rule_kind = excluded.rule_kind, met = excluded.met,
-                    sustained = excluded.sustained, reason = excluded.reason,
-                    evidence_source = excluded.evidence_source, evidence_ids = excluded.evidence_ids,
-                    as_of = excluded.as_of, evaluated_at = excluded.evaluated_at
-                WHERE (nr.rule_kind, nr.met, nr.sustained, nr.reason, nr.evidence_source, nr.evidence_ids)
-                      IS DISTINCT FROM (excluded.rule_kind, excluded.met, excluded.sustained, excluded.reason,
-                                        excluded.evidence_source, excluded.evidence_ids)
+                LEFT JOIN need_results o ON o.enrolment_id = c.enrolment_id AND o.need = c.need
+            ),
+            added AS (
+                INSERT INTO need_results (enrolment_id, need, run_id, rule_kind, met, sustained, reason,
+                                          evidence_source, evidence_ids, as_of, evaluated_at)
+                SELECT enrolment_id, need, :run_id, rule_kind, met, sustained, reason, evidence_source,
+                       evidence_ids, :as_of, now()
+                FROM compared WHERE NOT stored
+                ORDER BY enrolment_id, need
+                RETURNING 1
+            ),
+            rewritten AS (
+                UPDATE need_results nr
+                SET run_id = :run_id, rule_kind = c.rule_kind, met = c.met, sustained = c.sustained,
+                    reason = c.reason, evidence_source = c.evidence_source, evidence_ids = c.evidence_ids,
+                    as_of = :as_of, evaluated_at = now()
+                FROM compared c
+                WHERE c.stored AND c.differs AND nr.enrolment_id = c.enrolment_id AND nr.need = c.need
                 RETURNING 1
             )
             SELECT count(*) AS results, count(*) FILTER (WHERE met) AS met,
-                   (SELECT count(*) FROM changed) AS changed
-            FROM computed
+                   (SELECT count(*) FROM added) + (SELECT count(*) FROM rewritten) AS changed
+            FROM compared
             """
-    """Store the results of one need that differ from the stored ones, and count them all.
+    """Store the results that are new or differ from the stored ones, and count them all.
 
     A result that a run reaches again unchanged (same verdict, reason and evidence) is not rewritten: it keeps
-    the run, `as_of` and time at which it was established. Rewriting it would cost a row version, two index
-    entries and two foreign-key checks per need per family on every run, most of a cohort evaluation's time,
-    for no change in what progress, claims or reports show. The `DO UPDATE … WHERE` repeats the comparison
-    for a row another evaluation wrote meanwhile.
+    the run, `as_of` and time at which it was established. Rewriting it would cost a row version and a
+    reference check per need per family on every run, for no change in what progress, claims or reports
+    show. New results are inserted in primary key order (the index grows at its right edge, and a family's
+    results share a page); `lock_for_evaluation` keeps another evaluation from inserting the same ones.
     """
 
-    async def evaluate_need(
+    async def evaluate_framework(
         self,
         *,
-        rule: RuleSQL,
-        rule_kind: str,
-        need: str,
+        needs: Sequence[NeedRule],
         run_id: uuid.UUID,
         as_of: date,
         phase: str,
@@ -369,93 +438,38 @@ class OutcomesRepository:
         framework_version: str,
         family_id: uuid.UUID | None,
         sustain_months: int | None,
+        undefined_reason: str,
     ) -> Row[Any]:
-        """Evaluate one need of one framework version for every enrolment in scope, in one statement.
+        """Evaluate every need of one framework version for every enrolment in scope, in one statement.
 
-        Returns (results, met, changed): how many enrolments were evaluated, how many met it, how many results
-        were written (new or different from the stored one).
+        An enrolment's needs that `needs` does not define are recorded as not met with `undefined_reason`.
+        Returns (results, met, changed): how many results were computed, how many are met, how many were
+        written (new or different from the stored one).
         """
-        sql = (
-            self._plan_tag(need, family_id)
-            + "WITH "
-            + self._scope_cte(":need = ANY(e.needs)")
-            + ","
-            + rule.ctes
-            + ","
-            + self._STORE_CHANGED
-        )
-        params = {
+        params: dict[str, Any] = {
             "phase": phase,
             "framework": framework,
             "framework_version": framework_version,
             "family_id": family_id,
-            "need": need,
             "run_id": run_id,
-            "rule_kind": rule_kind,
             "as_of": as_of,
             "sustain_months": sustain_months,
-            "evidence_source": rule.evidence_source,
-            **rule.params,
+            "defined": [n.code for n in needs],
+            "undefined_reason": undefined_reason,
         }
-        return (await self.session.execute(text(sql), params)).one()
-
-    async def mark_undefined_needs(
-        self,
-        *,
-        run_id: uuid.UUID,
-        as_of: date,
-        phase: str,
-        framework: str,
-        framework_version: str,
-        family_id: uuid.UUID | None,
-        defined: list[str],
-        reason: str,
-    ) -> Row[Any]:
-        """Needs an enrolment names that its framework version does not define are recorded as not met
-        (written only where the stored result differs). Returns (results, met, changed) like `evaluate_need`."""
+        branches = []
+        for index, need in enumerate(needs):
+            sql, own = self._need_sql(index, need)
+            branches.append(f"SELECT * FROM ({sql}) n{index}")
+            params.update(own)
+        branches.append(self._UNDEFINED_SQL)
         sql = (
-            self._plan_tag("(undefined)", family_id)
-            + "WITH "
-            + self._scope_cte("true")
-            + """,
-            computed AS (
-                SELECT s.enrolment_id, n.need FROM scope s
-                JOIN enrolments e ON e.id = s.enrolment_id
-                CROSS JOIN LATERAL unnest(e.needs) AS n(need)
-                WHERE NOT n.need = ANY(CAST(:defined AS text[]))
-            ),
-            changed AS (
-                INSERT INTO need_results AS nr (enrolment_id, need, run_id, rule_kind, met, sustained, reason,
-                                                evidence_ids, as_of, evaluated_at)
-                SELECT c.enrolment_id, c.need, :run_id, 'undefined', false, NULL, :reason, '{}', :as_of, now()
-                FROM computed c
-                LEFT JOIN need_results o ON o.enrolment_id = c.enrolment_id AND o.need = c.need
-                WHERE o.enrolment_id IS NULL
-                   OR (o.rule_kind, o.met, o.sustained, o.reason, o.evidence_source, o.evidence_ids)
-                      IS DISTINCT FROM ('undefined', false, NULL::boolean, CAST(:reason AS text), NULL::text,
-                                        CAST('{}' AS bigint[]))
-                ON CONFLICT (enrolment_id, need) DO UPDATE SET
-                    run_id = excluded.run_id, rule_kind = excluded.rule_kind, met = false, sustained = NULL,
-                    reason = excluded.reason, evidence_source = NULL, evidence_ids = '{}', as_of = excluded.as_of,
-                    evaluated_at = excluded.evaluated_at
-                WHERE (nr.rule_kind, nr.met, nr.sustained, nr.reason, nr.evidence_source, nr.evidence_ids)
-                      IS DISTINCT FROM (excluded.rule_kind, false, NULL::boolean, excluded.reason, NULL::text,
-                                        CAST('{}' AS bigint[]))
-                RETURNING 1
-            )
-            SELECT count(*) AS results, 0 AS met, (SELECT count(*) FROM changed) AS changed FROM computed
-            """
+            self._plan_tag(framework, framework_version, family_id)
+            + "WITH computed AS ("
+            + "\n UNION ALL\n".join(branches)
+            + "),"
+            + self._STORE_CHANGED
         )
-        params = {
-            "phase": phase,
-            "framework": framework,
-            "framework_version": framework_version,
-            "family_id": family_id,
-            "run_id": run_id,
-            "as_of": as_of,
-            "defined": defined,
-            "reason": reason,
-        }
         return (await self.session.execute(text(sql), params)).one()
 
     async def families_in_scope(self, phase: str, family_id: uuid.UUID | None) -> int:

@@ -27,7 +27,7 @@ from outcomes import importing
 from outcomes.config import Settings
 from outcomes.frameworks import builtin_frameworks, canonical, etag_of
 from outcomes.models import AuditSample, Claim, Enrolment, Framework, NeedResult, platform
-from outcomes.repository import OutcomesRepository
+from outcomes.repository import NeedRule, OutcomesRepository
 from outcomes.rules import RuleSQL, attendance, no_incidents, practitioner, reduction, status
 from outcomes.schemas import (
     AttendanceThresholdRule,
@@ -513,57 +513,41 @@ def rule_for(need: NeedDefinition) -> RuleSQL:
 async def evaluate(
     session: AsyncSession, settings: Settings, *, family_id: uuid.UUID | None, as_of: date | None, actor: str
 ) -> EvaluationRead:
-    """Evaluate one family or the whole cohort: one set-based statement per need of each framework version."""
+    """Evaluate one family or the whole cohort: one set-based statement per framework version in scope."""
     as_of = as_of or datetime.now(UTC).date()
     repo = OutcomesRepository(session)
     phase = settings.programme_phase
     if family_id is not None and await repo.enrolment_for_family(family_id, phase) is None:
         raise NotFound(f"Family {family_id} is not enrolled in phase {phase}")
+    await repo.lock_for_evaluation(family_id)
     await repo.tune_for_evaluation(cohort=family_id is None)
     run_id = await repo.add_run(as_of=as_of, family_id=family_id, started_by=actor)
     results = met = changed = 0
-
-    def tally(counts: Any) -> None:
-        nonlocal results, met, changed
+    for fw_code, fw_version in await repo.framework_versions_in_scope(phase, family_id):
+        row = await repo.framework(fw_code, fw_version)
+        if row is None:
+            needs: list[NeedRule] = []
+            sustain_months = None
+            undefined = f"framework {fw_code} version {fw_version} is not loaded"
+        else:
+            definition = parse_definition(row.definition)
+            needs = [NeedRule(need.code, need.rule.kind, rule_for(need)) for need in definition.needs]
+            sustain_months = definition.sustain_months
+            undefined = f"need is not defined in framework {fw_code} version {fw_version}"
+        counts = await repo.evaluate_framework(
+            needs=needs,
+            run_id=run_id,
+            as_of=as_of,
+            phase=phase,
+            framework=fw_code,
+            framework_version=fw_version,
+            family_id=family_id,
+            sustain_months=sustain_months,
+            undefined_reason=undefined,
+        )
         results += int(counts.results)
         met += int(counts.met)
         changed += int(counts.changed)
-
-    for fw_code, fw_version in await repo.framework_versions_in_scope(phase, family_id):
-        row = await repo.framework(fw_code, fw_version)
-        common = {
-            "run_id": run_id,
-            "as_of": as_of,
-            "phase": phase,
-            "framework": fw_code,
-            "framework_version": fw_version,
-            "family_id": family_id,
-        }
-        if row is None:
-            tally(
-                await repo.mark_undefined_needs(
-                    **common, defined=[], reason=f"framework {fw_code} version {fw_version} is not loaded"
-                )
-            )
-            continue
-        definition = parse_definition(row.definition)
-        for need in definition.needs:
-            tally(
-                await repo.evaluate_need(
-                    rule=rule_for(need),
-                    rule_kind=need.rule.kind,
-                    need=need.code,
-                    sustain_months=definition.sustain_months,
-                    **common,
-                )
-            )
-        tally(
-            await repo.mark_undefined_needs(
-                **common,
-                defined=[n.code for n in definition.needs],
-                reason=f"need is not defined in framework {fw_code} version {fw_version}",
-            )
-        )
     families = await repo.families_in_scope(phase, family_id)
     await repo.finish_run(run_id, families=families, results=results)
     return EvaluationRead(
