@@ -12,9 +12,10 @@ statement's rows as one set (transition tables), 0.16 s for those 500,000 rows:
 * need_results.enrolment_id names an enrolment, and ON DELETE CASCADE. After every INSERT or UPDATE of
   need_results, a missing enrolment fails the statement with foreign_key_violation; deleting enrolments
   deletes their results in the same statement. The foreign key made a writer and a deleter of one enrolment
-  wait for each other through a FOR KEY SHARE lock on each enrolment row named (taking those
-  100,000 row locks made this check 1.6 s instead of 0.16 s); here they wait on one advisory lock (REFERENCES_LOCK), shared by writers from their check until they end
-  and taken alone by a DELETE of enrolments before it deletes anything. So a deletion waits for every
+  wait for each other through a FOR KEY SHARE lock on each enrolment row named (taking those 100,000 row
+  locks made this check 1.6 s instead of 0.16 s); here they wait on one advisory lock (REFERENCES_LOCK),
+  shared by writers from their check until they end and taken alone by a DELETE of enrolments before it
+  deletes anything. So a deletion waits for every
   transaction that wrote results, and its cascade, a new snapshot under READ COMMITTED, sees and deletes
   them; a writer that meets a deletion in progress waits for it, and its check then finds the enrolment
   gone. Above READ COMMITTED the cascade would read the transaction's snapshot and could miss results
