@@ -420,3 +420,82 @@ async def test_sustained_six_months_after_closure(
         # Closed 2025-06-30: sustained from 2025-12-30, not the day before.
         assert (await kit.result(session, family, "crime", "2025-12-29")).sustained is False
         assert (await kit.result(session, family, "crime", "2025-12-30")).sustained is True
+
+
+# --- the employment route (a framework that allows it; start = assessed_on 2025-01-10) ---------------------
+
+
+async def _route_family(session: AsyncSession, kit: Any) -> tuple[Any, str]:
+    """A family on a council's framework that allows the employment route, with three needs."""
+    from outcomes import service
+    from outcomes.frameworks import builtin_frameworks
+    from outcomes.schemas import EmploymentRoute
+
+    if await service.OutcomesRepository(session).framework("route-test", "1") is None:
+        base = next(f for f in builtin_frameworks() if f.code == "supporting-families-2022")
+        routed = base.model_copy(update={"code": "route-test", "employment_route": EmploymentRoute()})
+        await service.load_framework(session, routed, kit.ANALYST)
+    adult = kit.person("parent_carer", "1985-01-01")
+    family = await kit.enrol(session, kit.assessment(["crime", "housing", "health"], [adult], framework="route-test"))
+    return family, adult["person_id"]
+
+
+async def test_employment_route_is_a_move_into_work_held_26_weeks(
+    outcomes_sessions: async_sessionmaker[AsyncSession], kit: Any
+) -> None:
+    from outcomes.schemas import EMPLOYMENT_ROUTE
+
+    async with outcomes_sessions() as session:
+        # Employed from the start date: 2025-01-10 … 2025-07-10 inclusive is 22 + 28 + 31 + 30 + 31 + 30 + 10 = 182
+        # days = 26 weeks.
+        family, adult = await _route_family(session, kit)
+        await kit.load(session, [_status("employment", adult, "employed", "2025-01-10")])
+        assert (await kit.result(session, family, EMPLOYMENT_ROUTE, "2025-07-09")).met is False  # 181 days
+        met = await kit.result(session, family, EMPLOYMENT_ROUTE, "2025-07-10")
+        assert (met.met, met.sustained, met.reason) == (
+            True,
+            None,
+            "continuous employment since 2025-01-10, ongoing at the evaluation date; 26 weeks required",
+        )
+        # In work since before the start, without a break: not a move into work.
+        before, adult2 = await _route_family(session, kit)
+        await kit.load(session, [_status("employment", adult2, "employed", "2024-06-01")])
+        held = await kit.result(session, before, EMPLOYMENT_ROUTE, "2025-12-31")
+        assert (held.met, held.reason) == (
+            False,
+            "no employment period with status employed, self_employed begun on or after the start",
+        )
+
+
+async def test_the_employment_route_makes_a_family_claimable_where_the_framework_allows_it(
+    outcomes_sessions: async_sessionmaker[AsyncSession], kit: Any
+) -> None:
+    from outcomes import service
+
+    async with outcomes_sessions() as session:
+        routed, adult = await _route_family(session, kit)
+        plain, adult2, _ = await _work_family(session, kit)  # the built-in framework: no route
+        await kit.load(
+            session,
+            [
+                _status("employment", adult, "employed", "2025-02-01"),
+                _status("employment", adult2, "employed", "2025-02-01"),
+            ],
+        )
+        for family in (routed, plain):
+            await service.evaluate(session, kit.SETTINGS, family_id=family, as_of=None, actor="test")
+        by_family = {
+            p.family_id: p
+            for p in await service.progress(session, kit.SETTINGS, kit.ANALYST, [routed, plain], with_evidence=False)
+        }
+        # crime is met (no offences either side of the start); housing and health are not
+        assert {n.need: n.met for n in by_family[routed].needs} == {"crime": True, "housing": False, "health": False}
+        route = by_family[routed].employment_route
+        assert route is not None and route.met is True
+        assert by_family[routed].claimable is True
+        # The same work on a framework without the route: financial_stability is met, but not the other needs.
+        assert by_family[plain].employment_route is None
+        assert by_family[plain].claimable is False
+        claim = await service.create_claim(session, kit.SETTINGS, family_id=routed, as_of=None, principal=kit.ANALYST)
+        assert claim.evidence["employment_route"]["met"] is True
+        assert claim.evidence["employment_route"]["reason"].startswith("continuous employment since 2025-02-01")

@@ -56,6 +56,9 @@ class NeedRule:
     code: str
     kind: str
     rule: RuleSQL
+    route: bool = False
+    """A claim route (the employment route), not an identified need: evaluated for every enrolment with needs,
+    and never sustained."""
 
 
 def _copied(status: str) -> int:
@@ -355,18 +358,23 @@ class OutcomesRepository:
             "evidence_source": need.rule.evidence_source,
             **need.rule.params,
         }
-        sql = (
-            "WITH "
-            + self._scope_cte(":need = ANY(e.needs)")
-            + ","
-            + need.rule.ctes
-            + """
-            SELECT r.enrolment_id, CAST(:need AS text) AS need, CAST(:rule_kind AS text) AS rule_kind, r.met,
-                   CASE WHEN CAST(:sustain_months AS int) IS NULL THEN NULL
+        sustained = (
+            "NULL::boolean"
+            if need.route
+            else """CASE WHEN CAST(:sustain_months AS int) IS NULL THEN NULL
                         ELSE r.met AND s.closed_on IS NOT NULL
                              AND CAST(:as_of AS date) >= (s.closed_on
                                  + make_interval(months => CAST(:sustain_months AS int)))::date
-                   END AS sustained,
+                   END"""
+        )
+        sql = (
+            "WITH "
+            + self._scope_cte("cardinality(e.needs) > 0" if need.route else ":need = ANY(e.needs)")
+            + ","
+            + need.rule.ctes
+            + f"""
+            SELECT r.enrolment_id, CAST(:need AS text) AS need, CAST(:rule_kind AS text) AS rule_kind, r.met,
+                   {sustained} AS sustained,
                    r.reason, CAST(:evidence_source AS text) AS evidence_source, r.evidence_ids
             FROM rule r JOIN scope s ON s.enrolment_id = r.enrolment_id
             """

@@ -46,6 +46,8 @@ class ContinuousStatusParams(_Strict):
     statuses: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
     weeks: int = Field(ge=1, le=520)
     who: Literal["adult", "young_person", "any"] = "adult"
+    since_start: bool = False
+    """Only spells begun on or after the family's start count: a move into the status, not one held before."""
 
 
 class PractitionerAssessedParams(_Strict):
@@ -94,6 +96,25 @@ class NeedDefinition(_Strict):
     rule: Rule
 
 
+EMPLOYMENT_ROUTE = "route:continuous_employment"
+"""The need code under which the employment route's result is stored (no framework need can have it)."""
+
+
+class EmploymentRoute(_Strict):
+    """The other way to a claim, where a framework allows it: an adult of the family has moved into continuous
+    employment, a spell begun on or after the family's start and held without a break for `weeks`."""
+
+    statuses: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=lambda: ["employed", "self_employed"], min_length=1
+    )
+    weeks: int = Field(default=26, ge=1, le=520)
+
+    def params(self) -> ContinuousStatusParams:
+        return ContinuousStatusParams(
+            kind="employment", statuses=self.statuses, weeks=self.weeks, who="adult", since_start=True
+        )
+
+
 class FrameworkDefinition(_Strict):
     """A framework version as a council writes it (the built-in files are validated against this too)."""
 
@@ -104,6 +125,9 @@ class FrameworkDefinition(_Strict):
     requires_dependent_children: bool = False
     sustain_months: int | None = Field(default=None, ge=1, le=36)
     needs: list[NeedDefinition] = Field(min_length=1)
+    employment_route: EmploymentRoute | None = None
+    """When set, a family is also claimable once an adult has moved into continuous employment, whatever its
+    needs' results."""
 
     def problems(self) -> list[tuple[str, str]]:
         """Checks across fields, as (JSON pointer, message): unique need codes, min_needs within reach."""
@@ -269,6 +293,11 @@ class FamilyProgress(BaseModel):
     closed_on: date | None
     eligible: bool
     needs: list[NeedProgress]
+    employment_route: NeedProgress | None = Field(
+        default=None,
+        description="Where the framework allows it: whether an adult has moved into continuous employment, "
+        "which makes the family claimable whatever its needs' results",
+    )
     claimable: bool
 
 

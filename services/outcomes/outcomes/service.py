@@ -30,6 +30,7 @@ from outcomes.models import AuditSample, Claim, Enrolment, Framework, NeedResult
 from outcomes.repository import NeedRule, OutcomesRepository
 from outcomes.rules import RuleSQL, attendance, no_incidents, practitioner, reduction, status
 from outcomes.schemas import (
+    EMPLOYMENT_ROUTE,
     AttendanceThresholdRule,
     AuditSampleCreate,
     AuditSampleRead,
@@ -532,6 +533,9 @@ async def evaluate(
         else:
             definition = parse_definition(row.definition)
             needs = [NeedRule(need.code, need.rule.kind, rule_for(need)) for need in definition.needs]
+            if definition.employment_route is not None:
+                route = status.rule_sql(definition.employment_route.params())
+                needs.append(NeedRule(EMPLOYMENT_ROUTE, "continuous_status", route, route=True))
             sustain_months = definition.sustain_months
             undefined = f"need is not defined in framework {fw_code} version {fw_version}"
         counts = await repo.evaluate_framework(
@@ -571,9 +575,14 @@ def can_read_family(principal: Principal, enrolment: Enrolment) -> bool:
 
 
 def is_claimable(enrolment: Enrolment, results: Sequence[NeedResult]) -> bool:
+    """Every identified need met (and sustained where the framework asks), or, where the framework allows it,
+    an adult moved into continuous employment (only a framework with the route has its result)."""
     by_need = {r.need: r for r in results}
     if not enrolment.eligible or not enrolment.needs:
         return False
+    route = by_need.get(EMPLOYMENT_ROUTE)
+    if route is not None and route.met:
+        return True
     for need in enrolment.needs:
         result = by_need.get(need)
         if result is None or not result.met or result.sustained is False:
@@ -620,22 +629,8 @@ async def progress(
                     )
                 )
                 continue
-            evidence = None
-            if with_evidence and r.evidence_source and r.evidence_ids:
-                rows = await repo.evidence_rows(r.evidence_source, r.evidence_ids)
-                evidence = [EvidenceRow(source=r.evidence_source, id=row["id"], fields=_jsonable(row)) for row in rows]
-            needs.append(
-                NeedProgress(
-                    need=need,
-                    rule_kind=r.rule_kind,
-                    met=r.met,
-                    sustained=r.sustained,
-                    reason=r.reason,
-                    evaluated_at=r.evaluated_at,
-                    as_of=r.as_of,
-                    evidence=evidence,
-                )
-            )
+            needs.append(await _need_progress(repo, r, with_evidence=with_evidence))
+        route = evaluated.get(EMPLOYMENT_ROUTE)
         out.append(
             FamilyProgress(
                 family_id=enrolment.family_id,
@@ -648,6 +643,7 @@ async def progress(
                 closed_on=enrolment.closed_on,
                 eligible=enrolment.eligible,
                 needs=needs,
+                employment_route=await _need_progress(repo, route, with_evidence=with_evidence) if route else None,
                 claimable=is_claimable(enrolment, mine),
             )
         )
@@ -662,6 +658,23 @@ async def progress(
             purpose="outcome progress",
         )
     return out
+
+
+async def _need_progress(repo: OutcomesRepository, r: NeedResult, *, with_evidence: bool) -> NeedProgress:
+    evidence = None
+    if with_evidence and r.evidence_source and r.evidence_ids:
+        rows = await repo.evidence_rows(r.evidence_source, r.evidence_ids)
+        evidence = [EvidenceRow(source=r.evidence_source, id=row["id"], fields=_jsonable(row)) for row in rows]
+    return NeedProgress(
+        need=r.need,
+        rule_kind=r.rule_kind,
+        met=r.met,
+        sustained=r.sustained,
+        reason=r.reason,
+        evaluated_at=r.evaluated_at,
+        as_of=r.as_of,
+        evidence=evidence,
+    )
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
@@ -712,6 +725,8 @@ async def create_claim(
             for n in family.needs
             if not n.met or n.sustained is False
         ]
+        if family.employment_route is not None:
+            unmet.append(field_error("/employment_route", family.employment_route.reason, "not_met"))
         if not enrolment.eligible:
             unmet.insert(0, field_error("/eligible", "the family was not eligible at assessment", "not_eligible"))
         raise Conflict(f"Family {family_id} is not claimable yet", errors=unmet)
@@ -726,6 +741,8 @@ async def create_claim(
         "as_of": (as_of or datetime.now(UTC).date()).isoformat(),
         "needs": [json.loads(n.model_dump_json(exclude={"evaluated_at"})) for n in family.needs],
     }
+    if family.employment_route is not None:
+        snapshot["employment_route"] = json.loads(family.employment_route.model_dump_json(exclude={"evaluated_at"}))
     claim = Claim(
         id=uuid.uuid4(),
         family_id=family_id,

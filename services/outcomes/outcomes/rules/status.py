@@ -3,7 +3,8 @@
 Periods are inclusive of both ends; an open period runs to the evaluation date, and any period is cut at it.
 Periods of the allowed statuses that overlap or follow on the next day join into one spell; a gap of even one
 day breaks it. Met when some person of the chosen group (`adult`: parent_carer or other_adult;
-`young_person`; `any`) has a spell of at least weeks * 7 days ending on or before the evaluation date. A met
+`young_person`; `any`) has a spell of at least weeks * 7 days ending on or before the evaluation date (with
+`since_start`, a spell begun on or after the family's start: a move into the status). A met
 spell still running at the evaluation date is described by its start only, so its stored result does not
 change every day while it lasts.
 """
@@ -48,15 +49,19 @@ st_spells AS (
     GROUP BY enrolment_id, person_id, spell
 ),
 st_best AS (
-    SELECT DISTINCT ON (enrolment_id) enrolment_id, spell_start, spell_end, spell_end - spell_start + 1 AS days, ids
-    FROM st_spells
-    ORDER BY enrolment_id, spell_end - spell_start + 1 DESC, spell_end DESC
+    SELECT DISTINCT ON (sp.enrolment_id) sp.enrolment_id, sp.spell_start, sp.spell_end,
+           sp.spell_end - sp.spell_start + 1 AS days, sp.ids
+    FROM st_spells sp JOIN scope sc ON sc.enrolment_id = sp.enrolment_id
+    WHERE NOT CAST(:st_since_start AS boolean) OR sp.spell_start >= sc.start_date
+    ORDER BY sp.enrolment_id, sp.spell_end - sp.spell_start + 1 DESC, sp.spell_end DESC
 ),
 rule AS (
     SELECT s.enrolment_id,
            coalesce(b.days >= :st_weeks * 7, false) AS met,
            CASE
                WHEN b.enrolment_id IS NULL THEN 'no ' || :st_kind || ' period with status ' || :st_status_list
+                                                || CASE WHEN CAST(:st_since_start AS boolean)
+                                                        THEN ' begun on or after the start' ELSE '' END
                WHEN b.days >= :st_weeks * 7 AND b.spell_end = CAST(:as_of AS date)
                    THEN 'continuous ' || :st_kind || ' since ' || to_char(b.spell_start, 'YYYY-MM-DD')
                         || ', ongoing at the evaluation date; ' || :st_weeks || ' weeks required'
@@ -84,6 +89,7 @@ def rule_sql(params: ContinuousStatusParams) -> RuleSQL:
             "st_status_list": ", ".join(params.statuses),
             "st_weeks": params.weeks,
             "st_roles": ROLES[params.who],
+            "st_since_start": params.since_start,
         },
         evidence_source="status_periods",
     )
