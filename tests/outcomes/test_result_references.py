@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
@@ -27,6 +28,16 @@ INSERT = text(
     "INSERT INTO need_results (enrolment_id, need, run_id, rule_kind, met, reason, as_of) "
     "VALUES (:enrolment, 'housing', :run, 'practitioner_assessed', false, 'by hand', '2025-09-01')"
 )
+
+
+@pytest.fixture
+async def factory(fresh_outcomes_db: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on their own connections (no pool), for tests where two transactions meet."""
+    engine = create_async_engine(async_url(fresh_outcomes_db), poolclass=NullPool)
+    try:
+        yield async_sessionmaker(engine, expire_on_commit=False)
+    finally:
+        await engine.dispose()
 
 
 async def _enrol_and_evaluate(session: AsyncSession, kit: Any) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
@@ -89,115 +100,92 @@ async def test_deleting_an_enrolment_deletes_its_results_and_runs_stay(
         assert await session.scalar(select(EvaluationRun.id).where(EvaluationRun.id == run)) == run
 
 
-async def test_runs_are_not_truncated_and_enrolments_take_their_results_along(fresh_outcomes_db: str, kit: Any) -> None:
-    engine = create_async_engine(async_url(fresh_outcomes_db), poolclass=NullPool)
-    factory = async_sessionmaker(engine, expire_on_commit=False)
-    try:
-        async with factory() as session:
-            await _enrol_and_evaluate(session, kit)
-            await session.commit()
-        async with factory() as session:
-            with pytest.raises(IntegrityError, match="evaluation runs are kept"):
-                await session.execute(text("TRUNCATE evaluation_runs"))
-        async with factory() as session:
-            await session.execute(text("TRUNCATE enrolments CASCADE"))
-            await session.commit()
-            assert await session.scalar(select(NeedResult.need).limit(1)) is None
-    finally:
-        await engine.dispose()
+async def test_runs_are_not_truncated_and_enrolments_take_their_results_along(
+    factory: async_sessionmaker[AsyncSession], kit: Any
+) -> None:
+    async with factory() as session:
+        await _enrol_and_evaluate(session, kit)
+        await session.commit()
+    async with factory() as session:
+        with pytest.raises(IntegrityError, match="evaluation runs are kept"):
+            await session.execute(text("TRUNCATE evaluation_runs"))
+    async with factory() as session:
+        await session.execute(text("TRUNCATE enrolments CASCADE"))
+        await session.commit()
+        assert await session.scalar(select(NeedResult.need).limit(1)) is None
 
 
-async def test_enrolments_are_deleted_under_read_committed_only(fresh_outcomes_db: str, kit: Any) -> None:
+async def test_enrolments_are_deleted_under_read_committed_only(
+    factory: async_sessionmaker[AsyncSession], kit: Any
+) -> None:
     """Above READ COMMITTED the cascade's snapshot could miss results committed while the delete waited."""
-    engine = create_async_engine(async_url(fresh_outcomes_db), poolclass=NullPool)
-    factory = async_sessionmaker(engine, expire_on_commit=False)
-    try:
-        async with factory() as session:
-            _, enrolment, _ = await _enrol_and_evaluate(session, kit)
-            await session.commit()
-        async with factory() as session:
-            await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
-            with pytest.raises(DBAPIError, match="READ COMMITTED only"):
-                await session.execute(text("DELETE FROM enrolments WHERE id = :e"), {"e": enrolment})
-        async with factory() as session:
-            assert await _results(session, enrolment) == 3
-    finally:
-        await engine.dispose()
+    async with factory() as session:
+        _, enrolment, _ = await _enrol_and_evaluate(session, kit)
+        await session.commit()
+    async with factory() as session:
+        await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+        with pytest.raises(DBAPIError, match="READ COMMITTED only"):
+            await session.execute(text("DELETE FROM enrolments WHERE id = :e"), {"e": enrolment})
+    async with factory() as session:
+        assert await _results(session, enrolment) == 3
 
 
 async def test_a_delete_waits_for_an_evaluation_writing_the_enrolments_results(
-    fresh_outcomes_db: str, kit: Any
+    factory: async_sessionmaker[AsyncSession], kit: Any
 ) -> None:
-    engine = create_async_engine(async_url(fresh_outcomes_db), poolclass=NullPool)
-    factory = async_sessionmaker(engine, expire_on_commit=False)
-    try:
-        async with factory() as session:
-            family, enrolment, _ = await _enrol_and_evaluate(session, kit)
-            await session.execute(text("DELETE FROM need_results WHERE enrolment_id = :e"), {"e": enrolment})
-            await session.commit()
-        async with factory() as evaluating, factory() as deleting:
-            run = await service.evaluate(evaluating, kit.SETTINGS, family_id=family, as_of=AS_OF, actor="test")
-            assert run.changed == 3
-            delete = asyncio.create_task(
-                deleting.execute(text("DELETE FROM enrolments WHERE id = :e"), {"e": enrolment})
-            )
-            await asyncio.sleep(0.5)
-            assert not delete.done()  # the evaluation's results hold the enrolment
-            await evaluating.commit()
-            await asyncio.wait_for(delete, timeout=30)
-            await deleting.commit()
-        async with factory() as session:
-            assert await _results(session, enrolment) == 0
-    finally:
-        await engine.dispose()
+    async with factory() as session:
+        family, enrolment, _ = await _enrol_and_evaluate(session, kit)
+        await session.execute(text("DELETE FROM need_results WHERE enrolment_id = :e"), {"e": enrolment})
+        await session.commit()
+    async with factory() as evaluating, factory() as deleting:
+        run = await service.evaluate(evaluating, kit.SETTINGS, family_id=family, as_of=AS_OF, actor="test")
+        assert run.changed == 3
+        delete = asyncio.create_task(deleting.execute(text("DELETE FROM enrolments WHERE id = :e"), {"e": enrolment}))
+        await asyncio.sleep(0.5)
+        assert not delete.done()  # the evaluation's results hold the enrolment
+        await evaluating.commit()
+        await asyncio.wait_for(delete, timeout=30)
+        await deleting.commit()
+    async with factory() as session:
+        assert await _results(session, enrolment) == 0
 
 
 async def test_an_evaluation_of_an_enrolment_being_deleted_fails_once_it_is_gone(
-    fresh_outcomes_db: str, kit: Any
+    factory: async_sessionmaker[AsyncSession], kit: Any
 ) -> None:
-    engine = create_async_engine(async_url(fresh_outcomes_db), poolclass=NullPool)
-    factory = async_sessionmaker(engine, expire_on_commit=False)
-    try:
-        async with factory() as session:
-            family, enrolment, _ = await _enrol_and_evaluate(session, kit)
-            await session.execute(text("DELETE FROM need_results WHERE enrolment_id = :e"), {"e": enrolment})
-            await session.commit()
-        async with factory() as deleting, factory() as evaluating:
-            await deleting.execute(text("DELETE FROM enrolments WHERE id = :e"), {"e": enrolment})
-            evaluation = asyncio.create_task(
-                service.evaluate(evaluating, kit.SETTINGS, family_id=family, as_of=AS_OF, actor="test")
-            )
-            await asyncio.sleep(0.5)
-            assert not evaluation.done()  # its results wait to learn whether the enrolment stays
-            await deleting.commit()
-            with pytest.raises(IntegrityError, match='is not present in table "enrolments"'):
-                await asyncio.wait_for(evaluation, timeout=30)
-        async with factory() as session:
-            assert await _results(session, enrolment) == 0
-    finally:
-        await engine.dispose()
+    async with factory() as session:
+        family, enrolment, _ = await _enrol_and_evaluate(session, kit)
+        await session.execute(text("DELETE FROM need_results WHERE enrolment_id = :e"), {"e": enrolment})
+        await session.commit()
+    async with factory() as deleting, factory() as evaluating:
+        await deleting.execute(text("DELETE FROM enrolments WHERE id = :e"), {"e": enrolment})
+        evaluation = asyncio.create_task(
+            service.evaluate(evaluating, kit.SETTINGS, family_id=family, as_of=AS_OF, actor="test")
+        )
+        await asyncio.sleep(0.5)
+        assert not evaluation.done()  # its results wait to learn whether the enrolment stays
+        await deleting.commit()
+        with pytest.raises(IntegrityError, match='is not present in table "enrolments"'):
+            await asyncio.wait_for(evaluation, timeout=30)
+    async with factory() as session:
+        assert await _results(session, enrolment) == 0
 
 
-async def test_concurrent_evaluations_of_one_family_queue(fresh_outcomes_db: str, kit: Any) -> None:
+async def test_concurrent_evaluations_of_one_family_queue(factory: async_sessionmaker[AsyncSession], kit: Any) -> None:
     """New results are inserted plainly: a second evaluation waits for the first instead of colliding on the key."""
-    engine = create_async_engine(async_url(fresh_outcomes_db), poolclass=NullPool)
-    factory = async_sessionmaker(engine, expire_on_commit=False)
-    try:
-        async with factory() as session:
-            family = await kit.enrol(
-                session, kit.assessment(["education", "crime", "health"], [kit.person("adult", "1985-01-01")])
-            )
-            await session.commit()
-        async with factory() as first, factory() as second:
-            first_run = await service.evaluate(first, kit.SETTINGS, family_id=family, as_of=AS_OF, actor="test")
-            second_task = asyncio.create_task(
-                service.evaluate(second, kit.SETTINGS, family_id=family, as_of=AS_OF, actor="test")
-            )
-            await asyncio.sleep(0.5)
-            assert not second_task.done()
-            await first.commit()
-            second_run = await asyncio.wait_for(second_task, timeout=30)
-            await second.commit()
-        assert (first_run.changed, second_run.results, second_run.changed) == (3, 3, 0)
-    finally:
-        await engine.dispose()
+    async with factory() as session:
+        family = await kit.enrol(
+            session, kit.assessment(["education", "crime", "health"], [kit.person("adult", "1985-01-01")])
+        )
+        await session.commit()
+    async with factory() as first, factory() as second:
+        first_run = await service.evaluate(first, kit.SETTINGS, family_id=family, as_of=AS_OF, actor="test")
+        second_task = asyncio.create_task(
+            service.evaluate(second, kit.SETTINGS, family_id=family, as_of=AS_OF, actor="test")
+        )
+        await asyncio.sleep(0.5)
+        assert not second_task.done()
+        await first.commit()
+        second_run = await asyncio.wait_for(second_task, timeout=30)
+        await second.commit()
+    assert (first_run.changed, second_run.results, second_run.changed) == (3, 3, 0)

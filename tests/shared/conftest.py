@@ -75,7 +75,7 @@ async def record_handled(session: AsyncSession, event: CloudEvent) -> None:
     )
 
 
-def build_app(database_url: str, **overrides: object) -> FastAPI:
+def build_app(database_url: str, timeout_overrides: dict[str, float] | None = None, **overrides: object) -> FastAPI:
     settings = Settings(
         database_url=database_url,
         environment="test",
@@ -92,6 +92,7 @@ def build_app(database_url: str, **overrides: object) -> FastAPI:
         tables=platform,
         routers=[build_router()],
         event_handlers={"thing.happened": record_handled},
+        timeout_overrides=timeout_overrides,
     )
 
 

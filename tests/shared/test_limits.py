@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 import httpx
 from asgi_lifespan import LifespanManager
 from fastapi import APIRouter
 
-from shared.testing import TEST_DATA_DIR, TEST_KEY_PATH, auth, make_token
+from shared.testing import auth, make_token
 
 
 async def test_rate_limit_is_per_client(referrals_db: str, build_app: Any) -> None:
@@ -69,32 +68,12 @@ async def test_a_bulk_route_may_have_a_longer_time_limit() -> None:
     assert "0.1 s" in other.json()["detail"]
 
 
-async def test_a_statement_may_run_as_long_as_the_longest_request_limit(referrals_db: str) -> None:
+async def test_a_statement_may_run_as_long_as_the_longest_request_limit(referrals_db: str, build_app: Any) -> None:
     """The engine's per-statement limit follows the request limits: a whole-cohort evaluation is one statement
     that may outlast the ordinary 30 s, so it must not be cut off by the driver under its own 900 s limit."""
-    from referrals.config import SERVICE_DIR, Settings
-    from referrals.models import platform
-    from shared.service import create_service_app
-    from tests.shared.conftest import build_router
 
     async def statement_limit(timeout_overrides: dict[str, float] | None) -> float:
-        settings = Settings(
-            database_url=referrals_db,
-            environment="test",
-            dev_key_path=TEST_KEY_PATH,
-            data_dir=TEST_DATA_DIR,
-            relay_enabled=False,
-            request_timeout_seconds=12,
-        )
-        app = create_service_app(
-            settings=settings,
-            title="t",
-            description="t",
-            service_dir=Path(SERVICE_DIR),
-            tables=platform,
-            routers=[build_router()],
-            timeout_overrides=timeout_overrides,
-        )
+        app = build_app(referrals_db, timeout_overrides=timeout_overrides, request_timeout_seconds=12)
         async with LifespanManager(app), app.state.db.engine.connect() as conn:
             raw = await conn.get_raw_connection()
             return float(raw.driver_connection._config.command_timeout)  # type: ignore[union-attr]
