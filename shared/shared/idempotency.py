@@ -86,10 +86,11 @@ class Idempotency:
     status_code: int
     response: Response
 
-    async def run(self, model: type[M], create: Callable[[], Awaitable[M]]) -> M:
-        """The result of `create()`, or — for a key seen before with the same request — the first response."""
+    async def run(self, model: type[M], create: Callable[[], Awaitable[Any]]) -> M:
+        """The result of `create()` as a `model` (read from its attributes when it is a row), or — for a key seen
+        before with the same request — the first response."""
         if self.key is None:
-            return await create()
+            return self._as(model, await create())
         t = self.table
         claimed = await self.session.execute(
             insert(t)
@@ -99,7 +100,7 @@ class Idempotency:
         )
         if claimed.scalar_one_or_none() is None:
             return self._replay(model, await self._earlier())
-        result = await create()
+        result = self._as(model, await create())
         body = jsonable_encoder(result)
         await self.session.execute(
             update(t)
@@ -107,6 +108,10 @@ class Idempotency:
             .values(status_code=self.status_code, response_body=body)
         )
         return result
+
+    @staticmethod
+    def _as(model: type[M], result: Any) -> M:
+        return result if isinstance(result, model) else model.model_validate(result, from_attributes=True)
 
     async def _earlier(self) -> Any:
         t = self.table

@@ -40,11 +40,16 @@ async def factory(fresh_outcomes_db: str) -> AsyncIterator[async_sessionmaker[As
         await engine.dispose()
 
 
-async def _enrol_and_evaluate(session: AsyncSession, kit: Any) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
-    """(family id, enrolment id, run id) of a family enrolled with three needs and evaluated once."""
-    family = await kit.enrol(
+async def _enrol(session: AsyncSession, kit: Any) -> uuid.UUID:
+    """A family enrolled with three needs."""
+    return await kit.enrol(  # type: ignore[no-any-return]
         session, kit.assessment(["education", "crime", "health"], [kit.person("adult", "1985-01-01")])
     )
+
+
+async def _enrol_and_evaluate(session: AsyncSession, kit: Any) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
+    """(family id, enrolment id, run id) of a family enrolled with three needs and evaluated once."""
+    family = await _enrol(session, kit)
     run = await service.evaluate(session, kit.SETTINGS, family_id=family, as_of=AS_OF, actor="test")
     enrolment = await session.scalar(select(Enrolment.id).where(Enrolment.family_id == family))
     assert enrolment is not None and run.changed == 3
@@ -130,13 +135,19 @@ async def test_enrolments_are_deleted_under_read_committed_only(
         assert await _results(session, enrolment) == 3
 
 
-async def test_a_delete_waits_for_an_evaluation_writing_the_enrolments_results(
-    factory: async_sessionmaker[AsyncSession], kit: Any
-) -> None:
+async def _enrolled_without_results(factory: async_sessionmaker[AsyncSession], kit: Any) -> tuple[uuid.UUID, uuid.UUID]:
+    """(family id, enrolment id) of an enrolled family whose results are still to be written, committed."""
     async with factory() as session:
         family, enrolment, _ = await _enrol_and_evaluate(session, kit)
         await session.execute(text("DELETE FROM need_results WHERE enrolment_id = :e"), {"e": enrolment})
         await session.commit()
+    return family, enrolment
+
+
+async def test_a_delete_waits_for_an_evaluation_writing_the_enrolments_results(
+    factory: async_sessionmaker[AsyncSession], kit: Any
+) -> None:
+    family, enrolment = await _enrolled_without_results(factory, kit)
     async with factory() as evaluating, factory() as deleting:
         run = await service.evaluate(evaluating, kit.SETTINGS, family_id=family, as_of=AS_OF, actor="test")
         assert run.changed == 3
@@ -153,10 +164,7 @@ async def test_a_delete_waits_for_an_evaluation_writing_the_enrolments_results(
 async def test_an_evaluation_of_an_enrolment_being_deleted_fails_once_it_is_gone(
     factory: async_sessionmaker[AsyncSession], kit: Any
 ) -> None:
-    async with factory() as session:
-        family, enrolment, _ = await _enrol_and_evaluate(session, kit)
-        await session.execute(text("DELETE FROM need_results WHERE enrolment_id = :e"), {"e": enrolment})
-        await session.commit()
+    family, enrolment = await _enrolled_without_results(factory, kit)
     async with factory() as deleting, factory() as evaluating:
         await deleting.execute(text("DELETE FROM enrolments WHERE id = :e"), {"e": enrolment})
         evaluation = asyncio.create_task(
@@ -174,9 +182,7 @@ async def test_an_evaluation_of_an_enrolment_being_deleted_fails_once_it_is_gone
 async def test_concurrent_evaluations_of_one_family_queue(factory: async_sessionmaker[AsyncSession], kit: Any) -> None:
     """New results are inserted plainly: a second evaluation waits for the first instead of colliding on the key."""
     async with factory() as session:
-        family = await kit.enrol(
-            session, kit.assessment(["education", "crime", "health"], [kit.person("adult", "1985-01-01")])
-        )
+        family = await _enrol(session, kit)
         await session.commit()
     async with factory() as first, factory() as second:
         first_run = await service.evaluate(first, kit.SETTINGS, family_id=family, as_of=AS_OF, actor="test")

@@ -23,7 +23,7 @@ import itertools
 from typing import Any
 
 import httpx
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -38,6 +38,7 @@ from tests.cases.conftest import (
     post_event,
     referral_event,
 )
+from tests.security.test_schemathesis import fuzz_settings
 
 COMMANDS = (
     "assign:lead", "assign:other", "assessment", "plan", "plan:stale", "plan:no_if_match", "review", "close",
@@ -107,13 +108,7 @@ class Model:
         raise AssertionError(command)
 
 
-@settings(
-    max_examples=15,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@fuzz_settings(15, shrink=True)
 @given(commands=st.lists(st.sampled_from(COMMANDS), min_size=1, max_size=10))
 @example(
     commands=[

@@ -24,13 +24,14 @@ import uuid
 from typing import Any
 
 import httpx
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.audit import verify_chain
 from tests.referrals.conftest import consent, hub_manager, maternity_payload, partner
+from tests.security.test_schemathesis import fuzz_settings
 
 OPEN = ("received", "screening")
 OUTCOMES = ("accepted", "signposted", "no_further_action", "stepped_up")
@@ -74,13 +75,7 @@ def transitions(history: list[dict[str, Any]]) -> list[tuple[str | None, str]]:
     return [(h["from_status"], h["to_status"]) for h in history]
 
 
-@settings(
-    max_examples=30,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@fuzz_settings(30, shrink=True)
 @given(commands=st.lists(st.sampled_from(COMMANDS), min_size=1, max_size=10))
 @example(commands=["decide:accepted", "consent", "screen", "decide:accepted", "repeat_last", "withdraw"])
 @example(commands=["replay_create", "screen", "repeat_last", "withdraw", "repeat_last", "replay_create"])

@@ -135,14 +135,15 @@ def check_error_body(response: schemathesis.Response) -> str | None:
     return None
 
 
-def fuzz_settings(max_examples: int) -> Any:
-    """Hypothesis settings of every fuzz run here: deterministic, no example database, no deadline."""
+def fuzz_settings(max_examples: int, *, shrink: bool = False) -> Any:
+    """Hypothesis settings of every fuzz run and state machine under tests/security: deterministic, no example
+    database, no deadline; `shrink` to minimise a failing example (the state machines' command lists)."""
     return settings(
         max_examples=max_examples,
         derandomize=True,
         database=None,
         deadline=None,
-        phases=[Phase.explicit, Phase.generate],
+        phases=[Phase.explicit, Phase.generate, *([Phase.shrink] if shrink else [])],
         suppress_health_check=list(HealthCheck),
     )
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 
 from cases.frameworks import FrameworkClient
-from cases.models import Assessment, idempotency_keys
+from cases.models import Assessment, Worker, idempotency_keys
 from cases.schemas import (
     AssessmentCreate,
     AssessmentRead,
@@ -128,11 +128,7 @@ async def create_person(
 async def merge_person(
     person_id: uuid.UUID, body: MergeRequest, session: SessionDep, caller: CallerDep, idempotent: Idempotent
 ) -> MergeRead:
-    async def merge() -> MergeRead:
-        found = await CasesService(session).merge(person_id, body, caller)
-        return MergeRead.model_validate(found, from_attributes=True)
-
-    return await idempotent.run(MergeRead, merge)
+    return await idempotent.run(MergeRead, lambda: CasesService(session).merge(person_id, body, caller))
 
 
 @router.post("/people/merges/{merge_id}/undo", summary="Undo a merge")
@@ -194,9 +190,8 @@ async def create_worker(
 ) -> WorkerRead:
     service = CasesService(session)
 
-    async def create() -> WorkerRead:
-        worker = await service.create_worker(body, await service.caller(principal))
-        return WorkerRead.model_validate(worker, from_attributes=True)
+    async def create() -> Worker:
+        return await service.create_worker(body, await service.caller(principal))
 
     return await idempotent.run(WorkerRead, create)
 
@@ -324,11 +319,9 @@ async def case(case_id: uuid.UUID, session: SessionDep, caller: CallerDep, respo
 async def assign_lead_worker(
     case_id: uuid.UUID, body: LeadWorkerAssign, session: SessionDep, caller: CallerDep, idempotent: Idempotent
 ) -> LeadWorkerAssignmentRead:
-    async def assign() -> LeadWorkerAssignmentRead:
-        assignment = await CasesService(session).assign_lead_worker(case_id, body, caller)
-        return LeadWorkerAssignmentRead.model_validate(assignment, from_attributes=True)
-
-    return await idempotent.run(LeadWorkerAssignmentRead, assign)
+    return await idempotent.run(
+        LeadWorkerAssignmentRead, lambda: CasesService(session).assign_lead_worker(case_id, body, caller)
+    )
 
 
 @router.get("/cases/{case_id}/lead-worker/history", summary="Lead worker assignments, oldest first")
@@ -415,22 +408,16 @@ async def record_review(
 ) -> ReviewRead:
     weeks = request.app.state.settings.plan_review_weeks
 
-    async def record() -> ReviewRead:
-        review = await CasesService(session).record_review(case_id, body, caller, review_weeks=weeks)
-        return ReviewRead.model_validate(review, from_attributes=True)
-
-    return await idempotent.run(ReviewRead, record)
+    return await idempotent.run(
+        ReviewRead, lambda: CasesService(session).record_review(case_id, body, caller, review_weeks=weeks)
+    )
 
 
 @router.post("/cases/{case_id}/contacts", status_code=status.HTTP_201_CREATED, summary="Record a contact or note")
 async def add_contact(
     case_id: uuid.UUID, body: ContactCreate, session: SessionDep, caller: CallerDep, idempotent: Idempotent
 ) -> ContactRead:
-    async def add() -> ContactRead:
-        contact = await CasesService(session).add_contact(case_id, body, caller)
-        return ContactRead.model_validate(contact, from_attributes=True)
-
-    return await idempotent.run(ContactRead, add)
+    return await idempotent.run(ContactRead, lambda: CasesService(session).add_contact(case_id, body, caller))
 
 
 @router.get("/cases/{case_id}/contacts", summary="Contacts of a case (sensitive ones for the lead and managers)")
