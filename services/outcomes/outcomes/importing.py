@@ -293,6 +293,31 @@ def _when_ok(expr: str) -> str:
     return f"CASE WHEN s.ok THEN {expr} END"
 
 
+def _insert_attendance(rows: str, where: str) -> str:
+    """Insert the `rows` (pid, pos and the typed attendance columns) that satisfy `where`: the first of the file
+    for a person and term, and only where none is stored yet.
+
+    Rows already stored are left out by an anti-join and the rest inserted plainly: `ON CONFLICT DO NOTHING`
+    would pay a speculative insertion per row (half as much again as a plain insert at a million rows, and far
+    slower on a re-import, where every row conflicts). Attendance merges hold `ATTENDANCE_MERGE_LOCK` (taken
+    by the repository first), so no other merge inserts the same key meanwhile; the unique constraint still
+    guards it. In the natural key's order, consecutive rows land on the same leaf pages of its index.
+    """
+    return f"""
+        INSERT INTO attendance_records (person_id, term_start, term_end, possible_sessions, attended_sessions,
+                                        unauthorised_sessions, suspensions, permanently_excluded,
+                                        source_agency, import_id)
+        SELECT pid, term_start, term_end, possible, attended, unauthorised, suspensions, excluded,
+               :source_agency, :import_id
+        FROM (SELECT DISTINCT ON (pid, term_start, term_end) *
+              FROM {rows} WHERE {where}
+              ORDER BY pid, term_start, term_end, pos) src
+        WHERE NOT EXISTS (SELECT 1 FROM attendance_records a
+                          WHERE a.person_id = src.pid AND a.term_start = src.term_start
+                            AND a.term_end = src.term_end)
+        RETURNING 1"""
+
+
 def merge_sql(kind: str, staging: str, present: Collection[str] | None = None) -> str:
     """One statement, one pass over the staged rows: check, resolve people, insert the good rows, and count
     (rejected, valid, matched, loaded). Bad rows are only counted here; `errors_sql` lists them.
@@ -312,26 +337,8 @@ def merge_sql(kind: str, staging: str, present: Collection[str] | None = None) -
                {_when_ok("CAST(coalesce(s.suspensions, '0') AS int)")} AS suspensions,
                coalesce({_bool("s.permanently_excluded")}, false) AS excluded
         FROM {staged} {person_join}"""
-        # The first row of the file for a person and term wins (later ones count as already present). Rows
-        # already stored are left out by an anti-join and the rest inserted plainly: `ON CONFLICT DO NOTHING`
-        # would pay a speculative insertion per row (half as much again as a plain insert at a million rows,
-        # and far slower on a re-import, where every row conflicts). Attendance merges hold
-        # `ATTENDANCE_MERGE_LOCK` (taken by the repository before this statement), so no other merge inserts
-        # the same key meanwhile; the unique constraint still guards it. In the natural key's order,
-        # consecutive rows land on the same leaf pages of its index.
-        insert = """
-        INSERT INTO attendance_records (person_id, term_start, term_end, possible_sessions, attended_sessions,
-                                        unauthorised_sessions, suspensions, permanently_excluded,
-                                        source_agency, import_id)
-        SELECT pid, term_start, term_end, possible, attended, unauthorised, suspensions, excluded,
-               :source_agency, :import_id
-        FROM (SELECT DISTINCT ON (pid, term_start, term_end) *
-              FROM checked WHERE ok AND pid IS NOT NULL
-              ORDER BY pid, term_start, term_end, pos) src
-        WHERE NOT EXISTS (SELECT 1 FROM attendance_records a
-                          WHERE a.person_id = src.pid AND a.term_start = src.term_start
-                            AND a.term_end = src.term_end)
-        RETURNING 1"""
+        # The first row of the file for a person and term wins (later ones count as already present).
+        insert = _insert_attendance("checked", "ok AND pid IS NOT NULL")
         return _with_counts(checked, insert, "pid IS NOT NULL")
     if shape == "incident":
         checked = f"""
@@ -436,28 +443,13 @@ def fast_merge_sql(kind: str, staging: str, present: Collection[str] | None = No
         AND possible BETWEEN 0 AND 999999999 AND attended BETWEEN 0 AND possible
         AND unauthorised BETWEEN 0 AND possible - attended AND suspensions BETWEEN 0 AND 999999999
         AND excluded IS NOT NULL, false)"""
-    # As in `merge_sql`, the first row of the file for a person and term wins and rows already stored are
-    # left out; the natural key's order keeps the index's inserts on neighbouring pages. When any row is
-    # doubtful nothing is sorted or inserted (the `doubt` test runs once, before the first row is), so a file
-    # with a few bad rows costs one cheap pass more than the careful statement alone.
+    # Inserted as `merge_sql` inserts (`_insert_attendance`). When any row is doubtful nothing is sorted or
+    # inserted (the `doubt` test runs once, before the first row is), so a file with a few bad rows costs one
+    # cheap pass more than the careful statement alone.
     return f"""
     WITH r AS MATERIALIZED ({typed}),
     doubt AS (SELECT count(*) AS n FROM r WHERE NOT {sound}),
-    src AS (
-        SELECT DISTINCT ON (pid, term_start, term_end) *
-        FROM r WHERE pid IS NOT NULL AND {sound} AND (SELECT n FROM doubt) = 0
-        ORDER BY pid, term_start, term_end, pos),
-    ins AS (
-        INSERT INTO attendance_records (person_id, term_start, term_end, possible_sessions, attended_sessions,
-                                        unauthorised_sessions, suspensions, permanently_excluded,
-                                        source_agency, import_id)
-        SELECT pid, term_start, term_end, possible, attended, unauthorised, suspensions, excluded,
-               :source_agency, :import_id
-        FROM src
-        WHERE NOT EXISTS (SELECT 1 FROM attendance_records a
-                          WHERE a.person_id = src.pid AND a.term_start = src.term_start
-                            AND a.term_end = src.term_end)
-        RETURNING 1)
+    ins AS ({_insert_attendance("r", f"pid IS NOT NULL AND {sound} AND (SELECT n FROM doubt) = 0")})
     SELECT 0 AS rejected, count(*) AS valid, count(*) FILTER (WHERE pid IS NOT NULL) AS matched,
            (SELECT count(*) FROM ins) AS loaded, (SELECT n FROM doubt) AS doubtful
     FROM r"""
