@@ -60,6 +60,8 @@ async def main() -> None:
                 "framework_version": "1",
                 "family_id": None,
                 "as_of": date.fromisoformat(AS_OF),
+                "shard_from": None,
+                "shard_below": None,
             }
             # The service's work_mem for a cohort. The raw queries share one text per rule kind, so custom plans
             # keep them from a generic plan (the service's statement has its own text: see `_plan_tag`).

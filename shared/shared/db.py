@@ -103,6 +103,16 @@ ReadSessionDep = Annotated[AsyncSession, Depends(_read_session, scope="function"
 """For read-heavy endpoints that write nothing (reports): served by the read replica when configured."""
 
 
+def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    factory: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return factory
+
+
+SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(_sessionmaker)]
+"""The app's session factory, for work spread over several connections, each in its own transaction (the
+outcomes service's sharded cohort evaluation). The request's own session is still `SessionDep`."""
+
+
 async def copy_rows(session: AsyncSession, table: FromClause, rows: Sequence[dict[str, Any]]) -> int:
     """COPY rows (dicts with the same keys) into `table` in the session's transaction: the bulk path for rows known
     to be new (demo data, imports). JSONB values are sent as JSON text. Returns the number of rows."""

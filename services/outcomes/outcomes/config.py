@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -26,6 +27,10 @@ class Settings(ServiceSettings):
     """Largest JSON body to `POST /v1/observations` (up to 10,000 rows)."""
     import_error_limit: int = 1000
     """How many bad rows an import report lists (all are counted)."""
+    evaluation_shards: int = Field(default=2, ge=1, le=32)
+    """Connections a cohort evaluation uses at once, each evaluating a part of the families in its own
+    transaction (PostgreSQL runs one statement on one core). Set it to the database server's cores that
+    evaluations may take; 1 evaluates the cohort in the request's transaction alone."""
     bulk_request_timeout_seconds: float = 900.0
     """Request time limit for CSV imports and evaluations (a million-row file or a whole cohort of 100,000
     families takes 15-30 s); other requests keep `request_timeout_seconds`."""

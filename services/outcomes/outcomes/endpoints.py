@@ -28,7 +28,7 @@ from outcomes.schemas import (
     ProgressList,
 )
 from shared.auth import Principal, require_roles
-from shared.db import ReadSessionDep, SessionDep
+from shared.db import ReadSessionDep, SessionDep, SessionmakerDep
 from shared.errors import NotFound, UnprocessableContent, field_error
 from shared.idempotency import Idempotency, idempotency
 
@@ -180,11 +180,18 @@ async def import_observations(
 
 @router.post("/evaluations", tags=["evaluation"], status_code=201, summary="Evaluate one family or the cohort")
 async def evaluate(
-    body: EvaluationCreate, session: SessionDep, settings: SettingsDep, principal: Analyst, idempotent: Idempotent
+    body: EvaluationCreate,
+    session: SessionDep,
+    sessions: SessionmakerDep,
+    settings: SettingsDep,
+    principal: Analyst,
+    idempotent: Idempotent,
 ) -> EvaluationRead:
     return await idempotent.run(
         EvaluationRead,
-        lambda: service.evaluate(session, settings, family_id=body.family_id, as_of=body.as_of, actor=principal.actor),
+        lambda: service.evaluate(
+            session, settings, family_id=body.family_id, as_of=body.as_of, actor=principal.actor, sessions=sessions
+        ),
     )
 
 

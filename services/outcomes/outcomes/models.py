@@ -230,7 +230,11 @@ class PractitionerAssessment(Base):
 
 
 class EvaluationRun(Base):
+    """One evaluation of a family or of the cohort. A cohort run split over several connections (shards) is
+    committed as `running` before they start, so each can refer to it; it ends `completed` or `failed`."""
+
     __tablename__ = "evaluation_runs"
+    __table_args__ = (CheckConstraint("status IN ('running', 'completed', 'failed')", name="status"),)
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     as_of: Mapped[date] = mapped_column(Date)
@@ -239,6 +243,8 @@ class EvaluationRun(Base):
     results: Mapped[int] = mapped_column(Integer, default=0)
     started_by: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    status: Mapped[str] = mapped_column(Text, server_default="completed")
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class NeedResult(Base):

@@ -45,6 +45,22 @@ EVALUATION_LOCK = 0x6F757465_76616C73
 """Advisory lock key: a cohort evaluation holds it alone, each family's evaluation shares it (see
 `OutcomesRepository.lock_for_evaluation`)."""
 
+_IN_SHARD = """(CAST(:shard_from AS uuid) IS NULL OR e.id >= CAST(:shard_from AS uuid))
+              AND (CAST(:shard_below AS uuid) IS NULL OR e.id < CAST(:shard_below AS uuid))"""
+"""The enrolments of one shard of a cohort evaluation (ids from `shard_from` up to, not including,
+`shard_below`; NULL is open). Cohort evaluations plan each statement for its values, so the NULL tests fold away."""
+
+
+@dataclass(frozen=True)
+class Shard:
+    """A range of enrolment ids that one connection evaluates (see `OutcomesRepository.shards`)."""
+
+    start: uuid.UUID | None = None
+    below: uuid.UUID | None = None
+
+
+WHOLE = Shard()
+
 _BIND = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
 """A bind parameter in `text()`, as SQLAlchemy itself finds them (not a `::type` cast)."""
 
@@ -314,6 +330,9 @@ class OutcomesRepository:
         """
         if cohort:
             await self.session.execute(text("SET LOCAL work_mem = '256MB'"))
+            # Shards run one statement text with different ranges: a generic plan would keep the NULL tests of
+            # `_IN_SHARD` and misjudge every row count. A cohort run plans its few statements afresh.
+            await self.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
     @staticmethod
     def _plan_tag(framework: str, version: str, family_id: uuid.UUID | None) -> str:
@@ -329,7 +348,7 @@ class OutcomesRepository:
         return f"/* framework {framework} {version}, {scope} */ "
 
     async def add_run(self, *, as_of: date, family_id: uuid.UUID | None, started_by: str) -> uuid.UUID:
-        run = EvaluationRun(as_of=as_of, family_id=family_id, started_by=started_by)
+        run = EvaluationRun(as_of=as_of, family_id=family_id, started_by=started_by, status="running")
         self.session.add(run)
         await self.session.flush()
         return run.id
@@ -343,6 +362,7 @@ class OutcomesRepository:
             WHERE e.programme_phase = :phase AND e.framework_code = :framework
               AND e.framework_version = :framework_version
               AND (CAST(:family_id AS uuid) IS NULL OR e.family_id = CAST(:family_id AS uuid))
+              AND {_IN_SHARD}
               AND {need_filter}
         )"""
 
@@ -383,14 +403,15 @@ class OutcomesRepository:
         renamed = _BIND.sub(lambda m: f":{prefix}{m[1]}" if m[1] in own else m[0], sql)
         return renamed, {prefix + name: value for name, value in own.items()}
 
-    _UNDEFINED_SQL = """
+    _UNDEFINED_SQL = f"""
             SELECT e.id AS enrolment_id, n.need, 'undefined' AS rule_kind, false AS met,
                    NULL::boolean AS sustained, CAST(:undefined_reason AS text) AS reason,
-                   NULL::text AS evidence_source, CAST('{}' AS bigint[]) AS evidence_ids
+                   NULL::text AS evidence_source, CAST('{{}}' AS bigint[]) AS evidence_ids
             FROM enrolments e CROSS JOIN LATERAL unnest(e.needs) AS n(need)
             WHERE e.programme_phase = :phase AND e.framework_code = :framework
               AND e.framework_version = :framework_version
               AND (CAST(:family_id AS uuid) IS NULL OR e.family_id = CAST(:family_id AS uuid))
+              AND {_IN_SHARD}
               AND NOT n.need = ANY(CAST(:defined AS text[]))
             """
 
@@ -447,10 +468,12 @@ class OutcomesRepository:
         family_id: uuid.UUID | None,
         sustain_months: int | None,
         undefined_reason: str,
+        shard: Shard = WHOLE,
     ) -> Row[Any]:
         """Evaluate every need of one framework version for every enrolment in scope, in one statement.
 
         An enrolment's needs that `needs` does not define are recorded as not met with `undefined_reason`.
+        With a `shard`, only the enrolments whose ids fall in its range.
         Returns (results, met, changed): how many results were computed, how many are met, how many were
         written (new or different from the stored one).
         """
@@ -464,6 +487,8 @@ class OutcomesRepository:
             "sustain_months": sustain_months,
             "defined": [n.code for n in needs],
             "undefined_reason": undefined_reason,
+            "shard_from": shard.start,
+            "shard_below": shard.below,
         }
         branches = []
         for index, need in enumerate(needs):
@@ -480,6 +505,32 @@ class OutcomesRepository:
         )
         return (await self.session.execute(text(sql), params)).one()
 
+    async def shards(self, phase: str, count: int) -> list[Shard]:
+        """Up to `count` ranges of enrolment ids that split the phase's enrolments into parts of even size.
+
+        The cut points are the enrolments' own ids (the first of each `ntile`), so the split holds whatever the
+        ids' distribution, random or time-ordered. The ranges are half-open and together cover every id; with
+        fewer enrolments than `count`, there is one range per enrolment.
+        """
+        if count <= 1:
+            return [WHOLE]
+        cuts = (
+            await self.session.scalars(
+                text(
+                    """
+                    SELECT DISTINCT ON (part) id
+                    FROM (SELECT id, ntile(:count) OVER (ORDER BY id) AS part
+                          FROM enrolments WHERE programme_phase = :phase) parts
+                    WHERE part > 1
+                    ORDER BY part, id
+                    """
+                ),
+                {"count": count, "phase": phase},
+            )
+        ).all()
+        bounds: list[uuid.UUID | None] = [None, *cuts, None]
+        return [Shard(bounds[k], bounds[k + 1]) for k in range(len(bounds) - 1)]
+
     async def families_in_scope(self, phase: str, family_id: uuid.UUID | None) -> int:
         """Enrolments of the phase (or the one family) with at least one identified need: those a run evaluates."""
         query = (
@@ -493,7 +544,14 @@ class OutcomesRepository:
 
     async def finish_run(self, run_id: uuid.UUID, *, families: int, results: int) -> None:
         await self.session.execute(
-            update(EvaluationRun).where(EvaluationRun.id == run_id).values(families=families, results=results)
+            update(EvaluationRun)
+            .where(EvaluationRun.id == run_id)
+            .values(families=families, results=results, status="completed", finished_at=func.now())
+        )
+
+    async def fail_run(self, run_id: uuid.UUID) -> None:
+        await self.session.execute(
+            update(EvaluationRun).where(EvaluationRun.id == run_id).values(status="failed", finished_at=func.now())
         )
 
     async def results_for(self, enrolment_ids: Sequence[uuid.UUID]) -> Sequence[NeedResult]:
