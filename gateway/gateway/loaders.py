@@ -183,10 +183,11 @@ class ReferralsByFamilyDataLoader(DataLoader[str, list[JSON]]):
         return _many_per_key(await self.referrals.by_family_ids(keys), keys, "family_id")
 
 
-class ProgressByFamilyDataLoader(DataLoader[str, list[JSON]]):
-    """Per-need progress of a family: `GET outcomes /v1/progress?family_ids=`.
+class ProgressByFamilyDataLoader(DataLoader[str, JSON]):
+    """A family's progress: `GET outcomes /v1/progress?family_ids=`, as `{"needs": [...], "claimable": …,
+    "employment_route": …}` (an empty object for a family the outcomes service has not enrolled).
 
-    Accepts either one item per family (`{"family_id", "needs": [...]}`) or one item per need result
+    Accepts either one item per family (`{"family_id", "needs": [...], …}`) or one item per need result
     (`{"family_id", "need", ...}`), so the gateway does not depend on how the service groups them.
     """
 
@@ -194,17 +195,19 @@ class ProgressByFamilyDataLoader(DataLoader[str, list[JSON]]):
         self.outcomes = outcomes
         super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
 
-    async def _load(self, keys: list[str]) -> list[list[JSON]]:
+    async def _load(self, keys: list[str]) -> list[JSON]:
         items = await self.outcomes.progress_by_family_ids(keys)
-        grouped: dict[str, list[JSON]] = defaultdict(list)
+        grouped: dict[str, JSON] = {}
         for item in items:
             family_id = str(item.get("family_id"))
             nested: Any = item.get("needs", item.get("results"))
+            found = grouped.setdefault(family_id, {"needs": []})
             if isinstance(nested, list):
-                grouped[family_id].extend(n for n in nested if isinstance(n, dict))
+                found.update({k: v for k, v in item.items() if k not in ("needs", "results")})
+                found["needs"].extend(n for n in nested if isinstance(n, dict))
             else:
-                grouped[family_id].append(item)
-        return [grouped.get(key, []) for key in keys]
+                found["needs"].append(item)
+        return [grouped.get(key, {}) for key in keys]
 
 
 class ClaimsByFamilyDataLoader(DataLoader[str, list[JSON]]):

@@ -33,6 +33,8 @@ async def prefetch_families(info: Info, family_ids: list[str]) -> None:
     for name, loader in (
         ("referrals", loaders.referrals_by_family),
         ("progress", loaders.progress_by_family),
+        ("claimable", loaders.progress_by_family),
+        ("employmentRoute", loaders.progress_by_family),
         ("claims", loaders.claims_by_family),
     ):
         if name in selected:

@@ -7,9 +7,10 @@ from datetime import date
 import strawberry
 
 from gateway.errors import UpstreamError
+from gateway.loaders import ProgressByFamilyDataLoader
 from gateway.types.common import UserErrorCode, to_rest, user_errors_from
 from gateway.types.enums import ActionStatus, ObservationKind
-from gateway.types.graph import Claim, Referral
+from gateway.types.graph import Claim, Referral, _claimable, _employment_route, _progress
 from gateway.types.inputs import ActionInput, AssessedNeedInput, AssessmentInput, ObservationInput, PlanInput
 
 WORKER = "7b0c4a52-4a57-4d1c-9d8e-6a2f5d1e9b11"
@@ -138,3 +139,32 @@ def test_claim_reads_the_audit_fields_of_the_outcomes_answer() -> None:
         "auditor@LCC",
     )
     assert claim.phase == "2022-2025" and claim.evidence_hash == "ab" * 32 and claim.practitioner_assessed is True
+
+
+async def test_progress_maps_needs_claimability_and_the_employment_route() -> None:
+    """The outcomes service's `/v1/progress` items (one per family) become a family's `progress`, `claimable` and
+    `employmentRoute`; a family the service has not enrolled gets no needs and nulls."""
+    route = {"need": "route:continuous_employment", "met": True, "sustained": None, "reason": "continuous since …"}
+    answer = [
+        {
+            "family_id": "f1",
+            "needs": [{"need": "education", "met": False, "sustained": None, "reason": "missing data"}],
+            "employment_route": route,
+            "claimable": True,
+        },
+        {"family_id": "f2", "needs": [], "employment_route": None, "claimable": False},
+    ]
+
+    class Outcomes:
+        async def progress_by_family_ids(self, family_ids: list[str]) -> list[dict[str, object]]:
+            assert family_ids == ["f1", "f2", "f3"]
+            return answer
+
+    loaded = await ProgressByFamilyDataLoader(Outcomes())._load(["f1", "f2", "f3"])  # type: ignore[arg-type]
+    one, two, unknown = loaded
+    assert [(p.need, p.met, p.reasons) for p in _progress(one)] == [("education", False, ["missing data"])]
+    assert _claimable(one) is True
+    employment = _employment_route(one)
+    assert employment is not None and (employment.need, employment.met) == ("route:continuous_employment", True)
+    assert (_progress(two), _claimable(two), _employment_route(two)) == ([], False, None)
+    assert (_progress(unknown), _claimable(unknown), _employment_route(unknown)) == ([], None, None)

@@ -133,6 +133,23 @@ class Family:
         return loaded(info.context.data_loaders.progress_by_family, str(self.id), _progress)
 
     @resolver(
+        description="Whether a claim can be made for this family now: every identified need met (and sustained "
+        "where the framework asks), or the framework's employment route met. Null when the outcomes service has "
+        "not enrolled the family.",
+        graphql_type="bool | None",
+    )
+    def claimable(self, info: Info) -> Resolved[bool | None]:
+        return loaded(info.context.data_loaders.progress_by_family, str(self.id), _claimable)
+
+    @resolver(
+        description="Where the family's framework allows it: whether an adult has moved into continuous "
+        "employment, which makes the family claimable whatever its needs' results (from the outcomes service).",
+        graphql_type="NeedProgress | None",
+    )
+    def employment_route(self, info: Info) -> Resolved[NeedProgress | None]:
+        return loaded(info.context.data_loaders.progress_by_family, str(self.id), _employment_route)
+
+    @resolver(
         description="Payment-by-results claims for this family (from the outcomes service).",
         graphql_type="list[Claim] | None",
     )
@@ -172,8 +189,18 @@ def _referrals(found: list[JSON]) -> list[Referral]:
     return [Referral.from_json(r) for r in found]
 
 
-def _progress(found: list[JSON]) -> list[NeedProgress]:
-    return [NeedProgress.from_json(p) for p in found]
+def _progress(found: JSON) -> list[NeedProgress]:
+    return [NeedProgress.from_json(p) for p in found.get("needs", [])]
+
+
+def _claimable(found: JSON) -> bool | None:
+    claimable = found.get("claimable")
+    return claimable if isinstance(claimable, bool) else None
+
+
+def _employment_route(found: JSON) -> NeedProgress | None:
+    route = found.get("employment_route")
+    return NeedProgress.from_json(route) if isinstance(route, dict) else None
 
 
 def _claims(found: list[JSON]) -> list[Claim]:
