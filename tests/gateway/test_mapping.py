@@ -145,7 +145,7 @@ async def test_progress_maps_needs_claimability_and_the_employment_route() -> No
     """The outcomes service's `/v1/progress` items (one per family) become a family's `progress`, `claimable` and
     `employmentRoute`; a family the service has not enrolled gets no needs and nulls."""
     route = {"need": "route:continuous_employment", "met": True, "sustained": None, "reason": "continuous since …"}
-    answer = [
+    answer: list[dict[str, object]] = [
         {
             "family_id": "f1",
             "needs": [{"need": "education", "met": False, "sustained": None, "reason": "missing data"}],
