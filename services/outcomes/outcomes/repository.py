@@ -77,6 +77,18 @@ class NeedRule:
     and never sustained."""
 
 
+@dataclass(frozen=True)
+class VersionRules:
+    """One framework version's needs with their rules, as an evaluation applies them."""
+
+    framework: str
+    version: str
+    needs: Sequence[NeedRule]
+    sustain_months: int | None
+    undefined_reason: str
+    """The reason recorded for an enrolment's needs that `needs` does not define."""
+
+
 def _copied(status: str) -> int:
     """The row count of a `COPY n` command status."""
     return int(status.rsplit(" ", 1)[-1])
@@ -458,46 +470,42 @@ class OutcomesRepository:
 
     async def evaluate_framework(
         self,
+        rules: VersionRules,
         *,
-        needs: Sequence[NeedRule],
         run_id: uuid.UUID,
         as_of: date,
         phase: str,
-        framework: str,
-        framework_version: str,
         family_id: uuid.UUID | None,
-        sustain_months: int | None,
-        undefined_reason: str,
         shard: Shard = WHOLE,
     ) -> Row[Any]:
         """Evaluate every need of one framework version for every enrolment in scope, in one statement.
 
-        An enrolment's needs that `needs` does not define are recorded as not met with `undefined_reason`.
+        An enrolment's needs that `rules` does not define are recorded as not met with its `undefined_reason`.
         With a `shard`, only the enrolments whose ids fall in its range.
         Returns (results, met, changed): how many results were computed, how many are met, how many were
         written (new or different from the stored one).
         """
         params: dict[str, Any] = {
             "phase": phase,
-            "framework": framework,
-            "framework_version": framework_version,
+            "framework": rules.framework,
+            "framework_version": rules.version,
             "family_id": family_id,
             "run_id": run_id,
             "as_of": as_of,
-            "sustain_months": sustain_months,
-            "defined": [n.code for n in needs],
-            "undefined_reason": undefined_reason,
+            "sustain_months": rules.sustain_months,
+            "defined": [n.code for n in rules.needs],
+            "undefined_reason": rules.undefined_reason,
             "shard_from": shard.start,
             "shard_below": shard.below,
         }
         branches = []
-        for index, need in enumerate(needs):
+        for index, need in enumerate(rules.needs):
             sql, own = self._need_sql(index, need)
             branches.append(f"SELECT * FROM ({sql}) n{index}")
             params.update(own)
         branches.append(self._UNDEFINED_SQL)
         sql = (
-            self._plan_tag(framework, framework_version, family_id)
+            self._plan_tag(rules.framework, rules.version, family_id)
             + "WITH computed AS ("
             + "\n UNION ALL\n".join(branches)
             + "),"

@@ -30,7 +30,7 @@ from outcomes import importing
 from outcomes.config import Settings
 from outcomes.frameworks import builtin_frameworks, canonical, etag_of
 from outcomes.models import AuditSample, Claim, Enrolment, Framework, NeedResult, platform
-from outcomes.repository import WHOLE, NeedRule, OutcomesRepository, Shard
+from outcomes.repository import WHOLE, NeedRule, OutcomesRepository, Shard, VersionRules
 from outcomes.rules import RuleSQL, attendance, no_incidents, practitioner, reduction, status
 from outcomes.schemas import (
     EMPLOYMENT_ROUTE,
@@ -560,31 +560,20 @@ async def evaluate(
 
 
 @dataclass(frozen=True)
-class _Version:
-    """One framework version in scope, as `OutcomesRepository.evaluate_framework` takes it."""
-
-    framework: str
-    framework_version: str
-    needs: list[NeedRule]
-    sustain_months: int | None
-    undefined_reason: str
-
-
-@dataclass(frozen=True)
 class _ShardWork:
-    versions: list[_Version]
+    versions: list[VersionRules]
     as_of: date
     phase: str
     family_id: uuid.UUID | None
 
 
-async def _versions_in_scope(repo: OutcomesRepository, phase: str, family_id: uuid.UUID | None) -> list[_Version]:
+async def _versions_in_scope(repo: OutcomesRepository, phase: str, family_id: uuid.UUID | None) -> list[VersionRules]:
     versions = []
     for fw_code, fw_version in await repo.framework_versions_in_scope(phase, family_id):
         row = await repo.framework(fw_code, fw_version)
         if row is None:
             versions.append(
-                _Version(fw_code, fw_version, [], None, f"framework {fw_code} version {fw_version} is not loaded")
+                VersionRules(fw_code, fw_version, [], None, f"framework {fw_code} version {fw_version} is not loaded")
             )
             continue
         definition = parse_definition(row.definition)
@@ -593,7 +582,7 @@ async def _versions_in_scope(repo: OutcomesRepository, phase: str, family_id: uu
             route = status.rule_sql(definition.employment_route.params())
             needs.append(NeedRule(EMPLOYMENT_ROUTE, "continuous_status", route, route=True))
         undefined = f"need is not defined in framework {fw_code} version {fw_version}"
-        versions.append(_Version(fw_code, fw_version, needs, definition.sustain_months, undefined))
+        versions.append(VersionRules(fw_code, fw_version, needs, definition.sustain_months, undefined))
     return versions
 
 
@@ -606,16 +595,7 @@ async def _evaluate_shard(
     results = met = changed = 0
     for version in work.versions:
         counts = await repo.evaluate_framework(
-            needs=version.needs,
-            run_id=run_id,
-            as_of=work.as_of,
-            phase=work.phase,
-            framework=version.framework,
-            framework_version=version.framework_version,
-            family_id=work.family_id,
-            sustain_months=version.sustain_months,
-            undefined_reason=version.undefined_reason,
-            shard=shard,
+            version, run_id=run_id, as_of=work.as_of, phase=work.phase, family_id=work.family_id, shard=shard
         )
         results += int(counts.results)
         met += int(counts.met)
