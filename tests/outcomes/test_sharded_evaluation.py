@@ -14,11 +14,15 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from outcomes import service
+from outcomes.app import create_app
+from outcomes.config import Settings
 from outcomes.models import Enrolment, EvaluationRun, NeedResult
 from outcomes.repository import OutcomesRepository, Shard
 from shared.db import async_url
+from shared.testing import app_client, auth, make_token
 
 AS_OF = date(2026, 1, 31)
+ANALYST = auth(make_token("analyst", agency="LCC", agency_type="council"))
 TERMS = [("2025-01-06", "2025-03-28"), ("2025-04-22", "2025-07-18"), ("2025-09-03", "2025-12-19")]
 
 
@@ -78,7 +82,7 @@ async def test_a_cohort_split_over_connections_stores_what_one_transaction_would
         split = await service.evaluate(session, settings, family_id=None, as_of=AS_OF, actor="test", sessions=sessions)
         await session.commit()
     # 6 families with three needs, 3 with two
-    assert (split.families, split.results, split.changed) == (9, 24, 24)
+    assert (split.families, split.results, split.changed, split.shards) == (9, 24, 24, 3)
     async with sessions() as session:
         run = await session.get(EvaluationRun, split.id)
         assert run is not None and (run.status, run.families, run.results) == ("completed", 9, 24)
@@ -89,7 +93,7 @@ async def test_a_cohort_split_over_connections_stores_what_one_transaction_would
         # The same evaluation in one transaction finds every stored result already right: it writes nothing.
         whole = await service.evaluate(session, kit.SETTINGS, family_id=None, as_of=AS_OF, actor="test")
         await session.commit()
-    assert (whole.families, whole.results, whole.met, whole.changed) == (9, 24, split.met, 0)
+    assert (whole.families, whole.results, whole.met, whole.changed, whole.shards) == (9, 24, split.met, 0, 1)
 
 
 async def test_a_failed_shard_leaves_no_result_of_the_run_and_the_run_failed(
@@ -131,3 +135,20 @@ async def test_a_failed_shard_leaves_no_result_of_the_run_and_the_run_failed(
         again = await service.evaluate(session, settings, family_id=None, as_of=AS_OF, actor="test", sessions=sessions)
         await session.commit()
     assert (again.families, again.changed) == (6, again.results)
+
+
+async def test_the_endpoint_splits_a_cohort_over_the_apps_own_connections(
+    fresh_outcomes_db: str, sessions: async_sessionmaker[AsyncSession], kit: Any
+) -> None:
+    """`POST /v1/evaluations` in an app with its own pool (no test sessions): the shards' sessions come from it."""
+    await _cohort(sessions, kit, 5)
+    async with app_client(create_app, Settings, fresh_outcomes_db, evaluation_shards=2) as client:
+        response = await client.post("/v1/evaluations", json={"as_of": AS_OF.isoformat()}, headers=ANALYST)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert (body["families"], body["changed"], body["shards"]) == (5, body["results"], 2)
+    async with sessions() as session:
+        run = await session.get(EvaluationRun, uuid.UUID(body["id"]))
+        assert run is not None and (run.status, run.families, run.results) == ("completed", 5, body["results"])
+        stored = await session.scalar(select(func.count()).select_from(NeedResult).where(NeedResult.run_id == run.id))
+        assert stored == body["results"]

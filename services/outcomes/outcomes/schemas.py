@@ -260,6 +260,10 @@ class EvaluationRead(BaseModel):
         description="Results written by this run (new, or different from the stored one); a result reached "
         "again unchanged keeps the run and as_of at which it was established"
     )
+    shards: int = Field(
+        default=1,
+        description="How many parts (each on its own database connection) the families were evaluated in at once",
+    )
 
 
 class EvidenceRow(BaseModel):

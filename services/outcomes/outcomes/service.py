@@ -556,6 +556,7 @@ async def evaluate(
         results=results,
         met=met,
         changed=changed,
+        shards=len(shards),
     )
 
 
