@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
@@ -152,3 +153,22 @@ async def test_the_endpoint_splits_a_cohort_over_the_apps_own_connections(
         assert run is not None and (run.status, run.families, run.results) == ("completed", 5, body["results"])
         stored = await session.scalar(select(func.count()).select_from(NeedResult).where(NeedResult.run_id == run.id))
         assert stored == body["results"]
+
+
+def test_more_shards_than_the_pool_can_give_is_refused_at_start() -> None:
+    with pytest.raises(ValidationError, match="evaluation_shards"):
+        Settings(
+            database_url="postgresql://unused/unused",
+            evaluation_shards=8,
+            database_pool_size=4,
+            database_max_overflow=4,
+        )
+    assert (
+        Settings(
+            database_url="postgresql://unused/unused",
+            evaluation_shards=7,
+            database_pool_size=4,
+            database_max_overflow=4,
+        ).evaluation_shards
+        == 7
+    )

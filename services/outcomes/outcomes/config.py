@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -34,3 +34,15 @@ class Settings(ServiceSettings):
     bulk_request_timeout_seconds: float = 900.0
     """Request time limit for CSV imports and evaluations (a million-row file or a whole cohort of 100,000
     families takes 15-30 s); other requests keep `request_timeout_seconds`."""
+
+    @model_validator(mode="after")
+    def _shards_fit_the_pool(self) -> Settings:
+        """A cohort evaluation holds `evaluation_shards` of the pool's connections at once; leave room for the
+        requests that arrive meanwhile, rather than have it wait on its own pool."""
+        room = self.database_pool_size + self.database_max_overflow
+        if self.evaluation_shards >= room:
+            raise ValueError(
+                f"evaluation_shards ({self.evaluation_shards}) must be below database_pool_size + "
+                f"database_max_overflow ({room}): a cohort evaluation holds that many connections at once"
+            )
+        return self
