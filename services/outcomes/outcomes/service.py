@@ -692,6 +692,7 @@ async def progress(
         if can_read_family(principal, e)
     ]
     results = await repo.results_for([e.id for e in enrolments])
+    evidence = await _evidence_of(repo, results) if with_evidence else None
     by_enrolment: dict[uuid.UUID, list[NeedResult]] = {}
     for result in results:
         by_enrolment.setdefault(result.enrolment_id, []).append(result)
@@ -715,7 +716,7 @@ async def progress(
                     )
                 )
                 continue
-            needs.append(await _need_progress(repo, r, with_evidence=with_evidence))
+            needs.append(_need_progress(r, evidence))
         route = evaluated.get(EMPLOYMENT_ROUTE)
         out.append(
             FamilyProgress(
@@ -729,7 +730,7 @@ async def progress(
                 closed_on=enrolment.closed_on,
                 eligible=enrolment.eligible,
                 needs=needs,
-                employment_route=await _need_progress(repo, route, with_evidence=with_evidence) if route else None,
+                employment_route=_need_progress(route, evidence) if route else None,
                 claimable=is_claimable(enrolment, mine),
             )
         )
@@ -746,11 +747,25 @@ async def progress(
     return out
 
 
-async def _need_progress(repo: OutcomesRepository, r: NeedResult, *, with_evidence: bool) -> NeedProgress:
-    evidence = None
-    if with_evidence and r.evidence_source and r.evidence_ids:
-        rows = await repo.evidence_rows(r.evidence_source, r.evidence_ids)
-        evidence = [EvidenceRow(source=r.evidence_source, id=row["id"], fields=_jsonable(row)) for row in rows]
+async def _evidence_of(repo: OutcomesRepository, results: Sequence[NeedResult]) -> dict[tuple[str, int], EvidenceRow]:
+    """The observations these results rest on, read with one query per evidence table, by (table, id)."""
+    wanted: dict[str, set[int]] = {}
+    for r in results:
+        if r.evidence_source and r.evidence_ids:
+            wanted.setdefault(r.evidence_source, set()).update(r.evidence_ids)
+    found: dict[tuple[str, int], EvidenceRow] = {}
+    for source, ids in wanted.items():
+        for row in await repo.evidence_rows(source, sorted(ids)):
+            found[source, row["id"]] = EvidenceRow(source=source, id=row["id"], fields=_jsonable(row))
+    return found
+
+
+def _need_progress(r: NeedResult, evidence: dict[tuple[str, int], EvidenceRow] | None) -> NeedProgress:
+    """A stored result as progress; with `evidence` (from `_evidence_of`), its observations in id order."""
+    rows = None
+    if evidence is not None and r.evidence_source and r.evidence_ids:
+        keys = [(r.evidence_source, i) for i in sorted(set(r.evidence_ids))]
+        rows = [evidence[key] for key in keys if key in evidence]
     return NeedProgress(
         need=r.need,
         rule_kind=r.rule_kind,
@@ -759,7 +774,7 @@ async def _need_progress(repo: OutcomesRepository, r: NeedResult, *, with_eviden
         reason=r.reason,
         evaluated_at=r.evaluated_at,
         as_of=r.as_of,
-        evidence=evidence,
+        evidence=rows,
     )
 
 
