@@ -25,8 +25,8 @@ from shared.auth import Principal
 from shared.errors import UnprocessableContent
 from shared.events import OutboxRelay
 from shared.settings import Environment
-from shared.testing import free_port, serve_asgi
 from tests.referrals.conftest import create_maternity, hub_manager, partner
+from tests.support import free_port, serve_asgi
 
 
 class _Receiver:
@@ -408,7 +408,7 @@ async def test_the_services_relay_delivers_through_the_guard(referrals_db: str) 
     """The running service's outbox relay uses `DeliveryGuard` (not a plain client), and closes it at shutdown."""
     from referrals.app import create_app
     from referrals.config import Settings
-    from shared.testing import app_client
+    from tests.support import app_client
 
     async with app_client(create_app, Settings, referrals_db, relay_enabled=True) as client:
         relay: OutboxRelay = client.app.state.relay  # type: ignore[attr-defined]
