@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from referrals.config import Settings
-from referrals.matching import CasesUnavailable, MatchQuery, PersonMatcher
+from referrals.intake.matching import CasesUnavailable, MatchQuery, PersonMatcher
 from shared.auth import ServiceCredentials
 from tests.support import TEST_DATA_DIR, TEST_KEY_PATH
 
