@@ -29,7 +29,7 @@ from outcomes_common import fresh_outcomes_database, seed_cohort
 from outcomes.repository import OutcomesRepository
 from outcomes.service import load_builtin_frameworks, parse_definition, rule_for
 from shared.db import async_url, plain_url
-from shared.testing import (
+from tests.support import (
     ServiceProcesses,
     auth,
     common_test_env,

@@ -126,7 +126,7 @@ def upn(serial: int) -> str:
 
 
 def _postcode(rng: random.Random, hub: str) -> str:
-    from referrals.hubs import district_to_hub
+    from referrals.triage.hubs import district_to_hub
 
     districts = sorted(d for d, h in district_to_hub().items() if h == hub)
     return f"{rng.choice(districts)} {rng.randrange(1, 10)}{rng.choice(INWARD_LETTERS)}{rng.choice(INWARD_LETTERS)}"

@@ -1,4 +1,4 @@
-"""Partner webhooks: a partner subscribes to the status changes of its own referrals (shared outbox).
+"""Where partner webhooks may point, and the guarded delivery to them.
 
 A partner's URL is checked twice (finding F4 in docs/security.md): at registration (`check_url`, `check_resolves`)
 and at every delivery (`DeliveryGuard`, the transport of the relay's HTTP client, `delivery_client`), which
@@ -11,18 +11,13 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpx
 import structlog
 
-from referrals.repository import ReferralRepository
-from referrals.schemas import WebhookCreate
-from shared.auth import Principal
-from shared.errors import Forbidden, NotFound, UnprocessableContent, field_error
-from shared.events import new_secret
+from shared.errors import UnprocessableContent, field_error
 from shared.settings import Environment
 
 log = structlog.get_logger("referrals.webhooks")
@@ -89,68 +84,6 @@ async def check_resolves(url: str) -> None:
 
 def _bad_url(message: str) -> UnprocessableContent:
     return UnprocessableContent(f"Invalid webhook URL: {message}", errors=[field_error("/url", message)])
-
-
-def _owner(principal: Principal) -> str | None:
-    """The agency whose webhooks the caller manages; None for an admin, who sees them all."""
-    if principal.has_role("partner_system") and principal.agency:
-        return principal.agency
-    if principal.has_role("admin"):
-        return None
-    raise Forbidden("Webhooks belong to a partner system's agency: the token has no agency claim")
-
-
-async def create_webhook(
-    *, repo: ReferralRepository, principal: Principal, body: WebhookCreate, environment: Environment
-) -> dict[str, Any]:
-    if not (principal.has_role("partner_system") and principal.agency):
-        raise Forbidden("Only a partner system (with an agency claim) can register a webhook")
-    url = check_url(body.url, environment)
-    if not relaxed(environment):
-        await check_resolves(url)
-    return await repo.create_subscription(
-        {
-            "id": uuid.uuid4(),
-            "url": url,
-            "event_types": list(dict.fromkeys(body.event_types)),
-            "secret": new_secret(),
-            "owner_agency": principal.agency,
-            "description": body.description,
-            "created_by": principal.actor,
-            "active": True,
-        }
-    )
-
-
-async def list_webhooks(*, repo: ReferralRepository, principal: Principal) -> list[dict[str, Any]]:
-    return await repo.subscriptions(_owner(principal))
-
-
-async def get_webhook(*, repo: ReferralRepository, principal: Principal, webhook_id: uuid.UUID) -> dict[str, Any]:
-    found = await repo.subscription(webhook_id, _owner(principal))
-    if found is None:
-        raise NotFound(f"No webhook {webhook_id} of yours")
-    return found
-
-
-async def delete_webhook(*, repo: ReferralRepository, principal: Principal, webhook_id: uuid.UUID) -> None:
-    await get_webhook(repo=repo, principal=principal, webhook_id=webhook_id)
-    await repo.deactivate_subscription(webhook_id)
-
-
-async def deliveries(
-    *,
-    repo: ReferralRepository,
-    principal: Principal,
-    webhook_id: uuid.UUID,
-    limit: int,
-    before_id: int | None,
-) -> list[dict[str, Any]]:
-    await get_webhook(repo=repo, principal=principal, webhook_id=webhook_id)
-    return await repo.deliveries(webhook_id, limit=limit, before_id=before_id)
-
-
-# --- delivery ----------------------------------------------------------------------------------------------
 
 
 class RefusedDestination(httpx.TransportError):

@@ -6,8 +6,8 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from referrals import service
-from referrals.repository import ReferralRepository
+from referrals.triage.repository import ReferralRepository
+from referrals.triage.service import TriageService
 from shared.errors import BadRequest
 from shared.events import CloudEvent, EventHandler
 
@@ -22,9 +22,8 @@ async def on_case_opened_or_joined(session: AsyncSession, event: CloudEvent) -> 
         case_id = uuid.UUID(str(data["case_id"]))
     except (KeyError, ValueError) as exc:
         raise BadRequest(f"{event.type} needs referral_id, family_id and case_id as UUIDs") from exc
-    await service.link_case(
-        repo=ReferralRepository(session),
-        referral_id=referral_id,
+    await TriageService(ReferralRepository(session)).link_case(
+        referral_id,
         family_id=family_id,
         case_id=case_id,
         actor=f"event:{event.source}",

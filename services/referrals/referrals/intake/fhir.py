@@ -20,8 +20,8 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 from fhir.resources.R4B.task import Task
 from pydantic import ValidationError
 
+from referrals.intake.schemas import MaternityReferralCreate
 from referrals.models import Referral
-from referrals.schemas import MaternityReferralCreate
 from shared.errors import ProblemError
 
 NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"

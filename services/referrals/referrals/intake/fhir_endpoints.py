@@ -13,9 +13,10 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Query, Request, Response
 
-from referrals import fhir, service
-from referrals.endpoints import IdempotencyKeyHeader, IntakeDep, Reader, Referrer
-from referrals.repository import ReferralRepository
+from referrals.deps import IdempotencyKeyHeader, IntakeServiceDep, Reader, Referrer, TriageServiceDep
+from referrals.intake import fhir
+from referrals.intake.service import IntakeResult, IntakeService
+from shared.auth import Principal
 from shared.db import SessionDep
 from shared.errors import ProblemError, UnprocessableContent
 
@@ -62,19 +63,12 @@ async def _read_json(request: Request) -> dict[str, Any]:
 
 
 async def _receive(
-    *,
-    session: SessionDep,
-    intake: service.Intake,
-    principal: Any,
-    mapped: fhir.Mapped,
-    idempotency_key: str | None,
-) -> service.IntakeResult:
+    intake: IntakeService, principal: Principal, mapped: fhir.Mapped, idempotency_key: str | None
+) -> IntakeResult:
     payload = fhir.to_referral(mapped)
     key = idempotency_key or (f"fhir:{mapped.bundle_identifier}" if mapped.bundle_identifier else None)
     try:
-        return await service.receive_referral(
-            repo=ReferralRepository(session), intake=intake, principal=principal, payload=payload, idempotency_key=key
-        )
+        return await intake.receive(principal, payload, key)
     except UnprocessableContent as exc:
         raise fhir.remap_field_errors(exc, mapped) from exc
 
@@ -83,7 +77,7 @@ async def _receive(
 async def transaction(
     request: Request,
     session: SessionDep,
-    intake: IntakeDep,
+    intake: IntakeServiceDep,
     principal: Referrer,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
@@ -91,9 +85,7 @@ async def transaction(
     try:
         bundle = fhir.parse_bundle(await _read_json(request), expected_type="transaction")
         mapped = fhir.map_bundle(bundle)
-        result = await _receive(
-            session=session, intake=intake, principal=principal, mapped=mapped, idempotency_key=idempotency_key
-        )
+        result = await _receive(intake, principal, mapped, idempotency_key)
     except ProblemError as exc:
         return await _outcome(session, exc)
     rid = result.referral_id
@@ -115,7 +107,8 @@ async def transaction(
 async def process_message(
     request: Request,
     session: SessionDep,
-    intake: IntakeDep,
+    intake: IntakeServiceDep,
+    triage: TriageServiceDep,
     principal: Referrer,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
@@ -126,12 +119,8 @@ async def process_message(
         header = bundle.entry[0].resource
         if mapped.bundle_identifier is None and header.id:
             mapped.bundle_identifier = f"message:{header.id}"
-        result = await _receive(
-            session=session, intake=intake, principal=principal, mapped=mapped, idempotency_key=idempotency_key
-        )
-        referral = await service.get_referral(
-            repo=ReferralRepository(session), principal=principal, referral_id=result.referral_id
-        )
+        result = await _receive(intake, principal, mapped, idempotency_key)
+        referral = await triage.referral(principal, result.referral_id)
     except ProblemError as exc:
         return await _outcome(session, exc)
     answer = {
@@ -157,10 +146,12 @@ async def process_message(
 
 
 @fhir_router.get("/ServiceRequest/{referral_id}", summary="A referral as a FHIR ServiceRequest")
-async def read_service_request(referral_id: str, session: SessionDep, principal: Reader) -> Response:
+async def read_service_request(
+    referral_id: str, session: SessionDep, triage: TriageServiceDep, principal: Reader
+) -> Response:
     try:
         rid = _uuid(referral_id, "ServiceRequest.id")
-        referral = await service.get_referral(repo=ReferralRepository(session), principal=principal, referral_id=rid)
+        referral = await triage.referral(principal, rid)
     except ProblemError as exc:
         return await _outcome(session, exc)
     return _fhir(fhir.service_request(referral))
@@ -170,6 +161,7 @@ async def read_service_request(referral_id: str, session: SessionDep, principal:
 async def search_task(
     request: Request,
     session: SessionDep,
+    triage: TriageServiceDep,
     principal: Reader,
     focus: Annotated[str, Query(description="ServiceRequest/{id}")],
 ) -> Response:
@@ -178,7 +170,7 @@ async def search_task(
         if kind.rsplit("/", 1)[-1] != "ServiceRequest":
             raise fhir.FhirProblem(400, "focus must be ServiceRequest/{id}", [("Task.focus", "not a ServiceRequest")])
         rid = _uuid(raw_id, "Task.focus")
-        referral = await service.get_referral(repo=ReferralRepository(session), principal=principal, referral_id=rid)
+        referral = await triage.referral(principal, rid)
         found = [fhir.task(referral)]
     except fhir.FhirProblem as exc:
         return await _outcome(session, exc)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from shared.identifiers import postcode_district
 
-HUB_DISTRICTS_FILE = Path(__file__).resolve().parent / "data" / "hub_districts.json"
+HUB_DISTRICTS_FILE = Path(__file__).resolve().parent.parent / "data" / "hub_districts.json"
 
 
 @dataclass(frozen=True, slots=True)
