@@ -9,8 +9,8 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cases import matching
 from cases.models import FamilyMember, Person, PersonMerge
+from cases.people import matching
 from shared.testing import auth, make_token
 from tests.cases.conftest import World, make_nhs, make_upn, open_family_case
 
