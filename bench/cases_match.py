@@ -30,7 +30,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cases import matching  # noqa: E402
+from cases.people import matching  # noqa: E402
 from shared.db import plain_url  # noqa: E402
 from tests.support import (  # noqa: E402
     ServiceProcesses,

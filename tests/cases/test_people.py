@@ -9,8 +9,8 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cases import matching
 from cases.models import FamilyMember, Person, PersonMerge
+from cases.people import matching
 from tests.cases.conftest import World, open_family_case
 from tests.support import auth, make_token
 from tests.support.factories import nhs_number_for as make_nhs

@@ -33,7 +33,7 @@ from cases.models import (
     Review,
     platform,
 )
-from cases.repository import CasesRepository
+from cases.people.repository import PeopleRepository
 from shared.audit import record_access
 from shared.auth import Principal
 from shared.subject_access import PURPOSE, access_log, row_json, subject_access_router
@@ -44,7 +44,7 @@ _PERSON_INTERNAL = {"given_key", "family_key"}
 
 async def _people(session: AsyncSession, nhs_number: str | None, upn: str | None) -> list[Person]:
     """The person with these identifiers and everyone merged with them, in either direction, transitively."""
-    found = {p.id: p for p in await CasesRepository(session).people_by_identifiers(nhs_number, upn)}
+    found = {p.id: p for p in await PeopleRepository(session).people_by_identifiers(nhs_number, upn)}
     while True:
         ids = set(found)
         survivors = {p.merged_into_id for p in found.values() if p.merged_into_id is not None} - ids
