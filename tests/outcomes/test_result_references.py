@@ -42,7 +42,7 @@ async def factory(fresh_outcomes_db: str) -> AsyncIterator[async_sessionmaker[As
 async def _enrol(session: AsyncSession, kit: Any) -> uuid.UUID:
     """A family enrolled with three needs."""
     return await kit.enrol(  # type: ignore[no-any-return]
-        session, kit.assessment(["education", "crime", "health"], [kit.person("adult", "1985-01-01")])
+        session, kit.assessment(["education", "crime", "health"], [kit.person("parent_carer", "1985-01-01")])
     )
 
 

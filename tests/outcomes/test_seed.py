@@ -28,7 +28,12 @@ async def test_seed_demo_gives_claimable_and_struggling_families(
             await close_family_case(
                 session,
                 kit.SETTINGS,
-                {"case_id": data["case_id"], "family_id": data["family_id"], "closed_on": "2024-12-01"},
+                {
+                    "case_id": data["case_id"],
+                    "family_id": data["family_id"],
+                    "closed_on": "2024-12-01",
+                    "outcome": "needs_met",
+                },
                 actor="t",
             )
         profiles = await seed_demo(session, seed=11, family_ids=families, settings=kit.SETTINGS)

@@ -1,4 +1,5 @@
-"""The event consumers of enrolment: `case.assessment_completed` and `case.closed` (signed CloudEvents)."""
+"""The event consumers of enrolment: `case.assessment_completed` and `case.closed` (signed CloudEvents), their
+payloads parsed with the models of `shared.contracts`."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from outcomes.config import Settings
 from outcomes.enrolment.repository import EnrolmentRepository
-from outcomes.enrolment.schemas import AssessmentCompleted, CaseClosed
 from outcomes.enrolment.service import EnrolmentService
+from shared.contracts import AssessmentCompleted, CaseClosed
 from shared.errors import BadRequest
 from shared.events import CloudEvent, EventHandler
 
@@ -23,7 +24,7 @@ def _parse(model: type[Payload], event_type: str, data: Mapping[str, Any]) -> Pa
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        fields = ", ".join(str(e["loc"][0]) for e in exc.errors() if e["loc"])
+        fields = ", ".join(dict.fromkeys(str(e["loc"][0]) for e in exc.errors() if e["loc"]))
         raise BadRequest(f"{event_type} needs a valid {fields or 'payload'}") from exc
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from outcomes.config import Settings
 from outcomes.enrolment.repository import EnrolmentRepository
-from outcomes.enrolment.schemas import AssessmentCompleted, CaseClosed
+from shared.contracts import AssessmentCompleted, CaseClosed
 
 
 class EnrolmentService:
@@ -23,9 +23,7 @@ class EnrolmentService:
         """
         people: list[dict[str, Any]] = []
         members: list[tuple[uuid.UUID, str]] = []
-        for person in event.people or []:
-            if person.person_id is None:
-                continue
+        for person in event.people:
             people.append(
                 {
                     "id": person.person_id,
@@ -34,7 +32,7 @@ class EnrolmentService:
                     "upn": person.upn,
                 }
             )
-            members.append((person.person_id, person.role or "other_adult"))
+            members.append((person.person_id, person.role))
         await self.repo.upsert_people(people)
         enrolment_id = await self.repo.upsert_enrolment(
             {
@@ -42,10 +40,10 @@ class EnrolmentService:
                 "case_id": event.case_id,
                 "hub": event.hub,
                 "programme_phase": self.settings.programme_phase,
-                "framework_code": event.framework or self.settings.active_framework,
-                "framework_version": event.framework_version or "1",
-                "needs": sorted(set(event.needs or [])),
-                "eligible": bool(event.eligible),
+                "framework_code": event.framework,
+                "framework_version": event.framework_version,
+                "needs": sorted(set(event.needs)),
+                "eligible": event.eligible,
                 "start_date": event.assessed_on,
                 "assessed_on": event.assessed_on,
             }
@@ -63,7 +61,7 @@ class EnrolmentService:
             case_id=event.case_id,
             phase=self.settings.programme_phase,
             closed_on=event.closed_on,
-            outcome=event.outcome or "other",
+            outcome=event.outcome,
         )
         if changed:
             await self.repo.audit(actor, "update", "enrolment", [event.family_id], "sustainment clock from case.closed")
