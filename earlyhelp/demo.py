@@ -447,9 +447,10 @@ async def seed_all(
     """
     from cases.seed import load_demo_families
     from outcomes.config import Settings as OutcomesSettings
+    from outcomes.enrolment.endpoints import close_family_case, enrol_family
+    from outcomes.frameworks.service import load_builtin_frameworks
     from outcomes.models import Enrolment
     from outcomes.seed import seed_demo as seed_outcomes
-    from outcomes.service import close_family_case, enrol_family, load_builtin_frameworks
     from referrals.seed import load_demo_referrals, other_demo_present
 
     report = progress or (lambda _phase, _done, _total: None)

@@ -422,7 +422,7 @@ async def test_evaluate_progress_claim_sample_validate_export(
 
 
 async def test_audit_sample_is_reproducible(kit: Any) -> None:
-    from outcomes.service import sample_claims
+    from outcomes.claims.service import sample_claims
 
     population = [(uuid.UUID(int=i), i % 10 == 0) for i in range(1, 201)]
     first = sample_claims(population, 0.1, 42)

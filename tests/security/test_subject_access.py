@@ -54,8 +54,8 @@ class Seeded:
 async def _seed(server_url: str, prefix: str) -> None:
     from cases.seed import seed_demo as seed_cases
     from outcomes.config import Settings as OutcomesSettings
+    from outcomes.enrolment.endpoints import close_family_case, enrol_family
     from outcomes.seed import seed_demo as seed_outcomes
-    from outcomes.service import close_family_case, enrol_family
     from referrals.seed import seed_demo as seed_referrals
 
     async with _transaction(server_url, f"{prefix}referrals") as session:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from outcomes.rules import RuleSQL
-from outcomes.rules.incidents import FAMILY_INCIDENTS
-from outcomes.schemas import ReductionVsBaselineParams
+from outcomes.evaluation.rules import RuleSQL
+from outcomes.evaluation.rules.incidents import FAMILY_INCIDENTS
+from outcomes.frameworks.schemas import ReductionVsBaselineParams
 
 _CTES = (
     FAMILY_INCIDENTS.format(

@@ -6,8 +6,8 @@ evidence, a judgement without evidence text does not count. Claims resting on it
 
 from __future__ import annotations
 
-from outcomes.rules import RuleSQL
-from outcomes.schemas import PractitionerAssessedParams
+from outcomes.evaluation.rules import RuleSQL
+from outcomes.frameworks.schemas import PractitionerAssessedParams
 
 _CTES = """
 pa_latest AS (

@@ -11,8 +11,8 @@ change every day while it lasts.
 
 from __future__ import annotations
 
-from outcomes.rules import RuleSQL
-from outcomes.schemas import ContinuousStatusParams
+from outcomes.evaluation.rules import RuleSQL
+from outcomes.frameworks.schemas import ContinuousStatusParams
 
 ROLES = {
     "adult": ["parent_carer", "other_adult"],

@@ -8,9 +8,9 @@ than a new one every day.
 
 from __future__ import annotations
 
-from outcomes.rules import RuleSQL
-from outcomes.rules.incidents import FAMILY_INCIDENTS
-from outcomes.schemas import NoIncidentsInWindowParams
+from outcomes.evaluation.rules import RuleSQL
+from outcomes.evaluation.rules.incidents import FAMILY_INCIDENTS
+from outcomes.frameworks.schemas import NoIncidentsInWindowParams
 
 _CTES = (
     FAMILY_INCIDENTS.format(

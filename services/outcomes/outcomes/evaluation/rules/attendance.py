@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from outcomes.rules import RuleSQL
-from outcomes.schemas import AttendanceThresholdParams
+from outcomes.evaluation.rules import RuleSQL
+from outcomes.frameworks.schemas import AttendanceThresholdParams
 
 MAX_HOLIDAY_DAYS = 70
 """The longest break between consecutive terms (the summer holiday is about six weeks)."""
