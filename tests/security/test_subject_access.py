@@ -123,7 +123,7 @@ async def _two_subjects(seeded_prefix: str, server_url: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 async def seeded(server_url: str, referrals_db: str, cases_db: str, outcomes_db: str) -> AsyncIterator[Seeded]:
-    from tests.support import _admin
+    from tests.support.database import _admin
 
     prefix = f"sar_{uuid.uuid4().hex[:8]}_"
     conn = await _admin(server_url)

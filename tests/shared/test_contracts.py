@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.contracts import BUILT_IN_NEED_CODES, EVENT_TYPES, ActiveFramework, parse_event, source_of
 from shared.contracts.markdown import SECTIONS, field_differences, generated_sections, render
-from shared.testing import app_client
 from tests.cases.conftest import (
     ASSESSMENT,
     FrameworkServer,
@@ -32,14 +31,12 @@ from tests.cases.conftest import (
     referral_event,
 )
 from tests.referrals.conftest import create_maternity, hub_manager, partner
+from tests.support import app_client
 
 __all__ = ["framework_server"]  # the cases tests' framework server, used here as a fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS_DOC = ROOT / "docs" / "contracts.md"
-SOURCES_NOT_YET_ADOPTED = {"cases": "cases"}
-"""Producers whose `source` predates the `urn:earlyhelp:<service>` convention; each adopts `source_of` with its
-typed payloads, and leaves this map."""
 
 
 async def _outbox(sessions: async_sessionmaker[AsyncSession]) -> list[Any]:
@@ -53,7 +50,7 @@ def _check_fits(rows: list[Any], producer: str) -> set[str]:
     for row in rows:
         model = EVENT_TYPES[row.type]
         assert model.producer == producer, row.type
-        assert row.source == SOURCES_NOT_YET_ADOPTED.get(producer, source_of(producer)), (row.type, row.source)
+        assert row.source == source_of(producer), (row.type, row.source)
         payload = parse_event(row.type, row.data)
         assert set(row.data) == set(model.model_fields), (row.type, set(row.data) ^ set(model.model_fields))
         for name, value in row.data.items():  # nested objects too: no field the model does not name
@@ -154,7 +151,7 @@ def test_the_doc_check_names_a_field_missing_from_the_doc_or_the_model() -> None
 
 
 def test_the_fallback_need_codes_are_the_built_in_frameworks_codes() -> None:
-    from outcomes.frameworks import builtin_frameworks, canonical
+    from outcomes.frameworks.service import builtin_frameworks, canonical
 
     frameworks = [ActiveFramework.model_validate(canonical(f)) for f in builtin_frameworks()]
     assert frozenset().union(*(f.need_codes() for f in frameworks)) == BUILT_IN_NEED_CODES
