@@ -28,6 +28,7 @@ SERVICE = auth(make_token("service", sub="service:cases"))
 PARTNER = auth(make_token("partner_system", agency="SCH-LS-001", agency_type="school"))
 NORTH_PRACTITIONER = auth(make_token("practitioner", agency="LCC", agency_type="council", hubs=["north"]))
 SOUTH_MANAGER = auth(make_token("hub_manager", agency="LCC", agency_type="council", hubs=["south"]))
+NORTH_MANAGER = auth(make_token("hub_manager", agency="LCC", agency_type="council", hubs=["north"]))
 
 
 async def send_event(client: httpx.AsyncClient, type_: str, data: dict[str, Any], event_id: str | None = None) -> Any:
@@ -320,7 +321,7 @@ async def test_evaluate_progress_claim_sample_validate_export(
     assert run.status_code == 201, run.text
     assert run.json()["families"] >= 2
 
-    progress = await outcomes_client.get(f"/v1/families/{family_id}/progress", headers=NORTH_PRACTITIONER)
+    progress = await outcomes_client.get(f"/v1/families/{family_id}/progress", headers=NORTH_MANAGER)
     assert progress.status_code == 200, progress.text
     body = progress.json()
     assert body["claimable"] is True
