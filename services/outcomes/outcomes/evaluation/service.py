@@ -203,11 +203,13 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
 
 
 class ProgressService:
+    """Progress of the families the caller may see; `caseload` asks the cases service which families a
+    practitioner may see (without it, a practitioner sees none)."""
+
     def __init__(self, repo: ProgressRepository, *, settings: Settings, caseload: CaseloadClient | None = None) -> None:
         self.repo = repo
         self.settings = settings
         self.caseload = caseload
-        """Asks the cases service which families a practitioner may see (none without it)."""
 
     async def progress(
         self, principal: Principal, family_ids: Sequence[uuid.UUID], *, with_evidence: bool
