@@ -30,7 +30,7 @@ from outcomes.evaluation.repository import EvaluationRepository
 from outcomes.evaluation.service import rule_for
 from outcomes.frameworks.service import load_builtin_frameworks, parse_definition
 from shared.db import async_url, plain_url
-from shared.testing import (
+from tests.support import (
     ServiceProcesses,
     auth,
     common_test_env,

@@ -23,8 +23,8 @@ from stdnum.gb import upn as upn_lib
 from earlyhelp.demo import PHASES, STAGES, OtherDemoPresent, demo_families, nhs_number, seed_all, upn
 from shared.auth import Principal
 from shared.db import async_url
-from shared.testing import clone_database
 from tests.conftest import template_name
+from tests.support import clone_database
 
 SEED = 5
 FAMILIES = 40

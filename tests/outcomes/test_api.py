@@ -19,7 +19,7 @@ from outcomes.app import create_app
 from outcomes.config import Settings
 from shared.events import sign_headers
 from shared.settings import DEV_EVENT_SECRET
-from shared.testing import app_client, auth, make_token
+from tests.support import app_client, auth, make_token
 
 ANALYST = auth(make_token("analyst", agency="LCC", agency_type="council"))
 AUDITOR = auth(make_token("auditor", agency="LCC", agency_type="council"))

@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.caseload import CaseloadClient
-from shared.testing import app_client, auth, make_token
 from tests.cases.conftest import (
     ASSESSMENT,
     FrameworkServer,
@@ -26,6 +25,7 @@ from tests.cases.conftest import (
     open_family_case,
     plan_body,
 )
+from tests.support import app_client, auth, make_token
 
 __all__ = ["framework_server"]
 

@@ -19,7 +19,7 @@ from outcomes.config import Settings
 from outcomes.evaluation.repository import EvaluationRepository, Shard
 from outcomes.models import Enrolment, EvaluationRun, NeedResult
 from shared.db import async_url
-from shared.testing import app_client, auth, make_token
+from tests.support import app_client, auth, make_token
 
 AS_OF = date(2026, 1, 31)
 ANALYST = auth(make_token("analyst", agency="LCC", agency_type="council"))

@@ -25,9 +25,9 @@ from sqlalchemy import select, text
 
 from earlyhelp.demo import _case_events
 from earlyhelp.sar import _transaction
-from shared.testing import app_client, auth, drop_database, make_token
 from tests.cases.conftest import FrameworkServer
 from tests.conftest import template_name
+from tests.support import app_client, auth, drop_database, make_token
 
 SERVICES = ("referrals", "cases", "outcomes")
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,10 +66,10 @@ async def _seed(server_url: str, prefix: str) -> None:
     settings = OutcomesSettings()
     async with _transaction(server_url, f"{prefix}outcomes") as session:
         for data in completed:
-            await enrol_family(session, settings, data, actor="demo-seed")
-        for data in closed:
-            await close_family_case(session, settings, data, actor="demo-seed")
-        family_ids = [uuid.UUID(d["family_id"]) for d in completed]
+            await enrol_family(session, settings, data.model_dump(mode="json"), actor="demo-seed")
+        for closure in closed:
+            await close_family_case(session, settings, closure.model_dump(mode="json"), actor="demo-seed")
+        family_ids = [d.family_id for d in completed]
         await seed_outcomes(session, seed=7, family_ids=family_ids, settings=settings)
 
 
@@ -123,7 +123,7 @@ async def _two_subjects(seeded_prefix: str, server_url: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 async def seeded(server_url: str, referrals_db: str, cases_db: str, outcomes_db: str) -> AsyncIterator[Seeded]:
-    from shared.testing import _admin
+    from tests.support.database import _admin
 
     prefix = f"sar_{uuid.uuid4().hex[:8]}_"
     conn = await _admin(server_url)
