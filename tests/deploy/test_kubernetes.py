@@ -39,7 +39,7 @@ SECRET_SETTINGS = ("DATABASE_URL", "EVENT_SECRET", "SERVICE_TOKEN", "DEV_KEY_PAT
 CALLS = {
     "referrals": {"cases", "outcomes"},
     "cases": {"referrals", "outcomes"},
-    "outcomes": set(),
+    "outcomes": {"cases"},
     "gateway": set(SERVICES),
 }
 EXTERNAL = {"gateway", "referrals"}
@@ -390,7 +390,7 @@ def test_every_configured_url_is_a_service_the_network_policies_let_the_caller_r
     egress, _ = allowed_edges(resources)
     urls = service_urls(resources)
     callers = {caller for caller, _, _ in urls}
-    assert callers == {"referrals", "cases", "gateway"}
+    assert callers == {"referrals", "cases", "outcomes", "gateway"}
     for caller, setting, url in urls:
         parts = urlsplit(url)
         service = one(resources, "Service", str(parts.hostname))

@@ -28,6 +28,7 @@ SERVICE = auth(make_token("service", sub="service:cases"))
 PARTNER = auth(make_token("partner_system", agency="SCH-LS-001", agency_type="school"))
 NORTH_PRACTITIONER = auth(make_token("practitioner", agency="LCC", agency_type="council", hubs=["north"]))
 SOUTH_MANAGER = auth(make_token("hub_manager", agency="LCC", agency_type="council", hubs=["south"]))
+NORTH_MANAGER = auth(make_token("hub_manager", agency="LCC", agency_type="council", hubs=["north"]))
 
 
 async def send_event(client: httpx.AsyncClient, type_: str, data: dict[str, Any], event_id: str | None = None) -> Any:
@@ -320,7 +321,7 @@ async def test_evaluate_progress_claim_sample_validate_export(
     assert run.status_code == 201, run.text
     assert run.json()["families"] >= 2
 
-    progress = await outcomes_client.get(f"/v1/families/{family_id}/progress", headers=NORTH_PRACTITIONER)
+    progress = await outcomes_client.get(f"/v1/families/{family_id}/progress", headers=NORTH_MANAGER)
     assert progress.status_code == 200, progress.text
     body = progress.json()
     assert body["claimable"] is True
@@ -492,3 +493,19 @@ async def test_cohort_report_reads_from_the_read_replica_when_configured(
         from_primary = (await client.get("/v1/reports/cohort", headers=ANALYST)).json()
     assert from_replica["families_enrolled"] == 0
     assert from_primary["families_enrolled"] >= 1
+
+
+async def test_claims_export_period_is_ascii_digits_and_names_the_file(outcomes_client: httpx.AsyncClient) -> None:
+    """Issue 19, finding H: a newline or another script's digits in `period` is a 422, never a header."""
+    for raw in ("2026%0A", "2026%0D%0AX-Injected:%201", "%D9%A2%D9%A0%D9%A2%D9%A6", "２０２６", "2026-%D9%A3"):
+        response = await outcomes_client.get(f"/v1/claims/export?period={raw}", headers=AUDITOR)
+        assert response.status_code == 422, (raw, response.status_code, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "content-disposition" not in response.headers and "x-injected" not in response.headers
+        assert [e["pointer"] for e in response.json()["errors"]] == ["#query/period"], raw
+    listed = await outcomes_client.get("/v1/claims?period=2026%0A", headers=AUDITOR)
+    assert listed.status_code == 422 and listed.json()["errors"][0]["pointer"] == "#query/period"
+    for period in ("2026", "2026-Q2", "2026-03"):
+        response = await outcomes_client.get(f"/v1/claims/export?period={period}", headers=AUDITOR)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-disposition"] == f'attachment; filename="claims-{period}.csv"'

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.caseload import CaseloadClient
 from tests.cases.conftest import (
     FrameworkServer,
     assign,
@@ -97,15 +98,18 @@ async def cases(
 
 @pytest.fixture
 async def outcomes(
-    outcomes_db: str, outcomes_sessions: async_sessionmaker[AsyncSession]
+    outcomes_db: str, outcomes_sessions: async_sessionmaker[AsyncSession], cases: httpx.AsyncClient
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """Built per test: the outcomes app loads its built-in frameworks at startup, through the test's session."""
+    """Built per test: the outcomes app loads its built-in frameworks at startup, through the test's session.
+    It asks the in-process cases app which families a practitioner may see."""
     from outcomes.app import create_app
     from outcomes.config import Settings
+    from outcomes.deps import caseload_of
 
     async with app_client(
         create_app, Settings, outcomes_db, sessionmaker=outcomes_sessions, rate_limit_per_second=0
     ) as client:
+        client.app.dependency_overrides[caseload_of] = lambda: CaseloadClient(cases, "http://cases.test")  # type: ignore[attr-defined]
         yield client
 
 

@@ -66,10 +66,10 @@ async def _seed(server_url: str, prefix: str) -> None:
     settings = OutcomesSettings()
     async with _transaction(server_url, f"{prefix}outcomes") as session:
         for data in completed:
-            await enrol_family(session, settings, data, actor="demo-seed")
-        for data in closed:
-            await close_family_case(session, settings, data, actor="demo-seed")
-        family_ids = [uuid.UUID(d["family_id"]) for d in completed]
+            await enrol_family(session, settings, data.model_dump(mode="json"), actor="demo-seed")
+        for closure in closed:
+            await close_family_case(session, settings, closure.model_dump(mode="json"), actor="demo-seed")
+        family_ids = [d.family_id for d in completed]
         await seed_outcomes(session, seed=7, family_ids=family_ids, settings=settings)
 
 

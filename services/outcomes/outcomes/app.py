@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import FastAPI
 
 from outcomes.claims.endpoints import router as claims_router
@@ -14,6 +16,7 @@ from outcomes.models import idempotency_keys, platform
 from outcomes.observations.endpoints import router as observations_router
 from outcomes.reports.endpoints import router as reports_router
 from outcomes.subject_access import router as subject_access_router
+from shared.caseload import CaseloadClient
 from shared.idempotency import purge_loop
 from shared.service import create_service_app
 
@@ -21,6 +24,14 @@ from shared.service import create_service_app
 async def _load_frameworks(app: FastAPI) -> None:
     async with app.state.sessionmaker() as session, session.begin():
         await load_builtin_frameworks(session)
+
+
+def _caseload_client(settings: Settings) -> Callable[[FastAPI], Awaitable[None]]:
+    async def start(app: FastAPI) -> None:
+        """The cases client on the app's pooled HTTP client (opened and closed with the app's lifespan)."""
+        app.state.caseload = CaseloadClient(app.state.http, settings.cases_url)
+
+    return start
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -40,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             subject_access_router,
         ],
         event_handlers=event_handlers(settings),
-        on_startup=[_load_frameworks],
+        on_startup=[_caseload_client(settings), _load_frameworks],
         background_tasks=[purge_loop(idempotency_keys)],
         body_limit_overrides={
             "/v1/observations/import": settings.import_max_bytes,

@@ -17,6 +17,8 @@ class Settings(ServiceSettings):
 
     service_name: str = "outcomes"
     port: int = 8003
+    cases_url: str = "http://127.0.0.1:8002"
+    """The cases service, asked with a practitioner's own token which families they may see (progress)."""
     active_framework: str = "supporting-families-2022"
     """The framework whose need codes the platform uses (its current version)."""
     programme_phase: str = "2022-2025"

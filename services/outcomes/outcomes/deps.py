@@ -1,5 +1,6 @@
 """The typed dependencies the outcomes handlers take: the callers they admit, the settings, and each domain's
-service built for the request. The one place that reads `request.app.state`."""
+service built for the request (with the cases client where a practitioner's need-to-know is asked). The one place
+that reads `request.app.state`."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from outcomes.observations.service import ObservationsService
 from outcomes.reports.repository import ReportsRepository
 from outcomes.reports.service import ReportsService
 from shared.auth import Principal, require_roles
+from shared.caseload import CaseloadClient
 from shared.db import ReadSessionDep, SessionDep, SessionmakerDep
 from shared.idempotency import Idempotency, idempotency
 
@@ -41,6 +43,15 @@ def settings_of(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(settings_of)]
 
 
+def caseload_of(request: Request) -> CaseloadClient:
+    """The client asking cases which families a practitioner may see (built at startup, pooled connections)."""
+    caseload: CaseloadClient = request.app.state.caseload
+    return caseload
+
+
+CaseloadDep = Annotated[CaseloadClient, Depends(caseload_of)]
+
+
 def frameworks_service(session: SessionDep, settings: SettingsDep) -> FrameworksService:
     return FrameworksService(FrameworksRepository(session), settings=settings)
 
@@ -56,17 +67,17 @@ def evaluation_service(session: SessionDep, sessions: SessionmakerDep, settings:
     )
 
 
-def progress_service(session: SessionDep, settings: SettingsDep) -> ProgressService:
-    return ProgressService(ProgressRepository(session), settings=settings)
+def progress_service(session: SessionDep, settings: SettingsDep, caseload: CaseloadDep) -> ProgressService:
+    return ProgressService(ProgressRepository(session), settings=settings, caseload=caseload)
 
 
-def claims_service(session: SessionDep, settings: SettingsDep) -> ClaimsService:
+def claims_service(session: SessionDep, settings: SettingsDep, caseload: CaseloadDep) -> ClaimsService:
     """A claim re-evaluates its one family in the request's transaction (no shards)."""
     return ClaimsService(
         ClaimsRepository(session),
         settings=settings,
         evaluation=EvaluationService(EvaluationRepository(session), FrameworksRepository(session), settings=settings),
-        progress=ProgressService(ProgressRepository(session), settings=settings),
+        progress=ProgressService(ProgressRepository(session), settings=settings, caseload=caseload),
     )
 
 

@@ -8,7 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import PlainTextResponse
 
-from outcomes.claims.schemas import AuditSampleCreate, AuditSampleRead, ClaimCreate, ClaimDecision, ClaimList, ClaimRead
+from outcomes.claims.schemas import (
+    AuditSampleCreate,
+    AuditSampleRead,
+    ClaimCreate,
+    ClaimDecision,
+    ClaimList,
+    ClaimRead,
+    parse_period,
+)
 from outcomes.claims.service import claim_read
 from outcomes.deps import Analyst, Auditor, ClaimReader, ClaimsServiceDep, Idempotent
 from shared.ids import parse_ids
@@ -40,7 +48,13 @@ async def list_claims(
 ) -> ClaimList:
     ids = parse_ids(family_ids, "family_ids") if family_ids is not None else None
     rows, next_cursor = await claims.list_claims(
-        principal, status=status, family_ids=ids, hub=hub, period=period, cursor=cursor, limit=limit
+        principal,
+        status=status,
+        family_ids=ids,
+        hub=hub,
+        period=parse_period(period) if period else None,
+        cursor=cursor,
+        limit=limit,
     )
     return ClaimList(items=[claim_read(c) for c in rows], next_cursor=next_cursor)
 
@@ -56,10 +70,11 @@ async def export_claims(
     principal: Auditor,
     period: Annotated[str, Query(description="YYYY, YYYY-Qn or YYYY-MM")],
 ) -> Response:
-    body = await claims.export(period, principal)
-    return Response(
-        body, media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="claims-{period}.csv"'}
-    )
+    validated = parse_period(period)
+    body = await claims.export(validated, principal)
+    # The file name is built from the parsed period's own ASCII text, never from the raw parameter.
+    disposition = f'attachment; filename="claims-{validated.label}.csv"'
+    return Response(body, media_type="text/csv", headers={"Content-Disposition": disposition})
 
 
 @router.post(

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.errors import UnprocessableContent, field_error
 
 
 class _Strict(BaseModel):
@@ -66,3 +70,39 @@ class ClaimDecision(_Strict):
         if self.decision == "rejected" and not (self.reason and self.reason.strip()):
             raise ValueError("a rejection needs a reason")
         return self
+
+
+_PERIOD = re.compile(r"([0-9]{4})(?:-(?:(0[1-9]|1[0-2])|Q([1-4])))?", re.ASCII)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A period of claim dates: a year, a quarter or a month, as [start, end) in UTC."""
+
+    label: str
+    """The period as ASCII text rebuilt from its parsed numbers (`2026`, `2026-Q1`, `2026-03`): safe in a file
+    name or a header, whatever the request carried."""
+    start: datetime
+    end: datetime
+
+
+def parse_period(raw: str, name: str = "period") -> Period:
+    """`2026`, `2026-Q1` or `2026-03`, in ASCII digits and nothing else (no trailing newline, no other
+    script's digits); anything else is a 422 naming the query parameter."""
+    found = _PERIOD.fullmatch(raw)
+    if not found:
+        raise UnprocessableContent(
+            "The period must be YYYY, YYYY-Qn or YYYY-MM",
+            errors=[field_error(f"#query/{name}", "expected YYYY, YYYY-Qn or YYYY-MM")],
+        )
+    year = int(found.group(1))
+    if found.group(2):
+        first, months, label = int(found.group(2)), 1, f"{year:04d}-{int(found.group(2)):02d}"
+    elif found.group(3):
+        first, months, label = (int(found.group(3)) - 1) * 3 + 1, 3, f"{year:04d}-Q{found.group(3)}"
+    else:
+        first, months, label = 1, 12, f"{year:04d}"
+    start = datetime(year, first, 1, tzinfo=UTC)
+    end_month = first + months
+    end = datetime(year + (end_month - 1) // 12, (end_month - 1) % 12 + 1, 1, tzinfo=UTC)
+    return Period(label=label, start=start, end=end)

@@ -9,20 +9,19 @@ import io
 import json
 import math
 import random
-import re
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 from outcomes.claims.repository import ClaimsRepository
-from outcomes.claims.schemas import AuditSampleCreate, AuditSampleRead, ClaimDecision, ClaimRead
+from outcomes.claims.schemas import AuditSampleCreate, AuditSampleRead, ClaimDecision, ClaimRead, Period
 from outcomes.config import Settings
 from outcomes.evaluation.schemas import FamilyProgress
 from outcomes.evaluation.service import EvaluationService, ProgressService
 from outcomes.models import AuditSample, Claim, Enrolment
 from shared.auth import Principal
-from shared.errors import Conflict, NotFound, UnprocessableContent, field_error
+from shared.errors import Conflict, NotFound, field_error
 from shared.pagination import decode_cursor, encode_cursor
 
 
@@ -63,30 +62,6 @@ def sample_claims(
     chosen = sorted(random.Random(seed).sample(ids, k))
     forced = sorted(claim_id for claim_id, assessed in pending if assessed and claim_id not in set(chosen))
     return chosen, forced
-
-
-_PERIOD = re.compile(r"^(\d{4})(?:-(?:(0[1-9]|1[0-2])|Q([1-4])))?$")
-
-
-def period_bounds(period: str) -> tuple[datetime, datetime]:
-    """`2026`, `2026-Q1` or `2026-03` → [start, end) in UTC."""
-    found = _PERIOD.match(period)
-    if not found:
-        raise UnprocessableContent(
-            "The period must be YYYY, YYYY-Qn or YYYY-MM",
-            errors=[field_error("#query/period", "expected YYYY, YYYY-Qn or YYYY-MM")],
-        )
-    year = int(found.group(1))
-    if found.group(2):
-        first, months = int(found.group(2)), 1
-    elif found.group(3):
-        first, months = (int(found.group(3)) - 1) * 3 + 1, 3
-    else:
-        first, months = 1, 12
-    start = datetime(year, first, 1, tzinfo=UTC)
-    end_month = first + months
-    end = datetime(year + (end_month - 1) // 12, (end_month - 1) % 12 + 1, 1, tzinfo=UTC)
-    return start, end
 
 
 EXPORT_COLUMNS = (
@@ -189,11 +164,11 @@ class ClaimsService:
         status: str | None,
         family_ids: Sequence[uuid.UUID] | None,
         hub: str | None,
-        period: str | None,
+        period: Period | None,
         cursor: str | None,
         limit: int,
     ) -> tuple[list[Claim], str | None]:
-        start, end = period_bounds(period) if period else (None, None)
+        start, end = (period.start, period.end) if period else (None, None)
         after = decode_cursor(cursor, (datetime.fromisoformat, uuid.UUID)) if cursor else None
         rows = list(
             await self.repo.list_claims(
@@ -249,10 +224,9 @@ class ClaimsService:
         await self.repo.audit(principal, "update", "claim", [claim.id], f"audit decision: {body.decision}")
         return claim
 
-    async def export(self, period: str, principal: Principal) -> str:
+    async def export(self, period: Period, principal: Principal) -> str:
         """The CSV of the validated claims created in `period`."""
-        start, end = period_bounds(period)
-        claims = await self.repo.validated_claims(start, end)
+        claims = await self.repo.validated_claims(period.start, period.end)
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(EXPORT_COLUMNS)
@@ -271,5 +245,5 @@ class ClaimsService:
                 ]
             )
         if claims:
-            await self.repo.audit(principal, "export", "claim", [c.id for c in claims], f"claims export {period}")
+            await self.repo.audit(principal, "export", "claim", [c.id for c in claims], f"claims export {period.label}")
         return out.getvalue()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, false, func, select, text, true, update
+from sqlalchemy import ColumnElement, Row, false, func, or_, select, text, true, update
 
 from outcomes.access import FamilyScope
 from outcomes.evaluation.rules import RuleSQL
@@ -346,9 +346,12 @@ def visible(scope: FamilyScope) -> ColumnElement[bool]:
     """The enrolments `scope` lets its caller see, as a WHERE predicate."""
     if scope.everything:
         return true()
-    if not scope.hubs:
-        return false()
-    return Enrolment.hub.in_(sorted(scope.hubs))
+    allowed = []
+    if scope.hubs:
+        allowed.append(Enrolment.hub.in_(sorted(scope.hubs)))
+    if scope.families:
+        allowed.append(Enrolment.family_id.in_(sorted(scope.families)))
+    return or_(*allowed) if allowed else false()
 
 
 class ProgressRepository(Repository):

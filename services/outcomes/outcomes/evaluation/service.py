@@ -30,6 +30,7 @@ from outcomes.frameworks.schemas import (
 from outcomes.frameworks.service import parse_definition
 from outcomes.models import Enrolment, NeedResult
 from shared.auth import Principal
+from shared.caseload import CaseloadClient
 from shared.errors import NotFound
 
 
@@ -202,15 +203,19 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
 
 
 class ProgressService:
-    def __init__(self, repo: ProgressRepository, *, settings: Settings) -> None:
+    """Progress of the families the caller may see; `caseload` asks the cases service which families a
+    practitioner may see (without it, a practitioner sees none)."""
+
+    def __init__(self, repo: ProgressRepository, *, settings: Settings, caseload: CaseloadClient | None = None) -> None:
         self.repo = repo
         self.settings = settings
+        self.caseload = caseload
 
     async def progress(
         self, principal: Principal, family_ids: Sequence[uuid.UUID], *, with_evidence: bool
     ) -> list[FamilyProgress]:
         """Per-need results of the families the caller may see (others are simply absent)."""
-        scope = family_scope(principal)
+        scope = await family_scope(principal, family_ids, self.caseload)
         enrolments = await self.repo.enrolments_for_families(family_ids, self.settings.programme_phase, scope)
         results = await self.repo.results_for([e.id for e in enrolments])
         evidence = await self._evidence_of(results) if with_evidence else None
