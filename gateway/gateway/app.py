@@ -30,6 +30,7 @@ from shared.errors import PROBLEM_BASE, PROBLEM_JSON, install_error_handlers
 from shared.limits import BodySizeLimitMiddleware
 from shared.logging import RequestIdMiddleware, configure_logging, current_request_id
 from shared.metrics import MetricsMiddleware, metrics_endpoint
+from shared.openapi import document_openapi
 from shared.service import build_verifier
 
 
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(graphql, prefix="/graphql")
     app.include_router(reports_router)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    document_openapi(app, optional_auth=("/graphql",))  # bearer scheme and problem responses (shared.openapi)
 
     @app.get("/healthz", summary="Liveness: the process is serving", tags=["health"])
     async def healthz() -> dict[str, str]:
