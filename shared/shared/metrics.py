@@ -8,7 +8,6 @@ built by `shared.service.create_service_app`, which has platform tables): the ga
 from __future__ import annotations
 
 import time
-
 from typing import Any
 
 from fastapi.routing import iter_route_contexts

@@ -19,7 +19,6 @@ def exported_series() -> dict[str, set[str]]:
     """Metric family → the series names Prometheus scrapes, for the shared and the gateway metrics."""
     import gateway.metrics  # noqa: F401  (registers the gateway's metrics)
     import shared.metrics  # noqa: F401
-
     from shared.metrics import SERVICE_REGISTRY
 
     families: dict[str, set[str]] = {}
