@@ -21,6 +21,7 @@ from fastapi import APIRouter, FastAPI
 
 from shared.auth import TokenVerifier, dev_jwks
 from shared.db import Database
+from shared.docs_ui import install_docs_ui
 from shared.errors import install_error_handlers
 from shared.events import (
     EventHandler,
@@ -173,4 +174,5 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
     document_openapi(app)  # security and the problem responses each operation can give (shared.openapi)
+    install_docs_ui(app)  # Swagger UI at /docs from shipped files, no CDN (shared.docs_ui)
     return app
