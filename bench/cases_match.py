@@ -30,9 +30,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cases import matching  # noqa: E402
+from cases.people import matching  # noqa: E402
 from shared.db import plain_url  # noqa: E402
-from shared.testing import (  # noqa: E402
+from tests.support import (  # noqa: E402
     ServiceProcesses,
     auth,
     common_test_env,
@@ -42,6 +42,7 @@ from shared.testing import (  # noqa: E402
     migrated_database,
     pg_server_url,
 )
+from tests.support.factories import upn as upn_factory  # noqa: E402
 
 GIVEN = ["Olivia", "Amelia", "Isla", "Ava", "Mia", "Ivy", "Lily", "Isabella", "Rosie", "Sophia", "Grace", "Freya",
          "Noah", "Oliver", "George", "Leo", "Arthur", "Muhammad", "Harry", "Oscar", "Archie", "Henry", "Jack",
@@ -85,10 +86,7 @@ def postcode(rng: random.Random) -> str:
 
 
 def make_upn(n: int) -> str:
-    from stdnum.gb import upn
-
-    digits = f"801{n:09d}"
-    return str(upn.calc_check_digit(digits)) + digits
+    return upn_factory(n, prefix="801")
 
 
 async def load_people(url: str, count: int, rng: random.Random) -> list[tuple[Any, ...]]:

@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 
 from earlyhelp.demo import PHASES, seed_all
-from shared.testing import drop_database, migrated_database, pg_server_url
+from tests.support import drop_database, migrated_database, pg_server_url
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("referrals", "cases", "outcomes")

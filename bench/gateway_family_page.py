@@ -24,7 +24,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from shared.testing import (  # noqa: E402
+from tests.gateway.test_services import FAMILY_PAGE, HUB, MANAGER, add_hubs, seed_families  # noqa: E402
+from tests.support import (  # noqa: E402
     ServiceProcesses,
     auth,
     common_test_env,
@@ -33,7 +34,6 @@ from shared.testing import (  # noqa: E402
     migrated_database,
     pg_server_url,
 )
-from tests.gateway.test_services import FAMILY_PAGE, HUB, MANAGER, add_hubs, seed_families  # noqa: E402
 
 N = 50
 

@@ -15,7 +15,7 @@ import psutil
 from earlyhelp.database import migrate_all, open_server
 from earlyhelp.platform import PARTS, REPO_ROOT, process_env
 from earlyhelp.supervisor import Child, Supervisor, uvicorn_cmd
-from shared.testing import free_port
+from tests.support import free_port
 
 TARGET_MB = 150
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import asyncpg
 
 from shared.db import plain_url
-from shared.testing import migrated_database, pg_server_url
+from tests.support import migrated_database, pg_server_url
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTCOMES_DIR = ROOT / "services" / "outcomes"

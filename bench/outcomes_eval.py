@@ -26,10 +26,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from outcomes_common import fresh_outcomes_database, seed_cohort
 
-from outcomes.repository import OutcomesRepository
-from outcomes.service import load_builtin_frameworks, parse_definition, rule_for
+from outcomes.evaluation.repository import EvaluationRepository
+from outcomes.evaluation.service import rule_for
+from outcomes.frameworks.service import load_builtin_frameworks, parse_definition
 from shared.db import async_url, plain_url
-from shared.testing import (
+from tests.support import (
     ServiceProcesses,
     auth,
     common_test_env,
@@ -63,7 +64,7 @@ async def main() -> None:
                 await conn.execute(text("SELECT definition FROM frameworks WHERE code = 'supporting-families-2022'"))
             ).one()
             definition = parse_definition(row.definition)
-            repo = OutcomesRepository(None)  # type: ignore[arg-type]
+            repo = EvaluationRepository(None)  # type: ignore[arg-type]
             params_common = {
                 "phase": "2022-2025",
                 "framework": definition.code,

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from outcomes_common import fresh_outcomes_database, seed_cohort
 
 from shared.db import plain_url
-from shared.testing import (
+from tests.support import (
     ServiceProcesses,
     auth,
     common_test_env,

@@ -38,9 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from shared.db import plain_url  # noqa: E402
-from shared.identifiers import with_nhs_check_digit  # noqa: E402
 from shared.migrate import with_database  # noqa: E402
-from shared.testing import (  # noqa: E402
+from tests.support import (  # noqa: E402
     ServiceProcesses,
     auth,
     common_test_env,
@@ -50,6 +49,7 @@ from shared.testing import (  # noqa: E402
     migrated_database,
     pg_server_url,
 )
+from tests.support.factories import nhs_number_for  # noqa: E402
 
 BASELINE_DB_ENV = "REFERRALS_BENCH_BASELINE_DB"
 
@@ -92,13 +92,6 @@ def baseline_app() -> Any:
 # --- load -------------------------------------------------------------------------------------------------
 
 
-def _nhs(serial: int) -> str:
-    while True:
-        if number := with_nhs_check_digit(f"{400_000_000 + serial:09d}"):
-            return number
-        serial += 7_000_000
-
-
 def payload(i: int) -> bytes:
     today = datetime.now(UTC).date()
     body = {
@@ -114,7 +107,8 @@ def payload(i: int) -> bytes:
         },
         "lawful_basis": "consent",
         "expectant_parent": {
-            "given_name": "Zoë", "family_name": "O'Neill", "date_of_birth": "1996-05-17", "nhs_number": _nhs(i),
+            "given_name": "Zoë", "family_name": "O'Neill", "date_of_birth": "1996-05-17",
+            "nhs_number": nhs_number_for(i),
             "postcode": "LS6 1AA", "address": "1 Hyde Park Road, Leeds",
         },
         "other_parent": {"given_name": "Thanh", "family_name": "Nguyễn", "date_of_birth": "1994-02-01"},

@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from sqlalchemy.pool import NullPool
 
 from earlyhelp.platform import CASES, OUTCOMES, REFERRALS, Part
+from shared.contracts import AssessedPerson, AssessmentCompleted, CaseClosed
 from shared.db import async_url
 from shared.identifiers import with_nhs_check_digit
 from shared.migrate import with_database
@@ -126,7 +127,7 @@ def upn(serial: int) -> str:
 
 
 def _postcode(rng: random.Random, hub: str) -> str:
-    from referrals.hubs import district_to_hub
+    from referrals.triage.hubs import district_to_hub
 
     districts = sorted(d for d, h in district_to_hub().items() if h == hub)
     return f"{rng.choice(districts)} {rng.randrange(1, 10)}{rng.choice(INWARD_LETTERS)}{rng.choice(INWARD_LETTERS)}"
@@ -373,8 +374,8 @@ async def _transaction(url: str) -> AsyncIterator[AsyncSession]:
 
 async def _case_events(
     session: AsyncSession, family_ids: Sequence[uuid.UUID] | None = None
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """`case.assessment_completed` and `case.closed` payloads (docs/contracts.md) for the assessed demo cases."""
+) -> tuple[list[AssessmentCompleted], list[CaseClosed]]:
+    """The `case.assessment_completed` and `case.closed` payloads (`shared.contracts`) of the assessed demo cases."""
     from cases.models import Assessment, Case, FamilyMember, Person
 
     query = select(Assessment, Case).join(Case, Case.id == Assessment.case_id).order_by(Case.family_id)
@@ -390,40 +391,37 @@ async def _case_events(
             .order_by(FamilyMember.family_id, Person.id)
         )
     ).all()
-    people: dict[Any, list[dict[str, Any]]] = {}
+    people: dict[Any, list[AssessedPerson]] = {}
     for family_id, role, person in members:
         people.setdefault(family_id, []).append(
-            {
-                "person_id": str(person.id),
-                "role": role,
-                "date_of_birth": person.date_of_birth.isoformat() if person.date_of_birth else None,
-                "nhs_number": person.nhs_number,
-                "upn": person.upn,
-            }
+            AssessedPerson(
+                person_id=person.id,
+                role=role,
+                date_of_birth=person.date_of_birth,
+                nhs_number=person.nhs_number,
+                upn=person.upn,
+            )
         )
     completed, closed = [], []
     for assessment, case in assessed:
         completed.append(
-            {
-                "case_id": str(case.id),
-                "family_id": str(case.family_id),
-                "hub": case.hub,
-                "framework": assessment.framework,
-                "framework_version": assessment.framework_version,
-                "needs": list(assessment.need_codes),
-                "assessed_on": assessment.assessed_on.isoformat(),
-                "eligible": assessment.eligible,
-                "people": people.get(case.family_id, []),
-            }
+            AssessmentCompleted(
+                case_id=case.id,
+                family_id=case.family_id,
+                hub=case.hub,
+                framework=assessment.framework,
+                framework_version=assessment.framework_version,
+                needs=list(assessment.need_codes),
+                assessed_on=assessment.assessed_on,
+                eligible=assessment.eligible,
+                people=people.get(case.family_id, []),
+            )
         )
         if case.closed_on is not None:
             closed.append(
-                {
-                    "case_id": str(case.id),
-                    "family_id": str(case.family_id),
-                    "closed_on": case.closed_on.isoformat(),
-                    "outcome": case.outcome or "other",
-                }
+                CaseClosed(
+                    case_id=case.id, family_id=case.family_id, closed_on=case.closed_on, outcome=case.outcome or "other"
+                )
             )
     return completed, closed
 
@@ -447,9 +445,10 @@ async def seed_all(
     """
     from cases.seed import load_demo_families
     from outcomes.config import Settings as OutcomesSettings
+    from outcomes.enrolment.endpoints import close_family_case, enrol_family
+    from outcomes.frameworks.service import load_builtin_frameworks
     from outcomes.models import Enrolment
     from outcomes.seed import seed_demo as seed_outcomes
-    from outcomes.service import close_family_case, enrol_family, load_builtin_frameworks
     from referrals.seed import load_demo_referrals, other_demo_present
 
     report = progress or (lambda _phase, _done, _total: None)
@@ -485,17 +484,17 @@ async def seed_all(
                 )
             ).all()
         )
-        new = [d for d in completed if uuid.UUID(d["family_id"]) not in enrolled]
-        new_ids = {d["family_id"] for d in new}
-        closures = [d for d in closed if d["family_id"] in new_ids]
+        new = [d for d in completed if d.family_id not in enrolled]
+        new_ids = {d.family_id for d in new}
+        closures = [d for d in closed if d.family_id in new_ids]
         steps = len(new) + len(closures)
         # One family at a time through the handlers of `case.assessment_completed` and `case.closed`.
         for n, data in enumerate(new, start=1):
-            await enrol_family(session, settings, data, actor="demo-seed")
+            await enrol_family(session, settings, data.model_dump(mode="json"), actor="demo-seed")
             if n % 100 == 0:
                 report("enrolments", n, steps)
-        for n, data in enumerate(closures, start=len(new) + 1):
-            await close_family_case(session, settings, data, actor="demo-seed")
+        for n, closure in enumerate(closures, start=len(new) + 1):
+            await close_family_case(session, settings, closure.model_dump(mode="json"), actor="demo-seed")
             if n % 100 == 0:
                 report("enrolments", n, steps)
         report("enrolments", steps, steps)
@@ -504,9 +503,9 @@ async def seed_all(
         observed = await seed_outcomes(
             session,
             seed=seed,
-            family_ids=[uuid.UUID(f) for f in sorted(new_ids)],
+            family_ids=sorted(new_ids),
             settings=settings,
-            profiles={k: v for k, v in profiles.items() if str(k) in new_ids},
+            profiles={k: v for k, v in profiles.items() if k in new_ids},
             until=datetime.now(UTC).date(),
         )
         report("observations", 1, 1)

@@ -48,7 +48,7 @@ async def export_all(
     database_prefix: str = DEFAULT_PREFIX,
 ) -> dict[str, Any]:
     """Export the person from every service; each service's export and its audit rows commit together."""
-    from cases.subject_access import export_subject as export_cases
+    from cases.people.subject_access import export_subject as export_cases
     from outcomes.subject_access import export_subject as export_outcomes
     from referrals.subject_access import export_subject as export_referrals
 

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.testing import (
+from tests.support import (
     app_client,
     clone_database,
     drop_database,

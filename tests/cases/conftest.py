@@ -17,8 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cases.app import create_app
 from cases.config import Settings
 from cases.models import Hub, Worker
-from shared.identifiers import with_nhs_check_digit
-from shared.testing import app_client, auth, make_token
+from tests.support import app_client, auth, make_token
 
 FRAMEWORK: dict[str, Any] = {
     "code": "supporting-families-2022",
@@ -193,27 +192,6 @@ def plan_body(*, summary: str = "first plan", team: list[dict[str, str]] | None 
         "review_dates": ["2030-02-01"],
         "change_summary": summary,
     }  # fmt: skip
-
-
-def make_upn(n: int) -> str:
-    from stdnum.gb import upn
-
-    digits = f"8012{n:08d}"
-    value = upn.calc_check_digit(digits) + digits
-    assert upn.is_valid(value)
-    return value
-
-
-def make_nhs(n: int) -> str:
-    """A valid NHS number (modulus 11) derived from n."""
-    from stdnum.gb import nhs
-
-    base = 400000000 + n
-    while True:
-        number = with_nhs_check_digit(f"{base:09d}")
-        if number and nhs.is_valid(number):
-            return number
-        base += 1
 
 
 def referral_event(

@@ -10,17 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cases.models import Case, FamilyMember, Plan
 from cases.seed import seed_demo, worker_id
-from shared.testing import auth, make_token
 from tests.cases.conftest import (
     ASSESSMENT,
     World,
     assign,
-    make_upn,
     open_family_case,
     plan_body,
     post_event,
     referral_event,
 )
+from tests.support import auth, make_token
+from tests.support.factories import upn as make_upn
 
 
 async def test_access_rules(client: httpx.AsyncClient, world: World) -> None:

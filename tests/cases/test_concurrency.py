@@ -16,13 +16,11 @@ from cases.app import create_app
 from cases.config import Settings
 from cases.models import Case, CaseReferral, Family, FamilyMember, LeadWorkerAssignment, Person, Plan, Worker
 from shared.db import async_url
-from shared.testing import app_client, clone_database
 from tests.cases.conftest import (
     ASSESSMENT,
     FrameworkServer,
     World,
     family_body,
-    make_upn,
     make_world,
     open_family_case,
     plan_body,
@@ -30,6 +28,8 @@ from tests.cases.conftest import (
     referral_event,
 )
 from tests.conftest import template_name
+from tests.support import app_client, clone_database
+from tests.support.factories import upn as make_upn
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.testing import ServiceProcesses, auth, clone_database, common_test_env, free_port, make_token
-from tests.cases.conftest import make_upn
 from tests.conftest import template_name
+from tests.support import ServiceProcesses, auth, clone_database, common_test_env, free_port, make_token
+from tests.support.factories import upn as make_upn
 
 pytestmark = pytest.mark.e2e
 

@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cases.models import Contact, Family, idempotency_keys
 from shared.idempotency import purge_expired
-from shared.testing import auth, make_token
-from tests.cases.conftest import World, family_body, make_upn, open_family_case
+from tests.cases.conftest import World, family_body, open_family_case
+from tests.support import auth, make_token
+from tests.support.factories import upn as make_upn
 
 
 def keyed(headers: dict[str, str], key: str) -> dict[str, str]:

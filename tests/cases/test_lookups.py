@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cases.config import Settings
 from cases.frameworks import FrameworkClient
 from shared.auth import ServiceCredentials
-from tests.cases.conftest import ASSESSMENT, FrameworkServer, World, assign, make_upn, open_family_case
+from tests.cases.conftest import ASSESSMENT, FrameworkServer, World, assign, open_family_case
+from tests.support.factories import upn as make_upn
 
 
 @contextmanager

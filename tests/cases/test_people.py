@@ -9,10 +9,12 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cases import matching
 from cases.models import FamilyMember, Person, PersonMerge
-from shared.testing import auth, make_token
-from tests.cases.conftest import World, make_nhs, make_upn, open_family_case
+from cases.people import matching
+from tests.cases.conftest import World, open_family_case
+from tests.support import auth, make_token
+from tests.support.factories import nhs_number_for as make_nhs
+from tests.support.factories import upn as make_upn
 
 SERVICE = auth(make_token("service", sub="service:referrals"))
 

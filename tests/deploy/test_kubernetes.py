@@ -349,7 +349,7 @@ def test_every_deployment_has_a_service_pdb_and_hpa(rendered: tuple[str, list[Re
 def test_the_hub_mapping_configmap_is_read_by_the_referrals_code(
     rendered: tuple[str, list[Resource]], tmp_path: Path
 ) -> None:
-    from referrals import hubs
+    from referrals.triage import hubs
 
     _, resources = rendered
     config_map = one(resources, "ConfigMap", "referrals-hubs")

@@ -13,7 +13,7 @@ from code_facts import ROOT
 
 from shared.db import plain_url
 from shared.migrate import head_revisions, with_database
-from shared.testing import drop_database
+from tests.support import drop_database
 
 SCRIPT = ROOT / "deploy" / "migrate.py"
 

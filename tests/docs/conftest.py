@@ -22,7 +22,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from shared.testing import free_port
+from tests.support import free_port
 
 HERE = str(Path(__file__).resolve().parent)
 if HERE not in sys.path:  # the helper module beside this file (tests run with --import-mode=importlib)

@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from shared.testing import make_token
 from tests.e2e.stack import HUB, Stack, platform
+from tests.support import make_token
 
 
 @pytest.fixture(scope="package")

@@ -28,7 +28,8 @@ from sqlalchemy.pool import NullPool
 from cases.seed import seed_demo
 from earlyhelp.platform import SERVICES, subscribers_json
 from shared.db import async_url
-from shared.testing import (
+from tests.conftest import template_name
+from tests.support import (
     TEST_DATA_DIR,
     TEST_KEY_PATH,
     ServiceProcess,
@@ -37,7 +38,7 @@ from shared.testing import (
     common_test_env,
     free_port,
 )
-from tests.conftest import template_name
+from tests.support.factories import upn
 
 T = TypeVar("T")
 START_TIMEOUT = 120.0  # generous: the whole suite shares two cores
@@ -209,11 +210,8 @@ PUPIL_BORN = "2015-05-01"
 
 
 def upn_for(serial: int) -> str:
-    """A valid UPN (check letter computed by python-stdnum) that no demo person has (demo serials are random)."""
-    from stdnum.gb import upn
-
-    digits = f"80199{serial:07d}"
-    return str(upn.calc_check_digit(digits)) + digits
+    """A valid UPN that no demo person has (demo serials are random; these start 80199)."""
+    return upn(serial, prefix="80199")
 
 
 def school_referral(reference: str, family_name: str, serial: int) -> dict[str, Any]:

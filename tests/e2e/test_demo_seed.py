@@ -23,8 +23,8 @@ from stdnum.gb import upn as upn_lib
 from earlyhelp.demo import PHASES, STAGES, OtherDemoPresent, demo_families, nhs_number, seed_all, upn
 from shared.auth import Principal
 from shared.db import async_url
-from shared.testing import clone_database
 from tests.conftest import template_name
+from tests.support import clone_database
 
 SEED = 5
 FAMILIES = 40
@@ -189,7 +189,9 @@ async def test_demo_seed_is_consistent_across_services_and_idempotent(
 
         # Evaluated today, some families are claimable and some are not.
         from outcomes.config import Settings
-        from outcomes.service import evaluate, progress
+        from outcomes.evaluation.repository import EvaluationRepository, ProgressRepository
+        from outcomes.evaluation.service import EvaluationService, ProgressService
+        from outcomes.frameworks.repository import FrameworksRepository
 
         analyst = Principal(
             sub="a",
@@ -203,8 +205,12 @@ async def test_demo_seed_is_consistent_across_services_and_idempotent(
         engine = create_async_engine(async_url(urls["outcomes"]), poolclass=NullPool)
         try:
             async with async_sessionmaker(engine)() as session, session.begin():
-                await evaluate(session, Settings(), family_id=None, as_of=None, actor="test")
-                results = await progress(session, Settings(), analyst, list(assessed), with_evidence=False)
+                evaluation = EvaluationService(
+                    EvaluationRepository(session), FrameworksRepository(session), settings=Settings()
+                )
+                await evaluation.evaluate(family_id=None, as_of=None, actor="test")
+                progress = ProgressService(ProgressRepository(session), settings=Settings())
+                results = await progress.progress(analyst, list(assessed), with_evidence=False)
                 await session.rollback()
         finally:
             await engine.dispose()

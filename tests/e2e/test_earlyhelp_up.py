@@ -17,7 +17,7 @@ import httpx
 import psutil
 import pytest
 
-from shared.testing import TEST_DATA_DIR, free_port
+from tests.support import TEST_DATA_DIR, free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -16,7 +16,6 @@ import httpx
 import pytest
 from dateutil.relativedelta import relativedelta
 
-from shared.testing import auth, make_token
 from tests.e2e.stack import (
     HUB,
     NEEDS,
@@ -29,6 +28,7 @@ from tests.e2e.stack import (
     school_terms,
     upn_for,
 )
+from tests.support import auth, make_token
 
 pytestmark = pytest.mark.e2e
 

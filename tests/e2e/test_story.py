@@ -18,8 +18,8 @@ import httpx
 import pytest
 from dateutil.relativedelta import relativedelta
 
-from shared.testing import auth, make_token
 from tests.e2e.stack import HUB, NEEDS, Stack, eventually, log_tail, school_terms, upn_for
+from tests.support import auth, make_token
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.app import create_app
 from gateway.config import Settings
-from shared.testing import TEST_DATA_DIR, TEST_KEY_PATH
+from tests.support import TEST_DATA_DIR, TEST_KEY_PATH
 
 UNREACHABLE = "http://127.0.0.1:9"  # the discard port: nothing listens, connections are refused
 

@@ -11,9 +11,9 @@ import respx
 from gateway.clients import Caller, CasesAPI, ReferralsAPI, Upstream
 from gateway.clients.base import segment
 from gateway.errors import UpstreamError
-from shared.testing import make_token
 from tests.gateway.conftest import codes, gateway_client, gql
 from tests.security.test_gateway_authz import camel
+from tests.support import make_token
 
 BASE = "http://svc.test"
 

@@ -16,8 +16,8 @@ from gateway.clients import Caller, OutcomesAPI, ReferralsAPI, Upstream
 from gateway.errors import UpstreamError
 from gateway.reports import CohortData, collect
 from gateway.reports.route import problem_for
-from shared.testing import auth, make_token
 from tests.gateway.conftest import gateway_client
+from tests.support import auth, make_token
 
 ANALYST = make_token("analyst", sub="gw-analyst", agency="LCC", agency_type="council")
 OUTCOMES = "http://outcomes.test"

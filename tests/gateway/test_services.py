@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from shared.db import plain_url
-from shared.testing import ServiceProcesses, auth, clone_database, common_test_env, free_port, make_token
 from tests.conftest import template_name
 from tests.gateway.conftest import codes, delta, gateway_client, gql, upstream_calls
+from tests.support import ServiceProcesses, auth, clone_database, common_test_env, free_port, make_token
 
 pytestmark = pytest.mark.e2e
 

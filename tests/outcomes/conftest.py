@@ -10,12 +10,20 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from outcomes import service
+from outcomes.claims.repository import ClaimsRepository
+from outcomes.claims.service import ClaimsService
 from outcomes.config import Settings
+from outcomes.enrolment.endpoints import enrol_family
+from outcomes.evaluation.repository import EvaluationRepository, ProgressRepository
+from outcomes.evaluation.service import EvaluationService, ProgressService
+from outcomes.frameworks.repository import FrameworksRepository
+from outcomes.frameworks.service import load_builtin_frameworks
 from outcomes.models import Enrolment, NeedResult
-from outcomes.schemas import ObservationBatch
+from outcomes.observations.repository import ObservationsRepository
+from outcomes.observations.schemas import ObservationBatch
+from outcomes.observations.service import ObservationsService
 from shared.auth import Principal
 
 SETTINGS = Settings(environment="test", database_url="postgresql://unused/unused")
@@ -49,18 +57,41 @@ def assessment(
     }
 
 
+def evaluation(
+    session: AsyncSession, settings: Settings = SETTINGS, sessions: async_sessionmaker[AsyncSession] | None = None
+) -> EvaluationService:
+    """The evaluation service as a request builds it (with `sessions`, a cohort runs in shards)."""
+    return EvaluationService(
+        EvaluationRepository(session), FrameworksRepository(session), settings=settings, sessions=sessions
+    )
+
+
+def progress(session: AsyncSession, settings: Settings = SETTINGS) -> ProgressService:
+    return ProgressService(ProgressRepository(session), settings=settings)
+
+
+def claims(session: AsyncSession, settings: Settings = SETTINGS) -> ClaimsService:
+    return ClaimsService(
+        ClaimsRepository(session),
+        settings=settings,
+        evaluation=evaluation(session, settings),
+        progress=progress(session, settings),
+    )
+
+
 async def enrol(session: AsyncSession, data: dict[str, Any]) -> uuid.UUID:
-    await service.load_builtin_frameworks(session)
-    await service.enrol_family(session, SETTINGS, data, actor="test")
+    await load_builtin_frameworks(session)
+    await enrol_family(session, SETTINGS, data, actor="test")
     return uuid.UUID(data["family_id"])
 
 
 async def load(session: AsyncSession, rows: list[dict[str, Any]]) -> Any:
-    return await service.import_batch(session, SETTINGS, ObservationBatch.model_validate({"rows": rows}), ANALYST)
+    observations = ObservationsService(ObservationsRepository(session), settings=SETTINGS)
+    return await observations.import_batch(ObservationBatch.model_validate({"rows": rows}), ANALYST)
 
 
 async def result(session: AsyncSession, family_id: uuid.UUID, need: str, as_of: str) -> NeedResult:
-    await service.evaluate(session, SETTINGS, family_id=family_id, as_of=date.fromisoformat(as_of), actor="test")
+    await evaluation(session).evaluate(family_id=family_id, as_of=date.fromisoformat(as_of), actor="test")
     session.expire_all()
     enrolment = await session.scalar(select(Enrolment).where(Enrolment.family_id == family_id))
     assert enrolment is not None

@@ -19,7 +19,7 @@ from outcomes.app import create_app
 from outcomes.config import Settings
 from shared.events import sign_headers
 from shared.settings import DEV_EVENT_SECRET
-from shared.testing import app_client, auth, make_token
+from tests.support import app_client, auth, make_token
 
 ANALYST = auth(make_token("analyst", agency="LCC", agency_type="council"))
 AUDITOR = auth(make_token("auditor", agency="LCC", agency_type="council"))
@@ -422,7 +422,7 @@ async def test_evaluate_progress_claim_sample_validate_export(
 
 
 async def test_audit_sample_is_reproducible(kit: Any) -> None:
-    from outcomes.service import sample_claims
+    from outcomes.claims.service import sample_claims
 
     population = [(uuid.UUID(int=i), i % 10 == 0) for i in range(1, 201)]
     first = sample_claims(population, 0.1, 42)

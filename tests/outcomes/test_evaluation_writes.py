@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from outcomes import service
 from outcomes.models import Enrolment, EvaluationRun, NeedResult
 
 SPRING = ("2025-01-06", "2025-03-28")
@@ -34,8 +33,8 @@ async def test_rerun_writes_only_changed_results(outcomes_sessions: async_sessio
         await kit.load(session, [kit.term(pid, *t, 100, 95) for t in (SPRING, SUMMER, AUTUMN)])
 
         async def run(as_of: str) -> Any:
-            return await service.evaluate(
-                session, kit.SETTINGS, family_id=family, as_of=date.fromisoformat(as_of), actor="test"
+            return await kit.evaluation(session, kit.SETTINGS).evaluate(
+                family_id=family, as_of=date.fromisoformat(as_of), actor="test"
             )
 
         first = await run("2026-01-10")

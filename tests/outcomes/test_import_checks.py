@@ -13,8 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from outcomes import importing
-from outcomes.repository import OutcomesRepository
+from outcomes.observations import importing
+from outcomes.observations.repository import ObservationsRepository
 
 COLUMNS = importing.COLUMNS["attendance"]
 GOOD = {
@@ -147,7 +147,7 @@ async def test_rows_the_fast_statement_doubts_still_load_through_the_careful_one
     outcomes_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with outcomes_sessions() as session:
-        repo = OutcomesRepository(session)
+        repo = ObservationsRepository(session)
         await session.execute(
             text("INSERT INTO people (id, upn, nhs_number) VALUES (:id, 'B00000000001X', '9434765919')"),
             {"id": uuid.uuid4()},

@@ -19,7 +19,6 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from outcomes import service
 from outcomes.models import Enrolment, EvaluationRun, NeedResult
 from shared.db import async_url
 
@@ -43,14 +42,14 @@ async def factory(fresh_outcomes_db: str) -> AsyncIterator[async_sessionmaker[As
 async def _enrol(session: AsyncSession, kit: Any) -> uuid.UUID:
     """A family enrolled with three needs."""
     return await kit.enrol(  # type: ignore[no-any-return]
-        session, kit.assessment(["education", "crime", "health"], [kit.person("adult", "1985-01-01")])
+        session, kit.assessment(["education", "crime", "health"], [kit.person("parent_carer", "1985-01-01")])
     )
 
 
 async def _enrol_and_evaluate(session: AsyncSession, kit: Any) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
     """(family id, enrolment id, run id) of a family enrolled with three needs and evaluated once."""
     family = await _enrol(session, kit)
-    run = await service.evaluate(session, kit.SETTINGS, family_id=family, as_of=AS_OF, actor="test")
+    run = await kit.evaluation(session, kit.SETTINGS).evaluate(family_id=family, as_of=AS_OF, actor="test")
     enrolment = await session.scalar(select(Enrolment.id).where(Enrolment.family_id == family))
     assert enrolment is not None and run.changed == 3
     return family, enrolment, run.id
@@ -149,7 +148,7 @@ async def test_a_delete_waits_for_an_evaluation_writing_the_enrolments_results(
 ) -> None:
     family, enrolment = await _enrolled_without_results(factory, kit)
     async with factory() as evaluating, factory() as deleting:
-        run = await service.evaluate(evaluating, kit.SETTINGS, family_id=family, as_of=AS_OF, actor="test")
+        run = await kit.evaluation(evaluating, kit.SETTINGS).evaluate(family_id=family, as_of=AS_OF, actor="test")
         assert run.changed == 3
         delete = asyncio.create_task(deleting.execute(text("DELETE FROM enrolments WHERE id = :e"), {"e": enrolment}))
         await asyncio.sleep(0.5)
@@ -168,7 +167,7 @@ async def test_an_evaluation_of_an_enrolment_being_deleted_fails_once_it_is_gone
     async with factory() as deleting, factory() as evaluating:
         await deleting.execute(text("DELETE FROM enrolments WHERE id = :e"), {"e": enrolment})
         evaluation = asyncio.create_task(
-            service.evaluate(evaluating, kit.SETTINGS, family_id=family, as_of=AS_OF, actor="test")
+            kit.evaluation(evaluating, kit.SETTINGS).evaluate(family_id=family, as_of=AS_OF, actor="test")
         )
         await asyncio.sleep(0.5)
         assert not evaluation.done()  # its results wait to learn whether the enrolment stays
@@ -185,9 +184,9 @@ async def test_concurrent_evaluations_of_one_family_queue(factory: async_session
         family = await _enrol(session, kit)
         await session.commit()
     async with factory() as first, factory() as second:
-        first_run = await service.evaluate(first, kit.SETTINGS, family_id=family, as_of=AS_OF, actor="test")
+        first_run = await kit.evaluation(first, kit.SETTINGS).evaluate(family_id=family, as_of=AS_OF, actor="test")
         second_task = asyncio.create_task(
-            service.evaluate(second, kit.SETTINGS, family_id=family, as_of=AS_OF, actor="test")
+            kit.evaluation(second, kit.SETTINGS).evaluate(family_id=family, as_of=AS_OF, actor="test")
         )
         await asyncio.sleep(0.5)
         assert not second_task.done()

@@ -398,15 +398,15 @@ async def test_practitioner_assessed(outcomes_sessions: async_sessionmaker[Async
 async def test_sustained_six_months_after_closure(
     outcomes_sessions: async_sessionmaker[AsyncSession], kit: Any
 ) -> None:
-    from outcomes import service
+    from outcomes.enrolment.endpoints import close_family_case
 
     async with outcomes_sessions() as session:
         family, _ = await _crime_family(session, kit)
         result = await kit.result(session, family, "crime", "2025-12-30")
         assert (result.met, result.sustained) == (True, False)  # not closed: nothing to sustain yet
-        enrolment = await service.OutcomesRepository(session).enrolment_for_family(family, kit.SETTINGS.programme_phase)
+        enrolment = await kit.evaluation(session).enrolment(family)
         assert enrolment is not None
-        await service.close_family_case(
+        await close_family_case(
             session,
             kit.SETTINGS,
             {
@@ -427,14 +427,15 @@ async def test_sustained_six_months_after_closure(
 
 async def _route_family(session: AsyncSession, kit: Any) -> tuple[Any, str]:
     """A family on a council's framework that allows the employment route, with three needs."""
-    from outcomes import service
-    from outcomes.frameworks import builtin_frameworks
-    from outcomes.schemas import EmploymentRoute
+    from outcomes.frameworks.repository import FrameworksRepository
+    from outcomes.frameworks.schemas import EmploymentRoute
+    from outcomes.frameworks.service import FrameworksService, builtin_frameworks
 
-    if await service.OutcomesRepository(session).framework("route-test", "1") is None:
+    frameworks = FrameworksService(FrameworksRepository(session), settings=kit.SETTINGS)
+    if await frameworks.repo.framework("route-test", "1") is None:
         base = next(f for f in builtin_frameworks() if f.code == "supporting-families-2022")
         routed = base.model_copy(update={"code": "route-test", "employment_route": EmploymentRoute()})
-        await service.load_framework(session, routed, kit.ANALYST)
+        await frameworks.load(routed.model_dump(mode="json"), kit.ANALYST)
     adult = kit.person("parent_carer", "1985-01-01")
     family = await kit.enrol(session, kit.assessment(["crime", "housing", "health"], [adult], framework="route-test"))
     return family, adult["person_id"]
@@ -443,7 +444,7 @@ async def _route_family(session: AsyncSession, kit: Any) -> tuple[Any, str]:
 async def test_employment_route_is_a_move_into_work_held_26_weeks(
     outcomes_sessions: async_sessionmaker[AsyncSession], kit: Any
 ) -> None:
-    from outcomes.schemas import EMPLOYMENT_ROUTE
+    from outcomes.frameworks.schemas import EMPLOYMENT_ROUTE
 
     async with outcomes_sessions() as session:
         # Employed from the start date: 2025-01-10 … 2025-07-10 inclusive is 22 + 28 + 31 + 30 + 31 + 30 + 10 = 182
@@ -470,8 +471,6 @@ async def test_employment_route_is_a_move_into_work_held_26_weeks(
 async def test_the_employment_route_makes_a_family_claimable_where_the_framework_allows_it(
     outcomes_sessions: async_sessionmaker[AsyncSession], kit: Any
 ) -> None:
-    from outcomes import service
-
     async with outcomes_sessions() as session:
         routed, adult = await _route_family(session, kit)
         plain, adult2, _ = await _work_family(session, kit)  # the built-in framework: no route
@@ -483,10 +482,10 @@ async def test_the_employment_route_makes_a_family_claimable_where_the_framework
             ],
         )
         for family in (routed, plain):
-            await service.evaluate(session, kit.SETTINGS, family_id=family, as_of=None, actor="test")
+            await kit.evaluation(session, kit.SETTINGS).evaluate(family_id=family, as_of=None, actor="test")
         by_family = {
             p.family_id: p
-            for p in await service.progress(session, kit.SETTINGS, kit.ANALYST, [routed, plain], with_evidence=False)
+            for p in await kit.progress(session).progress(kit.ANALYST, [routed, plain], with_evidence=False)
         }
         # crime is met (no offences either side of the start); housing and health are not
         assert {n.need: n.met for n in by_family[routed].needs} == {"crime": True, "housing": False, "health": False}
@@ -496,6 +495,6 @@ async def test_the_employment_route_makes_a_family_claimable_where_the_framework
         # The same work on a framework without the route: financial_stability is met, but not the other needs.
         assert by_family[plain].employment_route is None
         assert by_family[plain].claimable is False
-        claim = await service.create_claim(session, kit.SETTINGS, family_id=routed, as_of=None, principal=kit.ANALYST)
+        claim = await kit.claims(session).create(family_id=routed, as_of=None, principal=kit.ANALYST)
         assert claim.evidence["employment_route"]["met"] is True
         assert claim.evidence["employment_route"]["reason"].startswith("continuous employment since 2025-02-01")

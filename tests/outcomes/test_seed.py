@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from outcomes import service
+from outcomes.enrolment.endpoints import close_family_case
 from outcomes.models import AttendanceRecord
 from outcomes.seed import seed_demo
 
@@ -25,10 +25,15 @@ async def test_seed_demo_gives_claimable_and_struggling_families(
                 assessed_on="2024-03-01",
             )
             families.append(await kit.enrol(session, data))
-            await service.close_family_case(
+            await close_family_case(
                 session,
                 kit.SETTINGS,
-                {"case_id": data["case_id"], "family_id": data["family_id"], "closed_on": "2024-12-01"},
+                {
+                    "case_id": data["case_id"],
+                    "family_id": data["family_id"],
+                    "closed_on": "2024-12-01",
+                    "outcome": "needs_met",
+                },
                 actor="t",
             )
         profiles = await seed_demo(session, seed=11, family_ids=families, settings=kit.SETTINGS)
@@ -36,8 +41,8 @@ async def test_seed_demo_gives_claimable_and_struggling_families(
         loaded = await session.scalar(select(func.count()).select_from(AttendanceRecord))
         await seed_demo(session, seed=11, family_ids=families, settings=kit.SETTINGS)
         assert await session.scalar(select(func.count()).select_from(AttendanceRecord)) == loaded
-        await service.evaluate(session, kit.SETTINGS, family_id=None, as_of=date(2025, 9, 1), actor="t")
-        progress = await service.progress(session, kit.SETTINGS, kit.ANALYST, families, with_evidence=False)
+        await kit.evaluation(session, kit.SETTINGS).evaluate(family_id=None, as_of=date(2025, 9, 1), actor="t")
+        progress = await kit.progress(session).progress(kit.ANALYST, families, with_evidence=False)
         claimable = {str(p.family_id): p.claimable for p in progress}
         assert set(profiles.values()) >= {"struggling"} and len(set(profiles.values())) >= 2
         for family, profile in profiles.items():

@@ -14,13 +14,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from outcomes import service
 from outcomes.app import create_app
 from outcomes.config import Settings
+from outcomes.evaluation.repository import EvaluationRepository, Shard
 from outcomes.models import Enrolment, EvaluationRun, NeedResult
-from outcomes.repository import OutcomesRepository, Shard
 from shared.db import async_url
-from shared.testing import app_client, auth, make_token
+from tests.support import app_client, auth, make_token
 
 AS_OF = date(2026, 1, 31)
 ANALYST = auth(make_token("analyst", agency="LCC", agency_type="council"))
@@ -57,11 +56,11 @@ async def test_shards_split_the_cohort_into_even_parts_that_cover_every_enrolmen
     sessions: async_sessionmaker[AsyncSession], kit: Any
 ) -> None:
     async with sessions() as session:
-        repo = OutcomesRepository(session)
+        repo = EvaluationRepository(session)
         assert await repo.shards(kit.SETTINGS.programme_phase, 3) == [Shard()]  # nobody enrolled: one open range
     await _cohort(sessions, kit, 7)
     async with sessions() as session:
-        repo = OutcomesRepository(session)
+        repo = EvaluationRepository(session)
         ids = list(await session.scalars(select(Enrolment.id)))
         assert len(ids) == 7
         for count in (1, 2, 3, 7, 10):
@@ -80,7 +79,7 @@ async def test_a_cohort_split_over_connections_stores_what_one_transaction_would
     await _cohort(sessions, kit, 9)
     settings = kit.SETTINGS.model_copy(update={"evaluation_shards": 3})
     async with sessions() as session:
-        split = await service.evaluate(session, settings, family_id=None, as_of=AS_OF, actor="test", sessions=sessions)
+        split = await kit.evaluation(session, settings, sessions).evaluate(family_id=None, as_of=AS_OF, actor="test")
         await session.commit()
     # 6 families with three needs, 3 with two
     assert (split.families, split.results, split.changed, split.shards) == (9, 24, 24, 3)
@@ -92,7 +91,7 @@ async def test_a_cohort_split_over_connections_stores_what_one_transaction_would
         assert len(stored) == 24 and {r.run_id for r in stored} == {split.id}
         assert sum(r.met for r in stored) == split.met
         # The same evaluation in one transaction finds every stored result already right: it writes nothing.
-        whole = await service.evaluate(session, kit.SETTINGS, family_id=None, as_of=AS_OF, actor="test")
+        whole = await kit.evaluation(session, kit.SETTINGS).evaluate(family_id=None, as_of=AS_OF, actor="test")
         await session.commit()
     assert (whole.families, whole.results, whole.met, whole.changed, whole.shards) == (9, 24, split.met, 0, 1)
 
@@ -103,7 +102,7 @@ async def test_a_failed_shard_leaves_no_result_of_the_run_and_the_run_failed(
     await _cohort(sessions, kit, 6)
     settings = kit.SETTINGS.model_copy(update={"evaluation_shards": 3})
     async with sessions() as session:
-        shards = await OutcomesRepository(session).shards(settings.programme_phase, 3)
+        shards = await EvaluationRepository(session).shards(settings.programme_phase, 3)
         ids = sorted(await session.scalars(select(Enrolment.id)))
         # The last shard's last enrolment cannot be stored: the first two shards succeed, the last one fails.
         doomed = ids[-1]
@@ -123,7 +122,7 @@ async def test_a_failed_shard_leaves_no_result_of_the_run_and_the_run_failed(
         await session.commit()
     async with sessions() as session:
         with pytest.raises(DBAPIError, match="disk full"):
-            await service.evaluate(session, settings, family_id=None, as_of=AS_OF, actor="test", sessions=sessions)
+            await kit.evaluation(session, settings, sessions).evaluate(family_id=None, as_of=AS_OF, actor="test")
         await session.rollback()
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(NeedResult)) == 0
@@ -133,7 +132,7 @@ async def test_a_failed_shard_leaves_no_result_of_the_run_and_the_run_failed(
         await session.execute(text("DROP TRIGGER refuse_result ON need_results"))
         await session.commit()
     async with sessions() as session:
-        again = await service.evaluate(session, settings, family_id=None, as_of=AS_OF, actor="test", sessions=sessions)
+        again = await kit.evaluation(session, settings, sessions).evaluate(family_id=None, as_of=AS_OF, actor="test")
         await session.commit()
     assert (again.families, again.changed) == (6, again.results)
 

@@ -1,42 +1,32 @@
-"""Helpers for the referrals tests: valid payloads, identifiers and callers."""
+"""Helpers for the referrals tests: callers and creates (payloads and identifiers come from tests.support.factories)."""
 
 from __future__ import annotations
 
-import copy
 import functools
-import itertools
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from stdnum.gb import upn as upn_lib
 
-from shared.identifiers import with_nhs_check_digit
-from shared.testing import app_client, auth, free_port, make_token
+from tests.support import app_client, auth, free_port, make_token
+from tests.support.factories import (
+    bad_check_digit,
+    consent,
+    maternity_payload,
+    nhs_number,
+    person,
+    school_payload,
+    upn,
+)
 
 TODAY = datetime.now(UTC).date()
-_serial = itertools.count(100000001)
 
 
-def nhs_number() -> str:
-    """A fresh NHS number with a valid modulus-11 check digit."""
-    while True:
-        if number := with_nhs_check_digit(f"{next(_serial) % 1_000_000_000:09d}"):
-            return number
-
-
-def bad_check_digit(number: str) -> str:
-    return number[:-1] + str((int(number[-1]) + 1) % 10)
-
-
-def upn(serial: int = 1) -> str:
-    body = f"8012000{serial % 100:02d}{serial % 1000:03d}"
-    return upn_lib.calc_check_digit(body) + body
-
+__all__ = ["bad_check_digit", "consent", "maternity_payload", "nhs_number", "person", "school_payload", "upn"]
 
 PARTNER_A = {"agency": "MAT-LTH", "agency_type": "maternity"}
 PARTNER_B = {"agency": "MAT-OTHER", "agency_type": "maternity"}
@@ -59,69 +49,6 @@ def hub_manager(*hubs: str) -> dict[str, str]:
 
 def admin() -> dict[str, str]:
     return auth(_token("admin", agency="LCC", agency_type="council", sub=None, hubs=()))
-
-
-def person(given: str = "Zoë", family: str = "O'Neill", born: date = date(1996, 5, 17), **extra: Any) -> dict[str, Any]:
-    return {"given_name": given, "family_name": family, "date_of_birth": born.isoformat(), **extra}
-
-
-def consent(given: bool = True) -> dict[str, Any]:
-    if not given:
-        return {"given": False}
-    return {
-        "given": True,
-        "given_by": "Zoë O'Neill",
-        "recorded_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
-        "method": "verbal",
-    }
-
-
-def maternity_payload(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "external_reference": f"MAT-{uuid.uuid4().hex[:12]}",
-        "referrer": {"name": "Midwife Asha Patel", "role": "community midwife", "email": "asha.patel@nhs.example"},
-        "needs": ["health", "early_years"],
-        "reason": "Low mood in pregnancy; housing is overcrowded.",
-        "consent": consent(),
-        "safeguarding_concern": False,
-        "lawful_basis": "consent",
-        "expectant_parent": person(nhs_number=nhs_number(), postcode="LS6 1AA", address="1 Hyde Park Rd, Leeds"),
-        "other_parent": person("Thanh", "Nguyễn", date(1994, 2, 1)),
-        "expected_delivery_date": (TODAY + timedelta(weeks=12)).isoformat(),
-        "gestation_weeks": 28,
-        "vulnerabilities": ["perinatal_mental_health", "housing"],
-        "children": [person("Mia", "O'Neill", TODAY - timedelta(days=700))],
-    }
-    body.update(copy.deepcopy(overrides))
-    return body
-
-
-def school_payload(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "external_reference": f"SCH-{uuid.uuid4().hex[:12]}",
-        "referrer": {"name": "Mr Daniel Okafor", "role": "designated safeguarding lead"},
-        "needs": ["education"],
-        "reason": "Attendance has fallen below 80% this term.",
-        "consent": consent(),
-        "school_urn": "107950",
-        "pupil": {
-            **person("Kai", "Smith", date(2014, 3, 2), postcode="LS10 1AB"),
-            "upn": upn(1),
-            "year_group": 6,
-        },
-        "parents": [person("Jo", "Smith", date(1985, 7, 1))],
-        "attendance": {
-            "current_term_percent": 78.5,
-            "last_three_terms_percent": [88.0, 91.2, 85.0],
-            "unauthorised_absence_sessions": 14,
-        },
-        "suspensions_this_year": 1,
-        "permanently_excluded": False,
-        "sen_status": "sen_support",
-        "transition": True,
-    }
-    body.update(copy.deepcopy(overrides))
-    return body
 
 
 async def create_maternity(

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from referrals.models import platform
-from shared.testing import auth, make_token
 from tests.referrals.conftest import admin, create_maternity, hub_manager, partner, person
+from tests.support import auth, make_token
 
 
 async def test_partner_cannot_read_another_agencys_referral(client: httpx.AsyncClient) -> None:

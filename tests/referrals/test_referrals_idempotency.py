@@ -11,8 +11,8 @@ import httpx
 from referrals.app import create_app
 from referrals.config import Settings
 from shared.db import plain_url
-from shared.testing import app_client
 from tests.referrals.conftest import maternity_payload, partner
+from tests.support import app_client
 
 
 async def test_same_key_and_body_replays_status_and_body(client: httpx.AsyncClient) -> None:

@@ -187,7 +187,7 @@ async def test_duplicate_external_reference_is_409_naming_the_existing_referral(
 
 
 async def test_practitioner_may_refer_without_key_partner_may_not(client: httpx.AsyncClient) -> None:
-    from shared.testing import auth, make_token
+    from tests.support import auth, make_token
 
     missing = await create_maternity(client, key=None)
     assert missing.status_code == 400

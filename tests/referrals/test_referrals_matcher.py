@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from referrals.config import Settings
-from referrals.matching import CasesUnavailable, MatchQuery, PersonMatcher
+from referrals.intake.matching import CasesUnavailable, MatchQuery, PersonMatcher
 from shared.auth import ServiceCredentials
-from shared.testing import TEST_DATA_DIR, TEST_KEY_PATH
+from tests.support import TEST_DATA_DIR, TEST_KEY_PATH
 
 QUERY = MatchQuery("Zoë", "O'Neill", date(1996, 5, 17))
 

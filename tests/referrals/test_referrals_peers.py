@@ -17,8 +17,8 @@ from referrals.config import Settings
 from referrals.models import platform
 from shared.events import OutboxRelay
 from shared.settings import DEV_EVENT_SECRET, EventSubscriber
-from shared.testing import app_client, free_port, serve_asgi
 from tests.referrals.conftest import admin, create_maternity, hub_manager, nhs_number, partner, person
+from tests.support import app_client, free_port, serve_asgi
 
 KNOWN_NHS = nhs_number()
 KNOWN_PERSON_ID = str(uuid.uuid4())

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time
 from sqlalchemy import text
 
 from referrals.seed import seed_demo
-from shared.testing import rollback_sessionmaker
+from tests.support import rollback_sessionmaker
 
 ANCHOR = datetime.combine(datetime.now(UTC).date(), time(9), tzinfo=UTC)
 QUERY = text(

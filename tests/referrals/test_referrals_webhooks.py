@@ -16,17 +16,18 @@ from fastapi import FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from referrals import webhooks
 from referrals.models import platform
-from referrals.repository import ReferralRepository
-from referrals.schemas import WebhookCreate
-from referrals.webhooks import check_resolves, check_url
+from referrals.webhooks import delivery as webhooks
+from referrals.webhooks.delivery import check_resolves, check_url
+from referrals.webhooks.repository import WebhookRepository
+from referrals.webhooks.schemas import WebhookCreate
+from referrals.webhooks.service import WebhooksService
 from shared.auth import Principal
 from shared.errors import UnprocessableContent
 from shared.events import OutboxRelay
 from shared.settings import Environment
-from shared.testing import free_port, serve_asgi
 from tests.referrals.conftest import create_maternity, hub_manager, partner
+from tests.support import free_port, serve_asgi
 
 
 class _Receiver:
@@ -159,7 +160,7 @@ async def test_host_names_resolving_inside_the_network_are_refused(url: str) -> 
 
 
 class _Resolver:
-    """Stands in for `referrals.webhooks.resolve` (the one resolution both checks use): answers per call."""
+    """Stands in for `referrals.webhooks.delivery.resolve` (the one resolution both checks use): answers per call."""
 
     def __init__(self, *answers: list[str]) -> None:
         self.answers = list(answers)
@@ -214,11 +215,8 @@ async def test_delivery_refuses_a_host_that_now_resolves_inside_the_network(
     async with listener as port:
         url = f"https://partner.example:{port}/hook"
         async with referrals_sessions() as session:  # registered as in production: https, resolved, public
-            created = await webhooks.create_webhook(
-                repo=ReferralRepository(session),
-                principal=PARTNER,
-                body=WebhookCreate(url=url),
-                environment=Environment.production,
+            created = await WebhooksService(WebhookRepository(session), Environment.production).create(
+                PARTNER, WebhookCreate(url=url)
             )
             await session.commit()
         assert resolver.calls == ["partner.example"]
@@ -408,7 +406,7 @@ async def test_the_services_relay_delivers_through_the_guard(referrals_db: str) 
     """The running service's outbox relay uses `DeliveryGuard` (not a plain client), and closes it at shutdown."""
     from referrals.app import create_app
     from referrals.config import Settings
-    from shared.testing import app_client
+    from tests.support import app_client
 
     async with app_client(create_app, Settings, referrals_db, relay_enabled=True) as client:
         relay: OutboxRelay = client.app.state.relay  # type: ignore[attr-defined]

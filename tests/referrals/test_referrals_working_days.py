@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from referrals.working_days import add_working_days, decision_due_at, is_working_day
+from referrals.triage.working_days import add_working_days, decision_due_at, is_working_day
 
 
 @pytest.mark.parametrize(

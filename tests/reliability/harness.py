@@ -30,8 +30,8 @@ import asyncpg
 import httpx
 
 from shared.db import plain_url
-from shared.identifiers import with_nhs_check_digit
-from shared.testing import ServiceProcess, ServiceProcesses, auth, common_test_env, free_port, make_token
+from tests.support import ServiceProcess, ServiceProcesses, auth, common_test_env, free_port, make_token
+from tests.support.factories import nhs_number
 
 # Scaled down so that `make test` stays fast; `make soak` runs the full 500 (see test_kill_soak).
 REFERRAL_COUNT = int(os.environ.get("RELIABILITY_REFERRALS", "40"))
@@ -42,14 +42,6 @@ PARTNER = auth(make_token("partner_system", sub="rel-maternity", agency="MAT-REL
 MANAGER_SUB = "rel-manager"
 MANAGER = auth(make_token("hub_manager", sub=MANAGER_SUB, agency="LCC", agency_type="council", hubs=ALL_HUBS))
 ADMIN = auth(make_token("admin", sub="rel-admin", agency="LCC", agency_type="council"))
-_serial = itertools.count(int(time.time()) % 10_000 * 10_000)
-
-
-def nhs_number() -> str:
-    """A fresh NHS number with a valid modulus-11 check digit."""
-    while True:
-        if number := with_nhs_check_digit(f"{(next(_serial) + 300_000_000) % 1_000_000_000:09d}"):
-            return number
 
 
 def maternity_payload(parent_nhs: str, index: int) -> dict[str, Any]:

@@ -19,7 +19,6 @@ import pytest
 from starlette.requests import Request
 from starlette.responses import Response
 
-from shared.testing import ServiceProcess, free_port, serve_asgi
 from tests.reliability.harness import (
     REFERRAL_COUNT,
     SOAK_REFERRAL_COUNT,
@@ -34,6 +33,7 @@ from tests.reliability.harness import (
     running_stack,
     wait_until,
 )
+from tests.support import ServiceProcess, free_port, serve_asgi
 
 pytestmark = pytest.mark.e2e
 DOWN_SECONDS = 1.5

@@ -20,9 +20,9 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from shared.testing import TEST_DATA_DIR, TEST_KEY_PATH, free_port, serve_asgi
 from shared.tracing import configure_tracing
 from tests.reliability.harness import MANAGER, PARTNER, add_hubs, maternity_payload, nhs_number
+from tests.support import TEST_DATA_DIR, TEST_KEY_PATH, free_port, serve_asgi
 
 pytestmark = pytest.mark.e2e
 

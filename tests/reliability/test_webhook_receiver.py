@@ -18,7 +18,6 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
-from shared.testing import free_port, serve_asgi
 from tests.reliability.harness import (
     MANAGER,
     PARTNER,
@@ -29,6 +28,7 @@ from tests.reliability.harness import (
     running_stack,
     wait_until,
 )
+from tests.support import free_port, serve_asgi
 
 pytestmark = pytest.mark.e2e
 REFERRALS = 8

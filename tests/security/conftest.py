@@ -17,7 +17,6 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.testing import app_client, auth, free_port, make_token
 from tests.cases.conftest import (
     FrameworkServer,
     assign,
@@ -27,6 +26,7 @@ from tests.cases.conftest import (
     plan_body,
 )
 from tests.referrals.conftest import create_maternity, partner
+from tests.support import app_client, auth, free_port, make_token
 
 __all__ = ["framework_server"]
 

@@ -31,7 +31,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.audit import verify_chain
 from tests.cases.conftest import (
     ASSESSMENT,
-    make_upn,
     make_world,
     open_family_case,
     plan_body,
@@ -39,6 +38,7 @@ from tests.cases.conftest import (
     referral_event,
 )
 from tests.security.test_schemathesis import fuzz_settings
+from tests.support.factories import upn as make_upn
 
 COMMANDS = (
     "assign:lead", "assign:other", "assessment", "plan", "plan:stale", "plan:no_if_match", "review", "close",

@@ -41,10 +41,10 @@ from schemathesis.graphql import nodes
 from gateway.app import create_app as create_gateway
 from gateway.errors import ErrorCode
 from gateway.schema import schema as gateway_schema
-from shared.testing import clone_database
 from tests.conftest import template_name
 from tests.gateway.conftest import gateway_settings
 from tests.security.test_schemathesis import CALLERS, build_app, caller_headers, fuzz_settings, serve
+from tests.support import clone_database
 
 MAX_EXAMPLES = 10
 MASKED = "An unexpected error occurred"

@@ -14,9 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.cases.conftest import family_body, make_upn
+from tests.cases.conftest import family_body
 from tests.referrals.conftest import maternity_payload, partner
 from tests.security.conftest import SecurityWorld
+from tests.support.factories import upn as make_upn
 
 FRAGMENTS = (
     "Robert'); DROP TABLE referrals;--",
@@ -39,7 +40,7 @@ def targets(
     referrals: httpx.AsyncClient, cases: httpx.AsyncClient, outcomes: httpx.AsyncClient, world: SecurityWorld
 ) -> list[tuple[httpx.AsyncClient, str, dict[str, str]]]:
     """One write endpoint per service, with a caller allowed to use it."""
-    from shared.testing import auth, make_token
+    from tests.support import auth, make_token
 
     return [
         (referrals, "/v1/referrals/maternity", {**partner(), "Idempotency-Key": uuid.uuid4().hex}),

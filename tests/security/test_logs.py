@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.testing import ServiceProcesses, clone_database, common_test_env, free_port
 from tests.conftest import template_name
 from tests.referrals.conftest import hub_manager, maternity_payload, nhs_number, partner, person, school_payload
+from tests.support import ServiceProcesses, clone_database, common_test_env, free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import httpx
 
-from shared.testing import auth, make_token
 from tests.referrals.conftest import create_maternity, partner
 from tests.security.conftest import OUTSIDER_AGENCY, OWNER_AGENCY, SecurityWorld
+from tests.support import auth, make_token
 
 SENSITIVE = "Disclosed domestic abuse by ex-partner — do not share"
 ROUTINE = "Home visit, morning routine discussed"

@@ -44,9 +44,9 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
 )
 
-from shared.testing import TEST_DATA_DIR, TEST_KEY_PATH, auth, clone_database, free_port, make_token
 from tests.cases.conftest import FrameworkServer, framework_server
 from tests.conftest import template_name
+from tests.support import TEST_DATA_DIR, TEST_KEY_PATH, auth, clone_database, free_port, make_token
 
 __all__ = ["framework_server"]
 

@@ -25,9 +25,9 @@ from sqlalchemy import select, text
 
 from earlyhelp.demo import _case_events
 from earlyhelp.sar import _transaction
-from shared.testing import app_client, auth, drop_database, make_token
 from tests.cases.conftest import FrameworkServer
 from tests.conftest import template_name
+from tests.support import app_client, auth, drop_database, make_token
 
 SERVICES = ("referrals", "cases", "outcomes")
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,8 +54,8 @@ class Seeded:
 async def _seed(server_url: str, prefix: str) -> None:
     from cases.seed import seed_demo as seed_cases
     from outcomes.config import Settings as OutcomesSettings
+    from outcomes.enrolment.endpoints import close_family_case, enrol_family
     from outcomes.seed import seed_demo as seed_outcomes
-    from outcomes.service import close_family_case, enrol_family
     from referrals.seed import seed_demo as seed_referrals
 
     async with _transaction(server_url, f"{prefix}referrals") as session:
@@ -123,7 +123,7 @@ async def _two_subjects(seeded_prefix: str, server_url: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 async def seeded(server_url: str, referrals_db: str, cases_db: str, outcomes_db: str) -> AsyncIterator[Seeded]:
-    from shared.testing import _admin
+    from tests.support import _admin
 
     prefix = f"sar_{uuid.uuid4().hex[:8]}_"
     conn = await _admin(server_url)

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.auth import ensure_dev_key, mint_token, public_jwk
 from shared.settings import DEV_AUDIENCE, DEV_ISSUER
-from shared.testing import TEST_KEY_PATH, app_client, auth
+from tests.support import TEST_KEY_PATH, app_client, auth
 
 ENDPOINTS = {"referrals": "/v1/referrals", "cases": "/v1/families", "outcomes": "/v1/frameworks"}
 ROLE = {"referrals": "hub_manager", "cases": "hub_manager", "outcomes": "analyst"}

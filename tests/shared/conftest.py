@@ -21,7 +21,7 @@ from shared.errors import Conflict
 from shared.events import CloudEvent
 from shared.identifiers import NHSNumber, Postcode
 from shared.service import create_service_app
-from shared.testing import TEST_DATA_DIR, TEST_KEY_PATH
+from tests.support import TEST_DATA_DIR, TEST_KEY_PATH
 
 
 class Thing(BaseModel):

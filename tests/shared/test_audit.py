@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from referrals.models import platform
 from shared.audit import record_access, verify_chain
 from shared.db import async_url
-from shared.testing import rollback_sessionmaker
+from tests.support import rollback_sessionmaker
 
 
 async def _write(session: AsyncSession, n: int, actor: str = "tester") -> None:

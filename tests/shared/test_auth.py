@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from shared.auth import TokenVerifier, ensure_dev_key, mint_token, public_jwk
 from shared.errors import Unauthorized
 from shared.settings import DEV_AUDIENCE, DEV_ISSUER
-from shared.testing import TEST_KEY_PATH, auth, free_port, make_token
+from tests.support import TEST_KEY_PATH, auth, free_port, make_token
 
 
 def _b64(data: dict[str, Any]) -> str:

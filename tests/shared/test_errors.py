@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from referrals.models import platform
-from shared.testing import auth, make_token
+from tests.support import auth, make_token
 
 GOOD = {"name": "Zoë O'Neill", "nhs_number": "943 476 5919", "postcode": "ls1 4ab"}
 

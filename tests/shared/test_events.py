@@ -17,7 +17,7 @@ from standardwebhooks import Webhook
 from referrals.models import platform
 from shared.db import Database, async_url
 from shared.events import CloudEvent, OutboxRelay, accept_once, new_secret, publish, sign_headers
-from shared.testing import free_port
+from tests.support import free_port
 
 
 class Receiver:

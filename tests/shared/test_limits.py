@@ -9,7 +9,7 @@ import httpx
 from asgi_lifespan import LifespanManager
 from fastapi import APIRouter
 
-from shared.testing import auth, make_token
+from tests.support import auth, make_token
 
 
 async def test_rate_limit_is_per_client(referrals_db: str, build_app: Any) -> None:

@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import MetaData, inspect
 
 from shared.migrate import downgrade, upgrade
-from shared.testing import drop_database, migrated_database
+from tests.support import drop_database, migrated_database
 
 ROOT = Path(__file__).resolve().parents[2]
 

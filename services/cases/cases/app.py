@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from cases.casework.endpoints import router as casework_router
 from cases.config import SERVICE_DIR, Settings
-from cases.endpoints import router
+from cases.families.endpoints import router as families_router
 from cases.frameworks import FrameworkClient
+from cases.intake.endpoints import EVENT_HANDLERS
 from cases.models import idempotency_keys, platform
-from cases.service import handle_referral_accepted
-from cases.subject_access import router as subject_access_router
+from cases.people.endpoints import router as people_router
+from cases.people.subject_access import router as subject_access_router
+from cases.workforce.endpoints import router as workforce_router
 from shared.auth import ServiceCredentials
 from shared.idempotency import purge_loop
 from shared.service import create_service_app
@@ -37,8 +40,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         service_dir=SERVICE_DIR,
         tables=platform,
-        routers=[router, subject_access_router],
-        event_handlers={"referral.accepted": handle_referral_accepted},
+        routers=[people_router, workforce_router, families_router, casework_router, subject_access_router],
+        event_handlers=EVENT_HANDLERS,
         subscribers=settings.subscribers,
         on_startup=[start_framework_client],
         background_tasks=[purge_loop(idempotency_keys)],

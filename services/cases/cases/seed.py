@@ -18,7 +18,6 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases import matching
 from cases.models import (
     Assessment,
     Case,
@@ -34,6 +33,7 @@ from cases.models import (
     TeamAroundFamily,
     Worker,
 )
+from cases.people import matching
 from shared.db import copy_rows
 
 DEMO_NAMESPACE = uuid.UUID("6f1c3c52-9a8e-4c1e-9a59-2f1d3e0c0a40")

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from outcomes.claims.endpoints import router as claims_router
 from outcomes.config import SERVICE_DIR, Settings
-from outcomes.endpoints import router
+from outcomes.enrolment.endpoints import event_handlers
+from outcomes.evaluation.endpoints import router as evaluation_router
+from outcomes.frameworks.endpoints import router as frameworks_router
+from outcomes.frameworks.service import load_builtin_frameworks
 from outcomes.models import idempotency_keys, platform
-from outcomes.service import event_handlers, load_builtin_frameworks
+from outcomes.observations.endpoints import router as observations_router
+from outcomes.reports.endpoints import router as reports_router
 from outcomes.subject_access import router as subject_access_router
 from shared.idempotency import purge_loop
 from shared.service import create_service_app
@@ -26,7 +31,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Outcome frameworks as data, enrolments, observations, evaluation and payment-by-results claims.",
         service_dir=SERVICE_DIR,
         tables=platform,
-        routers=[router, subject_access_router],
+        routers=[
+            frameworks_router,
+            observations_router,
+            evaluation_router,
+            claims_router,
+            reports_router,
+            subject_access_router,
+        ],
         event_handlers=event_handlers(settings),
         on_startup=[_load_frameworks],
         background_tasks=[purge_loop(idempotency_keys)],

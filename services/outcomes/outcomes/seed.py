@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from outcomes.config import Settings
 from outcomes.models import Enrolment, EnrolmentMember, Person
-from outcomes.schemas import ObservationBatch
-from outcomes.service import import_batch
+from outcomes.observations.repository import ObservationsRepository
+from outcomes.observations.schemas import ObservationBatch
+from outcomes.observations.service import ObservationsService
 from shared.auth import Principal
 
 SEEDER = Principal(sub="demo-seed", roles=frozenset({"admin"}), agency="DEMO")
@@ -151,7 +152,8 @@ async def seed_demo(
         profile = profiles.get(enrolment.family_id, drawn) if profiles is not None else drawn
         chosen[str(enrolment.family_id)] = profile
         rows.extend(_rows_for(rng, profile, enrolment, by_enrolment.get(enrolment.id, []), until))
+    observations = ObservationsService(ObservationsRepository(session), settings=settings)
     for i in range(0, len(rows), BATCH_ROWS):
         batch = ObservationBatch.model_validate({"source_agency": "DEMO", "rows": rows[i : i + BATCH_ROWS]})
-        await import_batch(session, settings, batch, SEEDER)
+        await observations.import_batch(batch, SEEDER)
     return chosen

@@ -36,6 +36,38 @@ async def _all(session: AsyncSession, statement: Any) -> Sequence[Any]:
     return (await session.scalars(statement)).all()
 
 
+async def _observations(
+    session: AsyncSession, person_ids: Sequence[uuid.UUID], family_ids: Sequence[uuid.UUID]
+) -> dict[str, Sequence[Any]]:
+    """The observations about these people, and the family-level ones of their families."""
+    return {
+        "attendance": await _all(
+            session,
+            select(AttendanceRecord)
+            .where(AttendanceRecord.person_id.in_(person_ids))
+            .order_by(AttendanceRecord.term_start, AttendanceRecord.id),
+        ),
+        "status_periods": await _all(
+            session,
+            select(StatusPeriod)
+            .where(StatusPeriod.person_id.in_(person_ids))
+            .order_by(StatusPeriod.period_start, StatusPeriod.id),
+        ),
+        "incidents": await _all(
+            session,
+            select(Incident)
+            .where(or_(Incident.person_id.in_(person_ids), Incident.family_id.in_(family_ids)))
+            .order_by(Incident.occurred_on, Incident.id),
+        ),
+        "practitioner_assessments": await _all(
+            session,
+            select(PractitionerAssessment)
+            .where(PractitionerAssessment.family_id.in_(family_ids))
+            .order_by(PractitionerAssessment.assessed_on, PractitionerAssessment.id),
+        ),
+    }
+
+
 async def export_subject(
     session: AsyncSession, *, nhs_number: str | None, upn: str | None, actor: Principal | str
 ) -> dict[str, Any]:
@@ -68,32 +100,7 @@ async def export_subject(
         .where(or_(Claim.enrolment_id.in_(enrolment_ids), Claim.family_id.in_(family_ids)))
         .order_by(Claim.created_at, Claim.id),
     )
-    observations: dict[str, Sequence[Any]] = {
-        "attendance": await _all(
-            session,
-            select(AttendanceRecord)
-            .where(AttendanceRecord.person_id.in_(person_ids))
-            .order_by(AttendanceRecord.term_start, AttendanceRecord.id),
-        ),
-        "status_periods": await _all(
-            session,
-            select(StatusPeriod)
-            .where(StatusPeriod.person_id.in_(person_ids))
-            .order_by(StatusPeriod.period_start, StatusPeriod.id),
-        ),
-        "incidents": await _all(
-            session,
-            select(Incident)
-            .where(or_(Incident.person_id.in_(person_ids), Incident.family_id.in_(family_ids)))
-            .order_by(Incident.occurred_on, Incident.id),
-        ),
-        "practitioner_assessments": await _all(
-            session,
-            select(PractitionerAssessment)
-            .where(PractitionerAssessment.family_id.in_(family_ids))
-            .order_by(PractitionerAssessment.assessed_on, PractitionerAssessment.id),
-        ),
-    }
+    observations = await _observations(session, person_ids, family_ids)
     role_of = {m.enrolment_id: m.role for m in members}
     results_of: dict[uuid.UUID, list[dict[str, Any]]] = {e: [] for e in enrolment_ids}
     for result in results:

@@ -9,17 +9,20 @@ from datetime import UTC, datetime
 import structlog
 from fastapi import FastAPI
 
-from referrals import service, webhooks
-from referrals.case_events import EVENT_HANDLERS
 from referrals.config import SERVICE_DIR, Settings
-from referrals.endpoints import router, webhook_router
-from referrals.fhir_endpoints import fhir_router
-from referrals.matching import PersonMatcher
+from referrals.intake import endpoints as intake_endpoints
+from referrals.intake.fhir_endpoints import fhir_router
+from referrals.intake.matching import PersonMatcher
+from referrals.intake.repository import IntakeRepository
+from referrals.intake.service import IntakeService, Peers
 from referrals.models import Base, platform
 from referrals.needs import NeedCatalogue
-from referrals.repository import ReferralRepository
 from referrals.subject_access import router as subject_access_router
-from referrals.working_days import decision_due_at
+from referrals.triage import endpoints as triage_endpoints
+from referrals.triage.case_events import EVENT_HANDLERS
+from referrals.triage.working_days import decision_due_at
+from referrals.webhooks import endpoints as webhook_endpoints
+from referrals.webhooks.delivery import delivery_client
 from shared.auth import ServiceCredentials
 from shared.idempotency import purge_loop
 from shared.service import create_service_app
@@ -34,14 +37,10 @@ async def retry_matching_once(app: FastAPI) -> int:
     # While cases is failing, a pass only probes it with one referral: loading, locking and rescheduling a whole
     # batch every pass only to fail on its first referral cost intake a latency spike (p99) every interval.
     limit = 1 if matcher.failing else settings.match_retry_batch
+    peers = Peers(needs=app.state.needs, matcher=matcher, http=app.state.http)
     async with app.state.sessionmaker() as session, session.begin():
-        return await service.retry_pending_matching(
-            repo=ReferralRepository(session),
-            matcher=matcher,
-            http=app.state.http,
-            limit=limit,
-            interval=settings.match_retry_interval,
-        )
+        intake = IntakeService(IntakeRepository(session), settings, peers)
+        return await intake.retry_pending_matching(limit=limit, interval=settings.match_retry_interval)
 
 
 async def matching_retry_loop(app: FastAPI, stop: asyncio.Event) -> None:
@@ -93,7 +92,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         service_dir=SERVICE_DIR,
         tables=platform,
-        routers=[router, webhook_router, fhir_router, subject_access_router],
+        routers=[
+            intake_endpoints.router,
+            triage_endpoints.router,
+            webhook_endpoints.router,
+            fhir_router,
+            subject_access_router,
+        ],
         # /fhir answers oversize Bundles itself, as an OperationOutcome (1 MiB limit in fhir_endpoints)
         body_limit_overrides={"/fhir": 16 * 1_048_576},
         event_handlers=EVENT_HANDLERS,
@@ -101,7 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         background_tasks=[matching_retry_loop, purge_loop(Base.metadata.tables["idempotency_keys"])],
         on_startup=[warm_up],
         # partner webhooks: the host is resolved and checked again at every delivery, the connection pinned (F4)
-        relay_client=lambda: webhooks.delivery_client(
+        relay_client=lambda: delivery_client(
             settings.environment,
             trusted_urls=[s.url for s in settings.subscribers],
             timeout=settings.outbox_delivery_timeout,

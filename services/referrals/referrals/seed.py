@@ -21,20 +21,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.gb import upn as upn_lib
 
-from referrals import service
 from referrals.config import Settings
-from referrals.hubs import allocate_hub, district_to_hub
+from referrals.intake.people import kind_details, people_of, person_row
+from referrals.intake.repository import IntakeRepository
+from referrals.intake.schemas import MaternityReferralCreate, ReferralCreate, SchoolReferralCreate
+from referrals.intake.service import IntakeService
 from referrals.models import STATUSES, Referral, ReferralPerson, StatusChange, platform
-from referrals.repository import ReferralRepository
-from referrals.schemas import (
-    DecisionCreate,
-    MaternityReferralCreate,
-    ReferralCreate,
-    SchoolReferralCreate,
-    WithdrawalCreate,
-)
-from referrals.service import people_of, person_row
-from referrals.working_days import decision_due_at
+from referrals.triage.hubs import allocate_hub, district_to_hub
+from referrals.triage.repository import ReferralRepository
+from referrals.triage.schemas import DecisionCreate, WithdrawalCreate
+from referrals.triage.service import TriageService
+from referrals.triage.working_days import decision_due_at
 from shared.audit import record_access
 from shared.auth import Principal
 from shared.db import copy_rows
@@ -186,13 +183,14 @@ async def seed_demo(
     session: AsyncSession, *, seed: int = 2026, count: int = 42, anchor: datetime | None = None
 ) -> dict[str, Any] | bool:
     """Create `count` demo referrals in every status across the three hubs; False if already seeded."""
-    repo = ReferralRepository(session)
+    repo = IntakeRepository(session)
     if await repo.any_with_reference_prefix(DEMO_PREFIX):
         return False
     rng = random.Random(seed)
     # Yesterday morning, so that every derived time (consent, screening, decisions) is in the past whenever this runs.
     anchor = anchor or datetime.combine(datetime.now(UTC).date() - timedelta(days=1), time(9, 0), tzinfo=UTC)
-    settings = Settings()
+    intake = IntakeService(repo, Settings())
+    triage = TriageService(ReferralRepository(session))
     manager = Principal(sub="demo-hub-manager", roles=frozenset({"admin"}), agency="LCC", agency_type="council")
     accepted: list[str] = []
     for i in range(count):
@@ -203,34 +201,30 @@ async def seed_demo(
         referrer = Principal(
             sub=f"demo-{agency.lower()}", roles=frozenset({"partner_system"}), agency=agency, agency_type=agency_type
         )
-        referral, _ = await service.store_new_referral(
-            repo=repo,
-            principal=referrer,
-            payload=payload,
+        referral, _ = await intake.store(
+            referrer,
+            payload,
             people=people_of(payload, received.date()),
             needs=list(payload.needs),
             matches=None,
             now=received,
-            settings=settings,
             referral_id=_uuid(rng),
         )
         step = received + timedelta(hours=2)
         if status != "received":
-            await service.start_screening(repo=repo, principal=manager, referral_id=referral.id, note=None, at=step)
+            await triage.start_screening(manager, referral.id, None, at=step)
         if status == "withdrawn":
-            await service.withdraw(
-                repo=repo,
-                principal=manager,
-                referral_id=referral.id,
-                withdrawal=WithdrawalCreate(reason="Family moved out of the area."),
+            await triage.withdraw(
+                manager,
+                referral.id,
+                WithdrawalCreate(reason="Family moved out of the area."),
                 at=step + timedelta(hours=1),
             )
         elif status in DECISIONS:
-            await service.decide(
-                repo=repo,
-                principal=manager,
-                referral_id=referral.id,
-                decision=DecisionCreate(outcome=status, reason=DECISIONS[status]),
+            await triage.decide(
+                manager,
+                referral.id,
+                DecisionCreate(outcome=status, reason=DECISIONS[status]),
                 at=step + timedelta(hours=1),
             )
             if status == "accepted":
@@ -361,7 +355,7 @@ async def load_demo_referrals(session: AsyncSession, families: Sequence[dict[str
                 "consent": payload.consent.model_dump(mode="json"),
                 "consent_given": payload.consent.given,
                 "lawful_basis": payload.lawful_basis,
-                "details": service.kind_details(payload),
+                "details": kind_details(payload),
                 "expected_delivery_date": getattr(payload, "expected_delivery_date", None),
                 "received_at": received,
                 "decision_due_at": decision_due_at(received, settings.decision_working_days),

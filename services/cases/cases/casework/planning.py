@@ -1,0 +1,276 @@
+"""The rules of planning: the whole-family assessment, the plan (versioned, with its ETag) and its reviews.
+
+The assessment is checked against the active outcome framework (asked of the outcomes service) and decides
+eligibility; the plan's goals and actions must address needs the assessment identified.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+
+from cases.access import Caller
+from cases.casework.repository import CaseworkRepository
+from cases.casework.schemas import AssessmentCreate, PlanRead, PlanUpdate, ReviewCreate, ReviewRead
+from cases.casework.service import CaseworkService, etag_matches, plan_etag
+from cases.families.repository import FamiliesRepository
+from cases.frameworks import Framework, FrameworkClient
+from cases.kit import today
+from cases.models import Assessment, Plan, Review
+from cases.workforce.repository import WorkforceRepository
+from shared.errors import (
+    Conflict,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    UnprocessableContent,
+    field_error,
+)
+
+CHILD_ROLES = ("child", "young_person")
+
+
+def eligibility(framework: Framework, need_codes: Sequence[str], roles: Sequence[str]) -> tuple[bool, list[str]]:
+    """The framework's rule: a minimum of distinct needs; where asked, dependent children or an expectant parent."""
+    reasons: list[str] = []
+    distinct = len(set(need_codes))
+    enough = distinct >= framework.min_needs
+    reasons.append(f"{distinct} distinct need(s) identified; {framework.name} needs at least {framework.min_needs}")
+    children_ok = True
+    if framework.requires_dependent_children:
+        has_children = any(r in CHILD_ROLES for r in roles)
+        expectant = "unborn" in roles
+        children_ok = has_children or expectant
+        if has_children:
+            reasons.append("the family includes dependent children")
+        elif expectant:
+            reasons.append("the family includes an expectant parent")
+        else:
+            reasons.append("the framework needs dependent children or an expectant parent, and the family has neither")
+    return enough and children_ok, reasons
+
+
+class PlanningService:
+    def __init__(
+        self,
+        repo: CaseworkRepository,
+        *,
+        casework: CaseworkService,
+        families: FamiliesRepository,
+        workforce: WorkforceRepository,
+        frameworks: FrameworkClient,
+        review_weeks: int,
+    ) -> None:
+        self.repo = repo
+        self.casework = casework
+        self.families = families
+        self.workforce = workforce
+        self.frameworks = frameworks
+        self.review_weeks = review_weeks
+
+    async def record_assessment(self, case_id: uuid.UUID, body: AssessmentCreate, caller: Caller) -> Assessment:
+        await self.casework.visible_case(case_id, caller, for_update=False)  # 404 before calling outcomes
+        framework = await self.frameworks.active()
+        case = await self.casework.visible_case(case_id, caller)
+        self.casework.require_open(case)
+        errors = []
+        for index, need in enumerate(body.needs):
+            known = framework.need(need.code)
+            if known is None:
+                errors.append(field_error(f"/needs/{index}/code", f"not a need of the framework {framework.code}"))
+                continue
+            for d_index, descriptor in enumerate(need.descriptors):
+                if known.descriptors and descriptor not in known.descriptors:
+                    errors.append(field_error(f"/needs/{index}/descriptors/{d_index}", "not a descriptor of this need"))
+        codes = [n.code for n in body.needs]
+        if len(set(codes)) != len(codes):
+            errors.append(field_error("/needs", "each need may appear once"))
+        if errors:
+            raise UnprocessableContent("The assessment does not fit the active framework", errors=errors)
+        members = await self.families.current_members(case.family_id)
+        eligible, reasons = eligibility(framework, codes, [m.role for m, _ in members])
+        assessment = Assessment(
+            id=uuid.uuid4(),
+            case_id=case.id,
+            framework=framework.code,
+            framework_version=framework.version,
+            needs=[n.model_dump() for n in body.needs],
+            need_codes=codes,
+            strengths=body.strengths,
+            family_views=body.family_views,
+            child_voice=body.child_voice,
+            eligible=eligible,
+            eligibility_reasons=reasons,
+            assessed_on=body.assessed_on or today(),
+            assessed_by=caller.principal.actor,
+        )
+        await self.repo.add(assessment)
+        await self.repo.touch_case(case, status="plan" if case.status in ("open", "assessment") else case.status)
+        people = [
+            {
+                "person_id": p.id,
+                "role": m.role,
+                "date_of_birth": p.date_of_birth,
+                "nhs_number": p.nhs_number,
+                "upn": p.upn,
+            }
+            for m, p in members
+            if p is not None
+        ]
+        await self.repo.publish(
+            "case.assessment_completed",
+            case.id,
+            {
+                "case_id": case.id,
+                "family_id": case.family_id,
+                "hub": case.hub,
+                "framework": framework.code,
+                "framework_version": framework.version,
+                "needs": codes,
+                "assessed_on": assessment.assessed_on,
+                "eligible": eligible,
+                "people": people,
+            },
+        )
+        await self.repo.audit(caller.principal, "create", "assessment", [assessment.id], purpose=f"case {case.id}")
+        return assessment
+
+    # --- the plan -----------------------------------------------------------------------------------------
+
+    async def plan(self, case_id: uuid.UUID, caller: Caller) -> tuple[Plan, list[ReviewRead]]:
+        rows = await self.repo.plans_by_case_ids([case_id], caller.viewer)
+        if not rows:
+            if not await self.repo.is_case_visible(case_id, caller.viewer):
+                raise NotFound("No such case")
+            raise NotFound("The case has no plan yet")
+        await self.repo.audit(caller.principal, "read", "plan", [rows[0][0].id])
+        plan, reviews = rows[0]
+        return plan, [ReviewRead.model_validate(r) for r in reviews]
+
+    async def plans(self, case_ids: Sequence[uuid.UUID], caller: Caller) -> list[PlanRead]:
+        rows = await self.repo.plans_by_case_ids(case_ids, caller.viewer)
+        await self.repo.audit(caller.principal, "read", "plan", [p.id for p, _ in rows])
+        return [
+            PlanRead.model_validate(p, from_attributes=True).model_copy(
+                update={"reviews": [ReviewRead.model_validate(r) for r in reviews]}
+            )
+            for p, reviews in rows
+        ]
+
+    async def update_plan(self, case_id: uuid.UUID, body: PlanUpdate, caller: Caller, *, if_match: str | None) -> Plan:
+        """Write a new plan version. The case row lock orders writers; `If-Match` catches stale editors."""
+        case = await self.casework.visible_case(case_id, caller)
+        self.casework.require_open(case)
+        current = await self.repo.active_plan(case.id)
+        if current is not None:
+            if if_match is None:
+                raise PreconditionRequired("Updating a plan needs If-Match with the plan's current ETag")
+            if not etag_matches(if_match, plan_etag(current)):
+                raise PreconditionFailed(
+                    "The plan has changed since you read it; reload it and apply your change again",
+                    current_etag=plan_etag(current),
+                )
+        elif if_match is not None and if_match.strip() != plan_etag(None):  # `*` needs a current plan
+            raise PreconditionFailed("The case has no plan yet", current_etag=plan_etag(None))
+        assessment = await self.repo.latest_assessment(case.id)
+        if assessment is None:
+            raise Conflict("The family needs a whole-family assessment before a plan")
+        await self._validate_plan(body, assessment)
+        if current is not None:
+            await self.repo.retire_plan(current)
+        next_review = body.next_review_due or today() + timedelta(weeks=self.review_weeks)
+        plan = Plan(
+            id=uuid.uuid4(),
+            case_id=case.id,
+            version=(current.version + 1) if current else 1,
+            active=True,
+            goals=[g.model_dump(mode="json") for g in body.goals],
+            actions=[a.model_dump(mode="json") for a in body.actions],
+            team=[t.model_dump(mode="json") for t in body.team],
+            review_dates=[d.isoformat() for d in body.review_dates],
+            next_review_due=next_review,
+            change_summary=body.change_summary,
+            created_by=caller.principal.actor,
+        )
+        await self.repo.add(plan)
+        await self.repo.replace_team(case.id, [(t.worker_id, t.role) for t in body.team])
+        if case.status in ("open", "assessment"):
+            await self.repo.touch_case(case, status="plan")
+        await self.repo.publish(
+            "plan.updated",
+            case.id,
+            {
+                "case_id": case.id,
+                "family_id": case.family_id,
+                "plan_id": plan.id,
+                "version": plan.version,
+                "next_review_due": plan.next_review_due,
+                "needs": sorted({g.need for g in body.goals}),
+            },
+        )
+        await self.repo.audit(caller.principal, "update", "plan", [plan.id], purpose=f"case {case.id} v{plan.version}")
+        return plan
+
+    async def _validate_plan(self, body: PlanUpdate, assessment: Assessment) -> None:
+        review_weeks = self.review_weeks
+        needs = set(assessment.need_codes)
+        errors = [
+            field_error(f"/goals/{i}/need", "not a need identified in the assessment")
+            for i, g in enumerate(body.goals)
+            if g.need not in needs
+        ]
+        errors += [
+            field_error(f"/actions/{i}/need", "not a need identified in the assessment")
+            for i, a in enumerate(body.actions)
+            if a.need not in needs
+        ]
+        workers = {t.worker_id for t in body.team} | {a.owner_worker_id for a in body.actions if a.owner_worker_id}
+        known = await self.workforce.existing_worker_ids(list(workers)) if workers else set()
+        errors += [
+            field_error(f"/team/{i}/worker_id", "no such worker")
+            for i, t in enumerate(body.team)
+            if t.worker_id not in known
+        ]
+        errors += [
+            field_error(f"/actions/{i}/owner_worker_id", "no such worker")
+            for i, a in enumerate(body.actions)
+            if a.owner_worker_id and a.owner_worker_id not in known
+        ]
+        if len({t.worker_id for t in body.team}) != len(body.team):
+            errors.append(field_error("/team", "each worker may appear once"))
+        if body.next_review_due is not None:
+            latest = today() + timedelta(weeks=review_weeks)
+            if not today() <= body.next_review_due <= latest:
+                errors.append(field_error("/next_review_due", f"must be within {review_weeks} weeks from today"))
+        if errors:
+            raise UnprocessableContent("The plan is not valid for this case", errors=errors)
+
+    async def record_review(self, case_id: uuid.UUID, body: ReviewCreate, caller: Caller) -> Review:
+        review_weeks = self.review_weeks
+        case = await self.casework.visible_case(case_id, caller)
+        self.casework.require_open(case)
+        plan = await self.repo.active_plan(case.id)
+        if plan is None:
+            raise Conflict("A review needs a plan to review")
+        reviewed_on = body.reviewed_on or today()
+        next_due = body.next_review_due or reviewed_on + timedelta(weeks=review_weeks)
+        if next_due > reviewed_on + timedelta(weeks=review_weeks) or next_due < reviewed_on:
+            raise UnprocessableContent(
+                "The next review is out of range",
+                errors=[field_error("/next_review_due", f"within {review_weeks} weeks of the review")],
+            )
+        review = Review(
+            id=uuid.uuid4(),
+            case_id=case.id,
+            plan_version=plan.version,
+            reviewed_on=reviewed_on,
+            summary=body.summary,
+            progress=body.progress,
+            next_review_due=next_due,
+            recorded_by=caller.principal.actor,
+        )
+        await self.repo.add(review)
+        await self.repo.touch_case(case, status="review")
+        await self.repo.audit(caller.principal, "create", "review", [review.id], purpose=f"case {case.id}")
+        return review

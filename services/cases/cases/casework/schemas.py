@@ -1,0 +1,199 @@
+"""Request and response bodies of casework: cases, lead workers, assessments, plans, reviews, contacts, closure."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, StringConstraints, model_validator
+
+from cases.schemas import Name, Strict, Text
+
+CaseOutcome = Literal["needs_met", "stepped_up", "stepped_down", "moved_away", "disengaged", "other"]
+ActionStatus = Literal["not_started", "in_progress", "done", "cancelled"]
+ContactKind = Literal["visit", "call", "meeting", "message", "other"]
+
+
+class StepDown(Strict):
+    agency: Name = Field(description="Who stepped the family down, e.g. children's social care")
+    reason: Text
+
+
+class CaseCreate(Strict):
+    family_id: uuid.UUID
+    reason: Text
+    hub: Name | None = Field(default=None, description="Defaults to the family's hub")
+    stepped_down_from: StepDown | None = None
+
+
+class AssessmentSummary(BaseModel):
+    id: uuid.UUID
+    framework: str
+    framework_version: str
+    needs: list[str]
+    eligible: bool
+    eligibility_reasons: list[str]
+    assessed_on: date
+
+
+class CaseRead(BaseModel):
+    id: uuid.UUID
+    family_id: uuid.UUID
+    hub: str
+    status: str
+    version: int
+    reason: str | None
+    opened_at: datetime
+    opened_by: str
+    referral_ids: list[uuid.UUID]
+    lead_worker_id: uuid.UUID | None
+    assessment: AssessmentSummary | None
+    closed_on: date | None
+    outcome: str | None
+    closure_reason: str | None
+
+
+class LeadWorkerAssign(Strict):
+    worker_id: uuid.UUID
+    reason: Text
+    override_cap: bool = Field(default=False, description="Hub managers only: assign beyond the caseload cap")
+
+
+class LeadWorkerAssignmentRead(BaseModel):
+    id: uuid.UUID
+    case_id: uuid.UUID
+    worker_id: uuid.UUID
+    reason: str
+    assigned_by: str
+    assigned_at: datetime
+    cap_overridden: bool
+    ended_at: datetime | None
+    end_reason: str | None
+
+
+class NeedAssessed(Strict):
+    code: Name
+    descriptors: list[Text] = Field(default_factory=list, max_length=30)
+    evidence: Text
+
+
+class AssessmentCreate(Strict):
+    needs: list[NeedAssessed] = Field(max_length=30)
+    strengths: Text | None = None
+    family_views: Text | None = None
+    child_voice: Text | None = None
+    assessed_on: date | None = None
+
+
+class AssessmentRead(AssessmentSummary):
+    case_id: uuid.UUID
+    needs_detail: list[dict[str, Any]]
+    strengths: str | None
+    family_views: str | None
+    child_voice: str | None
+    assessed_by: str
+
+
+class Goal(Strict):
+    need: Name
+    description: Text
+    target_date: date | None = None
+
+
+class Action(Strict):
+    need: Name
+    description: Text
+    owner_worker_id: uuid.UUID | None = None
+    owner_agency: Name | None = None
+    due_on: date
+    status: ActionStatus = "not_started"
+
+    @model_validator(mode="after")
+    def _has_owner(self) -> Action:
+        if self.owner_worker_id is None and self.owner_agency is None:
+            raise ValueError("an action needs an owner: owner_worker_id or owner_agency")
+        return self
+
+
+class TeamMember(Strict):
+    worker_id: uuid.UUID
+    role: Name
+
+
+class PlanUpdate(Strict):
+    goals: list[Goal] = Field(min_length=1, max_length=50)
+    actions: list[Action] = Field(default_factory=list, max_length=200)
+    team: list[TeamMember] = Field(default_factory=list, max_length=50)
+    review_dates: list[date] = Field(default_factory=list, max_length=20)
+    next_review_due: date | None = None
+    change_summary: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class ReviewCreate(Strict):
+    reviewed_on: date | None = None
+    summary: Text
+    progress: list[dict[str, Any]] = Field(default_factory=list, max_length=50)
+    next_review_due: date | None = None
+
+
+class ReviewRead(BaseModel):
+    id: uuid.UUID
+    case_id: uuid.UUID
+    plan_version: int
+    reviewed_on: date
+    summary: str
+    progress: list[dict[str, Any]]
+    next_review_due: date | None
+    recorded_by: str
+
+
+class PlanRead(BaseModel):
+    id: uuid.UUID
+    case_id: uuid.UUID
+    version: int
+    active: bool
+    goals: list[dict[str, Any]]
+    actions: list[dict[str, Any]]
+    team: list[dict[str, Any]]
+    review_dates: list[str]
+    next_review_due: date
+    change_summary: str | None
+    created_by: str
+    created_at: datetime
+    reviews: list[ReviewRead] = Field(default_factory=list)
+
+
+class ContactCreate(Strict):
+    kind: ContactKind
+    occurred_at: datetime
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
+    sensitive: bool = False
+
+
+class ContactRead(BaseModel):
+    id: uuid.UUID
+    case_id: uuid.UUID
+    kind: str
+    occurred_at: datetime
+    note: str
+    sensitive: bool
+    recorded_by: str
+
+
+class StepUp(Strict):
+    agency: Name
+    reason: Text
+
+
+class CaseClose(Strict):
+    outcome: CaseOutcome
+    closed_on: date | None = None
+    reason: Text
+    step: StepUp | None = Field(default=None, description="Required when the outcome is stepped_up or stepped_down")
+
+    @model_validator(mode="after")
+    def _step_recorded(self) -> CaseClose:
+        if self.outcome in ("stepped_up", "stepped_down") and self.step is None:
+            raise ValueError("a step up or step down needs `step` (the receiving agency and the reason)")
+        return self

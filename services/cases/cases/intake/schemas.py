@@ -1,0 +1,36 @@
+"""The body of the event this service consumes: `referral.accepted` from the referrals service."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from pydantic import BaseModel, Field
+
+from cases.schemas import MemberRole, Name
+from shared.identifiers import UPN, NHSNumber, Postcode
+
+
+class ReferralPerson(BaseModel):
+    ref: str | None = None
+    role: MemberRole
+    given_name: Name
+    family_name: Name
+    date_of_birth: date | None = None
+    nhs_number: NHSNumber | None = None
+    upn: UPN | None = None
+    postcode: Postcode | None = None
+    address: str | None = None
+    matched_person_id: uuid.UUID | None = None
+
+
+class ReferralAccepted(BaseModel):
+    referral_id: uuid.UUID
+    kind: str
+    hub: str
+    decided_by: str | None = None
+    reason: str | None = None
+    postcode: Postcode | None = None
+    address: str | None = None
+    expected_delivery_date: date | None = None
+    people: list[ReferralPerson] = Field(min_length=1)

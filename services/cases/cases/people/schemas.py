@@ -1,0 +1,76 @@
+"""Request and response bodies of the person index: people, matches and merges."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from cases.schemas import Name, Strict, Text
+from shared.identifiers import UPN, NHSNumber, Postcode
+
+
+class PersonRead(BaseModel):
+    """A person in the index (the contract's `Person`)."""
+
+    id: uuid.UUID
+    given_name: str
+    family_name: str
+    date_of_birth: date | None
+    nhs_number: str | None
+    upn: str | None
+    postcode: str | None
+
+
+class MatchRequest(Strict):
+    given_name: Name
+    family_name: Name
+    date_of_birth: date
+    nhs_number: NHSNumber | None = None
+    upn: UPN | None = None
+    postcode: Postcode | None = None
+
+
+class MatchCandidate(BaseModel):
+    person: PersonRead
+    score: float = Field(ge=0, le=1)
+    reasons: list[str]
+
+
+class MatchResult(BaseModel):
+    exact: list[PersonRead]
+    candidates: list[MatchCandidate]
+
+
+class PersonCreate(Strict):
+    given_name: Name
+    family_name: Name
+    date_of_birth: date | None = None
+    nhs_number: NHSNumber | None = None
+    upn: UPN | None = None
+    postcode: Postcode | None = None
+    address: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class MergeRequest(Strict):
+    merge_person_id: uuid.UUID = Field(description="The duplicate, merged into the person in the path")
+    reason: Text
+
+
+class UnmergeRequest(Strict):
+    reason: Text
+
+
+class MergeRead(BaseModel):
+    id: uuid.UUID
+    survivor_id: uuid.UUID
+    merged_id: uuid.UUID
+    reason: str
+    merged_by: str
+    merged_at: datetime
+    moved: dict[str, Any]
+    undone_at: datetime | None
+    undone_by: str | None
+    undo_reason: str | None

@@ -1,0 +1,195 @@
+"""The rules of the person index: matching, lookups, and merges of duplicates (and undoing them).
+
+Hub managers work only on people of their hubs' families: anyone else is the same 404 as an unknown id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from cases.access import Caller
+from cases.kit import today
+from cases.models import Person, PersonMerge
+from cases.people import matching
+from cases.people.repository import PeopleRepository
+from cases.people.schemas import (
+    MatchCandidate,
+    MatchRequest,
+    MatchResult,
+    MergeRequest,
+    PersonCreate,
+    PersonRead,
+    UnmergeRequest,
+)
+from shared.auth import Principal
+from shared.errors import Conflict, Forbidden, NotFound, UnprocessableContent, field_error
+
+
+def person_read(person: Person) -> PersonRead:
+    return PersonRead.model_validate(person, from_attributes=True)
+
+
+def person_values(
+    *,
+    given_name: str,
+    family_name: str,
+    date_of_birth: date | None,
+    nhs_number: str | None,
+    upn: str | None,
+    postcode: str | None,
+    address: str | None,
+) -> dict[str, Any]:
+    return {
+        "given_name": given_name,
+        "family_name": family_name,
+        "date_of_birth": date_of_birth,
+        "nhs_number": nhs_number,
+        "upn": upn,
+        "postcode": postcode,
+        "address": address,
+        "given_key": matching.name_key(given_name),
+        "family_key": matching.name_key(family_name),
+    }
+
+
+class PeopleService:
+    def __init__(self, repo: PeopleRepository) -> None:
+        self.repo = repo
+
+    async def survivor(self, person: Person) -> Person:
+        seen: set[uuid.UUID] = set()
+        while person.merged_into_id is not None and person.id not in seen:
+            seen.add(person.id)
+            survivor = await self.repo.get_person(person.merged_into_id)
+            if survivor is None:
+                break
+            person = survivor
+        return person
+
+    async def current(self, person_id: uuid.UUID) -> Person | None:
+        """The person, or the survivor they were merged into; None for an unknown id."""
+        person = await self.repo.get_person(person_id)
+        return await self.survivor(person) if person is not None else None
+
+    async def insert(self, body: PersonCreate) -> Person | None:
+        """A new person in the index; None when their NHS number or UPN is already held."""
+        return await self.repo.insert_person(person_values(**body.model_dump()))
+
+    async def match_people(self, request: MatchRequest, *, actor: Principal, limit: int) -> MatchResult:
+        exact: dict[uuid.UUID, Person] = {}
+        for found in await self.repo.people_by_identifiers(request.nhs_number, request.upn):
+            survivor = await self.survivor(found)
+            exact[survivor.id] = survivor
+        query = matching.MatchQuery(request.given_name, request.family_name, request.date_of_birth, request.postcode)
+        block = await self.repo.match_block(
+            date_of_birth=request.date_of_birth,
+            postcode=request.postcode,
+            keys=matching.blocking_keys(request.given_name, request.family_name),
+            limit=2000,
+        )
+        scored: list[MatchCandidate] = []
+        for person in block:
+            if person.id in exact:
+                continue
+            result = matching.score(
+                query,
+                matching.IndexedPerson(person.given_name, person.family_name, person.date_of_birth, person.postcode),
+            )
+            if result.is_candidate:
+                scored.append(MatchCandidate(person=person_read(person), score=result.value, reasons=result.reasons))
+        scored.sort(key=lambda c: (-c.score, str(c.person.id)))
+        candidates = scored[:limit]
+        ids = [*exact, *(c.person.id for c in candidates)]
+        await self.repo.audit(actor, "match", "person", ids, purpose="person matching")
+        return MatchResult(exact=[person_read(p) for p in exact.values()], candidates=candidates)
+
+    async def people(self, ids: Sequence[uuid.UUID], caller: Caller) -> list[PersonRead]:
+        people = await self.repo.people_by_ids(ids, caller.viewer)
+        await self.repo.audit(caller.principal, "read", "person", [p.id for p in people])
+        return [person_read(p) for p in people]
+
+    async def create_person(self, body: PersonCreate, caller: Caller) -> PersonRead:
+        if not caller.is_manager:
+            raise Forbidden("Only hub managers add people to the index directly")
+        person = await self.repo.insert_person(person_values(**body.model_dump()))
+        if person is None:
+            raise Conflict("A person with this NHS number or UPN is already in the index; use the match API")
+        await self.repo.audit(caller.principal, "create", "person", [person.id])
+        return person_read(person)
+
+    async def merge(self, survivor_id: uuid.UUID, body: MergeRequest, caller: Caller) -> PersonMerge:
+        if not caller.is_manager:
+            raise Forbidden("Only hub managers merge people")
+        if survivor_id == body.merge_person_id:
+            raise UnprocessableContent(
+                "A person cannot be merged into themselves",
+                errors=[field_error("/merge_person_id", "must differ from the person in the path")],
+            )
+        await self.repo.lock([f"person:{survivor_id}", f"person:{body.merge_person_id}"])
+        survivor = await self.repo.get_person(survivor_id)
+        duplicate = await self.repo.get_person(body.merge_person_id)
+        if survivor is None or duplicate is None:
+            raise NotFound("No such person")
+        # An already-merged duplicate belongs to no family any more; the 409 below explains it.
+        await self.require_visible_people(
+            caller, [survivor.id] + ([duplicate.id] if duplicate.merged_into_id is None else [])
+        )
+        if survivor.merged_into_id is not None:
+            raise Conflict("The surviving person has itself been merged; merge into its survivor instead")
+        if duplicate.merged_into_id is not None:
+            raise Conflict("That person is already merged")
+        if survivor.nhs_number and duplicate.nhs_number and survivor.nhs_number != duplicate.nhs_number:
+            raise Conflict("The two people have different NHS numbers and cannot be the same person")
+        if survivor.upn and duplicate.upn and survivor.upn != duplicate.upn:
+            raise Conflict("The two people have different UPNs and cannot be the same person")
+        moved = await self.repo.repoint_people(duplicate.id, survivor.id, today=today())
+        await self.repo.set_merged_into(duplicate.id, survivor.id)
+        merge = PersonMerge(
+            id=uuid.uuid4(),
+            survivor_id=survivor.id,
+            merged_id=duplicate.id,
+            reason=body.reason,
+            merged_by=caller.principal.actor,
+            moved=moved,
+        )
+        if not await self.repo.add_merge(merge):
+            raise Conflict("That person is already merged")
+        await self.repo.audit(caller.principal, "merge", "person", [survivor.id, duplicate.id], purpose=body.reason)
+        return merge
+
+    async def unmerge(self, merge_id: uuid.UUID, body: UnmergeRequest, caller: Caller) -> PersonMerge:
+        if not caller.is_manager:
+            raise Forbidden("Only hub managers undo merges")
+        merge = await self.repo.get_merge(merge_id)
+        if merge is None:
+            raise NotFound("No such merge")
+        await self.require_visible_people(caller, [merge.survivor_id])
+        if merge.undone_at is not None:
+            raise Conflict("This merge has already been undone")
+        await self.repo.lock([f"person:{merge.survivor_id}", f"person:{merge.merged_id}"])
+        await self.repo.undo_repoint(merge.moved, merge.merged_id)
+        await self.repo.set_merged_into(merge.merged_id, None)
+        merge.undone_at = datetime.now(UTC)
+        merge.undone_by = caller.principal.actor
+        merge.undo_reason = body.reason
+        await self.repo.flush()
+        await self.repo.audit(
+            caller.principal, "unmerge", "person", [merge.survivor_id, merge.merged_id], purpose=body.reason
+        )
+        return merge
+
+    async def require_visible_people(self, caller: Caller, ids: Sequence[uuid.UUID]) -> None:
+        """A manager works only on people of their hubs' families: others are 404 (ids are not disclosed)."""
+        visible = {p.id for p in await self.repo.people_by_ids(ids, caller.viewer)}
+        if not set(ids) <= visible:
+            raise NotFound("No such person")
+
+    async def merges_of(self, person_id: uuid.UUID, caller: Caller) -> list[PersonMerge]:
+        if not caller.is_manager:
+            raise Forbidden("Only hub managers read merge history")
+        await self.require_visible_people(caller, [person_id])
+        await self.repo.audit(caller.principal, "read", "person", [person_id], purpose="merge history")
+        return await self.repo.merges_of(person_id)

@@ -1,0 +1,86 @@
+"""Thin HTTP handlers of claims."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import PlainTextResponse
+
+from outcomes.claims.schemas import AuditSampleCreate, AuditSampleRead, ClaimCreate, ClaimDecision, ClaimList, ClaimRead
+from outcomes.claims.service import claim_read
+from outcomes.deps import Analyst, Auditor, ClaimReader, ClaimsServiceDep, Idempotent
+from shared.ids import parse_ids
+
+router = APIRouter(prefix="/v1")
+
+
+@router.post("/claims", tags=["claims"], status_code=201, summary="Claim for a family whose every need is met")
+async def create_claim(
+    body: ClaimCreate, claims: ClaimsServiceDep, principal: Analyst, idempotent: Idempotent
+) -> ClaimRead:
+    async def create() -> ClaimRead:
+        claim = await claims.create(family_id=body.family_id, as_of=body.as_of, principal=principal)
+        return claim_read(claim, with_evidence=True)
+
+    return await idempotent.run(ClaimRead, create)
+
+
+@router.get("/claims", tags=["claims"], summary="Claims, filtered")
+async def list_claims(
+    claims: ClaimsServiceDep,
+    principal: ClaimReader,
+    status: Annotated[str | None, Query(pattern="^(pending|validated|rejected)$")] = None,
+    family_ids: Annotated[str | None, Query(description="Comma-separated family ids (at most 100)")] = None,
+    hub: str | None = None,
+    period: Annotated[str | None, Query(description="YYYY, YYYY-Qn or YYYY-MM (claim date)")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: str | None = None,
+) -> ClaimList:
+    ids = parse_ids(family_ids, "family_ids") if family_ids is not None else None
+    rows, next_cursor = await claims.list_claims(
+        principal, status=status, family_ids=ids, hub=hub, period=period, cursor=cursor, limit=limit
+    )
+    return ClaimList(items=[claim_read(c) for c in rows], next_cursor=next_cursor)
+
+
+@router.get(
+    "/claims/export",
+    tags=["claims"],
+    summary="CSV of the validated claims of a period",
+    response_class=PlainTextResponse,
+)
+async def export_claims(
+    claims: ClaimsServiceDep,
+    principal: Auditor,
+    period: Annotated[str, Query(description="YYYY, YYYY-Qn or YYYY-MM")],
+) -> Response:
+    body = await claims.export(period, principal)
+    return Response(
+        body, media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="claims-{period}.csv"'}
+    )
+
+
+@router.post(
+    "/claims/audit-sample",
+    tags=["claims"],
+    status_code=201,
+    summary="Reproducible audit sample of pending claims, plus every practitioner-assessed claim",
+)
+async def audit_sample(
+    body: AuditSampleCreate, claims: ClaimsServiceDep, principal: Auditor, idempotent: Idempotent
+) -> AuditSampleRead:
+    return await idempotent.run(AuditSampleRead, lambda: claims.audit_sample(body, principal))
+
+
+@router.get("/claims/{claim_id}", tags=["claims"], summary="A claim with its evidence snapshot")
+async def get_claim(claim_id: uuid.UUID, claims: ClaimsServiceDep, principal: Auditor) -> ClaimRead:
+    return claim_read(await claims.get(claim_id, principal), with_evidence=True)
+
+
+@router.post("/claims/{claim_id}/decision", tags=["claims"], summary="Validate or reject a claim (auditor)")
+async def decide_claim(
+    claim_id: uuid.UUID, body: ClaimDecision, claims: ClaimsServiceDep, principal: Auditor
+) -> ClaimRead:
+    return claim_read(await claims.decide(claim_id, body, principal))

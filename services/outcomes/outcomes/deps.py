@@ -1,0 +1,83 @@
+"""The typed dependencies the outcomes handlers take: the callers they admit, the settings, and each domain's
+service built for the request. The one place that reads `request.app.state`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from outcomes.claims.repository import ClaimsRepository
+from outcomes.claims.service import ClaimsService
+from outcomes.config import Settings
+from outcomes.evaluation.repository import EvaluationRepository, ProgressRepository
+from outcomes.evaluation.service import EvaluationService, ProgressService
+from outcomes.frameworks.repository import FrameworksRepository
+from outcomes.frameworks.service import FrameworksService
+from outcomes.models import idempotency_keys
+from outcomes.observations.repository import ObservationsRepository
+from outcomes.observations.service import ObservationsService
+from outcomes.reports.repository import ReportsRepository
+from outcomes.reports.service import ReportsService
+from shared.auth import Principal, require_roles
+from shared.db import ReadSessionDep, SessionDep, SessionmakerDep
+from shared.idempotency import Idempotency, idempotency
+
+Reader = Annotated[
+    Principal, Depends(require_roles("practitioner", "hub_manager", "analyst", "auditor", "admin", "service"))
+]
+Analyst = Annotated[Principal, Depends(require_roles("analyst", "admin"))]
+Auditor = Annotated[Principal, Depends(require_roles("auditor", "admin"))]
+ClaimReader = Annotated[Principal, Depends(require_roles("auditor", "analyst", "admin", "service"))]
+Admin = Annotated[Principal, Depends(require_roles("admin"))]
+Idempotent = Annotated[Idempotency, Depends(idempotency(idempotency_keys))]
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(settings_of)]
+
+
+def frameworks_service(session: SessionDep, settings: SettingsDep) -> FrameworksService:
+    return FrameworksService(FrameworksRepository(session), settings=settings)
+
+
+def observations_service(session: SessionDep, settings: SettingsDep) -> ObservationsService:
+    return ObservationsService(ObservationsRepository(session), settings=settings)
+
+
+def evaluation_service(session: SessionDep, sessions: SessionmakerDep, settings: SettingsDep) -> EvaluationService:
+    """With the app's sessionmaker: a cohort evaluation may run in shards, each on a connection of its own."""
+    return EvaluationService(
+        EvaluationRepository(session), FrameworksRepository(session), settings=settings, sessions=sessions
+    )
+
+
+def progress_service(session: SessionDep, settings: SettingsDep) -> ProgressService:
+    return ProgressService(ProgressRepository(session), settings=settings)
+
+
+def claims_service(session: SessionDep, settings: SettingsDep) -> ClaimsService:
+    """A claim re-evaluates its one family in the request's transaction (no shards)."""
+    return ClaimsService(
+        ClaimsRepository(session),
+        settings=settings,
+        evaluation=EvaluationService(EvaluationRepository(session), FrameworksRepository(session), settings=settings),
+        progress=ProgressService(ProgressRepository(session), settings=settings),
+    )
+
+
+def reports_service(session: ReadSessionDep, settings: SettingsDep) -> ReportsService:
+    """On the read replica where there is one."""
+    return ReportsService(ReportsRepository(session), settings=settings)
+
+
+FrameworksServiceDep = Annotated[FrameworksService, Depends(frameworks_service)]
+ObservationsServiceDep = Annotated[ObservationsService, Depends(observations_service)]
+EvaluationServiceDep = Annotated[EvaluationService, Depends(evaluation_service)]
+ProgressServiceDep = Annotated[ProgressService, Depends(progress_service)]
+ClaimsServiceDep = Annotated[ClaimsService, Depends(claims_service)]
+ReportsServiceDep = Annotated[ReportsService, Depends(reports_service)]

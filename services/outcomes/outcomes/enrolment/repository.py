@@ -1,0 +1,71 @@
+"""Every query of enrolment: the people and enrolments the events of cases write."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import delete, func, update
+from sqlalchemy.dialects.postgresql import insert
+
+from outcomes.models import Enrolment, EnrolmentMember, Person
+from outcomes.repository import Repository
+
+
+class EnrolmentRepository(Repository):
+    async def upsert_people(self, people: Sequence[dict[str, Any]]) -> None:
+        if not people:
+            return
+        stmt = insert(Person).values(list(people))
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[Person.id],
+            set_={
+                "date_of_birth": func.coalesce(stmt.excluded.date_of_birth, Person.date_of_birth),
+                "nhs_number": func.coalesce(stmt.excluded.nhs_number, Person.nhs_number),
+                "upn": func.coalesce(stmt.excluded.upn, Person.upn),
+            },
+        )
+        await self.session.execute(stmt)
+
+    async def upsert_enrolment(self, values: dict[str, Any]) -> uuid.UUID:
+        """Enrol a family for a phase; a re-assessment keeps the first start date and refreshes the rest."""
+        base = insert(Enrolment).values(id=uuid.uuid4(), **values)
+        stmt = base.on_conflict_do_update(
+            constraint="uq_enrolments_family_phase",
+            set_={
+                "case_id": base.excluded.case_id,
+                "hub": base.excluded.hub,
+                "framework_code": base.excluded.framework_code,
+                "framework_version": base.excluded.framework_version,
+                "needs": base.excluded.needs,
+                "eligible": base.excluded.eligible,
+                "assessed_on": base.excluded.assessed_on,
+                "closed_on": None,
+                "close_outcome": None,
+                "updated_at": func.now(),
+            },
+        ).returning(Enrolment.id)
+        enrolment_id: uuid.UUID = (await self.session.execute(stmt)).scalar_one()
+        return enrolment_id
+
+    async def replace_members(self, enrolment_id: uuid.UUID, members: Sequence[tuple[uuid.UUID, str]]) -> None:
+        await self.session.execute(delete(EnrolmentMember).where(EnrolmentMember.enrolment_id == enrolment_id))
+        if members:
+            await self.session.execute(
+                insert(EnrolmentMember)
+                .values([{"enrolment_id": enrolment_id, "person_id": p, "role": r} for p, r in members])
+                .on_conflict_do_nothing()
+            )
+
+    async def close_enrolment(
+        self, *, family_id: uuid.UUID, case_id: uuid.UUID, phase: str, closed_on: date, outcome: str
+    ) -> int:
+        result = await self.session.execute(
+            update(Enrolment)
+            .where(Enrolment.family_id == family_id, Enrolment.case_id == case_id, Enrolment.programme_phase == phase)
+            .values(closed_on=closed_on, close_outcome=outcome, updated_at=func.now())
+            .returning(Enrolment.id)
+        )
+        return len(result.all())

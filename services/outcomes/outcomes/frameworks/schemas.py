@@ -1,0 +1,154 @@
+"""The schema a framework file must satisfy, and the framework list's shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{1,63}$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AttendanceThresholdParams(_Strict):
+    min_percent: float = Field(90, gt=0, le=100)
+    terms: int = Field(3, ge=1, le=9)
+    max_suspensions: int = Field(3, ge=1)
+
+
+class IncidentMeasure(_Strict):
+    kind: Literal["offence", "asb", "domestic_abuse_incident"]
+    percent: float = Field(gt=0, le=100)
+
+
+class ReductionVsBaselineParams(_Strict):
+    measures: list[IncidentMeasure] = Field(min_length=1)
+    months: int = Field(6, ge=1, le=36)
+
+
+class NoIncidentsInWindowParams(_Strict):
+    kind: Literal["offence", "asb", "domestic_abuse_incident"]
+    months: int = Field(6, ge=1, le=36)
+
+
+class ContinuousStatusParams(_Strict):
+    kind: Literal["employment", "housing", "neet"]
+    statuses: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
+    weeks: int = Field(ge=1, le=520)
+    who: Literal["adult", "young_person", "any"] = "adult"
+    since_start: bool = False
+    """Only spells begun on or after the family's start count: a move into the status, not one held before."""
+
+
+class PractitionerAssessedParams(_Strict):
+    evidence_required: bool = True
+
+
+class AttendanceThresholdRule(_Strict):
+    kind: Literal["attendance_threshold"]
+    params: AttendanceThresholdParams = Field(default_factory=AttendanceThresholdParams)
+
+
+class ReductionVsBaselineRule(_Strict):
+    kind: Literal["reduction_vs_baseline"]
+    params: ReductionVsBaselineParams
+
+
+class NoIncidentsInWindowRule(_Strict):
+    kind: Literal["no_incidents_in_window"]
+    params: NoIncidentsInWindowParams
+
+
+class ContinuousStatusRule(_Strict):
+    kind: Literal["continuous_status"]
+    params: ContinuousStatusParams
+
+
+class PractitionerAssessedRule(_Strict):
+    kind: Literal["practitioner_assessed"]
+    params: PractitionerAssessedParams = Field(default_factory=PractitionerAssessedParams)
+
+
+Rule = Annotated[
+    AttendanceThresholdRule
+    | ReductionVsBaselineRule
+    | NoIncidentsInWindowRule
+    | ContinuousStatusRule
+    | PractitionerAssessedRule,
+    Field(discriminator="kind"),
+]
+
+
+class NeedDefinition(_Strict):
+    code: Code
+    name: str = Field(min_length=1, max_length=200)
+    descriptors: list[str] = Field(default_factory=list)
+    rule: Rule
+
+
+EMPLOYMENT_ROUTE = "route:continuous_employment"
+"""The need code under which the employment route's result is stored (no framework need can have it)."""
+
+
+class EmploymentRoute(_Strict):
+    """The other way to a claim, where a framework allows it: an adult of the family has moved into continuous
+    employment, a spell begun on or after the family's start and held without a break for `weeks`."""
+
+    statuses: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=lambda: ["employed", "self_employed"], min_length=1
+    )
+    weeks: int = Field(default=26, ge=1, le=520)
+
+    def params(self) -> ContinuousStatusParams:
+        return ContinuousStatusParams(
+            kind="employment", statuses=self.statuses, weeks=self.weeks, who="adult", since_start=True
+        )
+
+
+class FrameworkDefinition(_Strict):
+    """A framework version as a council writes it (the built-in files are validated against this too)."""
+
+    code: Code
+    version: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._-]+$")
+    name: str = Field(min_length=1, max_length=200)
+    min_needs: int = Field(ge=1)
+    requires_dependent_children: bool = False
+    sustain_months: int | None = Field(default=None, ge=1, le=36)
+    needs: list[NeedDefinition] = Field(min_length=1)
+    employment_route: EmploymentRoute | None = None
+    """When set, a family is also claimable once an adult has moved into continuous employment, whatever its
+    needs' results."""
+
+    def problems(self) -> list[tuple[str, str]]:
+        """Checks across fields, as (JSON pointer, message): unique need codes, min_needs within reach."""
+        found: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for i, need in enumerate(self.needs):
+            if need.code in seen:
+                found.append((f"/needs/{i}/code", f"need code {need.code!r} appears more than once"))
+            seen.add(need.code)
+        if self.min_needs > len(self.needs):
+            found.append(("/min_needs", f"min_needs ({self.min_needs}) is more than the {len(self.needs)} needs"))
+        return found
+
+    def need(self, code: str) -> NeedDefinition | None:
+        return next((n for n in self.needs if n.code == code), None)
+
+
+class FrameworkSummary(BaseModel):
+    code: str
+    version: str
+    name: str
+    is_current: bool
+    active: bool
+    builtin: bool
+    loaded_at: datetime
+
+
+class FrameworkList(BaseModel):
+    items: list[FrameworkSummary]
+    next_cursor: str | None = None

@@ -1,0 +1,1 @@
+"""Observations: attendance, incidents, status periods and practitioner assessments, loaded as JSON or CSV."""

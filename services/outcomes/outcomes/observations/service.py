@@ -1,0 +1,232 @@
+"""The rules of loading observations: a CSV file or a JSON batch is staged, every row checked in SQL, and the
+good rows merged; the report counts and lists the rest."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+from outcomes.config import Settings
+from outcomes.observations import importing
+from outcomes.observations.repository import ObservationsRepository
+from outcomes.observations.schemas import ImportReport, KindReport, ObservationBatch, RowError
+from shared.auth import Principal
+from shared.errors import UnprocessableContent, field_error
+
+BULK_ROWS = 50_000
+"""From this many staged rows an import resolves people with hash joins (see `tune_for_bulk_merge`)."""
+
+
+class _Totals:
+    def __init__(self) -> None:
+        self.reports: list[KindReport] = []
+        self.errors: list[RowError] = []
+        self.truncated = False
+
+    def report(self) -> ImportReport:
+        return ImportReport(
+            import_ids=[r.import_id for r in self.reports],
+            rows_total=sum(r.rows_total for r in self.reports),
+            rows_loaded=sum(r.rows_loaded for r in self.reports),
+            rows_already_present=sum(r.rows_already_present for r in self.reports),
+            rows_unknown_person=sum(r.rows_unknown_person for r in self.reports),
+            rows_rejected=sum(r.rows_rejected for r in self.reports),
+            errors=sorted(self.errors, key=lambda e: (e.line, e.column)),
+            errors_truncated=self.truncated,
+            by_kind=self.reports,
+        )
+
+
+def _source_agency(requested: str | None, principal: Principal) -> str:
+    return requested or principal.agency or principal.sub
+
+
+async def _read_header(body: AsyncIterator[bytes]) -> tuple[str, bytes]:
+    buffer = b""
+    async for chunk in body:
+        buffer += chunk
+        if b"\n" in buffer:
+            break
+        if len(buffer) > 64 * 1024:
+            raise UnprocessableContent(
+                "The CSV header line is longer than 64 KiB", errors=[field_error("#line/1", "header line too long")]
+            )
+    if not buffer.strip():
+        raise UnprocessableContent("The CSV upload is empty", errors=[field_error("#line/1", "no header row")])
+    head, _, rest = buffer.partition(b"\n")
+    try:
+        header = head.decode("utf-8-sig").rstrip("\r")
+    except UnicodeDecodeError as exc:
+        raise UnprocessableContent("The CSV header is not UTF-8", errors=[field_error("#line/1", "not UTF-8")]) from exc
+    return header, rest
+
+
+def _header_columns(header: str, shape: str) -> list[str]:
+    names = [n.strip().lower() for n in next(csv.reader(io.StringIO(header)))]
+    allowed = importing.COLUMNS[shape]
+    errors = []
+    for i, name in enumerate(names):
+        if name not in allowed:
+            errors.append(
+                field_error(
+                    f"#line/1/column/{i + 1}", f"unknown column {name!r}; expected some of " + ", ".join(allowed)
+                )
+            )
+        elif names.index(name) != i:
+            errors.append(field_error(f"#line/1/column/{i + 1}", f"column {name!r} appears twice"))
+    for required in importing.REQUIRED[shape]:
+        if required not in names:
+            errors.append(field_error("#line/1", f"missing required column {required!r}"))
+    if shape != "practitioner_assessment" and not set(names) & {"person_id", "nhs_number", "upn", "family_id"}:
+        errors.append(field_error("#line/1", "a column naming the person (person_id, nhs_number or upn) is required"))
+    if errors:
+        raise UnprocessableContent(f"The CSV header has {len(errors)} problem(s)", errors=errors)
+    return names
+
+
+def _index_of(rows: Sequence[tuple[int, Any]]) -> Callable[[Any], int]:
+    """A staged row's place in the JSON batch, from its line in the staging table (1 for the first row)."""
+    index_of = {i + 1: index for i, (index, _) in enumerate(rows)}
+    return lambda n: index_of[int(n)]
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class ObservationsService:
+    def __init__(self, repo: ObservationsRepository, *, settings: Settings) -> None:
+        self.repo = repo
+        self.settings = settings
+
+    async def import_csv(
+        self, *, kind: str, body: AsyncIterator[bytes], source_agency: str | None, principal: Principal
+    ) -> ImportReport:
+        """Stream a CSV upload into a staging table with COPY, check every row in SQL and merge the good ones."""
+        if kind not in importing.OBSERVATION_KINDS:
+            raise UnprocessableContent(
+                f"Unknown observation kind {kind!r}",
+                errors=[field_error("#query/kind", "one of " + ", ".join(importing.OBSERVATION_KINDS))],
+            )
+        shape = importing.shape_of(kind)
+        header, rest = await _read_header(body)
+        columns = _header_columns(header, shape)
+        staging = await self.repo.create_staging(kind, importing.COLUMNS[shape])
+
+        async def remaining() -> AsyncIterator[bytes]:
+            if rest:
+                yield rest
+            async for chunk in body:
+                yield chunk
+
+        total = await self.repo.copy_csv(staging, columns, remaining())
+        if total >= BULK_ROWS:
+            await self.repo.tune_for_bulk_merge()
+        totals = _Totals()
+        await self._check_and_merge(
+            kind=kind,
+            fmt="csv",
+            staging=staging,
+            total=total,
+            source_agency=_source_agency(source_agency, principal),
+            principal=principal,
+            line_of=lambda n: int(n) + 1,
+            totals=totals,
+            present=columns,
+        )
+        return totals.report()
+
+    async def import_batch(self, batch: ObservationBatch, principal: Principal) -> ImportReport:
+        """Load a JSON batch: the same staging, checks and merge as a CSV import, one import per kind."""
+        by_kind: dict[str, list[tuple[int, Any]]] = {}
+        for index, row in enumerate(batch.rows):
+            by_kind.setdefault(row.kind, []).append((index, row))
+        totals = _Totals()
+        for kind, rows in by_kind.items():
+            columns = importing.COLUMNS[importing.shape_of(kind)]
+            staging = await self.repo.create_staging(kind, ("source_index", *columns))
+            records = [(str(index), *(_text(getattr(row, c, None)) for c in columns)) for index, row in rows]
+            total = await self.repo.copy_records(staging, ("source_index", *columns), records)
+            await self._check_and_merge(
+                kind=kind,
+                fmt="json",
+                staging=staging,
+                total=total,
+                source_agency=_source_agency(batch.source_agency, principal),
+                principal=principal,
+                line_of=_index_of(rows),
+                totals=totals,
+            )
+        return totals.report()
+
+    async def _check_and_merge(
+        self,
+        *,
+        kind: str,
+        fmt: str,
+        staging: str,
+        total: int,
+        source_agency: str,
+        principal: Principal,
+        line_of: Callable[[Any], int],
+        totals: _Totals,
+        present: Sequence[str] | None = None,
+    ) -> None:
+        """Merge the good staged rows, then (only when some were bad) list the bad ones with their errors.
+
+        The merge checks every row once and counts the bad ones, so a clean file is scanned once and the
+        per-column error lists are built only when there are bad rows, and only for them.
+        """
+        repo = self.repo
+        import_id = uuid.uuid4()
+        merged = await repo.merge_staged(
+            kind, staging, source_agency=source_agency, import_id=import_id, present=present
+        )
+        rejected = int(merged.rejected)
+        bad = await repo.staged_errors(kind, staging, self.settings.import_error_limit) if rejected else []
+        errors = [
+            RowError(line=line_of(row.line), column=err.split("\t", 1)[0], reason=err.split("\t", 1)[1])
+            for row in bad
+            for err in row.errs
+        ]
+        await repo.drop_staging(staging)
+        report = KindReport(
+            kind=kind,
+            import_id=import_id,
+            rows_total=total,
+            rows_loaded=int(merged.loaded),
+            rows_already_present=int(merged.matched) - int(merged.loaded),
+            rows_unknown_person=int(merged.valid) - int(merged.matched),
+            rows_rejected=rejected,
+        )
+        await repo.add_import(
+            id=import_id,
+            kind=kind,
+            fmt=fmt,
+            source_agency=source_agency,
+            loaded_by=principal.actor,
+            rows_total=report.rows_total,
+            rows_loaded=report.rows_loaded,
+            rows_already_present=report.rows_already_present,
+            rows_unknown_person=report.rows_unknown_person,
+            rows_rejected=report.rows_rejected,
+            errors=[e.model_dump() for e in errors],
+        )
+        await repo.audit(
+            principal,
+            "create",
+            "observation_import",
+            [import_id],
+            f"load {kind} observations",
+            details={"rows_loaded": report.rows_loaded},
+        )
+        totals.reports.append(report)
+        totals.errors.extend(errors)
+        totals.truncated = totals.truncated or rejected > len(bad)

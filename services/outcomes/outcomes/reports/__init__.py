@@ -1,0 +1,1 @@
+"""Reports: the pseudonymised cohort report (counts only)."""

@@ -1,0 +1,75 @@
+"""The typed dependencies the handlers take: callers by role, settings, and each domain's service built per request.
+
+Only these functions read `request.app.state` (what `create_app` built once: settings, the pooled HTTP client, the
+need catalogue, the person matcher); handlers never do.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import httpx
+from fastapi import Depends, Header, Request
+
+from referrals.config import Settings
+from referrals.intake.matching import PersonMatcher
+from referrals.intake.repository import IntakeRepository
+from referrals.intake.service import IntakeService, Peers
+from referrals.needs import NeedCatalogue
+from referrals.triage.repository import ReferralRepository
+from referrals.triage.service import TriageService
+from referrals.webhooks.repository import WebhookRepository
+from referrals.webhooks.service import WebhooksService
+from shared.auth import Principal, require_roles
+from shared.db import SessionDep
+
+Referrer = Annotated[Principal, Depends(require_roles("partner_system", "practitioner", "admin"))]
+Reader = Annotated[
+    Principal, Depends(require_roles("partner_system", "practitioner", "hub_manager", "admin", "service"))
+]
+Decider = Annotated[Principal, Depends(require_roles("hub_manager", "admin"))]
+PartnerOrAdmin = Annotated[Principal, Depends(require_roles("partner_system", "admin"))]
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Required from partner systems: the same key and body replay the first response",
+    ),
+]
+
+# The dependencies are `async`: FastAPI runs a plain `def` dependency in the thread pool, a thread hop per request.
+
+
+async def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def get_peers(request: Request) -> Peers:
+    state = request.app.state
+    needs: NeedCatalogue = state.needs
+    matcher: PersonMatcher = state.matcher
+    http: httpx.AsyncClient = state.http
+    return Peers(needs=needs, matcher=matcher, http=http)
+
+
+async def get_intake(
+    session: SessionDep, settings: SettingsDep, peers: Annotated[Peers, Depends(get_peers)]
+) -> IntakeService:
+    return IntakeService(IntakeRepository(session), settings, peers)
+
+
+async def get_triage(session: SessionDep) -> TriageService:
+    return TriageService(ReferralRepository(session))
+
+
+async def get_webhooks(session: SessionDep, settings: SettingsDep) -> WebhooksService:
+    return WebhooksService(WebhookRepository(session), settings.environment)
+
+
+IntakeServiceDep = Annotated[IntakeService, Depends(get_intake)]
+TriageServiceDep = Annotated[TriageService, Depends(get_triage)]
+WebhooksServiceDep = Annotated[WebhooksService, Depends(get_webhooks)]

@@ -1,0 +1,279 @@
+"""The rules of intake: a referral received once (Idempotency-Key), its need codes checked against the active
+framework, its people matched against the cases person index (inline, or later by the retry loop), its hub and
+decision deadline set.
+
+`IntakeService` raises domain errors (`shared.errors`) and never commits: the request owns the transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import orjson
+import structlog
+
+from referrals.config import Settings
+from referrals.intake.matching import CasesUnavailable, PersonMatch, PersonMatcher
+from referrals.intake.people import NamedPerson, kind_details, people_of, person_row, query_for
+from referrals.intake.repository import AuditEntry, IdempotentResponse, IntakeRepository
+from referrals.intake.schemas import MAX_PEOPLE, MaternityReferralCreate, ReferralCreate
+from referrals.models import Referral, ReferralPerson, StatusChange
+from referrals.needs import NeedCatalogue
+from referrals.payloads import EVENT_SOURCE, received_payload
+from referrals.triage.hubs import allocate_hub
+from referrals.triage.schemas import to_read
+from referrals.triage.working_days import decision_due_at
+from shared.auth import Principal
+from shared.errors import BadRequest, Conflict, Forbidden, UnprocessableContent, field_error
+from shared.events import OutboxEvent
+from shared.idempotency import KEY as IDEMPOTENCY_KEY
+
+log = structlog.get_logger("referrals.intake")
+
+
+@dataclass(frozen=True, slots=True)
+class Peers:
+    """What intake asks of the other services: the need catalogue (outcomes), the person matcher (cases) and the
+    pooled HTTP client they share."""
+
+    needs: NeedCatalogue
+    matcher: PersonMatcher
+    http: httpx.AsyncClient
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeResult:
+    status_code: int
+    body: dict[str, Any]
+    referral_id: uuid.UUID
+    replayed: bool
+
+
+def kind_of(payload: ReferralCreate) -> str:
+    return "maternity" if isinstance(payload, MaternityReferralCreate) else "school"
+
+
+def request_hash(kind: str, payload: ReferralCreate) -> str:
+    canonical = orjson.dumps(payload.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(kind.encode() + b"\n" + canonical).hexdigest()
+
+
+def _retry_delay(attempts: int, interval: float) -> timedelta:
+    return timedelta(seconds=min(300.0, max(interval, 0.1) * 2 ** max(attempts - 1, 0)))
+
+
+class IntakeService:
+    """Receives referrals; built per request from its repository, the settings and (to receive) its peers."""
+
+    def __init__(self, repo: IntakeRepository, settings: Settings, peers: Peers | None = None) -> None:
+        self.repo = repo
+        self.settings = settings
+        self._peers = peers
+
+    @property
+    def peers(self) -> Peers:
+        if self._peers is None:
+            raise RuntimeError("this IntakeService was built without its peers (need catalogue, matcher)")
+        return self._peers
+
+    async def receive(self, principal: Principal, payload: ReferralCreate, idempotency_key: str | None) -> IntakeResult:
+        """Store a new referral (or replay the response to an earlier request with the same Idempotency-Key)."""
+        kind = kind_of(payload)
+        if not principal.agency:
+            raise Forbidden("Referrals come from an agency: the token has no agency claim")
+        if idempotency_key is None and principal.has_role("partner_system"):
+            raise BadRequest("Partner systems must send an Idempotency-Key header with every create")
+        if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+            raise BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters")
+        owner = principal.agency
+        if idempotency_key is not None:
+            earlier = await self._replay(owner, idempotency_key, request_hash(kind, payload))
+            if earlier is not None:
+                return earlier
+
+        needs = await self.validate_needs(payload.needs)
+        now = datetime.now(UTC)
+        people = people_of(payload, now.date())
+        if len(people) > MAX_PEOPLE:
+            pointer = "/children" if kind == "maternity" else "/parents"
+            raise UnprocessableContent(
+                f"A referral can name at most {MAX_PEOPLE} people; this one names {len(people)}",
+                errors=[field_error(pointer, f"at most {MAX_PEOPLE} people in all", "too_many_people")],
+            )
+        matches: list[PersonMatch] | None = None
+        if self.peers.matcher.claim_inline():
+            try:
+                matches = await self.peers.matcher.match_all(self.peers.http, [query_for(p) for p in people])
+            except CasesUnavailable:
+                matches = None
+        referral, body = await self.store(
+            principal,
+            payload,
+            people=people,
+            needs=needs,
+            matches=matches,
+            now=now,
+            idempotency=(owner, idempotency_key) if idempotency_key is not None else None,
+        )
+        log.info("referral_received", referral_id=str(referral.id), kind=kind, hub=referral.hub)
+        return IntakeResult(201, body, referral.id, replayed=False)
+
+    async def _replay(self, owner: str, key: str, digest: str) -> IntakeResult | None:
+        """Claim the key (None: this request is the first), or the first request's response to replay."""
+        earlier = await self.repo.claim_idempotency_key(owner, key, digest)
+        if earlier is None:
+            return None
+        if earlier.request_hash != digest:
+            raise UnprocessableContent(
+                "This Idempotency-Key was used with a different body; use a new key for a new referral",
+                errors=[
+                    field_error("#header/Idempotency-Key", "reused with a different body", "idempotency_key_reused")
+                ],
+            )
+        if earlier.status_code is None or earlier.response_body is None or earlier.referral_id is None:
+            raise Conflict("A request with this Idempotency-Key is still being processed")
+        return IntakeResult(earlier.status_code, earlier.response_body, earlier.referral_id, replayed=True)
+
+    async def validate_needs(self, needs: list[str]) -> list[str]:
+        catalogue = await self.peers.needs.current(self.peers.http)
+        errors = [
+            field_error(f"/needs/{i}", f"{code!r} is not a need code of the active outcome framework", "unknown_need")
+            for i, code in enumerate(needs)
+            if code not in catalogue.codes
+        ]
+        if errors:
+            raise UnprocessableContent("Unknown need codes", errors=errors)
+        return list(dict.fromkeys(needs))
+
+    async def store(
+        self,
+        principal: Principal,
+        payload: ReferralCreate,
+        *,
+        people: list[NamedPerson],
+        needs: list[str],
+        matches: list[PersonMatch] | None,
+        now: datetime,
+        referral_id: uuid.UUID | None = None,
+        idempotency: tuple[str, str] | None = None,
+    ) -> tuple[Referral, dict[str, Any]]:
+        """Insert a validated referral with its people and first status; publish `referral.received`; audit."""
+        assert principal.agency is not None
+        referral_id = referral_id or uuid.uuid4()
+        values = self._referral_values(principal, payload, people, needs, now, matched=matches is not None)
+        values["id"] = referral_id
+        people_rows = [
+            person_row(referral_id, i, p, row_id=uuid.uuid4())
+            if matches is None
+            else person_row(
+                referral_id,
+                i,
+                p,
+                row_id=uuid.uuid4(),
+                match_status=matches[i].status,
+                matched_person_id=matches[i].matched_person_id,
+                match_candidates=matches[i].candidates,
+            )
+            for i, p in enumerate(people)
+        ]
+        change = {
+            "referral_id": referral_id,
+            "from_status": None,
+            "to_status": "received",
+            "changed_at": now,
+            "changed_by": principal.actor,
+            "reason": None,
+        }
+        referral = Referral(
+            **values, people=[ReferralPerson(**row) for row in people_rows], history=[StatusChange(**change)]
+        )
+        # The response is known before anything is written, so it is stored under the key in the same statement.
+        body = to_read(referral, now, principal=principal).model_dump(mode="json")
+        stored = IdempotentResponse(idempotency[0], idempotency[1], 201, body) if idempotency is not None else None
+        # The outbox event (`referral.received`) and the audit row are written by the same statement as the
+        # referral (one round trip for the whole intake write) — the rows `publish` and `record_access` would write.
+        event = OutboxEvent.new(
+            source=EVENT_SOURCE, type="referral.received", subject=str(referral_id), data=received_payload(referral)
+        )
+        audit = AuditEntry(actor=principal.actor, action="create", record_type="referral", purpose="referral intake")
+        if not await self.repo.insert_referral(
+            values, people_rows, change, event=event, audit=audit, idempotent_response=stored
+        ):
+            existing = await self.repo.referral_id_for(principal.agency, payload.external_reference)
+            raise Conflict(
+                f"Agency {principal.agency} already sent external_reference {payload.external_reference!r}:"
+                f" referral {existing}",
+                existing_referral_id=str(existing),
+            )
+        return referral, body
+
+    def _referral_values(
+        self,
+        principal: Principal,
+        payload: ReferralCreate,
+        people: list[NamedPerson],
+        needs: list[str],
+        now: datetime,
+        *,
+        matched: bool,
+    ) -> dict[str, Any]:
+        """The `referrals` row of a new referral (without its id): hub, deadline and matching state derived."""
+        primary = people[0].person
+        postcode = primary.postcode or next((p.person.postcode for p in people if p.person.postcode), None)
+        allocation = allocate_hub(postcode, default_hub=self.settings.default_hub)
+        return {
+            "kind": kind_of(payload),
+            "status": "received",
+            "agency": principal.agency,
+            "agency_type": principal.agency_type,
+            "created_by": principal.sub,
+            "external_reference": payload.external_reference,
+            "hub": allocation.hub,
+            "hub_defaulted": allocation.defaulted,
+            "postcode": postcode,
+            "address": primary.address,
+            "safeguarding_concern": payload.safeguarding_concern,
+            "needs": needs,
+            "reason": payload.reason,
+            "referrer": payload.referrer.model_dump(mode="json", exclude_none=True),
+            "consent": payload.consent.model_dump(mode="json"),
+            "consent_given": payload.consent.given,
+            "lawful_basis": payload.lawful_basis,
+            "details": kind_details(payload),
+            "expected_delivery_date": getattr(payload, "expected_delivery_date", None),
+            "received_at": now,
+            "decision_due_at": decision_due_at(now, self.settings.decision_working_days),
+            "matching": "completed" if matched else "pending",
+            "matching_attempts": 0 if matched else 1,
+            "matching_next_at": None if matched else now,
+            "updated_at": now,
+        }
+
+    async def retry_pending_matching(self, *, limit: int, interval: float) -> int:
+        """Match the people of referrals whose matching is pending. Returns how many referrals completed."""
+        now = datetime.now(UTC)
+        referrals = await self.repo.due_for_matching(now, limit)
+        completed = 0
+        for position, referral in enumerate(referrals):
+            try:
+                matches = await self.peers.matcher.match_all(self.peers.http, [query_for(p) for p in referral.people])
+            except CasesUnavailable:
+                for waiting in referrals[position:]:
+                    waiting.matching_attempts += 1
+                    waiting.matching_next_at = now + _retry_delay(waiting.matching_attempts, interval)
+                break
+            for person, match in zip(referral.people, matches, strict=True):
+                person.match_status = match.status
+                person.matched_person_id = match.matched_person_id
+                person.match_candidates = match.candidates
+            referral.matching = "completed"
+            referral.matching_next_at = None
+            referral.updated_at = now
+            completed += 1
+        await self.repo.flush()
+        return completed

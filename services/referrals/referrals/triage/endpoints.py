@@ -1,0 +1,120 @@
+"""Thin HTTP handlers of triage: the queue and batch lookups, one referral, screening, decision, withdrawal, consent."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from referrals.deps import Decider, Reader, Referrer, TriageServiceDep
+from referrals.models import STATUSES
+from referrals.triage.repository import QueuePosition, ReferralFilters
+from referrals.triage.schemas import (
+    Consent,
+    DecisionCreate,
+    Kind,
+    ReferralPage,
+    ReferralRead,
+    ScreeningCreate,
+    WithdrawalCreate,
+    to_read,
+)
+from shared.errors import UnprocessableContent, field_error
+from shared.ids import parse_ids
+from shared.pagination import decode_cursor, encode_cursor
+
+router = APIRouter(prefix="/v1", tags=["referrals"])
+QUEUE_CURSOR = (bool, datetime.fromisoformat, uuid.UUID)
+"""The queue's keyset: safeguarding concern, received at, id (`QueuePosition`)."""
+
+
+def _statuses(status: str | None) -> list[str]:
+    statuses = [s.strip() for s in status.split(",") if s.strip()] if status else []
+    unknown = [s for s in statuses if s not in STATUSES]
+    if unknown:
+        raise UnprocessableContent(
+            f"Unknown status {', '.join(unknown)}; one of {', '.join(STATUSES)}",
+            errors=[field_error("#query/status", "unknown status")],
+        )
+    return statuses
+
+
+@router.get("/referrals", response_model=ReferralPage, summary="The triage queue and batch lookups")
+async def list_referrals(
+    triage: TriageServiceDep,
+    principal: Reader,
+    status: Annotated[str | None, Query(description="Comma-separated statuses")] = None,
+    kind: Kind | None = None,
+    hub: str | None = None,
+    agency: str | None = None,
+    received_from: date | None = None,
+    received_to: date | None = None,
+    breached: bool | None = None,
+    safeguarding_concern: bool | None = None,
+    matching: Annotated[str | None, Query(pattern="^(pending|completed)$")] = None,
+    ids: Annotated[str | None, Query(description="Comma-separated referral ids (at most 100)")] = None,
+    family_ids: Annotated[str | None, Query(description="Comma-separated family ids (at most 100)")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: str | None = None,
+) -> ReferralPage:
+    filters = ReferralFilters(
+        status=_statuses(status),
+        kind=kind,
+        hub=hub,
+        agency=agency,
+        received_from=received_from,
+        received_to=received_to,
+        breached=breached,
+        safeguarding_concern=safeguarding_concern,
+        matching=matching,
+        ids=parse_ids(ids, "ids"),
+        family_ids=parse_ids(family_ids, "family_ids"),
+    )
+    now = datetime.now(UTC)
+    after = QueuePosition(*decode_cursor(cursor, QUEUE_CURSOR)) if cursor else None
+    page, more = await triage.queue(principal, filters, limit=limit, after=after, now=now)
+    next_cursor = None
+    if more and page:
+        last = page[-1]
+        next_cursor = encode_cursor(last.safeguarding_concern, last.received_at, last.id)
+    return ReferralPage(items=[to_read(r, now, principal=principal) for r in page], next_cursor=next_cursor)
+
+
+@router.get("/referrals/{referral_id}", response_model=ReferralRead, summary="One referral, with its history")
+async def get_referral(referral_id: uuid.UUID, triage: TriageServiceDep, principal: Reader) -> ReferralRead:
+    referral = await triage.referral(principal, referral_id)
+    return to_read(referral, datetime.now(UTC), principal=principal)
+
+
+@router.post("/referrals/{referral_id}/screening", response_model=ReferralRead, summary="Start screening")
+async def start_screening(
+    referral_id: uuid.UUID, triage: TriageServiceDep, principal: Decider, body: ScreeningCreate | None = None
+) -> ReferralRead:
+    referral = await triage.start_screening(principal, referral_id, body.note if body else None)
+    return to_read(referral, datetime.now(UTC), principal=principal)
+
+
+@router.post("/referrals/{referral_id}/decision", response_model=ReferralRead, summary="Decide a referral")
+async def decide_referral(
+    referral_id: uuid.UUID, body: DecisionCreate, triage: TriageServiceDep, principal: Decider
+) -> ReferralRead:
+    referral = await triage.decide(principal, referral_id, body)
+    return to_read(referral, datetime.now(UTC), principal=principal)
+
+
+@router.post("/referrals/{referral_id}/withdraw", response_model=ReferralRead, summary="Withdraw before a decision")
+async def withdraw_referral(
+    referral_id: uuid.UUID, triage: TriageServiceDep, principal: Referrer, body: WithdrawalCreate | None = None
+) -> ReferralRead:
+    referral = await triage.withdraw(principal, referral_id, body or WithdrawalCreate())
+    return to_read(referral, datetime.now(UTC), principal=principal)
+
+
+@router.put("/referrals/{referral_id}/consent", response_model=ReferralRead, summary="Record the family's consent")
+async def record_consent(
+    referral_id: uuid.UUID, body: Consent, triage: TriageServiceDep, principal: Decider
+) -> ReferralRead:
+    referral = await triage.record_consent(principal, referral_id, body.model_dump(mode="json"))
+    return to_read(referral, datetime.now(UTC), principal=principal)

@@ -1,0 +1,185 @@
+"""The rules of triage: who may read a referral, screening, the decision, withdrawal, consent and the case link.
+
+`TriageService` raises domain errors (`shared.errors`) and never commits: the request owns the transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from referrals.access import ReadScope, decision_scope, read_scope, withdraw_scope
+from referrals.models import OPEN_STATUSES, Referral, platform
+from referrals.payloads import (
+    EVENT_SOURCE,
+    accepted_payload,
+    decided_payload,
+    status_changed_payload,
+    withdrawn_payload,
+)
+from referrals.triage.repository import QueuePosition, ReferralFilters, ReferralRepository
+from referrals.triage.schemas import DecisionCreate, WithdrawalCreate
+from shared.audit import record_access
+from shared.auth import Principal
+from shared.errors import Conflict, NotFound
+from shared.events import publish
+
+
+class TriageService:
+    """Triage of the referrals a caller may see; built per request from its repository."""
+
+    def __init__(self, repo: ReferralRepository) -> None:
+        self.repo = repo
+
+    # --- reading ------------------------------------------------------------------------------------------
+
+    async def referral(self, principal: Principal, referral_id: uuid.UUID) -> Referral:
+        """One referral the caller may see (audited as a read); 404 as for an unknown id otherwise."""
+        referral = await self.repo.get(referral_id, read_scope(principal))
+        if referral is None:
+            raise NotFound(f"No referral {referral_id} that you can see")
+        await self._audit(principal, "read", [referral.id], "view referral")
+        return referral
+
+    async def queue(
+        self, principal: Principal, filters: ReferralFilters, *, limit: int, after: QueuePosition | None, now: datetime
+    ) -> tuple[list[Referral], bool]:
+        """A page of the triage queue the caller may see (audited as reads), and whether more follow."""
+        rows = await self.repo.search(read_scope(principal), filters, limit=limit + 1, after=after, now=now)
+        page = rows[:limit]
+        await self._audit(principal, "read", [r.id for r in page], "list referrals")
+        return page, len(rows) > limit
+
+    # --- the lifecycle ------------------------------------------------------------------------------------
+
+    async def start_screening(
+        self, principal: Principal, referral_id: uuid.UUID, note: str | None, *, at: datetime | None = None
+    ) -> Referral:
+        referral = await self._locked(referral_id, decision_scope(principal))
+        if referral.status != "received":
+            raise Conflict(f"Screening starts from received; this referral is {referral.status}")
+        await self._change_status(referral, principal, "screening", note, at=at)
+        return referral
+
+    async def decide(
+        self, principal: Principal, referral_id: uuid.UUID, decision: DecisionCreate, *, at: datetime | None = None
+    ) -> Referral:
+        """Record the hub's decision. Accepting needs the family's consent; stepping up does not."""
+        referral = await self._locked(referral_id, decision_scope(principal))
+        if referral.status not in OPEN_STATUSES:
+            raise Conflict(
+                f"This referral is already {referral.status}; decisions are made while received or screening"
+            )
+        if decision.outcome == "accepted" and not referral.consent_given:
+            raise Conflict(
+                "Early help is voluntary: a referral can be accepted only once the family's consent is recorded "
+                "(PUT /v1/referrals/{id}/consent); a safeguarding concern is stepped_up instead"
+            )
+        now = at or datetime.now(UTC)
+        referral.decision_outcome = decision.outcome
+        referral.decision_reason = decision.reason
+        referral.decided_at = now
+        referral.decided_by = principal.sub
+        events: list[tuple[str, dict[str, Any]]] = [("referral.decided", decided_payload(referral))]
+        if decision.outcome == "accepted":
+            events.append(("referral.accepted", accepted_payload(referral)))
+        await self._change_status(referral, principal, decision.outcome, decision.reason, at=now, events=events)
+        return referral
+
+    async def withdraw(
+        self,
+        principal: Principal,
+        referral_id: uuid.UUID,
+        withdrawal: WithdrawalCreate,
+        *,
+        at: datetime | None = None,
+    ) -> Referral:
+        referral = await self._locked(referral_id, withdraw_scope(principal))
+        if referral.status not in OPEN_STATUSES:
+            raise Conflict(f"Only a referral awaiting a decision can be withdrawn; this one is {referral.status}")
+        now = at or datetime.now(UTC)
+        referral.withdrawn_at = now
+        events = [("referral.withdrawn", withdrawn_payload(referral, withdrawal.reason))]
+        await self._change_status(referral, principal, "withdrawn", withdrawal.reason, at=now, events=events)
+        return referral
+
+    async def record_consent(self, principal: Principal, referral_id: uuid.UUID, consent: dict[str, Any]) -> Referral:
+        referral = await self._locked(referral_id, decision_scope(principal))
+        if referral.status not in OPEN_STATUSES:
+            raise Conflict(f"Consent is recorded before the decision; this referral is {referral.status}")
+        referral.consent = consent
+        referral.consent_given = bool(consent["given"])
+        referral.updated_at = datetime.now(UTC)
+        await self.repo.flush()
+        await self._audit(
+            principal, "update", [referral.id], "record consent", details={"consent_given": referral.consent_given}
+        )
+        return referral
+
+    async def link_case(self, referral_id: uuid.UUID, *, family_id: uuid.UUID, case_id: uuid.UUID, actor: str) -> bool:
+        """Record the family and case that took an accepted referral (from `case.opened` / `case.joined`)."""
+        linked = await self.repo.link_case(referral_id, family_id=family_id, case_id=case_id)
+        if linked:
+            await self._audit(actor, "update", [referral_id], "case opened or joined")
+        return linked
+
+    # --- helpers ------------------------------------------------------------------------------------------
+
+    async def _locked(self, referral_id: uuid.UUID, scope: ReadScope) -> Referral:
+        referral = await self.repo.get(referral_id, scope, for_update=True)
+        if referral is None:
+            raise NotFound(f"No referral {referral_id} that you can act on")
+        return referral
+
+    async def _change_status(
+        self,
+        referral: Referral,
+        principal: Principal,
+        to_status: str,
+        reason: str | None,
+        *,
+        at: datetime | None = None,
+        events: Sequence[tuple[str, dict[str, Any]]] = (),
+    ) -> None:
+        """Move the referral, announce it (status_changed to the referring partner, plus `events`), audit it.
+
+        The audit row comes last: the audit chain's trigger holds a lock until commit, so nothing follows it.
+        """
+        previous = referral.status
+        at = at or datetime.now(UTC)
+        await self.repo.add_status_change(referral, to_status=to_status, at=at, by=principal.actor, reason=reason)
+        session = self.repo.session
+        await publish(
+            session,
+            platform,
+            source=EVENT_SOURCE,
+            type="referral.status_changed",
+            subject=str(referral.id),
+            data=status_changed_payload(referral, previous, at),
+            audience_agency=referral.agency,
+        )
+        for event_type, data in events:
+            await publish(session, platform, source=EVENT_SOURCE, type=event_type, subject=str(referral.id), data=data)
+        await self._audit(principal, "update", [referral.id], f"status {previous} -> {to_status}")
+
+    async def _audit(
+        self,
+        actor: Principal | str,
+        action: str,
+        ids: Sequence[uuid.UUID],
+        purpose: str,
+        *,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        await record_access(
+            self.repo.session,
+            platform,
+            actor=actor,
+            action=action,
+            record_type="referral",
+            record_ids=ids,
+            purpose=purpose,
+            details=details,
+        )

@@ -1,0 +1,308 @@
+"""The payload of every event the services exchange (the `data` of the CloudEvent), one model per event type.
+
+A producer builds the model and publishes `payload.data()`; a consumer parses `event.data` with
+`parse_event(event.type, event.data)` or the model's own `model_validate`. `EVENT_TYPES` maps each type name to
+its model, and `docs/contracts.md` is checked against it (`tests/shared/test_contracts.py`). Readers are
+tolerant (fields they do not know are ignored), producers exact: the test compares every producer's output
+with the model field by field.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from shared.identifiers import UPN, NHSNumber, Postcode
+
+SOURCE_PREFIX = "urn:earlyhelp:"
+SERVICES = ("referrals", "cases", "outcomes", "gateway")
+
+ReferralKind = Literal["maternity", "school"]
+ReferralStatus = Literal[
+    "received", "screening", "accepted", "signposted", "no_further_action", "stepped_up", "withdrawn"
+]
+DecisionOutcome = Literal["accepted", "signposted", "no_further_action", "stepped_up"]
+MemberRole = Literal["parent_carer", "child", "young_person", "other_adult", "unborn"]
+ClosureOutcome = Literal["needs_met", "stepped_up", "stepped_down", "moved_away", "disengaged", "other"]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+def source_of(service: str) -> str:
+    """The CloudEvent `source` of a service's events: `urn:earlyhelp:<service>`."""
+    if service not in SERVICES:
+        raise ValueError(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
+    return SOURCE_PREFIX + service
+
+
+class EventPayload(BaseModel):
+    """The base of every payload: its event type name, and the JSON-ready `data` to publish."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    event_type: ClassVar[str]
+    producer: ClassVar[str]
+    consumers: ClassVar[tuple[str, ...]] = ()
+
+    def data(self) -> dict[str, Any]:
+        """The payload as `publish(data=…)` takes it (UUIDs, dates and times become JSON on the way out)."""
+        return self.model_dump()
+
+
+# --- referrals ---------------------------------------------------------------------------------------------
+
+
+class ReferralReceived(EventPayload):
+    """A partner's referral was stored (after validation and hub allocation)."""
+
+    event_type: ClassVar[str] = "referral.received"
+    producer: ClassVar[str] = "referrals"
+
+    referral_id: uuid.UUID
+    kind: ReferralKind
+    agency: str
+    agency_type: str | None
+    hub: str
+    hub_defaulted: bool = Field(description="True when no postcode placed the family and the default hub took it.")
+    safeguarding_concern: bool
+    needs: list[str] = Field(description="Need codes of the active framework, as the referrer saw them.")
+    received_at: datetime
+    decision_due_at: datetime
+
+
+class Decision(BaseModel):
+    """A hub manager's decision on a referral."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    outcome: DecisionOutcome
+    reason: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+
+
+class ReferralDecided(EventPayload):
+    """A hub manager decided a referral (any outcome)."""
+
+    event_type: ClassVar[str] = "referral.decided"
+    producer: ClassVar[str] = "referrals"
+
+    referral_id: uuid.UUID
+    kind: ReferralKind
+    agency: str
+    hub: str
+    safeguarding_concern: bool
+    received_at: datetime
+    decision_due_at: datetime
+    outcome: DecisionOutcome
+    reason: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+
+
+class ReferralStatusChanged(EventPayload):
+    """Any change of a referral's status; delivered to the referring partner's webhooks (audience = its agency)."""
+
+    event_type: ClassVar[str] = "referral.status_changed"
+    producer: ClassVar[str] = "referrals"
+    consumers: ClassVar[tuple[str, ...]] = ("partner webhooks",)
+
+    referral_id: uuid.UUID
+    external_reference: str | None
+    status: ReferralStatus
+    previous_status: ReferralStatus | None
+    decision: Decision | None
+    family_id: uuid.UUID | None
+    case_id: uuid.UUID | None
+    changed_at: datetime
+
+
+class ReferralPerson(BaseModel):
+    """One person named in an accepted referral, with the person index match found at intake."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    ref: str | None = Field(default=None, description="Which person of the referral: pupil, parent_1, child_1, …")
+    role: MemberRole
+    given_name: Name
+    family_name: Name
+    date_of_birth: date | None = None
+    nhs_number: NHSNumber | None = None
+    upn: UPN | None = None
+    postcode: Postcode | None = None
+    address: str | None = None
+    matched_person_id: uuid.UUID | None = None
+
+
+class ReferralAccepted(EventPayload):
+    """Everything cases needs to open a case for the family or join its open one."""
+
+    event_type: ClassVar[str] = "referral.accepted"
+    producer: ClassVar[str] = "referrals"
+    consumers: ClassVar[tuple[str, ...]] = ("cases",)
+
+    referral_id: uuid.UUID
+    kind: ReferralKind
+    agency: str | None = None
+    agency_type: str | None = None
+    hub: str
+    received_at: datetime | None = None
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    needs: list[str] = Field(default_factory=list)
+    reason: str | None = None
+    safeguarding_concern: bool = False
+    consent: dict[str, Any] | None = Field(default=None, description="given, given_by, recorded_at, method.")
+    postcode: Postcode | None = None
+    address: str | None = None
+    expected_delivery_date: date | None = Field(
+        default=None, description="A maternity referral's expected baby: cases records it as an unborn member."
+    )
+    people: list[ReferralPerson] = Field(min_length=1)
+
+
+class ReferralWithdrawn(EventPayload):
+    """The referring agency withdrew a referral before it was decided."""
+
+    event_type: ClassVar[str] = "referral.withdrawn"
+    producer: ClassVar[str] = "referrals"
+
+    referral_id: uuid.UUID
+    agency: str
+    hub: str
+    withdrawn_at: datetime
+    reason: str
+
+
+# --- cases -------------------------------------------------------------------------------------------------
+
+
+class CaseOpened(EventPayload):
+    """A case was opened for a family (from an accepted referral, or directly by a hub manager)."""
+
+    event_type: ClassVar[str] = "case.opened"
+    producer: ClassVar[str] = "cases"
+    consumers: ClassVar[tuple[str, ...]] = ("referrals",)
+
+    case_id: uuid.UUID
+    family_id: uuid.UUID
+    hub: str
+    referral_id: uuid.UUID | None = Field(description="The referral that opened it; null for a direct opening.")
+    opened_at: datetime
+
+
+class CaseJoined(CaseOpened):
+    """An accepted referral joined the family's already open case (same fields as `case.opened`)."""
+
+    event_type: ClassVar[str] = "case.joined"
+
+
+class LeadWorkerAssigned(EventPayload):
+    """A case's lead worker was assigned or changed (history is kept)."""
+
+    event_type: ClassVar[str] = "case.lead_worker_assigned"
+    producer: ClassVar[str] = "cases"
+
+    case_id: uuid.UUID
+    family_id: uuid.UUID
+    hub: str
+    worker_id: uuid.UUID
+    previous_worker_id: uuid.UUID | None
+    reason: str | None
+    cap_overridden: bool = Field(description="True when a hub manager assigned past the worker's caseload cap.")
+    assigned_at: datetime
+
+
+class AssessedPerson(BaseModel):
+    """A current member of the assessed family, as outcomes needs them to match observations."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    person_id: uuid.UUID
+    role: MemberRole
+    date_of_birth: date | None = None
+    nhs_number: NHSNumber | None = None
+    upn: UPN | None = None
+
+
+class AssessmentCompleted(EventPayload):
+    """A whole-family assessment was recorded against a framework; outcomes enrols the family."""
+
+    event_type: ClassVar[str] = "case.assessment_completed"
+    producer: ClassVar[str] = "cases"
+    consumers: ClassVar[tuple[str, ...]] = ("outcomes",)
+
+    case_id: uuid.UUID
+    family_id: uuid.UUID
+    hub: str
+    framework: str
+    framework_version: str
+    needs: list[str] = Field(description="The identified needs' codes.")
+    assessed_on: date = Field(description="The baseline date of the family's outcomes.")
+    eligible: bool
+    people: list[AssessedPerson]
+
+
+class PlanUpdated(EventPayload):
+    """A new version of a case's plan."""
+
+    event_type: ClassVar[str] = "plan.updated"
+    producer: ClassVar[str] = "cases"
+
+    case_id: uuid.UUID
+    family_id: uuid.UUID
+    plan_id: uuid.UUID
+    version: int
+    next_review_due: date | None
+    needs: list[str]
+
+
+class CaseClosed(EventPayload):
+    """A case was closed; outcomes starts the sustainment clock of the family's enrolment."""
+
+    event_type: ClassVar[str] = "case.closed"
+    producer: ClassVar[str] = "cases"
+    consumers: ClassVar[tuple[str, ...]] = ("outcomes",)
+
+    case_id: uuid.UUID
+    family_id: uuid.UUID
+    closed_on: date
+    outcome: ClosureOutcome
+
+
+class FamilyMembershipChanged(EventPayload):
+    """People joined or left a family (counts only: no personal data)."""
+
+    event_type: ClassVar[str] = "family.membership_changed"
+    producer: ClassVar[str] = "cases"
+
+    family_id: uuid.UUID
+    joined: int = Field(ge=0)
+    left: int = Field(ge=0)
+
+
+EVENT_TYPES: dict[str, type[EventPayload]] = {
+    model.event_type: model
+    for model in (
+        ReferralReceived,
+        ReferralDecided,
+        ReferralStatusChanged,
+        ReferralAccepted,
+        ReferralWithdrawn,
+        CaseOpened,
+        CaseJoined,
+        LeadWorkerAssigned,
+        AssessmentCompleted,
+        PlanUpdated,
+        CaseClosed,
+        FamilyMembershipChanged,
+    )
+}
+"""Every event type name and the model of its payload."""
+
+
+def parse_event(event_type: str, data: Any) -> EventPayload:
+    """The payload of an event of a known type (raises `KeyError` for an unknown type, pydantic's
+    `ValidationError` for a payload that does not fit)."""
+    return EVENT_TYPES[event_type].model_validate(data)
