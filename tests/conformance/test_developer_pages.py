@@ -18,8 +18,10 @@ from fastapi import FastAPI
 
 from gateway.explorer import GRAPHIQL, GRAPHIQL_DIR
 from shared.docs_ui import SWAGGER_UI, SWAGGER_UI_DIR, Asset
-from shared.testing import TEST_DATA_DIR, TEST_KEY_PATH, serve_asgi
 from tests.e2e.stack import Stack
+from tests.support.apps import serve_asgi
+from tests.support.database import TEST_DATA_DIR
+from tests.support.tokens import TEST_KEY_PATH
 
 pytestmark = pytest.mark.e2e
 

@@ -12,9 +12,9 @@ import uuid
 import httpx
 import pytest
 
-from shared.testing import make_token
 from tests.conformance.tools import REPO, tool
 from tests.e2e.stack import Stack
+from tests.support.tokens import make_token
 
 pytestmark = pytest.mark.e2e
 
