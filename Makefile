@@ -36,12 +36,39 @@ $(CHROMIUM_STAMP): | $(UV)
 	else echo "warning: chromium is not installed (apt-get install chromium); the report test will say so"; fi
 	@touch $@
 
+# `promtool check metrics` (tests/conformance) comes from Debian's prometheus package: only promtool is unpacked into
+# .venv/bin (installing the package would also install, and start, a Prometheus server).
+PROMTOOL := $(VENV)/bin/promtool
+$(PROMTOOL): | $(UV)
+	@if command -v promtool >/dev/null 2>&1; then ln -sf "$$(command -v promtool)" $@; \
+	elif command -v apt-get >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1; then \
+		echo "unpacking promtool from Debian's prometheus package for the metrics test"; \
+		tmp=$$(mktemp -d); \
+		(cd $$tmp && { apt-get download prometheus >/dev/null 2>&1 \
+			|| { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get download prometheus >/dev/null 2>&1; }; } \
+			&& dpkg-deb -x prometheus_*.deb root) && cp $$tmp/root/usr/bin/promtool $@; \
+		rm -rf $$tmp; \
+		[ -x $@ ] || echo "warning: could not install promtool; the metrics test will say so"; \
+	else echo "warning: promtool is not installed (Debian: prometheus); the metrics test will say so"; fi
+
+# checkov (PyPI) checks the rendered Kubernetes overlays (tests/deploy); in its own environment, since it pins
+# versions of libraries the services use.
+CHECKOV_VERSION := 3.3.30
+CHECKOV := $(VENV)/tools/bin/checkov
+$(CHECKOV): | $(UV)
+	@echo "installing checkov $(CHECKOV_VERSION) for the Kubernetes test"
+	@UV_TOOL_DIR=$(CURDIR)/$(VENV)/tools UV_TOOL_BIN_DIR=$(CURDIR)/$(VENV)/tools/bin \
+		$(UV) tool install --quiet --force "checkov==$(CHECKOV_VERSION)" \
+		|| echo "warning: could not install checkov; the Kubernetes test will say so"
+
+TOOLS := $(CHROMIUM_STAMP) $(PROMTOOL) $(CHECKOV)
+
 install: $(INSTALLED) ## Install everything into .venv from the lock file (runs automatically)
 
 run: $(INSTALLED) ## Start PostgreSQL (embedded unless DATABASE_URL), migrate, seed, run all services + gateway
 	$(VENV)/bin/earlyhelp up
 
-test: $(INSTALLED) $(CHROMIUM_STAMP) ## Run the whole test suite against a real PostgreSQL (embedded unless TEST_DATABASE_URL)
+test: $(INSTALLED) $(TOOLS) ## Run the whole test suite against a real PostgreSQL (embedded unless TEST_DATABASE_URL)
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 soak: $(INSTALLED) ## Long fault and load runs (kill services under load, 500 referrals); not part of make test

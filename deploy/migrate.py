@@ -3,8 +3,9 @@ Kubernetes migration Jobs.
 
     python deploy/migrate.py referrals [--wait SECONDS]
 
-The database URL is read from the variable the service itself reads (`REFERRALS_DATABASE_URL`, …), so the Job
-and the Deployment share one Secret. The script waits for the server to accept connections, holds a PostgreSQL
+The database URL is read as the service itself reads it: the variable `REFERRALS_DATABASE_URL` (…), or the file of
+that name in `EARLYHELP_SECRETS_DIR` (Kubernetes mounts the Secret there), so the Job and the Deployment share one
+Secret. The script waits for the server to accept connections, holds a PostgreSQL
 advisory lock while it migrates (two Jobs, or a Job retried while the first still runs, never migrate at once; the
 second finds the schema at head and does nothing), then upgrades to head with `shared.migrate.upgrade`.
 
@@ -74,15 +75,26 @@ async def migrate(service: str, url: str, wait_seconds: float) -> None:
     print(f"migrate: {service} at head {sorted(current)}", flush=True)
 
 
+def database_url(variable: str) -> str:
+    """The variable, else the file named like it in EARLYHELP_SECRETS_DIR (pydantic-settings' `secrets_dir`)."""
+    url = os.environ.get(variable, "")
+    secrets = os.environ.get("EARLYHELP_SECRETS_DIR")
+    if not url and secrets:
+        path = Path(secrets) / variable
+        if path.is_file():
+            url = path.read_text(encoding="utf-8").strip()
+    return url
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Apply one service's migrations to head.")
     parser.add_argument("service", choices=SERVICES)
     parser.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the database (default 60)")
     args = parser.parse_args(argv)
     variable = f"{args.service.upper()}_DATABASE_URL"
-    url = os.environ.get(variable, "")
+    url = database_url(variable)
     if not url:
-        raise SystemExit(f"migrate: {variable} is not set")
+        raise SystemExit(f"migrate: {variable} is not set (neither a variable nor a file in EARLYHELP_SECRETS_DIR)")
     asyncio.run(migrate(args.service, url, args.wait))
 
 

@@ -9,7 +9,7 @@ Checks, each a JUnit test case:
 - contract: the deployed GraphQL schema (introspection, or — where introspection is off, as in production — a
   validation-only probe of every root field) against `gateway/gateway/schema.graphql` of this version, and each
   deployed `/openapi.json` against the OpenAPI document this version's app produces: removed paths and
-  operations are breaking;
+  operations are breaking, and a document that `openapi-spec-validator` rejects fails the check;
 - round trip: a school referral marked as test data (`external_reference` `SMOKE-…`, reason says so) is created
   with an `Idempotency-Key`, replayed, read back through the gateway, then withdrawn — the cleanup runs even when
   a step fails;
@@ -143,6 +143,23 @@ def local_openapi(part: str) -> dict[str, Any]:
 
         return outcomes_app(OutcomesSettings(environment="test")).openapi()
     raise ValueError(part)
+
+
+def openapi_invalid(document: Any) -> str | None:
+    """Why `openapi-spec-validator` rejects `document` (None when it is a valid OpenAPI 3.x document)."""
+    from openapi_spec_validator import validate
+
+    try:
+        validate(document)
+    except Exception as exc:  # a schema error, or a `$ref` that resolves nowhere (referencing's own exceptions)
+        where = "/".join(str(p) for p in getattr(exc, "path", ()) or ())
+        message = (str(getattr(exc, "message", "") or exc).splitlines() or ["not an OpenAPI 3 document"])[0]
+        if " does not exist within " in message:  # referencing quotes the whole document after it
+            message = message.split(" within ")[0] + " in the document"
+        if len(message) > 300:
+            message = message[:300] + "…"
+        return f"{type(exc).__name__}{f' at {where}' if where else ''}: {message}"
+    return None
 
 
 def removed_operations(expected: dict[str, Any], deployed: dict[str, Any]) -> list[str]:
@@ -350,6 +367,9 @@ class Smoke:
         for name, url in {"gateway": self.t.gateway, **self.t.services}.items():
             with self.case("contract", f"openapi {name}"):
                 deployed = self.expect(self.http.get(f"{url}/openapi.json"), 200).json()
+                invalid = openapi_invalid(deployed)
+                if invalid:
+                    raise CheckFailed(f"the deployed {name} OpenAPI document is invalid: {invalid}")
                 removed = removed_operations(local_openapi(name), deployed)
                 if removed:
                     raise CheckFailed(f"the deployed {name} API lacks what this version serves:\n" + "\n".join(removed))

@@ -22,6 +22,7 @@ from gateway.clients.base import Upstream
 from gateway.config import Settings
 from gateway.context import Context
 from gateway.errors import UpstreamError
+from gateway.explorer import install_developer_pages
 from gateway.loaders import DataLoaders
 from gateway.reports.route import router as reports_router
 from gateway.schema import build_schema
@@ -30,6 +31,7 @@ from shared.errors import PROBLEM_BASE, PROBLEM_JSON, install_error_handlers
 from shared.limits import BodySizeLimitMiddleware
 from shared.logging import RequestIdMiddleware, configure_logging, current_request_id
 from shared.metrics import MetricsMiddleware, metrics_endpoint
+from shared.openapi import document_openapi
 from shared.service import build_verifier
 
 
@@ -87,6 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(graphql, prefix="/graphql")
     app.include_router(reports_router)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    document_openapi(app, optional_auth=("/graphql",))  # bearer scheme and problem responses (shared.openapi)
+    install_developer_pages(app, graphql)  # GraphiQL and Swagger UI from shipped files, no CDN (gateway.explorer)
 
     @app.get("/healthz", summary="Liveness: the process is serving", tags=["health"])
     async def healthz() -> dict[str, str]:

@@ -125,8 +125,24 @@ class Problem(BaseModel):
     request_id: str | None = None
 
 
+PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"
+"""Where every OpenAPI document keeps the problem schema (FieldProblem beside it), registered by FastAPI from the
+`model` of each documented response (and by `shared.openapi.document_openapi`)."""
+
+
+def problem_schemas() -> dict[str, dict[str, Any]]:
+    """`Problem` and the models it nests, as OpenAPI components whose `$ref`s point at one another."""
+    schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    nested: dict[str, dict[str, Any]] = schema.pop("$defs", {})
+    return {"Problem": schema, **nested}
+
+
 def _documented(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {PROBLEM_JSON: {"schema": Problem.model_json_schema()}}}
+    return {
+        "description": description,
+        "model": Problem,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
+    }
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -135,12 +151,15 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: _documented("The caller's role may not do this"),
     404: _documented("No such resource, or not one the caller may see"),
     409: _documented("Conflicts with the resource's current state"),
+    412: _documented("`If-Match` names a version that is no longer current: reload and retry"),
     413: _documented("The body is larger than the limit"),
     422: _documented("Validation failed: `errors` points at each field"),
+    428: _documented("The operation needs an `If-Match` header with the current ETag"),
     429: _documented("Rate limit exceeded: retry after `Retry-After` seconds"),
-    503: _documented("The database or a dependency is unavailable: retry shortly"),
+    500: _documented("An unexpected error: quote the `request_id` when reporting it"),
+    503: _documented("The database or a dependency is unavailable, or the request took too long: retry shortly"),
 }
-"""Documented on every operation of every service, so that the OpenAPI says what clients really receive."""
+"""Each error status an operation may answer, as problem+json; `shared.openapi` chooses which apply where."""
 
 
 def field_error(pointer: str, message: str, code: str = "invalid") -> dict[str, Any]:

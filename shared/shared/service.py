@@ -21,7 +21,8 @@ from fastapi import APIRouter, FastAPI
 
 from shared.auth import TokenVerifier, dev_jwks
 from shared.db import Database
-from shared.errors import PROBLEM_RESPONSES, install_error_handlers
+from shared.docs_ui import install_docs_ui
+from shared.errors import install_error_handlers
 from shared.events import (
     EventHandler,
     OutboxRelay,
@@ -33,6 +34,7 @@ from shared.health import health_router
 from shared.limits import BodySizeLimitMiddleware, RateLimitMiddleware, RequestTimeoutMiddleware
 from shared.logging import RequestIdMiddleware, configure_logging
 from shared.metrics import MetricsMiddleware, metrics_endpoint
+from shared.openapi import document_openapi
 from shared.platform_tables import PlatformTables
 from shared.settings import EventSubscriber, ServiceSettings
 from shared.tracing import configure_tracing, instrument_app
@@ -170,26 +172,7 @@ def create_service_app(
         app.include_router(events_router(tables, event_handlers, lambda request: settings.event_secret))
     app.include_router(outbox_admin_router(tables))
     for router in routers:
-        app.include_router(router, responses=PROBLEM_RESPONSES)
-    _document_problems(app)
+        app.include_router(router)
+    document_openapi(app)  # security and the problem responses each operation can give (shared.openapi)
+    install_docs_ui(app)  # Swagger UI at /docs from shipped files, no CDN (shared.docs_ui)
     return app
-
-
-def _document_problems(app: FastAPI) -> None:
-    """Every error status an operation documents is problem+json, whatever the route's own description says."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        schema = generate()
-        for path in schema.get("paths", {}).values():
-            for operation in path.values():
-                for status, response in operation.get("responses", {}).items():
-                    documented = PROBLEM_RESPONSES.get(int(status)) if status.isdigit() else None
-                    if documented is not None:
-                        response["content"] = documented["content"]
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
@@ -67,7 +68,10 @@ def default_data_dir() -> Path:
 class ServiceSettings(BaseSettings):
     """Common settings. A service's subclass sets `model_config = SettingsConfigDict(env_prefix="NAME_")`."""
 
-    model_config = SettingsConfigDict(env_prefix="EARLYHELP_", extra="ignore")
+    # Secrets may be files named like the variables (`REFERRALS_DATABASE_URL`) in EARLYHELP_SECRETS_DIR (Kubernetes).
+    model_config = SettingsConfigDict(
+        env_prefix="EARLYHELP_", extra="ignore", secrets_dir=os.environ.get("EARLYHELP_SECRETS_DIR")
+    )
 
     service_name: str = "service"
     environment: Environment = Environment.development

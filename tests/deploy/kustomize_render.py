@@ -1,10 +1,10 @@
 """A small kustomize renderer for the features deploy/kubernetes uses (kustomize itself is not installed here).
 
 Supported, with kustomize's semantics: `resources` (files of YAML documents, or directories holding a
-kustomization.yaml), `namespace`, `images` (name → newName/newTag) and `patches` — either `path:` to a file
-holding ONE strategic merge patch (its target is the kind and name it names) or an inline JSON 6902 `patch:`
-applied to every resource matching `target` (kind, name). Anything else in a kustomization raises, so a feature
-the renderer does not understand can never be silently ignored by the tests.
+kustomization.yaml), `namespace`, `images` (name → newName/newTag, or newName@digest) and `patches` — either
+`path:` to a file holding ONE strategic merge patch (its target is the kind and name it names) or an inline
+JSON 6902 `patch:` applied to every resource matching `target` (kind, name). Anything else in a kustomization
+raises, so a feature the renderer does not understand can never be silently ignored by the tests.
 """
 
 from __future__ import annotations
@@ -73,13 +73,16 @@ def render(directory: Path) -> list[Resource]:
             raise UnsupportedKustomization(f"{directory}: unsupported patch entry {patch}")
 
     for image in kustomization.get("images", []):
-        if set(image) - {"name", "newName", "newTag"}:
+        if set(image) - {"name", "newName", "newTag", "digest"} or {"newTag", "digest"} <= set(image):
             raise UnsupportedKustomization(f"{directory}: unsupported image entry {image}")
         matched = 0
         for container in all_containers(resources):
-            name, _, _tag = container["image"].partition(":")
+            name, _, _tag = container["image"].partition("@")[0].partition(":")
             if name == image["name"]:
-                container["image"] = f"{image.get('newName', name)}:{image.get('newTag', _tag or 'latest')}"
+                if "digest" in image:  # kustomize replaces the tag by the digest
+                    container["image"] = f"{image.get('newName', name)}@{image['digest']}"
+                else:
+                    container["image"] = f"{image.get('newName', name)}:{image.get('newTag', _tag or 'latest')}"
                 matched += 1
         if not matched:
             raise UnsupportedKustomization(f"{directory}: image {image['name']} is used by no container")

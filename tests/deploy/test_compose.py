@@ -79,9 +79,16 @@ def test_every_container_runs_a_real_entry_point_on_its_port(compose: dict[str, 
         target, port = uvicorn_target_and_port(command)
         assert target == f"{part}.app:create_app" and callable(import_factory(target))
         assert port == default_port(part)
-        assert service["ports"] == [f"{port}:{port}"]
+        assert [interpolate(p) for p in service["ports"]] == [f"127.0.0.1:{port}:{port}"], "loopback by default"
         probe = " ".join(service["healthcheck"]["test"])
         assert f"http://127.0.0.1:{port}/readyz" in probe
+
+
+def test_every_published_port_binds_to_the_loopback_address_by_default(compose: dict[str, Any]) -> None:
+    published = [interpolate(str(p)) for service in compose["services"].values() for p in service.get("ports", [])]
+    assert len(published) == len(PARTS) + 1
+    assert all(p.startswith("127.0.0.1:") for p in published), published
+    assert "EARLYHELP_PUBLISH_ADDRESS=0.0.0.0" in COMPOSE.read_text(), "the header says how to publish on purpose"
 
 
 def test_every_environment_variable_is_a_setting_of_its_part(compose: dict[str, Any]) -> None:

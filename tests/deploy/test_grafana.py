@@ -19,9 +19,10 @@ def exported_series() -> dict[str, set[str]]:
     """Metric family → the series names Prometheus scrapes, for the shared and the gateway metrics."""
     import gateway.metrics  # noqa: F401  (registers the gateway's metrics)
     import shared.metrics  # noqa: F401
+    from shared.metrics import SERVICE_REGISTRY
 
     families: dict[str, set[str]] = {}
-    for family in REGISTRY.collect():
+    for family in [*REGISTRY.collect(), *SERVICE_REGISTRY.collect()]:
         assert isinstance(family, Metric)
         if family.type in SUFFIXES and not family.name.startswith(("python_", "process_", "platform_")):
             families[family.name] = {family.name + suffix for suffix in SUFFIXES[family.type]}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,6 +37,15 @@ K8S = DEPLOY / "kubernetes"
 TARGETS = {"base": K8S / "base", "staging": K8S / "overlays" / "staging", "production": K8S / "overlays" / "production"}
 KUBERNETES_VERSIONS = ("1.30", "1.34")
 SECRET_SETTINGS = ("DATABASE_URL", "EVENT_SECRET", "SERVICE_TOKEN", "DEV_KEY_PATH")
+SECRETS_DIR_VARIABLE = "EARLYHELP_SECRETS_DIR"
+"""The one variable without a part's prefix: where `shared.settings` reads secrets from files (`secrets_dir`)."""
+SECRETS_DIR = "/run/secrets/earlyhelp"
+STAND_INS = {
+    "url": "postgresql://{part}:s3cret@db.internal:5432/{part}",
+    "secret": "whsec_cHJvZHVjdGlvbi1zdGFuZC1pbi1ldmVudC1zZWNyZXQ=",
+    "token": "eyJ.stand-in.token",
+}
+"""Realistic non-development values for the Secrets' keys."""
 CALLS = {
     "referrals": {"cases", "outcomes"},
     "cases": {"referrals", "outcomes"},
@@ -59,7 +69,7 @@ def one(resources: list[Resource], kind: str, name: str) -> Resource:
 
 def image_part(image: str) -> str:
     """`registry.example.org/earlyhelp/cases:1.2` → `cases`."""
-    name = image.rsplit("/", 1)[-1].partition(":")[0]
+    name = image.rsplit("/", 1)[-1].partition("@")[0].partition(":")[0]
     assert name in PARTS, f"image {image} is not one of the parts built by deploy/docker"
     return name
 
@@ -69,6 +79,22 @@ def dockerfile_cmd_and_expose(part: str) -> tuple[list[str], int]:
     cmd = exec_form(next(i.args for i in instructions if i.keyword == "CMD"))
     expose = int(next(i.args for i in instructions if i.keyword == "EXPOSE"))
     return cmd, expose
+
+
+def secret_files(spec: dict[str, Any], container: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """The files the container reads in EARLYHELP_SECRETS_DIR: file name → (Secret, key)."""
+    env = {e["name"]: e for e in container.get("env", [])}
+    if SECRETS_DIR_VARIABLE not in env:
+        return {}
+    directory = env[SECRETS_DIR_VARIABLE]["value"]
+    (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == directory]
+    assert mount["readOnly"] is True
+    (volume,) = [v for v in spec["volumes"] if v["name"] == mount["name"]]
+    files = {}
+    for source in volume["projected"]["sources"]:
+        for item in source["secret"]["items"]:
+            files[item["path"]] = (source["secret"]["name"], item["key"])
+    return files
 
 
 def container_env_names(resources: list[Resource], container: dict[str, Any]) -> dict[str, str]:
@@ -83,21 +109,13 @@ def container_env_names(resources: list[Resource], container: dict[str, Any]) ->
     return names
 
 
-def container_env_values(resources: list[Resource], container: dict[str, Any], part: str) -> dict[str, str]:
-    """The values as the process would see them (Secrets replaced by realistic non-development stand-ins)."""
+def container_env_values(resources: list[Resource], container: dict[str, Any]) -> dict[str, str]:
+    """The environment variables as the process would see them."""
     values: dict[str, str] = {}
     for source in container.get("envFrom", []):
         values.update(one(resources, "ConfigMap", source["configMapRef"]["name"])["data"])
     for env in container.get("env", []):
-        if "value" in env:
-            values[env["name"]] = env["value"]
-        else:
-            ref = env["valueFrom"]["secretKeyRef"]
-            values[env["name"]] = {
-                "url": f"postgresql://{part}:s3cret@db.internal:5432/{part}",
-                "secret": "whsec_cHJvZHVjdGlvbi1zdGFuZC1pbi1ldmVudC1zZWNyZXQ=",
-                "token": "eyJ.stand-in.token",
-            }[ref["key"]]
+        values[env["name"]] = env["value"]
     return values
 
 
@@ -203,7 +221,12 @@ def test_every_environment_variable_is_a_setting_of_its_part(rendered: tuple[str
             continue
         part = image_part(spec["containers"][0]["image"])
         for container in spec["containers"]:
+            for name in secret_files(spec, container):
+                assert name in setting_env_names(part), f"secret file {name} is not a field of {part}.config.Settings"
             for name, source in container_env_names(resources, container).items():
+                if name == SECRETS_DIR_VARIABLE:
+                    assert source == "value" and container_env_values(resources, container)[name] == SECRETS_DIR
+                    continue
                 owner = part_of_env_name(name)
                 if source.startswith("ConfigMap earlyhelp-environment") and owner != part:
                     # the shared environment ConfigMap carries every part's keys; each reads its own prefix
@@ -213,53 +236,63 @@ def test_every_environment_variable_is_a_setting_of_its_part(rendered: tuple[str
                 assert name in setting_env_names(part), f"{name} is not a field of {part}.config.Settings"
 
 
-def test_secrets_are_referenced_never_inlined(rendered: tuple[str, list[Resource]]) -> None:
+def test_secrets_are_files_never_inlined_nor_environment_variables(rendered: tuple[str, list[Resource]]) -> None:
     _, resources = rendered
     assert not select(resources, kind="Secret")
     text = json.dumps(resources)
     assert "postgresql://" not in text and "whsec_" not in text
+    assert "secretKeyRef" not in text, "a Secret as an environment variable (checkov CKV_K8S_35)"
     for resource in resources:
         spec = pod_spec(resource)
         if spec is None:
             continue
         for container in spec["containers"]:
-            for name in container_env_names(resources, container):
-                if name.endswith(SECRET_SETTINGS[:3]):
-                    env = next(e for e in container.get("env", []) if e["name"] == name)
-                    assert set(env["valueFrom"]) == {"secretKeyRef"}, name
-            assert not any(k.endswith("DEV_KEY_PATH") for k in container_env_names(resources, container))
+            names = container_env_names(resources, container)
+            assert not any(name.endswith(SECRET_SETTINGS) for name in names), names
+            for volume in spec["volumes"]:
+                if "projected" in volume:
+                    assert volume["projected"]["defaultMode"] == 0o440, "owner and fsGroup read, nobody writes"
 
 
-def test_services_get_their_database_event_secret_and_service_token_from_secrets(
+def test_services_get_their_database_event_secret_and_service_token_from_secret_files(
     rendered: tuple[str, list[Resource]],
 ) -> None:
     _, resources = rendered
     for part in SERVICES:
-        container = one(resources, "Deployment", part)["spec"]["template"]["spec"]["containers"][0]
-        refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
+        spec = one(resources, "Deployment", part)["spec"]["template"]["spec"]
         prefix = env_prefix(part)
-        assert refs[f"{prefix}DATABASE_URL"] == {"name": f"{part}-database", "key": "url"}
-        assert refs[f"{prefix}EVENT_SECRET"] == {"name": "earlyhelp-event-secret", "key": "secret"}
-        assert refs[f"{prefix}SERVICE_TOKEN"] == {"name": f"{part}-service-token", "key": "token"}
+        assert secret_files(spec, spec["containers"][0]) == {
+            f"{prefix}DATABASE_URL": (f"{part}-database", "url"),
+            f"{prefix}EVENT_SECRET": ("earlyhelp-event-secret", "secret"),
+            f"{prefix}SERVICE_TOKEN": (f"{part}-service-token", "token"),
+        }
+    gateway = one(resources, "Deployment", "gateway")["spec"]["template"]["spec"]
+    assert secret_files(gateway, gateway["containers"][0]) == {}, "the gateway holds no secret"
 
 
 def test_the_configuration_passes_the_production_checks_of_every_part(
-    rendered: tuple[str, list[Resource]], monkeypatch: pytest.MonkeyPatch
+    rendered: tuple[str, list[Resource]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Start-up validation (`environment=production`) accepts what the manifests give each part."""
     import os
 
     _, resources = rendered
     for part, deployment in deployments(resources).items():
-        container = deployment["spec"]["template"]["spec"]["containers"][0]
-        values = container_env_values(resources, container, part)
+        spec = deployment["spec"]["template"]["spec"]
+        container = spec["containers"][0]
+        values = container_env_values(resources, container)
+        secrets = tmp_path / part
+        secrets.mkdir()
+        for file, (_, key) in secret_files(spec, container).items():
+            (secrets / file).write_text(STAND_INS[key].format(part=part) + "\n")
         with monkeypatch.context() as env:
             for name in list(os.environ):
                 if part_of_env_name(name) is not None:
                     env.delenv(name)
             for name, value in values.items():
                 env.setenv(name, value)
-            settings: Any = settings_class(part)()
+            # the files a pod finds in EARLYHELP_SECRETS_DIR (the class reads that variable when it is imported)
+            settings: Any = settings_class(part)(_secrets_dir=secrets)
         assert settings.is_production, part
         assert settings.port == default_port(part)
         assert settings.jwks_url and settings.jwks_url.startswith("https://")
@@ -284,12 +317,8 @@ def test_migration_jobs_run_the_migrate_script_with_the_services_database_secret
         assert (ROOT / container["command"][1]).is_file()
         copies = [i.args for i in dockerfile_instructions(part) if i.keyword == "COPY" and i.stage == 1]
         assert "deploy/migrate.py deploy/migrate.py" in copies
-        assert container["env"] == [
-            {
-                "name": f"{env_prefix(part)}DATABASE_URL",
-                "valueFrom": {"secretKeyRef": {"name": f"{part}-database", "key": "url"}},
-            }
-        ]
+        assert container["env"] == [{"name": SECRETS_DIR_VARIABLE, "value": SECRETS_DIR}]
+        assert secret_files(spec, container) == {f"{env_prefix(part)}DATABASE_URL": (f"{part}-database", "url")}
 
 
 def test_every_deployment_has_a_service_pdb_and_hpa(rendered: tuple[str, list[Resource]]) -> None:
@@ -470,6 +499,8 @@ def test_overlays_set_namespace_images_and_identity_provider(overlay: str) -> No
         if spec is not None:
             image = spec["containers"][0]["image"]
             assert image.startswith("registry.example.org/earlyhelp/") and not image.endswith(":latest"), image
+            if overlay == "production":  # by digest: what runs is exactly what the release tested
+                assert re.fullmatch(r"registry\.example\.org/earlyhelp/[a-z]+@sha256:[0-9a-f]{64}", image), image
     environment = one(resources, "ConfigMap", "earlyhelp-environment")["data"]
     base_environment = one(render(TARGETS["base"]), "ConfigMap", "earlyhelp-environment")["data"]
     assert set(environment) == set(base_environment)
@@ -491,12 +522,11 @@ def test_operations_guide_names_every_secret_the_manifests_reference() -> None:
     for target in TARGETS.values():
         resources = render(target)
         names = {
-            env["valueFrom"]["secretKeyRef"]["name"]
+            secret
             for resource in resources
             if (spec := pod_spec(resource)) is not None
             for container in spec["containers"]
-            for env in container.get("env", [])
-            if "valueFrom" in env
+            for secret, _ in secret_files(spec, container).values()
         }
         names |= {tls["secretName"] for ingress in select(resources, kind="Ingress") for tls in ingress["spec"]["tls"]}
         assert names

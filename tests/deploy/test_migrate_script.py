@@ -59,3 +59,18 @@ async def test_missing_database_url_fails_with_the_variable_named() -> None:
     code, output = await run_script("outcomes", env={})
     assert code != 0
     assert "OUTCOMES_DATABASE_URL is not set" in output
+
+
+async def test_the_url_is_read_from_the_file_in_the_secrets_directory(server_url: str, tmp_path: Path) -> None:
+    """As the Kubernetes Job runs it: no variable, the Secret mounted as a file named like it."""
+    name = f"eh_test_deploy_migrate_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(plain_url(with_database(server_url, "postgres")))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    try:
+        (tmp_path / "OUTCOMES_DATABASE_URL").write_text(with_database(server_url, name) + "\n")
+        code, output = await run_script("outcomes", env={"EARLYHELP_SECRETS_DIR": str(tmp_path)})
+        assert code == 0, output
+        assert "migrate: outcomes at head" in output
+    finally:
+        await drop_database(server_url, name)

@@ -16,7 +16,8 @@ from docs_blocks import blocks
 from typer.testing import CliRunner
 
 from earlyhelp.cli import app
-from earlyhelp.smoke import probe_document, removed_operations
+from earlyhelp.smoke import Smoke, Target, local_openapi, probe_document, removed_operations
+from shared.errors import PROBLEM_JSON, Problem
 
 pytestmark = pytest.mark.e2e
 
@@ -43,6 +44,34 @@ def test_removed_operations_and_the_probe_document() -> None:
     assert "query SmokeProbeRun { __typename }" in document
     assert 'a(id: "00000000-0000-0000-0000-000000000000") { __typename }' in document
     assert "mutation SmokeProbeMutation0 { m(n: 0) { __typename } }" in document
+
+
+def test_the_contract_check_fails_on_an_invalid_openapi_document() -> None:
+    """A deployment whose referrals document inlines the old Problem schema (a `$ref` to `#/$defs/…` that resolves
+    nowhere) fails "contract · openapi referrals"; its valid gateway document passes."""
+    broken = local_openapi("referrals")
+    for item in broken["paths"].values():
+        for op in item.values():
+            for response in op["responses"].values():
+                if PROBLEM_JSON in response.get("content", {}):
+                    response["content"][PROBLEM_JSON]["schema"] = Problem.model_json_schema()
+    documents = {"gw.test": local_openapi("gateway"), "referrals.test": broken}
+
+    def deployment(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/openapi.json":
+            return httpx.Response(200, json=documents[request.url.host])
+        return httpx.Response(200, json={"data": None, "errors": [{"message": "introspection is off"}]})
+
+    target = Target(gateway="http://gw.test", token="t", services={"referrals": "http://referrals.test"})
+    with httpx.Client(transport=httpx.MockTransport(deployment)) as http:
+        smoke = Smoke(target, http, echo=lambda _: None)
+        smoke.check_contracts()
+    results = {c.name: c for c in smoke.report.cases}
+    assert results["openapi gateway"].status == "passed", results["openapi gateway"].message
+    failed = results["openapi referrals"]
+    assert failed.status == "failed"
+    assert failed.message.startswith("the deployed referrals OpenAPI document is invalid: PointerToNowhere")
+    assert "/$defs/FieldProblem" in failed.message
 
 
 def test_smoke_passes_against_the_stack(stack: Stack, tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from shared.auth import Principal, require_roles
 from shared.errors import (
     PROBLEM_JSON,
     PROBLEM_RESPONSES,
+    PROBLEM_SCHEMA_REF,
     Forbidden,
     Problem,
     ProblemError,
@@ -80,7 +81,8 @@ def _wants_json(request: Request, format: str | None) -> bool:
         **{status: PROBLEM_RESPONSES[status] for status in (401, 403, 422, 503)},
         502: {
             "description": "A service answered with an unexpected error",
-            "content": {PROBLEM_JSON: {"schema": Problem.model_json_schema()}},
+            "model": Problem,
+            "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
         },
     },
 )
