@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 
-from earlyhelp.smoke import openapi_invalid
+from earlyhelp.contract_checks import openapi_invalid
 from shared.errors import PROBLEM_JSON
 
 PUBLIC = {"/healthz", "/readyz", "/v1/events", "/fhir/metadata"}

@@ -16,7 +16,8 @@ from docs_blocks import blocks
 from typer.testing import CliRunner
 
 from earlyhelp.cli import app
-from earlyhelp.smoke import Smoke, Target, local_openapi, probe_document, removed_operations
+from earlyhelp.contract_checks import local_openapi, probe_document, removed_operations
+from earlyhelp.smoke import Smoke, Target
 from shared.errors import PROBLEM_JSON, Problem
 
 pytestmark = pytest.mark.e2e

@@ -177,14 +177,41 @@ def _pct(part: float, whole: float) -> float:
 def build_html(data: CohortData) -> str:
     """The whole report as one HTML document (inline CSS and SVG; no script, no external resource)."""
     cohort = data.cohort
-    hubs = sorted({h for months in data.accepted_by_month_hub.values() for h in months} | {
-        r["hub"] for r in cohort.get("by_hub", [])
-    })  # fmt: skip
     by_need = sorted(cohort.get("by_need", []), key=lambda r: (-r["enrolled"], r["need"]))
+    sections = [
+        *_kpis(data),
+        *_enrolment(data),
+        *_needs(by_need),
+        *_claims(data),
+        *_triage_times(data),
+    ]
+    notes = "".join(f'<p class="note">{_e(n)}</p>' for n in data.notes)
+    return f"""<!DOCTYPE html>
+<html lang="en-GB">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Early help cohort report — {_e(cohort.get("programme_phase", ""))}</title>
+<style>{CSS}</style>
+</head>
+<body>
+<h1>Early help cohort report</h1>
+<p class="caption">Programme phase {_e(cohort.get("programme_phase", ""))}. Generated {_e(data.generated_at)}
+from the platform's APIs. Counts only: no names or identifiers.</p>
+{notes}
+{"".join(sections)}
+</body>
+</html>
+"""
+
+
+def _kpis(data: CohortData) -> list[str]:
+    """The headline figures."""
+    sections: list[str] = []
+    cohort = data.cohort
     decided = data.decisions
     on_time = sum(1 for d in decided if d["on_time"])
-    sections: list[str] = []
-
     kpis = [
         ("Families enrolled", cohort.get("families_enrolled", 0)),
         ("Families claimed", cohort.get("families_claimed", 0)),
@@ -195,7 +222,16 @@ def build_html(data: CohortData) -> str:
     sections.append(
         '<div class="kpis">' + "".join(f'<div class="kpi"><b>{_e(v)}</b>{_e(k)}</div>' for k, v in kpis) + "</div>"
     )
+    return sections
 
+
+def _enrolment(data: CohortData) -> list[str]:
+    """Families enrolled over time, by hub."""
+    sections: list[str] = []
+    cohort = data.cohort
+    hubs = sorted({h for months in data.accepted_by_month_hub.values() for h in months} | {
+        r["hub"] for r in cohort.get("by_hub", [])
+    })  # fmt: skip
     sections.append("<h2>Families enrolled over time, by hub</h2>")
     sections.append(
         stacked_columns(
@@ -222,7 +258,12 @@ def build_html(data: CohortData) -> str:
             [[r["hub"], r["enrolled"], r["closed"], r["claimed"], r["validated"]] for r in cohort.get("by_hub", [])],
         )
     )
+    return sections
 
+
+def _needs(by_need: list[dict[str, Any]]) -> list[str]:
+    """Needs prevalence, and progress and sustained outcomes by need."""
+    sections: list[str] = []
     sections.append("<h2>Needs prevalence</h2>")
     sections.append(
         horizontal_bars(
@@ -251,7 +292,12 @@ def build_html(data: CohortData) -> str:
             [[r["need"], r["enrolled"], r["evaluated"], r["met"], r["sustained"]] for r in by_need],
         )
     )
+    return sections
 
+
+def _claims(data: CohortData) -> list[str]:
+    """Claims by status, overall and by hub."""
+    sections: list[str] = []
     sections.append("<h2>Claims by status</h2>")
     sections.append(
         horizontal_bars(
@@ -267,7 +313,14 @@ def build_html(data: CohortData) -> str:
             [[hub, *(counts.get(s, 0) for s in CLAIM_STATUSES)] for hub, counts in data.claims_by_hub.items()],
         )
     )
+    return sections
 
+
+def _triage_times(data: CohortData) -> list[str]:
+    """Triage decision times against the SLA, overall and by hub."""
+    sections: list[str] = []
+    decided = data.decisions
+    on_time = sum(1 for d in decided if d["on_time"])
     sections.append("<h2>Triage decision times against the SLA</h2>")
     bins: dict[str, dict[str, int]] = {label: {"on time": 0, "late": 0} for _, _, label in DECISION_BINS}
     for d in decided:
@@ -299,23 +352,4 @@ def build_html(data: CohortData) -> str:
         f"and Wales bank holidays excluded). {data.open_referrals} awaiting a decision, {data.open_breached} of "
         "them past due.</p>"
     )
-
-    notes = "".join(f'<p class="note">{_e(n)}</p>' for n in data.notes)
-    return f"""<!DOCTYPE html>
-<html lang="en-GB">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Early help cohort report — {_e(cohort.get("programme_phase", ""))}</title>
-<style>{CSS}</style>
-</head>
-<body>
-<h1>Early help cohort report</h1>
-<p class="caption">Programme phase {_e(cohort.get("programme_phase", ""))}. Generated {_e(data.generated_at)}
-from the platform's APIs. Counts only: no names or identifiers.</p>
-{notes}
-{"".join(sections)}
-</body>
-</html>
-"""
+    return sections

@@ -161,24 +161,7 @@ def check_message_header(bundle: Bundle) -> None:
 
 def map_bundle(bundle: Bundle) -> Mapped:
     """Map the Bundle's resources to a maternity referral payload (see docs/fhir.md)."""
-    resources: dict[str, list[tuple[int, Any]]] = {}
-    by_reference: dict[str, tuple[int, Any]] = {}
-    for i, entry in enumerate(bundle.entry or []):
-        resource = entry.resource
-        if resource is None:
-            raise FhirProblem(422, "Every entry needs a resource", [(f"Bundle.entry[{i}]", "resource missing")])
-        kind = resource.get_resource_type()
-        if kind not in ALLOWED_TYPES:
-            raise FhirProblem(
-                422,
-                f"{kind} is not part of an early help referral",
-                [(f"Bundle.entry[{i}].resource", f"unexpected resource type {kind}")],
-            )
-        resources.setdefault(kind, []).append((i, resource))
-        if entry.fullUrl:
-            by_reference[entry.fullUrl] = (i, resource)
-        if resource.id:
-            by_reference[f"{kind}/{resource.id}"] = (i, resource)
+    resources, by_reference = _index(bundle)
 
     requests = resources.get("ServiceRequest", [])
     if len(requests) != 1:
@@ -232,22 +215,54 @@ def map_bundle(bundle: Bundle) -> Mapped:
     mapped.payload["safeguarding_concern"] = sr.priority in ("urgent", "stat")
     mapped.paths["/safeguarding_concern"] = f"{sr_path}.priority"
 
-    vulnerabilities: list[str] = []
-    for r, concept in enumerate(sr.reasonCode or []):
-        for c, coding in enumerate(concept.coding or []):
-            if coding.system == VULNERABILITY_SYSTEM and coding.code:
-                mapped.paths[f"/vulnerabilities/{len(vulnerabilities)}"] = f"{sr_path}.reasonCode[{r}].coding[{c}].code"
-                vulnerabilities.append(coding.code)
-    mapped.payload["vulnerabilities"] = vulnerabilities
-    needs: list[str] = []
-    for r, concept in enumerate(sr.category or []):
-        for c, coding in enumerate(concept.coding or []):
-            if coding.system == NEED_SYSTEM and coding.code:
-                mapped.paths[f"/needs/{len(needs)}"] = f"{sr_path}.category[{r}].coding[{c}].code"
-                needs.append(coding.code)
-    mapped.payload["needs"] = needs
+    mapped.payload["vulnerabilities"] = _codes(
+        sr.reasonCode, VULNERABILITY_SYSTEM, f"{sr_path}.reasonCode", "/vulnerabilities", mapped
+    )
+    mapped.payload["needs"] = _codes(sr.category, NEED_SYSTEM, f"{sr_path}.category", "/needs", mapped)
+    _observations(resources.get("Observation", []), mapped)
 
-    for i, observation in resources.get("Observation", []):
+    mapped.payload["consent"] = _consent(resources.get("Consent", []), mapped)
+    mapped.payload["lawful_basis"] = "consent" if mapped.payload["consent"]["given"] else "public_task"
+    return mapped
+
+
+def _index(bundle: Bundle) -> tuple[dict[str, list[tuple[int, Any]]], dict[str, tuple[int, Any]]]:
+    """The Bundle's resources by type and by every reference that can point at them (fullUrl, Type/id)."""
+    resources: dict[str, list[tuple[int, Any]]] = {}
+    by_reference: dict[str, tuple[int, Any]] = {}
+    for i, entry in enumerate(bundle.entry or []):
+        resource = entry.resource
+        if resource is None:
+            raise FhirProblem(422, "Every entry needs a resource", [(f"Bundle.entry[{i}]", "resource missing")])
+        kind = resource.get_resource_type()
+        if kind not in ALLOWED_TYPES:
+            raise FhirProblem(
+                422,
+                f"{kind} is not part of an early help referral",
+                [(f"Bundle.entry[{i}].resource", f"unexpected resource type {kind}")],
+            )
+        resources.setdefault(kind, []).append((i, resource))
+        if entry.fullUrl:
+            by_reference[entry.fullUrl] = (i, resource)
+        if resource.id:
+            by_reference[f"{kind}/{resource.id}"] = (i, resource)
+    return resources, by_reference
+
+
+def _codes(concepts: Any, system: str, path: str, pointer: str, mapped: Mapped) -> list[str]:
+    """The codes of `system` among CodeableConcepts, each remembered with the FHIR path it came from."""
+    codes: list[str] = []
+    for r, concept in enumerate(concepts or []):
+        for c, coding in enumerate(concept.coding or []):
+            if coding.system == system and coding.code:
+                mapped.paths[f"{pointer}/{len(codes)}"] = f"{path}[{r}].coding[{c}].code"
+                codes.append(coding.code)
+    return codes
+
+
+def _observations(observations: list[tuple[int, Any]], mapped: Mapped) -> None:
+    """Expected delivery date (required) and gestation in weeks from the Bundle's Observations."""
+    for i, observation in observations:
         codes = {(c.system, c.code) for c in (observation.code.coding or [])} if observation.code else set()
         path = f"Bundle.entry[{i}].resource"
         if (LOINC, EDD_LOINC) in codes:
@@ -264,10 +279,6 @@ def map_bundle(bundle: Bundle) -> Mapped:
             f"The expected delivery date is an Observation with LOINC {EDD_LOINC}",
             [("Bundle.entry", f"no Observation with code {LOINC}|{EDD_LOINC} and valueDateTime")],
         )
-
-    mapped.payload["consent"] = _consent(resources.get("Consent", []), mapped)
-    mapped.payload["lawful_basis"] = "consent" if mapped.payload["consent"]["given"] else "public_task"
-    return mapped
 
 
 def _person(resource: Any, path: str, mapped: Mapped, pointer: str, *, require_nhs: bool = False) -> dict[str, Any]:
