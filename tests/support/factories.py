@@ -89,7 +89,7 @@ def maternity_payload(**overrides: Any) -> dict[str, Any]:
         "children": [person("Mia", "O'Neill", today() - timedelta(days=700))],
     }
     body.update(copy.deepcopy(overrides))
-    return body
+    return _basis_follows_consent(body, overrides)
 
 
 def school_payload(**overrides: Any) -> dict[str, Any]:
@@ -118,4 +118,11 @@ def school_payload(**overrides: Any) -> dict[str, Any]:
         "transition": True,
     }
     body.update(copy.deepcopy(overrides))
+    return _basis_follows_consent(body, overrides)
+
+
+def _basis_follows_consent(body: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Without consent a referral is shared on public task, unless the test chose the basis itself."""
+    if "lawful_basis" not in overrides and body.get("lawful_basis") == "consent" and not body["consent"]["given"]:
+        body["lawful_basis"] = "public_task"
     return body

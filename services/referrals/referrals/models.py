@@ -33,6 +33,7 @@ STATUSES = ("received", "screening", "accepted", "signposted", "no_further_actio
 OPEN_STATUSES = ("received", "screening")
 DECISION_OUTCOMES = ("accepted", "signposted", "no_further_action", "stepped_up")
 MATCHING_STATES = ("pending", "completed")
+LAWFUL_BASES = ("consent", "public_task", "legal_obligation", "vital_interests", "legitimate_interests")
 PERSON_MATCH_STATES = ("pending", "matched", "candidates", "no_match")
 
 
@@ -69,7 +70,7 @@ class Referral(Base):
     referrer: Mapped[dict[str, Any]] = mapped_column(JSONB)
     consent: Mapped[dict[str, Any]] = mapped_column(JSONB)
     consent_given: Mapped[bool] = mapped_column(Boolean)
-    lawful_basis: Mapped[str | None] = mapped_column(Text)
+    lawful_basis: Mapped[str] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSONB)
     expected_delivery_date: Mapped[date | None] = mapped_column(Date)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -102,6 +103,8 @@ class Referral(Base):
         ),
         CheckConstraint("(withdrawn_at IS NULL) = (status <> 'withdrawn')", name="withdrawn_matches_status"),
         CheckConstraint("status <> 'accepted' OR consent_given", name="accepted_needs_consent"),
+        CheckConstraint(f"lawful_basis IN ({_in(LAWFUL_BASES)})", name="lawful_basis"),
+        CheckConstraint("lawful_basis <> 'consent' OR consent_given", name="consent_basis_needs_consent"),
         Index("ix_referrals_queue", "safeguarding_concern", "received_at", "id"),
         Index("ix_referrals_hub_status", "hub", "status"),
         Index("ix_referrals_family_id", "family_id", postgresql_where=text("family_id IS NOT NULL")),

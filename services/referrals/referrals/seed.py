@@ -354,7 +354,7 @@ async def load_demo_referrals(session: AsyncSession, families: Sequence[dict[str
                 "referrer": payload.referrer.model_dump(mode="json", exclude_none=True),
                 "consent": payload.consent.model_dump(mode="json"),
                 "consent_given": payload.consent.given,
-                "lawful_basis": payload.lawful_basis,
+                "lawful_basis": lawful_basis_of(payload),
                 "details": kind_details(payload),
                 "expected_delivery_date": getattr(payload, "expected_delivery_date", None),
                 "received_at": received,

@@ -18,6 +18,7 @@ import orjson
 import structlog
 
 from referrals.config import Settings
+from referrals.intake.lawful_basis import lawful_basis_of
 from referrals.intake.matching import CasesUnavailable, PersonMatch, PersonMatcher
 from referrals.intake.people import NamedPerson, kind_details, people_of, person_row, query_for
 from referrals.intake.repository import AuditEntry, IdempotentResponse, IntakeRepository
@@ -84,6 +85,7 @@ class IntakeService:
     async def receive(self, principal: Principal, payload: ReferralCreate, idempotency_key: str | None) -> IntakeResult:
         """Store a new referral (or replay the response to an earlier request with the same Idempotency-Key)."""
         kind = kind_of(payload)
+        lawful_basis_of(payload)  # a contradiction is a 422 before anything is stored or replayed
         if not principal.agency:
             raise Forbidden("Referrals come from an agency: the token has no agency claim")
         if idempotency_key is None and principal.has_role("partner_system"):
@@ -243,7 +245,7 @@ class IntakeService:
             "referrer": payload.referrer.model_dump(mode="json", exclude_none=True),
             "consent": payload.consent.model_dump(mode="json"),
             "consent_given": payload.consent.given,
-            "lawful_basis": payload.lawful_basis,
+            "lawful_basis": lawful_basis_of(payload),
             "details": kind_details(payload),
             "expected_delivery_date": getattr(payload, "expected_delivery_date", None),
             "received_at": now,
