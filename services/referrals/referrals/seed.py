@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.gb import upn as upn_lib
 
 from referrals.config import Settings
+from referrals.intake.lawful_basis import lawful_basis_of
 from referrals.intake.people import kind_details, people_of, person_row
 from referrals.intake.repository import IntakeRepository
 from referrals.intake.schemas import MaternityReferralCreate, ReferralCreate, SchoolReferralCreate
