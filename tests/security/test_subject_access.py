@@ -41,6 +41,7 @@ class Seeded:
     person_id: str
     family_id: str
     referral_id: str
+    matched_referral_id: str
     other_upn: str
     other_person_id: str
     other_family_id: str
@@ -110,11 +111,23 @@ async def _two_subjects(seeded_prefix: str, server_url: str) -> dict[str, Any]:
                 {"upn": first_person.upn},
             )
         ).scalar_one()
+        # a referral naming the subject without any identifier (a baby, say), matched to them by the person index
+        matched_referral_id = (
+            await session.execute(
+                text(
+                    "UPDATE referral_people SET nhs_number = NULL, upn = NULL, matched_person_id = :person WHERE id = "
+                    "(SELECT id FROM referral_people WHERE referral_id <> :first ORDER BY referral_id, position "
+                    "LIMIT 1) RETURNING referral_id"
+                ),
+                {"person": first_person.id, "first": referral_id},
+            )
+        ).scalar_one()
     return {
         "upn": first_person.upn,
         "person_id": str(first_person.id),
         "family_id": str(first_family),
         "referral_id": str(referral_id),
+        "matched_referral_id": str(matched_referral_id),
         "other_upn": other_person.upn,
         "other_person_id": str(other_person.id),
         "other_family_id": str(other_family),
@@ -161,6 +174,7 @@ async def test_cli_exports_the_person_from_all_three_services_and_audits_it(seed
             sys.executable, "-m", "earlyhelp.cli", "sar",
             "--upn", seeded.upn,
             "--out", str(out),
+            "--html", str(tmp_path / "sar.html"),
             "--actor", "dpo-cli",
             "--database-prefix", seeded.prefix,
         ],
@@ -169,11 +183,15 @@ async def test_cli_exports_the_person_from_all_three_services_and_audits_it(seed
     assert result.returncode == 0, result.stderr
     assert seeded.upn not in result.stderr + result.stdout  # the summary names no identifier
     document = json.loads(out.read_text())
-    assert set(document) == {"subject", "referrals", "cases", "outcomes", "generated_at"}
+    assert set(document) == {"subject", "referrals", "cases", "outcomes", "third_party_review", "generated_at"}
     assert document["subject"]["upn"] == seeded.upn
 
-    referrals = document["referrals"]["referrals"]
-    assert [r["id"] for r in referrals] == [seeded.referral_id]
+    # found by UPN, and by the person index's match where the referral carried no identifier
+    by_id = {r["id"]: r for r in document["referrals"]["referrals"]}
+    assert set(by_id) == {seeded.referral_id, seeded.matched_referral_id}
+    matched = [p for p in by_id[seeded.matched_referral_id]["people"] if p["data_subject"]]
+    assert [p["matched_person_id"] for p in matched] == [seeded.person_id]
+    referrals = [by_id[seeded.referral_id]]
     subject_entries = [p for p in referrals[0]["people"] if p["data_subject"]]
     assert [p["upn"] for p in subject_entries] == [seeded.upn]
     assert all(p.get("redacted") for p in referrals[0]["people"] if not p["data_subject"])
@@ -198,7 +216,7 @@ async def test_cli_exports_the_person_from_all_three_services_and_audits_it(seed
 
     # the export itself is in every service's access log
     expected = {
-        "referrals": {("referral", seeded.referral_id)},
+        "referrals": {("referral", seeded.referral_id), ("referral", seeded.matched_referral_id)},
         "cases": {("person", seeded.person_id), ("family", seeded.family_id)}
         | {("case", c["id"]) for c in document["cases"]["cases"]},
         "outcomes": {("person", seeded.person_id)}
@@ -210,6 +228,16 @@ async def test_cli_exports_the_person_from_all_three_services_and_audits_it(seed
         assert expected[service] <= logged, service
         assert {purpose for *_, purpose in rows} == {"subject access request"}
         assert seeded.other_person_id not in {record_id for _, _, record_id, _ in rows}
+
+    # third parties' data is marked for review, in the JSON and in the readable bundle
+    review = document["third_party_review"]
+    marked = {(item["record_type"], item["record_id"]) for item in review}
+    assert ("referral", seeded.referral_id) in marked
+    assert {("assessment", a["id"]) for c in cases["cases"] for a in c["assessments"]} <= marked
+    assert {("enrolment", e["id"]) for e in outcomes["enrolments"]} <= marked
+    page = (tmp_path / "sar.html").read_text()
+    assert page.count('class="flag">REVIEW<') >= len(marked)
+    assert seeded.referral_id in page and "<script" not in page and seeded.other_upn not in page
 
 
 def test_cli_refuses_a_bad_identifier() -> None:

@@ -9,7 +9,7 @@ assessments). Every exported record gets an `export` row in the access log, writ
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -69,14 +69,24 @@ async def _observations(
 
 
 async def export_subject(
-    session: AsyncSession, *, nhs_number: str | None, upn: str | None, actor: Principal | str
+    session: AsyncSession,
+    *,
+    nhs_number: str | None,
+    upn: str | None,
+    actor: Principal | str,
+    person_ids: Collection[uuid.UUID] = (),
 ) -> dict[str, Any]:
-    """The person, their families' enrolments, results and claims, the observations about them, the accesses."""
+    """The person, their families' enrolments, results and claims, the observations about them, the accesses.
+
+    Found by NHS number, UPN or the cases person ids `earlyhelp sar` learnt first (outcomes shares cases' ids).
+    """
     conditions = []
     if nhs_number:
         conditions.append(Person.nhs_number == nhs_number)
     if upn:
         conditions.append(Person.upn == upn)
+    if person_ids:
+        conditions.append(Person.id.in_(list(person_ids)))
     if not conditions:
         return {"people": [], "enrolments": [], "observations": {}, "claims": [], "access_log": []}
     people = await _all(session, select(Person).where(or_(*conditions)).order_by(Person.id))

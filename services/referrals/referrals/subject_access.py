@@ -8,6 +8,7 @@ the access log, written after the log was read so the export lists the accesses 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -20,19 +21,36 @@ from shared.auth import Principal
 from shared.subject_access import PURPOSE, access_log, row_json, subject_access_router
 
 
-def _is_subject(person: ReferralPerson, nhs_number: str | None, upn: str | None) -> bool:
-    return bool((nhs_number and person.nhs_number == nhs_number) or (upn and person.upn == upn))
+def _is_subject(
+    person: ReferralPerson, nhs_number: str | None, upn: str | None, person_ids: Collection[uuid.UUID]
+) -> bool:
+    return bool(
+        (nhs_number and person.nhs_number == nhs_number)
+        or (upn and person.upn == upn)
+        or (person.matched_person_id is not None and person.matched_person_id in person_ids)
+    )
 
 
 async def export_subject(
-    session: AsyncSession, *, nhs_number: str | None, upn: str | None, actor: Principal | str
+    session: AsyncSession,
+    *,
+    nhs_number: str | None,
+    upn: str | None,
+    actor: Principal | str,
+    person_ids: Collection[uuid.UUID] = (),
 ) -> dict[str, Any]:
-    """Every referral naming the person (with its people, history and decision) and the accesses to them."""
+    """Every referral naming the person (with its people, history and decision) and the accesses to them.
+
+    The person is found by NHS number, UPN, or — as `earlyhelp sar` does, asking cases first —
+    by the cases person ids they were matched to (a referral naming a baby or a pupil without the identifier).
+    """
     conditions = []
     if nhs_number:
         conditions.append(ReferralPerson.nhs_number == nhs_number)
     if upn:
         conditions.append(ReferralPerson.upn == upn)
+    if person_ids:
+        conditions.append(ReferralPerson.matched_person_id.in_(list(person_ids)))
     if not conditions:
         return {"referrals": [], "access_log": []}
     naming = select(ReferralPerson.referral_id).where(or_(*conditions))
@@ -49,7 +67,7 @@ async def export_subject(
     for referral in referrals:
         people = []
         for person in referral.people:
-            if _is_subject(person, nhs_number, upn):
+            if _is_subject(person, nhs_number, upn, person_ids):
                 subject_people.append(person.id)
                 people.append({**row_json(person), "data_subject": True})
             else:
