@@ -32,6 +32,8 @@ from shared.limits import BodySizeLimitMiddleware
 from shared.logging import RequestIdMiddleware, configure_logging, current_request_id
 from shared.metrics import MetricsMiddleware, metrics_endpoint
 from shared.openapi import document_openapi
+from shared.privacy import LINK as PRIVACY_LINK
+from shared.privacy import privacy_router
 from shared.service import build_verifier
 
 
@@ -75,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="Early Help Platform gateway",
-        description="One GraphQL graph over the referrals, cases and outcomes services.",
+        description=f"One GraphQL graph over the referrals, cases and outcomes services.\n\n{PRIVACY_LINK}",
         version="0.1.0",
         lifespan=lifespan,
         docs_url="/docs" if settings.is_development else None,
@@ -88,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     app.include_router(graphql, prefix="/graphql")
     app.include_router(reports_router)
+    app.include_router(privacy_router(settings))
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     document_openapi(app, optional_auth=("/graphql",))  # bearer scheme and problem responses (shared.openapi)
     install_developer_pages(app, graphql)  # GraphiQL and Swagger UI from shipped files, no CDN (gateway.explorer)

@@ -36,6 +36,8 @@ from shared.logging import RequestIdMiddleware, configure_logging
 from shared.metrics import MetricsMiddleware, metrics_endpoint
 from shared.openapi import document_openapi
 from shared.platform_tables import PlatformTables
+from shared.privacy import LINK as PRIVACY_LINK
+from shared.privacy import privacy_router
 from shared.settings import EventSubscriber, ServiceSettings
 from shared.tracing import configure_tracing, instrument_app
 
@@ -150,7 +152,7 @@ def create_service_app(
 
     app = FastAPI(
         title=title,
-        description=description,
+        description=f"{description}\n\n{PRIVACY_LINK}",
         version=version,
         lifespan=lifespan,
         docs_url="/docs",
@@ -171,6 +173,7 @@ def create_service_app(
     if event_handlers:
         app.include_router(events_router(tables, event_handlers, lambda request: settings.event_secret))
     app.include_router(outbox_admin_router(tables))
+    app.include_router(privacy_router(settings))
     for router in routers:
         app.include_router(router)
     document_openapi(app)  # security and the problem responses each operation can give (shared.openapi)

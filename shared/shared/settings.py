@@ -111,6 +111,12 @@ class ServiceSettings(BaseSettings):
     idempotency_purge_interval: float = 3600.0
     """Seconds between deletions of expired Idempotency-Keys (kept 24 h; `shared.idempotency`); 0 turns it off."""
     log_level: str = "INFO"
+    council_name: str = "the council"
+    """The data controller named in the privacy notice served at `/privacy` (e.g. Leeds City Council)."""
+    privacy_contact: str = "the council's data protection officer"
+    """How families reach the data protection officer, shown in the privacy notice (an address or email)."""
+    privacy_notice_path: Path | None = None
+    """The council's own privacy notice (an HTML file) served at `/privacy` instead of the platform's default."""
     otlp_endpoint: str | None = None
     """OTLP/HTTP traces endpoint (e.g. http://otel-collector:4318/v1/traces); tracing is off when unset."""
 

@@ -13,7 +13,7 @@ from openapi_spec_validator import validate
 from earlyhelp.contract_checks import openapi_invalid
 from shared.errors import PROBLEM_JSON
 
-PUBLIC = {"/healthz", "/readyz", "/v1/events", "/fhir/metadata"}
+PUBLIC = {"/healthz", "/readyz", "/privacy", "/v1/events", "/fhir/metadata"}
 """Operations without a bearer token: health, the signed event endpoint, the FHIR capability statement."""
 
 

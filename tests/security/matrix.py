@@ -47,6 +47,7 @@ def _platform(service: str) -> dict[Op, dict[str, str]]:
     return {
         (service, "GET", "/healthz"): PUBLIC,
         (service, "GET", "/readyz"): PUBLIC,
+        (service, "GET", "/privacy"): PUBLIC,
         (service, "POST", "/v1/events"): SIGNED,
         (service, "GET", "/v1/admin/outbox"): ADMIN_ONLY,
         (service, "POST", "/v1/admin/outbox/replay"): ADMIN_ONLY,

@@ -276,7 +276,7 @@ def test_every_root_field_has_a_row() -> None:
     paths = create_app(gateway_settings()).openapi()["paths"]
     routes = {f"{method.upper()} {path}" for path, ops in paths.items() for method in ops}
     # The GraphQL endpoint and health checks, and the REST routes that have a row: a new route needs one.
-    assert routes == {"POST /graphql", "GET /healthz", "GET /readyz", REPORT_ROUTE}, routes
+    assert routes == {"POST /graphql", "GET /healthz", "GET /readyz", "GET /privacy", REPORT_ROUTE}, routes
     assert all(set(cells) == set(CALLERS) for cells in MATRIX.values())
 
 

@@ -467,7 +467,9 @@ def capability_statement() -> dict[str, Any]:
             "kind": "instance",
             "fhirVersion": "4.3.0",
             "format": ["application/fhir+json", "json"],
-            "implementation": {"description": "Early Help Platform referrals: maternity referral intake"},
+            "implementation": {
+                "description": "Early Help Platform referrals: maternity referral intake. Privacy notice: GET /privacy"
+            },
             "rest": [
                 {
                     "mode": "server",
