@@ -10,11 +10,11 @@ import uuid
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cases.models import Family, FamilyMember
-from tests.cases.conftest import World, assign, family_body, open_family_case
+from tests.cases.conftest import ASSESSMENT, World, assign, family_body, open_family_case, plan_body, put_team
 from tests.support import auth, make_token
 from tests.support.factories import upn as make_upn
 
@@ -143,3 +143,108 @@ async def test_an_already_merged_person_of_another_hub_is_no_oracle(
         f"/v1/people/{sally}/merge", json={"merge_person_id": sally_twin, "reason": "again"}, headers=south_manager()
     )
     assert again.status_code == 409
+
+
+async def planned_case(client: httpx.AsyncClient, world: World, upn: str) -> tuple[str, str]:
+    """A case led by `world.lead`, assessed and planned, with `world.partner` in the team; (family_id, case_id)."""
+    family_id, case_id = await open_family_case(client, world, upn=upn, family_name="Teague")
+    assert (await assign(client, world, case_id, world.lead)).status_code == 201
+    lead = world.practitioner(world.lead)
+    assert (await client.post(f"/v1/cases/{case_id}/assessment", json=ASSESSMENT, headers=lead)).status_code == 201
+    assert (await client.put(f"/v1/cases/{case_id}/plan", json=plan_body(), headers=lead)).status_code == 200
+    team = await put_team(client, case_id, [(world.partner, "school attendance lead")], lead)
+    assert team.status_code == 200, team.text
+    return family_id, case_id
+
+
+async def test_a_team_member_reads_and_adds_contacts_but_does_not_rewrite_the_case(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """Finding D: the team around the family reads the case and adds contacts; the plan, the assessment, reviews,
+    the family and the team itself are the lead worker's and the hub managers' to change."""
+    family_id, case_id = await planned_case(client, world, make_upn(9201))
+    member = world.practitioner(world.partner)
+    case_before = (await client.get(f"/v1/cases/{case_id}", headers=member)).json()
+    plan_before = await client.get(f"/v1/cases/{case_id}/plan", headers=member)
+    assert plan_before.status_code == 200
+    etag = plan_before.headers["ETag"]
+    note = {"kind": "visit", "occurred_at": "2026-11-20T10:00:00Z", "note": "school visit"}
+    assert (await client.post(f"/v1/cases/{case_id}/contacts", json=note, headers=member)).status_code == 201
+
+    refused = [
+        await client.put(f"/v1/cases/{case_id}/plan", json=plan_body(summary="mine"),
+                         headers={**member, "If-Match": etag}),
+        await client.post(f"/v1/cases/{case_id}/assessment", json={**ASSESSMENT, "needs": ASSESSMENT["needs"][:1]},
+                          headers=member),
+        await client.post(f"/v1/cases/{case_id}/reviews", json={"summary": "mine"}, headers=member),
+        await put_team(client, case_id, [(world.partner, "everything")], member),
+        await client.post(f"/v1/families/{family_id}/members",
+                          json={"role": "unborn", "expected_on": "2027-04-01"}, headers=member),
+    ]  # fmt: skip
+    for response in refused:
+        assert response.status_code == 403, (response.request.url, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+    # nothing changed: the same plan version, the same assessment (and eligibility), the same team
+    plan_after = await client.get(f"/v1/cases/{case_id}/plan", headers=member)
+    assert plan_after.headers["ETag"] == etag and plan_after.json()["reviews"] == []
+    assert plan_after.json()["team"] == [{"worker_id": str(world.partner.id), "role": "school attendance lead"}]
+    assert (await client.get(f"/v1/cases/{case_id}", headers=member)).json()["assessment"] == case_before["assessment"]
+    # an outsider is not told the case exists
+    outsider = world.practitioner(world.other)
+    assert (await put_team(client, case_id, [(world.other, "me")], outsider)).status_code == 404
+
+
+async def test_the_team_is_not_part_of_the_plan_and_changes_to_it_are_audited(
+    client: httpx.AsyncClient, world: World, cases_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Finding D: `team` in a plan body is refused, naming the field; the team is its own audited operation."""
+    _, case_id = await planned_case(client, world, make_upn(9202))
+    lead = world.practitioner(world.lead)
+    etag = (await client.get(f"/v1/cases/{case_id}/plan", headers=lead)).headers["ETag"]
+    response = await client.put(
+        f"/v1/cases/{case_id}/plan",
+        json={**plan_body(summary="v2"), "team": [{"worker_id": str(world.lead.id), "role": "all"}]},
+        headers={**lead, "If-Match": etag},
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [e["pointer"] for e in response.json()["errors"]] == ["/team"]
+    assert "PUT /v1/cases/{case_id}/team" in response.json()["errors"][0]["detail"]
+    # a plan without a team keeps the team (and shows it, in the same shape as before)
+    v2 = await client.put(f"/v1/cases/{case_id}/plan", json=plan_body(summary="v2"), headers={**lead, "If-Match": etag})
+    assert v2.status_code == 200, v2.text
+    assert v2.json()["version"] == 2
+    assert v2.json()["team"] == [{"worker_id": str(world.partner.id), "role": "school attendance lead"}]
+
+    # the hub manager changes the team: the partner leaves (and loses access), another worker joins
+    changed = await put_team(client, case_id, [(world.other, "family support")], world.manager())
+    assert changed.status_code == 200, changed.text
+    assert changed.json() == {
+        "case_id": case_id,
+        "team": [{"worker_id": str(world.other.id), "role": "family support"}],
+    }
+    assert (await client.get(f"/v1/cases/{case_id}", headers=world.practitioner(world.partner))).status_code == 404
+    assert (await client.get(f"/v1/cases/{case_id}", headers=world.practitioner(world.other))).status_code == 200
+    plan = (await client.get(f"/v1/cases/{case_id}/plan", headers=lead)).json()
+    assert plan["version"] == 2 and plan["team"] == changed.json()["team"]
+    team = await client.get(f"/v1/cases/{case_id}/team", headers=world.practitioner(world.other))
+    assert team.status_code == 200 and team.json() == changed.json()
+    async with cases_sessions() as session:
+        rows = (
+            await session.execute(
+                text(
+                    "SELECT actor, purpose FROM audit_log WHERE record_type = 'case' AND record_id = :c"
+                    " AND action = 'update' AND purpose LIKE 'team around the family changed%'"
+                ),
+                {"c": case_id},
+            )
+        ).all()
+    assert [actor for actor, _ in rows].count(f"{world.manager_sub}@LCC") == 1
+    assert any(str(world.partner.id) in purpose and "team agreed at review" in purpose for _, purpose in rows)
+    # a worker who does not exist is refused, naming the field
+    bad = await client.put(
+        f"/v1/cases/{case_id}/team",
+        json={"team": [{"worker_id": str(uuid.uuid4()), "role": "x"}], "reason": "typo"},
+        headers=world.manager(),
+    )
+    assert bad.status_code == 422 and bad.json()["errors"][0]["pointer"] == "/team/0/worker_id"

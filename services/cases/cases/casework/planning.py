@@ -17,7 +17,7 @@ from cases.casework.service import CaseworkService, etag_matches, plan_etag
 from cases.families.repository import FamiliesRepository
 from cases.frameworks import Framework, FrameworkClient
 from cases.kit import today
-from cases.models import Assessment, Plan, Review
+from cases.models import Assessment, Plan, Review, TeamAroundFamily
 from cases.workforce.repository import WorkforceRepository
 from shared.errors import (
     Conflict,
@@ -29,6 +29,11 @@ from shared.errors import (
 )
 
 CHILD_ROLES = ("child", "young_person")
+
+
+def team_json(team: Sequence[TeamAroundFamily]) -> list[dict[str, str]]:
+    """The team around the family as the plan shows it."""
+    return [{"worker_id": str(t.worker_id), "role": t.role} for t in team]
 
 
 def eligibility(framework: Framework, need_codes: Sequence[str], roles: Sequence[str]) -> tuple[bool, list[str]]:
@@ -70,7 +75,8 @@ class PlanningService:
         self.review_weeks = review_weeks
 
     async def record_assessment(self, case_id: uuid.UUID, body: AssessmentCreate, caller: Caller) -> Assessment:
-        await self.casework.visible_case(case_id, caller, for_update=False)  # 404 before calling outcomes
+        seen = await self.casework.visible_case(case_id, caller, for_update=False)  # 404 before calling outcomes
+        await self.casework.require_lead_or_manager(seen, caller, "Recording the assessment")
         framework = await self.frameworks.active()
         case = await self.casework.visible_case(case_id, caller)
         self.casework.require_open(case)
@@ -161,6 +167,7 @@ class PlanningService:
     async def update_plan(self, case_id: uuid.UUID, body: PlanUpdate, caller: Caller, *, if_match: str | None) -> Plan:
         """Write a new plan version. The case row lock orders writers; `If-Match` catches stale editors."""
         case = await self.casework.visible_case(case_id, caller)
+        await self.casework.require_lead_or_manager(case, caller, "Writing the plan")
         self.casework.require_open(case)
         current = await self.repo.active_plan(case.id)
         if current is not None:
@@ -187,14 +194,13 @@ class PlanningService:
             active=True,
             goals=[g.model_dump(mode="json") for g in body.goals],
             actions=[a.model_dump(mode="json") for a in body.actions],
-            team=[t.model_dump(mode="json") for t in body.team],
+            team=team_json(await self.repo.team_of(case.id)),  # the team is changed with `replace_team`
             review_dates=[d.isoformat() for d in body.review_dates],
             next_review_due=next_review,
             change_summary=body.change_summary,
             created_by=caller.principal.actor,
         )
         await self.repo.add(plan)
-        await self.repo.replace_team(case.id, [(t.worker_id, t.role) for t in body.team])
         if case.status in ("open", "assessment"):
             await self.repo.touch_case(case, status="plan")
         await self.repo.publish(
@@ -225,20 +231,13 @@ class PlanningService:
             for i, a in enumerate(body.actions)
             if a.need not in needs
         ]
-        workers = {t.worker_id for t in body.team} | {a.owner_worker_id for a in body.actions if a.owner_worker_id}
+        workers = {a.owner_worker_id for a in body.actions if a.owner_worker_id}
         known = await self.workforce.existing_worker_ids(list(workers)) if workers else set()
-        errors += [
-            field_error(f"/team/{i}/worker_id", "no such worker")
-            for i, t in enumerate(body.team)
-            if t.worker_id not in known
-        ]
         errors += [
             field_error(f"/actions/{i}/owner_worker_id", "no such worker")
             for i, a in enumerate(body.actions)
             if a.owner_worker_id and a.owner_worker_id not in known
         ]
-        if len({t.worker_id for t in body.team}) != len(body.team):
-            errors.append(field_error("/team", "each worker may appear once"))
         if body.next_review_due is not None:
             latest = today() + timedelta(weeks=review_weeks)
             if not today() <= body.next_review_due <= latest:
@@ -249,6 +248,7 @@ class PlanningService:
     async def record_review(self, case_id: uuid.UUID, body: ReviewCreate, caller: Caller) -> Review:
         review_weeks = self.review_weeks
         case = await self.casework.visible_case(case_id, caller)
+        await self.casework.require_lead_or_manager(case, caller, "Recording a plan review")
         self.casework.require_open(case)
         plan = await self.repo.active_plan(case.id)
         if plan is None:

@@ -163,6 +163,14 @@ class CaseworkRepository(Repository):
                 [{"id": uuid.uuid4(), "case_id": case_id, "worker_id": w, "role": r} for w, r in team],
             )
 
+    async def team_of(self, case_id: uuid.UUID) -> list[TeamAroundFamily]:
+        query = select(TeamAroundFamily).where(TeamAroundFamily.case_id == case_id).order_by(TeamAroundFamily.role)
+        return list((await self.session.scalars(query.order_by(TeamAroundFamily.worker_id))).all())
+
+    async def set_active_plan_team(self, case_id: uuid.UUID, team: list[dict[str, str]]) -> None:
+        """The active plan shows the current team (the team is not versioned with the plan)."""
+        await self.session.execute(update(Plan).where(Plan.case_id == case_id, Plan.active).values(team=team))
+
     async def plans_by_case_ids(self, case_ids: Sequence[uuid.UUID], viewer: Viewer | None) -> list[tuple[Plan, Any]]:
         """Active plans with their reviews inline, in one query."""
         r = Review.__table__.alias("rv")

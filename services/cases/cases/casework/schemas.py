@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
 from cases.schemas import Name, Strict, Text
 
@@ -121,13 +121,37 @@ class TeamMember(Strict):
     role: Name
 
 
+TEAM_MOVED = "the team around the family is changed with PUT /v1/cases/{case_id}/team, not with the plan"
+
+
 class PlanUpdate(Strict):
     goals: list[Goal] = Field(min_length=1, max_length=50)
     actions: list[Action] = Field(default_factory=list, max_length=200)
-    team: list[TeamMember] = Field(default_factory=list, max_length=50)
+    team: list[TeamMember] | None = Field(
+        default=None,
+        deprecated=True,
+        description="No longer accepted (422): " + TEAM_MOVED + ". The plan's `team` in responses is the current team.",
+    )
     review_dates: list[date] = Field(default_factory=list, max_length=20)
     next_review_due: date | None = None
     change_summary: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+    @field_validator("team", mode="before")
+    @classmethod
+    def _team_is_its_own_operation(cls, value: Any) -> Any:
+        raise ValueError(TEAM_MOVED)
+
+
+class TeamUpdate(Strict):
+    """The whole team around the family as it should now be (an empty list: no team)."""
+
+    team: list[TeamMember] = Field(max_length=50)
+    reason: Text
+
+
+class TeamRead(BaseModel):
+    case_id: uuid.UUID
+    team: list[TeamMember]
 
 
 class ReviewCreate(Strict):

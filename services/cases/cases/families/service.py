@@ -75,6 +75,9 @@ class FamiliesService:
         family = await self.repo.get_family(family_id)
         if family is None or not await self.repo.is_family_visible(family_id, caller.viewer):
             raise NotFound("No such family")
+        # the wider team around the family reads it; its lead worker and the hub's managers change it
+        if not await self.repo.is_family_visible(family_id, caller.lead_viewer):
+            raise Forbidden("Changing the family is for its lead worker and the hub's managers")
         return family
 
     async def create_family(self, body: FamilyCreate, caller: Caller) -> FamilyRead:
