@@ -7,14 +7,25 @@ come from a malformed request.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cases.models import Family, FamilyMember
-from tests.cases.conftest import ASSESSMENT, World, assign, family_body, open_family_case, plan_body, put_team
+from cases.models import CaseReferral, Family, FamilyMember
+from tests.cases.conftest import (
+    ASSESSMENT,
+    World,
+    assign,
+    family_body,
+    open_family_case,
+    plan_body,
+    post_event,
+    put_team,
+    referral_event,
+)
 from tests.support import auth, make_token
 from tests.support.factories import upn as make_upn
 
@@ -248,3 +259,60 @@ async def test_the_team_is_not_part_of_the_plan_and_changes_to_it_are_audited(
         headers=world.manager(),
     )
     assert bad.status_code == 422 and bad.json()["errors"][0]["pointer"] == "/team/0/worker_id"
+
+
+async def test_an_assessment_cannot_be_back_dated_or_future_dated_without_a_managers_reason(
+    client: httpx.AsyncClient, world: World, cases_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Back-dating: the date sets payment-by-results baselines, so it lies between the case's start and today;
+    a hub manager may back-date with a reason, which is audited."""
+    _, case_id = await open_family_case(client, world, upn=make_upn(9301), family_name="Dates")
+    assert (await assign(client, world, case_id, world.lead)).status_code == 201
+    lead, manager = world.practitioner(world.lead), world.manager()
+    today = datetime.now(UTC).date()
+    url = f"/v1/cases/{case_id}/assessment"
+    for when, headers in ((today - timedelta(days=1), lead), ("2026-01-01", lead), (today + timedelta(days=1), lead),
+                          (today - timedelta(days=1), manager)):  # fmt: skip
+        response = await client.post(url, json={**ASSESSMENT, "assessed_on": str(when)}, headers=headers)
+        assert response.status_code == 422, (when, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert [e["pointer"] for e in response.json()["errors"]] == ["/assessed_on"]
+    # the future is refused even with a reason, and only a hub manager back-dates
+    reason = "assessment done on paper at the first visit, typed up late"
+    future = {**ASSESSMENT, "assessed_on": str(today + timedelta(days=1)), "backdate_reason": reason}
+    assert (await client.post(url, json=future, headers=manager)).status_code == 422
+    backdated = {**ASSESSMENT, "assessed_on": str(today - timedelta(days=3)), "backdate_reason": reason}
+    assert (await client.post(url, json=backdated, headers=lead)).status_code == 403
+    response = await client.post(url, json=backdated, headers=manager)
+    assert response.status_code == 201, response.text
+    assert response.json()["assessed_on"] == str(today - timedelta(days=3))
+    async with cases_sessions() as session:
+        purposes = (
+            await session.scalars(
+                text(
+                    "SELECT purpose FROM audit_log WHERE record_type = 'assessment' AND record_id = :a"
+                    " AND action = 'update'"
+                ),
+                {"a": response.json()["id"]},
+            )
+        ).all()
+    assert len(purposes) == 1 and reason in purposes[0] and str(today - timedelta(days=3)) in purposes[0]
+    # today is always fine for the lead
+    assert (await client.post(url, json={**ASSESSMENT, "assessed_on": str(today)}, headers=lead)).status_code == 201
+
+
+async def test_a_referred_case_began_when_the_referral_was_received(
+    client: httpx.AsyncClient, world: World, cases_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    event = referral_event(upn=make_upn(9302), family_name="Received")  # received 2026-11-19, before today
+    assert (await post_event(client, event)).json()["status"] == "processed"
+    async with cases_sessions() as session:
+        case_id = await session.scalar(
+            select(CaseReferral.case_id).where(CaseReferral.referral_id == uuid.UUID(event["data"]["referral_id"]))
+        )
+    url = f"/v1/cases/{case_id}/assessment"
+    early = await client.post(url, json={**ASSESSMENT, "assessed_on": "2026-11-18"}, headers=world.manager())
+    assert early.status_code == 422 and early.json()["errors"][0]["pointer"] == "/assessed_on"
+    assert "2026-11-19" in early.json()["errors"][0]["detail"]
+    on_receipt = await client.post(url, json={**ASSESSMENT, "assessed_on": "2026-11-19"}, headers=world.manager())
+    assert on_receipt.status_code == 201, on_receipt.text

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 
 from cases.access import Caller
 from cases.casework.repository import CaseworkRepository
@@ -17,10 +17,11 @@ from cases.casework.service import CaseworkService, etag_matches, plan_etag
 from cases.families.repository import FamiliesRepository
 from cases.frameworks import Framework, FrameworkClient
 from cases.kit import today
-from cases.models import Assessment, Plan, Review, TeamAroundFamily
+from cases.models import Assessment, Case, Plan, Review, TeamAroundFamily
 from cases.workforce.repository import WorkforceRepository
 from shared.errors import (
     Conflict,
+    Forbidden,
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
@@ -94,6 +95,8 @@ class PlanningService:
             errors.append(field_error("/needs", "each need may appear once"))
         if errors:
             raise UnprocessableContent("The assessment does not fit the active framework", errors=errors)
+        assessed_on = body.assessed_on or today()
+        began = await self._check_assessed_on(case, assessed_on, body.backdate_reason, caller)
         members = await self.families.current_members(case.family_id)
         eligible, reasons = eligibility(framework, codes, [m.role for m, _ in members])
         assessment = Assessment(
@@ -108,7 +111,7 @@ class PlanningService:
             child_voice=body.child_voice,
             eligible=eligible,
             eligibility_reasons=reasons,
-            assessed_on=body.assessed_on or today(),
+            assessed_on=assessed_on,
             assessed_by=caller.principal.actor,
         )
         await self.repo.add(assessment)
@@ -140,7 +143,44 @@ class PlanningService:
             },
         )
         await self.repo.audit(caller.principal, "create", "assessment", [assessment.id], purpose=f"case {case.id}")
+        if began is not None:
+            await self.repo.audit(
+                caller.principal,
+                "update",
+                "assessment",
+                [assessment.id],
+                purpose=f"back-dated to {assessed_on} (case {case.id} began {began}): {body.backdate_reason}",
+            )
         return assessment
+
+    async def _check_assessed_on(
+        self, case: Case, assessed_on: date, backdate_reason: str | None, caller: Caller
+    ) -> date | None:
+        """An assessment's date sets the baseline of payment-by-results rules, so it is bounded: not in the future,
+        not before the case began, unless a hub manager back-dates it with a reason. The case's start when the
+        assessment is back-dated (to audit), else None."""
+        if assessed_on > today():
+            raise UnprocessableContent(
+                "The assessment is dated in the future", errors=[field_error("/assessed_on", "after today")]
+            )
+        began = await self.repo.case_began(case)
+        if assessed_on >= began:
+            return None
+        if backdate_reason is None:
+            raise UnprocessableContent(
+                "The assessment is dated before the case began",
+                errors=[
+                    field_error(
+                        "/assessed_on",
+                        f"before {began}, when the referral was received or the case opened; a hub manager may "
+                        "back-date it with backdate_reason",
+                        "before_case_began",
+                    )
+                ],
+            )
+        if not caller.manages(case.hub):
+            raise Forbidden("Only the hub's managers back-date an assessment")
+        return began
 
     # --- the plan -----------------------------------------------------------------------------------------
 

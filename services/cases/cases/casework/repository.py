@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy import delete, exists, func, or_, select, text, update
@@ -138,6 +139,13 @@ class CaseworkRepository(Repository):
         return list((await self.session.scalars(query)).all())
 
     # --- assessments, plans, reviews ----------------------------------------------------------------------
+
+    async def case_began(self, case: Case) -> date:
+        """The earliest of the case's opening date and its referrals' received dates."""
+        received = await self.session.scalar(
+            select(func.min(CaseReferral.received_at)).where(CaseReferral.case_id == case.id)
+        )
+        return min(case.opened_at, received).date() if received is not None else case.opened_at.date()
 
     async def latest_assessment(self, case_id: uuid.UUID) -> Assessment | None:
         query = (

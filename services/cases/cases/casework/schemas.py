@@ -83,7 +83,14 @@ class AssessmentCreate(Strict):
     strengths: Text | None = None
     family_views: Text | None = None
     child_voice: Text | None = None
-    assessed_on: date | None = None
+    assessed_on: date | None = Field(
+        default=None,
+        description="Today when omitted; not in the future, nor before the case began (the earliest of its "
+        "referrals' received dates and its opening date), unless a hub manager gives `backdate_reason`",
+    )
+    backdate_reason: Text | None = Field(
+        default=None, description="Hub managers only: why the assessment is dated before the case began (audited)"
+    )
 
 
 class AssessmentRead(AssessmentSummary):
