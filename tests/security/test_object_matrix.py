@@ -87,9 +87,7 @@ def _cell(row: Row, response: httpx.Response) -> str:
     return "yes"
 
 
-async def test_every_object_cell(
-    world: SecurityWorld, cases: httpx.AsyncClient, outcomes: httpx.AsyncClient
-) -> None:
+async def test_every_object_cell(world: SecurityWorld, cases: httpx.AsyncClient, outcomes: httpx.AsyncClient) -> None:
     clients = {"cases": cases, "outcomes": outcomes}
     duplicate = await _merged_duplicate(cases, world)
     team = (await cases.get(f"/v1/cases/{world.ids['case_id']}/team", headers=world.lead())).json()["team"]
