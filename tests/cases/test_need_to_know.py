@@ -226,6 +226,15 @@ async def test_the_team_is_not_part_of_the_plan_and_changes_to_it_are_audited(
     assert v2.status_code == 200, v2.text
     assert v2.json()["version"] == 2
     assert v2.json()["team"] == [{"worker_id": str(world.partner.id), "role": "school attendance lead"}]
+    # a plan written back as it was read (with the current team) is fine: the team did not change
+    as_read = {**plan_body(summary="v3"), "team": v2.json()["team"]}
+    v3 = await client.put(f"/v1/cases/{case_id}/plan", json=as_read, headers={**lead, "If-Match": v2.headers["ETag"]})
+    assert v3.status_code == 200, v3.text
+    assert v3.json()["version"] == 3 and v3.json()["team"] == v2.json()["team"]
+    # an empty team is a change too (it would remove the partner), refused the same way
+    emptied = {**plan_body(summary="v4"), "team": []}
+    response = await client.put(f"/v1/cases/{case_id}/plan", json=emptied, headers={**lead, "If-Match": "*"})
+    assert response.status_code == 422 and response.json()["errors"][0]["pointer"] == "/team"
 
     # the hub manager changes the team: the partner leaves (and loses access), another worker joins
     changed = await put_team(client, case_id, [(world.other, "family support")], world.manager())
@@ -237,7 +246,7 @@ async def test_the_team_is_not_part_of_the_plan_and_changes_to_it_are_audited(
     assert (await client.get(f"/v1/cases/{case_id}", headers=world.practitioner(world.partner))).status_code == 404
     assert (await client.get(f"/v1/cases/{case_id}", headers=world.practitioner(world.other))).status_code == 200
     plan = (await client.get(f"/v1/cases/{case_id}/plan", headers=lead)).json()
-    assert plan["version"] == 2 and plan["team"] == changed.json()["team"]
+    assert plan["version"] == 3 and plan["team"] == changed.json()["team"]
     team = await client.get(f"/v1/cases/{case_id}/team", headers=world.practitioner(world.other))
     assert team.status_code == 200 and team.json() == changed.json()
     async with cases_sessions() as session:

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 from cases.access import Caller
 from cases.casework.repository import CaseworkRepository
-from cases.casework.schemas import AssessmentCreate, PlanRead, PlanUpdate, ReviewCreate, ReviewRead
+from cases.casework.schemas import TEAM_MOVED, AssessmentCreate, PlanRead, PlanUpdate, ReviewCreate, ReviewRead
 from cases.casework.service import CaseworkService, etag_matches, plan_etag
 from cases.families.repository import FamiliesRepository
 from cases.frameworks import Framework, FrameworkClient
@@ -220,6 +220,14 @@ class PlanningService:
                 )
         elif if_match is not None and if_match.strip() != plan_etag(None):  # `*` needs a current plan
             raise PreconditionFailed("The case has no plan yet", current_etag=plan_etag(None))
+        team = await self.repo.team_of(case.id)
+        if body.team is not None and {(t.worker_id, t.role) for t in body.team} != {
+            (t.worker_id, t.role) for t in team
+        }:
+            # the team is the case's access list: its own, audited operation (`TeamService`), never a side effect
+            raise UnprocessableContent(
+                "The team around the family is not changed with the plan", errors=[field_error("/team", TEAM_MOVED)]
+            )
         assessment = await self.repo.latest_assessment(case.id)
         if assessment is None:
             raise Conflict("The family needs a whole-family assessment before a plan")
@@ -234,7 +242,7 @@ class PlanningService:
             active=True,
             goals=[g.model_dump(mode="json") for g in body.goals],
             actions=[a.model_dump(mode="json") for a in body.actions],
-            team=team_json(await self.repo.team_of(case.id)),  # the team is changed with `replace_team`
+            team=team_json(team),
             review_dates=[d.isoformat() for d in body.review_dates],
             next_review_due=next_review,
             change_summary=body.change_summary,

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from cases.schemas import Name, Strict, Text
 
@@ -128,7 +128,7 @@ class TeamMember(Strict):
     role: Name
 
 
-TEAM_MOVED = "the team around the family is changed with PUT /v1/cases/{case_id}/team, not with the plan"
+TEAM_MOVED = "differs from the current team: the team around the family is changed with PUT /v1/cases/{case_id}/team"
 
 
 class PlanUpdate(Strict):
@@ -136,17 +136,13 @@ class PlanUpdate(Strict):
     actions: list[Action] = Field(default_factory=list, max_length=200)
     team: list[TeamMember] | None = Field(
         default=None,
-        deprecated=True,
-        description="No longer accepted (422): " + TEAM_MOVED + ". The plan's `team` in responses is the current team.",
+        description="Optional, and only as the plan was read: the current team (any other team is a 422 naming "
+        "`/team`, which is changed with `PUT /v1/cases/{case_id}/team`). The plan's `team` in responses is the "
+        "current team.",
     )
     review_dates: list[date] = Field(default_factory=list, max_length=20)
     next_review_due: date | None = None
     change_summary: Annotated[str, StringConstraints(max_length=2000)] | None = None
-
-    @field_validator("team", mode="before")
-    @classmethod
-    def _team_is_its_own_operation(cls, value: Any) -> Any:
-        raise ValueError(TEAM_MOVED)
 
 
 class TeamUpdate(Strict):
