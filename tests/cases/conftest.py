@@ -182,16 +182,24 @@ ASSESSMENT = {
 }
 
 
-def plan_body(*, summary: str = "first plan", team: list[dict[str, str]] | None = None) -> dict[str, Any]:
+def plan_body(*, summary: str = "first plan") -> dict[str, Any]:
+    """A plan; the team around the family is not part of it (`put_team`)."""
     return {
         "goals": [{"need": "education", "description": "attendance above 90%"},
                   {"need": "housing", "description": "secure tenancy"}],
         "actions": [{"need": "education", "description": "morning routine support", "owner_agency": "SCH-LS-001",
                      "due_on": "2030-01-31", "status": "in_progress"}],
-        "team": team or [],
         "review_dates": ["2030-02-01"],
         "change_summary": summary,
     }  # fmt: skip
+
+
+async def put_team(
+    client: httpx.AsyncClient, case_id: str, team: list[tuple[Worker, str]], headers: dict[str, str]
+) -> httpx.Response:
+    """Replace the team around the family: (worker, role) pairs."""
+    body = {"team": [{"worker_id": str(w.id), "role": role} for w, role in team], "reason": "team agreed at review"}
+    return await client.put(f"/v1/cases/{case_id}/team", json=body, headers=headers)
 
 
 def referral_event(

@@ -17,6 +17,7 @@ from tests.cases.conftest import (
     open_family_case,
     plan_body,
     post_event,
+    put_team,
     referral_event,
 )
 from tests.support import auth, make_token
@@ -46,8 +47,9 @@ async def test_access_rules(client: httpx.AsyncClient, world: World) -> None:
 
     # a worker in the team around the family reads and writes, but not sensitive notes
     assert (await client.post(f"/v1/cases/{case_id}/assessment", json=ASSESSMENT, headers=lead)).status_code == 201
-    plan = plan_body(team=[{"worker_id": str(world.partner.id), "role": "school attendance lead"}])
-    assert (await client.put(f"/v1/cases/{case_id}/plan", json=plan, headers=lead)).status_code == 200
+    assert (await client.put(f"/v1/cases/{case_id}/plan", json=plan_body(), headers=lead)).status_code == 200
+    team = await put_team(client, case_id, [(world.partner, "school attendance lead")], lead)
+    assert team.status_code == 200, team.text
     assert (await client.get(f"/v1/cases/{case_id}", headers=partner_worker)).status_code == 200
     assert (
         await client.post(f"/v1/cases/{case_id}/contacts", json=_note(False), headers=partner_worker)

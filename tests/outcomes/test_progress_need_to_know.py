@@ -24,6 +24,7 @@ from tests.cases.conftest import (
     make_world,
     open_family_case,
     plan_body,
+    put_team,
 )
 from tests.support import app_client, auth, make_token
 
@@ -79,9 +80,9 @@ async def _family_with_lead_and_team(
     assert (await assign(cases, world, case_id, world.lead)).status_code == 201
     lead = world.practitioner(world.lead)
     assert (await cases.post(f"/v1/cases/{case_id}/assessment", json=ASSESSMENT, headers=lead)).status_code == 201
-    team = [{"worker_id": str(world.partner.id), "role": "school"}]
-    plan = await cases.put(f"/v1/cases/{case_id}/plan", json=plan_body(team=team), headers=lead)
+    plan = await cases.put(f"/v1/cases/{case_id}/plan", json=plan_body(), headers=lead)
     assert plan.status_code == 200, plan.text
+    assert (await put_team(cases, case_id, [(world.partner, "school")], lead)).status_code == 200
     async with outcomes_sessions() as session:
         child = kit.person("child", "2014-03-02")
         await kit.enrol(session, kit.assessment(["education"], [child], family_id=uuid.UUID(family_id), hub="north"))

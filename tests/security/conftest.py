@@ -25,6 +25,7 @@ from tests.cases.conftest import (
     make_world,
     open_family_case,
     plan_body,
+    put_team,
 )
 from tests.referrals.conftest import create_maternity, partner
 from tests.support import app_client, auth, free_port, make_token
@@ -182,12 +183,10 @@ async def world(
     from tests.cases.conftest import ASSESSMENT
 
     assert (await cases.post(f"/v1/cases/{case_id}/assessment", json=ASSESSMENT, headers=lead)).status_code == 201
-    plan = await cases.put(
-        f"/v1/cases/{case_id}/plan",
-        json=plan_body(team=[{"worker_id": str(team_worker.id), "role": "school nurse"}]),
-        headers=lead,
-    )
+    plan = await cases.put(f"/v1/cases/{case_id}/plan", json=plan_body(), headers=lead)
     assert plan.status_code == 200, plan.text
+    team = await put_team(cases, case_id, [(team_worker, "school nurse")], lead)
+    assert team.status_code == 200, team.text
     family = (await cases.get(f"/v1/families/{family_id}", headers=workers.manager())).json()
     members = family["members"]
     # The family enrolled in outcomes (hub north), as `case.assessment_completed` would, so that outcomes'

@@ -101,6 +101,8 @@ MATRIX: dict[Op, dict[str, str]] = {
     ("cases", "POST", "/v1/cases/{case_id}/assessment"): STAFF_OBJECT,
     ("cases", "GET", "/v1/cases/{case_id}/plan"): STAFF_OBJECT,
     ("cases", "PUT", "/v1/cases/{case_id}/plan"): STAFF_OBJECT,
+    ("cases", "GET", "/v1/cases/{case_id}/team"): STAFF_OBJECT,
+    ("cases", "PUT", "/v1/cases/{case_id}/team"): STAFF_OBJECT,
     ("cases", "GET", "/v1/plans"): STAFF_LIST,
     ("cases", "POST", "/v1/cases/{case_id}/reviews"): STAFF_OBJECT,
     ("cases", "POST", "/v1/cases/{case_id}/contacts"): STAFF_OBJECT,
@@ -200,6 +202,7 @@ def request_for(op: Op, ids: Mapping[str, str]) -> dict[str, Any]:
         ("POST", "/v1/cases/{case_id}/lead-worker"): {"worker_id": ids["worker_id"], "reason": "matrix"},
         ("POST", "/v1/cases/{case_id}/assessment"): ASSESSMENT,
         ("PUT", "/v1/cases/{case_id}/plan"): plan_body(),
+        ("PUT", "/v1/cases/{case_id}/team"): {"team": [], "reason": "matrix"},
         ("POST", "/v1/cases/{case_id}/reviews"): {"summary": "matrix"},
         ("POST", "/v1/cases/{case_id}/contacts"): {
             "kind": "visit",

@@ -16,6 +16,7 @@ from cases.access import Caller
 from cases.casework.planning import PlanningService
 from cases.casework.repository import CaseworkRepository
 from cases.casework.service import CaseworkService
+from cases.casework.team import TeamService
 from cases.config import Settings
 from cases.families.repository import FamiliesRepository
 from cases.families.service import FamiliesService
@@ -83,6 +84,12 @@ def planning_service(session: AsyncSession, settings: Settings, frameworks: Fram
     )
 
 
+def team_service(session: AsyncSession) -> TeamService:
+    return TeamService(
+        CaseworkRepository(session), casework=casework_service(session), workforce=WorkforceRepository(session)
+    )
+
+
 def intake_service(session: AsyncSession) -> IntakeService:
     return IntakeService(
         IntakeRepository(session),
@@ -113,11 +120,16 @@ def _planning(session: SessionDep, settings: SettingsDep, frameworks: Frameworks
     return planning_service(session, settings, frameworks)
 
 
+def _team(session: SessionDep) -> TeamService:
+    return team_service(session)
+
+
 PeopleServiceDep = Annotated[PeopleService, Depends(_people)]
 WorkforceServiceDep = Annotated[WorkforceService, Depends(_workforce)]
 FamiliesServiceDep = Annotated[FamiliesService, Depends(_families)]
 CaseworkServiceDep = Annotated[CaseworkService, Depends(_casework)]
 PlanningServiceDep = Annotated[PlanningService, Depends(_planning)]
+TeamServiceDep = Annotated[TeamService, Depends(_team)]
 
 
 async def _caller(workforce: WorkforceServiceDep, principal: Staff) -> Caller:

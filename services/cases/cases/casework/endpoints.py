@@ -21,9 +21,11 @@ from cases.casework.schemas import (
     PlanUpdate,
     ReviewCreate,
     ReviewRead,
+    TeamRead,
+    TeamUpdate,
 )
 from cases.casework.service import plan_etag
-from cases.deps import CallerDep, CaseworkServiceDep, Idempotent, PlanningServiceDep
+from cases.deps import CallerDep, CaseworkServiceDep, Idempotent, PlanningServiceDep, TeamServiceDep
 from cases.models import Assessment
 from cases.schemas import Page
 from shared.errors import UnprocessableContent, field_error
@@ -129,6 +131,19 @@ async def put_plan(
     plan = await planning.update_plan(case_id, body, caller, if_match=if_match)
     response.headers["ETag"] = plan_etag(plan)
     return PlanRead.model_validate(plan, from_attributes=True)
+
+
+@router.get("/cases/{case_id}/team", summary="The team around the family")
+async def get_team(case_id: uuid.UUID, teams: TeamServiceDep, caller: CallerDep) -> TeamRead:
+    return await teams.team(case_id, caller)
+
+
+@router.put(
+    "/cases/{case_id}/team",
+    summary="Replace the team around the family (lead worker or hub manager; audited with its reason)",
+)
+async def put_team(case_id: uuid.UUID, body: TeamUpdate, teams: TeamServiceDep, caller: CallerDep) -> TeamRead:
+    return await teams.replace_team(case_id, body, caller)
 
 
 @router.get("/plans", summary="Active plans by case id (batch), reviews inline")

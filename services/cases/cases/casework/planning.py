@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 
 from cases.access import Caller
 from cases.casework.repository import CaseworkRepository
-from cases.casework.schemas import AssessmentCreate, PlanRead, PlanUpdate, ReviewCreate, ReviewRead
+from cases.casework.schemas import TEAM_MOVED, AssessmentCreate, PlanRead, PlanUpdate, ReviewCreate, ReviewRead
 from cases.casework.service import CaseworkService, etag_matches, plan_etag
 from cases.families.repository import FamiliesRepository
 from cases.frameworks import Framework, FrameworkClient
 from cases.kit import today
-from cases.models import Assessment, Plan, Review
+from cases.models import Assessment, Case, Plan, Review, TeamAroundFamily
 from cases.workforce.repository import WorkforceRepository
 from shared.errors import (
     Conflict,
+    Forbidden,
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
@@ -29,6 +30,11 @@ from shared.errors import (
 )
 
 CHILD_ROLES = ("child", "young_person")
+
+
+def team_json(team: Sequence[TeamAroundFamily]) -> list[dict[str, str]]:
+    """The team around the family as the plan shows it."""
+    return [{"worker_id": str(t.worker_id), "role": t.role} for t in team]
 
 
 def eligibility(framework: Framework, need_codes: Sequence[str], roles: Sequence[str]) -> tuple[bool, list[str]]:
@@ -70,7 +76,8 @@ class PlanningService:
         self.review_weeks = review_weeks
 
     async def record_assessment(self, case_id: uuid.UUID, body: AssessmentCreate, caller: Caller) -> Assessment:
-        await self.casework.visible_case(case_id, caller, for_update=False)  # 404 before calling outcomes
+        seen = await self.casework.visible_case(case_id, caller, for_update=False)  # 404 before calling outcomes
+        await self.casework.require_lead_or_manager(seen, caller, "Recording the assessment")
         framework = await self.frameworks.active()
         case = await self.casework.visible_case(case_id, caller)
         self.casework.require_open(case)
@@ -88,6 +95,8 @@ class PlanningService:
             errors.append(field_error("/needs", "each need may appear once"))
         if errors:
             raise UnprocessableContent("The assessment does not fit the active framework", errors=errors)
+        assessed_on = body.assessed_on or today()
+        began = await self._check_assessed_on(case, assessed_on, body.backdate_reason, caller)
         members = await self.families.current_members(case.family_id)
         eligible, reasons = eligibility(framework, codes, [m.role for m, _ in members])
         assessment = Assessment(
@@ -102,7 +111,7 @@ class PlanningService:
             child_voice=body.child_voice,
             eligible=eligible,
             eligibility_reasons=reasons,
-            assessed_on=body.assessed_on or today(),
+            assessed_on=assessed_on,
             assessed_by=caller.principal.actor,
         )
         await self.repo.add(assessment)
@@ -134,7 +143,44 @@ class PlanningService:
             },
         )
         await self.repo.audit(caller.principal, "create", "assessment", [assessment.id], purpose=f"case {case.id}")
+        if began is not None:
+            await self.repo.audit(
+                caller.principal,
+                "update",
+                "assessment",
+                [assessment.id],
+                purpose=f"back-dated to {assessed_on} (case {case.id} began {began}): {body.backdate_reason}",
+            )
         return assessment
+
+    async def _check_assessed_on(
+        self, case: Case, assessed_on: date, backdate_reason: str | None, caller: Caller
+    ) -> date | None:
+        """An assessment's date sets the baseline of payment-by-results rules, so it is bounded: not in the future,
+        not before the case began, unless a hub manager back-dates it with a reason. The case's start when the
+        assessment is back-dated (to audit), else None."""
+        if assessed_on > today():
+            raise UnprocessableContent(
+                "The assessment is dated in the future", errors=[field_error("/assessed_on", "after today")]
+            )
+        began = await self.repo.case_began(case)
+        if assessed_on >= began:
+            return None
+        if backdate_reason is None:
+            raise UnprocessableContent(
+                "The assessment is dated before the case began",
+                errors=[
+                    field_error(
+                        "/assessed_on",
+                        f"before {began}, when the referral was received or the case opened; a hub manager may "
+                        "back-date it with backdate_reason",
+                        "before_case_began",
+                    )
+                ],
+            )
+        if not caller.manages(case.hub):
+            raise Forbidden("Only the hub's managers back-date an assessment")
+        return began
 
     # --- the plan -----------------------------------------------------------------------------------------
 
@@ -161,6 +207,7 @@ class PlanningService:
     async def update_plan(self, case_id: uuid.UUID, body: PlanUpdate, caller: Caller, *, if_match: str | None) -> Plan:
         """Write a new plan version. The case row lock orders writers; `If-Match` catches stale editors."""
         case = await self.casework.visible_case(case_id, caller)
+        await self.casework.require_lead_or_manager(case, caller, "Writing the plan")
         self.casework.require_open(case)
         current = await self.repo.active_plan(case.id)
         if current is not None:
@@ -173,6 +220,14 @@ class PlanningService:
                 )
         elif if_match is not None and if_match.strip() != plan_etag(None):  # `*` needs a current plan
             raise PreconditionFailed("The case has no plan yet", current_etag=plan_etag(None))
+        team = await self.repo.team_of(case.id)
+        if body.team is not None and {(t.worker_id, t.role) for t in body.team} != {
+            (t.worker_id, t.role) for t in team
+        }:
+            # the team is the case's access list: its own, audited operation (`TeamService`), never a side effect
+            raise UnprocessableContent(
+                "The team around the family is not changed with the plan", errors=[field_error("/team", TEAM_MOVED)]
+            )
         assessment = await self.repo.latest_assessment(case.id)
         if assessment is None:
             raise Conflict("The family needs a whole-family assessment before a plan")
@@ -187,14 +242,13 @@ class PlanningService:
             active=True,
             goals=[g.model_dump(mode="json") for g in body.goals],
             actions=[a.model_dump(mode="json") for a in body.actions],
-            team=[t.model_dump(mode="json") for t in body.team],
+            team=team_json(team),
             review_dates=[d.isoformat() for d in body.review_dates],
             next_review_due=next_review,
             change_summary=body.change_summary,
             created_by=caller.principal.actor,
         )
         await self.repo.add(plan)
-        await self.repo.replace_team(case.id, [(t.worker_id, t.role) for t in body.team])
         if case.status in ("open", "assessment"):
             await self.repo.touch_case(case, status="plan")
         await self.repo.publish(
@@ -225,20 +279,13 @@ class PlanningService:
             for i, a in enumerate(body.actions)
             if a.need not in needs
         ]
-        workers = {t.worker_id for t in body.team} | {a.owner_worker_id for a in body.actions if a.owner_worker_id}
+        workers = {a.owner_worker_id for a in body.actions if a.owner_worker_id}
         known = await self.workforce.existing_worker_ids(list(workers)) if workers else set()
-        errors += [
-            field_error(f"/team/{i}/worker_id", "no such worker")
-            for i, t in enumerate(body.team)
-            if t.worker_id not in known
-        ]
         errors += [
             field_error(f"/actions/{i}/owner_worker_id", "no such worker")
             for i, a in enumerate(body.actions)
             if a.owner_worker_id and a.owner_worker_id not in known
         ]
-        if len({t.worker_id for t in body.team}) != len(body.team):
-            errors.append(field_error("/team", "each worker may appear once"))
         if body.next_review_due is not None:
             latest = today() + timedelta(weeks=review_weeks)
             if not today() <= body.next_review_due <= latest:
@@ -249,6 +296,7 @@ class PlanningService:
     async def record_review(self, case_id: uuid.UUID, body: ReviewCreate, caller: Caller) -> Review:
         review_weeks = self.review_weeks
         case = await self.casework.visible_case(case_id, caller)
+        await self.casework.require_lead_or_manager(case, caller, "Recording a plan review")
         self.casework.require_open(case)
         plan = await self.repo.active_plan(case.id)
         if plan is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy import delete, exists, func, or_, select, text, update
@@ -139,6 +140,13 @@ class CaseworkRepository(Repository):
 
     # --- assessments, plans, reviews ----------------------------------------------------------------------
 
+    async def case_began(self, case: Case) -> date:
+        """The earliest of the case's opening date and its referrals' received dates."""
+        received = await self.session.scalar(
+            select(func.min(CaseReferral.received_at)).where(CaseReferral.case_id == case.id)
+        )
+        return min(case.opened_at, received).date() if received is not None else case.opened_at.date()
+
     async def latest_assessment(self, case_id: uuid.UUID) -> Assessment | None:
         query = (
             select(Assessment)
@@ -162,6 +170,14 @@ class CaseworkRepository(Repository):
                 insert(TeamAroundFamily),
                 [{"id": uuid.uuid4(), "case_id": case_id, "worker_id": w, "role": r} for w, r in team],
             )
+
+    async def team_of(self, case_id: uuid.UUID) -> list[TeamAroundFamily]:
+        query = select(TeamAroundFamily).where(TeamAroundFamily.case_id == case_id).order_by(TeamAroundFamily.role)
+        return list((await self.session.scalars(query.order_by(TeamAroundFamily.worker_id))).all())
+
+    async def set_active_plan_team(self, case_id: uuid.UUID, team: list[dict[str, str]]) -> None:
+        """The active plan shows the current team (the team is not versioned with the plan)."""
+        await self.session.execute(update(Plan).where(Plan.case_id == case_id, Plan.active).values(team=team))
 
     async def plans_by_case_ids(self, case_ids: Sequence[uuid.UUID], viewer: Viewer | None) -> list[tuple[Plan, Any]]:
         """Active plans with their reviews inline, in one query."""

@@ -83,7 +83,14 @@ class AssessmentCreate(Strict):
     strengths: Text | None = None
     family_views: Text | None = None
     child_voice: Text | None = None
-    assessed_on: date | None = None
+    assessed_on: date | None = Field(
+        default=None,
+        description="Today when omitted; not in the future, nor before the case began (the earliest of its "
+        "referrals' received dates and its opening date), unless a hub manager gives `backdate_reason`",
+    )
+    backdate_reason: Text | None = Field(
+        default=None, description="Hub managers only: why the assessment is dated before the case began (audited)"
+    )
 
 
 class AssessmentRead(AssessmentSummary):
@@ -121,13 +128,33 @@ class TeamMember(Strict):
     role: Name
 
 
+TEAM_MOVED = "differs from the current team: the team around the family is changed with PUT /v1/cases/{case_id}/team"
+
+
 class PlanUpdate(Strict):
     goals: list[Goal] = Field(min_length=1, max_length=50)
     actions: list[Action] = Field(default_factory=list, max_length=200)
-    team: list[TeamMember] = Field(default_factory=list, max_length=50)
+    team: list[TeamMember] | None = Field(
+        default=None,
+        description="Optional, and only as the plan was read: the current team (any other team is a 422 naming "
+        "`/team`, which is changed with `PUT /v1/cases/{case_id}/team`). The plan's `team` in responses is the "
+        "current team.",
+    )
     review_dates: list[date] = Field(default_factory=list, max_length=20)
     next_review_due: date | None = None
     change_summary: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class TeamUpdate(Strict):
+    """The whole team around the family as it should now be (an empty list: no team)."""
+
+    team: list[TeamMember] = Field(max_length=50)
+    reason: Text
+
+
+class TeamRead(BaseModel):
+    case_id: uuid.UUID
+    team: list[TeamMember]
 
 
 class ReviewCreate(Strict):

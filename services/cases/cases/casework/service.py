@@ -92,6 +92,18 @@ class CaseworkService:
             raise NotFound("No such case")
         return case
 
+    async def require_lead_or_manager(self, case: Case, caller: Caller, what: str) -> None:
+        """The lead worker and the hub's managers change the case; the wider team reads it and adds contacts.
+
+        Call after `visible_case`: a caller who cannot see the case has had their 404 already, so this 403
+        discloses nothing.
+        """
+        if caller.manages(case.hub):
+            return
+        current = await self.repo.current_assignment(case.id)
+        if current is None or caller.worker_id is None or current.worker_id != caller.worker_id:
+            raise Forbidden(f"{what} is for the case's lead worker and the hub's managers")
+
     @staticmethod
     def require_open(case: Case) -> None:
         if case.status == "closed":

@@ -75,6 +75,9 @@ class FamiliesService:
         family = await self.repo.get_family(family_id)
         if family is None or not await self.repo.is_family_visible(family_id, caller.viewer):
             raise NotFound("No such family")
+        # the wider team around the family reads it; its lead worker and the hub's managers change it
+        if not await self.repo.is_family_visible(family_id, caller.lead_viewer):
+            raise Forbidden("Changing the family is for its lead worker and the hub's managers")
         return family
 
     async def create_family(self, body: FamilyCreate, caller: Caller) -> FamilyRead:
@@ -101,11 +104,11 @@ class FamiliesService:
                 )
             person_id = created.id
         elif body.person_id is not None:
+            # Only someone the caller may already see is added by id: anyone else is the same 404 as an unknown
+            # id, so a body cannot read (or reach) another hub's or caseload's person (finding A).
             person = await self.people.current(body.person_id)
-            if person is None:
-                raise UnprocessableContent(
-                    "Unknown person", errors=[field_error(f"{pointer}/person_id", "no such person")]
-                )
+            if person is None or not await self.people.is_visible(person.id, caller):
+                raise NotFound("No such person", pointer=f"{pointer}/person_id")
             person_id = person.id
         member = FamilyMember(
             id=uuid.uuid4(),

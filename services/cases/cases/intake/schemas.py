@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
@@ -28,6 +28,9 @@ class ReferralAccepted(BaseModel):
     referral_id: uuid.UUID
     kind: str
     hub: str
+    received_at: datetime | None = Field(
+        default=None, description="When the referral was received: the earliest an assessment of its case may be dated"
+    )
     decided_by: str | None = None
     reason: str | None = None
     postcode: Postcode | None = None

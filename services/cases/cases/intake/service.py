@@ -65,7 +65,9 @@ class IntakeService:
         joined = await self._join_members(family, referral, resolved)
         await self.families.publish_membership(family.id, added=joined, left=0)
         case, joined_existing = await self._open_or_join_case(family, referral, actor)
-        await self.repo.link_referral(referral.referral_id, case.id, joined=joined_existing)
+        await self.repo.link_referral(
+            referral.referral_id, case.id, joined=joined_existing, received_at=referral.received_at
+        )
         await self.repo.publish(
             "case.joined" if joined_existing else "case.opened",
             case.id,

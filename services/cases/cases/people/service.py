@@ -133,10 +133,9 @@ class PeopleService:
         duplicate = await self.repo.get_person(body.merge_person_id)
         if survivor is None or duplicate is None:
             raise NotFound("No such person")
-        # An already-merged duplicate belongs to no family any more; the 409 below explains it.
-        await self.require_visible_people(
-            caller, [survivor.id] + ([duplicate.id] if duplicate.merged_into_id is None else [])
-        )
+        # An already-merged duplicate belongs to no family any more: its survivor must be visible, so that the
+        # 409 below is no oracle for ids the caller cannot see (finding A).
+        await self.require_visible_people(caller, [survivor.id, (await self.survivor(duplicate)).id])
         if survivor.merged_into_id is not None:
             raise Conflict("The surviving person has itself been merged; merge into its survivor instead")
         if duplicate.merged_into_id is not None:
@@ -180,6 +179,10 @@ class PeopleService:
             caller.principal, "unmerge", "person", [merge.survivor_id, merge.merged_id], purpose=body.reason
         )
         return merge
+
+    async def is_visible(self, person_id: uuid.UUID, caller: Caller) -> bool:
+        """Whether the caller may see the person (a member of a family of their hubs or their caseload)."""
+        return bool(await self.repo.people_by_ids([person_id], caller.viewer))
 
     async def require_visible_people(self, caller: Caller, ids: Sequence[uuid.UUID]) -> None:
         """A manager works only on people of their hubs' families: others are 404 (ids are not disclosed)."""
