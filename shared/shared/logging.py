@@ -29,6 +29,9 @@ UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 UNLOGGED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 """Probes and scrapes, every few seconds: no `http_request` line (nor span, `shared.tracing.EXCLUDED`)."""
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+_service: list[str] = []
+"""The process's service name, set once by `configure_logging` (a context variable bound in the lifespan would
+not reach the requests, which run in contexts of their own)."""
 access_log = structlog.get_logger("shared.access")
 
 
@@ -47,6 +50,12 @@ def _add_request_id(_: object, __: str, event_dict: structlog.types.EventDict) -
     return event_dict
 
 
+def _add_service(_: object, __: str, event_dict: structlog.types.EventDict) -> structlog.types.EventDict:
+    if _service:
+        event_dict.setdefault("service", _service[0])
+    return event_dict
+
+
 def _add_trace_ids(_: object, __: str, event_dict: structlog.types.EventDict) -> structlog.types.EventDict:
     """The current span's ids (W3C hex), as the tracing backend shows them, to go from a log line to its trace."""
     context = trace.get_current_span().get_span_context()
@@ -61,6 +70,7 @@ SHARED_PROCESSORS: list[structlog.types.Processor] = [
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
+    _add_service,
     _add_request_id,
     _add_trace_ids,
 ]
@@ -95,11 +105,16 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # uvicorn's loggers have handlers of their own (plain text) unless started with UVICORN_LOG_CONFIG: from here
-    # on their lines go through the root handler above, whatever uvicorn was started with.
+    # on their lines go through the root handler above, whatever uvicorn was started with. The access logger is
+    # left alone when it has no handler and does not propagate: uvicorn turns access lines off that way
+    # (`--no-access-log`) and turns them on for any logger that has a handler, the root's included.
     for name in UVICORN_LOGGERS:
-        logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
-    structlog.contextvars.bind_contextvars(service=service)
+        logger = logging.getLogger(name)
+        if name == "uvicorn.access" and not logger.hasHandlers():
+            continue
+        logger.handlers[:] = []
+        logger.propagate = True
+    _service[:] = [service]
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
