@@ -118,7 +118,10 @@ class Supervisor:
 
 
 def uvicorn_cmd(app: str, port: int) -> list[str]:
+    """As the images run it: every line JSON (uvicorn's own too), requests logged by the app, not by uvicorn."""
+    from shared.logging import UVICORN_LOG_CONFIG
+
     return [
-        sys.executable, "-m", "uvicorn", app, "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--timeout-graceful-shutdown", "8",
+        sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port", str(port),
+        "--no-access-log", "--log-config", str(UVICORN_LOG_CONFIG), "--timeout-graceful-shutdown", "8",
     ]  # fmt: skip

@@ -3,6 +3,10 @@
 Run it with `uvicorn gateway.app:create_app --factory`. The gateway owns no tables; it talks to the services
 over HTTP only, with one pooled client per service opened and closed with the lifespan. Beside `/graphql` it
 serves the data team's cohort report at `GET /reports/cohort` (`gateway.reports`).
+
+With `GATEWAY_OTLP_ENDPOINT` set it exports its spans (`shared.tracing`): a server span per request and a client
+span per call to a service, whose `traceparent` the services continue, so one trace runs from the gateway through
+the services and their outboxes.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from shared.openapi import document_openapi
 from shared.privacy import LINK as PRIVACY_LINK
 from shared.privacy import privacy_router
 from shared.service import build_verifier
+from shared.tracing import configure_tracing, instrument_app, untraced_http
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -84,6 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    configure_tracing(settings.service_name, settings.otlp_endpoint)
+    instrument_app(app)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
@@ -127,7 +134,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 async def _ready(upstream: Upstream, caller: Caller) -> str | None:
     try:
-        await upstream.request("GET", "/readyz", caller)
+        with untraced_http():  # a probe every few seconds: no trace of its own (the services trace none either)
+            await upstream.request("GET", "/readyz", caller)
     except UpstreamError as exc:
         return exc.detail
     return None

@@ -173,7 +173,7 @@ def _roles(values: frozenset[str]) -> list[Role]:
 
 async def _readiness(info: Info, service: str) -> ServiceHealth:
     upstream = getattr(info.context.upstreams, service)
-    caller = Caller(token=None, request_id=info.context.caller.request_id, trace_id=info.context.caller.trace_id)
+    caller = Caller(token=None, request_id=info.context.caller.request_id)
     try:
         await upstream.request("GET", "/readyz", caller)
     except UpstreamError as exc:

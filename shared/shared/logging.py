@@ -1,20 +1,38 @@
 """Structured JSON logs with a request id that follows the request into outgoing calls.
 
-Log events name what happened and carry ids, never names, dates of birth or identifiers.
+Log events name what happened and carry ids, never names, dates of birth or identifiers. Every line is one JSON
+object — uvicorn's own lines too (`UVICORN_LOG_CONFIG`, passed as `--log-config` by `earlyhelp up` and the
+Dockerfiles) — and a line written while a span is current carries its `trace_id` and `span_id` (`shared.tracing`).
+Each request ends with one `http_request` line (method, route template, status, duration); uvicorn's own access
+log is off (`--no-access-log`) since that line says more, without the query string.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import time
 import uuid
 from contextvars import ContextVar
+from pathlib import Path
 
 import structlog
+from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.metrics import route_template
+
 REQUEST_ID_HEADER = "X-Request-ID"
+UVICORN_LOG_CONFIG = Path(__file__).with_name("uvicorn_logging.json")
+"""uvicorn's `--log-config`: its startup, error and (when turned on) access lines in this JSON format."""
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+UNLOGGED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+"""Probes and scrapes, every few seconds: no `http_request` line (nor span, `shared.tracing.EXCLUDED`)."""
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+_service: list[str] = []
+"""The process's service name, set once by `configure_logging` (a context variable bound in the lifespan would
+not reach the requests, which run in contexts of their own)."""
+access_log = structlog.get_logger("shared.access")
 
 
 def current_request_id() -> str | None:
@@ -32,36 +50,72 @@ def _add_request_id(_: object, __: str, event_dict: structlog.types.EventDict) -
     return event_dict
 
 
-def configure_logging(service: str, level: str = "INFO") -> None:
-    """JSON lines to stdout; the stdlib (uvicorn, sqlalchemy) goes through the same renderer."""
-    shared_processors: list[structlog.types.Processor] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-        _add_request_id,
-    ]
-    structlog.configure(
-        processors=[*shared_processors, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
-    )
-    formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared_processors,
+def _add_service(_: object, __: str, event_dict: structlog.types.EventDict) -> structlog.types.EventDict:
+    if _service:
+        event_dict.setdefault("service", _service[0])
+    return event_dict
+
+
+def _add_trace_ids(_: object, __: str, event_dict: structlog.types.EventDict) -> structlog.types.EventDict:
+    """The current span's ids (W3C hex), as the tracing backend shows them, to go from a log line to its trace."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event_dict.setdefault("trace_id", format(context.trace_id, "032x"))
+        event_dict.setdefault("span_id", format(context.span_id, "016x"))
+    return event_dict
+
+
+SHARED_PROCESSORS: list[structlog.types.Processor] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+    _add_service,
+    _add_request_id,
+    _add_trace_ids,
+]
+
+
+def json_formatter() -> logging.Formatter:
+    """The one formatter of every line, ours and the stdlib's (uvicorn, sqlalchemy): a JSON object per line.
+
+    Also the `()` factory of `UVICORN_LOG_CONFIG`, so uvicorn's lines before the app starts are JSON too.
+    """
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*SHARED_PROCESSORS, structlog.stdlib.PositionalArgumentsFormatter()],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
             structlog.processors.JSONRenderer(),
         ],
     )
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    """JSON lines to stdout; the stdlib (uvicorn, sqlalchemy) goes through the same renderer."""
+    structlog.configure(
+        processors=[*SHARED_PROCESSORS, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(formatter)
+    handler.setFormatter(json_formatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    structlog.contextvars.bind_contextvars(service=service)
-    for noisy in ("uvicorn.access", "httpx", "httpcore"):
+    # uvicorn's loggers have handlers of their own (plain text) unless started with UVICORN_LOG_CONFIG: from here
+    # on their lines go through the root handler above, whatever uvicorn was started with. The access logger is
+    # left alone when it has no handler and does not propagate: uvicorn turns access lines off that way
+    # (`--no-access-log`) and turns them on for any logger that has a handler, the root's included.
+    for name in UVICORN_LOGGERS:
+        logger = logging.getLogger(name)
+        if name == "uvicorn.access" and not logger.hasHandlers():
+            continue
+        logger.handlers[:] = []
+        logger.propagate = True
+    _service[:] = [service]
+    for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -82,9 +136,13 @@ class RequestIdMiddleware:
                 break
         rid = incoming if incoming and incoming.isprintable() else uuid.uuid4().hex
         token = _request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 message.setdefault("headers", [])
                 message["headers"].append((b"x-request-id", rid.encode("latin-1")))
             await send(message)
@@ -92,7 +150,20 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            if scope.get("path") not in UNLOGGED_PATHS:
+                _log_request(scope, status, started)
             _request_id.reset(token)
+
+
+def _log_request(scope: Scope, status: int, started: float) -> None:
+    """The access line: the route template, never the raw path or query string (they may hold identifiers)."""
+    access_log.info(
+        "http_request",
+        method=scope.get("method"),
+        route=route_template(scope),
+        status=status,
+        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+    )
 
 
 def outgoing_headers() -> dict[str, str]:

@@ -72,13 +72,13 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, capture)
         finally:
-            route = _route_template(scope)
+            route = route_template(scope)
             method = scope.get("method", "GET")
             REQUESTS.labels(method, route, str(status["code"])).inc()
             LATENCY.labels(method, route).observe(time.perf_counter() - started)
 
 
-def _route_template(scope: Scope) -> str:
+def route_template(scope: Scope) -> str:
     """The template of the route that served the request (FastAPI records it in the scope, with the prefixes of
     included routers); for a request a middleware answered before routing (429, 413), the route it would match."""
     context = scope.get("fastapi", {}).get("effective_route_context")

@@ -1,19 +1,24 @@
 """OpenTelemetry tracing: off unless an OTLP endpoint is configured (or a test installs an exporter).
 
-One trace follows a referral's journey across processes: incoming requests continue the caller's
-`traceparent`, outgoing httpx calls carry it on, and an outbox event stores the `traceparent` of the
-transaction that wrote it so that the relay's delivery — and the consumer's handling — join the same trace.
+One trace follows a referral's journey across processes, from the gateway through the services and their
+outboxes: incoming requests continue the caller's `traceparent` (the FastAPI instrumentation), outgoing httpx
+calls carry the current span's (the httpx instrumentation, through the global W3C propagator: nothing builds a
+`traceparent` by hand), and an outbox event stores the `traceparent` of the transaction that wrote it so that the
+relay's delivery — and the consumer's handling — join the same trace. Deliveries to a partner's webhook carry no
+trace context (`untraced_http`): the trace is ours, not the partner's.
 """
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from fastapi import FastAPI
 from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+from opentelemetry.instrumentation.utils import suppress_http_instrumentation
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -43,8 +48,14 @@ def configure_tracing(service_name: str, otlp_endpoint: str | None, processor: S
 
 def instrument_app(app: FastAPI) -> None:
     """Server spans for every route (continuing an incoming `traceparent`) and client spans for httpx."""
+    # one server span per request: ASGI `receive`/`send` spans would add two or more per request to no one's use
+    FastAPIInstrumentor.instrument_app(app, excluded_urls=EXCLUDED, exclude_spans=["receive", "send"])
+    instrument_httpx()
+
+
+def instrument_httpx() -> None:
+    """Every httpx client of the process makes a client span per request and sends its `traceparent` (once)."""
     global _httpx_instrumented
-    FastAPIInstrumentor.instrument_app(app, excluded_urls=EXCLUDED)
     if not _httpx_instrumented:
         HTTPXClientInstrumentor().instrument()
         _httpx_instrumented = True
@@ -64,3 +75,11 @@ def continue_trace(traceparent: str | None, name: str, **attributes: Any) -> Abs
     context = propagate.extract({"traceparent": traceparent})
     tracer = trace.get_tracer("earlyhelp.outbox")
     return tracer.start_as_current_span(name, context=context, kind=trace.SpanKind.PRODUCER, attributes=attributes)
+
+
+@contextmanager
+def untraced_http() -> Iterator[None]:
+    """httpx calls made inside send no `traceparent`/`tracestate` and make no client span: for calls that leave
+    the platform (a partner's webhook) and for health probes, which would otherwise start a trace each."""
+    with suppress_http_instrumentation():
+        yield

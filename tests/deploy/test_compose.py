@@ -269,3 +269,23 @@ def test_each_image_gets_only_its_own_dependencies() -> None:
     assert "strawberry-graphql" in packages["gateway"]
     for part in SERVICES:
         assert "strawberry-graphql" not in packages[part], part
+
+
+def test_every_image_and_earlyhelp_up_write_json_lines_only() -> None:
+    """uvicorn's own lines go through the same JSON formatter as the app's (the shipped log config), and requests
+    are logged once, by the app's `http_request` line (route template, no query string), not by uvicorn."""
+    from earlyhelp.supervisor import uvicorn_cmd
+    from shared.logging import UVICORN_LOG_CONFIG
+
+    config = json.loads(UVICORN_LOG_CONFIG.read_text())
+    assert config["formatters"]["json"]["()"] == "shared.logging.json_formatter"
+    assert {"uvicorn", "uvicorn.error", "uvicorn.access"} <= set(config["loggers"])
+    for part in PARTS:
+        command = image_cmd(part)
+        assert "--no-access-log" in command, part
+        in_image = Path(command[command.index("--log-config") + 1])
+        assert in_image == Path("/app") / UVICORN_LOG_CONFIG.relative_to(ROOT), (part, in_image)
+        copies = [i.args for i in dockerfile_instructions(part) if i.stage == 1 and i.keyword == "COPY"]
+        assert any(args.endswith(" shared/shared") for args in copies), (part, copies)  # the file is in the image
+    local = uvicorn_cmd("referrals.app:create_app", 8001)
+    assert "--no-access-log" in local and local[local.index("--log-config") + 1] == str(UVICORN_LOG_CONFIG)

@@ -14,7 +14,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,8 +84,11 @@ async def seed_hubs(cases_db_url: str) -> None:
 
 
 @asynccontextmanager
-async def platform(server_url: str, log_dir: Path, *, gateway: bool) -> AsyncIterator[Stack]:
-    """Referrals, cases and outcomes (and the gateway when asked) on fresh databases, stopped at the end."""
+async def platform(
+    server_url: str, log_dir: Path, *, gateway: bool, env: Mapping[str, str] | None = None
+) -> AsyncIterator[Stack]:
+    """Referrals, cases and outcomes (and the gateway when asked) on fresh databases, stopped at the end; `env`
+    is added to every process's environment (each setting is read by the part with its prefix)."""
     async with (
         clone_database(server_url, template_name("referrals")) as referrals_db,
         clone_database(server_url, template_name("cases")) as cases_db,
@@ -95,7 +98,7 @@ async def platform(server_url: str, log_dir: Path, *, gateway: bool) -> AsyncIte
         await seed_hubs(cases_db)
         problems: list[str] = []
         for attempt in range(1, PORT_ATTEMPTS + 1):
-            processes = _processes(databases, log_dir / f"attempt-{attempt}", gateway=gateway)
+            processes = _processes(databases, log_dir / f"attempt-{attempt}", gateway=gateway, extra=env or {})
             try:
                 await processes.start(timeout=START_TIMEOUT)
             except (TimeoutError, RuntimeError) as exc:
@@ -134,7 +137,9 @@ def stop(processes: ServiceProcesses) -> None:
 PORT_ATTEMPTS = 2
 
 
-def _processes(databases: dict[str, str], log_dir: Path, *, gateway: bool) -> ServiceProcesses:
+def _processes(
+    databases: dict[str, str], log_dir: Path, *, gateway: bool, extra: Mapping[str, str]
+) -> ServiceProcesses:
     names = [s.name for s in SERVICES] + (["gateway"] if gateway else [])
     ports = {name: free_port() for name in names}
     processes = ServiceProcesses()
@@ -144,7 +149,7 @@ def _processes(databases: dict[str, str], log_dir: Path, *, gateway: bool) -> Se
         for peer in SERVICES:
             if peer is not part:
                 env[f"{part.prefix}_{peer.prefix}_URL"] = f"http://127.0.0.1:{ports[peer.name]}"
-        processes.add(part.name, part.app, env, log_dir, port=ports[part.name])
+        processes.add(part.name, part.app, {**env, **extra}, log_dir, port=ports[part.name])
     if gateway:
         env = {
             "GATEWAY_PORT": str(ports["gateway"]),
@@ -156,7 +161,7 @@ def _processes(databases: dict[str, str], log_dir: Path, *, gateway: bool) -> Se
             "GATEWAY_UPSTREAM_TIMEOUT_SECONDS": "30",
             **{f"GATEWAY_{s.prefix}_URL": f"http://127.0.0.1:{ports[s.name]}" for s in SERVICES},
         }
-        processes.add("gateway", "gateway.app:create_app", env, log_dir, port=ports["gateway"])
+        processes.add("gateway", "gateway.app:create_app", {**env, **extra}, log_dir, port=ports["gateway"])
     return processes
 
 

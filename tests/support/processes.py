@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 
+from shared.logging import UVICORN_LOG_CONFIG
 from tests.support.apps import free_port
 from tests.support.database import TEST_DATA_DIR
 from tests.support.tokens import TEST_KEY_PATH
@@ -38,8 +39,8 @@ class ServiceProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         cmd = [
-            sys.executable, "-m", "uvicorn", self.app, "--factory",
-            "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log", "--timeout-graceful-shutdown", "5",
+            sys.executable, "-m", "uvicorn", self.app, "--factory", "--host", "127.0.0.1", "--port", str(self.port),
+            "--no-access-log", "--log-config", str(UVICORN_LOG_CONFIG), "--timeout-graceful-shutdown", "5",
         ]  # fmt: skip
         self.proc = subprocess.Popen(
             cmd, env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

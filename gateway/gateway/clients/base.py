@@ -1,17 +1,18 @@
 """One pooled httpx client per upstream service, and the per-request view of it that carries the caller.
 
 * `Upstream` wraps the long-lived `httpx.AsyncClient` (opened and closed with the app's lifespan).
-* `Caller` is what passes through from the GraphQL request: the bearer token, the request id and the trace.
+* `Caller` is what passes through from the GraphQL request: the bearer token and the request id. The trace
+  context is not the caller's business: the httpx instrumentation (`shared.tracing`) puts the current span's
+  `traceparent` on every call, so a service's span has the gateway's (exported) client span as its parent.
 * `ServiceAPI` binds the two for one request; the per-service subclasses name the REST calls in
   docs/contracts.md. Idempotent reads are retried once on a transport error or a 502/503/504; writes never.
 """
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -34,21 +35,16 @@ class Caller:
 
     token: str | None
     request_id: str | None
-    trace_id: str = field(default_factory=lambda: secrets.token_hex(16))
-    trace_flags: str = "01"
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str], request_id: str | None) -> Caller:
         scheme, _, token = headers.get("authorization", "").partition(" ")
         bearer = token.strip() if scheme.lower() == "bearer" and token.strip() else None
-        trace_id, flags = _parse_traceparent(headers.get("traceparent"))
-        if trace_id is None:
-            return cls(token=bearer, request_id=request_id)
-        return cls(token=bearer, request_id=request_id, trace_id=trace_id, trace_flags=flags)
+        return cls(token=bearer, request_id=request_id)
 
     def headers(self) -> dict[str, str]:
-        """Headers for one outgoing call: a new span id under the caller's trace."""
-        out = {"traceparent": f"00-{self.trace_id}-{secrets.token_hex(8)}-{self.trace_flags}"}
+        """Headers for one outgoing call: the caller's token and the request id."""
+        out: dict[str, str] = {}
         if self.token:
             out["Authorization"] = f"Bearer {self.token}"
         if self.request_id:
@@ -61,22 +57,6 @@ def segment(value: object) -> str:
     character, non-ASCII text, `..`) can change the path or make an invalid URL; the service answers 404/422."""
     encoded = quote(str(value), safe="")
     return encoded.replace(".", "%2E") if encoded in (".", "..") else encoded
-
-
-def _parse_traceparent(value: str | None) -> tuple[str | None, str]:
-    if not value:
-        return None, "01"
-    parts = value.strip().split("-")
-    if len(parts) != 4 or len(parts[1]) != 32 or len(parts[3]) != 2:
-        return None, "01"
-    try:
-        int(parts[1], 16)
-        int(parts[3], 16)
-    except ValueError:
-        return None, "01"
-    if parts[1] == "0" * 32:
-        return None, "01"
-    return parts[1].lower(), parts[3].lower()
 
 
 class Upstream:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import random
 import time
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,7 +26,7 @@ from shared.events.outbox import NOTIFY_CHANNEL
 from shared.logging import outgoing_headers
 from shared.metrics import DB_POOL_IN_USE, OUTBOX_BACKLOG, OUTBOX_DEAD, OUTBOX_DELIVERIES, OUTBOX_LAG
 from shared.platform_tables import PlatformTables
-from shared.tracing import continue_trace
+from shared.tracing import continue_trace, untraced_http
 
 log = structlog.get_logger("shared.events")
 
@@ -103,6 +104,7 @@ class OutboxRelay:
                 e.c.traceparent,
                 s.c.url,
                 s.c.secret,
+                s.c.owner_agency,
             )
             .join(e, e.c.id == d.c.event_id)
             .join(s, s.c.id == d.c.subscription_id)
@@ -167,6 +169,10 @@ class OutboxRelay:
         return self._client
 
     async def _deliver(self, client: httpx.AsyncClient, row: Any) -> tuple[int | None, str | None, int]:
+        # An internal subscriber (configured, no owning agency) continues the trace: the envelope's `traceparent`
+        # and the headers the httpx instrumentation adds. A partner's webhook gets neither, nor our request id:
+        # they would tell an outsider the platform's trace ids (`untraced_http`).
+        internal = row.owner_agency is None
         event = CloudEvent(
             id=str(row.event_id),
             source=row.source,
@@ -174,17 +180,20 @@ class OutboxRelay:
             subject=row.subject,
             time=row.time,
             data=row.data,
-            traceparent=row.traceparent,
+            traceparent=row.traceparent if internal else None,
         )
         body = event.model_dump_json(exclude_none=True)
         headers = {
             "content-type": "application/cloudevents+json",
             **sign_headers(row.secret, str(row.event_id), body),
-            **outgoing_headers(),
+            **(outgoing_headers() if internal else {}),
         }
         started = time.perf_counter()
         try:
-            with continue_trace(row.traceparent, f"deliver {row.type}", **{"cloudevents.event_id": str(row.event_id)}):
+            with (
+                continue_trace(row.traceparent, f"deliver {row.type}", **{"cloudevents.event_id": str(row.event_id)}),
+                nullcontext() if internal else untraced_http(),
+            ):
                 response = await client.post(row.url, content=body, headers=headers, timeout=self.timeout)
         except httpx.HTTPError as exc:
             return None, f"{type(exc).__name__}: {exc}"[:500], int((time.perf_counter() - started) * 1000)
