@@ -269,13 +269,26 @@ def mint_token(
 # --- FastAPI dependencies ---------------------------------------------------------------------------------
 
 
-async def get_principal(request: Request) -> Principal:
-    header = request.headers.get("authorization", "")
+VERIFIED_STATE = "verified_principal"
+"""Where the rate limiter leaves the principal it verified (`scope["state"]`), so a token is verified once."""
+
+
+def bearer_token(header: str) -> str | None:
+    """The token of an `Authorization: Bearer …` header value, or None."""
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def get_principal(request: Request) -> Principal:
+    token = bearer_token(request.headers.get("authorization", ""))
+    if token is None:
         raise Unauthorized("A bearer token is required (Authorization: Bearer …)")
-    verifier: TokenVerifier = request.app.state.verifier
-    principal = await verifier.verify(token.strip())
+    verified = getattr(request.state, VERIFIED_STATE, None)
+    if isinstance(verified, Principal) and verified.token == token:
+        principal = verified
+    else:
+        verifier: TokenVerifier = request.app.state.verifier
+        principal = await verifier.verify(token)
     request.state.principal = principal
     return principal
 
