@@ -57,23 +57,37 @@ class Principal:
 
     @classmethod
     def from_claims(cls, claims: dict[str, Any], token: str = "") -> Principal:
+        """The principal of verified claims; a claim of the wrong type or an unknown agency type is a 401 (a
+        signed token is trusted for who it names, not for the shape of what it carries)."""
         roles = claims.get("roles") or []
         hubs = claims.get("hubs") or []
         scope = claims.get("scope") or claims.get("scp") or ""
-        scopes = scope.split() if isinstance(scope, str) else list(scope)
-        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        if not _strings(roles):
             raise Unauthorized("The token's roles claim must be a list of strings")
-        if not isinstance(hubs, list) or not all(isinstance(h, str) for h in hubs):
+        if not _strings(hubs):
             raise Unauthorized("The token's hubs claim must be a list of strings")
+        if not isinstance(scope, str) and not _strings(scope):
+            raise Unauthorized("The token's scope claim must be a string or a list of strings")
+        sub, agency, agency_type = claims.get("sub"), claims.get("agency"), claims.get("agency_type")
+        if not isinstance(sub, str) or not sub:
+            raise Unauthorized("The token's sub claim must be a non-empty string")
+        if agency is not None and (not isinstance(agency, str) or not agency):
+            raise Unauthorized("The token's agency claim must be a string (one agency code)")
+        if agency_type is not None and agency_type not in AGENCY_TYPES:
+            raise Unauthorized(f"The token's agency_type claim must be one of {', '.join(AGENCY_TYPES)}")
         return cls(
-            sub=str(claims["sub"]),
+            sub=sub,
             roles=frozenset(roles),
-            agency=claims.get("agency"),
-            agency_type=claims.get("agency_type"),
+            agency=agency,
+            agency_type=agency_type,
             hubs=tuple(hubs),
-            scopes=frozenset(scopes),
+            scopes=frozenset(scope.split() if isinstance(scope, str) else scope),
             token=token,
         )
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
 def _algorithm_for(jwk: dict[str, Any]) -> str:
