@@ -2,7 +2,9 @@
 
 Every service verifies tokens itself: issuer and audience are checked, each key is pinned to one algorithm
 (so `alg=none` and HS256-signed-with-the-public-key are refused), an unknown `kid` triggers one JWKS refresh,
-and a rotated key is picked up without a restart.
+and a rotated key is picked up without a restart. The fetched key set also has a maximum age (`max_age`,
+setting `jwks_max_age_seconds`): once it is older, the next verification fetches it again, so a key the identity
+provider has removed stops being trusted within that time.
 """
 
 from __future__ import annotations
@@ -117,8 +119,13 @@ class TokenVerifier:
         jwks: dict[str, Any] | None = None,
         leeway: int = 30,
         refresh_cooldown: float = 5.0,
+        max_age: float = 300.0,
         http_client: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`max_age`: seconds a fetched JWKS is trusted before it is fetched again (keys removed by the identity
+        provider stop being trusted within it). While the provider does not answer, the keys last fetched stay in
+        use and a fetch is retried at most every `refresh_cooldown` seconds."""
         if not jwks_url and jwks is None:
             raise ValueError("TokenVerifier needs a jwks_url or a jwks")
         self.issuer = issuer
@@ -126,9 +133,12 @@ class TokenVerifier:
         self.jwks_url = jwks_url
         self.leeway = leeway
         self.refresh_cooldown = refresh_cooldown
+        self.max_age = max_age
+        self._clock = clock
         self._client = http_client
         self._keys: dict[str, tuple[Any, str]] = {}
-        self._last_refresh = 0.0
+        self._last_refresh = float("-inf")
+        self._fetched_at = float("-inf")
         self._lock = asyncio.Lock()
         self.refresh_count = 0
         if jwks is not None:
@@ -150,21 +160,25 @@ class TokenVerifier:
         if not self.jwks_url:
             return
         async with self._lock:
-            if time.monotonic() - self._last_refresh < self.refresh_cooldown and self._keys:
+            if self._clock() - self._last_refresh < self.refresh_cooldown and self._keys:
                 return
             client = self._client or httpx.AsyncClient(timeout=5.0)
             try:
                 response = await client.get(self.jwks_url)
                 response.raise_for_status()
                 self._install(response.json())
+                self._fetched_at = self._clock()
                 self.refresh_count += 1
             finally:
-                self._last_refresh = time.monotonic()
+                self._last_refresh = self._clock()
                 if self._client is None:
                     await client.aclose()
 
+    def _stale(self) -> bool:
+        return self._clock() - self._fetched_at >= self.max_age
+
     async def _key_for(self, kid: str) -> tuple[Any, str] | None:
-        if kid not in self._keys and self.jwks_url:
+        if self.jwks_url and (kid not in self._keys or self._stale()):
             try:
                 await self.refresh()
             except (httpx.HTTPError, ValueError):
