@@ -50,7 +50,7 @@ async def main() -> None:
     try:
         t0 = time.perf_counter()
         await seed_cohort(url, FAMILIES, observations=True)
-        engine = create_async_engine(async_url(url))
+        engine = create_async_engine(async_url(url), hide_parameters=True)
         async with engine.begin() as conn:
             from sqlalchemy.ext.asyncio import AsyncSession
 

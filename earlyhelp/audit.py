@@ -14,7 +14,8 @@ from shared.migrate import with_database
 async def verify_all(server_url: str, services: list[str]) -> dict[str, ChainReport]:
     reports: dict[str, ChainReport] = {}
     for name in services:
-        engine = create_async_engine(async_url(with_database(server_url, BY_NAME[name].database)), poolclass=NullPool)
+        url = async_url(with_database(server_url, BY_NAME[name].database))
+        engine = create_async_engine(url, poolclass=NullPool, hide_parameters=True)
         try:
             async with engine.connect() as conn:
                 reports[name] = await verify_chain(conn)

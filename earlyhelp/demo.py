@@ -364,7 +364,7 @@ def _url(server_url: str, part: Part, urls: Mapping[str, str] | None) -> str:
 
 @asynccontextmanager
 async def _transaction(url: str) -> AsyncIterator[AsyncSession]:
-    engine = create_async_engine(async_url(url), poolclass=NullPool)
+    engine = create_async_engine(async_url(url), poolclass=NullPool, hide_parameters=True)
     try:
         async with async_sessionmaker(engine, expire_on_commit=False)() as session, session.begin():
             yield session

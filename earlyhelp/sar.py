@@ -34,7 +34,9 @@ DEFAULT_PREFIX = "earlyhelp_"
 
 @asynccontextmanager
 async def _transaction(server_url: str, database: str) -> AsyncIterator[AsyncSession]:
-    engine = create_async_engine(async_url(with_database(server_url, database)), poolclass=NullPool)
+    engine = create_async_engine(
+        async_url(with_database(server_url, database)), poolclass=NullPool, hide_parameters=True
+    )
     try:
         async with async_sessionmaker(engine, expire_on_commit=False)() as session, session.begin():
             yield session

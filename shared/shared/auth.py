@@ -2,7 +2,9 @@
 
 Every service verifies tokens itself: issuer and audience are checked, each key is pinned to one algorithm
 (so `alg=none` and HS256-signed-with-the-public-key are refused), an unknown `kid` triggers one JWKS refresh,
-and a rotated key is picked up without a restart.
+and a rotated key is picked up without a restart. The fetched key set also has a maximum age (`max_age`,
+setting `jwks_max_age_seconds`): once it is older, the next verification fetches it again, so a key the identity
+provider has removed stops being trusted within that time.
 """
 
 from __future__ import annotations
@@ -57,23 +59,37 @@ class Principal:
 
     @classmethod
     def from_claims(cls, claims: dict[str, Any], token: str = "") -> Principal:
+        """The principal of verified claims; a claim of the wrong type or an unknown agency type is a 401 (a
+        signed token is trusted for who it names, not for the shape of what it carries)."""
         roles = claims.get("roles") or []
         hubs = claims.get("hubs") or []
         scope = claims.get("scope") or claims.get("scp") or ""
-        scopes = scope.split() if isinstance(scope, str) else list(scope)
-        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        if not _strings(roles):
             raise Unauthorized("The token's roles claim must be a list of strings")
-        if not isinstance(hubs, list) or not all(isinstance(h, str) for h in hubs):
+        if not _strings(hubs):
             raise Unauthorized("The token's hubs claim must be a list of strings")
+        if not isinstance(scope, str) and not _strings(scope):
+            raise Unauthorized("The token's scope claim must be a string or a list of strings")
+        sub, agency, agency_type = claims.get("sub"), claims.get("agency"), claims.get("agency_type")
+        if not isinstance(sub, str) or not sub:
+            raise Unauthorized("The token's sub claim must be a non-empty string")
+        if agency is not None and (not isinstance(agency, str) or not agency):
+            raise Unauthorized("The token's agency claim must be a string (one agency code)")
+        if agency_type is not None and agency_type not in AGENCY_TYPES:
+            raise Unauthorized(f"The token's agency_type claim must be one of {', '.join(AGENCY_TYPES)}")
         return cls(
-            sub=str(claims["sub"]),
+            sub=sub,
             roles=frozenset(roles),
-            agency=claims.get("agency"),
-            agency_type=claims.get("agency_type"),
+            agency=agency,
+            agency_type=agency_type,
             hubs=tuple(hubs),
-            scopes=frozenset(scopes),
+            scopes=frozenset(scope.split() if isinstance(scope, str) else scope),
             token=token,
         )
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
 def _algorithm_for(jwk: dict[str, Any]) -> str:
@@ -103,8 +119,13 @@ class TokenVerifier:
         jwks: dict[str, Any] | None = None,
         leeway: int = 30,
         refresh_cooldown: float = 5.0,
+        max_age: float = 300.0,
         http_client: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`max_age`: seconds a fetched JWKS is trusted before it is fetched again (keys removed by the identity
+        provider stop being trusted within it). While the provider does not answer, the keys last fetched stay in
+        use and a fetch is retried at most every `refresh_cooldown` seconds."""
         if not jwks_url and jwks is None:
             raise ValueError("TokenVerifier needs a jwks_url or a jwks")
         self.issuer = issuer
@@ -112,9 +133,12 @@ class TokenVerifier:
         self.jwks_url = jwks_url
         self.leeway = leeway
         self.refresh_cooldown = refresh_cooldown
+        self.max_age = max_age
+        self._clock = clock
         self._client = http_client
         self._keys: dict[str, tuple[Any, str]] = {}
-        self._last_refresh = 0.0
+        self._last_refresh = float("-inf")
+        self._fetched_at = float("-inf")
         self._lock = asyncio.Lock()
         self.refresh_count = 0
         if jwks is not None:
@@ -136,21 +160,25 @@ class TokenVerifier:
         if not self.jwks_url:
             return
         async with self._lock:
-            if time.monotonic() - self._last_refresh < self.refresh_cooldown and self._keys:
+            if self._clock() - self._last_refresh < self.refresh_cooldown and self._keys:
                 return
             client = self._client or httpx.AsyncClient(timeout=5.0)
             try:
                 response = await client.get(self.jwks_url)
                 response.raise_for_status()
                 self._install(response.json())
+                self._fetched_at = self._clock()
                 self.refresh_count += 1
             finally:
-                self._last_refresh = time.monotonic()
+                self._last_refresh = self._clock()
                 if self._client is None:
                     await client.aclose()
 
+    def _stale(self) -> bool:
+        return self._clock() - self._fetched_at >= self.max_age
+
     async def _key_for(self, kid: str) -> tuple[Any, str] | None:
-        if kid not in self._keys and self.jwks_url:
+        if self.jwks_url and (kid not in self._keys or self._stale()):
             try:
                 await self.refresh()
             except (httpx.HTTPError, ValueError):
@@ -269,13 +297,26 @@ def mint_token(
 # --- FastAPI dependencies ---------------------------------------------------------------------------------
 
 
-async def get_principal(request: Request) -> Principal:
-    header = request.headers.get("authorization", "")
+VERIFIED_STATE = "verified_principal"
+"""Where the rate limiter leaves the principal it verified (`scope["state"]`), so a token is verified once."""
+
+
+def bearer_token(header: str) -> str | None:
+    """The token of an `Authorization: Bearer …` header value, or None."""
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def get_principal(request: Request) -> Principal:
+    token = bearer_token(request.headers.get("authorization", ""))
+    if token is None:
         raise Unauthorized("A bearer token is required (Authorization: Bearer …)")
-    verifier: TokenVerifier = request.app.state.verifier
-    principal = await verifier.verify(token.strip())
+    verified = getattr(request.state, VERIFIED_STATE, None)
+    if isinstance(verified, Principal) and verified.token == token:
+        principal = verified
+    else:
+        verifier: TokenVerifier = request.app.state.verifier
+        principal = await verifier.verify(token)
     request.state.principal = principal
     return principal
 

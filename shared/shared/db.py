@@ -57,6 +57,8 @@ class Database:
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_pre_ping=True,
+            # a failed statement's log line never carries its bound values (NHS numbers, names, addresses)
+            hide_parameters=True,
             pool_timeout=5,
             connect_args={"timeout": 5, "command_timeout": command_timeout},
             **engine_kwargs,

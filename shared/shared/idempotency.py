@@ -13,7 +13,9 @@ A service declares the table on its MetaData (`idempotency_table(Base.metadata)`
 The key's row is inserted in the request's own transaction before the work, `ON CONFLICT DO NOTHING`: a concurrent
 request with the same key waits on the primary key until the first commits and then replays its response. When the
 first request fails, its transaction and the key roll back together, so the client may retry with the same key.
-Keys belong to the caller (token subject); two callers may use the same key. A key lives 24 hours (`RETENTION`):
+Keys belong to the caller (token subject); two callers may use the same key, and neither ever gets the other's
+stored response. A replay hands back what the first response held — personal data, often — so it is written to the
+service's access log as a read of the record (`purpose` "idempotent replay"). A key lives 24 hours (`RETENTION`):
 the stored response holds personal data, so `purge_loop` (a background task of the service) deletes expired
 keys. (The referrals service's intake writes its key inside its one-statement insert, `referrals.repository`, for
 speed; same semantics, same purge.)
@@ -85,6 +87,8 @@ class Idempotency:
     digest: str
     status_code: int
     response: Response
+    actor: str = ""
+    """How the access log names the caller (`Principal.actor`)."""
 
     async def run(self, model: type[M], create: Callable[[], Awaitable[Any]]) -> M:
         """The result of `create()` as a `model` (read from its attributes when it is a row), or — for a key seen
@@ -99,7 +103,9 @@ class Idempotency:
             .returning(t.c.key)
         )
         if claimed.scalar_one_or_none() is None:
-            return self._replay(model, await self._earlier())
+            replayed = self._replay(model, await self._earlier())
+            await self._audit_replay(model, replayed)
+            return replayed
         result = self._as(model, await create())
         body = jsonable_encoder(result)
         await self.session.execute(
@@ -117,6 +123,23 @@ class Idempotency:
         t = self.table
         return (await self.session.execute(select(t).where(t.c.owner == self.owner, t.c.key == self.key))).one()
 
+    async def _audit_replay(self, model: type[BaseModel], replayed: BaseModel) -> None:
+        """The access-log row of a replay, as a read of the record the first response created."""
+        audit_log = self.table.metadata.tables.get("audit_log")
+        if audit_log is None:
+            return
+        record_id = getattr(replayed, "id", None) or self.key
+        row = {
+            "actor": self.actor,
+            "action": "read",
+            "record_type": record_type_of(model),
+            "record_id": str(record_id),
+            "purpose": "idempotent replay",
+            "details": None,
+            "hash": "",  # set by the chain's trigger
+        }
+        await self.session.execute(audit_log.insert(), [row])
+
     def _replay(self, model: type[M], earlier: Any) -> M:
         if earlier.request_hash != self.digest:
             raise UnprocessableContent(
@@ -130,6 +153,13 @@ class Idempotency:
         self.response.status_code = earlier.status_code
         self.response.headers[REPLAYED_HEADER] = "true"
         return model.model_validate(earlier.response_body)
+
+
+def record_type_of(model: type[BaseModel]) -> str:
+    """The access log's name for what a response model describes: `FamilyRead` → `family`,
+    `LeadWorkerAssignmentRead` → `lead_worker_assignment`."""
+    name = re.sub(r"(Read|Created|Response)$", "", model.__name__) or model.__name__
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def idempotency(table: Table) -> Callable[..., Awaitable[Idempotency]]:
@@ -162,6 +192,7 @@ def idempotency(table: Table) -> Callable[..., Awaitable[Idempotency]]:
             digest=digest,
             status_code=status_code,
             response=response,
+            actor=principal.actor,
         )
 
     return dependency

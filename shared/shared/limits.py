@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import math
 import time
 from typing import TypeVar
@@ -12,6 +10,7 @@ from typing import TypeVar
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.auth import VERIFIED_STATE, Principal, bearer_token
 from shared.errors import PayloadTooLarge, ServiceUnavailable, TooManyRequests, problem_response
 
 V = TypeVar("V")
@@ -78,9 +77,13 @@ class _TooLarge(HTTPException):
 class RateLimitMiddleware:
     """Per-client token bucket: `rate` requests per second with bursts up to `burst`; over it → 429 + Retry-After.
 
-    A client is the token's subject when a bearer token is present (each partner system has its own budget),
-    otherwise the remote address. The bucket lives in the process: with N replicas a client gets N budgets,
-    which is the intended trade-off (no shared state on the hot path). Health and metrics are never limited.
+    A client is the verified principal when the request carries a bearer token that the app's verifier accepts
+    (each partner system has its own budget), otherwise the client address: a token is never trusted before its
+    signature is checked, so unsigned or forged tokens neither spend a real caller's budget nor escape the
+    per-address limit by changing their `sub`. The principal verified here is kept on the request
+    (`scope["state"]`), so the authentication dependency does not verify the same token twice. The bucket lives
+    in the process: with N replicas a client gets N budgets, which is the intended trade-off (no shared state on
+    the hot path). Health, metrics and signed event delivery are never limited — those exact paths only.
     """
 
     EXEMPT = ("/healthz", "/readyz", "/metrics", "/v1/events")
@@ -91,19 +94,10 @@ class RateLimitMiddleware:
         self.burst = burst
         self._buckets: dict[str, tuple[float, float]] = {}
 
-    def _client(self, scope: Scope) -> str:
-        for key, value in scope.get("headers", []):
-            if key == b"authorization":
-                token = value.decode("latin-1").partition(" ")[2]
-                parts = token.split(".")
-                if len(parts) == 3:
-                    try:
-                        padded = parts[1] + "=" * (-len(parts[1]) % 4)
-                        sub = json.loads(base64.urlsafe_b64decode(padded)).get("sub")
-                    except (ValueError, TypeError, AttributeError):
-                        sub = None
-                    if isinstance(sub, str):
-                        return "sub:" + sub
+    async def _client(self, scope: Scope) -> str:
+        principal = await _verified_principal(scope)
+        if principal is not None:
+            return "sub:" + principal.sub
         client = scope.get("client")
         return "ip:" + (client[0] if client else "unknown")
 
@@ -121,16 +115,32 @@ class RateLimitMiddleware:
         return (1.0 - tokens) / self.rate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.rate <= 0 or scope.get("path", "").startswith(self.EXEMPT):
+        if scope["type"] != "http" or self.rate <= 0 or scope.get("path", "") in self.EXEMPT:
             await self.app(scope, receive, send)
             return
-        wait = self._take(self._client(scope))
+        wait = self._take(await self._client(scope))
         if wait <= 0:
             await self.app(scope, receive, send)
             return
         retry_after = str(max(1, math.ceil(wait)))
         problem = TooManyRequests(f"Rate limit exceeded; retry after {retry_after} s").to_problem()
         await problem_response(problem, {"Retry-After": retry_after})(scope, receive, send)
+
+
+async def _verified_principal(scope: Scope) -> Principal | None:
+    """The principal of the request's bearer token when the app's verifier accepts it, else None (the
+    authentication dependency then answers the 401 with its reason)."""
+    token = bearer_token(dict(scope.get("headers", [])).get(b"authorization", b"").decode("latin-1"))
+    state = getattr(scope.get("app"), "state", None)
+    verifier = getattr(state, "verifier", None)
+    if token is None or verifier is None:
+        return None
+    try:
+        principal: Principal = await verifier.verify(token)
+    except Exception:  # any refusal: the dependency verifies again and answers the 401 itself
+        return None
+    scope.setdefault("state", {})[VERIFIED_STATE] = principal
+    return principal
 
 
 class RequestTimeoutMiddleware:

@@ -128,7 +128,7 @@ def _statuses(
         statuses |= {400, 401}
     if "idempotency-key" in headers:
         statuses.add(400)
-    if limits.rate and not template.startswith(RateLimitMiddleware.EXEMPT):
+    if limits.rate and template not in RateLimitMiddleware.EXEMPT:
         statuses.add(429)
     if limits.time or template.endswith("/readyz"):
         statuses.add(503)

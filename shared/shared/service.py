@@ -53,6 +53,7 @@ def build_verifier(settings: ServiceSettings, client: httpx.AsyncClient | None =
             audience=settings.jwt_audience,
             jwks_url=settings.jwks_url,
             leeway=settings.jwt_leeway_seconds,
+            max_age=settings.jwks_max_age_seconds,
             http_client=client,
         )
     return TokenVerifier(

@@ -89,6 +89,12 @@ class ServiceSettings(BaseSettings):
     jwks_url: str | None = None
     dev_key_path: Path | None = None
     jwt_leeway_seconds: int = 30
+    jwks_max_age_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds a fetched JWKS is trusted before it is fetched again: a key the identity provider "
+        "removed stops being trusted within this time",
+    )
 
     service_token: str | None = None
     """Bearer token this service presents to the others (from the identity provider in production).

@@ -7,9 +7,12 @@ import uuid
 
 import asyncpg
 import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from referrals.app import create_app
 from referrals.config import Settings
+from referrals.models import platform
 from shared.db import plain_url
 from tests.referrals.conftest import maternity_payload, partner
 from tests.support import app_client
@@ -99,3 +102,44 @@ async def test_concurrent_creates_on_a_committed_database(fresh_referrals_db: st
         assert await conn.fetchval("SELECT count(*) FROM idempotency_keys") == 2
     finally:
         await conn.close()
+
+
+async def _replay_reads(sessions: async_sessionmaker[AsyncSession], referral_id: str) -> list[tuple[str, str]]:
+    async with sessions() as session:
+        rows = await session.execute(
+            select(platform.audit_log.c.actor, platform.audit_log.c.action).where(
+                platform.audit_log.c.record_type == "referral",
+                platform.audit_log.c.record_id == referral_id,
+                platform.audit_log.c.purpose == "idempotent replay",
+            )
+        )
+        return [(r.actor, r.action) for r in rows]
+
+
+async def test_a_replay_is_audited_and_only_for_the_submitter(
+    client: httpx.AsyncClient, referrals_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Issue 19 G: a replay returns personal data, so it is a read in the access log; another system of the same
+    agency reusing the key gets a 409 problem, never the stored referral (and nothing is created twice)."""
+    body = maternity_payload()
+    first = await client.post(
+        "/v1/referrals/maternity", json=body, headers={**partner(sub="mis-a"), "Idempotency-Key": "g-key"}
+    )
+    assert first.status_code == 201, first.text
+    referral_id = first.json()["id"]
+    assert await _replay_reads(referrals_sessions, referral_id) == []
+
+    other = await client.post(
+        "/v1/referrals/maternity", json=body, headers={**partner(sub="mis-b"), "Idempotency-Key": "g-key"}
+    )
+    assert other.status_code == 409, other.text
+    assert other.headers["content-type"] == "application/problem+json"
+    assert referral_id not in other.text and body["expectant_parent"]["nhs_number"] not in other.text
+    assert "idempotent-replayed" not in other.headers
+
+    again = await client.post(
+        "/v1/referrals/maternity", json=body, headers={**partner(sub="mis-a"), "Idempotency-Key": "g-key"}
+    )
+    assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    assert await _replay_reads(referrals_sessions, referral_id) == [("mis-a@MAT-LTH", "read")]

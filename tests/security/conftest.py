@@ -83,10 +83,18 @@ async def _bound(client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSe
 
 @pytest.fixture
 async def referrals(
-    _referrals_app: httpx.AsyncClient, referrals_sessions: async_sessionmaker[AsyncSession]
+    _referrals_app: httpx.AsyncClient, referrals_sessions: async_sessionmaker[AsyncSession], cases: httpx.AsyncClient
 ) -> AsyncIterator[httpx.AsyncClient]:
-    async for client in _bound(_referrals_app, referrals_sessions):
-        yield client
+    """The referrals app asks the in-process cases app which families a practitioner works with."""
+    from referrals.deps import caseload_of
+
+    app = _referrals_app.app  # type: ignore[attr-defined]
+    app.dependency_overrides[caseload_of] = lambda: CaseloadClient(cases, "http://cases.test")
+    try:
+        async for client in _bound(_referrals_app, referrals_sessions):
+            yield client
+    finally:
+        app.dependency_overrides.pop(caseload_of, None)
 
 
 @pytest.fixture

@@ -221,8 +221,9 @@ async def served_service(service: str, server_url: str, **overrides: Any) -> Asy
 
 
 @pytest.fixture(scope="module")
-async def referrals_served(server_url: str, referrals_db: str) -> AsyncIterator[Served]:
-    overrides = {"cases_url": dead_url(), "outcomes_url": dead_url(), "match_retry_interval": 0}
+async def referrals_served(server_url: str, referrals_db: str, cases_served: Served) -> AsyncIterator[Served]:
+    # a practitioner's referrals are those of the families cases says they work with: cases must answer
+    overrides = {"cases_url": cases_served.base_url, "outcomes_url": dead_url(), "match_retry_interval": 0}
     async for served in served_service("referrals", server_url, **overrides):
         yield served
 

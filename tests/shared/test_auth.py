@@ -13,6 +13,7 @@ import httpx
 import jwt
 import pytest
 import uvicorn
+from asgi_lifespan import LifespanManager
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
@@ -178,3 +179,38 @@ async def test_jwks_key_is_pinned_to_its_algorithm(jwks_server: JwksServer) -> N
     token = jwt.encode(_claims(iss="iss", aud="aud"), key, algorithm="RS256", headers={"kid": jwk["kid"]})
     with pytest.raises(Unauthorized):
         await verifier.verify(token)
+
+
+async def test_a_key_removed_from_the_jwks_stops_being_trusted_after_the_max_age(
+    jwks_server: JwksServer, referrals_db: str, build_app: Any
+) -> None:
+    """Issue 19: the JWKS was refreshed only on an unknown kid, so a removed key stayed trusted until restart.
+    Through a service's HTTP interface, on a clock the test moves (no waiting)."""
+    removed = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    kept = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwks_server.keys = [public_jwk(removed), public_jwk(kept)]
+    app = build_app(referrals_db, jwks_url=jwks_server.url, jwks_max_age_seconds=120)
+    now = [1000.0]
+    async with LifespanManager(app) as manager:
+        built = app.state.verifier
+        assert built.max_age == 120  # the setting reaches the service's verifier
+        app.state.verifier = TokenVerifier(
+            issuer=DEV_ISSUER, audience=DEV_AUDIENCE, jwks_url=jwks_server.url, max_age=120, clock=lambda: now[0]
+        )
+
+        def token(key: rsa.RSAPrivateKey) -> dict[str, str]:
+            return auth(mint_token(key, issuer=DEV_ISSUER, audience=DEV_AUDIENCE, sub="s", roles=["admin"]))
+
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            assert (await client.get("/admin-only", headers=token(removed))).status_code == 200
+            jwks_server.keys = [public_jwk(kept)]  # the identity provider withdraws the key
+            now[0] += 60
+            assert (await client.get("/admin-only", headers=token(removed))).status_code == 200  # within max age
+            assert jwks_server.hits == 1
+            now[0] += 61
+            refused = await client.get("/admin-only", headers=token(removed))
+            assert refused.status_code == 401
+            assert "unknown key" in refused.json()["detail"]
+            assert (await client.get("/admin-only", headers=token(kept))).status_code == 200
+            assert jwks_server.hits == 2

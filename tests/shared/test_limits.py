@@ -80,3 +80,49 @@ async def test_a_statement_may_run_as_long_as_the_longest_request_limit(referral
 
     assert await statement_limit(None) == 12
     assert await statement_limit({"/v1/evaluations": 900, "/v1/observations/import": 300}) == 900
+
+
+def _unsigned(sub: str) -> dict[str, str]:
+    """A token that claims `sub` but was signed by nobody (the form an attacker can mint at will)."""
+    import base64
+    import json
+
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    return {"Authorization": f"Bearer {part({'alg': 'RS256', 'kid': 'forged'})}.{part({'sub': sub})}.c2ln"}
+
+
+async def test_forged_tokens_do_not_spend_a_real_clients_budget(referrals_db: str, build_app: Any) -> None:
+    """Issue 19 E: buckets are keyed on the verified principal; an unsigned token is only its address."""
+    app = build_app(referrals_db, rate_limit_per_second=0.01, rate_limit_burst=3)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            forged = [
+                (await client.get("/admin-only", headers=_unsigned("school-mis-001"))).status_code for _ in range(5)
+            ]
+            assert forged == [401, 401, 401, 429, 429]  # the forger's address ran out, not the partner's budget
+            real = auth(make_token("admin", sub="school-mis-001"))
+            assert (await client.get("/admin-only", headers=real)).status_code == 200
+
+
+async def test_changing_the_unverified_sub_does_not_escape_the_address_limit(referrals_db: str, build_app: Any) -> None:
+    app = build_app(referrals_db, rate_limit_per_second=0.01, rate_limit_burst=3)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            statuses = [
+                (await client.get("/admin-only", headers=_unsigned(f"random-{i}"))).status_code for i in range(5)
+            ]
+    assert statuses == [401, 401, 401, 429, 429]
+
+
+async def test_exemptions_are_exact_paths(referrals_db: str, build_app: Any) -> None:
+    app = build_app(referrals_db, rate_limit_per_second=0.01, rate_limit_burst=2)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            lookalike = [(await client.get("/healthz_anything")).status_code for _ in range(3)]
+            assert lookalike == [404, 404, 429]
+            assert [(await client.get("/healthz")).status_code for _ in range(3)] == [200, 200, 200]

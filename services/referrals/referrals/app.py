@@ -24,6 +24,7 @@ from referrals.triage.working_days import decision_due_at
 from referrals.webhooks import endpoints as webhook_endpoints
 from referrals.webhooks.delivery import delivery_client
 from shared.auth import ServiceCredentials
+from shared.caseload import CaseloadClient
 from shared.idempotency import purge_loop
 from shared.service import create_service_app
 
@@ -70,12 +71,14 @@ async def warm_up(app: FastAPI) -> None:
     - The first decision deadline imports the `holidays` package with every country in it (about a second) and
       builds this year's calendar (and next January's).
     - The service token for calls to cases and outcomes is minted (loading the signing key) now.
+    - The client that asks cases which families a practitioner works with shares the pooled HTTP client.
     (`create_service_app` then freezes everything alive out of the garbage collector's reach.)
     """
     settings: Settings = app.state.settings
     now = datetime.now(UTC)
     decision_due_at(now, settings.decision_working_days)
     decision_due_at(now.replace(month=12, day=31), settings.decision_working_days)
+    app.state.caseload = CaseloadClient(app.state.http, settings.cases_url, timeout=settings.caseload_timeout_seconds)
     with contextlib.suppress(Exception):  # in production a configured token; a dev key may be missing
         app.state.needs.credentials.headers()
 

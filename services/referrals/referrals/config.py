@@ -31,6 +31,9 @@ class Settings(ServiceSettings):
         default=5.0,
         description="After cases fails, intake skips the inline match this long (matching stays pending)",
     )
+    caseload_timeout_seconds: float = Field(
+        default=2.0, description="How long a practitioner's read waits for cases to say which families they work with"
+    )
     framework_cache_seconds: float = 60.0
     outcomes_timeout_seconds: float = 1.0
     subscribers: list[EventSubscriber] = Field(default_factory=list)

@@ -21,6 +21,7 @@ from referrals.triage.service import TriageService
 from referrals.webhooks.repository import WebhookRepository
 from referrals.webhooks.service import WebhooksService
 from shared.auth import Principal, require_roles
+from shared.caseload import CaseloadClient
 from shared.db import SessionDep
 
 Referrer = Annotated[Principal, Depends(require_roles("partner_system", "practitioner", "admin"))]
@@ -62,8 +63,17 @@ async def get_intake(
     return IntakeService(IntakeRepository(session), settings, peers)
 
 
-async def get_triage(session: SessionDep) -> TriageService:
-    return TriageService(ReferralRepository(session))
+async def caseload_of(request: Request) -> CaseloadClient:
+    """The client asking cases which families a practitioner works with (built at startup, pooled connections)."""
+    caseload: CaseloadClient = request.app.state.caseload
+    return caseload
+
+
+CaseloadDep = Annotated[CaseloadClient, Depends(caseload_of)]
+
+
+async def get_triage(session: SessionDep, caseload: CaseloadDep) -> TriageService:
+    return TriageService(ReferralRepository(session), caseload)
 
 
 async def get_webhooks(session: SessionDep, settings: SettingsDep) -> WebhooksService:

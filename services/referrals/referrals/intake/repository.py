@@ -115,6 +115,11 @@ class IntakeRepository:
             )
         ).scalar_one_or_none()
 
+    async def submitter_of(self, referral_id: uuid.UUID) -> str | None:
+        """The token subject that submitted a referral (`created_by`)."""
+        query = select(Referral.created_by).where(Referral.id == referral_id)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
     async def due_for_matching(self, now: datetime, limit: int) -> list[Referral]:
         """Referrals whose matching is pending and due, locked so that replicas share the work."""
         query = (

@@ -23,12 +23,13 @@ from referrals.intake.matching import CasesUnavailable, PersonMatch, PersonMatch
 from referrals.intake.people import NamedPerson, kind_details, people_of, person_row, query_for
 from referrals.intake.repository import AuditEntry, IdempotentResponse, IntakeRepository
 from referrals.intake.schemas import MAX_PEOPLE, MaternityReferralCreate, ReferralCreate
-from referrals.models import Referral, ReferralPerson, StatusChange
+from referrals.models import Referral, ReferralPerson, StatusChange, platform
 from referrals.needs import NeedCatalogue
 from referrals.payloads import EVENT_SOURCE, received_payload
 from referrals.triage.hubs import allocate_hub
 from referrals.triage.schemas import to_read
 from referrals.triage.working_days import decision_due_at
+from shared.audit import record_access
 from shared.auth import Principal
 from shared.errors import BadRequest, Conflict, Forbidden, UnprocessableContent, field_error
 from shared.events import OutboxEvent
@@ -92,9 +93,8 @@ class IntakeService:
             raise BadRequest("Partner systems must send an Idempotency-Key header with every create")
         if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
             raise BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters")
-        owner = principal.agency
         if idempotency_key is not None:
-            earlier = await self._replay(owner, idempotency_key, request_hash(kind, payload))
+            earlier = await self._replay(principal, idempotency_key, request_hash(kind, payload))
             if earlier is not None:
                 return earlier
 
@@ -120,14 +120,20 @@ class IntakeService:
             needs=needs,
             matches=matches,
             now=now,
-            idempotency=(owner, idempotency_key) if idempotency_key is not None else None,
+            idempotency=(principal.agency, idempotency_key) if idempotency_key is not None else None,
         )
         log.info("referral_received", referral_id=str(referral.id), kind=kind, hub=referral.hub)
         return IntakeResult(201, body, referral.id, replayed=False)
 
-    async def _replay(self, owner: str, key: str, digest: str) -> IntakeResult | None:
-        """Claim the key (None: this request is the first), or the first request's response to replay."""
-        earlier = await self.repo.claim_idempotency_key(owner, key, digest)
+    async def _replay(self, principal: Principal, key: str, digest: str) -> IntakeResult | None:
+        """Claim the key (None: this request is the first), or the first request's response to replay.
+
+        Keys are the agency's (so two systems of one agency cannot create the same referral twice under one key),
+        but the stored response is its submitter's: another subject of the agency gets a 409, not the referral.
+        A replay hands back personal data, so it is audited as a read of the referral.
+        """
+        assert principal.agency is not None
+        earlier = await self.repo.claim_idempotency_key(principal.agency, key, digest)
         if earlier is None:
             return None
         if earlier.request_hash != digest:
@@ -139,6 +145,19 @@ class IntakeService:
             )
         if earlier.status_code is None or earlier.response_body is None or earlier.referral_id is None:
             raise Conflict("A request with this Idempotency-Key is still being processed")
+        if await self.repo.submitter_of(earlier.referral_id) != principal.sub:
+            raise Conflict(
+                "This Idempotency-Key was used by another caller of your agency; use a new key for a new referral"
+            )
+        await record_access(
+            self.repo.session,
+            platform,
+            actor=principal,
+            action="read",
+            record_type="referral",
+            record_ids=[earlier.referral_id],
+            purpose="idempotent replay",
+        )
         return IntakeResult(earlier.status_code, earlier.response_body, earlier.referral_id, replayed=True)
 
     async def validate_needs(self, needs: list[str]) -> list[str]:

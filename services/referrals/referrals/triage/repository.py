@@ -60,6 +60,12 @@ class ReferralRepository:
             query = query.with_for_update(of=Referral)
         return (await self.session.execute(query)).scalar_one_or_none()
 
+    async def family_of(self, referral_id: uuid.UUID) -> uuid.UUID | None:
+        """The family a referral was linked to (by the case that took it), whoever may see it: only to ask the
+        cases service whether the caller works with that family."""
+        query = select(Referral.family_id).where(Referral.id == referral_id)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
     async def search(
         self,
         scope: ReadScope,
@@ -153,6 +159,11 @@ def visible_to(scope: ReadScope) -> ColumnElement[bool]:
         clauses.append(Referral.agency.in_(list(scope.agencies)))
     if scope.hubs:
         clauses.append(Referral.hub.in_(list(scope.hubs)))
+    if scope.families:
+        clauses.append(Referral.family_id.in_(list(scope.families)))
+    if scope.submitted is not None:
+        agency, sub = scope.submitted
+        clauses.append(and_(Referral.agency == agency, Referral.created_by == sub))
     return or_(*clauses) if clauses else false()
 
 

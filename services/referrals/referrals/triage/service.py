@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from referrals.access import ReadScope, decision_scope, read_scope, withdraw_scope
+from referrals.access import ReadScope, caseload_families, decision_scope, needs_caseload, read_scope, withdraw_scope
 from referrals.models import OPEN_STATUSES, Referral, platform
 from referrals.payloads import (
     EVENT_SOURCE,
@@ -23,21 +23,24 @@ from referrals.triage.repository import QueuePosition, ReferralFilters, Referral
 from referrals.triage.schemas import DecisionCreate, WithdrawalCreate
 from shared.audit import record_access
 from shared.auth import Principal
+from shared.caseload import CaseloadClient
 from shared.errors import Conflict, NotFound
 from shared.events import publish
 
 
 class TriageService:
-    """Triage of the referrals a caller may see; built per request from its repository."""
+    """Triage of the referrals a caller may see; built per request from its repository and the client that asks
+    the cases service which families a practitioner works with."""
 
-    def __init__(self, repo: ReferralRepository) -> None:
+    def __init__(self, repo: ReferralRepository, caseload: CaseloadClient | None = None) -> None:
         self.repo = repo
+        self.caseload = caseload
 
     # --- reading ------------------------------------------------------------------------------------------
 
     async def referral(self, principal: Principal, referral_id: uuid.UUID) -> Referral:
         """One referral the caller may see (audited as a read); 404 as for an unknown id otherwise."""
-        referral = await self.repo.get(referral_id, read_scope(principal))
+        referral = await self.repo.get(referral_id, await self._read_scope_of(principal, referral_id))
         if referral is None:
             raise NotFound(f"No referral {referral_id} that you can see")
         await self._audit(principal, "read", [referral.id], "view referral")
@@ -47,7 +50,9 @@ class TriageService:
         self, principal: Principal, filters: ReferralFilters, *, limit: int, after: QueuePosition | None, now: datetime
     ) -> tuple[list[Referral], bool]:
         """A page of the triage queue the caller may see (audited as reads), and whether more follow."""
-        rows = await self.repo.search(read_scope(principal), filters, limit=limit + 1, after=after, now=now)
+        family_ids = list(filters.family_ids) if filters.family_ids else None
+        scope = read_scope(principal, await caseload_families(principal, self.caseload, family_ids))
+        rows = await self.repo.search(scope, filters, limit=limit + 1, after=after, now=now)
         page = rows[:limit]
         await self._audit(principal, "read", [r.id for r in page], "list referrals")
         return page, len(rows) > limit
@@ -126,6 +131,12 @@ class TriageService:
         return linked
 
     # --- helpers ------------------------------------------------------------------------------------------
+
+    async def _read_scope_of(self, principal: Principal, referral_id: uuid.UUID) -> ReadScope:
+        """The caller's read scope over one referral: cases is asked only about that referral's family."""
+        family_id = await self.repo.family_of(referral_id) if needs_caseload(principal) else None
+        families = [family_id] if family_id is not None else []
+        return read_scope(principal, await caseload_families(principal, self.caseload, families))
 
     async def _locked(self, referral_id: uuid.UUID, scope: ReadScope) -> Referral:
         referral = await self.repo.get(referral_id, scope, for_update=True)
