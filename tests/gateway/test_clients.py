@@ -8,6 +8,12 @@ import respx
 
 from gateway.clients.base import Caller, ServiceAPI, Upstream
 from gateway.errors import ErrorCode, UpstreamError
+from gateway.upstream import UpstreamModel
+
+
+class Item(UpstreamModel):
+    id: str
+
 
 BASE = "http://cases.test"
 TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -26,7 +32,7 @@ async def test_forwards_token_request_id_and_trace(api: ServiceAPI) -> None:
     route = respx.get(f"{BASE}/v1/people").mock(
         return_value=httpx.Response(200, json={"items": [], "next_cursor": None})
     )
-    await api.batch("/v1/people", "ids", ["a", "b"])
+    await api.batch(Item, "/v1/people", "ids", ["a", "b"])
     request = route.calls.last.request
     assert request.headers["authorization"] == "Bearer tok123"
     assert request.headers["x-request-id"] == "req-1"
@@ -52,7 +58,7 @@ async def test_get_is_retried_once_on_transport_error(api: ServiceAPI) -> None:
     route = respx.get(f"{BASE}/v1/workers").mock(
         side_effect=[httpx.ConnectError("refused"), httpx.Response(200, json={"items": [{"id": "w"}]})]
     )
-    assert await api.batch("/v1/workers", "ids", ["w"]) == [{"id": "w"}]
+    assert await api.batch(Item, "/v1/workers", "ids", ["w"]) == [Item(id="w")]
     assert route.call_count == 2
 
 
@@ -118,14 +124,14 @@ async def test_batch_follows_next_cursor(api: ServiceAPI) -> None:
             httpx.Response(200, json={"items": [{"id": "2"}], "next_cursor": None}),
         ]
     )
-    assert [i["id"] for i in await api.batch("/v1/cases", "family_ids", ["f"])] == ["1", "2"]
+    assert [i.id for i in await api.batch(Item, "/v1/cases", "family_ids", ["f"])] == ["1", "2"]
     assert route.calls[1].request.url.params["cursor"] == "abc"
 
 
 @respx.mock
 async def test_batch_splits_more_than_100_ids(api: ServiceAPI) -> None:
     route = respx.get(f"{BASE}/v1/people").mock(return_value=httpx.Response(200, json={"items": []}))
-    await api.batch("/v1/people", "ids", [str(i) for i in range(150)])
+    await api.batch(Item, "/v1/people", "ids", [str(i) for i in range(150)])
     assert route.call_count == 2
     assert len(route.calls[0].request.url.params["ids"].split(",")) == 100
 

@@ -12,17 +12,20 @@ import secrets
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 import structlog
+from pydantic import BaseModel, ValidationError
 
 from gateway.errors import UpstreamError
 from gateway.metrics import UPSTREAM_ERRORS, UPSTREAM_LATENCY, UPSTREAM_REQUESTS
+from gateway.upstream import Page
 
 log = structlog.get_logger("gateway.clients")
 JSON = dict[str, Any]
+M = TypeVar("M", bound=BaseModel)
 BATCH_MAX = 100
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 MAX_LIST_PAGES = 20
@@ -166,7 +169,7 @@ def _error_from(service: str, response: httpx.Response) -> UpstreamError:
 
 
 class ServiceAPI:
-    """One service as seen by one GraphQL request."""
+    """One service as seen by one GraphQL request; answers are parsed into the gateway's upstream models."""
 
     def __init__(self, upstream: Upstream, caller: Caller) -> None:
         self.upstream = upstream
@@ -175,33 +178,51 @@ class ServiceAPI:
     async def get(self, path: str, params: Mapping[str, str | int] | None = None) -> Any:
         return (await self.upstream.request("GET", path, self.caller, params=params)).json()
 
+    async def get_as(self, model: type[M], path: str, params: Mapping[str, str | int] | None = None) -> M:
+        return self.parse(model, await self.get(path, params))
+
     async def send(self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None) -> Any:
         response = await self.upstream.request(method, path, self.caller, json=body, headers=headers)
         return response.json() if response.content else None
 
-    async def page(self, path: str, *, limit: int, cursor: str | None, **filters: Any) -> tuple[list[JSON], str | None]:
+    async def send_as(
+        self, model: type[M], method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None
+    ) -> M:
+        return self.parse(model, await self.send(method, path, body, headers))
+
+    def parse(self, model: type[M], body: Any) -> M:
+        """The answer as the gateway's model of it; an answer of another shape is the service's contract broken."""
+        try:
+            return model.model_validate(body)
+        except ValidationError as exc:
+            name = self.upstream.name
+            log.error("upstream_contract_broken", service=name, model=model.__name__, errors=exc.errors()[:5])
+            raise UpstreamError(name, 502, f"The {name} service answered in a shape the gateway cannot read") from exc
+
+    async def page(
+        self, model: type[M], path: str, *, limit: int, cursor: str | None, **filters: Any
+    ) -> tuple[list[M], str | None]:
         """One page of a list endpoint: `(items, next_cursor)`."""
         params: dict[str, str | int] = {"limit": limit}
         if cursor:
             params["cursor"] = cursor
         params.update(_filter_params(filters))
-        body = await self.get(path, params)
-        return list(body.get("items") or []), body.get("next_cursor")
+        found = await self.get_as(Page[model], path, params)  # type: ignore[valid-type]
+        return list(found.items), found.next_cursor
 
-    async def batch(self, path: str, param: str, ids: Sequence[str], **filters: Any) -> list[JSON]:
+    async def batch(self, model: type[M], path: str, param: str, ids: Sequence[str], **filters: Any) -> list[M]:
         """A batch lookup (`?ids=a,b,c`), 100 ids a call; follows `next_cursor` when an id has many rows."""
-        items: list[JSON] = []
+        items: list[M] = []
         for start in range(0, len(ids), BATCH_MAX):
             chunk = ids[start : start + BATCH_MAX]
             params: dict[str, str | int] = {param: ",".join(chunk), "limit": BATCH_MAX}
             params.update(_filter_params(filters))
             for _ in range(MAX_LIST_PAGES):
-                body = await self.get(path, params)
-                items.extend(body.get("items") or [])
-                next_cursor = body.get("next_cursor")
-                if not next_cursor:
+                found = await self.get_as(Page[model], path, params)  # type: ignore[valid-type]
+                items.extend(found.items)
+                if not found.next_cursor:
                     break
-                params["cursor"] = next_cursor
+                params["cursor"] = found.next_cursor
         return items
 
 
