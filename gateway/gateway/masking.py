@@ -3,6 +3,8 @@ behind the request id and logged with its trace."""
 
 from __future__ import annotations
 
+import re
+
 import strawberry
 import structlog
 from graphql import GraphQLError
@@ -15,6 +17,8 @@ from shared.logging import current_request_id
 log = structlog.get_logger("gateway.schema")
 
 TOKEN_LIMIT_MARKER = "tokens. Parsing aborted"
+SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
+"""graphql-core's "Did you mean 'nhsNumber'?" hints, which spell out the schema to anyone outside development."""
 
 
 def _is_expected(error: GraphQLError) -> bool:
@@ -25,8 +29,9 @@ def _is_expected(error: GraphQLError) -> bool:
 class MaskUnexpectedErrors(MaskErrors):
     """Hide unexpected errors behind the request id; show gateway and upstream errors with their code."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, hide_suggestions: bool = True) -> None:
         super().__init__(should_mask_error=lambda error: not _is_expected(error))
+        self.hide_suggestions = hide_suggestions
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         request_id = current_request_id()
@@ -45,6 +50,8 @@ class MaskUnexpectedErrors(MaskErrors):
         for error in processed:
             if error.original_error is None and TOKEN_LIMIT_MARKER in error.message:
                 error.extensions = {**(error.extensions or {}), "code": ErrorCode.TOO_MANY_TOKENS.value}
+            if self.hide_suggestions:
+                error.message = SUGGESTION.sub("", error.message)
         return processed
 
 

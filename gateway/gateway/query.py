@@ -8,11 +8,9 @@ from typing import Any, cast
 import strawberry
 from strawberry.scalars import JSON as JSONScalar
 
-from gateway.clients import SERVICES
-from gateway.clients.base import Caller
 from gateway.clients.cases import OwnCases
 from gateway.context import Info
-from gateway.errors import ErrorCode, GatewayError, UpstreamError
+from gateway.errors import ErrorCode, GatewayError
 from gateway.prefetch import prefetch_families
 from gateway.types.casework import Case, Worker
 from gateway.types.common import Connection, paginate, resolver, to_rest
@@ -113,21 +111,15 @@ def _roles(values: frozenset[str]) -> list[Role]:
     return out
 
 
-async def _readiness(info: Info, service: str) -> ServiceHealth:
-    upstream = getattr(info.context.upstreams, service)
-    caller = Caller(token=None, request_id=info.context.caller.request_id, trace_id=info.context.caller.trace_id)
-    try:
-        await upstream.request("GET", "/readyz", caller)
-    except UpstreamError as exc:
-        return ServiceHealth(service=ServiceName(service), ready=False, detail=exc.detail)
-    return ServiceHealth(service=ServiceName(service), ready=True, detail=None)
-
-
 @strawberry.type(description="Read the graph.")
 class Query:
     @resolver(description="Readiness of each service behind the gateway (no token needed).")
     async def health(self, info: Info) -> list[ServiceHealth]:
-        return list(await asyncio.gather(*(_readiness(info, s) for s in SERVICES)))
+        readiness = await info.context.readiness.get()  # one round per request at most, shared by every alias
+        return [
+            ServiceHealth(service=ServiceName(service), ready=detail is None, detail=detail)
+            for service, detail in readiness.items()
+        ]
 
     @resolver(description="The caller; null without a token.")
     async def me(self, info: Info) -> Me | None:

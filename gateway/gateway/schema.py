@@ -34,7 +34,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: DocumentExtension(limits, documents),
-        MaskUnexpectedErrors,
+        lambda: MaskUnexpectedErrors(hide_suggestions=not settings.is_development),
     ]
     if not settings.is_development:
         extensions.append(DisableIntrospection)

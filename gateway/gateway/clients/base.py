@@ -19,7 +19,7 @@ import httpx
 import structlog
 from pydantic import BaseModel, ValidationError
 
-from gateway.errors import UpstreamError
+from gateway.errors import ErrorCode, GatewayError, UpstreamError
 from gateway.metrics import UPSTREAM_ERRORS, UPSTREAM_LATENCY, UPSTREAM_REQUESTS
 from gateway.upstream import Page
 
@@ -31,6 +31,25 @@ RETRYABLE_STATUSES = frozenset({502, 503, 504})
 MAX_LIST_PAGES = 20
 
 
+class CallBudget:
+    """How many upstream calls one GraphQL request may still make (issue 19 F): aliases, pages and joins
+    together never fan out past `limit`; the fields that would are answered with `UPSTREAM_CALL_LIMIT`."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.spent = 0
+
+    def spend(self, service: str) -> None:
+        if self.spent >= self.limit:
+            raise GatewayError(
+                f"This request needs more than {self.limit} calls to the services; ask for fewer fields or smaller "
+                f"pages (the {service} service was not called)",
+                ErrorCode.UPSTREAM_CALL_LIMIT,
+                limit=self.limit,
+            )
+        self.spent += 1
+
+
 @dataclass(frozen=True, slots=True)
 class Caller:
     """The GraphQL caller as the services should see it."""
@@ -39,15 +58,18 @@ class Caller:
     request_id: str | None
     trace_id: str = field(default_factory=lambda: secrets.token_hex(16))
     trace_flags: str = "01"
+    budget: CallBudget | None = None
 
     @classmethod
-    def from_headers(cls, headers: Mapping[str, str], request_id: str | None) -> Caller:
+    def from_headers(
+        cls, headers: Mapping[str, str], request_id: str | None, budget: CallBudget | None = None
+    ) -> Caller:
         scheme, _, token = headers.get("authorization", "").partition(" ")
         bearer = token.strip() if scheme.lower() == "bearer" and token.strip() else None
         trace_id, flags = _parse_traceparent(headers.get("traceparent"))
         if trace_id is None:
-            return cls(token=bearer, request_id=request_id)
-        return cls(token=bearer, request_id=request_id, trace_id=trace_id, trace_flags=flags)
+            return cls(token=bearer, request_id=request_id, budget=budget)
+        return cls(token=bearer, request_id=request_id, trace_id=trace_id, trace_flags=flags, budget=budget)
 
     def headers(self) -> dict[str, str]:
         """Headers for one outgoing call: a new span id under the caller's trace."""
@@ -120,6 +142,8 @@ class Upstream:
         """Send one request (a retry for idempotent reads); raise `UpstreamError` for any error status."""
         attempts = 2 if method == "GET" else 1
         for attempt in range(1, attempts + 1):
+            if caller.budget is not None:
+                caller.budget.spend(self.name)
             UPSTREAM_REQUESTS.labels(self.name).inc()
             started = time.perf_counter()
             try:
