@@ -11,7 +11,6 @@ the services and their outboxes.
 
 from __future__ import annotations
 
-import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,16 +21,18 @@ from fastapi.responses import JSONResponse
 from strawberry.fastapi import GraphQLRouter
 
 from gateway.clients import SERVICES, Caller, Services, Upstreams
-from gateway.clients.base import Upstream
+from gateway.clients.base import CallBudget
 from gateway.config import Settings
 from gateway.context import Context
-from gateway.errors import UpstreamError
 from gateway.explorer import install_developer_pages
+from gateway.health import ReadinessCache
 from gateway.loaders import DataLoaders
+from gateway.ratelimit import ClientAddressRateLimit
 from gateway.reports.route import router as reports_router
 from gateway.schema import build_schema
 from shared.auth import dev_jwks
 from shared.errors import PROBLEM_BASE, PROBLEM_JSON, install_error_handlers
+from shared.headers import PrivateResponseHeadersMiddleware
 from shared.limits import BodySizeLimitMiddleware
 from shared.logging import RequestIdMiddleware, configure_logging, current_request_id
 from shared.metrics import MetricsMiddleware, metrics_endpoint
@@ -39,7 +40,7 @@ from shared.openapi import document_openapi
 from shared.privacy import LINK as PRIVACY_LINK
 from shared.privacy import privacy_router
 from shared.service import build_verifier
-from shared.tracing import configure_tracing, instrument_app, untraced_http
+from shared.tracing import configure_tracing, instrument_app
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upstreams: Upstreams = getattr(app.state, "upstreams", None) or Upstreams.from_settings(settings)
         app.state.upstreams = upstreams
         app.state.verifier = build_verifier(settings)  # for `me`; the services verify every token themselves
+        app.state.readiness = ReadinessCache(upstreams, settings.health_cache_seconds)
         # What exists now (modules, the schema, the clients) lives as long as the process. Frozen, it is left out
         # of the collector's full passes, which would otherwise walk some 200k objects and stall the requests in
         # flight for tens of milliseconds each time.
@@ -62,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     async def get_context(request: Request) -> Context:
         upstreams: Upstreams = request.app.state.upstreams
-        caller = Caller.from_headers(request.headers, current_request_id())
+        caller = Caller.from_headers(request.headers, current_request_id(), CallBudget(settings.max_upstream_calls))
         services = Services.bind(upstreams, caller)
         return Context(
             settings=settings,
@@ -71,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             services=services,
             data_loaders=DataLoaders.for_request(services),
             verifier=request.app.state.verifier,
+            readiness=request.app.state.readiness,
         )
 
     graphql: GraphQLRouter[Context, None] = GraphQLRouter(
@@ -93,7 +96,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     instrument_app(app)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ClientAddressRateLimit, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(PrivateResponseHeadersMiddleware)  # no-store and nosniff on every answer (issue 19 K)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(graphql, prefix="/graphql")
     app.include_router(reports_router)
@@ -108,10 +113,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/readyz", summary="Readiness: every upstream service answers its /readyz", tags=["health"])
     async def readyz(request: Request) -> Any:
-        upstreams: Upstreams = request.app.state.upstreams
-        caller = Caller(token=None, request_id=current_request_id())
-        results = await asyncio.gather(*(_ready(getattr(upstreams, s), caller) for s in SERVICES))
-        failing = {name: detail for name, detail in zip(SERVICES, results, strict=True) if detail}
+        readiness: ReadinessCache = request.app.state.readiness
+        failing = {name: detail for name, detail in (await readiness.get()).items() if detail}
         if failing:
             body = {
                 "type": PROBLEM_BASE + "not-ready",
@@ -130,12 +133,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return dev_jwks(settings.signing_key_path)
 
     return app
-
-
-async def _ready(upstream: Upstream, caller: Caller) -> str | None:
-    try:
-        with untraced_http():  # a probe every few seconds: no trace of its own (the services trace none either)
-            await upstream.request("GET", "/readyz", caller)
-    except UpstreamError as exc:
-        return exc.detail
-    return None

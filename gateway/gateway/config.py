@@ -30,6 +30,10 @@ class Settings(ServiceSettings):
     max_complexity: int = 5_000
     max_page_size: int = 100
     default_page_size: int = 20
+    max_upstream_calls: int = 100
+    """Upstream calls one GraphQL request may make, retries included, whatever its aliases (issue 19 F)."""
+    health_cache_seconds: float = 2.0
+    """How long the services' readiness is reused by `health` and `/readyz` before it is asked again."""
 
     @property
     def is_development(self) -> bool:

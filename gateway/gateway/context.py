@@ -9,6 +9,7 @@ from strawberry.fastapi import BaseContext
 
 from gateway.clients import Caller, Services, Upstreams
 from gateway.config import Settings
+from gateway.health import ReadinessCache
 from gateway.loaders import DataLoaders
 from shared.auth import Principal, TokenVerifier
 
@@ -23,6 +24,7 @@ class Context(BaseContext):
     services: Services
     data_loaders: DataLoaders
     verifier: TokenVerifier
+    readiness: ReadinessCache
 
     def __post_init__(self) -> None:
         super().__init__()

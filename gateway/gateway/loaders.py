@@ -11,19 +11,32 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
 from gateway.clients import Services
-from gateway.clients.base import BATCH_MAX, JSON
+from gateway.clients.base import BATCH_MAX
 from gateway.clients.cases import CasesAPI
 from gateway.clients.outcomes import OutcomesAPI
 from gateway.clients.referrals import ReferralsAPI
+from gateway.upstream.cases import (
+    CaseRead,
+    ContactRead,
+    FamilyRead,
+    LeadWorkerAssignmentRead,
+    PersonRead,
+    PlanRead,
+    WorkerRead,
+)
+from gateway.upstream.outcomes import ClaimRead, FamilyProgress
+from gateway.upstream.referrals import ReferralRead
+from shared.contracts import ActiveFramework
 
 K = TypeVar("K")
 V = TypeVar("V")
 T = TypeVar("T")
+M = TypeVar("M")
 
 
 def loaded(loader: DataLoader[K, V], key: K, build: Callable[[V], T]) -> T | Awaitable[T]:
@@ -40,30 +53,30 @@ async def _build_when_loaded(pending: Awaitable[V], build: Callable[[V], T]) -> 
     return build(await pending)
 
 
-def _one_per_key(items: list[JSON], keys: Sequence[str], field: str = "id") -> list[JSON | None]:
-    found = {str(item.get(field)): item for item in items}
+def _one_per_key(items: Sequence[M], keys: Sequence[str], field: str = "id") -> list[M | None]:
+    found = {str(getattr(item, field)): item for item in items}
     return [found.get(key) for key in keys]
 
 
-def _many_per_key(items: list[JSON], keys: Sequence[str], field: str) -> list[list[JSON]]:
-    grouped: dict[str, list[JSON]] = defaultdict(list)
+def _many_per_key(items: Sequence[M], keys: Sequence[str], field: str) -> list[list[M]]:
+    grouped: dict[str, list[M]] = defaultdict(list)
     for item in items:
-        grouped[str(item.get(field))].append(item)
+        grouped[str(getattr(item, field))].append(item)
     return [grouped.get(key, []) for key in keys]
 
 
-class FamilyDataLoader(DataLoader[str, JSON | None]):
+class FamilyDataLoader(DataLoader[str, FamilyRead | None]):
     """Families (members inline) by id: `GET cases /v1/families?ids=`."""
 
     def __init__(self, cases: CasesAPI) -> None:
         self.cases = cases
         super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
 
-    async def _load(self, keys: list[str]) -> list[JSON | None]:
+    async def _load(self, keys: list[str]) -> list[FamilyRead | None]:
         return _one_per_key(await self.cases.families_by_ids(keys), keys)
 
 
-class FamiliesByPersonDataLoader(DataLoader[str, list[JSON]]):
+class FamiliesByPersonDataLoader(DataLoader[str, list[FamilyRead]]):
     """The families a person is a current member of: `GET cases /v1/families?person_ids=` (members inline), each
     family given to every requested person among its current members."""
 
@@ -71,154 +84,148 @@ class FamiliesByPersonDataLoader(DataLoader[str, list[JSON]]):
         self.cases = cases
         super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
 
-    async def _load(self, keys: list[str]) -> list[list[JSON]]:
+    async def _load(self, keys: list[str]) -> list[list[FamilyRead]]:
         wanted = set(keys)
-        grouped: dict[str, dict[str, JSON]] = defaultdict(dict)
+        grouped: dict[str, dict[str, FamilyRead]] = defaultdict(dict)
         for family in await self.cases.families_by_person_ids(keys):
-            for member in family.get("members") or []:
-                person = member.get("person") or {}
-                person_id = str(person.get("id"))
-                if person_id in wanted and member.get("left_on") is None:
-                    grouped[person_id][str(family["id"])] = family
+            for member in family.members:
+                if member.person is not None and member.person.id in wanted and member.left_on is None:
+                    grouped[member.person.id][family.id] = family
         return [list(grouped.get(key, {}).values()) for key in keys]
 
 
-class CaseDataLoader(DataLoader[str, JSON | None]):
+class CaseDataLoader(DataLoader[str, CaseRead | None]):
     """Cases by id: `GET cases /v1/cases?ids=`."""
 
     def __init__(self, cases: CasesAPI) -> None:
         self.cases = cases
         super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
 
-    async def _load(self, keys: list[str]) -> list[JSON | None]:
+    async def _load(self, keys: list[str]) -> list[CaseRead | None]:
         return _one_per_key(await self.cases.cases_by_ids(keys), keys)
 
 
-class CasesByFamilyDataLoader(DataLoader[str, list[JSON]]):
+class CasesByFamilyDataLoader(DataLoader[str, list[CaseRead]]):
     """Every case of a family, newest first: `GET cases /v1/cases?family_ids=`."""
 
     def __init__(self, cases: CasesAPI) -> None:
         self.cases = cases
         super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
 
-    async def _load(self, keys: list[str]) -> list[list[JSON]]:
+    async def _load(self, keys: list[str]) -> list[list[CaseRead]]:
         grouped = _many_per_key(await self.cases.cases_by_family_ids(keys), keys, "family_id")
-        return [sorted(group, key=lambda c: str(c.get("opened_at") or ""), reverse=True) for group in grouped]
+        return [sorted(group, key=lambda c: c.opened_at, reverse=True) for group in grouped]
 
 
-class PlanByCaseDataLoader(DataLoader[str, JSON | None]):
+class PlanByCaseDataLoader(DataLoader[str, PlanRead | None]):
     """The active plan of a case (goals, actions, team, reviews inline): `GET cases /v1/plans?case_ids=`."""
 
     def __init__(self, cases: CasesAPI) -> None:
         self.cases = cases
         super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
 
-    async def _load(self, keys: list[str]) -> list[JSON | None]:
+    async def _load(self, keys: list[str]) -> list[PlanRead | None]:
         return _one_per_key(await self.cases.plans_by_case_ids(keys), keys, "case_id")
 
 
-class ContactsByCaseDataLoader(DataLoader[str, list[JSON]]):
+class ContactsByCaseDataLoader(DataLoader[str, list[ContactRead]]):
     """Contacts and notes of a case: `GET cases /v1/contacts?case_ids=`."""
 
     def __init__(self, cases: CasesAPI) -> None:
         self.cases = cases
         super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
 
-    async def _load(self, keys: list[str]) -> list[list[JSON]]:
+    async def _load(self, keys: list[str]) -> list[list[ContactRead]]:
         return _many_per_key(await self.cases.contacts_by_case_ids(keys), keys, "case_id")
 
 
-class LeadWorkerHistoryDataLoader(DataLoader[str, list[JSON]]):
+class LeadWorkerHistoryDataLoader(DataLoader[str, list[LeadWorkerAssignmentRead]]):
     """Lead-worker history per case. The contract offers it per case only, so the calls run in parallel."""
 
     def __init__(self, cases: CasesAPI) -> None:
         self.cases = cases
         super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
 
-    async def _load(self, keys: list[str]) -> list[list[JSON]]:
+    async def _load(self, keys: list[str]) -> list[list[LeadWorkerAssignmentRead]]:
         return list(await asyncio.gather(*(self.cases.lead_worker_history(key) for key in keys)))
 
 
-class WorkerDataLoader(DataLoader[str, JSON | None]):
+class WorkerDataLoader(DataLoader[str, WorkerRead | None]):
     """Workers by id: `GET cases /v1/workers?ids=`."""
 
     def __init__(self, cases: CasesAPI) -> None:
         self.cases = cases
         super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
 
-    async def _load(self, keys: list[str]) -> list[JSON | None]:
+    async def _load(self, keys: list[str]) -> list[WorkerRead | None]:
         return _one_per_key(await self.cases.workers_by_ids(keys), keys)
 
 
-class PersonDataLoader(DataLoader[str, JSON | None]):
+class PersonDataLoader(DataLoader[str, PersonRead | None]):
     """People by id: `GET cases /v1/people?ids=`."""
 
     def __init__(self, cases: CasesAPI) -> None:
         self.cases = cases
         super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
 
-    async def _load(self, keys: list[str]) -> list[JSON | None]:
+    async def _load(self, keys: list[str]) -> list[PersonRead | None]:
         return _one_per_key(await self.cases.people_by_ids(keys), keys)
 
 
-class ReferralDataLoader(DataLoader[str, JSON | None]):
+class ReferralDataLoader(DataLoader[str, ReferralRead | None]):
     """Referrals by id: `GET referrals /v1/referrals?ids=`."""
 
     def __init__(self, referrals: ReferralsAPI) -> None:
         self.referrals = referrals
         super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
 
-    async def _load(self, keys: list[str]) -> list[JSON | None]:
+    async def _load(self, keys: list[str]) -> list[ReferralRead | None]:
         return _one_per_key(await self.referrals.by_ids(keys), keys)
 
 
-class ReferralsByFamilyDataLoader(DataLoader[str, list[JSON]]):
+class ReferralsByFamilyDataLoader(DataLoader[str, list[ReferralRead]]):
     """The referrals that concern a family: `GET referrals /v1/referrals?family_ids=`."""
 
     def __init__(self, referrals: ReferralsAPI) -> None:
         self.referrals = referrals
         super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
 
-    async def _load(self, keys: list[str]) -> list[list[JSON]]:
+    async def _load(self, keys: list[str]) -> list[list[ReferralRead]]:
         return _many_per_key(await self.referrals.by_family_ids(keys), keys, "family_id")
 
 
-class ProgressByFamilyDataLoader(DataLoader[str, JSON]):
-    """A family's progress: `GET outcomes /v1/progress?family_ids=`, as `{"needs": [...], "claimable": …,
-    "employment_route": …}` (an empty object for a family the outcomes service has not enrolled).
-
-    Accepts either one item per family (`{"family_id", "needs": [...], …}`) or one item per need result
-    (`{"family_id", "need", ...}`), so the gateway does not depend on how the service groups them.
-    """
+class ProgressByFamilyDataLoader(DataLoader[str, FamilyProgress | None]):
+    """A family's progress: `GET outcomes /v1/progress?family_ids=`, one item per family (none for a family
+    the outcomes service has not enrolled)."""
 
     def __init__(self, outcomes: OutcomesAPI) -> None:
         self.outcomes = outcomes
         super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
 
-    async def _load(self, keys: list[str]) -> list[JSON]:
-        items = await self.outcomes.progress_by_family_ids(keys)
-        grouped: dict[str, JSON] = {}
-        for item in items:
-            family_id = str(item.get("family_id"))
-            nested: Any = item.get("needs", item.get("results"))
-            found = grouped.setdefault(family_id, {"needs": []})
-            if isinstance(nested, list):
-                found.update({k: v for k, v in item.items() if k not in ("needs", "results")})
-                found["needs"].extend(n for n in nested if isinstance(n, dict))
-            else:
-                found["needs"].append(item)
-        return [grouped.get(key, {}) for key in keys]
+    async def _load(self, keys: list[str]) -> list[FamilyProgress | None]:
+        return _one_per_key(await self.outcomes.progress_by_family_ids(keys), keys, "family_id")
 
 
-class ClaimsByFamilyDataLoader(DataLoader[str, list[JSON]]):
+class ClaimsByFamilyDataLoader(DataLoader[str, list[ClaimRead]]):
     """Payment-by-results claims of a family: `GET outcomes /v1/claims?family_ids=`."""
 
     def __init__(self, outcomes: OutcomesAPI) -> None:
         self.outcomes = outcomes
         super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
 
-    async def _load(self, keys: list[str]) -> list[list[JSON]]:
+    async def _load(self, keys: list[str]) -> list[list[ClaimRead]]:
         return _many_per_key(await self.outcomes.claims_by_family_ids(keys), keys, "family_id")
+
+
+class FrameworkDataLoader(DataLoader[tuple[str, str], ActiveFramework]):
+    """Framework definitions by (code, version): `GET outcomes /v1/frameworks/{code}?version=`, in parallel."""
+
+    def __init__(self, outcomes: OutcomesAPI) -> None:
+        self.outcomes = outcomes
+        super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
+
+    async def _load(self, keys: list[tuple[str, str]]) -> list[ActiveFramework]:
+        return list(await asyncio.gather(*(self.outcomes.framework(code, version) for code, version in keys)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +245,7 @@ class DataLoaders:
     referrals_by_family: ReferralsByFamilyDataLoader
     progress_by_family: ProgressByFamilyDataLoader
     claims_by_family: ClaimsByFamilyDataLoader
+    framework: FrameworkDataLoader
 
     @classmethod
     def for_request(cls, services: Services) -> DataLoaders:
@@ -255,4 +263,5 @@ class DataLoaders:
             referrals_by_family=ReferralsByFamilyDataLoader(services.referrals),
             progress_by_family=ProgressByFamilyDataLoader(services.outcomes),
             claims_by_family=ClaimsByFamilyDataLoader(services.outcomes),
+            framework=FrameworkDataLoader(services.outcomes),
         )

@@ -17,10 +17,10 @@ from typing import Any
 
 from strawberry.types.nodes import SelectedField, Selection
 
-from gateway.clients.base import JSON
 from gateway.context import Info
 from gateway.loaders import DataLoaders
-from gateway.types.graph import current_case_of
+from gateway.types.people import current_case_of
+from gateway.upstream.cases import CaseRead
 
 
 async def prefetch_families(info: Info, family_ids: list[str]) -> None:
@@ -62,13 +62,13 @@ async def _cases_then_joins(
     await asyncio.gather(*pending, return_exceptions=True)
 
 
-def _case_joins(loaders: DataLoaders, cases: list[JSON], selections: list[Selection]) -> list[Awaitable[Any]]:
+def _case_joins(loaders: DataLoaders, cases: list[CaseRead], selections: list[Selection]) -> list[Awaitable[Any]]:
     selected = _names(selections)
     pending: list[Awaitable[Any]] = []
     if "leadWorker" in selected:
-        pending += [loaders.worker.load(str(case["lead_worker_id"])) for case in cases if case.get("lead_worker_id")]
+        pending += [loaders.worker.load(case.lead_worker_id) for case in cases if case.lead_worker_id]
     if "plan" in selected:
-        pending += [loaders.plan_by_case.load(str(case["id"])) for case in cases]
+        pending += [loaders.plan_by_case.load(case.id) for case in cases]
     return pending
 
 

@@ -30,6 +30,7 @@ from shared.events import (
     outbox_admin_router,
     sync_internal_subscriptions,
 )
+from shared.headers import PrivateResponseHeadersMiddleware
 from shared.health import health_router
 from shared.limits import BodySizeLimitMiddleware, RateLimitMiddleware, RequestTimeoutMiddleware
 from shared.logging import RequestIdMiddleware, configure_logging
@@ -168,6 +169,7 @@ def create_service_app(
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, overrides=body_limit_overrides)
     app.add_middleware(RateLimitMiddleware, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(PrivateResponseHeadersMiddleware)  # no-store and nosniff on every answer (issue 19 K)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router(settings.service_name, service_dir))
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)

@@ -11,7 +11,13 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from gateway.clients.base import Caller, ServiceAPI, Upstream
 from gateway.errors import ErrorCode, UpstreamError
+from gateway.upstream import UpstreamModel
 from shared.tracing import configure_tracing, instrument_httpx
+
+
+class Item(UpstreamModel):
+    id: str
+
 
 BASE = "http://cases.test"
 TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"  # a client's: the gateway does not pass it on
@@ -36,7 +42,7 @@ async def test_forwards_token_request_id_and_trace(api: ServiceAPI) -> None:
         return_value=httpx.Response(200, json={"items": [], "next_cursor": None})
     )
     with trace.get_tracer("tests.gateway").start_as_current_span("POST /graphql") as request_span:
-        await api.batch("/v1/people", "ids", ["a", "b"])
+        await api.batch(Item, "/v1/people", "ids", ["a", "b"])
     exporter.shutdown()
     request = route.calls.last.request
     assert request.headers["authorization"] == "Bearer tok123"
@@ -66,7 +72,7 @@ async def test_get_is_retried_once_on_transport_error(api: ServiceAPI) -> None:
     route = respx.get(f"{BASE}/v1/workers").mock(
         side_effect=[httpx.ConnectError("refused"), httpx.Response(200, json={"items": [{"id": "w"}]})]
     )
-    assert await api.batch("/v1/workers", "ids", ["w"]) == [{"id": "w"}]
+    assert await api.batch(Item, "/v1/workers", "ids", ["w"]) == [Item(id="w")]
     assert route.call_count == 2
 
 
@@ -132,13 +138,13 @@ async def test_batch_follows_next_cursor(api: ServiceAPI) -> None:
             httpx.Response(200, json={"items": [{"id": "2"}], "next_cursor": None}),
         ]
     )
-    assert [i["id"] for i in await api.batch("/v1/cases", "family_ids", ["f"])] == ["1", "2"]
+    assert [i.id for i in await api.batch(Item, "/v1/cases", "family_ids", ["f"])] == ["1", "2"]
     assert route.calls[1].request.url.params["cursor"] == "abc"
 
 
 @respx.mock
 async def test_batch_splits_more_than_100_ids(api: ServiceAPI) -> None:
     route = respx.get(f"{BASE}/v1/people").mock(return_value=httpx.Response(200, json={"items": []}))
-    await api.batch("/v1/people", "ids", [str(i) for i in range(150)])
+    await api.batch(Item, "/v1/people", "ids", [str(i) for i in range(150)])
     assert route.call_count == 2
     assert len(route.calls[0].request.url.params["ids"].split(",")) == 100

@@ -13,20 +13,42 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 import structlog
+from pydantic import BaseModel, ValidationError
 
-from gateway.errors import UpstreamError
+from gateway.errors import ErrorCode, GatewayError, UpstreamError
 from gateway.metrics import UPSTREAM_ERRORS, UPSTREAM_LATENCY, UPSTREAM_REQUESTS
+from gateway.upstream import Page
 
 log = structlog.get_logger("gateway.clients")
 JSON = dict[str, Any]
+M = TypeVar("M", bound=BaseModel)
 BATCH_MAX = 100
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 MAX_LIST_PAGES = 20
+
+
+class CallBudget:
+    """How many upstream calls one GraphQL request may still make (issue 19 F): aliases, pages and joins
+    together never fan out past `limit`; the fields that would are answered with `UPSTREAM_CALL_LIMIT`."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.spent = 0
+
+    def spend(self, service: str) -> None:
+        if self.spent >= self.limit:
+            raise GatewayError(
+                f"This request needs more than {self.limit} calls to the services; ask for fewer fields or smaller "
+                f"pages (the {service} service was not called)",
+                ErrorCode.UPSTREAM_CALL_LIMIT,
+                limit=self.limit,
+            )
+        self.spent += 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +57,15 @@ class Caller:
 
     token: str | None
     request_id: str | None
+    budget: CallBudget | None = None
 
     @classmethod
-    def from_headers(cls, headers: Mapping[str, str], request_id: str | None) -> Caller:
+    def from_headers(
+        cls, headers: Mapping[str, str], request_id: str | None, budget: CallBudget | None = None
+    ) -> Caller:
         scheme, _, token = headers.get("authorization", "").partition(" ")
         bearer = token.strip() if scheme.lower() == "bearer" and token.strip() else None
-        return cls(token=bearer, request_id=request_id)
+        return cls(token=bearer, request_id=request_id, budget=budget)
 
     def headers(self) -> dict[str, str]:
         """Headers for one outgoing call: the caller's token and the request id."""
@@ -97,6 +122,8 @@ class Upstream:
         """Send one request (a retry for idempotent reads); raise `UpstreamError` for any error status."""
         attempts = 2 if method == "GET" else 1
         for attempt in range(1, attempts + 1):
+            if caller.budget is not None:
+                caller.budget.spend(self.name)
             UPSTREAM_REQUESTS.labels(self.name).inc()
             started = time.perf_counter()
             try:
@@ -146,7 +173,7 @@ def _error_from(service: str, response: httpx.Response) -> UpstreamError:
 
 
 class ServiceAPI:
-    """One service as seen by one GraphQL request."""
+    """One service as seen by one GraphQL request; answers are parsed into the gateway's upstream models."""
 
     def __init__(self, upstream: Upstream, caller: Caller) -> None:
         self.upstream = upstream
@@ -155,33 +182,51 @@ class ServiceAPI:
     async def get(self, path: str, params: Mapping[str, str | int] | None = None) -> Any:
         return (await self.upstream.request("GET", path, self.caller, params=params)).json()
 
+    async def get_as(self, model: type[M], path: str, params: Mapping[str, str | int] | None = None) -> M:
+        return self.parse(model, await self.get(path, params))
+
     async def send(self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None) -> Any:
         response = await self.upstream.request(method, path, self.caller, json=body, headers=headers)
         return response.json() if response.content else None
 
-    async def page(self, path: str, *, limit: int, cursor: str | None, **filters: Any) -> tuple[list[JSON], str | None]:
+    async def send_as(
+        self, model: type[M], method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None
+    ) -> M:
+        return self.parse(model, await self.send(method, path, body, headers))
+
+    def parse(self, model: type[M], body: Any) -> M:
+        """The answer as the gateway's model of it; an answer of another shape is the service's contract broken."""
+        try:
+            return model.model_validate(body)
+        except ValidationError as exc:
+            name = self.upstream.name
+            log.error("upstream_contract_broken", service=name, model=model.__name__, errors=exc.errors()[:5])
+            raise UpstreamError(name, 502, f"The {name} service answered in a shape the gateway cannot read") from exc
+
+    async def page(
+        self, model: type[M], path: str, *, limit: int, cursor: str | None, **filters: Any
+    ) -> tuple[list[M], str | None]:
         """One page of a list endpoint: `(items, next_cursor)`."""
         params: dict[str, str | int] = {"limit": limit}
         if cursor:
             params["cursor"] = cursor
         params.update(_filter_params(filters))
-        body = await self.get(path, params)
-        return list(body.get("items") or []), body.get("next_cursor")
+        found = await self.get_as(Page[model], path, params)  # type: ignore[valid-type]
+        return list(found.items), found.next_cursor
 
-    async def batch(self, path: str, param: str, ids: Sequence[str], **filters: Any) -> list[JSON]:
+    async def batch(self, model: type[M], path: str, param: str, ids: Sequence[str], **filters: Any) -> list[M]:
         """A batch lookup (`?ids=a,b,c`), 100 ids a call; follows `next_cursor` when an id has many rows."""
-        items: list[JSON] = []
+        items: list[M] = []
         for start in range(0, len(ids), BATCH_MAX):
             chunk = ids[start : start + BATCH_MAX]
             params: dict[str, str | int] = {param: ",".join(chunk), "limit": BATCH_MAX}
             params.update(_filter_params(filters))
             for _ in range(MAX_LIST_PAGES):
-                body = await self.get(path, params)
-                items.extend(body.get("items") or [])
-                next_cursor = body.get("next_cursor")
-                if not next_cursor:
+                found = await self.get_as(Page[model], path, params)  # type: ignore[valid-type]
+                items.extend(found.items)
+                if not found.next_cursor:
                     break
-                params["cursor"] = next_cursor
+                params["cursor"] = found.next_cursor
         return items
 
 

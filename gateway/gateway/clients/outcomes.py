@@ -1,4 +1,4 @@
-"""The outcomes service's REST calls (docs/contracts.md, issue 5)."""
+"""The outcomes service's REST calls (docs/contracts.md, issue 5), answered as `gateway.upstream.outcomes`."""
 
 from __future__ import annotations
 
@@ -6,25 +6,32 @@ from collections.abc import Sequence
 from typing import Any
 
 from gateway.clients.base import JSON, ServiceAPI, segment
+from gateway.upstream import Page
+from gateway.upstream.outcomes import AuditSampleRead, ClaimRead, ClaimTally, FamilyProgress, FrameworkSummary
+from shared.contracts import ActiveFramework
 
 
 class OutcomesAPI(ServiceAPI):
-    async def frameworks(self) -> list[JSON]:
-        body = await self.get("/v1/frameworks")
-        return list(body.get("items") or []) if isinstance(body, dict) else list(body)
+    async def frameworks(self) -> list[FrameworkSummary]:
+        return list((await self.get_as(Page[FrameworkSummary], "/v1/frameworks")).items)
 
-    async def active_framework(self) -> JSON:
-        result: JSON = await self.get("/v1/frameworks/active")
-        return result
+    async def framework(self, code: str, version: str) -> ActiveFramework:
+        """One framework version's definition, read with the shared contract the other services use."""
+        return await self.get_as(ActiveFramework, f"/v1/frameworks/{segment(code)}", {"version": version})
 
-    async def progress_by_family_ids(self, family_ids: Sequence[str]) -> list[JSON]:
-        return await self.batch("/v1/progress", "family_ids", family_ids)
+    async def progress_by_family_ids(self, family_ids: Sequence[str]) -> list[FamilyProgress]:
+        return await self.batch(FamilyProgress, "/v1/progress", "family_ids", family_ids)
 
-    async def claims_by_family_ids(self, family_ids: Sequence[str]) -> list[JSON]:
-        return await self.batch("/v1/claims", "family_ids", family_ids)
+    async def claims_by_family_ids(self, family_ids: Sequence[str]) -> list[ClaimRead]:
+        return await self.batch(ClaimRead, "/v1/claims", "family_ids", family_ids)
 
-    async def list_claims(self, *, limit: int, cursor: str | None, **filters: Any) -> tuple[list[JSON], str | None]:
-        return await self.page("/v1/claims", limit=limit, cursor=cursor, **filters)
+    async def list_claims(
+        self, *, limit: int, cursor: str | None, **filters: Any
+    ) -> tuple[list[ClaimRead], str | None]:
+        return await self.page(ClaimRead, "/v1/claims", limit=limit, cursor=cursor, **filters)
+
+    async def claim_tallies(self, *, limit: int, cursor: str | None) -> tuple[list[ClaimTally], str | None]:
+        return await self.page(ClaimTally, "/v1/claims", limit=limit, cursor=cursor)
 
     async def cohort_report(self, **filters: Any) -> JSON:
         params = {k: str(v) for k, v in filters.items() if v is not None}
@@ -39,15 +46,12 @@ class OutcomesAPI(ServiceAPI):
         result: JSON = await self.send("POST", "/v1/evaluations", body)
         return result
 
-    async def create_claim(self, body: JSON, idempotency_key: str | None = None) -> JSON:
+    async def create_claim(self, body: JSON, idempotency_key: str | None = None) -> ClaimRead:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
-        result: JSON = await self.send("POST", "/v1/claims", body, headers=headers)
-        return result
+        return await self.send_as(ClaimRead, "POST", "/v1/claims", body, headers=headers)
 
-    async def audit_sample(self, body: JSON) -> JSON:
-        result: JSON = await self.send("POST", "/v1/claims/audit-sample", body)
-        return result
+    async def audit_sample(self, body: JSON) -> AuditSampleRead:
+        return await self.send_as(AuditSampleRead, "POST", "/v1/claims/audit-sample", body)
 
-    async def validate_claim(self, claim_id: str, body: JSON) -> JSON:
-        result: JSON = await self.send("POST", f"/v1/claims/{segment(claim_id)}/decision", body)
-        return result
+    async def validate_claim(self, claim_id: str, body: JSON) -> ClaimRead:
+        return await self.send_as(ClaimRead, "POST", f"/v1/claims/{segment(claim_id)}/decision", body)

@@ -1,4 +1,4 @@
-"""The referrals service's REST calls (docs/contracts.md, issue 3)."""
+"""The referrals service's REST calls (docs/contracts.md, issue 3), answered as `gateway.upstream.referrals`."""
 
 from __future__ import annotations
 
@@ -6,30 +6,30 @@ from collections.abc import Sequence
 from typing import Any
 
 from gateway.clients.base import JSON, ServiceAPI, segment
+from gateway.upstream.referrals import ReferralRead, ReferralTiming
 
 UNDECIDED_STATUSES = ("received", "screening")
 
 
 class ReferralsAPI(ServiceAPI):
-    async def by_ids(self, ids: Sequence[str]) -> list[JSON]:
-        return await self.batch("/v1/referrals", "ids", ids)
+    async def by_ids(self, ids: Sequence[str]) -> list[ReferralRead]:
+        return await self.batch(ReferralRead, "/v1/referrals", "ids", ids)
 
-    async def by_family_ids(self, family_ids: Sequence[str]) -> list[JSON]:
-        return await self.batch("/v1/referrals", "family_ids", family_ids)
+    async def by_family_ids(self, family_ids: Sequence[str]) -> list[ReferralRead]:
+        return await self.batch(ReferralRead, "/v1/referrals", "family_ids", family_ids)
 
-    async def list(self, *, limit: int, cursor: str | None, **filters: Any) -> tuple[list[JSON], str | None]:
-        return await self.page("/v1/referrals", limit=limit, cursor=cursor, **filters)
+    async def timings(self, *, limit: int, cursor: str | None) -> tuple[list[ReferralTiming], str | None]:
+        return await self.page(ReferralTiming, "/v1/referrals", limit=limit, cursor=cursor)
 
-    async def submit(self, kind: str, body: JSON, idempotency_key: str) -> JSON:
-        result: JSON = await self.send(
-            "POST", f"/v1/referrals/{segment(kind)}", body, headers={"Idempotency-Key": idempotency_key}
-        )
-        return result
+    async def list(self, *, limit: int, cursor: str | None, **filters: Any) -> tuple[list[ReferralRead], str | None]:
+        return await self.page(ReferralRead, "/v1/referrals", limit=limit, cursor=cursor, **filters)
 
-    async def decide(self, referral_id: str, body: JSON) -> JSON:
-        result: JSON = await self.send("POST", f"/v1/referrals/{segment(referral_id)}/decision", body)
-        return result
+    async def submit(self, kind: str, body: JSON, idempotency_key: str) -> ReferralRead:
+        headers = {"Idempotency-Key": idempotency_key}
+        return await self.send_as(ReferralRead, "POST", f"/v1/referrals/{segment(kind)}", body, headers=headers)
 
-    async def withdraw(self, referral_id: str, body: JSON) -> JSON:
-        result: JSON = await self.send("POST", f"/v1/referrals/{segment(referral_id)}/withdraw", body)
-        return result
+    async def decide(self, referral_id: str, body: JSON) -> ReferralRead:
+        return await self.send_as(ReferralRead, "POST", f"/v1/referrals/{segment(referral_id)}/decision", body)
+
+    async def withdraw(self, referral_id: str, body: JSON) -> ReferralRead:
+        return await self.send_as(ReferralRead, "POST", f"/v1/referrals/{segment(referral_id)}/withdraw", body)

@@ -12,12 +12,13 @@ from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from gateway.clients.base import JSON
 from gateway.clients.outcomes import OutcomesAPI
 from gateway.clients.referrals import ReferralsAPI
 from gateway.errors import UpstreamError
+from gateway.upstream.outcomes import ClaimTally
+from gateway.upstream.referrals import ReferralTiming
 
 CLAIM_STATUSES = ("pending", "validated", "rejected")
 PAGE_SIZE = 100
@@ -59,12 +60,12 @@ class CohortData:
         return cls(**data)
 
 
-Page = Callable[..., Awaitable[tuple[list[JSON], str | None]]]
+T = TypeVar("T")
 
 
-async def _all(page: Page, what: str, notes: list[str]) -> list[JSON]:
+async def _all(page: Callable[..., Awaitable[tuple[list[T], str | None]]], what: str, notes: list[str]) -> list[T]:
     """Every item of a list endpoint, page after page (at most `MAX_PAGES`)."""
-    items: list[JSON] = []
+    items: list[T] = []
     cursor: str | None = None
     for _ in range(MAX_PAGES):
         chunk, cursor = await page(limit=PAGE_SIZE, cursor=cursor)
@@ -75,39 +76,33 @@ async def _all(page: Page, what: str, notes: list[str]) -> list[JSON]:
     return items
 
 
-def _parse(ts: str) -> datetime:
-    return datetime.fromisoformat(ts.replace("Z", "+00:00"))
-
-
-def aggregate_claims(data: CohortData, claims: list[JSON]) -> None:
-    data.claims_by_status = {s: 0 for s in CLAIM_STATUSES} | dict(Counter(c["status"] for c in claims))
+def aggregate_claims(data: CohortData, claims: list[ClaimTally]) -> None:
+    data.claims_by_status = {s: 0 for s in CLAIM_STATUSES} | dict(Counter(c.status for c in claims))
     by_hub: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(CLAIM_STATUSES, 0))
     for c in claims:
-        hub = c.get("hub") or "unknown"
-        by_hub[hub][c["status"]] = by_hub[hub].get(c["status"], 0) + 1
+        hub = c.hub or "unknown"
+        by_hub[hub][c.status] = by_hub[hub].get(c.status, 0) + 1
     data.claims_by_hub = dict(sorted(by_hub.items()))
 
 
-def aggregate_referrals(data: CohortData, referrals: list[JSON]) -> None:
+def aggregate_referrals(data: CohortData, referrals: list[ReferralTiming]) -> None:
     by_month_hub: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for r in referrals:
-        decision = r.get("decision")
-        if decision:
-            decided = _parse(decision["decided_at"])
-            received = _parse(r["received_at"])
+        if r.decision is not None:
+            decided = r.decision.decided_at
             data.decisions.append(
                 {
-                    "hub": r["hub"],
-                    "outcome": decision["outcome"],
-                    "days": round(max(0.0, (decided - received).total_seconds() / 86400), 3),
-                    "on_time": decided <= _parse(r["decision_due_at"]),
+                    "hub": r.hub,
+                    "outcome": r.decision.outcome,
+                    "days": round(max(0.0, (decided - r.received_at).total_seconds() / 86400), 3),
+                    "on_time": decided <= r.decision_due_at,
                 }
             )
-            if decision["outcome"] == "accepted":
-                by_month_hub[decided.strftime("%Y-%m")][r["hub"]] += 1
-        elif r["status"] in ("received", "screening"):
+            if r.decision.outcome == "accepted":
+                by_month_hub[decided.strftime("%Y-%m")][r.hub] += 1
+        elif r.status in ("received", "screening"):
             data.open_referrals += 1
-            data.open_breached += bool(r.get("breached"))
+            data.open_breached += r.breached
     data.accepted_by_month_hub = {m: dict(h) for m, h in sorted(by_month_hub.items())}
 
 
@@ -122,9 +117,11 @@ async def collect(
     """
     cohort = await outcomes.cohort_report()
     data = CohortData(cohort=cohort, claims_by_status={}, claims_by_hub={}, accepted_by_month_hub={})
+    claims: list[ClaimTally] | BaseException
+    found: list[ReferralTiming] | BaseException
     claims, found = await asyncio.gather(
-        _all(outcomes.list_claims, "claims", data.notes),
-        _all(referrals.list, "referrals", data.notes),
+        _all(outcomes.claim_tallies, "claims", data.notes),
+        _all(referrals.timings, "referrals", data.notes),
         return_exceptions=True,
     )
     if isinstance(claims, BaseException):

@@ -16,6 +16,7 @@ import strawberry
 from gateway.errors import ErrorCode, GatewayError, UpstreamError
 
 T = TypeVar("T")
+Item = TypeVar("Item")
 Resolved: TypeAlias = T | Awaitable[T]
 """What a resolver built on `gateway.loaders.loaded` returns: the value, or an awaitable of it."""
 F = TypeVar("F", bound=Callable[..., Any])
@@ -138,15 +139,12 @@ def decode_cursor(cursor: str | None) -> tuple[str | None, int]:
     return upstream, skip
 
 
-PageFetcher = Callable[[int, str | None], Any]
-
-
 async def paginate(
-    fetch: Callable[[int, str | None], Any],
+    fetch: Callable[[int, str | None], Awaitable[tuple[Sequence[Item], str | None]]],
     *,
     first: int,
     after: str | None,
-    build: Callable[[JSON], T],
+    build: Callable[[Item], T],
     max_page_size: int,
 ) -> Connection[T]:
     """Fetch `first` items after `after` with one upstream call, and wrap them as a connection."""
@@ -175,37 +173,12 @@ async def paginate(
 # --- parsing upstream JSON -------------------------------------------------------------------------------
 
 
-def parse_date(value: Any) -> date | None:
-    if not value:
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
-
-
-def parse_datetime(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def parse_enum(cls: type[E], value: Any, default: E | None = None) -> E | None:
+def parse_enum(cls: type[E], value: str | None) -> E | None:
+    """The enum member of a service's wire value; None for a value this version of the graph does not know."""
     try:
         return cls(value)
     except ValueError:
-        return default
-
-
-def strings(value: Any) -> list[str]:
-    if not isinstance(value, list):
-        return []
-    return [str(v) for v in value]
+        return None
 
 
 def to_rest(value: Any) -> Any:

@@ -1,0 +1,250 @@
+"""The root query type: the reads of the graph, each through the request's DataLoaders or one service call."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, cast
+
+import strawberry
+from strawberry.scalars import JSON as JSONScalar
+
+from gateway.clients.cases import OwnCases
+from gateway.context import Info
+from gateway.errors import ErrorCode, GatewayError
+from gateway.prefetch import prefetch_families
+from gateway.types.casework import Case, Worker
+from gateway.types.common import Connection, paginate, resolver, to_rest
+from gateway.types.enums import CaseStatus, ReferralKind, ReferralStatus, Role, ServiceName
+from gateway.types.outcomes import Claim, Framework
+from gateway.types.people import Family, Person, maybe_family, maybe_person
+from gateway.types.referrals import Referral, maybe_referral
+from gateway.upstream.cases import FamilyRead
+from gateway.upstream.outcomes import ClaimRead
+from gateway.upstream.referrals import ReferralRead
+from shared.errors import ProblemError
+
+DEFAULT_FIRST = 20
+
+
+@strawberry.input(description="Narrow a list of families.")
+class FamilyFilter:
+    hub: str | None = strawberry.field(default=None, description="Only families of this hub.")
+    lead_worker_id: strawberry.ID | None = strawberry.field(default=None, description="Led by this worker.")
+    case_status: CaseStatus | None = strawberry.field(default=None, description="Whose case is in this stage.")
+    need: str | None = strawberry.field(default=None, description="With this identified need.")
+    eligible: bool | None = strawberry.field(default=None, description="Eligible (or not) for the programme.")
+
+
+@strawberry.input(description="Narrow a list of referrals.")
+class ReferralFilter:
+    status: ReferralStatus | None = strawberry.field(default=None, description="In this status.")
+    kind: ReferralKind | None = strawberry.field(default=None, description="Of this kind.")
+    hub: str | None = strawberry.field(default=None, description="Allocated to this hub.")
+    agency: str | None = strawberry.field(default=None, description="From this agency.")
+    received_from: str | None = strawberry.field(default=None, description="Received on or after (date).")
+    received_to: str | None = strawberry.field(default=None, description="Received on or before (date).")
+    breached: bool | None = strawberry.field(default=None, description="Decision overdue (or not).")
+
+
+@strawberry.input(description="Narrow a list of claims.")
+class ClaimFilter:
+    status: str | None = strawberry.field(default=None, description="In this status.")
+    phase: str | None = strawberry.field(default=None, description="In this programme phase.")
+    hub: str | None = strawberry.field(default=None, description="Families of this hub.")
+
+
+@strawberry.input(description="Narrow the cohort report.")
+class CohortFilter:
+    hub: str | None = strawberry.field(default=None, description="Only this hub.")
+    period: str | None = strawberry.field(default=None, description="A reporting period, e.g. 2025-Q4.")
+
+
+def _filters(value: Any) -> dict[str, Any]:
+    return to_rest(value) if value is not None else {}
+
+
+@strawberry.type(description="Readiness of one service behind the gateway.")
+class ServiceHealth:
+    service: ServiceName = strawberry.field(description="The service.")
+    ready: bool = strawberry.field(description="Whether its /readyz answered 200.")
+    detail: str | None = strawberry.field(description="Why it is not ready.")
+
+
+@strawberry.type(description="The caller, from their verified token.")
+class Me:
+    sub: str = strawberry.field(description="The token subject (the cases service links it to a worker record).")
+    roles: list[Role] = strawberry.field(description="The caller's roles.")
+    agency: str | None = strawberry.field(description="The caller's agency code.")
+    agency_type: str | None = strawberry.field(description="The caller's agency type.")
+    hubs: list[str] = strawberry.field(description="The hubs the caller works in.")
+    lookup: strawberry.Private[asyncio.Future[OwnCases] | None] = None
+
+    async def _own_cases(self, info: Info) -> OwnCases:
+        if self.lookup is None:
+            self.lookup = asyncio.ensure_future(info.context.services.cases.own_cases())
+        return await self.lookup
+
+    @resolver(description="The open cases a practitioner leads (empty for other roles).")
+    async def caseload(self, info: Info) -> list[Case]:
+        if Role.PRACTITIONER not in self.roles:
+            return []
+        return [Case.from_upstream(c) for c in (await self._own_cases(info)).caseload]
+
+    @resolver(
+        description="The practitioner's worker record, linked to the token subject by the cases service (null for "
+        "other roles, and for a practitioner with no worker record)."
+    )
+    async def worker(self, info: Info) -> Worker | None:
+        if Role.PRACTITIONER not in self.roles:
+            return None
+        found = (await self._own_cases(info)).worker
+        return Worker.from_upstream(found) if found else None
+
+
+def _roles(values: frozenset[str]) -> list[Role]:
+    out = []
+    for value in sorted(values):
+        try:
+            out.append(Role(value))
+        except ValueError:
+            continue
+    return out
+
+
+@strawberry.type(description="Read the graph.")
+class Query:
+    @resolver(description="Readiness of each service behind the gateway (no token needed).")
+    async def health(self, info: Info) -> list[ServiceHealth]:
+        readiness = await info.context.readiness.get()  # one round per request at most, shared by every alias
+        return [
+            ServiceHealth(service=ServiceName(service), ready=detail is None, detail=detail)
+            for service, detail in readiness.items()
+        ]
+
+    @resolver(description="The caller; null without a token.")
+    async def me(self, info: Info) -> Me | None:
+        try:
+            principal = await info.context.principal()
+        except ProblemError as exc:
+            raise GatewayError(exc.detail, ErrorCode.UNAUTHENTICATED) from exc
+        if principal is None:
+            return None
+        return Me(
+            sub=principal.sub,
+            roles=_roles(principal.roles),
+            agency=principal.agency,
+            agency_type=principal.agency_type,
+            hubs=list(principal.hubs),
+        )
+
+    @resolver(description="One family by id; null when unknown or not yours to see.")
+    async def family(self, info: Info, id: strawberry.ID) -> Family | None:
+        return maybe_family(await info.context.data_loaders.family.load(str(id)))
+
+    @resolver(description="Families, a page at a time.")
+    async def families(
+        self,
+        info: Info,
+        first: int = DEFAULT_FIRST,
+        after: str | None = None,
+        filter: FamilyFilter | None = None,
+    ) -> Connection[Family]:
+        cases = info.context.services.cases
+        loader = info.context.data_loaders.family
+
+        async def fetch(limit: int, cursor: str | None) -> tuple[list[FamilyRead], str | None]:
+            items, next_cursor = await cases.list_families(limit=limit, cursor=cursor, **_filters(filter))
+            for item in items:
+                loader.prime(item.id, item)
+            return items, next_cursor
+
+        page = await paginate(
+            fetch,
+            first=first,
+            after=after,
+            build=Family.from_upstream,
+            max_page_size=info.context.settings.max_page_size,
+        )
+        await prefetch_families(info, [str(edge.node.id) for edge in page.edges])
+        return page
+
+    @resolver(description="One person by id; null when unknown or not yours to see.")
+    async def person(self, info: Info, id: strawberry.ID) -> Person | None:
+        return maybe_person(await info.context.data_loaders.person.load(str(id)))
+
+    @resolver(description="One referral by id; null when unknown or not yours to see.")
+    async def referral(self, info: Info, id: strawberry.ID) -> Referral | None:
+        return maybe_referral(await info.context.data_loaders.referral.load(str(id)))
+
+    @resolver(description="Referrals you may see, a page at a time.")
+    async def referrals(
+        self,
+        info: Info,
+        first: int = DEFAULT_FIRST,
+        after: str | None = None,
+        filter: ReferralFilter | None = None,
+    ) -> Connection[Referral]:
+        api = info.context.services.referrals
+
+        async def fetch(limit: int, cursor: str | None) -> tuple[list[ReferralRead], str | None]:
+            return await api.list(limit=limit, cursor=cursor, **_filters(filter))
+
+        return await paginate(
+            fetch,
+            first=first,
+            after=after,
+            build=Referral.from_upstream,
+            max_page_size=info.context.settings.max_page_size,
+        )
+
+    @resolver(description="A hub's referrals awaiting a decision (safeguarding concerns first).")
+    async def triage_queue(
+        self, info: Info, hub_id: str, first: int = DEFAULT_FIRST, after: str | None = None
+    ) -> Connection[Referral]:
+        api = info.context.services.referrals
+
+        async def fetch(limit: int, cursor: str | None) -> tuple[list[ReferralRead], str | None]:
+            return await api.list(limit=limit, cursor=cursor, hub=hub_id, status="received,screening")
+
+        return await paginate(
+            fetch,
+            first=first,
+            after=after,
+            build=Referral.from_upstream,
+            max_page_size=info.context.settings.max_page_size,
+        )
+
+    @resolver(description="One worker by id.")
+    async def worker(self, info: Info, id: strawberry.ID) -> Worker | None:
+        found = await info.context.data_loaders.worker.load(str(id))
+        return Worker.from_upstream(found) if found else None
+
+    @resolver(description="The outcome frameworks the outcomes service holds.")
+    async def frameworks(self, info: Info) -> list[Framework]:
+        return [Framework.from_upstream(f) for f in await info.context.services.outcomes.frameworks()]
+
+    @resolver(description="Payment-by-results claims, a page at a time.")
+    async def claims(
+        self,
+        info: Info,
+        first: int = DEFAULT_FIRST,
+        after: str | None = None,
+        filter: ClaimFilter | None = None,
+    ) -> Connection[Claim]:
+        api = info.context.services.outcomes
+
+        async def fetch(limit: int, cursor: str | None) -> tuple[list[ClaimRead], str | None]:
+            return await api.list_claims(limit=limit, cursor=cursor, **_filters(filter))
+
+        return await paginate(
+            fetch,
+            first=first,
+            after=after,
+            build=Claim.from_upstream,
+            max_page_size=info.context.settings.max_page_size,
+        )
+
+    @resolver(description="The pseudonymised cohort report (no names or identifiers).")
+    async def cohort_report(self, info: Info, filter: CohortFilter | None = None) -> JSONScalar:
+        report = await info.context.services.outcomes.cohort_report(**_filters(filter))
+        return cast(JSONScalar, report)
