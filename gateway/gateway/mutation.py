@@ -25,6 +25,7 @@ from gateway.types.inputs import (
     ObservationInput,
     PlanInput,
     SchoolReferralInput,
+    TeamInput,
 )
 from gateway.types.outcomes import AuditSample, Claim
 from gateway.types.payloads import (
@@ -148,6 +149,16 @@ class Mutation:
         call = info.context.services.cases.update_plan(str(case_id), to_rest(input), etag)
         plan, errors = await _attempt(call, Plan.from_upstream)
         return PlanPayload(plan=plan, user_errors=errors)
+
+    @mutation(
+        description="Change the team around the family (its lead worker or a hub manager; audited with the reason). "
+        "The team is who may see the case besides the lead worker and the hub's managers."
+    )
+    async def update_team(self, info: Info, case_id: strawberry.ID, input: TeamInput) -> CasePayload:
+        cases = info.context.services.cases
+        call = _then_case(cases, case_id, cases.update_team(str(case_id), to_rest(input)))
+        case, errors = await _attempt(call, Case.from_upstream)
+        return CasePayload(case=case, user_errors=errors)
 
     @mutation(
         description="Record a visit, call or meeting with its note; a retry with the same `idempotencyKey` (a UUID "

@@ -11,6 +11,6 @@ from shared.limits import RateLimitMiddleware
 
 
 class ClientAddressRateLimit(RateLimitMiddleware):
-    def _client(self, scope: Scope) -> str:
+    async def _client(self, scope: Scope) -> str:
         client = scope.get("client")
         return "ip:" + (client[0] if client else "unknown")

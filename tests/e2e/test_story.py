@@ -125,6 +125,10 @@ mutation Assess($case: ID!, $input: AssessmentInput!) {{
   }}
 }}"""
 
+TEAM = f"""
+mutation Team($case: ID!, $input: TeamInput!) {{
+  updateTeam(caseId: $case, input: $input) {{ case {{ id }} {PAYLOAD_ERRORS} }}
+}}"""
 PLAN = f"""
 mutation Plan($case: ID!, $input: PlanInput!, $version: Int) {{
   updatePlan(caseId: $case, input: $input, version: $version) {{
@@ -335,8 +339,15 @@ async def test_the_whole_story_through_the_gateway(stack: Stack) -> None:
                     "status": "IN_PROGRESS",
                 },
             ],
-            "team": [{"workerId": stack.workers["e2e-other"], "role": "Family support worker"}],
         }
+        # the team around the family is its own, audited change (the lead worker's or a hub manager's)
+        team_input = {
+            "team": [{"workerId": stack.workers["e2e-other"], "role": "Family support worker"}],
+            "reason": "School attendance support",
+        }
+        await gql.refused(TEAM, PARTNER, "FORBIDDEN", case=case_id, input=team_input)
+        team = (await gql.data(TEAM, LEAD, case=case_id, input=team_input))["updateTeam"]
+        assert team["userErrors"] == [] and team["case"]["id"] == case_id
         await gql.refused(PLAN, PARTNER, "FORBIDDEN", case=case_id, input=plan_input)
         first = (await gql.data(PLAN, LEAD, case=case_id, input=plan_input))["updatePlan"]["plan"]
         assert first["version"] == 1 and [g["need"] for g in first["goals"]] == list(NEEDS)

@@ -59,7 +59,7 @@ def test_plan_input_keeps_owners_and_statuses() -> None:
             "status": "in_progress",
         }
     ]
-    assert body["team"] == [] and body["review_dates"] == [] and "next_review_due" not in body
+    assert "team" not in body and body["review_dates"] == [] and "next_review_due" not in body
 
 
 def test_observation_row_sends_only_the_fields_of_its_kind() -> None:

@@ -79,6 +79,7 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
         "UNAUTHENTICATED FORBIDDEN NOT_FOUND NOT_FOUND FORBIDDEN FORBIDDEN FORBIDDEN"
     ),
     ("Mutation", "updatePlan"): CASE_OBJECT,
+    ("Mutation", "updateTeam"): CASE_OBJECT,
     ("Mutation", "addContact"): CASE_OBJECT,
     ("Mutation", "closeCase"): CASE_OBJECT,
     ("Mutation", "recordObservations"): row("UNAUTHENTICATED FORBIDDEN FORBIDDEN FORBIDDEN data FORBIDDEN data"),
@@ -173,6 +174,11 @@ def operation(kind: str, field: str, ids: dict[str, str]) -> tuple[str, dict[str
             "$id: ID!, $input: PlanInput!",
             "caseId: $id, input: $input",
             {"id": ids["case_id"], "input": camel(plan_body())},
+        ),
+        "updateTeam": (
+            "$id: ID!, $worker: ID!",
+            'caseId: $id, input: {team: [{workerId: $worker, role: "matrix"}], reason: "matrix"}',
+            {"id": ids["case_id"], "worker": ids["worker_id"]},
         ),
         "addContact": (
             "$id: ID!, $at: DateTime!",

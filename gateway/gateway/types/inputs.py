@@ -129,6 +129,10 @@ class AssessmentInput:
     family_views: str | None = strawberry.field(default=strawberry.UNSET, description="The family's own views.")
     child_voice: str | None = strawberry.field(default=strawberry.UNSET, description="The voice of the child.")
     assessed_on: date | None = strawberry.field(default=strawberry.UNSET, description="When (today when omitted).")
+    backdate_reason: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Why an assessment is dated before the case began (hub managers only; audited).",
+    )
 
 
 @strawberry.input(description="A goal of the plan for one identified need.")
@@ -154,11 +158,20 @@ class TeamMemberInput:
     role: str = strawberry.field(description="Their role in the team around the family.")
 
 
+@strawberry.input(description="The whole team around the family as it should now be, and why it changes.")
+class TeamInput:
+    team: list[TeamMemberInput] = strawberry.field(description="Everyone in the team (an empty list: no team).")
+    reason: str = strawberry.field(description="Why the team changes (audited).")
+
+
 @strawberry.input(description="The whole plan as it should now be (a new version).")
 class PlanInput:
     goals: list[GoalInput] = strawberry.field(description="Goals, at least one.")
     actions: list[ActionInput] = strawberry.field(default_factory=list, description="Actions towards the goals.")
-    team: list[TeamMemberInput] = strawberry.field(default_factory=list, description="The team around the family.")
+    team: list[TeamMemberInput] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Leave out: the team is changed with `updateTeam`. When given it must equal the current team.",
+    )
     review_dates: list[date] = strawberry.field(default_factory=list, description="Planned review dates.")
     next_review_due: date | None = strawberry.field(default=strawberry.UNSET, description="Next review.")
     change_summary: str | None = strawberry.field(default=strawberry.UNSET, description="What changed.")
