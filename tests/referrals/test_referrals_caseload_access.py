@@ -4,7 +4,7 @@ they submitted themselves; every other referral is the 404 of an unknown id, for
 When cases does not answer, a read that depends on it is refused (503), never answered from a guess.
 
 The cases app here is the real one (on a committed clone of its migrated database, dropped afterwards), served on
-a loopback port that the referrals app is configured to call."""
+a loopback port that the referrals app (on its own clone) is configured to call."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.events import CloudEvent, sign_headers
 from shared.settings import DEV_EVENT_SECRET
@@ -37,8 +36,7 @@ class Stack:
 @pytest.fixture
 async def stack(
     fresh_cases_db: str,
-    referrals_db: str,
-    referrals_sessions: async_sessionmaker[AsyncSession],
+    fresh_referrals_db: str,
     framework_server: FrameworkServer,
 ) -> AsyncIterator[Stack]:
     from cases.app import create_app as create_cases
@@ -46,7 +44,8 @@ async def stack(
     from referrals.app import create_app as create_referrals
     from referrals.config import Settings as ReferralsSettings
 
-    # cases on a committed clone with its own pool: intake's person matching calls it concurrently
+    # both on committed clones with their own pools: intake's person matching calls cases concurrently, and the
+    # gateway calls referrals concurrently
     async with app_client(
         create_cases, CasesSettings, fresh_cases_db, outcomes_url=framework_server.url, rate_limit_per_second=0
     ) as cases:
@@ -57,8 +56,7 @@ async def stack(
             app_client(
                 create_referrals,
                 ReferralsSettings,
-                referrals_db,
-                sessionmaker=referrals_sessions,
+                fresh_referrals_db,
                 cases_url=cases_url,
                 outcomes_url=dead_url(),
                 match_retry_interval=0,
@@ -142,7 +140,7 @@ async def test_practitioners_see_their_families_and_their_own_submissions_only(s
 
 
 async def test_reads_that_need_the_caseload_are_refused_while_cases_is_down(
-    stack: Stack, referrals_db: str, referrals_sessions: async_sessionmaker[AsyncSession]
+    stack: Stack, fresh_referrals_db: str
 ) -> None:
     from referrals.app import create_app
     from referrals.config import Settings
@@ -156,8 +154,7 @@ async def test_reads_that_need_the_caseload_are_refused_while_cases_is_down(
     async with app_client(
         create_app,
         Settings,
-        referrals_db,
-        sessionmaker=referrals_sessions,
+        fresh_referrals_db,
         cases_url=dead_url(),
         outcomes_url=dead_url(),
         match_retry_interval=0,
@@ -169,3 +166,28 @@ async def test_reads_that_need_the_caseload_are_refused_while_cases_is_down(
         assert (await cut_off.get("/v1/referrals", headers=lead)).status_code == 503
         # a referral with no family needs no answer from cases: its submitter still reads it
         assert (await cut_off.get(f"/v1/referrals/{own_id}", headers=lead)).status_code == 200
+
+
+async def test_graphql_referrals_follow_the_same_need_to_know(stack: Stack) -> None:
+    """The gateway forwards the caller's token, so `referrals` and `referral` answer what REST answers."""
+    from tests.gateway.conftest import gateway_client, gql
+
+    world = stack.world
+    family_id, case_id = await family_with_lead(stack)
+    theirs = (await create_school(stack.referrals, headers=partner(**SCHOOL))).json()["id"]
+    await link_to_family(stack.referrals, theirs, family_id, case_id)
+    lead = make_token("practitioner", sub=str(world.lead.subject), agency="LCC", agency_type="council")
+    colleague = make_token("practitioner", sub=str(world.other.subject), agency="LCC", agency_type="council")
+    query = "query($id: ID!) { referrals(first: 50) { nodes { id } } referral(id: $id) { id } }"
+    async with (
+        serve_asgi(stack.referrals.app) as referrals_url,  # type: ignore[attr-defined]
+        gateway_client(referrals_url=referrals_url, cases_url=stack.cases_url) as gateway,
+    ):
+        seen = await gql(gateway, query, {"id": theirs}, token=lead)
+        refused = await gql(gateway, query, {"id": theirs}, token=colleague)
+    assert "errors" not in seen, seen
+    assert theirs in {n["id"] for n in seen["data"]["referrals"]["nodes"]}
+    assert seen["data"]["referral"] == {"id": theirs}
+    assert "errors" not in refused, refused
+    assert theirs not in {n["id"] for n in refused["data"]["referrals"]["nodes"]}
+    assert refused["data"]["referral"] is None

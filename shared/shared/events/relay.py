@@ -31,6 +31,27 @@ from shared.tracing import continue_trace, untraced_http
 log = structlog.get_logger("shared.events")
 
 
+def status_reason(status_code: int) -> str:
+    """What the delivery log keeps of a receiver's error answer: its status and the standard reason phrase —
+    never the body (a receiver inside the network would otherwise be read through the delivery log)."""
+    return f"HTTP {status_code} {httpx.codes.get_reason_phrase(status_code)}".strip()
+
+
+def failure_reason(exc: httpx.HTTPError) -> str:
+    """A short, fixed description of a delivery that got no answer — never the exception's text, which can
+    carry what a receiver or a resolver said. A transport may name its own (`delivery_reason`)."""
+    fixed = getattr(exc, "delivery_reason", None)
+    if isinstance(fixed, str):
+        reason = fixed
+    elif isinstance(exc, httpx.TimeoutException):
+        reason = "no answer in time"
+    elif isinstance(exc, httpx.ConnectError):
+        reason = "could not connect"
+    else:
+        reason = "the delivery failed"
+    return f"{type(exc).__name__}: {reason}"
+
+
 class OutboxRelay:
     """Delivers pending outbox deliveries. Safe to run in several processes against one database."""
 
@@ -196,9 +217,9 @@ class OutboxRelay:
             ):
                 response = await client.post(row.url, content=body, headers=headers, timeout=self.timeout)
         except httpx.HTTPError as exc:
-            return None, f"{type(exc).__name__}: {exc}"[:500], int((time.perf_counter() - started) * 1000)
+            return None, failure_reason(exc), int((time.perf_counter() - started) * 1000)
         ms = int((time.perf_counter() - started) * 1000)
-        error = None if response.is_success else response.text[:500]
+        error = None if response.is_success else status_reason(response.status_code)
         return response.status_code, error, ms
 
     async def run_forever(self, stop: asyncio.Event) -> None:

@@ -89,6 +89,9 @@ def _bad_url(message: str) -> UnprocessableContent:
 class RefusedDestination(httpx.TransportError):
     """A delivery not sent because its host resolves (now) to an address that is not public."""
 
+    delivery_reason = "not sent: the webhook host does not resolve to a public address (checked at every delivery)"
+    """What the delivery log shows (`shared.events.relay.failure_reason`): fixed, without the addresses."""
+
 
 class DeliveryGuard(httpx.AsyncBaseTransport):
     """The relay's transport: re-checks a partner's host at every delivery and pins the connection to it.
