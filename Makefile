@@ -61,7 +61,21 @@ $(CHECKOV): | $(UV)
 		$(UV) tool install --quiet --force "checkov==$(CHECKOV_VERSION)" \
 		|| echo "warning: could not install checkov; the Kubernetes test will say so"
 
-TOOLS := $(CHROMIUM_STAMP) $(PROMTOOL) $(CHECKOV)
+# Spectral with the OWASP API ruleset (npm) lints the four OpenAPI documents against `.spectral.yaml`
+# (tests/conformance/test_spectral.py); installed, at the pinned versions, into its own directory under .venv.
+SPECTRAL_VERSION := 6.16.3
+SPECTRAL_OWASP_VERSION := 2.0.1
+SPECTRAL_DIR := $(VENV)/tools/spectral
+SPECTRAL_STAMP := $(SPECTRAL_DIR)/.installed-$(SPECTRAL_VERSION)-$(SPECTRAL_OWASP_VERSION)
+$(SPECTRAL_STAMP): | $(UV)
+	@if command -v npm >/dev/null 2>&1; then \
+		echo "installing Spectral $(SPECTRAL_VERSION) and the OWASP ruleset $(SPECTRAL_OWASP_VERSION) for the OpenAPI test"; \
+		mkdir -p $(SPECTRAL_DIR) && npm install --silent --no-audit --no-fund --prefix $(SPECTRAL_DIR) \
+			"@stoplight/spectral-cli@$(SPECTRAL_VERSION)" "@stoplight/spectral-owasp-ruleset@$(SPECTRAL_OWASP_VERSION)" \
+		&& touch $@ || echo "warning: could not install Spectral; the OpenAPI test will say so"; \
+	else echo "warning: npm is not installed (Debian: npm); the Spectral test will say so"; fi
+
+TOOLS := $(CHROMIUM_STAMP) $(PROMTOOL) $(CHECKOV) $(SPECTRAL_STAMP)
 
 install: $(INSTALLED) ## Install everything into .venv from the lock file (runs automatically)
 

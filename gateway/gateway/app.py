@@ -33,6 +33,7 @@ from gateway.schema import build_schema
 from shared.auth import dev_jwks
 from shared.errors import PROBLEM_BASE, PROBLEM_JSON, install_error_handlers
 from shared.headers import PrivateResponseHeadersMiddleware
+from shared.health import Alive
 from shared.limits import BodySizeLimitMiddleware
 from shared.logging import RequestIdMiddleware, configure_logging, current_request_id
 from shared.metrics import MetricsMiddleware, metrics_endpoint
@@ -108,8 +109,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_developer_pages(app, graphql)  # GraphiQL and Swagger UI from shipped files, no CDN (gateway.explorer)
 
     @app.get("/healthz", summary="Liveness: the process is serving", tags=["health"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok", "service": settings.service_name}
+    async def healthz() -> Alive:
+        return Alive(status="ok", service=settings.service_name)
 
     @app.get("/readyz", summary="Readiness: every upstream service answers its /readyz", tags=["health"])
     async def readyz(request: Request) -> Any:

@@ -8,10 +8,18 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from shared.errors import PROBLEM_BASE, PROBLEM_JSON
 from shared.migrate import head_revisions
+
+
+class Alive(BaseModel):
+    """What `/healthz` answers while the process serves."""
+
+    status: str = Field(pattern="^ok$", max_length=2)
+    service: str = Field(max_length=64)
 
 
 def health_router(service_name: str, service_dir: Path) -> APIRouter:
@@ -19,8 +27,8 @@ def health_router(service_name: str, service_dir: Path) -> APIRouter:
     heads = head_revisions(service_dir)
 
     @router.get("/healthz", summary="Liveness: the process is serving")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok", "service": service_name}
+    async def healthz() -> Alive:
+        return Alive(status="ok", service=service_name)
 
     @router.get("/readyz", summary="Readiness: database reachable and migrated to head")
     async def readyz(request: Request) -> Any:

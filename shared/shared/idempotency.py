@@ -176,6 +176,7 @@ def idempotency(table: Table) -> Callable[..., Awaitable[Idempotency]]:
                 alias="Idempotency-Key",
                 description="Retry-safe creates: the same key and body replay the first response (1 to 255 visible "
                 "ASCII characters, unique per create, e.g. a UUID)",
+                json_schema_extra={"maxLength": 255, "pattern": "^[\\x21-\\x7e]{1,255}$"},  # checked below: a 400
             ),
         ] = None,
     ) -> Idempotency:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, StringConstraints
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.gb import nhs, upn
 
@@ -66,7 +66,8 @@ def normalise_urn(value: str | int) -> str:
     return text
 
 
-NHSNumber = Annotated[str, AfterValidator(normalise_nhs_number)]
-UPN = Annotated[str, AfterValidator(normalise_upn)]
-Postcode = Annotated[str, AfterValidator(normalise_postcode)]
-SchoolURN = Annotated[str, AfterValidator(normalise_urn)]
+# The length bounds leave room for the spaces and dashes people type (and are what the OpenAPI documents declare).
+NHSNumber = Annotated[str, StringConstraints(max_length=16), AfterValidator(normalise_nhs_number)]
+UPN = Annotated[str, StringConstraints(max_length=16), AfterValidator(normalise_upn)]
+Postcode = Annotated[str, StringConstraints(max_length=16), AfterValidator(normalise_postcode)]
+SchoolURN = Annotated[str, StringConstraints(max_length=16), AfterValidator(normalise_urn)]

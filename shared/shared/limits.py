@@ -101,6 +101,23 @@ class RateLimitMiddleware:
         client = scope.get("client")
         return "ip:" + (client[0] if client else "unknown")
 
+    def _with_headers(self, send: Send, client: str) -> Send:
+        """Every answer under the limit says the policy and what is left (IETF draft `RateLimit` headers):
+        `RateLimit-Policy: "burst";q=<burst>;w=<seconds to refill>`, `RateLimit: "burst";r=<left>;t=<seconds>`."""
+        window = max(1, math.ceil(self.burst / self.rate))
+        policy = f'"burst";q={self.burst};w={window}'.encode()
+
+        async def send_with_limits(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                tokens = self._buckets.get(client, (float(self.burst), 0.0))[0]
+                refill = max(0, math.ceil((self.burst - tokens) / self.rate))
+                message.setdefault("headers", [])
+                message["headers"].append((b"ratelimit-policy", policy))
+                message["headers"].append((b"ratelimit", f'"burst";r={int(tokens)};t={refill}'.encode()))
+            await send(message)
+
+        return send_with_limits
+
     def _take(self, client: str) -> float:
         """Take one token; return 0 when allowed, else the seconds until one is available."""
         now = time.monotonic()
@@ -118,13 +135,14 @@ class RateLimitMiddleware:
         if scope["type"] != "http" or self.rate <= 0 or scope.get("path", "") in self.EXEMPT:
             await self.app(scope, receive, send)
             return
-        wait = self._take(await self._client(scope))
+        client = await self._client(scope)
+        wait = self._take(client)
         if wait <= 0:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, self._with_headers(send, client))
             return
         retry_after = str(max(1, math.ceil(wait)))
         problem = TooManyRequests(f"Rate limit exceeded; retry after {retry_after} s").to_problem()
-        await problem_response(problem, {"Retry-After": retry_after})(scope, receive, send)
+        await problem_response(problem, {"Retry-After": retry_after})(scope, receive, self._with_headers(send, client))
 
 
 async def _verified_principal(scope: Scope) -> Principal | None:

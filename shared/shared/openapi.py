@@ -9,6 +9,10 @@ from what its route and the app's middleware do, so that a partner's code genera
   read; 400 where `Idempotency-Key` is read; 400 and 401 on the signed `/v1/events`; 429 (with `Retry-After`)
   where the rate limiter applies; 503 where the request time limit applies and on `/readyz`; 500 everywhere.
   Each is problem+json, `#/components/schemas/Problem`.
+- what Spectral's `spectral:oas` and OWASP rulesets (`.spectral.yaml`) ask of every document and can be said
+  centrally and truthfully (`_polish`): servers and contact, a description and a declared tag on every operation, an
+  integer format everywhere (int32 where the bounds fit), a `maxLength` on every string whose format fixes its
+  length, no unused component, and the bearer scheme's conformance to RFC 8725.
 """
 
 from __future__ import annotations
@@ -31,8 +35,12 @@ BEARER_SCHEME = {
     "type": "http",
     "scheme": "bearer",
     "bearerFormat": "JWT",
-    "description": "An RS256 JWT from the council's identity provider (`Authorization: Bearer <token>`)",
+    "description": (
+        "An RS256 JWT from the council's identity provider (`Authorization: Bearer <token>`), verified as RFC8725 "
+        "(JWT best current practices) asks: one algorithm per key, never `none`; issuer, audience and expiry checked"
+    ),
 }
+CONTACT = {"name": "Early Help Platform maintainers"}
 SIGNED_EVENTS = "/v1/events"
 """Signed by the sender's event secret (Standard Webhooks), not by a bearer token: 401 on a bad signature."""
 CHANGES = frozenset({"post", "put", "patch", "delete"})
@@ -40,6 +48,17 @@ RETRY_AFTER = {
     "description": "Seconds to wait before retrying",
     "schema": {"type": "integer", "minimum": 1, "maximum": 3600},
 }
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Policy": {
+        "description": 'The client\'s rate limit (IETF draft): `"burst";q=<requests>;w=<seconds to refill>`',
+        "schema": {"type": "string", "maxLength": 100, "pattern": '^"burst";q=\\d+;w=\\d+$'},
+    },
+    "RateLimit": {
+        "description": 'What is left of it: `"burst";r=<requests left>;t=<seconds until full>`',
+        "schema": {"type": "string", "maxLength": 100, "pattern": '^"burst";r=\\d+;t=\\d+$'},
+    },
+}
+"""Sent by `shared.limits.RateLimitMiddleware` on every answer it lets through."""
 WWW_AUTHENTICATE = {
     "description": 'The bearer challenge (`Bearer error="invalid_token"`)',
     "schema": {"type": "string", "maxLength": 200},
@@ -96,9 +115,13 @@ def complete(schema: dict[str, Any], app: FastAPI, optional_auth: Collection[str
             responses = operation.setdefault("responses", {})
             for status in statuses:
                 responses.setdefault(str(status), _response(status))
+            limited = limits.rate and not template.startswith(RateLimitMiddleware.EXEMPT)
             for status, response in responses.items():
                 if status.isdigit() and int(status) >= 400:
                     _as_problem(int(status), response)
+                if limited and status[:1] in ("2", "4"):
+                    response.setdefault("headers", {}).update(RATE_LIMIT_HEADERS)
+    _polish(schema)
 
 
 def _statuses(
@@ -170,3 +193,114 @@ def _as_problem(status: int, response: dict[str, Any]) -> None:
         headers.setdefault("WWW-Authenticate", WWW_AUTHENTICATE)
     if not headers:
         del response["headers"]
+
+
+SERVER = {
+    "url": "/",
+    "description": "This deployment — development, staging or production — wherever this document is served",
+    "x-internal": False,
+}
+PROBLEM_BOUNDS = {
+    "Problem": {"type": 2083, "title": 200, "status": 599, "detail": 4000, "instance": 2083, "request_id": 128,
+                "errors": 1000},
+    "FieldProblem": {"pointer": 1000, "detail": 1000, "code": 100},
+}  # fmt: skip
+INT32 = 2**31 - 1
+FORMAT_LENGTH = {"uuid": 36, "date": 10, "date-time": 64, "time": 32, "email": 320, "uri": 2083, "duration": 64}
+"""The longest valid text of each string format (a date-time with nanoseconds and an offset fits in 64)."""
+
+
+def _polish(schema: dict[str, Any]) -> None:
+    info = schema.setdefault("info", {})
+    info.setdefault("contact", dict(CONTACT))
+    schema.setdefault("servers", [SERVER])
+    _bound_problems(schema.get("components", {}).get("schemas", {}))
+    used_tags: dict[str, None] = {}
+    for path, item in schema.get("paths", {}).items():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            if not operation.get("tags"):
+                operation["tags"] = [_tag_of(path)]
+            used_tags.update(dict.fromkeys(operation["tags"]))
+            if not operation.get("description"):
+                operation["description"] = operation.get("summary") or f"{path}"
+    declared = {t["name"] for t in schema.get("tags", [])}
+    schema.setdefault("tags", []).extend(
+        {"name": t, "description": f"Operations on {t}"} for t in used_tags if t not in declared
+    )
+    _bound_formats(schema)
+    _drop_unused_components(schema)
+
+
+def _bound_problems(schemas: dict[str, Any]) -> None:
+    """The bounds of the problem+json this platform writes (its own short texts, one entry per invalid field)."""
+    for name, lengths in PROBLEM_BOUNDS.items():
+        properties = schemas.get(name, {}).get("properties", {})
+        for field, length in lengths.items():
+            for variant in [properties.get(field, {}), *properties.get(field, {}).get("anyOf", [])]:
+                if variant.get("type") == "string":
+                    variant.setdefault("maxLength", length)
+                if variant.get("type") == "array":
+                    variant.setdefault("maxItems", length)
+                if variant.get("type") == "integer":
+                    variant.setdefault("minimum", 400)
+                    variant.setdefault("maximum", 599)
+
+
+def _tag_of(path: str) -> str:
+    words = [w for w in path.strip("/").split("/") if w and w != "v1" and not w.startswith("{")]
+    return words[0] if words else "service"
+
+
+def _bound_formats(node: Any) -> None:
+    """Integers get a format (int32 when their bounds fit, else int64); strings whose format fixes their length
+    get that length as `maxLength` (a longer value is not valid for the format, so the server refuses it)."""
+    if isinstance(node, dict):
+        if node.get("type") == "integer" and "format" not in node:
+            low, high = node.get("minimum", -INT32 - 1), node.get("maximum", INT32 + 1)
+            node["format"] = "int32" if low >= -INT32 - 1 and high <= INT32 else "int64"
+        if node.get("type") == "string" and node.get("format") in FORMAT_LENGTH and "maxLength" not in node:
+            node["maxLength"] = FORMAT_LENGTH[node["format"]]
+        for key in ("maxLength", "pattern"):  # `Header(json_schema_extra=...)` of an optional str: onto the str
+            if key in node and "anyOf" in node:
+                for variant in node["anyOf"]:
+                    if variant.get("type") == "string":
+                        variant.setdefault(key, node[key])
+        for value in node.values():
+            _bound_formats(value)
+    elif isinstance(node, list):
+        for value in node:
+            _bound_formats(value)
+
+
+def _drop_unused_components(schema: dict[str, Any]) -> None:
+    """FastAPI's `HTTPValidationError` and `ValidationError` stay in the components when every 422 is a Problem."""
+    schemas = schema.get("components", {}).get("schemas", {})
+    outside = {k: v for k, v in schema.items() if k != "components"}
+    outside["other_components"] = {k: v for k, v in schema.get("components", {}).items() if k != "schemas"}
+    reachable: set[str] = set()
+    frontier = _refs(outside)
+    while frontier:
+        name = frontier.pop()
+        if name in reachable or name not in schemas:
+            continue
+        reachable.add(name)
+        frontier |= _refs(schemas[name])
+    for name in [n for n in schemas if n not in reachable]:
+        del schemas[name]
+
+
+def _refs(node: Any) -> set[str]:
+    prefix = "#/components/schemas/"
+    found: set[str] = set()
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(prefix):
+            found.add(ref[len(prefix) :])
+        for value in node.values():
+            found |= _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _refs(value)
+    return found

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
@@ -15,9 +15,13 @@ from shared.platform_tables import PlatformTables
 
 
 class ReplayRequest(BaseModel):
-    delivery_ids: list[int] | None = Field(
-        default=None, description="Dead-lettered deliveries to replay; all when omitted"
+    delivery_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None = Field(
+        default=None, max_length=1000, description="Dead-lettered deliveries to replay (up to 1000); all when omitted"
     )
+
+
+class Replayed(BaseModel):
+    replayed: int = Field(ge=0, le=2**63 - 1, description="How many deliveries went back in the queue")
 
 
 def outbox_admin_router(tables: PlatformTables) -> APIRouter:
@@ -46,7 +50,7 @@ def outbox_admin_router(tables: PlatformTables) -> APIRouter:
         }
 
     @router.post("/replay", summary="Replay dead-lettered deliveries")
-    async def replay(body: ReplayRequest, session: SessionDep) -> dict[str, int]:
-        return {"replayed": await replay_dead(session, tables, body.delivery_ids)}
+    async def replay(body: ReplayRequest, session: SessionDep) -> Replayed:
+        return Replayed(replayed=await replay_dead(session, tables, body.delivery_ids))
 
     return router
