@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from referrals.deps import Decider, Reader, Referrer, TriageServiceDep
 from referrals.models import STATUSES
@@ -14,6 +14,7 @@ from referrals.triage.repository import QueuePosition, ReferralFilters
 from referrals.triage.schemas import (
     Consent,
     DecisionCreate,
+    IdentityConfirm,
     Kind,
     ReferralPage,
     ReferralRead,
@@ -117,4 +118,20 @@ async def record_consent(
     referral_id: uuid.UUID, body: Consent, triage: TriageServiceDep, principal: Decider
 ) -> ReferralRead:
     referral = await triage.record_consent(principal, referral_id, body.model_dump(mode="json"))
+    return to_read(referral, datetime.now(UTC), principal=principal)
+
+
+@router.put(
+    "/referrals/{referral_id}/people/{ref}/identity",
+    response_model=ReferralRead,
+    summary="Confirm who a referred person is (a match candidate) or declare a new person",
+)
+async def confirm_identity(
+    referral_id: uuid.UUID,
+    ref: Annotated[str, Path(max_length=40)],
+    body: IdentityConfirm,
+    triage: TriageServiceDep,
+    principal: Decider,
+) -> ReferralRead:
+    referral = await triage.confirm_identity(principal, referral_id, ref, body)
     return to_read(referral, datetime.now(UTC), principal=principal)
