@@ -92,7 +92,9 @@ async def test_every_candidate_is_explained_field_by_field(
         cases_sessions, given_name="Priya", family_name="Patel", date_of_birth=dob, postcode="LS6 2AB"
     )
 
-    result = await match(client, given_name="Bill", family_name="Smithe", date_of_birth="2012-07-14", postcode="LS6 2AB")
+    result = await match(
+        client, given_name="Bill", family_name="Smithe", date_of_birth="2012-07-14", postcode="LS6 2AB"
+    )
     assert result["decision"] == "review"
     ids = candidate_ids(result)
     assert ids[0] == str(smith.id)
