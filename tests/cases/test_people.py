@@ -209,6 +209,18 @@ async def test_merge_and_undo_keep_every_record(
     mum_a = next(m["person"]["id"] for m in fam_a["members"] if m["role"] == "parent_carer")
     mum_b = next(m["person"]["id"] for m in fam_b["members"] if m["role"] == "parent_carer")
 
+    # two families each holding one of the two: merging the people would put one person in two families
+    response = await client.post(
+        f"/v1/people/{mum_a}/merge", json={"merge_person_id": mum_b, "reason": "same mother"}, headers=world.manager()
+    )
+    assert response.status_code == 409 and "merge the families first" in response.json()["detail"]
+    response = await client.post(
+        f"/v1/families/{family_a}/merge",
+        json={"merge_family_id": family_b, "reason": "one family"},
+        headers=world.manager(),
+    )
+    assert response.status_code == 201, response.text
+    family_merge = response.json()
     response = await client.post(
         f"/v1/people/{mum_a}/merge", json={"merge_person_id": mum_b, "reason": "same mother"}, headers=world.manager()
     )
@@ -216,10 +228,15 @@ async def test_merge_and_undo_keep_every_record(
     merge = response.json()
     async with cases_sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Person).where(Person.id.in_([mum_a, mum_b]))) == 2
-        moved = await session.scalar(
-            select(FamilyMember).where(FamilyMember.family_id == family_b, FamilyMember.role == "parent_carer")
-        )
-        assert moved is not None and str(moved.person_id) == mum_a
+        # mum_b's membership (now in family A) ended as merged: mum_a is in one family, once
+        current = (
+            await session.scalars(
+                select(FamilyMember.family_id).where(
+                    FamilyMember.person_id.in_([uuid.UUID(mum_a), uuid.UUID(mum_b)]), FamilyMember.left_on.is_(None)
+                )
+            )
+        ).all()
+        assert [str(f) for f in current] == [family_a]
         merged = await session.get(Person, uuid.UUID(mum_b))
         assert merged is not None and str(merged.merged_into_id) == mum_a
 
@@ -236,6 +253,10 @@ async def test_merge_and_undo_keep_every_record(
     )
     assert response.status_code == 200, response.text
     assert response.json()["undone_at"] is not None
+    response = await client.post(
+        f"/v1/families/merges/{family_merge['id']}/undo", json={"reason": "two families"}, headers=world.manager()
+    )
+    assert response.status_code == 200, response.text
     async with cases_sessions() as session:
         restored = await session.scalar(
             select(FamilyMember).where(FamilyMember.family_id == family_b, FamilyMember.role == "parent_carer")

@@ -67,6 +67,12 @@ class PeopleRepository(Repository):
         )
         return list((await self.session.scalars(query)).all())
 
+    async def current_families(self, person_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        query = select(FamilyMember.family_id).where(
+            FamilyMember.person_id.in_(person_ids), FamilyMember.left_on.is_(None)
+        )
+        return set((await self.session.scalars(query)).all())
+
     async def set_merged_into(self, person_id: uuid.UUID, survivor_id: uuid.UUID | None) -> None:
         await self.session.execute(update(Person).where(Person.id == person_id).values(merged_into_id=survivor_id))
 

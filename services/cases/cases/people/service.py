@@ -173,6 +173,12 @@ class PeopleService:
             raise Conflict("The two people have different NHS numbers and cannot be the same person")
         if survivor.upn and duplicate.upn and survivor.upn != duplicate.upn:
             raise Conflict("The two people have different UPNs and cannot be the same person")
+        families = await self.repo.current_families([survivor.id, duplicate.id])
+        if len(families) > 1:
+            raise Conflict(
+                "The two people are members of different families; merge the families first "
+                "(POST /v1/families/{id}/merge), so that no person is in two families"
+            )
         moved = await self.repo.repoint_people(duplicate.id, survivor.id, today=today())
         await self.repo.set_merged_into(duplicate.id, survivor.id)
         merge = PersonMerge(
