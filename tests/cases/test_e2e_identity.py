@@ -158,6 +158,11 @@ async def test_tyler_carrying_zoes_upn_is_a_conflict_and_never_joins_her_family(
     assert candidate["band"] == "conflict" and "UPN agrees" in candidate["conflict"]
     assert {f["field"]: f["level"] for f in candidate["fields"]}["upn"] == "agree"
 
+    queue = (await platform.call("referrals", "GET", "/v1/identity-reviews")).json()["items"]
+    [waiting] = [i for i in queue if i["referral_id"] == found["id"]]
+    assert waiting["ref"] == pupil["ref"] and waiting["conflict"] is True
+    assert waiting["candidates"][0]["person"]["given_name"] == "Zoë"
+
     refused = await platform.accept(found["id"])
     assert refused.status_code == 409, refused.text
     assert refused.headers["content-type"].startswith("application/problem+json")
@@ -174,6 +179,8 @@ async def test_tyler_carrying_zoes_upn_is_a_conflict_and_never_joins_her_family(
     assert declared.status_code == 200, declared.text
     match = next(p for p in declared.json()["people"] if p["ref"] == pupil["ref"])["match"]
     assert match["status"] == "new_person" and match["confirmed_by"] == "e2e-manager"
+    queue = (await platform.call("referrals", "GET", "/v1/identity-reviews")).json()["items"]
+    assert found["id"] not in {i["referral_id"] for i in queue}
 
     assert (await platform.accept(found["id"])).status_code == 200
     accepted = await platform.case_of(found["id"])

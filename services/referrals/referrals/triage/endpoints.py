@@ -18,6 +18,8 @@ from referrals.triage.schemas import (
     Kind,
     ReferralPage,
     ReferralRead,
+    ReviewItem,
+    ReviewPage,
     ScreeningCreate,
     WithdrawalCreate,
     to_read,
@@ -81,6 +83,41 @@ async def list_referrals(
         last = page[-1]
         next_cursor = encode_cursor(last.safeguarding_concern, last.received_at, last.id)
     return ReferralPage(items=[to_read(r, now, principal=principal) for r in page], next_cursor=next_cursor)
+
+
+@router.get(
+    "/identity-reviews",
+    response_model=ReviewPage,
+    summary="People in review or conflict awaiting triage's confirmation, oldest first",
+)
+async def identity_reviews(
+    triage: TriageServiceDep,
+    principal: Decider,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: str | None = None,
+) -> ReviewPage:
+    after = decode_cursor(cursor, (datetime.fromisoformat, uuid.UUID)) if cursor else None
+    page, more = await triage.review_queue(principal, limit=limit, after=after)
+    items = [
+        ReviewItem(
+            referral_id=r.id,
+            ref=p.ref,
+            role=p.role,
+            hub=r.hub,
+            received_at=r.received_at,
+            given_name=p.given_name,
+            family_name=p.family_name,
+            date_of_birth=p.date_of_birth,
+            postcode=p.postcode,
+            nhs_number=p.nhs_number,
+            upn=p.upn,
+            conflict=any(c.get("band") == "conflict" for c in p.match_candidates),
+            candidates=p.match_candidates,
+        )
+        for p, r in page
+    ]
+    last = page[-1] if more and page else None
+    return ReviewPage(items=items, next_cursor=encode_cursor(last[1].received_at, last[0].id) if last else None)
 
 
 @router.get("/referrals/{referral_id}", response_model=ReferralRead, summary="One referral, with its history")

@@ -120,6 +120,29 @@ class DecisionCreate(Strict):
     reason: LongText
 
 
+class ReviewItem(BaseModel):
+    """A referred person awaiting triage's answer to who they are, with the ranked, explained candidates."""
+
+    referral_id: uuid.UUID
+    ref: str
+    role: str
+    hub: str | None
+    received_at: datetime
+    given_name: str
+    family_name: str
+    date_of_birth: date
+    postcode: str | None
+    nhs_number: str | None
+    upn: str | None
+    conflict: bool = Field(description="An identifier agrees while the date of birth and name disagree")
+    candidates: list[dict[str, Any]]
+
+
+class ReviewPage(BaseModel):
+    items: list[ReviewItem]
+    next_cursor: str | None
+
+
 class IdentityConfirm(Strict):
     """Triage's answer to who a referred person is: one of their candidates, or (null) a new person."""
 

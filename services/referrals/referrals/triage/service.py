@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from referrals.access import ReadScope, decision_scope, read_scope, withdraw_scope
-from referrals.models import OPEN_STATUSES, Referral, platform
+from referrals.models import OPEN_STATUSES, Referral, ReferralPerson, platform
 from referrals.payloads import (
     EVENT_SOURCE,
     accepted_payload,
@@ -50,6 +50,15 @@ class TriageService:
         rows = await self.repo.search(read_scope(principal), filters, limit=limit + 1, after=after, now=now)
         page = rows[:limit]
         await self._audit(principal, "read", [r.id for r in page], "list referrals")
+        return page, len(rows) > limit
+
+    async def review_queue(
+        self, principal: Principal, *, limit: int, after: tuple[datetime, uuid.UUID] | None
+    ) -> tuple[list[tuple[ReferralPerson, Referral]], bool]:
+        """People in review or conflict across the referrals the caller decides on (audited as reads)."""
+        rows = await self.repo.review_queue(decision_scope(principal), limit=limit + 1, after=after)
+        page = rows[:limit]
+        await self._audit(principal, "read", sorted({r.id for _, r in page}, key=str), "identity review queue")
         return page, len(rows) > limit
 
     # --- the lifecycle ------------------------------------------------------------------------------------
