@@ -93,7 +93,7 @@ class IntakeService:
         family_ids = await self.family_repo.families_of_people(known_ids) if known_ids else []
         if not family_ids:
             for index, (ref, found) in enumerate(resolved):
-                if found is None:
+                if found is None and ref.identity != "new":
                     resolved[index] = (ref, await self._find_by_name(ref, referral))
             known_ids = [p.id for _, p in resolved if p is not None]
             family_ids = await self.family_repo.families_of_people(known_ids) if known_ids else []
