@@ -21,6 +21,7 @@ _NON_LETTERS = re.compile(r"[^a-z ]+")
 _SEPARATORS = re.compile("[-\u2010\u2011'\u2019.\\s]+")
 
 
+@lru_cache(maxsize=200_000)
 def normalise_name(name: str) -> str:
     """Lower case ASCII letters, accents removed, hyphens/apostrophes/dots as single spaces."""
     decomposed = unicodedata.normalize("NFKD", name)
@@ -29,6 +30,7 @@ def normalise_name(name: str) -> str:
     return " ".join(_NON_LETTERS.sub("", spaced).split())
 
 
+@lru_cache(maxsize=200_000)
 def compact(name: str) -> str:
     return normalise_name(name).replace(" ", "")
 
