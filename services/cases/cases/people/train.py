@@ -18,6 +18,7 @@ import argparse
 import csv
 import json
 import math
+import sys
 from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -128,6 +129,7 @@ def term_frequencies(records: list[dict[str, Any]], column: str) -> tuple[dict[s
 def train(records: list[dict[str, Any]], *, max_pairs: float, seed: int) -> dict[str, Any]:
     import pyarrow as pa  # type: ignore[import-untyped]
     from splink import DuckDBAPI, Linker, block_on
+    from splink.internals.exceptions import EMTrainingException
 
     db = DuckDBAPI()
     table = db.register(pa.Table.from_pylist(records), table_name="people_records")
@@ -147,9 +149,12 @@ def train(records: list[dict[str, Any]], *, max_pairs: float, seed: int) -> dict
     # postcode. (A pass blocked on the date of birth would take twins and siblings for matches and teach the model
     # that a different given name is weak evidence.)
     for rule in ("nhs_number", "upn"):
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            block_on(rule), estimate_without_term_frequencies=True
-        )
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                block_on(rule), estimate_without_term_frequencies=True
+            )
+        except EMTrainingException as exc:  # e.g. a council's data without UPNs: the other passes train the rest
+            print(f"skipped the EM pass blocked on {rule}: {str(exc).splitlines()[0]}", file=sys.stderr)
     # Pairs with the same names train the date of birth, the postcode and the identifiers (twins, who share a
     # surname, a birth date and an address, are not in this block, so they cannot pass for one person).
     linker.training.estimate_parameters_using_expectation_maximisation(
@@ -171,6 +176,15 @@ def parameters(model: dict[str, Any], records: list[dict[str, Any]]) -> dict[str
             u = max(level.get("u_probability") or 0.0, U_FLOOR)
             levels.append({"level": level["label_for_charts"], "m": round(m, 8), "u": round(u, 10)})
         comparisons[comparison["output_column_name"]] = {"levels": levels}
+    untrained = [c["output_column_name"] for c in COMPARISONS if c["output_column_name"] not in comparisons]
+    for name in untrained:  # a field the data never holds: the other identifier's levels, or no evidence at all
+        twin = {"nhs_number": "upn", "upn": "nhs_number"}.get(name)
+        if twin in comparisons:
+            comparisons[name] = comparisons[twin]
+        else:
+            labels = [lv["label_for_charts"] for c in COMPARISONS if c["output_column_name"] == name
+                      for lv in c["comparison_levels"] if not lv.get("is_null_level")]  # fmt: skip
+            comparisons[name] = {"levels": [{"level": label, "m": 0.5, "u": 0.5} for label in labels]}
     lam = model["probability_two_random_records_match"]
     given_tf, given_floor = term_frequencies(records, "given_name")
     family_tf, family_floor = term_frequencies(records, "family_name")
@@ -178,6 +192,7 @@ def parameters(model: dict[str, Any], records: list[dict[str, Any]]) -> dict[str
         "trained": {
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
             "records": len(records),
+            "untrained": untrained,
             "method": "splink (DuckDB): u by random sampling, m by EM blocked on NHS number, on UPN, and on "
             "given with family name",
         },
