@@ -126,12 +126,17 @@ async def test_an_already_merged_person_of_another_hub_is_no_oracle(
     client: httpx.AsyncClient, world: World, cases_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     """A merged duplicate's survivor must be visible too: otherwise 409 'already merged' tells the id exists."""
-    _, sally = await south_family(client)
+    family_id, sally = await south_family(client)
+    # her duplicate, recorded again in her own family (people in two families are merged family first)
     twin = await client.post(
-        "/v1/families", json=family_body(upn=make_upn(9103), hub="south", family_name="Sallis"), headers=south_manager()
-    )
+        f"/v1/families/{family_id}/members",
+        json={"role": "parent_carer", "person": {"given_name": "Sally", "family_name": "Sallis",
+                                                 "date_of_birth": "1988-05-01", "postcode": "LS1 4AB"}},
+        headers=south_manager(),
+    )  # fmt: skip
     assert twin.status_code == 201, twin.text
-    sally_twin = next(m["person"]["id"] for m in twin.json()["members"] if m["role"] == "parent_carer")
+    sally_twin = next(m["person"]["id"] for m in twin.json()["members"] if m["person"]["id"] != sally
+                      and m["role"] == "parent_carer")  # fmt: skip
     merged = await client.post(
         f"/v1/people/{sally}/merge", json={"merge_person_id": sally_twin, "reason": "same"}, headers=south_manager()
     )

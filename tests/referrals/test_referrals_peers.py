@@ -151,6 +151,22 @@ async def test_cases_down_at_receipt_then_background_matching_completes(fresh_re
             again = await create_maternity(client, needs=["education"])
             assert again.status_code == 201
 
+            # the other parent is a possible match: accepting waits until triage confirms who they are
+            refused = await client.post(
+                f"/v1/referrals/{inline.json()['id']}/decision",
+                headers=hub_manager("central"),
+                json={"outcome": "accepted", "reason": "Family agreed"},
+            )
+            assert refused.status_code == 409 and "other_parent (review)" in refused.json()["detail"]
+            shown = (await client.get(f"/v1/referrals/{inline.json()['id']}", headers=hub_manager("central"))).json()
+            candidate_id = shown["people"][1]["match"]["candidates"][0]["person"]["id"]
+            confirmed = await client.put(
+                f"/v1/referrals/{inline.json()['id']}/people/other_parent/identity",
+                headers=hub_manager("central"),
+                json={"person_id": candidate_id},
+            )
+            assert confirmed.status_code == 200, confirmed.text
+            assert confirmed.json()["people"][1]["match"]["status"] == "confirmed"
             # accepting publishes referral.accepted to the configured subscriber (cases), signed
             decided = await client.post(
                 f"/v1/referrals/{inline.json()['id']}/decision",
@@ -167,5 +183,8 @@ async def test_cases_down_at_receipt_then_background_matching_completes(fresh_re
             assert [e["type"] for e in received] == ["referral.accepted"]
             assert received[0]["data"]["referral_id"] == inline.json()["id"]
             assert received[0]["data"]["people"][0]["matched_person_id"] == KNOWN_PERSON_ID
+            assert received[0]["data"]["people"][0]["identity"] == "matched"
+            assert received[0]["data"]["people"][1]["matched_person_id"] == candidate_id
+            assert received[0]["data"]["people"][1]["identity"] == "confirmed"
     assert calls["match"] >= 6
     assert calls["not_modified"] >= 1  # revalidated with If-None-Match, not refetched

@@ -72,7 +72,7 @@ async def test_screen_then_accept_publishes_events_for_cases_and_partner(
     assert accepted_event["people"][1]["family_name"] == "Nguyễn"
     assert set(accepted_event["people"][0]) == {
         "ref", "role", "given_name", "family_name", "date_of_birth", "nhs_number", "upn", "postcode", "address",
-        "matched_person_id",
+        "matched_person_id", "identity",
     }  # fmt: skip
 
 

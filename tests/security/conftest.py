@@ -217,6 +217,7 @@ async def world(
             "other_person_id": members[1]["person"]["id"],
             "worker_id": str(workers.lead.id),
             "merge_id": str(uuid.uuid4()),
+            "ref": "expectant_parent",
             "claim_id": str(uuid.uuid4()),
             "code": "families-first",
         },

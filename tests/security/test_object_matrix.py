@@ -13,11 +13,10 @@ from typing import Any
 
 import httpx
 
-from tests.cases.conftest import ASSESSMENT, family_body, plan_body
+from tests.cases.conftest import ASSESSMENT, plan_body
 from tests.referrals.conftest import partner
 from tests.security.conftest import OWNER_AGENCY, SecurityWorld
 from tests.security.object_matrix import OBJECT_MATRIX, OPERATIONS, RELATIONS, Row, render_markdown
-from tests.support.factories import upn as make_upn
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "security.md"
 
@@ -42,10 +41,19 @@ def _callers(world: SecurityWorld) -> dict[str, dict[str, str]]:
 
 async def _merged_duplicate(cases: httpx.AsyncClient, world: SecurityWorld) -> str:
     """A duplicate of the world's person, already merged into them by the hub's manager."""
-    response = await cases.post("/v1/families", json=family_body(upn=make_upn(9401), family_name="Dup"),
-                                headers=world.manager())  # fmt: skip
+    # recorded again in the same family (people of two families are merged family first)
+    before = {
+        m["person"]["id"]
+        for m in (await cases.get(f"/v1/families/{world.ids['family_id']}", headers=world.manager())).json()["members"]
+    }
+    person = {"given_name": "Jane", "family_name": "Dup", "date_of_birth": "1988-05-01", "postcode": "LS1 4AB"}
+    response = await cases.post(
+        f"/v1/families/{world.ids['family_id']}/members",
+        json={"role": "parent_carer", "person": person},
+        headers=world.manager(),
+    )
     assert response.status_code == 201, response.text
-    duplicate = next(m["person"]["id"] for m in response.json()["members"] if m["role"] == "parent_carer")
+    duplicate = next(m["person"]["id"] for m in response.json()["members"] if m["person"]["id"] not in before)
     merged = await cases.post(
         f"/v1/people/{world.ids['person_id']}/merge",
         json={"merge_person_id": duplicate, "reason": "same person"},

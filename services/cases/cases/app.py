@@ -9,6 +9,7 @@ from cases.config import SERVICE_DIR, Settings
 from cases.families.endpoints import router as families_router
 from cases.frameworks import FrameworkClient
 from cases.intake.endpoints import EVENT_HANDLERS
+from cases.merges.endpoints import router as merges_router
 from cases.models import idempotency_keys, platform
 from cases.people.endpoints import router as people_router
 from cases.people.subject_access import router as subject_access_router
@@ -40,7 +41,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         service_dir=SERVICE_DIR,
         tables=platform,
-        routers=[people_router, workforce_router, families_router, casework_router, subject_access_router],
+        routers=[
+            people_router,
+            workforce_router,
+            merges_router,
+            families_router,
+            casework_router,
+            subject_access_router,
+        ],
         event_handlers=EVENT_HANDLERS,
         subscribers=settings.subscribers,
         on_startup=[start_framework_client],

@@ -39,3 +39,8 @@ class Settings(ServiceSettings):
     framework_cache_seconds: float = 60.0
     """How long the active framework is used without asking outcomes again (then revalidated by ETag)."""
     match_candidate_limit: int = Field(default=10, ge=1, le=50)
+    match_link_threshold: float = Field(default=0.999, gt=0, lt=1)
+    """A candidate at or above this match probability links automatically (if its names and date of birth agree
+    and nothing conflicts); the default is chosen from bench/identity_match.py."""
+    match_review_threshold: float = Field(default=0.1, gt=0, lt=1)
+    """Candidates at or above this (and below the link threshold) go to review; below it, a new person."""

@@ -23,6 +23,8 @@ from cases.families.service import FamiliesService
 from cases.frameworks import FrameworkClient
 from cases.intake.repository import IntakeRepository
 from cases.intake.service import IntakeService
+from cases.merges.repository import MergesRepository
+from cases.merges.service import MergesService
 from cases.models import idempotency_keys
 from cases.people.repository import PeopleRepository
 from cases.people.service import PeopleService
@@ -124,7 +126,12 @@ def _team(session: SessionDep) -> TeamService:
     return team_service(session)
 
 
+def _merges(session: SessionDep) -> MergesService:
+    return MergesService(MergesRepository(session))
+
+
 PeopleServiceDep = Annotated[PeopleService, Depends(_people)]
+MergesServiceDep = Annotated[MergesService, Depends(_merges)]
 WorkforceServiceDep = Annotated[WorkforceService, Depends(_workforce)]
 FamiliesServiceDep = Annotated[FamiliesService, Depends(_families)]
 CaseworkServiceDep = Annotated[CaseworkService, Depends(_casework)]

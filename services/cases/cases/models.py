@@ -36,6 +36,8 @@ from shared.platform_tables import PlatformTables
 MEMBER_ROLES = ("parent_carer", "child", "young_person", "other_adult", "unborn")
 CASE_STATUSES = ("open", "assessment", "plan", "review", "closed")
 CASE_OUTCOMES = ("needs_met", "stepped_up", "stepped_down", "moved_away", "disengaged", "other")
+MERGED = "merged"
+"""The outcome of a case closed because its family was merged into another (never chosen by a closure request)."""
 ACTION_STATUSES = ("not_started", "in_progress", "done", "cancelled")
 CONTACT_KINDS = ("visit", "call", "meeting", "message", "other")
 WORKER_ROLES = ("practitioner", "hub_manager", "partner_practitioner")
@@ -137,6 +139,27 @@ class PersonMerge(Base):
     undo_reason: Mapped[str | None] = mapped_column(Text)
 
 
+class FamilyMerge(Base):
+    """A merge of family `merged_id` into `survivor_id`; `moved` lists every row it changed, so undo is exact."""
+
+    __tablename__ = "family_merges"
+    __table_args__ = (
+        CheckConstraint("survivor_id <> merged_id", name="distinct_families"),
+        Index("uq_family_merges_one_live", "merged_id", unique=True, postgresql_where=text("undone_at IS NULL")),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    survivor_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("families.id"), index=True)
+    merged_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("families.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    merged_by: Mapped[str] = mapped_column(Text)
+    merged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    moved: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    undone_by: Mapped[str | None] = mapped_column(Text)
+    undo_reason: Mapped[str | None] = mapped_column(Text)
+
+
 class Family(Base):
     __tablename__ = "families"
 
@@ -199,7 +222,7 @@ class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
         CheckConstraint(_in("status", CASE_STATUSES), name="status"),
-        CheckConstraint(f"outcome IS NULL OR {_in('outcome', CASE_OUTCOMES)}", name="outcome"),
+        CheckConstraint(f"outcome IS NULL OR {_in('outcome', (*CASE_OUTCOMES, MERGED))}", name="outcome"),
         CheckConstraint("(status = 'closed') = (closed_on IS NOT NULL AND outcome IS NOT NULL)", name="closed_fields"),
         Index(
             "uq_cases_one_open_per_family",

@@ -34,7 +34,8 @@ OPEN_STATUSES = ("received", "screening")
 DECISION_OUTCOMES = ("accepted", "signposted", "no_further_action", "stepped_up")
 MATCHING_STATES = ("pending", "completed")
 LAWFUL_BASES = ("consent", "public_task", "legal_obligation", "vital_interests", "legitimate_interests")
-PERSON_MATCH_STATES = ("pending", "matched", "candidates", "no_match")
+PERSON_MATCH_STATES = ("pending", "matched", "candidates", "no_match", "confirmed", "new_person")
+"""`candidates`: in review (or a conflict) until triage confirms one (`confirmed`) or declares a new person."""
 
 
 def _in(values: tuple[str, ...]) -> str:
@@ -134,6 +135,9 @@ class ReferralPerson(Base):
     match_status: Mapped[str] = mapped_column(Text)
     matched_person_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     match_candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    identity_confirmed_by: Mapped[str | None] = mapped_column(Text)
+    identity_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    identity_reason: Mapped[str | None] = mapped_column(Text)
 
     referral: Mapped[Referral] = relationship(lazy="raise", back_populates="people")
 

@@ -62,6 +62,10 @@ def status_changed_payload(referral: Referral, previous: str | None, at: datetim
     }
 
 
+_IDENTITY = {"matched": "matched", "confirmed": "confirmed", "new_person": "new"}
+"""How a person's identity was settled, for cases: linked by the matcher, confirmed at triage, or a new person."""
+
+
 def accepted_payload(referral: Referral) -> dict[str, Any]:
     """Everything cases needs to open a case for the family or join an open one."""
     return {
@@ -92,6 +96,7 @@ def accepted_payload(referral: Referral) -> dict[str, Any]:
                 "postcode": p.postcode,
                 "address": p.address,
                 "matched_person_id": p.matched_person_id,
+                "identity": _IDENTITY.get(p.match_status),
             }
             for p in referral.people
         ],

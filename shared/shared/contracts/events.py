@@ -133,6 +133,11 @@ class ReferralPerson(BaseModel):
     postcode: Postcode | None = None
     address: str | None = None
     matched_person_id: uuid.UUID | None = None
+    identity: Literal["matched", "confirmed", "new"] | None = Field(
+        default=None,
+        description="How the identity was settled: linked automatically, confirmed at triage, or a new person "
+        "declared at triage (null: no candidate was found)",
+    )
 
 
 class ReferralAccepted(EventPayload):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -22,6 +23,11 @@ class ReferralPerson(BaseModel):
     postcode: Postcode | None = None
     address: str | None = None
     matched_person_id: uuid.UUID | None = None
+    identity: Literal["matched", "confirmed", "new"] | None = Field(
+        default=None,
+        description="How the identity was settled: linked automatically, confirmed at triage, or a new person "
+        "declared at triage (null: no candidate was found)",
+    )
 
 
 class ReferralAccepted(BaseModel):

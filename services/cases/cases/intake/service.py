@@ -16,8 +16,8 @@ from cases.intake.repository import IntakeRepository
 from cases.intake.schemas import ReferralAccepted, ReferralPerson
 from cases.kit import today
 from cases.models import Case, Family, FamilyMember, Person
-from cases.people import matching
-from cases.people.service import PeopleService, person_values
+from cases.people import matching, model
+from cases.people.service import PeopleService, person_record, person_values
 from cases.workforce.repository import WorkforceRepository
 from shared.errors import BadRequest
 from shared.events import CloudEvent
@@ -95,7 +95,7 @@ class IntakeService:
         family_ids = await self.family_repo.families_of_people(known_ids) if known_ids else []
         if not family_ids:
             for index, (ref, found) in enumerate(resolved):
-                if found is None:
+                if found is None and ref.identity != "new":
                     resolved[index] = (ref, await self._find_by_name(ref, referral))
             known_ids = [p.id for _, p in resolved if p is not None]
             family_ids = await self.family_repo.families_of_people(known_ids) if known_ids else []
@@ -118,7 +118,9 @@ class IntakeService:
         members: Members = await self.family_repo.current_members(family.id)
         joined = 0
         for ref, maybe_person in resolved:
-            person = maybe_person or _same_member(ref, members) or await self._find_by_name(ref, referral)
+            person = maybe_person
+            if person is None and ref.identity != "new":
+                person = _same_member(ref, members) or await self._find_by_name(ref, referral)
             if person is None:
                 person = await self._create_person(ref, referral)
             if any(m.person_id == person.id for m, _ in members):
@@ -166,14 +168,19 @@ class IntakeService:
         return existing, True
 
     async def _resolve_identified(self, ref: ReferralPerson) -> Person | None:
+        """The person triage confirmed (or the matcher linked); a declared new person is nobody yet. Without either,
+        the holder of the person's NHS number or UPN, unless their details conflict (a typo or a reused number)."""
         if ref.matched_person_id is not None:
             person = await self.people.repo.get_person(ref.matched_person_id)
             if person is not None:
                 return await self.people.survivor(person)
-        found = await self.people.repo.people_by_identifiers(ref.nhs_number, ref.upn)
-        if found:
-            by_nhs = [p for p in found if ref.nhs_number and p.nhs_number == ref.nhs_number]
-            return await self.people.survivor((by_nhs or found)[0])
+        if ref.identity == "new":
+            return None
+        query = model.Record(ref.given_name, ref.family_name, ref.date_of_birth, ref.postcode, ref.nhs_number, ref.upn)
+        trained = model.load_model()
+        for holder in await self.people.repo.people_by_identifiers(ref.nhs_number, ref.upn):
+            if trained.compare(query, person_record(holder)).auto_linkable:
+                return await self.people.survivor(holder)
         return None
 
     async def _find_by_name(self, ref: ReferralPerson, referral: ReferralAccepted) -> Person | None:
@@ -193,21 +200,25 @@ class IntakeService:
         return None
 
     async def _create_person(self, ref: ReferralPerson, referral: ReferralAccepted) -> Person:
+        """A new person. An NHS number or UPN already held by someone else stays theirs (it was a typo or a reused
+        number: triage declared this a different person), so the new person is created without it."""
+        held = {
+            i
+            for p in await self.people.repo.people_by_identifiers(ref.nhs_number, ref.upn)
+            for i in (p.nhs_number, p.upn)
+        }
         values = person_values(
             given_name=ref.given_name,
             family_name=ref.family_name,
             date_of_birth=ref.date_of_birth,
-            nhs_number=ref.nhs_number,
-            upn=ref.upn,
+            nhs_number=ref.nhs_number if ref.nhs_number not in held else None,
+            upn=ref.upn if ref.upn not in held else None,
             postcode=ref.postcode or referral.postcode,
             address=ref.address or referral.address,
         )
         person = await self.people.repo.insert_person(values)
         if person is None:
-            found = await self.people.repo.people_by_identifiers(ref.nhs_number, ref.upn)
-            if not found:
-                raise BadRequest("The person's identifiers conflict with the index")
-            person = await self.people.survivor(found[0])
+            raise BadRequest("The person's identifiers conflict with the index")
         return person
 
 

@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter, Query, status
 
 from cases.deps import CallerDep, Idempotent, Matcher, PeopleServiceDep, SettingsDep
+from cases.people.model import Thresholds
 from cases.people.schemas import (
     MatchRequest,
     MatchResult,
@@ -22,11 +23,12 @@ from shared.ids import parse_ids
 router = APIRouter(prefix="/v1", tags=["cases"])
 
 
-@router.post("/people/match", summary="Exact and scored candidate matches from the person index")
+@router.post("/people/match", summary="Match a person: link, review with ranked candidates, or new")
 async def match_people(
     body: MatchRequest, people: PeopleServiceDep, principal: Matcher, settings: SettingsDep
 ) -> MatchResult:
-    return await people.match_people(body, actor=principal, limit=settings.match_candidate_limit)
+    thresholds = Thresholds(settings.match_link_threshold, settings.match_review_threshold)
+    return await people.match_people(body, actor=principal, limit=settings.match_candidate_limit, thresholds=thresholds)
 
 
 @router.get("/people", summary="People by id (batch)")

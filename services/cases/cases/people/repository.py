@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.sql.elements import ColumnElement
 
 from cases.access import Viewer, person_visible
 from cases.kit import Repository
@@ -38,8 +39,12 @@ class PeopleRepository(Repository):
     async def match_block(
         self, *, date_of_birth: date, postcode: str | None, keys: Sequence[str], limit: int
     ) -> list[Person]:
-        """People sharing the date of birth, or the postcode and a phonetic name key (both index scans)."""
-        block = Person.date_of_birth == date_of_birth
+        """People sharing the date of birth (or its day-month transposition), or the postcode and a phonetic name
+        key (index scans)."""
+        dates = [date_of_birth]
+        if date_of_birth.day <= 12 and date_of_birth.day != date_of_birth.month:
+            dates.append(date(date_of_birth.year, date_of_birth.day, date_of_birth.month))
+        block: ColumnElement[bool] = Person.date_of_birth.in_(dates)
         if postcode and keys:
             block = or_(
                 block,
@@ -61,6 +66,12 @@ class PeopleRepository(Repository):
             Person.merged_into_id.is_(None),
         )
         return list((await self.session.scalars(query)).all())
+
+    async def current_families(self, person_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        query = select(FamilyMember.family_id).where(
+            FamilyMember.person_id.in_(person_ids), FamilyMember.left_on.is_(None)
+        )
+        return set((await self.session.scalars(query)).all())
 
     async def set_merged_into(self, person_id: uuid.UUID, survivor_id: uuid.UUID | None) -> None:
         await self.session.execute(update(Person).where(Person.id == person_id).values(merged_into_id=survivor_id))

@@ -33,15 +33,32 @@ class MatchRequest(Strict):
     postcode: Postcode | None = None
 
 
+class FieldWeightRead(BaseModel):
+    """How one field compared, and the match weight (log2 of m/u) it added."""
+
+    field: str
+    level: str = Field(description="exact, short_form, fuzzy_high, fuzzy, different, transposed, one_part, full, "
+                       "district, agree, disagree or missing")  # fmt: skip
+    weight: float
+    explanation: str
+
+
 class MatchCandidate(BaseModel):
     person: PersonRead
-    score: float = Field(ge=0, le=1)
+    score: float = Field(ge=0, le=1, description="The match probability from the calibrated model")
+    match_weight: float = Field(description="The prior plus the weight of every field (log2 of the odds)")
+    band: str = Field(description="link, review or conflict")
+    conflict: str | None = Field(description="Why an agreeing identifier is not trusted, when it is not")
+    fields: list[FieldWeightRead]
     reasons: list[str]
 
 
 class MatchResult(BaseModel):
-    exact: list[PersonRead]
-    candidates: list[MatchCandidate]
+    decision: str = Field(description="link (one person, in `exact`), review (ranked `candidates`) or new")
+    exact: list[PersonRead] = Field(description="The person linked automatically (at most one)")
+    candidates: list[MatchCandidate] = Field(
+        description="Every person shown, best first, each explained field by field (the linked one first, band link)"
+    )
 
 
 class PersonCreate(Strict):

@@ -13,9 +13,10 @@ from typing import Any
 from cases.access import Caller
 from cases.kit import today
 from cases.models import Person, PersonMerge
-from cases.people import matching
+from cases.people import matching, model
 from cases.people.repository import PeopleRepository
 from cases.people.schemas import (
+    FieldWeightRead,
     MatchCandidate,
     MatchRequest,
     MatchResult,
@@ -30,6 +31,25 @@ from shared.errors import Conflict, Forbidden, NotFound, UnprocessableContent, f
 
 def person_read(person: Person) -> PersonRead:
     return PersonRead.model_validate(person, from_attributes=True)
+
+
+def person_record(person: Person) -> model.Record:
+    return model.Record(
+        person.given_name, person.family_name, person.date_of_birth, person.postcode, person.nhs_number, person.upn
+    )
+
+
+def _candidate(person: Person, comparison: model.Comparison, *, linked: bool) -> MatchCandidate:
+    band = "conflict" if comparison.conflict else "link" if linked else "review"
+    return MatchCandidate(
+        person=person_read(person),
+        score=round(comparison.probability, 6),
+        match_weight=comparison.weight,
+        band=band,
+        conflict=comparison.conflict,
+        fields=[FieldWeightRead(**f.as_dict()) for f in comparison.fields],
+        reasons=comparison.reasons,
+    )
 
 
 def person_values(
@@ -78,33 +98,41 @@ class PeopleService:
         """A new person in the index; None when their NHS number or UPN is already held."""
         return await self.repo.insert_person(person_values(**body.model_dump()))
 
-    async def match_people(self, request: MatchRequest, *, actor: Principal, limit: int) -> MatchResult:
-        exact: dict[uuid.UUID, Person] = {}
-        for found in await self.repo.people_by_identifiers(request.nhs_number, request.upn):
-            survivor = await self.survivor(found)
-            exact[survivor.id] = survivor
-        query = matching.MatchQuery(request.given_name, request.family_name, request.date_of_birth, request.postcode)
-        block = await self.repo.match_block(
+    async def match_people(
+        self, request: MatchRequest, *, actor: Principal, limit: int, thresholds: model.Thresholds
+    ) -> MatchResult:
+        """Block, score with the calibrated model, decide: link one person, send candidates to review, or new."""
+        found: dict[uuid.UUID, Person] = {}
+        for person in await self.repo.people_by_identifiers(request.nhs_number, request.upn):
+            # the identifier's owner is compared with their own details (a survivor may hold other identifiers)
+            found.setdefault(person.id, person)
+        for person in await self.repo.match_block(
             date_of_birth=request.date_of_birth,
             postcode=request.postcode,
             keys=matching.blocking_keys(request.given_name, request.family_name),
             limit=2000,
-        )
-        scored: list[MatchCandidate] = []
-        for person in block:
-            if person.id in exact:
+        ):
+            found.setdefault(person.id, person)
+        people = list(found.values())
+        query = model.Record(
+            request.given_name, request.family_name, request.date_of_birth, request.postcode, request.nhs_number,
+            request.upn,
+        )  # fmt: skip
+        trained = model.load_model()
+        comparisons = [trained.compare(query, person_record(p)) for p in people]
+        decision, shown = model.outcome(comparisons, thresholds)
+        candidates: list[MatchCandidate] = []
+        seen: set[uuid.UUID] = set()
+        for i in shown:
+            survivor = await self.survivor(people[i])
+            if survivor.id in seen:
                 continue
-            result = matching.score(
-                query,
-                matching.IndexedPerson(person.given_name, person.family_name, person.date_of_birth, person.postcode),
-            )
-            if result.is_candidate:
-                scored.append(MatchCandidate(person=person_read(person), score=result.value, reasons=result.reasons))
-        scored.sort(key=lambda c: (-c.score, str(c.person.id)))
-        candidates = scored[:limit]
-        ids = [*exact, *(c.person.id for c in candidates)]
-        await self.repo.audit(actor, "match", "person", ids, purpose="person matching")
-        return MatchResult(exact=[person_read(p) for p in exact.values()], candidates=candidates)
+            seen.add(survivor.id)
+            candidates.append(_candidate(survivor, comparisons[i], linked=decision == "link" and not candidates))
+        candidates = candidates[:limit]
+        exact = [candidates[0].person] if decision == "link" else []
+        await self.repo.audit(actor, "match", "person", [c.person.id for c in candidates], purpose="person matching")
+        return MatchResult(decision=decision, exact=exact, candidates=candidates)
 
     async def people(self, ids: Sequence[uuid.UUID], caller: Caller) -> list[PersonRead]:
         people = await self.repo.people_by_ids(ids, caller.viewer)
@@ -144,6 +172,12 @@ class PeopleService:
             raise Conflict("The two people have different NHS numbers and cannot be the same person")
         if survivor.upn and duplicate.upn and survivor.upn != duplicate.upn:
             raise Conflict("The two people have different UPNs and cannot be the same person")
+        families = await self.repo.current_families([survivor.id, duplicate.id])
+        if len(families) > 1:
+            raise Conflict(
+                "The two people are members of different families; merge the families first "
+                "(POST /v1/families/{id}/merge), so that no person is in two families"
+            )
         moved = await self.repo.repoint_people(duplicate.id, survivor.id, today=today())
         await self.repo.set_merged_into(duplicate.id, survivor.id)
         merge = PersonMerge(

@@ -54,17 +54,23 @@ class PersonMatch:
 
 
 def interpret(body: dict[str, Any]) -> PersonMatch:
-    """What a referral records from a match answer. Nothing is linked below an exact match."""
+    """What a referral records from a match answer: one person linked automatically (`exact`), or the ranked
+    candidates (with their explanations) for triage to confirm, or no match."""
     exact = body.get("exact") or []
     candidates = [
-        {"person": c["person"], "score": float(c["score"]), "reasons": list(c.get("reasons") or [])}
+        {
+            "person": c["person"],
+            "score": float(c["score"]),
+            "reasons": list(c.get("reasons") or []),
+            **{k: c[k] for k in ("band", "conflict", "match_weight", "fields") if k in c},
+        }
         for c in body.get("candidates") or []
     ]
     if len(exact) == 1:
         return PersonMatch("matched", uuid.UUID(str(exact[0]["id"])))
     if len(exact) > 1:  # two index entries claim one identifier: show them to triage, link neither
         candidates = [{"person": p, "score": 1.0, "reasons": ["identifier matches"]} for p in exact] + candidates
-    candidates.sort(key=lambda c: c["score"], reverse=True)
+    candidates.sort(key=lambda c: (c.get("band") == "conflict", -c["score"]))
     if candidates:
         return PersonMatch("candidates", None, candidates[:MAX_CANDIDATES])
     return PersonMatch("no_match")

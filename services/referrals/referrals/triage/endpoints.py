@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from referrals.deps import Decider, Reader, Referrer, TriageServiceDep
 from referrals.models import STATUSES
@@ -14,9 +14,12 @@ from referrals.triage.repository import QueuePosition, ReferralFilters
 from referrals.triage.schemas import (
     Consent,
     DecisionCreate,
+    IdentityConfirm,
     Kind,
     ReferralPage,
     ReferralRead,
+    ReviewItem,
+    ReviewPage,
     ScreeningCreate,
     WithdrawalCreate,
     to_read,
@@ -82,6 +85,41 @@ async def list_referrals(
     return ReferralPage(items=[to_read(r, now, principal=principal) for r in page], next_cursor=next_cursor)
 
 
+@router.get(
+    "/identity-reviews",
+    response_model=ReviewPage,
+    summary="People in review or conflict awaiting triage's confirmation, oldest first",
+)
+async def identity_reviews(
+    triage: TriageServiceDep,
+    principal: Decider,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: str | None = None,
+) -> ReviewPage:
+    after = decode_cursor(cursor, (datetime.fromisoformat, uuid.UUID)) if cursor else None
+    page, more = await triage.review_queue(principal, limit=limit, after=after)
+    items = [
+        ReviewItem(
+            referral_id=r.id,
+            ref=p.ref,
+            role=p.role,
+            hub=r.hub,
+            received_at=r.received_at,
+            given_name=p.given_name,
+            family_name=p.family_name,
+            date_of_birth=p.date_of_birth,
+            postcode=p.postcode,
+            nhs_number=p.nhs_number,
+            upn=p.upn,
+            conflict=any(c.get("band") == "conflict" for c in p.match_candidates),
+            candidates=p.match_candidates,
+        )
+        for p, r in page
+    ]
+    last = page[-1] if more and page else None
+    return ReviewPage(items=items, next_cursor=encode_cursor(last[1].received_at, last[0].id) if last else None)
+
+
 @router.get("/referrals/{referral_id}", response_model=ReferralRead, summary="One referral, with its history")
 async def get_referral(referral_id: uuid.UUID, triage: TriageServiceDep, principal: Reader) -> ReferralRead:
     referral = await triage.referral(principal, referral_id)
@@ -117,4 +155,20 @@ async def record_consent(
     referral_id: uuid.UUID, body: Consent, triage: TriageServiceDep, principal: Decider
 ) -> ReferralRead:
     referral = await triage.record_consent(principal, referral_id, body.model_dump(mode="json"))
+    return to_read(referral, datetime.now(UTC), principal=principal)
+
+
+@router.put(
+    "/referrals/{referral_id}/people/{ref}/identity",
+    response_model=ReferralRead,
+    summary="Confirm who a referred person is (a match candidate) or declare a new person",
+)
+async def confirm_identity(
+    referral_id: uuid.UUID,
+    ref: Annotated[str, Path(max_length=40)],
+    body: IdentityConfirm,
+    triage: TriageServiceDep,
+    principal: Decider,
+) -> ReferralRead:
+    referral = await triage.confirm_identity(principal, referral_id, ref, body)
     return to_read(referral, datetime.now(UTC), principal=principal)

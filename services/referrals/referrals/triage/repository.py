@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Boolean, ColumnElement, and_, false, func, literal, or_, select, true, update
+from sqlalchemy import Boolean, ColumnElement, and_, false, func, literal, or_, select, true, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from referrals.access import ReadScope
-from referrals.models import Referral, StatusChange
+from referrals.models import OPEN_STATUSES, Referral, ReferralPerson, StatusChange
 from referrals.triage.working_days import LONDON
 
 LONDON_DAY = timedelta(days=1)
@@ -48,6 +48,25 @@ class QueuePosition:
 @dataclass
 class ReferralRepository:
     session: AsyncSession
+
+    async def review_queue(
+        self, scope: ReadScope, *, limit: int, after: tuple[datetime, uuid.UUID] | None
+    ) -> list[tuple[ReferralPerson, Referral]]:
+        """People of open referrals in review or conflict (awaiting triage's confirmation), oldest first."""
+        query = (
+            select(ReferralPerson, Referral)
+            .join(Referral, ReferralPerson.referral_id == Referral.id)
+            .where(
+                ReferralPerson.match_status == "candidates",
+                Referral.status.in_(OPEN_STATUSES),
+                visible_to(scope),
+            )
+            .order_by(Referral.received_at, ReferralPerson.id)
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where(tuple_(Referral.received_at, ReferralPerson.id) > tuple_(*after))
+        return [(person, referral) for person, referral in (await self.session.execute(query)).all()]
 
     async def get(self, referral_id: uuid.UUID, scope: ReadScope, *, for_update: bool = False) -> Referral | None:
         query = (

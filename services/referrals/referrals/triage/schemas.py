@@ -35,9 +35,18 @@ class Consent(Strict):
 
 
 class MatchRead(BaseModel):
-    status: str = Field(description="pending, matched, candidates or no_match")
+    status: str = Field(
+        description="pending, matched (linked automatically), candidates (in review or a conflict: triage confirms "
+        "who it is), confirmed (by triage), new_person (declared by triage) or no_match"
+    )
     matched_person_id: uuid.UUID | None
-    candidates: list[dict[str, Any]]
+    candidates: list[dict[str, Any]] = Field(
+        description="Ranked candidates, each with its match probability (`score`), `band` (link, review or "
+        "conflict), `conflict` reason and per-field match weights (`fields`)"
+    )
+    confirmed_by: str | None = None
+    confirmed_at: datetime | None = None
+    reason: str | None = Field(default=None, description="Why triage declared a new person (or confirmed one)")
 
 
 class PersonRead(BaseModel):
@@ -111,6 +120,36 @@ class DecisionCreate(Strict):
     reason: LongText
 
 
+class ReviewItem(BaseModel):
+    """A referred person awaiting triage's answer to who they are, with the ranked, explained candidates."""
+
+    referral_id: uuid.UUID
+    ref: str
+    role: str
+    hub: str | None
+    received_at: datetime
+    given_name: str
+    family_name: str
+    date_of_birth: date
+    postcode: str | None
+    nhs_number: str | None
+    upn: str | None
+    conflict: bool = Field(description="An identifier agrees while the date of birth and name disagree")
+    candidates: list[dict[str, Any]]
+
+
+class ReviewPage(BaseModel):
+    items: list[ReviewItem]
+    next_cursor: str | None
+
+
+class IdentityConfirm(Strict):
+    """Triage's answer to who a referred person is: one of their candidates, or (null) a new person."""
+
+    person_id: uuid.UUID | None = Field(description="A candidate's person id, or null for a new person")
+    reason: LongText | None = Field(default=None, description="Required when declaring a new person")
+
+
 class WithdrawalCreate(Strict):
     reason: LongText | None = None
 
@@ -181,6 +220,9 @@ def to_read(referral: Referral, now: datetime, *, principal: Principal | None = 
                     status=p.match_status,
                     matched_person_id=p.matched_person_id,
                     candidates=p.match_candidates,
+                    confirmed_by=p.identity_confirmed_by,
+                    confirmed_at=p.identity_confirmed_at,
+                    reason=p.identity_reason,
                 )
                 if with_matches
                 else None,

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from referrals.access import ReadScope, caseload_families, decision_scope, needs_caseload, read_scope, withdraw_scope
-from referrals.models import OPEN_STATUSES, Referral, platform
+from referrals.models import OPEN_STATUSES, Referral, ReferralPerson, platform
 from referrals.payloads import (
     EVENT_SOURCE,
     accepted_payload,
@@ -20,11 +20,11 @@ from referrals.payloads import (
     withdrawn_payload,
 )
 from referrals.triage.repository import QueuePosition, ReferralFilters, ReferralRepository
-from referrals.triage.schemas import DecisionCreate, WithdrawalCreate
+from referrals.triage.schemas import DecisionCreate, IdentityConfirm, WithdrawalCreate
 from shared.audit import record_access
 from shared.auth import Principal
 from shared.caseload import CaseloadClient
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, NotFound, UnprocessableContent, field_error
 from shared.events import publish
 
 
@@ -57,6 +57,15 @@ class TriageService:
         await self._audit(principal, "read", [r.id for r in page], "list referrals")
         return page, len(rows) > limit
 
+    async def review_queue(
+        self, principal: Principal, *, limit: int, after: tuple[datetime, uuid.UUID] | None
+    ) -> tuple[list[tuple[ReferralPerson, Referral]], bool]:
+        """People in review or conflict across the referrals the caller decides on (audited as reads)."""
+        rows = await self.repo.review_queue(decision_scope(principal), limit=limit + 1, after=after)
+        page = rows[:limit]
+        await self._audit(principal, "read", sorted({r.id for _, r in page}, key=str), "identity review queue")
+        return page, len(rows) > limit
+
     # --- the lifecycle ------------------------------------------------------------------------------------
 
     async def start_screening(
@@ -77,6 +86,8 @@ class TriageService:
             raise Conflict(
                 f"This referral is already {referral.status}; decisions are made while received or screening"
             )
+        if decision.outcome == "accepted":
+            _require_confirmed_identities(referral)
         if decision.outcome == "accepted" and not referral.consent_given:
             raise Conflict(
                 "Early help is voluntary: a referral can be accepted only once the family's consent is recorded "
@@ -120,6 +131,53 @@ class TriageService:
         await self.repo.flush()
         await self._audit(
             principal, "update", [referral.id], "record consent", details={"consent_given": referral.consent_given}
+        )
+        return referral
+
+    async def confirm_identity(
+        self,
+        principal: Principal,
+        referral_id: uuid.UUID,
+        ref: str,
+        body: IdentityConfirm,
+        *,
+        at: datetime | None = None,
+    ) -> Referral:
+        """Triage says who a referred person is: one of their match candidates, or a new person (with a reason).
+
+        Only a person the match showed this referral may be confirmed: any other id, like an id the caller may not
+        see, is the same 404 as an unknown one. Repeating the same answer changes nothing; a different answer
+        replaces it while the referral awaits its decision (the audit log keeps both).
+        """
+        referral = await self._locked(referral_id, decision_scope(principal))
+        person = next((p for p in referral.people if p.ref == ref), None)
+        if person is None:
+            raise NotFound(f"No person {ref} in referral {referral_id}")
+        if referral.status not in OPEN_STATUSES:
+            raise Conflict(f"Identities are confirmed before the decision; this referral is {referral.status}")
+        if body.person_id is None:
+            if not body.reason:
+                raise UnprocessableContent(
+                    "Declaring a new person needs a reason",
+                    errors=[field_error("/reason", "required when person_id is null")],
+                )
+            person.match_status, person.matched_person_id = "new_person", None
+        else:
+            shown = {str(c.get("person", {}).get("id")) for c in person.match_candidates}
+            if str(body.person_id) not in shown and body.person_id != person.matched_person_id:
+                raise NotFound("No such person among this person's match candidates")
+            person.match_status, person.matched_person_id = "confirmed", body.person_id
+        person.identity_confirmed_by = principal.sub
+        person.identity_confirmed_at = at or datetime.now(UTC)
+        person.identity_reason = body.reason
+        referral.updated_at = person.identity_confirmed_at
+        await self.repo.flush()
+        await self._audit(
+            principal,
+            "update",
+            [referral.id],
+            "confirm identity",
+            details={"ref": ref, "person_id": str(body.person_id) if body.person_id else None, "reason": body.reason},
         )
         return referral
 
@@ -193,4 +251,18 @@ class TriageService:
             record_ids=ids,
             purpose=purpose,
             details=details,
+        )
+
+
+def _require_confirmed_identities(referral: Referral) -> None:
+    """No child joins a family except through a confirmed identity: a person in review or conflict blocks it."""
+    unconfirmed = [p for p in referral.people if p.match_status == "candidates"]
+    if unconfirmed:
+        which = ", ".join(
+            f"{p.ref} ({'conflict' if any(c.get('band') == 'conflict' for c in p.match_candidates) else 'review'})"
+            for p in unconfirmed
+        )
+        raise Conflict(
+            f"Confirm who each referred person is before accepting: {which} "
+            "(PUT /v1/referrals/{id}/people/{ref}/identity with a candidate's person_id, or null and a reason)"
         )
