@@ -377,3 +377,16 @@ async def test_node_and_nodes_refetch_any_object_by_id(stack: Stack) -> None:
         ]
         outsider = await gql(client, "query ($id: ID!) { node(id: $id) { id } }", {"id": family["id"]}, token=ANALYST)
         assert outsider["data"]["node"] is None
+
+
+async def test_framework_details_come_from_the_shared_framework_contract(stack: Stack) -> None:
+    query = "{ frameworks { code version minNeeds requiresDependentChildren needs { code name rule { kind } } } }"
+    async with gateway_client(**gateway_urls(stack)) as client:
+        before = await upstream_calls(client)
+        body = await gql(client, query, token=MANAGER)
+        assert "errors" not in body, body
+        frameworks = body["data"]["frameworks"]
+        assert frameworks and all(f["minNeeds"] >= 1 and f["needs"] for f in frameworks), frameworks
+        assert all(n["rule"] is None or n["rule"]["kind"] for f in frameworks for n in f["needs"])
+        # the list, then one definition per framework version (however many fields ask for it)
+        assert delta(before, await upstream_calls(client)) == {"outcomes": 1 + len(frameworks)}

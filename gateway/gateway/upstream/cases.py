@@ -122,6 +122,7 @@ class PlanRead(UpstreamModel):
 
 class ContactRead(UpstreamModel):
     id: str
+    case_id: str
     kind: str
     occurred_at: datetime
     note: str
