@@ -75,7 +75,21 @@ $(SPECTRAL_STAMP): | $(UV)
 		&& touch $@ || echo "warning: could not install Spectral; the OpenAPI test will say so"; \
 	else echo "warning: npm is not installed (Debian: npm); the Spectral test will say so"; fi
 
-TOOLS := $(CHROMIUM_STAMP) $(PROMTOOL) $(CHECKOV) $(SPECTRAL_STAMP)
+# The graphql-http server audit (npm, tests/conformance/test_graphql_http.py): installed with npm into .venv/tools
+# (ignored by git), pinned; needs Node.js 18+ (Debian: nodejs, npm).
+GRAPHQL_HTTP_VERSION := 1.22.4
+GRAPHQL_JS_VERSION := 16.11.0
+GRAPHQL_HTTP_DIR := $(VENV)/tools/graphql-http
+GRAPHQL_HTTP := $(GRAPHQL_HTTP_DIR)/.installed-$(GRAPHQL_HTTP_VERSION)
+$(GRAPHQL_HTTP): | $(UV)
+	@if command -v npm >/dev/null 2>&1; then \
+		echo "installing graphql-http $(GRAPHQL_HTTP_VERSION) for the GraphQL over HTTP audit"; \
+		mkdir -p $(GRAPHQL_HTTP_DIR) && (cd $(GRAPHQL_HTTP_DIR) && npm install --no-audit --no-fund --silent \
+			graphql-http@$(GRAPHQL_HTTP_VERSION) graphql@$(GRAPHQL_JS_VERSION)) && touch $@ \
+		|| echo "warning: could not install graphql-http; the GraphQL over HTTP audit will say so"; \
+	else echo "warning: npm is not installed (Debian: nodejs npm); the GraphQL over HTTP audit will say so"; fi
+
+TOOLS := $(CHROMIUM_STAMP) $(PROMTOOL) $(CHECKOV) $(SPECTRAL_STAMP) $(GRAPHQL_HTTP)
 
 install: $(INSTALLED) ## Install everything into .venv from the lock file (runs automatically)
 

@@ -109,6 +109,7 @@ async def main(requests: int) -> None:
         "GATEWAY_PORT": str(gateway_port),
         "GATEWAY_ENVIRONMENT": "test",
         "GATEWAY_LOG_LEVEL": "WARNING",
+        "GATEWAY_RATE_LIMIT_PER_SECOND": "0",  # one client measured at full speed, not the per-address limit
         **{f"GATEWAY_{svc.upper()}_URL": url for svc, url in urls.items()},
     }
     for svc in names:

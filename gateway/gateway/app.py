@@ -27,6 +27,7 @@ from gateway.context import Context
 from gateway.explorer import install_developer_pages
 from gateway.health import ReadinessCache
 from gateway.loaders import DataLoaders
+from gateway.media import GraphQLResponseMediaType
 from gateway.ratelimit import ClientAddressRateLimit
 from gateway.reports.route import router as reports_router
 from gateway.schema import build_schema
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ClientAddressRateLimit, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(GraphQLResponseMediaType)  # application/graphql-response+json when accepted (issue 18)
     app.add_middleware(PrivateResponseHeadersMiddleware)  # no-store and nosniff on every answer (issue 19 K)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(graphql, prefix="/graphql")

@@ -53,15 +53,15 @@ async def _build_when_loaded(pending: Awaitable[V], build: Callable[[V], T]) -> 
     return build(await pending)
 
 
-def _one_per_key(items: Sequence[M], keys: Sequence[str], field: str = "id") -> list[M | None]:
-    found = {str(getattr(item, field)): item for item in items}
+def _one_per_key(items: Sequence[M], keys: Sequence[str], key_of: Callable[[M], str]) -> list[M | None]:
+    found = {key_of(item): item for item in items}
     return [found.get(key) for key in keys]
 
 
-def _many_per_key(items: Sequence[M], keys: Sequence[str], field: str) -> list[list[M]]:
-    grouped: dict[str, list[M]] = defaultdict(list)
+def _many_per_key(items: Sequence[M], keys: Sequence[str], key_of: Callable[[M], str | None]) -> list[list[M]]:
+    grouped: dict[str | None, list[M]] = defaultdict(list)
     for item in items:
-        grouped[str(getattr(item, field))].append(item)
+        grouped[key_of(item)].append(item)
     return [grouped.get(key, []) for key in keys]
 
 
@@ -73,7 +73,7 @@ class FamilyDataLoader(DataLoader[str, FamilyRead | None]):
         super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
 
     async def _load(self, keys: list[str]) -> list[FamilyRead | None]:
-        return _one_per_key(await self.cases.families_by_ids(keys), keys)
+        return _one_per_key(await self.cases.families_by_ids(keys), keys, lambda item: item.id)
 
 
 class FamiliesByPersonDataLoader(DataLoader[str, list[FamilyRead]]):
@@ -102,7 +102,7 @@ class CaseDataLoader(DataLoader[str, CaseRead | None]):
         super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
 
     async def _load(self, keys: list[str]) -> list[CaseRead | None]:
-        return _one_per_key(await self.cases.cases_by_ids(keys), keys)
+        return _one_per_key(await self.cases.cases_by_ids(keys), keys, lambda item: item.id)
 
 
 class CasesByFamilyDataLoader(DataLoader[str, list[CaseRead]]):
@@ -113,7 +113,7 @@ class CasesByFamilyDataLoader(DataLoader[str, list[CaseRead]]):
         super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
 
     async def _load(self, keys: list[str]) -> list[list[CaseRead]]:
-        grouped = _many_per_key(await self.cases.cases_by_family_ids(keys), keys, "family_id")
+        grouped = _many_per_key(await self.cases.cases_by_family_ids(keys), keys, lambda item: item.family_id)
         return [sorted(group, key=lambda c: c.opened_at, reverse=True) for group in grouped]
 
 
@@ -125,7 +125,7 @@ class PlanByCaseDataLoader(DataLoader[str, PlanRead | None]):
         super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
 
     async def _load(self, keys: list[str]) -> list[PlanRead | None]:
-        return _one_per_key(await self.cases.plans_by_case_ids(keys), keys, "case_id")
+        return _one_per_key(await self.cases.plans_by_case_ids(keys), keys, lambda item: item.case_id)
 
 
 class ContactsByCaseDataLoader(DataLoader[str, list[ContactRead]]):
@@ -136,7 +136,7 @@ class ContactsByCaseDataLoader(DataLoader[str, list[ContactRead]]):
         super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
 
     async def _load(self, keys: list[str]) -> list[list[ContactRead]]:
-        return _many_per_key(await self.cases.contacts_by_case_ids(keys), keys, "case_id")
+        return _many_per_key(await self.cases.contacts_by_case_ids(keys), keys, lambda item: item.case_id)
 
 
 class LeadWorkerHistoryDataLoader(DataLoader[str, list[LeadWorkerAssignmentRead]]):
@@ -158,7 +158,7 @@ class WorkerDataLoader(DataLoader[str, WorkerRead | None]):
         super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
 
     async def _load(self, keys: list[str]) -> list[WorkerRead | None]:
-        return _one_per_key(await self.cases.workers_by_ids(keys), keys)
+        return _one_per_key(await self.cases.workers_by_ids(keys), keys, lambda item: item.id)
 
 
 class PersonDataLoader(DataLoader[str, PersonRead | None]):
@@ -169,7 +169,7 @@ class PersonDataLoader(DataLoader[str, PersonRead | None]):
         super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
 
     async def _load(self, keys: list[str]) -> list[PersonRead | None]:
-        return _one_per_key(await self.cases.people_by_ids(keys), keys)
+        return _one_per_key(await self.cases.people_by_ids(keys), keys, lambda item: item.id)
 
 
 class ReferralDataLoader(DataLoader[str, ReferralRead | None]):
@@ -180,7 +180,7 @@ class ReferralDataLoader(DataLoader[str, ReferralRead | None]):
         super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
 
     async def _load(self, keys: list[str]) -> list[ReferralRead | None]:
-        return _one_per_key(await self.referrals.by_ids(keys), keys)
+        return _one_per_key(await self.referrals.by_ids(keys), keys, lambda item: item.id)
 
 
 class ReferralsByFamilyDataLoader(DataLoader[str, list[ReferralRead]]):
@@ -191,7 +191,7 @@ class ReferralsByFamilyDataLoader(DataLoader[str, list[ReferralRead]]):
         super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
 
     async def _load(self, keys: list[str]) -> list[list[ReferralRead]]:
-        return _many_per_key(await self.referrals.by_family_ids(keys), keys, "family_id")
+        return _many_per_key(await self.referrals.by_family_ids(keys), keys, lambda item: item.family_id)
 
 
 class ProgressByFamilyDataLoader(DataLoader[str, FamilyProgress | None]):
@@ -203,7 +203,7 @@ class ProgressByFamilyDataLoader(DataLoader[str, FamilyProgress | None]):
         super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
 
     async def _load(self, keys: list[str]) -> list[FamilyProgress | None]:
-        return _one_per_key(await self.outcomes.progress_by_family_ids(keys), keys, "family_id")
+        return _one_per_key(await self.outcomes.progress_by_family_ids(keys), keys, lambda item: item.family_id)
 
 
 class ClaimsByFamilyDataLoader(DataLoader[str, list[ClaimRead]]):
@@ -214,7 +214,7 @@ class ClaimsByFamilyDataLoader(DataLoader[str, list[ClaimRead]]):
         super().__init__(load_fn=self._load, max_batch_size=BATCH_MAX)
 
     async def _load(self, keys: list[str]) -> list[list[ClaimRead]]:
-        return _many_per_key(await self.outcomes.claims_by_family_ids(keys), keys, "family_id")
+        return _many_per_key(await self.outcomes.claims_by_family_ids(keys), keys, lambda item: item.family_id)
 
 
 class FrameworkDataLoader(DataLoader[tuple[str, str], ActiveFramework]):

@@ -23,7 +23,15 @@ SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 def _is_expected(error: GraphQLError) -> bool:
     original = error.original_error
-    return original is None or isinstance(original, GatewayError)
+    return original is None or isinstance(original, GatewayError) or _is_input_error(error)
+
+
+def _is_input_error(error: GraphQLError) -> bool:
+    """A variable that cannot be coerced ("abc" for `Int!`, "bogus" for an enum, a malformed date): graphql-core
+    reports it with the scalar's own error as `original_error`, but outside any field (no path). It is the
+    client's input, answered as `BAD_USER_INPUT` naming the variable, never a masked server error."""
+    original = error.original_error
+    return error.path is None and isinstance(original, GraphQLError | ValueError | TypeError)
 
 
 class MaskUnexpectedErrors(MaskErrors):
@@ -50,6 +58,8 @@ class MaskUnexpectedErrors(MaskErrors):
         for error in processed:
             if error.original_error is None and TOKEN_LIMIT_MARKER in error.message:
                 error.extensions = {**(error.extensions or {}), "code": ErrorCode.TOO_MANY_TOKENS.value}
+            if _is_input_error(error) and "code" not in (error.extensions or {}):
+                error.extensions = {**(error.extensions or {}), "code": ErrorCode.BAD_USER_INPUT.value}
             if self.hide_suggestions:
                 error.message = SUGGESTION.sub("", error.message)
         return processed

@@ -15,6 +15,7 @@ from gateway.prefetch import prefetch_families
 from gateway.types.casework import Case, Worker
 from gateway.types.common import Connection, paginate, resolver, to_rest
 from gateway.types.enums import CaseStatus, ReferralKind, ReferralStatus, Role, ServiceName
+from gateway.types.node import Lookup, Node, find_nodes
 from gateway.types.outcomes import Claim, Framework
 from gateway.types.people import Family, Person, maybe_family, maybe_person
 from gateway.types.referrals import Referral, maybe_referral
@@ -111,6 +112,18 @@ def _roles(values: frozenset[str]) -> list[Role]:
     return out
 
 
+async def _nodes(info: Info, ids: list[str]) -> list[Node | None]:
+    loaders = info.context.data_loaders
+    lookups: list[Lookup] = [
+        (loaders.family.load_many, Family.from_upstream),
+        (loaders.person.load_many, Person.from_upstream),
+        (loaders.case.load_many, Case.from_upstream),
+        (loaders.worker.load_many, Worker.from_upstream),
+        (loaders.referral.load_many, Referral.from_upstream),
+    ]
+    return await find_nodes(ids, lookups, info.context.settings.max_page_size)
+
+
 @strawberry.type(description="Read the graph.")
 class Query:
     @resolver(description="Readiness of each service behind the gateway (no token needed).")
@@ -136,6 +149,20 @@ class Query:
             agency_type=principal.agency_type,
             hubs=list(principal.hubs),
         )
+
+    @resolver(
+        description="Any object by its id (a family, person, case, worker or referral); null when unknown or not yours "
+        "to see (Relay global object identification)."
+    )
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        return (await _nodes(info, [str(id)]))[0]
+
+    @resolver(
+        description="Objects by id, in the order asked: null for each unknown or not yours to see (at most the page "
+        "size limit at a time)."
+    )
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        return await _nodes(info, [str(i) for i in ids])
 
     @resolver(description="One family by id; null when unknown or not yours to see.")
     async def family(self, info: Info, id: strawberry.ID) -> Family | None:

@@ -29,7 +29,9 @@ def test_removing_a_field_is_a_breaking_change() -> None:
 
 def test_adding_an_optional_field_is_not_breaking() -> None:
     sdl = current_sdl()
-    changed = sdl.replace("type Family {\n", 'type Family {\n  """New."""\n  nickname: String\n', 1)
+    changed = sdl.replace(
+        "type Family implements Node {\n", 'type Family implements Node {\n  """New."""\n  nickname: String\n', 1
+    )
     report = compare(sdl, changed)
     assert report.drift and not report.breaking
 

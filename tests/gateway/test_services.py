@@ -327,3 +327,66 @@ async def test_partial_data_when_outcomes_is_stopped(stack: Stack) -> None:
     finally:
         outcomes.start()
         await outcomes.wait_ready(timeout=120)
+
+
+# --- GraphQL over HTTP and Relay (issue 18) -------------------------------------------------------------------
+
+ANALYST = make_token("analyst", sub="gw-analyst", agency="LCC", agency_type="council")
+
+
+async def test_first_zero_still_asks_the_service_so_its_role_check_applies(stack: Stack) -> None:
+    async with gateway_client(**gateway_urls(stack)) as client:
+        refused = await gql(client, "{ families(first: 0) { pageInfo { hasNextPage } } }", token=ANALYST)
+        assert codes(refused) == ["FORBIDDEN"], refused
+        allowed = await gql(client, "{ families(first: 0) { edges { cursor } pageInfo { hasNextPage } } }",
+                            token=MANAGER)  # fmt: skip
+        assert allowed["data"]["families"] == {"edges": [], "pageInfo": {"hasNextPage": True}}
+
+
+async def test_page_info_has_start_cursor_and_previous_page(stack: Stack) -> None:
+    query = """query ($after: String) { families(first: 2, after: $after, filter: {hub: "north"}) {
+      edges { cursor node { id } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"""
+    async with gateway_client(**gateway_urls(stack)) as client:
+        first = (await gql(client, query, token=MANAGER))["data"]["families"]
+        info = first["pageInfo"]
+        assert info["hasPreviousPage"] is False and info["startCursor"] == first["edges"][0]["cursor"]
+        second = (await gql(client, query, {"after": info["endCursor"]}, token=MANAGER))["data"]["families"]
+        assert second["pageInfo"]["hasPreviousPage"] is True
+        assert second["pageInfo"]["startCursor"] == second["edges"][0]["cursor"]
+        assert {e["node"]["id"] for e in first["edges"]}.isdisjoint(e["node"]["id"] for e in second["edges"])
+
+
+async def test_node_and_nodes_refetch_any_object_by_id(stack: Stack) -> None:
+    async with gateway_client(**gateway_urls(stack)) as client:
+        page = await gql(client, "{ families(first: 1) { nodes { id members { person { id } } } } }", token=MANAGER)
+        family = page["data"]["families"]["nodes"][0]
+        person_id = family["members"][0]["person"]["id"]
+        query = """query ($id: ID!, $ids: [ID!]!) {
+          node(id: $id) { __typename id ... on Family { hub } }
+          nodes(ids: $ids) { __typename id } }"""
+        unknown = "00000000-0000-4000-8000-000000000000"
+        ids = [person_id, unknown, "not-an-id", family["id"]]
+        body = await gql(client, query, {"id": family["id"], "ids": ids}, token=MANAGER)
+        assert "errors" not in body, body
+        assert body["data"]["node"] == {"__typename": "Family", "id": family["id"], "hub": HUB}
+        assert body["data"]["nodes"] == [
+            {"__typename": "Person", "id": person_id},
+            None,
+            None,
+            {"__typename": "Family", "id": family["id"]},
+        ]
+        outsider = await gql(client, "query ($id: ID!) { node(id: $id) { id } }", {"id": family["id"]}, token=ANALYST)
+        assert outsider["data"]["node"] is None
+
+
+async def test_framework_details_come_from_the_shared_framework_contract(stack: Stack) -> None:
+    query = "{ frameworks { code version minNeeds requiresDependentChildren needs { code name rule { kind } } } }"
+    async with gateway_client(**gateway_urls(stack)) as client:
+        before = await upstream_calls(client)
+        body = await gql(client, query, token=MANAGER)
+        assert "errors" not in body, body
+        frameworks = body["data"]["frameworks"]
+        assert frameworks and all(f["minNeeds"] >= 1 and f["needs"] for f in frameworks), frameworks
+        assert all(n["rule"] is None or n["rule"]["kind"] for f in frameworks for n in f["needs"])
+        # the list, then one definition per framework version (however many fields ask for it)
+        assert delta(before, await upstream_calls(client)) == {"outcomes": 1 + len(frameworks)}

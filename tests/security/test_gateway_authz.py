@@ -64,6 +64,8 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("Query", "referrals"): row("UNAUTHENTICATED empty empty data FORBIDDEN FORBIDDEN data"),
     ("Query", "triageQueue"): row("UNAUTHENTICATED empty empty empty FORBIDDEN FORBIDDEN data"),
     ("Query", "worker"): row("UNAUTHENTICATED FORBIDDEN data data FORBIDDEN FORBIDDEN FORBIDDEN"),
+    ("Query", "node"): row("UNAUTHENTICATED null null null null null null"),
+    ("Query", "nodes"): row("UNAUTHENTICATED data data data data data data"),
     ("Query", "frameworks"): row("UNAUTHENTICATED FORBIDDEN data data data data data"),
     ("Query", "claims"): row("UNAUTHENTICATED FORBIDDEN FORBIDDEN FORBIDDEN empty empty empty"),
     ("Query", "cohortReport"): row("UNAUTHENTICATED FORBIDDEN FORBIDDEN FORBIDDEN data FORBIDDEN data"),
@@ -94,6 +96,8 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
 NOTES: dict[tuple[str, str], str] = {
     ("Query", "me"): "null without a token (no error): the services decide every access",
     ("Query", "referrals"): "their own only (agency, hubs; admin all): south's manager sees the school referrals",
+    ("Query", "node"): "the family by id: null for an id the caller may not see, whatever the service's refusal",
+    ("Query", "nodes"): "the family and a person: a list holding null for each id the caller may not see",
     ("Mutation", "createClaim"): "CONFLICT: the family is not claimable (let through)",
     ("Mutation", "withdrawReferral"): "CONFLICT: the admin decided it the step before (let through)",
 }
@@ -136,6 +140,8 @@ def operation(kind: str, field: str, ids: dict[str, str]) -> tuple[str, dict[str
         "referrals": ("{ referrals(first: 5) " + connection + " }", {}),
         "triageQueue": ('{ triageQueue(hubId: "north", first: 5) ' + connection + " }", {}),
         "worker": ("query($id: ID!) { worker(id: $id) { id } }", {"id": ids["worker_id"]}),
+        "node": ("query($id: ID!) { node(id: $id) { id } }", {"id": ids["family_id"]}),
+        "nodes": ("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": [ids["family_id"], ids["person_id"]]}),
         "frameworks": ("{ frameworks { code } }", {}),
         "claims": ("{ claims(first: 5) " + connection + " }", {}),
         "cohortReport": ("{ cohortReport }", {}),

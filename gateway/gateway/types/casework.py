@@ -10,11 +10,12 @@ from gateway.context import Info
 from gateway.loaders import loaded
 from gateway.types.common import Resolved, parse_enum, resolver
 from gateway.types.enums import CaseStatus, ClosureOutcome
+from gateway.types.node import Node
 from gateway.upstream import cases as up
 
 
 @strawberry.type(description="A practitioner who can lead cases or sit in the team around a family.")
-class Worker:
+class Worker(Node):
     id: strawberry.ID = strawberry.field(description="The worker's id.")
     name: str = strawberry.field(description="The worker's name.")
     agency: str | None = strawberry.field(description="The agency the worker belongs to.")
@@ -178,7 +179,7 @@ class Contact:
 
 
 @strawberry.type(description="The work with a family, from opening to closure.")
-class Case:
+class Case(Node):
     family_id: strawberry.Private[str | None]
     lead_worker_id: strawberry.Private[str | None]
     id: strawberry.ID = strawberry.field(description="The case's id.")

@@ -38,10 +38,19 @@ def mutation(*, description: str) -> Callable[[F], F]:
     return cast(Callable[[F], F], strawberry.mutation(description=description))
 
 
-@strawberry.type(description="Where a page of a connection ends and whether more follow.")
+@strawberry.type(
+    description="Where a page of a connection starts and ends, and whether items come before or after it. The "
+    "services' lists page forward only, so connections take `first`/`after` (no `last`/`before`)."
+)
 class PageInfo:
     has_next_page: bool = strawberry.field(description="True when another page follows this one.")
     end_cursor: str | None = strawberry.field(description="Pass as `after` to fetch the next page.")
+    has_previous_page: bool = strawberry.field(
+        default=False, description="True when items come before this page (the page was asked for `after` a cursor)."
+    )
+    start_cursor: str | None = strawberry.field(
+        default=None, description="The cursor of the page's first item; null for an empty page."
+    )
 
 
 @strawberry.type(description="One item of a connection with the cursor that resumes right after it.")
@@ -151,9 +160,9 @@ async def paginate(
     if first < 0 or first > max_page_size:
         raise GatewayError(f"`first` must be between 0 and {max_page_size}", ErrorCode.PAGE_SIZE_EXCEEDED)
     upstream_cursor, skip = decode_cursor(after)
-    if first == 0:
-        return Connection(edges=[], page_info=PageInfo(has_next_page=True, end_cursor=after))
-    items, next_cursor = await fetch(min(first + skip, max_page_size), upstream_cursor)
+    # The service is asked even for `first: 0` (one item), so its role check applies whatever the page size, and
+    # `hasNextPage` says whether an item follows.
+    items, next_cursor = await fetch(min(max(first, 1) + skip, max_page_size), upstream_cursor)
     page = items[skip : skip + first]
     rest_of_page = len(items) > skip + first
     edges: list[Edge[T]] = []
@@ -164,10 +173,13 @@ async def paginate(
         )
         edges.append(Edge(cursor=cursor, node=build(item)))
     has_next = rest_of_page or next_cursor is not None
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else after),
+    page_info = PageInfo(
+        has_next_page=has_next,
+        end_cursor=edges[-1].cursor if edges else after,
+        has_previous_page=after is not None,
+        start_cursor=edges[0].cursor if edges else None,
     )
+    return Connection(edges=edges, page_info=page_info)
 
 
 # --- parsing upstream JSON -------------------------------------------------------------------------------

@@ -10,13 +10,14 @@ from gateway.context import Info
 from gateway.loaders import loaded
 from gateway.types.common import Resolved, parse_enum, resolver
 from gateway.types.enums import CaseStatus, MemberRole
+from gateway.types.node import Node
 from gateway.upstream import cases as up
 from gateway.upstream.outcomes import ClaimRead, FamilyProgress
 from gateway.upstream.referrals import ReferralRead
 
 
 @strawberry.type(description="A person in the master person index of the cases service.")
-class Person:
+class Person(Node):
     id: strawberry.ID = strawberry.field(description="The person's id.")
     given_name: str | None = strawberry.field(description="Given name, exactly as recorded.")
     family_name: str | None = strawberry.field(description="Family name, exactly as recorded.")
@@ -76,7 +77,7 @@ class FamilyMember:
 
 
 @strawberry.type(description="A household worked with as one family: one family, one plan, one worker.")
-class Family:
+class Family(Node):
     id: strawberry.ID = strawberry.field(description="The family's id.")
     hub: str | None = strawberry.field(description="The Early Help Hub the family belongs to.")
     postcode: str | None = strawberry.field(description="The family's postcode.")

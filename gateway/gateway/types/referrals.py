@@ -10,6 +10,7 @@ from gateway.context import Info
 from gateway.loaders import loaded
 from gateway.types.common import Resolved, parse_enum, resolver
 from gateway.types.enums import DecisionOutcome, ReferralKind, ReferralStatus
+from gateway.types.node import Node
 from gateway.upstream import referrals as up
 
 
@@ -67,7 +68,7 @@ def matches_of(people: list[up.PersonRead]) -> list[PersonMatch]:
 
 
 @strawberry.type(description="A maternity or school referral from a partner agency.")
-class Referral:
+class Referral(Node):
     family_id: strawberry.Private[str | None]
     case_id: strawberry.Private[str | None]
     id: strawberry.ID = strawberry.field(description="The referral's id.")
