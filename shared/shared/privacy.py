@@ -23,6 +23,8 @@ HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "public, max-age=300",
 }
+MAX_NOTICE = 262_144
+"""A notice longer than this (256 KiB) is refused at start: it is a page for families to read."""
 LINK = f"Privacy notice: `GET {PATH}` (how this service uses families' information and their rights)."
 
 
@@ -40,11 +42,14 @@ def privacy_notice(settings: ServiceSettings) -> str:
 def privacy_router(settings: ServiceSettings) -> APIRouter:
     """`GET /privacy`: the notice, read once when the app is built (a missing file fails the start, not a family)."""
     notice = privacy_notice(settings)
+    if len(notice) > MAX_NOTICE:
+        raise ValueError(f"the privacy notice is over {MAX_NOTICE} characters: {settings.privacy_notice_path}")
     router = APIRouter(tags=["privacy"])
 
     @router.get(
         PATH,
         response_class=HTMLResponse,
+        responses={200: {"content": {"text/html": {"schema": {"type": "string", "maxLength": MAX_NOTICE}}}}},
         summary="The privacy notice (public)",
         description="How the council and its partners use families' information, and how to exercise each right.",
     )
