@@ -18,10 +18,11 @@ from outcomes.claims.repository import ClaimsRepository
 from outcomes.claims.schemas import AuditSampleCreate, AuditSampleRead, ClaimDecision, ClaimRead, Period
 from outcomes.config import Settings
 from outcomes.evaluation.schemas import FamilyProgress
-from outcomes.evaluation.service import EvaluationService, ProgressService
+from outcomes.evaluation.service import EvaluationService, ProgressService, evaluation_date
 from outcomes.models import AuditSample, Claim, Enrolment
 from shared.auth import Principal
-from shared.errors import Conflict, NotFound, field_error
+from shared.contracts import ActiveFramework, eligibility
+from shared.errors import Conflict, NotFound, UnprocessableContent, field_error
 from shared.pagination import decode_cursor, encode_cursor
 
 
@@ -95,7 +96,13 @@ def _snapshot(enrolment: Enrolment, family: FamilyProgress, as_of: date | None) 
     return snapshot
 
 
-def _not_claimable(enrolment: Enrolment, family: FamilyProgress) -> Conflict:
+class NotClaimable(UnprocessableContent):
+    """A claim the framework does not allow: `errors` names every condition that fails."""
+
+    title, slug = "Not claimable", "not-claimable"
+
+
+def _not_claimable(enrolment: Enrolment, family: FamilyProgress) -> NotClaimable:
     unmet = [
         field_error(f"/needs/{n.need}", n.reason if not n.met else "met but not yet sustained", "not_met")
         for n in family.needs
@@ -105,7 +112,23 @@ def _not_claimable(enrolment: Enrolment, family: FamilyProgress) -> Conflict:
         unmet.append(field_error("/employment_route", family.employment_route.reason, "not_met"))
     if not enrolment.eligible:
         unmet.insert(0, field_error("/eligible", "the family was not eligible at assessment", "not_eligible"))
-    return Conflict(f"Family {family.family_id} is not claimable yet", errors=unmet)
+    return NotClaimable(f"Family {family.family_id} is not claimable yet", errors=unmet)
+
+
+def eligibility_problems(
+    enrolment: Enrolment, framework: ActiveFramework | None, roles: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Every condition of the framework version the family was enrolled under that it fails, checked again at
+    claim time (whatever the enrolment recorded): the version is loaded, every identified need is one of its
+    needs, there are at least `min_needs` of them, dependent children or an expectant parent where it asks."""
+    label = f"{enrolment.framework_code}@{enrolment.framework_version}"
+    if framework is None:
+        return [field_error("/framework", f"framework {label} is not loaded", "framework_unknown")]
+    rule = eligibility(framework, enrolment.needs, [*roles, *(["unborn"] if enrolment.expectant else [])])
+    problems = [field_error(pointer, message, "not_eligible") for pointer, message in rule.failures]
+    if not enrolment.eligible and not problems:
+        problems.append(field_error("/eligible", "the family was not eligible at assessment", "not_eligible"))
+    return problems
 
 
 class ClaimsService:
@@ -124,9 +147,18 @@ class ClaimsService:
 
     async def create(self, *, family_id: uuid.UUID, as_of: date | None, principal: Principal) -> Claim:
         """Re-evaluate the family, and claim when every need is met (and sustained where the framework asks)."""
+        as_of = evaluation_date(as_of)
         enrolment = await self.evaluation.enrolment(family_id)
         if enrolment is None:
             raise NotFound(f"Family {family_id} is not enrolled in phase {self.settings.programme_phase}")
+        framework = await self.evaluation.framework_of(enrolment)
+        problems = eligibility_problems(enrolment, framework, await self.repo.member_roles(enrolment.id))
+        if problems:
+            raise NotClaimable(
+                f"Family {family_id} is not eligible under {enrolment.framework_code} version "
+                f"{enrolment.framework_version}: " + "; ".join(p["detail"] for p in problems),
+                errors=problems,
+            )
         await self.evaluation.evaluate(family_id=family_id, as_of=as_of, actor=principal.actor)
         family = (await self.progress.progress(principal, [family_id], with_evidence=True))[0]
         if not family.claimable:
