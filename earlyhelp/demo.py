@@ -28,6 +28,7 @@ observations (`outcomes.seed.seed_demo`). Every row has a fixed id or natural ke
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import uuid
@@ -41,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from sqlalchemy.pool import NullPool
 
 from earlyhelp.platform import CASES, OUTCOMES, REFERRALS, Part
-from shared.contracts import AssessedPerson, AssessmentCompleted, CaseClosed
+from shared.contracts import ActiveFramework, AssessedPerson, AssessmentCompleted, CaseClosed, eligibility
 from shared.db import async_url
 from shared.identifiers import with_nhs_check_digit
 from shared.migrate import with_database
@@ -131,6 +132,26 @@ def _postcode(rng: random.Random, hub: str) -> str:
 
     districts = sorted(d for d, h in district_to_hub().items() if h == hub)
     return f"{rng.choice(districts)} {rng.randrange(1, 10)}{rng.choice(INWARD_LETTERS)}{rng.choice(INWARD_LETTERS)}"
+
+
+DEMO_FRAMEWORK = "supporting-families-2022"
+
+
+@functools.cache
+def demo_framework() -> ActiveFramework:
+    """The built-in framework the demo families are assessed against, as the outcomes service serves it."""
+    from outcomes.frameworks.service import builtin_frameworks, canonical
+
+    found = next(f for f in builtin_frameworks() if f.code == DEMO_FRAMEWORK)
+    return ActiveFramework.model_validate(canonical(found))
+
+
+def _assess(case: dict[str, Any], roles: list[str]) -> None:
+    """Decide a demo assessment's eligibility with the rule real assessments go through (`shared.contracts`)."""
+    framework = demo_framework()
+    rule = eligibility(framework, case["needs"], roles)
+    case["framework"], case["framework_version"] = framework.code, framework.version
+    case["eligible"], case["eligibility_reasons"] = rule.eligible, rule.reasons
 
 
 def _at(day: date, rng: random.Random) -> datetime:
@@ -304,8 +325,11 @@ def _family(seed: int, index: int, today: date, fake: Any) -> dict[str, Any]:
         if stage != "open":
             case["assigned_at"] = decided_at + timedelta(days=rng.randrange(1, 5))
         if stage in ENROLLED_STAGES:
-            needs = sorted(set(details["needs"]) | set(rng.sample(ASSESSED_NEEDS, rng.randrange(1, 3))))
-            case["needs"] = needs[:4]
+            needs = sorted(set(details["needs"]) | set(rng.sample(ASSESSED_NEEDS, rng.randrange(1, 3))))[:4]
+            # A practitioner enrols a family that meets the criteria: needs of the 2022 framework's minimum of
+            # three, topped up in a fixed order (the eligibility itself is decided by the rule, in `_assess`).
+            needs += [n for n in ASSESSED_NEEDS if n not in needs][: max(0, 3 - len(needs))]
+            case["needs"] = sorted(needs)
             case["assessed_on"] = min(opened_on + timedelta(days=rng.randrange(15, 40)), today - timedelta(days=1))
         if stage in ("review", "closed", "sustained"):
             case["reviewed_on"] = case["assessed_on"] + timedelta(days=rng.randrange(40, 80))
@@ -314,6 +338,8 @@ def _family(seed: int, index: int, today: date, fake: Any) -> dict[str, Any]:
             case["outcome"] = "needs_met" if stage == "sustained" or rng.random() < 0.7 else "disengaged"
         family["family_id"] = demo_uuid(seed, "demo-family", index)
         family["case"] = case
+        if case["needs"] is not None:
+            _assess(case, [p["role"] for p in people] + (["unborn"] if kind == "maternity" else []))
         if stage == "sustained":
             family["profile"] = "sustained"
         elif stage == "closed":
@@ -391,6 +417,15 @@ async def _case_events(
             .order_by(FamilyMember.family_id, Person.id)
         )
     ).all()
+    expectant = set(
+        (
+            await session.scalars(
+                select(FamilyMember.family_id).where(
+                    FamilyMember.family_id.in_(families), FamilyMember.left_on.is_(None), FamilyMember.role == "unborn"
+                )
+            )
+        ).all()
+    )
     people: dict[Any, list[AssessedPerson]] = {}
     for family_id, role, person in members:
         people.setdefault(family_id, []).append(
@@ -415,6 +450,7 @@ async def _case_events(
                 assessed_on=assessment.assessed_on,
                 eligible=assessment.eligible,
                 people=people.get(case.family_id, []),
+                expectant=case.family_id in expectant,
             )
         )
         if case.closed_on is not None:
