@@ -118,6 +118,7 @@ MATRIX: dict[Op, dict[str, str]] = {
     ("outcomes", "POST", "/v1/evaluations"): ANALYST,
     ("outcomes", "GET", "/v1/families/{family_id}/progress"): row("401 403 404 404 ok ok ok"),  # F5
     ("outcomes", "GET", "/v1/progress"): FRAMEWORK_READ,
+    ("outcomes", "POST", "/v1/families/{family_id}/judgements"): row("401 403 404 403 ok 403 ok"),
     ("outcomes", "POST", "/v1/claims"): ANALYST,
     ("outcomes", "GET", "/v1/claims"): row("401 403 403 403 ok ok ok"),
     ("outcomes", "GET", "/v1/claims/export"): AUDITOR,
@@ -137,6 +138,9 @@ NOTES: dict[Op, str] = {
     ("referrals", "GET", "/fhir/Task"): "an empty searchset for a referral you cannot see",
     ("outcomes", "GET", "/v1/families/{family_id}/progress"): (
         "practitioners and managers: their hubs; another hub's enrolled family is 404"
+    ),
+    ("outcomes", "POST", "/v1/families/{family_id}/judgements"): (
+        "a practitioner only as the family's lead worker (403); a family they cannot see is 404"
     ),
 }
 
@@ -210,6 +214,7 @@ def request_for(op: Op, ids: Mapping[str, str]) -> dict[str, Any]:
         ("POST", "/v1/cases/{case_id}/close"): {"outcome": "needs_met", "reason": "matrix"},
         ("POST", "/v1/frameworks"): {},
         ("PUT", "/v1/frameworks/active"): {},
+        ("POST", "/v1/families/{family_id}/judgements"): {"need": "health", "met": True, "evidence": "matrix"},
         ("POST", "/v1/observations"): {"observations": []},
         ("POST", "/v1/evaluations"): {"family_id": ids["family_id"]},
         ("POST", "/v1/claims"): {"family_id": ids["family_id"]},

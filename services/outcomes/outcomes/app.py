@@ -12,6 +12,7 @@ from outcomes.enrolment.endpoints import event_handlers
 from outcomes.evaluation.endpoints import router as evaluation_router
 from outcomes.frameworks.endpoints import router as frameworks_router
 from outcomes.frameworks.service import load_builtin_frameworks
+from outcomes.judgements.endpoints import router as judgements_router
 from outcomes.models import idempotency_keys, platform
 from outcomes.observations.endpoints import router as observations_router
 from outcomes.reports.endpoints import router as reports_router
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             frameworks_router,
             observations_router,
             evaluation_router,
+            judgements_router,
             claims_router,
             reports_router,
             subject_access_router,

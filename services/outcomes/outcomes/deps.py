@@ -15,6 +15,7 @@ from outcomes.evaluation.repository import EvaluationRepository, ProgressReposit
 from outcomes.evaluation.service import EvaluationService, ProgressService
 from outcomes.frameworks.repository import FrameworksRepository
 from outcomes.frameworks.service import FrameworksService
+from outcomes.judgements.service import JudgementsService
 from outcomes.models import idempotency_keys
 from outcomes.observations.repository import ObservationsRepository
 from outcomes.observations.service import ObservationsService
@@ -32,6 +33,8 @@ Analyst = Annotated[Principal, Depends(require_roles("analyst", "admin"))]
 Auditor = Annotated[Principal, Depends(require_roles("auditor", "admin"))]
 ClaimReader = Annotated[Principal, Depends(require_roles("auditor", "analyst", "admin", "service"))]
 Admin = Annotated[Principal, Depends(require_roles("admin"))]
+Recorder = Annotated[Principal, Depends(require_roles("practitioner", "analyst", "admin"))]
+"""Records a judgement: a practitioner only as the family's lead worker (asked of cases)."""
 Idempotent = Annotated[Idempotency, Depends(idempotency(idempotency_keys))]
 
 
@@ -81,6 +84,16 @@ def claims_service(session: SessionDep, settings: SettingsDep, caseload: Caseloa
     )
 
 
+def judgements_service(session: SessionDep, settings: SettingsDep, caseload: CaseloadDep) -> JudgementsService:
+    return JudgementsService(
+        enrolments=EvaluationRepository(session),
+        frameworks=FrameworksRepository(session),
+        observations=ObservationsService(ObservationsRepository(session), settings=settings),
+        caseload=caseload,
+        phase=settings.programme_phase,
+    )
+
+
 def reports_service(session: ReadSessionDep, settings: SettingsDep) -> ReportsService:
     """On the read replica where there is one."""
     return ReportsService(ReportsRepository(session), settings=settings)
@@ -92,3 +105,4 @@ EvaluationServiceDep = Annotated[EvaluationService, Depends(evaluation_service)]
 ProgressServiceDep = Annotated[ProgressService, Depends(progress_service)]
 ClaimsServiceDep = Annotated[ClaimsService, Depends(claims_service)]
 ReportsServiceDep = Annotated[ReportsService, Depends(reports_service)]
+JudgementsServiceDep = Annotated[JudgementsService, Depends(judgements_service)]
