@@ -40,6 +40,11 @@ class CasesAPI(ServiceAPI):
     async def workers_by_ids(self, ids: Sequence[str]) -> list[JSON]:
         return await self.batch("/v1/workers", "ids", ids)
 
+    async def hub_workers(self, hub: str) -> list[JSON]:
+        """A hub's active workers with their current caseload and capacity (`GET /v1/workers?hub=`)."""
+        body = await self.get("/v1/workers", {"hub": hub})
+        return list(body.get("items") or [])
+
     async def people_by_ids(self, ids: Sequence[str]) -> list[JSON]:
         return await self.batch("/v1/people", "ids", ids)
 

@@ -218,6 +218,12 @@ class Worker:
     hub: str | None = strawberry.field(description="The hub the worker works in.")
     role: str | None = strawberry.field(description="The worker's job role.")
     caseload_cap: int | None = strawberry.field(description="How many cases the worker may lead at once.")
+    current_caseload: int | None = strawberry.field(
+        default=None, description="Open cases the worker leads (in `hubWorkers`; null elsewhere)."
+    )
+    capacity: int | None = strawberry.field(
+        default=None, description="Cases the worker can still take before their cap (in `hubWorkers`; null elsewhere)."
+    )
 
     @classmethod
     def from_json(cls, data: JSON) -> Worker:
@@ -228,6 +234,8 @@ class Worker:
             hub=data.get("hub"),
             role=data.get("role"),
             caseload_cap=data.get("caseload_cap"),
+            current_caseload=data.get("current_caseload"),
+            capacity=data.get("capacity"),
         )
 
 
