@@ -199,3 +199,66 @@ async def test_families_first_living_standards_covers_work_housing_money_and_nee
         "debt_repayment_plan_kept, in_education, in_employment, in_training",
     )
     assert results["short"][0] is False and results["short"][1].startswith("longest continuous housing spell 61 days")
+
+
+async def test_phases_are_data_and_earned_autonomy_claims_are_outcome_evidence(
+    outcomes_client: httpx.AsyncClient, outcomes_sessions: async_sessionmaker[AsyncSession], kit: Any
+) -> None:
+    before = (await outcomes_client.get("/v1/programme", headers=ANALYST)).json()
+    assert (before["current"]["code"], before["current"]["source"], before["phases"]) == ("2022-2025", "setting", [])
+    today = datetime.now(UTC).date()
+    body = {
+        "starts_on": (today - timedelta(days=200)).isoformat(),
+        "ends_on": (today + timedelta(days=900)).isoformat(),
+        "funding_model": "earned_autonomy",
+    }
+    assert (await outcomes_client.put("/v1/programme/phases/2026-2029", json=body, headers=ANALYST)).status_code == 403
+    backwards = body | {"ends_on": "2020-01-01"}
+    assert (await outcomes_client.put("/v1/programme/phases/x", json=backwards, headers=ADMIN)).status_code == 422
+    defined = await outcomes_client.put("/v1/programme/phases/2026-2029", json=body, headers=ADMIN)
+    assert defined.status_code == 200, defined.text
+    assert (defined.json()["funding_model"], defined.json()["updated_by"]) == ("earned_autonomy", "admin-leeds@LCC")
+    overlap = await outcomes_client.put(
+        "/v1/programme/phases/2029-2032", json=body | {"funding_model": "payment_by_results"}, headers=ADMIN
+    )
+    assert overlap.status_code == 422 and "2026-2029" in overlap.json()["errors"][0]["detail"]
+    now = (await outcomes_client.get("/v1/programme", headers=ANALYST)).json()
+    assert (now["current"]["code"], now["current"]["source"]) == ("2026-2029", "defined")
+
+    # A family assessed now is enrolled in the current phase; its claim is a record of outcome evidence.
+    adult, child = kit.person("parent_carer", "1985-01-01"), kit.person("child", "2015-05-01")
+    data = kit.assessment(["education", "health", "crime"], [adult, child], assessed_on="2025-01-10")
+    await send_event(outcomes_client, "case.assessment_completed", data)
+    pid = child["person_id"]
+    rows: list[dict[str, Any]] = [
+        kit.term(pid, s, e, 100, 95)
+        for s, e in (("2025-01-06", "2025-03-28"), ("2025-04-22", "2025-07-18"), ("2025-09-03", "2025-12-19"))
+    ]
+    rows.append(
+        {
+            "kind": "practitioner_assessment",
+            "family_id": data["family_id"],
+            "need": "health",
+            "met": True,
+            "assessed_on": "2025-06-01",
+            "evidence": "GP letter",
+        }
+    )
+    assert (await outcomes_client.post("/v1/observations", json={"rows": rows}, headers=ANALYST)).status_code == 200
+    closed = {"case_id": data["case_id"], "family_id": data["family_id"], "closed_on": "2025-07-01"}
+    await send_event(outcomes_client, "case.closed", closed | {"outcome": "needs_met"})
+    claim = await outcomes_client.post(
+        "/v1/claims", json={"family_id": data["family_id"], "as_of": "2026-01-31"}, headers=ANALYST
+    )
+    assert claim.status_code == 201, claim.text
+    assert (claim.json()["programme_phase"], claim.json()["funding_model"]) == ("2026-2029", "earned_autonomy")
+    assert claim.json()["evidence"]["funding_model"] == "earned_autonomy"
+    report = (await outcomes_client.get("/v1/reports/cohort", headers=ANALYST)).json()
+    assert (report["programme_phase"], report["funding_model"]) == ("2026-2029", "earned_autonomy")
+    async with outcomes_sessions() as session:
+        audited = (
+            await session.execute(
+                text("SELECT record_id FROM audit_log WHERE record_type = 'programme_phase' ORDER BY seq")
+            )
+        ).all()
+    assert [a[0] for a in audited] == ["2026-2029"]

@@ -15,6 +15,7 @@ from outcomes.frameworks.service import load_builtin_frameworks
 from outcomes.judgements.endpoints import router as judgements_router
 from outcomes.models import idempotency_keys, platform
 from outcomes.observations.endpoints import router as observations_router
+from outcomes.programme.endpoints import router as programme_router
 from outcomes.reports.endpoints import router as reports_router
 from outcomes.subject_access import router as subject_access_router
 from shared.caseload import CaseloadClient
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tables=platform,
         routers=[
             frameworks_router,
+            programme_router,
             observations_router,
             evaluation_router,
             judgements_router,

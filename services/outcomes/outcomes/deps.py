@@ -19,6 +19,8 @@ from outcomes.judgements.service import JudgementsService
 from outcomes.models import idempotency_keys
 from outcomes.observations.repository import ObservationsRepository
 from outcomes.observations.service import ObservationsService
+from outcomes.programme.repository import ProgrammeRepository
+from outcomes.programme.service import ProgrammeService, settings_in_phase
 from outcomes.reports.repository import ReportsRepository
 from outcomes.reports.service import ReportsService
 from shared.auth import Principal, require_roles
@@ -43,7 +45,12 @@ def settings_of(request: Request) -> Settings:
     return settings
 
 
-SettingsDep = Annotated[Settings, Depends(settings_of)]
+async def phase_settings(session: SessionDep, settings: Annotated[Settings, Depends(settings_of)]) -> Settings:
+    """The settings with today's programme phase and funding model (phases are data: no restart to change)."""
+    return await settings_in_phase(session, settings)
+
+
+SettingsDep = Annotated[Settings, Depends(phase_settings)]
 
 
 def caseload_of(request: Request) -> CaseloadClient:
@@ -94,9 +101,11 @@ def judgements_service(session: SessionDep, settings: SettingsDep, caseload: Cas
     )
 
 
-def reports_service(session: ReadSessionDep, settings: SettingsDep) -> ReportsService:
-    """On the read replica where there is one."""
-    return ReportsService(ReportsRepository(session), settings=settings)
+async def reports_service(
+    session: ReadSessionDep, settings: Annotated[Settings, Depends(settings_of)]
+) -> ReportsService:
+    """On the read replica where there is one (today's phase read there too: one connection per report)."""
+    return ReportsService(ReportsRepository(session), settings=await settings_in_phase(session, settings))
 
 
 FrameworksServiceDep = Annotated[FrameworksService, Depends(frameworks_service)]
@@ -106,3 +115,10 @@ ProgressServiceDep = Annotated[ProgressService, Depends(progress_service)]
 ClaimsServiceDep = Annotated[ClaimsService, Depends(claims_service)]
 ReportsServiceDep = Annotated[ReportsService, Depends(reports_service)]
 JudgementsServiceDep = Annotated[JudgementsService, Depends(judgements_service)]
+
+
+def programme_service(session: SessionDep, settings: Annotated[Settings, Depends(settings_of)]) -> ProgrammeService:
+    return ProgrammeService(ProgrammeRepository(session), settings=settings)
+
+
+ProgrammeServiceDep = Annotated[ProgrammeService, Depends(programme_service)]

@@ -80,6 +80,26 @@ class ActiveFrameworkChange(Base):
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class ProgrammePhase(Base):
+    """A phase of the programme: a family is enrolled and claimed at most once per phase. The current phase is
+    the one whose dates hold today (the setting `OUTCOMES_PROGRAMME_PHASE` while none does). Its funding model
+    decides what a claim is: a payment-by-results claim, or under Earned Autonomy (funded up front) a record of
+    outcome evidence that goes through the same local audit."""
+
+    __tablename__ = "programme_phases"
+    __table_args__ = (
+        CheckConstraint("ends_on >= starts_on", name="dates"),
+        CheckConstraint("funding_model IN ('payment_by_results', 'earned_autonomy')", name="funding_model"),
+    )
+
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    funding_model: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class Person(Base):
     """A person of an enrolled family, with the identifiers observations may name them by."""
 
@@ -326,6 +346,8 @@ class Claim(Base):
     framework_version: Mapped[str] = mapped_column(Text)
     hub: Mapped[str | None] = mapped_column(Text, nullable=True)
     status: Mapped[str] = mapped_column(Text, default="pending")
+    funding_model: Mapped[str] = mapped_column(Text, server_default="payment_by_results")
+    """`payment_by_results`: a claim for payment; `earned_autonomy`: a record of outcome evidence (same audit)."""
     practitioner_assessed: Mapped[bool] = mapped_column(Boolean)
     evidence: Mapped[dict[str, Any]] = mapped_column(JSONB)
     evidence_sha256: Mapped[str] = mapped_column(Text)

@@ -35,6 +35,7 @@ def claim_read(claim: Claim, *, with_evidence: bool = False) -> ClaimRead:
         framework_version=claim.framework_version,
         hub=claim.hub,
         status=claim.status,
+        funding_model=claim.funding_model,
         practitioner_assessed=claim.practitioner_assessed,
         evidence_sha256=claim.evidence_sha256,
         created_at=claim.created_at,
@@ -75,6 +76,7 @@ EXPORT_COLUMNS = (
     "claimed_at",
     "validated_at",
     "evidence_sha256",
+    "funding_model",
 )
 
 
@@ -163,7 +165,7 @@ class ClaimsService:
         family = (await self.progress.progress(principal, [family_id], with_evidence=True))[0]
         if not family.claimable:
             raise _not_claimable(enrolment, family)
-        snapshot = _snapshot(enrolment, family, as_of)
+        snapshot = _snapshot(enrolment, family, as_of) | {"funding_model": self.settings.funding_model}
         claim = Claim(
             id=uuid.uuid4(),
             family_id=family_id,
@@ -173,6 +175,7 @@ class ClaimsService:
             framework_version=enrolment.framework_version,
             hub=enrolment.hub,
             status="pending",
+            funding_model=self.settings.funding_model,
             practitioner_assessed=any(n.rule_kind == "practitioner_assessed" for n in family.needs),
             evidence=snapshot,
             evidence_sha256=evidence_hash(snapshot),
@@ -274,6 +277,7 @@ class ClaimsService:
                     c.created_at.isoformat(),
                     c.decided_at.isoformat() if c.decided_at else "",
                     c.evidence_sha256,
+                    c.funding_model,
                 ]
             )
         if claims:

@@ -68,12 +68,11 @@ class EnrolmentRepository(Repository):
                 .on_conflict_do_nothing()
             )
 
-    async def close_enrolment(
-        self, *, family_id: uuid.UUID, case_id: uuid.UUID, phase: str, closed_on: date, outcome: str
-    ) -> int:
+    async def close_enrolment(self, *, family_id: uuid.UUID, case_id: uuid.UUID, closed_on: date, outcome: str) -> int:
+        """Close the family's enrolments for that case, in whichever phase (a case may outlive a phase's end)."""
         result = await self.session.execute(
             update(Enrolment)
-            .where(Enrolment.family_id == family_id, Enrolment.case_id == case_id, Enrolment.programme_phase == phase)
+            .where(Enrolment.family_id == family_id, Enrolment.case_id == case_id)
             .values(closed_on=closed_on, close_outcome=outcome, updated_at=func.now())
             .returning(Enrolment.id)
         )

@@ -74,7 +74,6 @@ class EnrolmentService:
         changed = await self.repo.close_enrolment(
             family_id=event.family_id,
             case_id=event.case_id,
-            phase=self.settings.programme_phase,
             closed_on=event.closed_on,
             outcome=event.outcome,
         )
