@@ -509,7 +509,11 @@ async def seed_all(
             report("cases", min((done + 1) * chunk, len(plan)), len(plan))
         assessed = [f["family_id"] for f in plan if f["case"] is not None and f["case"]["assessed_on"] is not None]
         completed, closed = await _case_events(session, assessed)
-        lines.append("cases: " + ", ".join(f"{n} {what} added" for what, n in totals.items()))
+        known = sum(1 for f in plan if f["family_id"] is not None)
+        lines.append(
+            f"cases: {known} of the {len(plan)} demo families are known to cases (the others' referrals are not "
+            "yet accepted); " + ", ".join(f"{n} {what} added" for what, n in totals.items())
+        )
     settings = OutcomesSettings()
     async with _transaction(_url(server_url, OUTCOMES, urls)) as session:
         await load_builtin_frameworks(session)  # as the service does on start, so the demo can be evaluated at once
@@ -523,17 +527,15 @@ async def seed_all(
         new = [d for d in completed if d.family_id not in enrolled]
         new_ids = {d.family_id for d in new}
         closures = [d for d in closed if d.family_id in new_ids]
-        steps = len(new) + len(closures)
-        # One family at a time through the handlers of `case.assessment_completed` and `case.closed`.
+        # One family at a time through the handlers of `case.assessment_completed` and `case.closed`; the
+        # progress counts families enrolled (their closures are part of the same step).
         for n, data in enumerate(new, start=1):
             await enrol_family(session, settings, data.model_dump(mode="json"), actor="demo-seed")
             if n % 100 == 0:
-                report("enrolments", n, steps)
-        for n, closure in enumerate(closures, start=len(new) + 1):
+                report("enrolments", n, len(new))
+        for closure in closures:
             await close_family_case(session, settings, closure.model_dump(mode="json"), actor="demo-seed")
-            if n % 100 == 0:
-                report("enrolments", n, steps)
-        report("enrolments", steps, steps)
+        report("enrolments", len(new), len(new))
         report("observations", 0, 1)
         profiles = {f["family_id"]: f["profile"] for f in plan if f["family_id"] is not None and f["profile"]}
         observed = await seed_outcomes(
@@ -546,6 +548,7 @@ async def seed_all(
         )
         report("observations", 1, 1)
         lines.append(
-            f"outcomes: {len(new)} families enrolled ({len(enrolled)} already), observations for {len(observed)}"
+            f"outcomes: {len(new)} assessed families enrolled ({len(enrolled)} already), {len(closures)} of them "
+            f"with a closed case, observations for {len(observed)}"
         )
     return lines
