@@ -57,7 +57,7 @@ def _platform(service: str) -> dict[Op, dict[str, str]]:
 MATRIX: dict[Op, dict[str, str]] = {
     **_platform("referrals"),
     ("referrals", "POST", "/v1/referrals/maternity"): row("401 ok ok 403 403 403 ok"),
-    ("referrals", "POST", "/v1/referrals/school"): row("401 ok ok 403 403 403 ok"),
+    ("referrals", "POST", "/v1/referrals/school"): row("401 403 ok 403 403 403 ok"),  # the partner is maternity
     ("referrals", "GET", "/v1/referrals"): row("401 ok ok ok 403 403 ok"),
     ("referrals", "GET", "/v1/reports/triage"): row("401 403 403 ok ok 403 ok"),
     ("referrals", "GET", "/v1/referrals/{referral_id}"): row("401 404 404 404 403 403 ok"),
