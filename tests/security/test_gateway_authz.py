@@ -96,7 +96,10 @@ NOTES: dict[tuple[str, str], str] = {
     ("Query", "me"): "null without a token (no error): the services decide every access",
     ("Query", "referrals"): "their own only (agency, hubs; admin all): south's manager sees the school referrals",
     ("Mutation", "createClaim"): "INVALID: the family is not claimable (let through; a 422 problem in REST)",
-    ("Mutation", "submitSchoolReferral"): "the partner is a maternity service's system: school referrals are not its kind",
+    (
+        "Mutation",
+        "submitSchoolReferral",
+    ): "a maternity service's partner system: school referrals are not its kind",
     ("Mutation", "withdrawReferral"): "CONFLICT: the admin decided it the step before (let through)",
 }
 
