@@ -54,10 +54,11 @@ class JudgementsService:
             raise Forbidden("Only the family's lead worker records a judgement on its needs")
 
     async def record(self, family_id: uuid.UUID, body: JudgementCreate, principal: Principal) -> JudgementRead:
-        await self._require_lead(principal, family_id)
+        # An unknown family is the same 404 for everyone, before cases is asked who leads it.
         enrolment = await self.enrolments.enrolment_for_family(family_id, self.phase)
         if enrolment is None:
             raise NotFound(f"Family {family_id} is not enrolled")
+        await self._require_lead(principal, family_id)
         today = datetime.now(UTC).date()
         assessed_on = body.assessed_on or today
         errors = []
