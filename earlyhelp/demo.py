@@ -28,6 +28,7 @@ observations (`outcomes.seed.seed_demo`). Every row has a fixed id or natural ke
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import uuid
@@ -41,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from sqlalchemy.pool import NullPool
 
 from earlyhelp.platform import CASES, OUTCOMES, REFERRALS, Part
-from shared.contracts import AssessedPerson, AssessmentCompleted, CaseClosed
+from shared.contracts import ActiveFramework, AssessedPerson, AssessmentCompleted, CaseClosed, eligibility
 from shared.db import async_url
 from shared.identifiers import with_nhs_check_digit
 from shared.migrate import with_database
@@ -131,6 +132,26 @@ def _postcode(rng: random.Random, hub: str) -> str:
 
     districts = sorted(d for d, h in district_to_hub().items() if h == hub)
     return f"{rng.choice(districts)} {rng.randrange(1, 10)}{rng.choice(INWARD_LETTERS)}{rng.choice(INWARD_LETTERS)}"
+
+
+DEMO_FRAMEWORK = "supporting-families-2022"
+
+
+@functools.cache
+def demo_framework() -> ActiveFramework:
+    """The built-in framework the demo families are assessed against, as the outcomes service serves it."""
+    from outcomes.frameworks.service import builtin_frameworks, canonical
+
+    found = next(f for f in builtin_frameworks() if f.code == DEMO_FRAMEWORK)
+    return ActiveFramework.model_validate(canonical(found))
+
+
+def _assess(case: dict[str, Any], roles: list[str]) -> None:
+    """Decide a demo assessment's eligibility with the rule real assessments go through (`shared.contracts`)."""
+    framework = demo_framework()
+    rule = eligibility(framework, case["needs"], roles)
+    case["framework"], case["framework_version"] = framework.code, framework.version
+    case["eligible"], case["eligibility_reasons"] = rule.eligible, rule.reasons
 
 
 def _at(day: date, rng: random.Random) -> datetime:
@@ -304,8 +325,11 @@ def _family(seed: int, index: int, today: date, fake: Any) -> dict[str, Any]:
         if stage != "open":
             case["assigned_at"] = decided_at + timedelta(days=rng.randrange(1, 5))
         if stage in ENROLLED_STAGES:
-            needs = sorted(set(details["needs"]) | set(rng.sample(ASSESSED_NEEDS, rng.randrange(1, 3))))
-            case["needs"] = needs[:4]
+            needs = sorted(set(details["needs"]) | set(rng.sample(ASSESSED_NEEDS, rng.randrange(1, 3))))[:4]
+            # A practitioner enrols a family that meets the criteria: needs of the 2022 framework's minimum of
+            # three, topped up in a fixed order (the eligibility itself is decided by the rule, in `_assess`).
+            needs += [n for n in ASSESSED_NEEDS if n not in needs][: max(0, 3 - len(needs))]
+            case["needs"] = sorted(needs)
             case["assessed_on"] = min(opened_on + timedelta(days=rng.randrange(15, 40)), today - timedelta(days=1))
         if stage in ("review", "closed", "sustained"):
             case["reviewed_on"] = case["assessed_on"] + timedelta(days=rng.randrange(40, 80))
@@ -314,6 +338,8 @@ def _family(seed: int, index: int, today: date, fake: Any) -> dict[str, Any]:
             case["outcome"] = "needs_met" if stage == "sustained" or rng.random() < 0.7 else "disengaged"
         family["family_id"] = demo_uuid(seed, "demo-family", index)
         family["case"] = case
+        if case["needs"] is not None:
+            _assess(case, [p["role"] for p in people] + (["unborn"] if kind == "maternity" else []))
         if stage == "sustained":
             family["profile"] = "sustained"
         elif stage == "closed":
@@ -391,6 +417,15 @@ async def _case_events(
             .order_by(FamilyMember.family_id, Person.id)
         )
     ).all()
+    expectant = set(
+        (
+            await session.scalars(
+                select(FamilyMember.family_id).where(
+                    FamilyMember.family_id.in_(families), FamilyMember.left_on.is_(None), FamilyMember.role == "unborn"
+                )
+            )
+        ).all()
+    )
     people: dict[Any, list[AssessedPerson]] = {}
     for family_id, role, person in members:
         people.setdefault(family_id, []).append(
@@ -415,6 +450,7 @@ async def _case_events(
                 assessed_on=assessment.assessed_on,
                 eligible=assessment.eligible,
                 people=people.get(case.family_id, []),
+                expectant=case.family_id in expectant,
             )
         )
         if case.closed_on is not None:
@@ -473,7 +509,11 @@ async def seed_all(
             report("cases", min((done + 1) * chunk, len(plan)), len(plan))
         assessed = [f["family_id"] for f in plan if f["case"] is not None and f["case"]["assessed_on"] is not None]
         completed, closed = await _case_events(session, assessed)
-        lines.append("cases: " + ", ".join(f"{n} {what} added" for what, n in totals.items()))
+        known = sum(1 for f in plan if f["family_id"] is not None)
+        lines.append(
+            f"cases: {known} of the {len(plan)} demo families are known to cases (the others' referrals are not "
+            "yet accepted); " + ", ".join(f"{n} {what} added" for what, n in totals.items())
+        )
     settings = OutcomesSettings()
     async with _transaction(_url(server_url, OUTCOMES, urls)) as session:
         await load_builtin_frameworks(session)  # as the service does on start, so the demo can be evaluated at once
@@ -487,17 +527,15 @@ async def seed_all(
         new = [d for d in completed if d.family_id not in enrolled]
         new_ids = {d.family_id for d in new}
         closures = [d for d in closed if d.family_id in new_ids]
-        steps = len(new) + len(closures)
-        # One family at a time through the handlers of `case.assessment_completed` and `case.closed`.
+        # One family at a time through the handlers of `case.assessment_completed` and `case.closed`; the
+        # progress counts families enrolled (their closures are part of the same step).
         for n, data in enumerate(new, start=1):
             await enrol_family(session, settings, data.model_dump(mode="json"), actor="demo-seed")
             if n % 100 == 0:
-                report("enrolments", n, steps)
-        for n, closure in enumerate(closures, start=len(new) + 1):
+                report("enrolments", n, len(new))
+        for closure in closures:
             await close_family_case(session, settings, closure.model_dump(mode="json"), actor="demo-seed")
-            if n % 100 == 0:
-                report("enrolments", n, steps)
-        report("enrolments", steps, steps)
+        report("enrolments", len(new), len(new))
         report("observations", 0, 1)
         profiles = {f["family_id"]: f["profile"] for f in plan if f["family_id"] is not None and f["profile"]}
         observed = await seed_outcomes(
@@ -510,6 +548,7 @@ async def seed_all(
         )
         report("observations", 1, 1)
         lines.append(
-            f"outcomes: {len(new)} families enrolled ({len(enrolled)} already), observations for {len(observed)}"
+            f"outcomes: {len(new)} assessed families enrolled ({len(enrolled)} already), {len(closures)} of them "
+            f"with a closed case, observations for {len(observed)}"
         )
     return lines

@@ -41,7 +41,7 @@ async def collect_from(
         return await collect(
             OutcomesAPI(outcomes, Caller(token=token, request_id=None)),
             ReferralsAPI(referrals, Caller(token=referrals_token or token, request_id=None)),
-            referrals_hint="pass --referrals-token with a hub_manager or admin token",
+            referrals_hint="pass --referrals-token with an analyst, hub_manager or admin token",
         )
     except UpstreamError as exc:
         hint = " (the token needs the analyst or admin role)" if exc.status in (401, 403) else ""

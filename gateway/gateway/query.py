@@ -246,6 +246,13 @@ class Query:
         found = await info.context.data_loaders.worker.load(str(id))
         return Worker.from_upstream(found) if found else None
 
+    @resolver(
+        description="A hub's active workers with their current caseload and capacity, to choose a lead worker "
+        "(the hub's managers)."
+    )
+    async def hub_workers(self, info: Info, hub: str) -> list[Worker]:
+        return [Worker.from_upstream(w) for w in await info.context.services.cases.hub_workers(hub)]
+
     @resolver(description="The outcome frameworks the outcomes service holds.")
     async def frameworks(self, info: Info) -> list[Framework]:
         return [Framework.from_upstream(f) for f in await info.context.services.outcomes.frameworks()]

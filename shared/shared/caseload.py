@@ -55,13 +55,22 @@ class CaseloadClient:
             params = {"limit": "100", "cursor": str(cursor)}
         return found
 
-    async def _get(self, principal: Principal, params: dict[str, str]) -> dict[str, Any]:
+    async def leads(self, principal: Principal, family_id: uuid.UUID) -> bool:
+        """Whether the caller is the current lead worker of the family's open case (asked with their token)."""
+        base = self.url.removesuffix("/v1/families")
+        me = await self._get(principal, {}, url=base + "/v1/workers/me")
+        if not me.get("id"):
+            return False
+        cases = await self._get(principal, {"family_ids": str(family_id)}, url=base + "/v1/cases")
+        return any(c.get("lead_worker_id") == me["id"] and c.get("status") != "closed" for c in cases.get("items", []))
+
+    async def _get(self, principal: Principal, params: dict[str, str], *, url: str | None = None) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {principal.token}", **outgoing_headers()}
         try:
-            response = await self.http.get(self.url, params=params, headers=headers, timeout=self.timeout)
+            response = await self.http.get(url or self.url, params=params, headers=headers, timeout=self.timeout)
         except httpx.HTTPError as exc:
             raise CasesUnreachable(str(exc)) from exc
-        if response.status_code in (401, 403):
+        if response.status_code in (401, 403, 404):
             return {"items": []}
         if response.status_code != 200:
             raise CasesUnreachable(f"cases answered {response.status_code}")

@@ -195,8 +195,9 @@ def test_gateway_report_is_for_analysts_and_admins(stack: Stack) -> None:
     assert analyst.status_code == 200, analyst.text
     body = analyst.json()
     assert body["cohort"]["families_enrolled"] > 0 and set(body["claims_by_status"]) >= {"pending", "validated"}
-    # An analyst may not list referrals: those sections are empty and a note says why.
-    assert body["decisions"] == [] and len(body["notes"]) == 1 and "403" in body["notes"][0]
+    # Issue 22: an analyst gets the referrals service's aggregated triage figures, so the sections are filled.
+    assert body["decisions"] and body["notes"] == [], body["notes"]
+    assert set(body["decisions"][0]) == {"hub", "outcome", "days", "on_time"}
     for role in ("PARTNER_SYSTEM", "PRACTITIONER", "HUB_MANAGER", "AUDITOR"):
         refused = _problem(_get(stack, tokens[f"{role}_TOKEN"]), 403)
         assert "analyst" in refused["detail"], refused

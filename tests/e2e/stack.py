@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import httpx
 import psutil
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -79,6 +80,46 @@ async def seed_hubs(cases_db_url: str) -> None:
             counts = await seed_demo(session, seed=DEMO_SEED)
             await session.commit()
         assert counts, counts
+    finally:
+        await engine.dispose()
+
+
+async def closed_in_outcomes(stack: Stack, family_id: str) -> bool:
+    """Whether the outcomes service has heard the family's `case.closed` (its enrolment has a closing date)."""
+    engine = create_async_engine(
+        async_url(stack.processes["outcomes"].env["OUTCOMES_DATABASE_URL"]), poolclass=NullPool
+    )
+    try:
+        async with engine.connect() as conn:
+            found = await conn.scalar(
+                text("SELECT bool_or(closed_on IS NOT NULL) FROM enrolments WHERE family_id = CAST(:f AS uuid)"),
+                {"f": family_id},
+            )
+    finally:
+        await engine.dispose()
+    return bool(found)
+
+
+async def time_passes(stack: Stack, family_id: str, *, start_months: int = 0, closed_months: int = 0) -> None:
+    """Months pass for the family: its enrolment's start (and assessment) or its closure move back in the outcomes
+    database. Evaluations and claims may not be dated in the future (issue 22), so a test that needs six months
+    of sustained progress moves the family's dates back instead."""
+    url = stack.processes["outcomes"].env["OUTCOMES_DATABASE_URL"]
+    engine = create_async_engine(async_url(url), poolclass=NullPool)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    """
+                    UPDATE enrolments
+                    SET start_date = CAST(start_date - make_interval(months => :start) AS date),
+                        assessed_on = CAST(assessed_on - make_interval(months => :start) AS date),
+                        closed_on = CAST(closed_on - make_interval(months => :closed) AS date)
+                    WHERE family_id = CAST(:family AS uuid)
+                    """
+                ),
+                {"family": family_id, "start": start_months, "closed": closed_months},
+            )
     finally:
         await engine.dispose()
 

@@ -109,6 +109,12 @@ async def test_demo_seed_is_consistent_across_services_and_idempotent(
         )
         assert [phase for phase, done, total in seen if done == total] == list(PHASES), seen
         assert lines[0] == f"referrals: {FAMILIES} demo referrals added (0 already present)", lines
+        # Issue 22: the counts agree — the enrolments progress counts the families the summary says were enrolled,
+        # and the cases line says how many of the demo families cases knows.
+        enrolled = next(total for phase, done, total in seen if phase == "enrolments" and done == total)
+        assert lines[2].startswith(f"outcomes: {enrolled} assessed families enrolled (0 already)"), lines
+        known = sum(1 for f in demo_families(FAMILIES, seed=SEED) if f["family_id"] is not None)
+        assert lines[1].startswith(f"cases: {known} of the {FAMILIES} demo families are known to cases"), lines
         before = await _snapshot(urls)
 
         # Referrals: every status; each referral's people are people of the family in cases, same identifiers.

@@ -26,6 +26,7 @@ from tests.e2e.stack import (
     ok,
     school_referral,
     school_terms,
+    time_passes,
     upn_for,
 )
 from tests.support import auth, make_token
@@ -91,7 +92,7 @@ async def test_accepted_school_referral_becomes_a_case_with_the_family(stack: St
 
 async def test_outcomes_chain_from_assessment_to_validated_claim(stack: Stack) -> None:
     today = datetime.now(UTC).date()
-    as_of = today + relativedelta(months=7)  # closed today; the 2022 framework asks for 6 months sustained
+    as_of = today  # never in the future (issue 22): the family's dates move back instead (`time_passes`)
     referral = await accepted_case(stack, "Lindqvist", 2)
     family_id, case_id = referral["family_id"], referral["case_id"]
     async with (
@@ -125,6 +126,7 @@ async def test_outcomes_chain_from_assessment_to_validated_claim(stack: Stack) -
             )
 
         await eventually(evaluate, lambda r: r.status_code == 201, what="enrolment in outcomes")
+        await time_passes(stack, family_id, start_months=13)  # assessed thirteen months ago
 
         # observations: three good terms for the pupil, a practitioner's judgement on health
         rows: list[dict[str, Any]] = [
@@ -139,7 +141,7 @@ async def test_outcomes_chain_from_assessment_to_validated_claim(stack: Stack) -
 
         # not claimable before closure: met, but the sustainment clock has not started
         early = await outcomes.post("/v1/claims", json={"family_id": family_id, "as_of": str(as_of)}, headers=ANALYST)
-        assert early.status_code == 409, early.text
+        assert early.status_code == 422, early.text
 
         closed = ok(
             await cases.post(
@@ -148,7 +150,15 @@ async def test_outcomes_chain_from_assessment_to_validated_claim(stack: Stack) -
         )
         assert closed["status"] == "closed"
 
-        # evaluated met (and sustained once outcomes heard case.closed)
+        # outcomes heard case.closed; seven months pass, so the 2022 framework's six months are sustained
+        async def closure() -> dict[str, Any]:
+            body: dict[str, Any] = ok(await outcomes.get(f"/v1/families/{family_id}/progress", headers=MANAGER))
+            return body
+
+        await eventually(closure, lambda p: p["closed_on"] == str(today), what="closure in outcomes")
+        await time_passes(stack, family_id, closed_months=7)
+
+        # evaluated met and sustained
         async def progress() -> dict[str, Any]:
             ok(await evaluate(), 201)
             body: dict[str, Any] = ok(await outcomes.get(f"/v1/families/{family_id}/progress", headers=MANAGER))
@@ -158,7 +168,7 @@ async def test_outcomes_chain_from_assessment_to_validated_claim(stack: Stack) -
         needs = {n["need"]: n for n in evaluated["needs"]}
         assert set(needs) == set(NEEDS)
         assert all(n["met"] and n["sustained"] for n in needs.values()), needs
-        assert evaluated["closed_on"] == str(today)
+        assert evaluated["closed_on"] == str(today - relativedelta(months=7))
 
         claim = ok(
             await outcomes.post("/v1/claims", json={"family_id": family_id, "as_of": str(as_of)}, headers=ANALYST),

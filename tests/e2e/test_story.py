@@ -16,9 +16,18 @@ from typing import Any
 
 import httpx
 import pytest
-from dateutil.relativedelta import relativedelta
 
-from tests.e2e.stack import HUB, NEEDS, Stack, eventually, log_tail, school_terms, upn_for
+from tests.e2e.stack import (
+    HUB,
+    NEEDS,
+    Stack,
+    closed_in_outcomes,
+    eventually,
+    log_tail,
+    school_terms,
+    time_passes,
+    upn_for,
+)
 from tests.support import auth, make_token
 
 pytestmark = pytest.mark.e2e
@@ -233,7 +242,7 @@ def school_referral_input(serial: int) -> dict[str, Any]:
 
 async def test_the_whole_story_through_the_gateway(stack: Stack) -> None:
     today = datetime.now(UTC).date()
-    as_of = today + relativedelta(months=7)  # the case closes today; the 2022 framework asks 6 months sustained
+    as_of = today  # never in the future (issue 22): the family's dates move back instead (`time_passes`)
     async with httpx.AsyncClient(base_url=stack.urls["gateway"], timeout=30) as client:
         gql = Gateway(client, stack)
 
@@ -402,6 +411,7 @@ async def test_the_whole_story_through_the_gateway(stack: Stack) -> None:
             return await gql(EVALUATE, ANALYST, family=family_id, asOf=str(as_of))
 
         await eventually(enrolled, lambda b: not b["data"]["runEvaluation"]["userErrors"], what="enrolment")
+        await time_passes(stack, family_id, start_months=13)  # assessed thirteen months ago
         rows: list[dict[str, Any]] = [
             {"kind": "ATTENDANCE", "personId": pupil_id, "termStart": str(start), "termEnd": str(end),
              "possibleSessions": 120, "attendedSessions": 113}
@@ -434,6 +444,10 @@ async def test_the_whole_story_through_the_gateway(stack: Stack) -> None:
         closed = (await gql.data(CLOSE, LEAD, case=case_id, version=version))["closeCase"]
         assert closed["case"]["status"] == "CLOSED" and closed["case"]["closedOn"] == str(today)
         assert closed["case"]["closureOutcome"] == "NEEDS_MET"
+
+        # outcomes hears case.closed; seven months pass, so the 2022 framework's six months are sustained
+        await eventually(lambda: closed_in_outcomes(stack, family_id), bool, what="closure in outcomes")
+        await time_passes(stack, family_id, closed_months=7)
 
         async def sustained() -> list[dict[str, Any]]:
             await gql.data(EVALUATE, ANALYST, family=family_id, asOf=str(as_of))

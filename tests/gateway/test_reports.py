@@ -72,19 +72,6 @@ def test_upstream_failures_map_to_problems(status: int | None, expected: int) ->
     assert problem.to_problem()["service"] == "outcomes"
 
 
-def _referral(hub: str, received: str, due: str, decided: str | None, outcome: str = "accepted") -> dict[str, Any]:
-    decision = {"decided_at": decided, "outcome": outcome} if decided else None
-    status = "accepted" if decided else "received"
-    return {
-        "hub": hub,
-        "received_at": received,
-        "decision_due_at": due,
-        "decision": decision,
-        "status": status,
-        "breached": False,
-    }
-
-
 async def _collect(referrals_status: int = 200) -> tuple[CohortData, respx.MockRouter]:
     with respx.mock(assert_all_called=False) as router:
         router.get(f"{OUTCOMES}/v1/reports/cohort").mock(return_value=httpx.Response(200, json=COHORT))
@@ -93,15 +80,18 @@ async def _collect(referrals_status: int = 200) -> tuple[CohortData, respx.MockR
             httpx.Response(200, json={"items": [{"status": "validated", "hub": "north"}], "next_cursor": "c2"}),
             httpx.Response(200, json={"items": [{"status": "rejected", "hub": None}], "next_cursor": None}),
         ]
-        referrals = [
-            _referral("north", "2026-09-01T09:00:00Z", "2026-09-03T17:00:00Z", "2026-09-01T21:00:00Z"),
-            _referral("south", "2026-09-01T09:00:00Z", "2026-09-03T17:00:00Z", "2026-09-08T09:00:00Z", "signposted"),
-            _referral("south", "2026-10-01T09:00:00Z", "2026-10-03T17:00:00Z", None),
-        ]
-        body: Any = {"items": referrals, "next_cursor": None}
+        body: Any = {
+            "decisions": [
+                {"hub": "north", "outcome": "accepted", "days": 0.5, "on_time": True},
+                {"hub": "south", "outcome": "signposted", "days": 7.0, "on_time": False},
+            ],
+            "accepted_by_month_hub": {"2026-09": {"north": 1}},
+            "open_referrals": 1,
+            "open_breached": 0,
+        }
         if referrals_status != 200:
             body = {"status": referrals_status, "title": "Forbidden", "detail": "needs hub_manager"}
-        router.get(f"{REFERRALS}/v1/referrals").mock(return_value=httpx.Response(referrals_status, json=body))
+        router.get(f"{REFERRALS}/v1/reports/triage").mock(return_value=httpx.Response(referrals_status, json=body))
         outcomes, referrals_up = Upstream("outcomes", OUTCOMES), Upstream("referrals", REFERRALS)
         caller = Caller(token="tok", request_id="r1")
         try:

@@ -390,3 +390,17 @@ async def test_framework_details_come_from_the_shared_framework_contract(stack: 
         assert all(n["rule"] is None or n["rule"]["kind"] for f in frameworks for n in f["needs"])
         # the list, then one definition per framework version (however many fields ask for it)
         assert delta(before, await upstream_calls(client)) == {"outcomes": 1 + len(frameworks)}
+
+
+async def test_a_hub_manager_lists_the_hubs_workers_with_caseload_and_capacity(stack: Stack) -> None:
+    """Issue 22: `hubWorkers` answers a hub's workers with their current caseload and capacity."""
+    query = "query($hub: String!) { hubWorkers(hub: $hub) { name caseloadCap currentCaseload capacity } }"
+    async with gateway_client(**gateway_urls(stack)) as client:
+        body = await gql(client, query, {"hub": HUB}, token=MANAGER)
+        assert "errors" not in body, body["errors"]
+        asha = next(w for w in body["data"]["hubWorkers"] if w["name"] == "Asha Patel")
+        assert (asha["caseloadCap"], asha["currentCaseload"], asha["capacity"]) == (200, 50, 150)
+        other_hub = make_token("hub_manager", sub="gw-south", agency="LCC", agency_type="council", hubs=["south"])
+        refused = await gql(client, query, {"hub": HUB}, token=other_hub)
+        assert refused["data"] is None or refused["data"]["hubWorkers"] is None
+        assert codes(refused) == ["FORBIDDEN"], refused

@@ -114,7 +114,7 @@ async def test_frameworks_are_loaded_and_cacheable(outcomes_client: httpx.AsyncC
     rules = {n["code"]: n["rule"] for n in body["needs"]}
     assert rules["education"] == {
         "kind": "attendance_threshold",
-        "params": {"min_percent": 90.0, "terms": 3, "max_suspensions": 3},
+        "params": {"min_percent": 90.0, "terms": 3, "suspensions_fewer_than": 3},
     }
     assert rules["crime"]["params"]["measures"] == [
         {"kind": "offence", "percent": 33.0},
@@ -143,7 +143,7 @@ async def test_frameworks_are_loaded_and_cacheable(outcomes_client: httpx.AsyncC
 async def test_admin_loads_a_council_framework_and_malformed_is_refused(outcomes_client: httpx.AsyncClient) -> None:
     current = (await outcomes_client.get("/v1/frameworks/families-first", headers=ADMIN)).json()
     bad = json.loads(json.dumps(current))
-    bad["version"] = "2"
+    bad["version"] = "3"
     bad["needs"][1]["rule"]["params"]["min_percent"] = 120
     bad["needs"][2]["rule"]["kind"] = "astrology"
     response = await outcomes_client.post("/v1/frameworks", json=bad, headers=ADMIN)
@@ -153,21 +153,21 @@ async def test_admin_loads_a_council_framework_and_malformed_is_refused(outcomes
     assert any(p.startswith("/needs/2/rule") for p in pointers)
 
     duplicate = json.loads(json.dumps(current))
-    duplicate["version"] = "2"
+    duplicate["version"] = "3"
     duplicate["needs"][3]["code"] = "education"
     response = await outcomes_client.post("/v1/frameworks", json=duplicate, headers=ADMIN)
     assert response.status_code == 422
     assert response.json()["errors"][0]["pointer"] == "/needs/3/code"
 
     good = json.loads(json.dumps(current))
-    good["version"] = "2"
+    good["version"] = "3"
     good["needs"][1]["rule"]["params"]["min_percent"] = 92.5
     assert (await outcomes_client.post("/v1/frameworks", json=good, headers=ANALYST)).status_code == 403
     created = await outcomes_client.post("/v1/frameworks", json=good, headers=ADMIN)
     assert created.status_code == 201, created.text
     now = (await outcomes_client.get("/v1/frameworks/families-first", headers=ADMIN)).json()
-    assert now["version"] == "2" and now["needs"][1]["rule"]["params"]["min_percent"] == 92.5
-    old = await outcomes_client.get("/v1/frameworks/families-first?version=1", headers=ADMIN)
+    assert now["version"] == "3" and now["needs"][1]["rule"]["params"]["min_percent"] == 92.5
+    old = await outcomes_client.get("/v1/frameworks/families-first?version=2", headers=ADMIN)
     assert old.json()["needs"][1]["rule"]["params"]["min_percent"] == 90.0
     again = await outcomes_client.post("/v1/frameworks", json=good, headers=ADMIN)
     assert again.status_code == 409
@@ -352,7 +352,7 @@ async def test_evaluate_progress_claim_sample_validate_export(
     refused = await outcomes_client.post(
         "/v1/claims", json={"family_id": unclaimable["family_id"], "as_of": "2026-01-31"}, headers=ANALYST
     )
-    assert refused.status_code == 409
+    assert refused.status_code == 422 and refused.json()["title"] == "Not claimable"
     assert {e["pointer"] for e in refused.json()["errors"]} == {"/needs/education", "/needs/crime", "/needs/health"}
 
     created = await outcomes_client.post(

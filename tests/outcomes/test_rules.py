@@ -436,8 +436,11 @@ async def _route_family(session: AsyncSession, kit: Any) -> tuple[Any, str]:
         base = next(f for f in builtin_frameworks() if f.code == "supporting-families-2022")
         routed = base.model_copy(update={"code": "route-test", "employment_route": EmploymentRoute()})
         await frameworks.load(routed.model_dump(mode="json"), kit.ANALYST)
-    adult = kit.person("parent_carer", "1985-01-01")
-    family = await kit.enrol(session, kit.assessment(["crime", "housing", "health"], [adult], framework="route-test"))
+    adult, child = kit.person("parent_carer", "1985-01-01"), kit.person("child", "2016-01-01")
+    # The 2022 framework asks for dependent children: a family of one adult is not eligible (issue 22).
+    family = await kit.enrol(
+        session, kit.assessment(["crime", "housing", "health"], [adult, child], framework="route-test")
+    )
     return family, adult["person_id"]
 
 

@@ -58,8 +58,9 @@ def _platform(service: str) -> dict[Op, dict[str, str]]:
 MATRIX: dict[Op, dict[str, str]] = {
     **_platform("referrals"),
     ("referrals", "POST", "/v1/referrals/maternity"): row("401 ok ok 403 403 403 ok"),
-    ("referrals", "POST", "/v1/referrals/school"): row("401 ok ok 403 403 403 ok"),
+    ("referrals", "POST", "/v1/referrals/school"): row("401 403 ok 403 403 403 ok"),  # the partner is maternity
     ("referrals", "GET", "/v1/referrals"): row("401 ok ok ok 403 403 ok"),
+    ("referrals", "GET", "/v1/reports/triage"): row("401 403 403 ok ok 403 ok"),
     ("referrals", "GET", "/v1/referrals/{referral_id}"): row("401 404 404 404 403 403 ok"),
     ("referrals", "POST", "/v1/referrals/{referral_id}/screening"): row("401 403 403 404 403 403 ok"),
     ("referrals", "POST", "/v1/referrals/{referral_id}/decision"): row("401 403 403 404 403 403 ok"),
@@ -118,12 +119,17 @@ MATRIX: dict[Op, dict[str, str]] = {
     ("outcomes", "GET", "/v1/frameworks"): FRAMEWORK_READ,
     ("outcomes", "POST", "/v1/frameworks"): ADMIN_ONLY,
     ("outcomes", "GET", "/v1/frameworks/active"): FRAMEWORK_READ,
+    ("outcomes", "PUT", "/v1/frameworks/active"): ADMIN_ONLY,
+    ("outcomes", "GET", "/v1/frameworks/active/changes"): FRAMEWORK_READ,
+    ("outcomes", "GET", "/v1/programme"): FRAMEWORK_READ,
+    ("outcomes", "PUT", "/v1/programme/phases/{code}"): ADMIN_ONLY,
     ("outcomes", "GET", "/v1/frameworks/{code}"): FRAMEWORK_READ,
     ("outcomes", "POST", "/v1/observations"): ANALYST,
     ("outcomes", "POST", "/v1/observations/import"): ANALYST,
     ("outcomes", "POST", "/v1/evaluations"): ANALYST,
     ("outcomes", "GET", "/v1/families/{family_id}/progress"): row("401 403 404 404 ok ok ok"),  # F5
     ("outcomes", "GET", "/v1/progress"): FRAMEWORK_READ,
+    ("outcomes", "POST", "/v1/families/{family_id}/judgements"): row("401 403 404 403 ok 403 ok"),
     ("outcomes", "POST", "/v1/claims"): ANALYST,
     ("outcomes", "GET", "/v1/claims"): row("401 403 403 403 ok ok ok"),
     ("outcomes", "GET", "/v1/claims/export"): AUDITOR,
@@ -143,6 +149,9 @@ NOTES: dict[Op, str] = {
     ("referrals", "GET", "/fhir/Task"): "an empty searchset for a referral you cannot see",
     ("outcomes", "GET", "/v1/families/{family_id}/progress"): (
         "practitioners and managers: their hubs; another hub's enrolled family is 404"
+    ),
+    ("outcomes", "POST", "/v1/families/{family_id}/judgements"): (
+        "a practitioner only as the family's lead worker (403); a family they cannot see is 404"
     ),
 }
 
@@ -219,6 +228,9 @@ def request_for(op: Op, ids: Mapping[str, str]) -> dict[str, Any]:
         },
         ("POST", "/v1/cases/{case_id}/close"): {"outcome": "needs_met", "reason": "matrix"},
         ("POST", "/v1/frameworks"): {},
+        ("PUT", "/v1/frameworks/active"): {},
+        ("PUT", "/v1/programme/phases/{code}"): {},
+        ("POST", "/v1/families/{family_id}/judgements"): {"need": "health", "met": True, "evidence": "matrix"},
         ("POST", "/v1/observations"): {"observations": []},
         ("POST", "/v1/evaluations"): {"family_id": ids["family_id"]},
         ("POST", "/v1/claims"): {"family_id": ids["family_id"]},

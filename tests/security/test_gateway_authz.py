@@ -66,11 +66,13 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("Query", "worker"): row("UNAUTHENTICATED FORBIDDEN data data FORBIDDEN FORBIDDEN FORBIDDEN"),
     ("Query", "node"): row("UNAUTHENTICATED null null null null null null"),
     ("Query", "nodes"): row("UNAUTHENTICATED data data data data data data"),
+    ("Query", "hubWorkers"): row("UNAUTHENTICATED FORBIDDEN FORBIDDEN empty FORBIDDEN FORBIDDEN FORBIDDEN"),
     ("Query", "frameworks"): row("UNAUTHENTICATED FORBIDDEN data data data data data"),
     ("Query", "claims"): row("UNAUTHENTICATED FORBIDDEN FORBIDDEN FORBIDDEN empty empty empty"),
     ("Query", "cohortReport"): row("UNAUTHENTICATED FORBIDDEN FORBIDDEN FORBIDDEN data FORBIDDEN data"),
     ("Mutation", "submitMaternityReferral"): row("UNAUTHENTICATED data data FORBIDDEN FORBIDDEN FORBIDDEN data"),
-    ("Mutation", "submitSchoolReferral"): row("UNAUTHENTICATED data data FORBIDDEN FORBIDDEN FORBIDDEN data"),
+    # The partner is a maternity service's system: it may not submit a school referral (issue 22).
+    ("Mutation", "submitSchoolReferral"): row("UNAUTHENTICATED FORBIDDEN data FORBIDDEN FORBIDDEN FORBIDDEN data"),
     ("Mutation", "decideReferral"): row("UNAUTHENTICATED FORBIDDEN FORBIDDEN NOT_FOUND FORBIDDEN FORBIDDEN data"),
     # The admin decided the referral just before: it can no longer be withdrawn.
     ("Mutation", "withdrawReferral"): row("UNAUTHENTICATED NOT_FOUND NOT_FOUND FORBIDDEN FORBIDDEN FORBIDDEN CONFLICT"),
@@ -87,7 +89,7 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("Mutation", "recordObservations"): row("UNAUTHENTICATED FORBIDDEN FORBIDDEN FORBIDDEN data FORBIDDEN data"),
     ("Mutation", "runEvaluation"): row("UNAUTHENTICATED FORBIDDEN FORBIDDEN FORBIDDEN data FORBIDDEN data"),
     # The world's family has no met and sustained outcomes: let through, and refused as not claimable.
-    ("Mutation", "createClaim"): row("UNAUTHENTICATED FORBIDDEN FORBIDDEN FORBIDDEN CONFLICT FORBIDDEN CONFLICT"),
+    ("Mutation", "createClaim"): row("UNAUTHENTICATED FORBIDDEN FORBIDDEN FORBIDDEN INVALID FORBIDDEN INVALID"),
     ("Mutation", "sampleClaimsForAudit"): row("UNAUTHENTICATED FORBIDDEN FORBIDDEN FORBIDDEN FORBIDDEN data data"),
     ("Mutation", "validateClaim"): row("UNAUTHENTICATED FORBIDDEN FORBIDDEN FORBIDDEN FORBIDDEN NOT_FOUND NOT_FOUND"),
     ("REST", REPORT_ROUTE): row("401 403 403 403 200 403 200"),
@@ -98,7 +100,11 @@ NOTES: dict[tuple[str, str], str] = {
     ("Query", "referrals"): "their own only (agency, hubs; admin all): south's manager sees the school referrals",
     ("Query", "node"): "the family by id: null for an id the caller may not see, whatever the service's refusal",
     ("Query", "nodes"): "the family and a person: a list holding null for each id the caller may not see",
-    ("Mutation", "createClaim"): "CONFLICT: the family is not claimable (let through)",
+    ("Mutation", "createClaim"): "INVALID: the family is not claimable (let through; a 422 problem in REST)",
+    (
+        "Mutation",
+        "submitSchoolReferral",
+    ): "a maternity service's partner system: school referrals are not its kind",
     ("Mutation", "withdrawReferral"): "CONFLICT: the admin decided it the step before (let through)",
 }
 
@@ -142,6 +148,7 @@ def operation(kind: str, field: str, ids: dict[str, str]) -> tuple[str, dict[str
         "worker": ("query($id: ID!) { worker(id: $id) { id } }", {"id": ids["worker_id"]}),
         "node": ("query($id: ID!) { node(id: $id) { id } }", {"id": ids["family_id"]}),
         "nodes": ("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": [ids["family_id"], ids["person_id"]]}),
+        "hubWorkers": ('{ hubWorkers(hub: "south") { id capacity } }', {}),
         "frameworks": ("{ frameworks { code } }", {}),
         "claims": ("{ claims(first: 5) " + connection + " }", {}),
         "cohortReport": ("{ cohortReport }", {}),

@@ -53,6 +53,11 @@ class CasesAPI(ServiceAPI):
     async def workers_by_ids(self, ids: Sequence[str]) -> list[WorkerRead]:
         return await self.batch(WorkerRead, "/v1/workers", "ids", ids)
 
+    async def hub_workers(self, hub: str) -> list[WorkerRead]:
+        """A hub's active workers with their current caseload and capacity (`GET /v1/workers?hub=`)."""
+        items, _ = await self.page(WorkerRead, "/v1/workers", limit=100, cursor=None, hub=hub)
+        return items
+
     async def people_by_ids(self, ids: Sequence[str]) -> list[PersonRead]:
         return await self.batch(PersonRead, "/v1/people", "ids", ids)
 

@@ -24,6 +24,11 @@ class ReferralsAPI(ServiceAPI):
     async def list(self, *, limit: int, cursor: str | None, **filters: Any) -> tuple[list[ReferralRead], str | None]:
         return await self.page(ReferralRead, "/v1/referrals", limit=limit, cursor=cursor, **filters)
 
+    async def triage_figures(self) -> JSON:
+        """Aggregated, pseudonymised triage figures (`GET /v1/reports/triage`: analysts, hub managers, admins)."""
+        body: JSON = await self.get("/v1/reports/triage")
+        return body
+
     async def submit(self, kind: str, body: JSON, idempotency_key: str) -> ReferralRead:
         headers = {"Idempotency-Key": idempotency_key}
         return await self.send_as(ReferralRead, "POST", f"/v1/referrals/{segment(kind)}", body, headers=headers)

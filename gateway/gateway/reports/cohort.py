@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from gateway.clients.base import JSON
 from gateway.clients.outcomes import OutcomesAPI
 from gateway.clients.referrals import ReferralsAPI
 from gateway.errors import UpstreamError
@@ -24,7 +25,7 @@ CLAIM_STATUSES = ("pending", "validated", "rejected")
 PAGE_SIZE = 100
 MAX_PAGES = 1_000
 """A list is read at most 100,000 rows deep; past that the report says it is truncated."""
-GATEWAY_REFERRALS_HINT = "the referrals list needs the hub_manager or admin role"
+GATEWAY_REFERRALS_HINT = "the triage figures need the analyst, hub_manager or admin role"
 
 
 @dataclass
@@ -106,22 +107,33 @@ def aggregate_referrals(data: CohortData, referrals: list[ReferralTiming]) -> No
     data.accepted_by_month_hub = {m: dict(h) for m, h in sorted(by_month_hub.items())}
 
 
+def apply_triage_figures(data: CohortData, figures: JSON) -> None:
+    """The referrals service's aggregated triage figures (`GET /v1/reports/triage`), as the report draws them."""
+    data.decisions = [
+        {"hub": d["hub"], "outcome": d["outcome"], "days": d["days"], "on_time": d["on_time"]}
+        for d in figures.get("decisions") or []
+    ]
+    data.accepted_by_month_hub = dict(figures.get("accepted_by_month_hub") or {})
+    data.open_referrals = int(figures.get("open_referrals") or 0)
+    data.open_breached = int(figures.get("open_breached") or 0)
+
+
 async def collect(
     outcomes: OutcomesAPI, referrals: ReferralsAPI, *, referrals_hint: str = GATEWAY_REFERRALS_HINT
 ) -> CohortData:
-    """Fetch the cohort report, every claim and every referral the callers may read, and aggregate them.
+    """Fetch the cohort report, every claim and the referrals service's aggregated triage figures.
 
     The cohort report comes first and decides: its refusal (401/403) or its service being down raises
-    `UpstreamError`, as does a failing claims list. Referrals the caller may not read (an analyst) leave the
-    triage and monthly sections empty, with a note saying why.
+    `UpstreamError`, as does a failing claims list. Triage figures the caller may not read, or a referrals
+    service that does not answer, leave the triage and monthly sections empty, with a note saying why.
     """
     cohort = await outcomes.cohort_report()
     data = CohortData(cohort=cohort, claims_by_status={}, claims_by_hub={}, accepted_by_month_hub={})
     claims: list[ClaimTally] | BaseException
-    found: list[ReferralTiming] | BaseException
+    found: JSON | BaseException
     claims, found = await asyncio.gather(
         _all(outcomes.claim_tallies, "claims", data.notes),
-        _all(referrals.timings, "referrals", data.notes),
+        referrals.triage_figures(),
         return_exceptions=True,
     )
     if isinstance(claims, BaseException):
@@ -130,11 +142,11 @@ async def collect(
     if isinstance(found, UpstreamError):
         status = f"answered {found.status}" if found.status is not None else "was unreachable"
         data.notes.append(
-            f"Referrals could not be read, so the triage and monthly sections are empty: the referrals service "
+            f"Triage figures could not be read, so the triage and monthly sections are empty: the referrals service "
             f"{status}: {found.detail} ({referrals_hint})"
         )
     elif isinstance(found, BaseException):
         raise found
     else:
-        aggregate_referrals(data, found)
+        apply_triage_figures(data, found)
     return data

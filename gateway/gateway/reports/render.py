@@ -34,6 +34,18 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
+FUNDING_MODELS = {
+    "payment_by_results": "payment by results",
+    "earned_autonomy": "Earned Autonomy (funded up front; claims are outcome evidence for local audit)",
+}
+
+
+def _funding(cohort: dict[str, Any]) -> str:
+    """The funding model the outcomes service reports for the phase (nothing from an older service)."""
+    model = cohort.get("funding_model")
+    return f", funded by {_e(FUNDING_MODELS.get(str(model), str(model)))}" if model else ""
+
+
 def _svg_open(chart_id: str, title: str, width: int, height: int) -> list[str]:
     return [
         f'<svg id="{chart_id}" class="chart" role="img" aria-labelledby="{chart_id}-title" '
@@ -197,8 +209,8 @@ def build_html(data: CohortData) -> str:
 </head>
 <body>
 <h1>Early help cohort report</h1>
-<p class="caption">Programme phase {_e(cohort.get("programme_phase", ""))}. Generated {_e(data.generated_at)}
-from the platform's APIs. Counts only: no names or identifiers.</p>
+<p class="caption">Programme phase {_e(cohort.get("programme_phase", ""))}{_funding(cohort)}.
+Generated {_e(data.generated_at)} from the platform's APIs. Counts only: no names or identifiers.</p>
 {notes}
 {"".join(sections)}
 </body>

@@ -22,6 +22,12 @@ class Worker(Node):
     hub: str | None = strawberry.field(description="The hub the worker works in.")
     role: str | None = strawberry.field(description="The worker's job role.")
     caseload_cap: int | None = strawberry.field(description="How many cases the worker may lead at once.")
+    current_caseload: int | None = strawberry.field(
+        default=None, description="Open cases the worker leads (in `hubWorkers`; null elsewhere)."
+    )
+    capacity: int | None = strawberry.field(
+        default=None, description="Cases the worker can still take before their cap (in `hubWorkers`; null elsewhere)."
+    )
 
     @classmethod
     def from_upstream(cls, data: up.WorkerRead) -> Worker:
@@ -32,6 +38,8 @@ class Worker(Node):
             hub=data.hub,
             role=data.role,
             caseload_cap=data.caseload_cap,
+            current_caseload=data.current_caseload,
+            capacity=data.capacity,
         )
 
 

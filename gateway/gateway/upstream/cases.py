@@ -62,6 +62,8 @@ class WorkerRead(UpstreamModel):
     hub: str
     role: str
     caseload_cap: int
+    current_caseload: int | None = None
+    capacity: int | None = None
 
 
 class CaseloadItem(UpstreamModel):

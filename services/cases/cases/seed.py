@@ -350,12 +350,13 @@ async def load_demo_families(
             {
                 "id": demo_id(seed, "demo-assessment", index),
                 "case_id": case_id,
-                "framework": "supporting-families-2022",
-                "framework_version": "1",
+                # decided by the demo plan with the eligibility rule of `shared.contracts` (earlyhelp.demo._assess)
+                "framework": case["framework"],
+                "framework_version": case["framework_version"],
                 "needs": _needs(needs),
                 "need_codes": needs,
-                "eligible": True,
-                "eligibility_reasons": [f"{len(needs)} distinct need(s) identified", "dependent children"],
+                "eligible": case["eligible"],
+                "eligibility_reasons": case["eligibility_reasons"],
                 "assessed_on": assessed_on,
                 "assessed_by": lead,
             }

@@ -12,8 +12,10 @@ from outcomes.enrolment.endpoints import event_handlers
 from outcomes.evaluation.endpoints import router as evaluation_router
 from outcomes.frameworks.endpoints import router as frameworks_router
 from outcomes.frameworks.service import load_builtin_frameworks
+from outcomes.judgements.endpoints import router as judgements_router
 from outcomes.models import idempotency_keys, platform
 from outcomes.observations.endpoints import router as observations_router
+from outcomes.programme.endpoints import router as programme_router
 from outcomes.reports.endpoints import router as reports_router
 from outcomes.subject_access import router as subject_access_router
 from shared.caseload import CaseloadClient
@@ -44,8 +46,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tables=platform,
         routers=[
             frameworks_router,
+            programme_router,
             observations_router,
             evaluation_router,
+            judgements_router,
             claims_router,
             reports_router,
             subject_access_router,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -22,7 +23,10 @@ class Settings(ServiceSettings):
     active_framework: str = "supporting-families-2022"
     """The framework whose need codes the platform uses (its current version)."""
     programme_phase: str = "2022-2025"
-    """Enrolments and claims belong to a phase; a family is claimed at most once per phase."""
+    """Enrolments and claims belong to a phase; a family is claimed at most once per phase. The phase used while
+    no phase defined with `PUT /v1/programme/phases/{code}` holds today's date."""
+    funding_model: Literal["payment_by_results", "earned_autonomy"] = "payment_by_results"
+    """The funding model of that fallback phase (a defined phase carries its own)."""
     import_max_bytes: int = 1024 * 1024 * 1024
     """Largest CSV upload to `POST /v1/observations/import` (streamed, never held in memory)."""
     batch_max_bytes: int = 16 * 1024 * 1024

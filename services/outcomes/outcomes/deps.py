@@ -15,9 +15,12 @@ from outcomes.evaluation.repository import EvaluationRepository, ProgressReposit
 from outcomes.evaluation.service import EvaluationService, ProgressService
 from outcomes.frameworks.repository import FrameworksRepository
 from outcomes.frameworks.service import FrameworksService
+from outcomes.judgements.service import JudgementsService
 from outcomes.models import idempotency_keys
 from outcomes.observations.repository import ObservationsRepository
 from outcomes.observations.service import ObservationsService
+from outcomes.programme.repository import ProgrammeRepository
+from outcomes.programme.service import ProgrammeService, settings_in_phase
 from outcomes.reports.repository import ReportsRepository
 from outcomes.reports.service import ReportsService
 from shared.auth import Principal, require_roles
@@ -32,6 +35,8 @@ Analyst = Annotated[Principal, Depends(require_roles("analyst", "admin"))]
 Auditor = Annotated[Principal, Depends(require_roles("auditor", "admin"))]
 ClaimReader = Annotated[Principal, Depends(require_roles("auditor", "analyst", "admin", "service"))]
 Admin = Annotated[Principal, Depends(require_roles("admin"))]
+Recorder = Annotated[Principal, Depends(require_roles("practitioner", "analyst", "admin"))]
+"""Records a judgement: a practitioner only as the family's lead worker (asked of cases)."""
 Idempotent = Annotated[Idempotency, Depends(idempotency(idempotency_keys))]
 
 
@@ -40,7 +45,12 @@ def settings_of(request: Request) -> Settings:
     return settings
 
 
-SettingsDep = Annotated[Settings, Depends(settings_of)]
+async def phase_settings(session: SessionDep, settings: Annotated[Settings, Depends(settings_of)]) -> Settings:
+    """The settings with today's programme phase and funding model (phases are data: no restart to change)."""
+    return await settings_in_phase(session, settings)
+
+
+SettingsDep = Annotated[Settings, Depends(phase_settings)]
 
 
 def caseload_of(request: Request) -> CaseloadClient:
@@ -81,9 +91,21 @@ def claims_service(session: SessionDep, settings: SettingsDep, caseload: Caseloa
     )
 
 
-def reports_service(session: ReadSessionDep, settings: SettingsDep) -> ReportsService:
-    """On the read replica where there is one."""
-    return ReportsService(ReportsRepository(session), settings=settings)
+def judgements_service(session: SessionDep, settings: SettingsDep, caseload: CaseloadDep) -> JudgementsService:
+    return JudgementsService(
+        enrolments=EvaluationRepository(session),
+        frameworks=FrameworksRepository(session),
+        observations=ObservationsService(ObservationsRepository(session), settings=settings),
+        caseload=caseload,
+        phase=settings.programme_phase,
+    )
+
+
+async def reports_service(
+    session: ReadSessionDep, settings: Annotated[Settings, Depends(settings_of)]
+) -> ReportsService:
+    """On the read replica where there is one (today's phase read there too: one connection per report)."""
+    return ReportsService(ReportsRepository(session), settings=await settings_in_phase(session, settings))
 
 
 FrameworksServiceDep = Annotated[FrameworksService, Depends(frameworks_service)]
@@ -92,3 +114,11 @@ EvaluationServiceDep = Annotated[EvaluationService, Depends(evaluation_service)]
 ProgressServiceDep = Annotated[ProgressService, Depends(progress_service)]
 ClaimsServiceDep = Annotated[ClaimsService, Depends(claims_service)]
 ReportsServiceDep = Annotated[ReportsService, Depends(reports_service)]
+JudgementsServiceDep = Annotated[JudgementsService, Depends(judgements_service)]
+
+
+def programme_service(session: SessionDep, settings: Annotated[Settings, Depends(settings_of)]) -> ProgrammeService:
+    return ProgrammeService(ProgrammeRepository(session), settings=settings)
+
+
+ProgrammeServiceDep = Annotated[ProgrammeService, Depends(programme_service)]

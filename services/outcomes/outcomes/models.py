@@ -64,6 +64,42 @@ class Framework(Base):
     loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class ActiveFrameworkChange(Base):
+    """An administrator's choice of the framework new assessments use, from `effective_from` on. The active
+    framework on a day is the latest change effective by then (the setting `OUTCOMES_ACTIVE_FRAMEWORK` before
+    any change). Rows are never updated or deleted: they are the audit trail of the programme's set-up."""
+
+    __tablename__ = "active_framework_changes"
+    __table_args__ = (Index("ix_active_framework_changes_effective", "effective_from", "changed_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    framework_code: Mapped[str] = mapped_column(Text)
+    effective_from: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    changed_by: Mapped[str] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ProgrammePhase(Base):
+    """A phase of the programme: a family is enrolled and claimed at most once per phase. The current phase is
+    the one whose dates hold today (the setting `OUTCOMES_PROGRAMME_PHASE` while none does). Its funding model
+    decides what a claim is: a payment-by-results claim, or under Earned Autonomy (funded up front) a record of
+    outcome evidence that goes through the same local audit."""
+
+    __tablename__ = "programme_phases"
+    __table_args__ = (
+        CheckConstraint("ends_on >= starts_on", name="dates"),
+        CheckConstraint("funding_model IN ('payment_by_results', 'earned_autonomy')", name="funding_model"),
+    )
+
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    funding_model: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class Person(Base):
     """A person of an enrolled family, with the identifiers observations may name them by."""
 
@@ -97,6 +133,8 @@ class Enrolment(Base):
     framework_version: Mapped[str] = mapped_column(Text)
     needs: Mapped[list[str]] = mapped_column(ARRAY(Text))
     eligible: Mapped[bool] = mapped_column(Boolean)
+    expectant: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    """The family included an expectant parent when assessed (counts as dependent children where asked)."""
     start_date: Mapped[date] = mapped_column(Date)
     assessed_on: Mapped[date] = mapped_column(Date)
     closed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
@@ -193,13 +231,14 @@ class Incident(Base):
 
 
 class StatusPeriod(Base):
-    """A period in which a person held a status (employment, housing, education/employment/training)."""
+    """A period in which a person held a status (employment, housing, education/employment/training, financial
+    stability such as a debt repayment plan kept)."""
 
     __tablename__ = "status_periods"
     __table_args__ = (
         UniqueConstraint("kind", "person_id", "period_start", name="uq_status_periods_kind_person_start"),
         Index("ix_status_periods_person_id", "person_id"),
-        CheckConstraint("kind IN ('employment', 'housing', 'neet')", name="kind"),
+        CheckConstraint("kind IN ('employment', 'housing', 'neet', 'financial')", name="kind"),
         CheckConstraint("period_end IS NULL OR period_end >= period_start", name="period_order"),
     )
 
@@ -307,6 +346,8 @@ class Claim(Base):
     framework_version: Mapped[str] = mapped_column(Text)
     hub: Mapped[str | None] = mapped_column(Text, nullable=True)
     status: Mapped[str] = mapped_column(Text, default="pending")
+    funding_model: Mapped[str] = mapped_column(Text, server_default="payment_by_results")
+    """`payment_by_results`: a claim for payment; `earned_autonomy`: a record of outcome evidence (same audit)."""
     practitioner_assessed: Mapped[bool] = mapped_column(Boolean)
     evidence: Mapped[dict[str, Any]] = mapped_column(JSONB)
     evidence_sha256: Mapped[str] = mapped_column(Text)

@@ -96,3 +96,19 @@ async def caseload_families(
 def sees_matches(principal: Principal | None) -> bool:
     """Match candidates are other people's records in the person index: triage sees them, partners never."""
     return principal is None or principal.has_role("hub_manager", "admin", "service")
+
+
+KINDS_BY_AGENCY_TYPE: dict[str, tuple[str, ...]] = {"maternity": ("maternity",), "school": ("school",)}
+"""The referral kinds a partner system of each agency type may submit (a maternity service does not refer a
+pupil; a school does not refer a pregnancy). Practitioners and admins, council staff, may submit either."""
+
+
+def submission_refusal(principal: Principal, kind: str) -> str | None:
+    """Why `principal` may not submit a referral of `kind`, or None when it may."""
+    if not principal.has_role("partner_system") or principal.has_role("practitioner", "admin"):
+        return None
+    allowed = KINDS_BY_AGENCY_TYPE.get(principal.agency_type or "", ())
+    if kind in allowed:
+        return None
+    what = " or ".join(allowed) + " referrals" if allowed else "neither maternity nor school referrals"
+    return f"A {principal.agency_type or 'partner'} agency's system may submit {what}, not a {kind} referral"

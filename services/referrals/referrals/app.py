@@ -10,6 +10,7 @@ import structlog
 from fastapi import FastAPI
 
 from referrals.config import SERVICE_DIR, Settings
+from referrals.figures.endpoints import router as figures_router
 from referrals.intake import endpoints as intake_endpoints
 from referrals.intake.fhir_endpoints import fhir_router
 from referrals.intake.matching import PersonMatcher
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             webhook_endpoints.router,
             fhir_router,
             subject_access_router,
+            figures_router,
         ],
         # /fhir answers oversize Bundles itself, as an OperationOutcome (1 MiB limit in fhir_endpoints)
         body_limit_overrides={"/fhir": 16 * 1_048_576},

@@ -24,15 +24,19 @@ from shared.contracts.events import (
 )
 from shared.contracts.frameworks import (
     BUILT_IN_NEED_CODES,
+    CHILD_ROLES,
     ActiveFramework,
+    Eligibility,
     EmploymentRoute,
     FrameworkClient,
     FrameworkNeed,
     FrameworkRule,
+    eligibility,
 )
 
 __all__ = [
     "BUILT_IN_NEED_CODES",
+    "CHILD_ROLES",
     "EVENT_TYPES",
     "ActiveFramework",
     "AssessedPerson",
@@ -41,6 +45,7 @@ __all__ = [
     "CaseJoined",
     "CaseOpened",
     "Decision",
+    "Eligibility",
     "EmploymentRoute",
     "EventPayload",
     "FamilyMembershipChanged",
@@ -55,6 +60,7 @@ __all__ = [
     "ReferralReceived",
     "ReferralStatusChanged",
     "ReferralWithdrawn",
+    "eligibility",
     "parse_event",
     "source_of",
 ]

@@ -247,6 +247,10 @@ class AssessmentCompleted(EventPayload):
     assessed_on: date = Field(description="The baseline date of the family's outcomes.")
     eligible: bool
     people: list[AssessedPerson]
+    expectant: bool = Field(
+        default=False,
+        description="The family includes an expectant parent (an `unborn` member, who has no person record).",
+    )
 
 
 class PlanUpdated(EventPayload):

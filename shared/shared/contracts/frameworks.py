@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -101,6 +102,49 @@ class ActiveFramework(BaseModel):
     def label(self) -> str:
         """`code@version`."""
         return f"{self.code}@{self.version}"
+
+
+CHILD_ROLES = ("child", "young_person")
+"""Member roles that count as dependent children; `unborn` marks an expectant parent's pregnancy."""
+
+
+class Eligibility(BaseModel):
+    """Whether a family is eligible under a framework version, with the reasons, and the conditions it fails as
+    (JSON pointer, message) pairs — the one rule cases applies at assessment and outcomes at enrolment and claim."""
+
+    model_config = ConfigDict(frozen=True)
+
+    eligible: bool
+    reasons: list[str]
+    failures: list[tuple[str, str]] = Field(default_factory=list)
+
+
+def eligibility(framework: ActiveFramework, need_codes: Sequence[str], roles: Sequence[str]) -> Eligibility:
+    """The framework's eligibility rule: at least `min_needs` distinct needs, every one a need of this version;
+    where the framework asks, dependent children or an expectant parent among the family's current members."""
+    reasons: list[str] = []
+    failures: list[tuple[str, str]] = []
+    known = framework.need_codes()
+    distinct = sorted(set(need_codes))
+    for code in distinct:
+        if code not in known:
+            failures.append((f"/needs/{code}", f"{code!r} is not a need of {framework.label}"))
+    counted = len([c for c in distinct if c in known])
+    reasons.append(f"{counted} distinct need(s) identified; {framework.name} needs at least {framework.min_needs}")
+    if counted < framework.min_needs:
+        failures.append(
+            ("/needs", f"{counted} distinct need(s) identified; {framework.label} needs at least {framework.min_needs}")
+        )
+    if framework.requires_dependent_children:
+        if any(r in CHILD_ROLES for r in roles):
+            reasons.append("the family includes dependent children")
+        elif "unborn" in roles:
+            reasons.append("the family includes an expectant parent")
+        else:
+            message = "the framework needs dependent children or an expectant parent, and the family has neither"
+            reasons.append(message)
+            failures.append(("/people", message))
+    return Eligibility(eligible=not failures, reasons=reasons, failures=failures)
 
 
 class FrameworkClient:

@@ -15,10 +15,11 @@ from cases.casework.repository import CaseworkRepository
 from cases.casework.schemas import TEAM_MOVED, AssessmentCreate, PlanRead, PlanUpdate, ReviewCreate, ReviewRead
 from cases.casework.service import CaseworkService, etag_matches, plan_etag
 from cases.families.repository import FamiliesRepository
-from cases.frameworks import Framework, FrameworkClient
+from cases.frameworks import FrameworkClient
 from cases.kit import today
 from cases.models import Assessment, Case, Plan, Review, TeamAroundFamily
 from cases.workforce.repository import WorkforceRepository
+from shared.contracts import eligibility
 from shared.errors import (
     Conflict,
     Forbidden,
@@ -29,32 +30,10 @@ from shared.errors import (
     field_error,
 )
 
-CHILD_ROLES = ("child", "young_person")
-
 
 def team_json(team: Sequence[TeamAroundFamily]) -> list[dict[str, str]]:
     """The team around the family as the plan shows it."""
     return [{"worker_id": str(t.worker_id), "role": t.role} for t in team]
-
-
-def eligibility(framework: Framework, need_codes: Sequence[str], roles: Sequence[str]) -> tuple[bool, list[str]]:
-    """The framework's rule: a minimum of distinct needs; where asked, dependent children or an expectant parent."""
-    reasons: list[str] = []
-    distinct = len(set(need_codes))
-    enough = distinct >= framework.min_needs
-    reasons.append(f"{distinct} distinct need(s) identified; {framework.name} needs at least {framework.min_needs}")
-    children_ok = True
-    if framework.requires_dependent_children:
-        has_children = any(r in CHILD_ROLES for r in roles)
-        expectant = "unborn" in roles
-        children_ok = has_children or expectant
-        if has_children:
-            reasons.append("the family includes dependent children")
-        elif expectant:
-            reasons.append("the family includes an expectant parent")
-        else:
-            reasons.append("the framework needs dependent children or an expectant parent, and the family has neither")
-    return enough and children_ok, reasons
 
 
 class PlanningService:
@@ -98,7 +77,9 @@ class PlanningService:
         assessed_on = body.assessed_on or today()
         began = await self._check_assessed_on(case, assessed_on, body.backdate_reason, caller)
         members = await self.families.current_members(case.family_id)
-        eligible, reasons = eligibility(framework, codes, [m.role for m, _ in members])
+        roles = [m.role for m, _ in members]
+        rule = eligibility(framework, codes, roles)
+        eligible, reasons = rule.eligible, rule.reasons
         assessment = Assessment(
             id=uuid.uuid4(),
             case_id=case.id,
@@ -140,6 +121,7 @@ class PlanningService:
                 "assessed_on": assessment.assessed_on,
                 "eligible": eligible,
                 "people": people,
+                "expectant": "unborn" in roles,
             },
         )
         await self.repo.audit(caller.principal, "create", "assessment", [assessment.id], purpose=f"case {case.id}")

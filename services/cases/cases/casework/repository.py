@@ -112,6 +112,15 @@ class CaseworkRepository(Repository):
     async def add_step(self, step: CaseStep) -> None:
         await self.add(step)
 
+    async def steps_by_case_ids(self, case_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[CaseStep]]:
+        found: dict[uuid.UUID, list[CaseStep]] = {}
+        if not case_ids:
+            return found
+        query = select(CaseStep).where(CaseStep.case_id.in_(case_ids)).order_by(CaseStep.on_date, CaseStep.id)
+        for step in (await self.session.scalars(query)).all():
+            found.setdefault(step.case_id, []).append(step)
+        return found
+
     # --- lead workers ---------------------------------------------------------------------------------------
 
     async def current_assignment(self, case_id: uuid.UUID) -> LeadWorkerAssignment | None:

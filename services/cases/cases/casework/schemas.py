@@ -37,6 +37,19 @@ class AssessmentSummary(BaseModel):
     assessed_on: date
 
 
+class CaseStepRead(BaseModel):
+    """A step up (to children's social care) or down, recorded when the case opened or closed."""
+
+    direction: Literal["up", "down"]
+    on_date: date
+    agency: str | None = Field(
+        description="At closure, the service that received the family; at opening (a step down into early help), "
+        "the service that stepped the family down"
+    )
+    reason: str
+    recorded_by: str
+
+
 class CaseRead(BaseModel):
     id: uuid.UUID
     family_id: uuid.UUID
@@ -52,6 +65,7 @@ class CaseRead(BaseModel):
     closed_on: date | None
     outcome: str | None
     closure_reason: str | None
+    steps: list[CaseStepRead] = Field(default_factory=list, description="Steps up and down, oldest first")
 
 
 class LeadWorkerAssign(Strict):

@@ -18,6 +18,7 @@ from cases.casework.schemas import (
     CaseClose,
     CaseCreate,
     CaseRead,
+    CaseStepRead,
     ContactCreate,
     LeadWorkerAssign,
 )
@@ -67,6 +68,16 @@ class CaseworkService:
             closure_reason=case.closure_reason,
         )
 
+    async def with_steps(self, reads: list[CaseRead]) -> list[CaseRead]:
+        """The cases with their steps up and down (who received the family, and why)."""
+        steps = await self.repo.steps_by_case_ids([r.id for r in reads])
+        return [
+            r.model_copy(
+                update={"steps": [CaseStepRead.model_validate(s, from_attributes=True) for s in steps.get(r.id, [])]}
+            )
+            for r in reads
+        ]
+
     async def cases(
         self,
         caller: Caller,
@@ -75,7 +86,7 @@ class CaseworkService:
         family_ids: Sequence[uuid.UUID] | None = None,
     ) -> list[CaseRead]:
         rows = await self.repo.cases_with_summary(caller.viewer, ids=ids, family_ids=family_ids)
-        result = [self.case_read(*row) for row in rows]
+        result = await self.with_steps([self.case_read(*row) for row in rows])
         await self.repo.audit(caller.principal, "read", "case", [c.id for c in result])
         return result
 
@@ -289,4 +300,6 @@ class CaseworkService:
         )
         await self.repo.audit(caller.principal, "update", "case", [case.id], purpose=f"closed: {body.outcome}")
         # read without the visibility check: closing ends the lead worker's assignment, and so their access
-        return self.case_read(*(await self.repo.cases_with_summary(None, ids=[case.id]))[0])
+        return (await self.with_steps([self.case_read(*(await self.repo.cases_with_summary(None, ids=[case.id]))[0])]))[
+            0
+        ]

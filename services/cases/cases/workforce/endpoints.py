@@ -11,7 +11,7 @@ from cases.deps import Admin, CallerDep, Idempotent, ManagerOrAdmin, WorkforceSe
 from cases.models import Worker
 from cases.schemas import Page
 from cases.workforce.schemas import CaseloadItem, CaseloadRead, HubPut, HubRead, WorkerCreate, WorkerRead
-from shared.errors import NotFound
+from shared.errors import NotFound, UnprocessableContent, field_error
 from shared.ids import parse_ids
 
 router = APIRouter(prefix="/v1", tags=["cases"])
@@ -33,9 +33,28 @@ async def put_hub(
     return HubRead(code=hub.code, name=hub.name)
 
 
-@router.get("/workers", summary="Workers by id (batch)")
-async def workers(workforce: WorkforceServiceDep, caller: CallerDep, ids: str = Query(...)) -> Page[WorkerRead]:
-    found = await workforce.workers(parse_ids(ids, "ids"), caller)
+@router.get("/workers", summary="Workers by id (batch), or a hub's workers with their caseload and capacity")
+async def workers(
+    workforce: WorkforceServiceDep,
+    caller: CallerDep,
+    ids: Annotated[str | None, Query(description="Comma-separated worker ids (at most 100)")] = None,
+    hub: Annotated[
+        str | None, Query(pattern=r"^[a-z][a-z0-9_-]{1,39}$", description="A hub's active workers (its managers)")
+    ] = None,
+) -> Page[WorkerRead]:
+    if (ids is None) == (hub is None):
+        raise UnprocessableContent("Give ids or hub", errors=[field_error("#query/ids", "ids or hub, not both")])
+    if hub is not None:
+        listed = await workforce.hub_workers(hub, caller)
+        return Page(
+            items=[
+                WorkerRead.model_validate(w, from_attributes=True).model_copy(
+                    update={"current_caseload": n, "capacity": max(w.caseload_cap - n, 0)}
+                )
+                for w, n in listed
+            ]
+        )
+    found = await workforce.workers(parse_ids(ids or "", "ids"), caller)
     return Page(items=[WorkerRead.model_validate(w, from_attributes=True) for w in found])
 
 

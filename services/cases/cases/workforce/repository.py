@@ -66,5 +66,18 @@ class WorkforceRepository(Repository):
         )
         return [(a, c) for a, c in rows]
 
+    async def hub_workers(self, hub: str) -> list[tuple[Worker, int]]:
+        """The hub's active workers with their current caseload (open lead assignments), by name."""
+        current = (
+            select(func.count())
+            .select_from(LeadWorkerAssignment)
+            .where(LeadWorkerAssignment.worker_id == Worker.id, LeadWorkerAssignment.ended_at.is_(None))
+            .scalar_subquery()
+        )
+        rows = await self.session.execute(
+            select(Worker, current).where(Worker.hub == hub, Worker.active).order_by(Worker.name, Worker.id)
+        )
+        return [(w, int(n)) for w, n in rows]
+
     async def existing_worker_ids(self, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
         return set((await self.session.scalars(select(Worker.id).where(Worker.id.in_(ids)))).all())

@@ -42,6 +42,12 @@ class WorkerRead(BaseModel):
     role: str
     caseload_cap: int
     active: bool
+    current_caseload: int | None = Field(
+        default=None, description="Open cases the worker leads (in a hub listing: `GET /v1/workers?hub=`)"
+    )
+    capacity: int | None = Field(
+        default=None, description="Cases the worker can still take before their cap (never below 0; hub listing)"
+    )
 
 
 class CaseloadItem(BaseModel):

@@ -46,6 +46,14 @@ class WorkforceService:
         # Workers are staff, not families: any practitioner or manager may look colleagues up.
         return await self.repo.workers_by_ids(ids, None)
 
+    async def hub_workers(self, hub: str, caller: Caller) -> list[tuple[Worker, int]]:
+        """A hub's active workers with their current caseload, for its managers choosing a lead worker."""
+        if not (caller.manages(hub) or caller.principal.has_role("admin")):
+            raise Forbidden("A hub's workers are listed for its managers (or an admin)")
+        if not await self.repo.hub_exists(hub):
+            raise NotFound(f"No hub {hub!r}")
+        return await self.repo.hub_workers(hub)
+
     async def caseload(self, worker_id: uuid.UUID, caller: Caller) -> tuple[Worker, list[tuple[Any, Case]]]:
         worker = await self.repo.get_worker(worker_id)
         if worker is None:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from outcomes.models import AuditSample, Claim
+from outcomes.models import AuditSample, Claim, EnrolmentMember
 from outcomes.repository import Repository
 from shared.errors import Conflict
 
@@ -29,6 +29,13 @@ class ClaimsRepository(Repository):
                 ) from exc
             raise
         return claim
+
+    async def member_roles(self, enrolment_id: uuid.UUID) -> list[str]:
+        """The roles of the enrolled family's members as last assessed."""
+        rows = await self.session.scalars(
+            select(EnrolmentMember.role).where(EnrolmentMember.enrolment_id == enrolment_id)
+        )
+        return list(rows.all())
 
     async def claim(self, claim_id: uuid.UUID, *, for_update: bool = False) -> Claim | None:
         query = select(Claim).where(Claim.id == claim_id)

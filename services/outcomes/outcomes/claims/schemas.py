@@ -30,6 +30,10 @@ class ClaimRead(BaseModel):
     framework_version: str
     hub: str | None
     status: str
+    funding_model: str = Field(
+        description="`payment_by_results`: a claim for payment; `earned_autonomy`: a record of outcome evidence "
+        "(funded up front), audited the same way"
+    )
     practitioner_assessed: bool
     evidence_sha256: str
     created_at: datetime

@@ -18,10 +18,11 @@ from outcomes.claims.repository import ClaimsRepository
 from outcomes.claims.schemas import AuditSampleCreate, AuditSampleRead, ClaimDecision, ClaimRead, Period
 from outcomes.config import Settings
 from outcomes.evaluation.schemas import FamilyProgress
-from outcomes.evaluation.service import EvaluationService, ProgressService
+from outcomes.evaluation.service import EvaluationService, ProgressService, evaluation_date
 from outcomes.models import AuditSample, Claim, Enrolment
 from shared.auth import Principal
-from shared.errors import Conflict, NotFound, field_error
+from shared.contracts import ActiveFramework, eligibility
+from shared.errors import Conflict, NotFound, UnprocessableContent, field_error
 from shared.pagination import decode_cursor, encode_cursor
 
 
@@ -34,6 +35,7 @@ def claim_read(claim: Claim, *, with_evidence: bool = False) -> ClaimRead:
         framework_version=claim.framework_version,
         hub=claim.hub,
         status=claim.status,
+        funding_model=claim.funding_model,
         practitioner_assessed=claim.practitioner_assessed,
         evidence_sha256=claim.evidence_sha256,
         created_at=claim.created_at,
@@ -74,6 +76,7 @@ EXPORT_COLUMNS = (
     "claimed_at",
     "validated_at",
     "evidence_sha256",
+    "funding_model",
 )
 
 
@@ -95,7 +98,13 @@ def _snapshot(enrolment: Enrolment, family: FamilyProgress, as_of: date | None) 
     return snapshot
 
 
-def _not_claimable(enrolment: Enrolment, family: FamilyProgress) -> Conflict:
+class NotClaimable(UnprocessableContent):
+    """A claim the framework does not allow: `errors` names every condition that fails."""
+
+    title, slug = "Not claimable", "not-claimable"
+
+
+def _not_claimable(enrolment: Enrolment, family: FamilyProgress) -> NotClaimable:
     unmet = [
         field_error(f"/needs/{n.need}", n.reason if not n.met else "met but not yet sustained", "not_met")
         for n in family.needs
@@ -105,7 +114,23 @@ def _not_claimable(enrolment: Enrolment, family: FamilyProgress) -> Conflict:
         unmet.append(field_error("/employment_route", family.employment_route.reason, "not_met"))
     if not enrolment.eligible:
         unmet.insert(0, field_error("/eligible", "the family was not eligible at assessment", "not_eligible"))
-    return Conflict(f"Family {family.family_id} is not claimable yet", errors=unmet)
+    return NotClaimable(f"Family {family.family_id} is not claimable yet", errors=unmet)
+
+
+def eligibility_problems(
+    enrolment: Enrolment, framework: ActiveFramework | None, roles: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Every condition of the framework version the family was enrolled under that it fails, checked again at
+    claim time (whatever the enrolment recorded): the version is loaded, every identified need is one of its
+    needs, there are at least `min_needs` of them, dependent children or an expectant parent where it asks."""
+    label = f"{enrolment.framework_code}@{enrolment.framework_version}"
+    if framework is None:
+        return [field_error("/framework", f"framework {label} is not loaded", "framework_unknown")]
+    rule = eligibility(framework, enrolment.needs, [*roles, *(["unborn"] if enrolment.expectant else [])])
+    problems = [field_error(pointer, message, "not_eligible") for pointer, message in rule.failures]
+    if not enrolment.eligible and not problems:
+        problems.append(field_error("/eligible", "the family was not eligible at assessment", "not_eligible"))
+    return problems
 
 
 class ClaimsService:
@@ -124,14 +149,23 @@ class ClaimsService:
 
     async def create(self, *, family_id: uuid.UUID, as_of: date | None, principal: Principal) -> Claim:
         """Re-evaluate the family, and claim when every need is met (and sustained where the framework asks)."""
+        as_of = evaluation_date(as_of)
         enrolment = await self.evaluation.enrolment(family_id)
         if enrolment is None:
             raise NotFound(f"Family {family_id} is not enrolled in phase {self.settings.programme_phase}")
+        framework = await self.evaluation.framework_of(enrolment)
+        problems = eligibility_problems(enrolment, framework, await self.repo.member_roles(enrolment.id))
+        if problems:
+            raise NotClaimable(
+                f"Family {family_id} is not eligible under {enrolment.framework_code} version "
+                f"{enrolment.framework_version}: " + "; ".join(p["detail"] for p in problems),
+                errors=problems,
+            )
         await self.evaluation.evaluate(family_id=family_id, as_of=as_of, actor=principal.actor)
         family = (await self.progress.progress(principal, [family_id], with_evidence=True))[0]
         if not family.claimable:
             raise _not_claimable(enrolment, family)
-        snapshot = _snapshot(enrolment, family, as_of)
+        snapshot = _snapshot(enrolment, family, as_of) | {"funding_model": self.settings.funding_model}
         claim = Claim(
             id=uuid.uuid4(),
             family_id=family_id,
@@ -141,6 +175,7 @@ class ClaimsService:
             framework_version=enrolment.framework_version,
             hub=enrolment.hub,
             status="pending",
+            funding_model=self.settings.funding_model,
             practitioner_assessed=any(n.rule_kind == "practitioner_assessed" for n in family.needs),
             evidence=snapshot,
             evidence_sha256=evidence_hash(snapshot),
@@ -242,6 +277,7 @@ class ClaimsService:
                     c.created_at.isoformat(),
                     c.decided_at.isoformat() if c.decided_at else "",
                     c.evidence_sha256,
+                    c.funding_model,
                 ]
             )
         if claims:

@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from outcomes.config import Settings
 from outcomes.enrolment.repository import EnrolmentRepository
 from outcomes.enrolment.service import EnrolmentService
+from outcomes.frameworks.repository import FrameworksRepository
+from outcomes.programme.service import settings_in_phase
 from shared.contracts import AssessmentCompleted, CaseClosed
 from shared.errors import BadRequest
 from shared.events import CloudEvent, EventHandler
@@ -28,16 +30,25 @@ def _parse(model: type[Payload], event_type: str, data: Mapping[str, Any]) -> Pa
         raise BadRequest(f"{event_type} needs a valid {fields or 'payload'}") from exc
 
 
+async def _service(session: AsyncSession, settings: Settings) -> EnrolmentService:
+    """In the programme phase that holds today (an assessment enrols the family in the current phase)."""
+    return EnrolmentService(
+        EnrolmentRepository(session),
+        settings=await settings_in_phase(session, settings),
+        frameworks=FrameworksRepository(session),
+    )
+
+
 async def enrol_family(session: AsyncSession, settings: Settings, data: Mapping[str, Any], *, actor: str) -> uuid.UUID:
     """Handle one `case.assessment_completed` payload (the demo seeder calls this as the consumer would)."""
     event = _parse(AssessmentCompleted, "case.assessment_completed", data)
-    return await EnrolmentService(EnrolmentRepository(session), settings=settings).enrol(event, actor=actor)
+    return await (await _service(session, settings)).enrol(event, actor=actor)
 
 
 async def close_family_case(session: AsyncSession, settings: Settings, data: Mapping[str, Any], *, actor: str) -> int:
     """Handle one `case.closed` payload."""
     event = _parse(CaseClosed, "case.closed", data)
-    return await EnrolmentService(EnrolmentRepository(session), settings=settings).close(event, actor=actor)
+    return await (await _service(session, settings)).close(event, actor=actor)
 
 
 def event_handlers(settings: Settings) -> dict[str, EventHandler]:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from outcomes.models import Enrolment, EnrolmentMember, Person
@@ -30,24 +30,33 @@ class EnrolmentRepository(Repository):
         await self.session.execute(stmt)
 
     async def upsert_enrolment(self, values: dict[str, Any]) -> uuid.UUID:
-        """Enrol a family for a phase; a re-assessment keeps the first start date and refreshes the rest."""
+        """Enrol a family for a phase; a re-assessment under the same framework version keeps the first start date
+        and refreshes the rest; one under another framework or version leaves the enrolment as it is."""
         base = insert(Enrolment).values(id=uuid.uuid4(), **values)
         stmt = base.on_conflict_do_update(
             constraint="uq_enrolments_family_phase",
             set_={
                 "case_id": base.excluded.case_id,
                 "hub": base.excluded.hub,
-                "framework_code": base.excluded.framework_code,
-                "framework_version": base.excluded.framework_version,
                 "needs": base.excluded.needs,
                 "eligible": base.excluded.eligible,
+                "expectant": base.excluded.expectant,
                 "assessed_on": base.excluded.assessed_on,
                 "closed_on": None,
                 "close_outcome": None,
                 "updated_at": func.now(),
             },
+            where=(Enrolment.framework_code == base.excluded.framework_code)
+            & (Enrolment.framework_version == base.excluded.framework_version),
         ).returning(Enrolment.id)
-        enrolment_id: uuid.UUID = (await self.session.execute(stmt)).scalar_one()
+        enrolment_id = (await self.session.execute(stmt)).scalar_one_or_none()
+        if enrolment_id is None:
+            enrolment_id = await self.session.scalar(
+                select(Enrolment.id).where(
+                    Enrolment.family_id == values["family_id"], Enrolment.programme_phase == values["programme_phase"]
+                )
+            )
+        assert enrolment_id is not None
         return enrolment_id
 
     async def replace_members(self, enrolment_id: uuid.UUID, members: Sequence[tuple[uuid.UUID, str]]) -> None:
@@ -59,12 +68,11 @@ class EnrolmentRepository(Repository):
                 .on_conflict_do_nothing()
             )
 
-    async def close_enrolment(
-        self, *, family_id: uuid.UUID, case_id: uuid.UUID, phase: str, closed_on: date, outcome: str
-    ) -> int:
+    async def close_enrolment(self, *, family_id: uuid.UUID, case_id: uuid.UUID, closed_on: date, outcome: str) -> int:
+        """Close the family's enrolments for that case, in whichever phase (a case may outlive a phase's end)."""
         result = await self.session.execute(
             update(Enrolment)
-            .where(Enrolment.family_id == family_id, Enrolment.case_id == case_id, Enrolment.programme_phase == phase)
+            .where(Enrolment.family_id == family_id, Enrolment.case_id == case_id)
             .values(closed_on=closed_on, close_outcome=outcome, updated_at=func.now())
             .returning(Enrolment.id)
         )

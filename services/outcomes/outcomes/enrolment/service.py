@@ -7,19 +7,33 @@ from typing import Any
 
 from outcomes.config import Settings
 from outcomes.enrolment.repository import EnrolmentRepository
-from shared.contracts import AssessmentCompleted, CaseClosed
+from outcomes.frameworks.repository import FrameworksRepository
+from shared.contracts import ActiveFramework, AssessmentCompleted, CaseClosed, eligibility
 
 
 class EnrolmentService:
-    def __init__(self, repo: EnrolmentRepository, *, settings: Settings) -> None:
+    def __init__(self, repo: EnrolmentRepository, *, settings: Settings, frameworks: FrameworksRepository) -> None:
         self.repo = repo
         self.settings = settings
+        self.frameworks = frameworks
+
+    async def eligible(self, event: AssessmentCompleted) -> bool:
+        """The assessment's verdict, checked again against the framework version it names: a family the rules
+        do not make eligible is never stored eligible, whoever produced the event (the demo seeder included)."""
+        row = await self.frameworks.framework(event.framework, event.framework_version)
+        if row is None:
+            return False
+        roles = [p.role for p in event.people] + (["unborn"] if event.expectant else [])
+        rule = eligibility(ActiveFramework.model_validate(row.definition), event.needs, roles)
+        return event.eligible and rule.eligible
 
     async def enrol(self, event: AssessmentCompleted, *, actor: str) -> uuid.UUID:
         """Enrol a family from a `case.assessment_completed` payload; returns the enrolment id.
 
         The first assessment's date is the start (baseline) date; a later assessment in the same phase updates the
-        needs and people but keeps it.
+        needs and people but keeps it. A family keeps the framework version it was enrolled under: a later
+        assessment under another framework or version (the active one changed meanwhile) refreshes its people
+        only.
         """
         people: list[dict[str, Any]] = []
         members: list[tuple[uuid.UUID, str]] = []
@@ -43,7 +57,8 @@ class EnrolmentService:
                 "framework_code": event.framework,
                 "framework_version": event.framework_version,
                 "needs": sorted(set(event.needs)),
-                "eligible": event.eligible,
+                "eligible": await self.eligible(event),
+                "expectant": event.expectant,
                 "start_date": event.assessed_on,
                 "assessed_on": event.assessed_on,
             }
@@ -59,7 +74,6 @@ class EnrolmentService:
         changed = await self.repo.close_enrolment(
             family_id=event.family_id,
             case_id=event.case_id,
-            phase=self.settings.programme_phase,
             closed_on=event.closed_on,
             outcome=event.outcome,
         )

@@ -20,6 +20,7 @@ from outcomes.evaluation.schemas import EvaluationRead, EvidenceRow, FamilyProgr
 from outcomes.frameworks.repository import FrameworksRepository
 from outcomes.frameworks.schemas import (
     EMPLOYMENT_ROUTE,
+    AnyContinuousStatusRule,
     AttendanceThresholdRule,
     ContinuousStatusRule,
     NeedDefinition,
@@ -31,7 +32,23 @@ from outcomes.frameworks.service import parse_definition
 from outcomes.models import Enrolment, NeedResult
 from shared.auth import Principal
 from shared.caseload import CaseloadClient
-from shared.errors import NotFound
+from shared.contracts import ActiveFramework
+from shared.errors import NotFound, UnprocessableContent, field_error
+
+
+def evaluation_date(as_of: date | None) -> date:
+    """The date results are evaluated as of: today when omitted. A date after today is refused (422): results
+    are stored as the family's progress, and a projection into the future is not progress."""
+    today = datetime.now(UTC).date()
+    if as_of is None:
+        return today
+    if as_of > today:
+        raise UnprocessableContent(
+            f"as_of {as_of.isoformat()} is in the future (today is {today.isoformat()}); progress is evaluated "
+            "as of today or an earlier date",
+            errors=[field_error("/as_of", f"must not be after {today.isoformat()}", "future_date")],
+        )
+    return as_of
 
 
 def rule_for(need: NeedDefinition) -> RuleSQL:
@@ -42,7 +59,7 @@ def rule_for(need: NeedDefinition) -> RuleSQL:
         return reduction.rule_sql(rule.params)
     if isinstance(rule, NoIncidentsInWindowRule):
         return no_incidents.rule_sql(rule.params)
-    if isinstance(rule, ContinuousStatusRule):
+    if isinstance(rule, ContinuousStatusRule | AnyContinuousStatusRule):
         return status.rule_sql(rule.params)
     if isinstance(rule, PractitionerAssessedRule):
         return practitioner.rule_sql(rule.params)
@@ -67,6 +84,11 @@ class EvaluationService:
         """The family's enrolment in the current phase."""
         return await self.repo.enrolment_for_family(family_id, self.settings.programme_phase)
 
+    async def framework_of(self, enrolment: Enrolment) -> ActiveFramework | None:
+        """The framework version the family was enrolled under, or None when it is not loaded."""
+        row = await self.frameworks.framework(enrolment.framework_code, enrolment.framework_version)
+        return ActiveFramework.model_validate(row.definition) if row is not None else None
+
     async def evaluate(self, *, family_id: uuid.UUID | None, as_of: date | None, actor: str) -> EvaluationRead:
         """Evaluate one family or the whole cohort: one set-based statement per framework version in scope.
 
@@ -74,7 +96,7 @@ class EvaluationService:
         on as many connections (see `runner.evaluate_in_shards`); a family, or a cohort without `sessions`, is
         evaluated in the request's transaction alone.
         """
-        as_of = as_of or datetime.now(UTC).date()
+        as_of = evaluation_date(as_of)
         repo = self.repo
         phase = self.settings.programme_phase
         if family_id is not None and await repo.enrolment_for_family(family_id, phase) is None:

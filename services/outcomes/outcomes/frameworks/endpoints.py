@@ -8,7 +8,7 @@ import orjson
 from fastapi import APIRouter, Body, Request, Response
 
 from outcomes.deps import Admin, FrameworksServiceDep, Reader
-from outcomes.frameworks.schemas import FrameworkList
+from outcomes.frameworks.schemas import ActiveFrameworkSet, ActiveFrameworkState, FrameworkList
 from outcomes.models import Framework
 
 router = APIRouter(prefix="/v1")
@@ -37,6 +37,26 @@ def _framework_response(request: Request, row: Framework) -> Response:
 )
 async def active_framework(request: Request, frameworks: FrameworksServiceDep, principal: Reader) -> Response:
     return _framework_response(request, await frameworks.active())
+
+
+@router.put(
+    "/frameworks/active",
+    tags=["frameworks"],
+    summary="Change the active framework from a date (admin, audited; enrolled families keep their version)",
+)
+async def set_active_framework(
+    body: ActiveFrameworkSet, frameworks: FrameworksServiceDep, principal: Admin
+) -> ActiveFrameworkState:
+    return await frameworks.set_active(body, principal)
+
+
+@router.get(
+    "/frameworks/active/changes",
+    tags=["frameworks"],
+    summary="The framework active today and every change of it (the schedule and its audit trail)",
+)
+async def active_framework_changes(frameworks: FrameworksServiceDep, principal: Reader) -> ActiveFrameworkState:
+    return await frameworks.active_state()
 
 
 @router.get(

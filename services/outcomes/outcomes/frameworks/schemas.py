@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{1,63}$")]
 
@@ -17,7 +18,22 @@ class _Strict(BaseModel):
 class AttendanceThresholdParams(_Strict):
     min_percent: float = Field(90, gt=0, le=100)
     terms: int = Field(3, ge=1, le=9)
-    max_suspensions: int = Field(3, ge=1)
+    suspensions_fewer_than: int = Field(
+        3,
+        ge=1,
+        description="A child meets the rule with fewer suspensions than this over the terms: 3 allows 0, 1 or 2.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        """`max_suspensions` read as "up to" but meant "fewer than": it is refused, naming its new name."""
+        if isinstance(data, dict) and "max_suspensions" in data:
+            raise ValueError(
+                "max_suspensions was renamed suspensions_fewer_than (a child meets the rule with fewer "
+                f'suspensions than it): write "suspensions_fewer_than": {data["max_suspensions"]!r}'
+            )
+        return data
 
 
 class IncidentMeasure(_Strict):
@@ -35,13 +51,38 @@ class NoIncidentsInWindowParams(_Strict):
     months: int = Field(6, ge=1, le=36)
 
 
+StatusKind = Literal["employment", "housing", "neet", "financial"]
+Who = Literal["adult", "young_person", "any"]
+
+
+class StatusMeasure(_Strict):
+    """One status that shows progress: held by someone of `who` (`adult`: parent_carer or other_adult)."""
+
+    kind: StatusKind
+    statuses: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
+    who: Who = "adult"
+
+
 class ContinuousStatusParams(_Strict):
-    kind: Literal["employment", "housing", "neet"]
+    kind: StatusKind
     statuses: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
     weeks: int = Field(ge=1, le=520)
-    who: Literal["adult", "young_person", "any"] = "adult"
+    who: Who = "adult"
     since_start: bool = False
     """Only spells begun on or after the family's start count: a move into the status, not one held before."""
+
+    @property
+    def measures(self) -> list[StatusMeasure]:
+        return [StatusMeasure(kind=self.kind, statuses=self.statuses, who=self.who)]
+
+
+class AnyContinuousStatusParams(_Strict):
+    """Several statuses, any of which shows progress on one need (Families First "living standards": an adult
+    into work, secure housing, financial stability, or a young person into education, employment or training)."""
+
+    measures: list[StatusMeasure] = Field(min_length=1)
+    weeks: int = Field(ge=1, le=520)
+    since_start: bool = False
 
 
 class PractitionerAssessedParams(_Strict):
@@ -68,6 +109,11 @@ class ContinuousStatusRule(_Strict):
     params: ContinuousStatusParams
 
 
+class AnyContinuousStatusRule(_Strict):
+    kind: Literal["any_continuous_status"]
+    params: AnyContinuousStatusParams
+
+
 class PractitionerAssessedRule(_Strict):
     kind: Literal["practitioner_assessed"]
     params: PractitionerAssessedParams = Field(default_factory=PractitionerAssessedParams)
@@ -78,6 +124,7 @@ Rule = Annotated[
     | ReductionVsBaselineRule
     | NoIncidentsInWindowRule
     | ContinuousStatusRule
+    | AnyContinuousStatusRule
     | PractitionerAssessedRule,
     Field(discriminator="kind"),
 ]
@@ -152,3 +199,31 @@ class FrameworkSummary(BaseModel):
 class FrameworkList(BaseModel):
     items: list[FrameworkSummary]
     next_cursor: str | None = None
+
+
+class ActiveFrameworkSet(_Strict):
+    """`PUT /v1/frameworks/active`: the framework new assessments use from `effective_from` on."""
+
+    framework: Code = Field(description="A loaded framework's code; its current version is used")
+    effective_from: date = Field(description="Today or a later date (a change is never backdated)")
+    reason: str = Field(min_length=1, max_length=2000, description="Why, for the audit trail")
+
+
+class ActiveFrameworkChangeRead(BaseModel):
+    id: uuid.UUID
+    framework: str
+    effective_from: date
+    reason: str
+    changed_by: str
+    changed_at: datetime
+
+
+class ActiveFrameworkState(BaseModel):
+    """The framework active today, and every change made (the schedule and its audit trail)."""
+
+    active: str = Field(description="The code of the framework new assessments use today")
+    version: str = Field(description="Its current version")
+    source: Literal["setting", "change"] = Field(
+        description="`setting`: OUTCOMES_ACTIVE_FRAMEWORK, no change effective yet; `change`: an admin's change"
+    )
+    changes: list[ActiveFrameworkChangeRead]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from outcomes.config import Settings
 from outcomes.frameworks.repository import FrameworksRepository
-from outcomes.frameworks.schemas import FrameworkDefinition, FrameworkList, FrameworkSummary
-from outcomes.models import Framework
+from outcomes.frameworks.schemas import (
+    ActiveFrameworkChangeRead,
+    ActiveFrameworkSet,
+    ActiveFrameworkState,
+    FrameworkDefinition,
+    FrameworkList,
+    FrameworkSummary,
+)
+from outcomes.models import ActiveFrameworkChange, Framework
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound, UnprocessableContent, field_error, json_pointer
 
@@ -85,13 +94,70 @@ async def load_builtin_frameworks(session: AsyncSession) -> None:
         )
 
 
+def change_read(change: ActiveFrameworkChange) -> ActiveFrameworkChangeRead:
+    return ActiveFrameworkChangeRead(
+        id=change.id,
+        framework=change.framework_code,
+        effective_from=change.effective_from,
+        reason=change.reason,
+        changed_by=change.changed_by,
+        changed_at=change.changed_at,
+    )
+
+
 class FrameworksService:
     def __init__(self, repo: FrameworksRepository, *, settings: Settings) -> None:
         self.repo = repo
         self.settings = settings
 
+    async def active_code(self, on: date | None = None) -> tuple[str, ActiveFrameworkChange | None]:
+        """The code of the framework active on `on` (today), and the change that made it so (None: the setting)."""
+        change = await self.repo.active_change(on or datetime.now(UTC).date())
+        return (change.framework_code if change else self.settings.active_framework), change
+
+    async def active_state(self) -> ActiveFrameworkState:
+        code, change = await self.active_code()
+        current = await self.get(code)
+        return ActiveFrameworkState(
+            active=code,
+            version=current.version,
+            source="change" if change else "setting",
+            changes=[change_read(c) for c in await self.repo.active_changes()],
+        )
+
+    async def set_active(self, body: ActiveFrameworkSet, principal: Principal) -> ActiveFrameworkState:
+        """Record that new assessments use `body.framework` from `body.effective_from` on (audited). Families
+        already enrolled keep the framework version they were enrolled under."""
+        today = datetime.now(UTC).date()
+        errors = []
+        if body.effective_from < today:
+            errors.append(field_error("/effective_from", f"must be today ({today.isoformat()}) or later", "past_date"))
+        if await self.repo.framework(body.framework) is None:
+            errors.append(field_error("/framework", f"no framework {body.framework!r} is loaded", "unknown_framework"))
+        if errors:
+            raise UnprocessableContent("The active framework cannot be changed so", errors=errors)
+        change = ActiveFrameworkChange(
+            id=uuid.uuid4(),
+            framework_code=body.framework,
+            effective_from=body.effective_from,
+            reason=body.reason,
+            changed_by=principal.actor,
+            changed_at=datetime.now(UTC),
+        )
+        await self.repo.add_active_change(change)
+        await self.repo.audit(
+            principal,
+            "update",
+            "active_framework",
+            [change.id],
+            "programme set-up: active framework",
+            details={"framework": body.framework, "effective_from": body.effective_from.isoformat()},
+        )
+        return await self.active_state()
+
     async def list_frameworks(self) -> FrameworkList:
         rows = await self.repo.list_frameworks()
+        active, _ = await self.active_code()
         return FrameworkList(
             items=[
                 FrameworkSummary(
@@ -99,7 +165,7 @@ class FrameworksService:
                     version=r.version,
                     name=r.name,
                     is_current=r.is_current,
-                    active=r.is_current and r.code == self.settings.active_framework,
+                    active=r.is_current and r.code == active,
                     builtin=r.builtin,
                     loaded_at=r.loaded_at,
                 )
@@ -114,7 +180,9 @@ class FrameworksService:
         return row
 
     async def active(self) -> Framework:
-        return await self.get(self.settings.active_framework)
+        """The current version of the framework active today."""
+        code, _ = await self.active_code()
+        return await self.get(code)
 
     async def load(self, document: Any, principal: Principal) -> Framework:
         """Validate a council's version and make it current for its code."""

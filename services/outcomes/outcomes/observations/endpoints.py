@@ -33,7 +33,7 @@ async def import_observations(
         str,
         Query(
             description="attendance, offence, asb, domestic_abuse_incident, employment, "
-            "housing, neet or practitioner_assessment"
+            "housing, neet, financial or practitioner_assessment"
         ),
     ],
     source_agency: Annotated[str | None, Query(max_length=64)] = None,

@@ -27,6 +27,7 @@ OBSERVATION_KINDS = (
     "employment",
     "housing",
     "neet",
+    "financial",
     "practitioner_assessment",
 )
 PERSON_REF = ("person_id", "nhs_number", "upn")
@@ -37,7 +38,7 @@ ATTENDANCE_MERGE_LOCK = 0x6F757461_74746E64
 def shape_of(kind: str) -> str:
     if kind in ("offence", "asb", "domestic_abuse_incident"):
         return "incident"
-    if kind in ("employment", "housing", "neet"):
+    if kind in ("employment", "housing", "neet", "financial"):
         return "status"
     return kind
 

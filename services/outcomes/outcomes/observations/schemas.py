@@ -38,7 +38,7 @@ class IncidentRow(_PersonRef):
 
 
 class StatusRow(_PersonRef):
-    kind: Literal["employment", "housing", "neet"]
+    kind: Literal["employment", "housing", "neet", "financial"]
     status: str = Field(min_length=1, max_length=60)
     period_start: date
     period_end: date | None = None

@@ -37,6 +37,7 @@ class ReportsService:
         claimed = sum(r["claimed"] for r in by_hub)
         return {
             "programme_phase": self.settings.programme_phase,
+            "funding_model": self.settings.funding_model,
             "generated_at": datetime.now(UTC).isoformat(),
             "families_enrolled": enrolled,
             "families_claimed": claimed,

@@ -17,6 +17,7 @@ import httpx
 import orjson
 import structlog
 
+from referrals.access import submission_refusal
 from referrals.config import Settings
 from referrals.intake.lawful_basis import lawful_basis_of
 from referrals.intake.matching import CasesUnavailable, PersonMatch, PersonMatcher
@@ -89,6 +90,9 @@ class IntakeService:
         lawful_basis_of(payload)  # a contradiction is a 422 before anything is stored or replayed
         if not principal.agency:
             raise Forbidden("Referrals come from an agency: the token has no agency claim")
+        refusal = submission_refusal(principal, kind)
+        if refusal is not None:
+            raise Forbidden(refusal)
         if idempotency_key is None and principal.has_role("partner_system"):
             raise BadRequest("Partner systems must send an Idempotency-Key header with every create")
         if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):

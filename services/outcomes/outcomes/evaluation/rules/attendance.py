@@ -4,7 +4,8 @@ Semantics, for each child aged 5 to 15 on the evaluation date (role `child` or `
 * take the child's last `terms` attendance records (by term start) whose term ended on or before the date;
 * fewer than `terms` records, or a gap between two of them longer than `MAX_HOLIDAY_DAYS` (a missing term),
   is not met with the reason "missing data";
-* a permanent exclusion in those terms is not met; `max_suspensions` or more suspensions in them is not met;
+* a permanent exclusion in those terms is not met; `suspensions_fewer_than` or more suspensions in them is not met (the
+  parameter is the first number of suspensions that fails: 3 allows 0, 1 or 2);
 * otherwise attended ÷ possible over those terms (summed) must be ≥ `min_percent` — exactly 90.0% meets 90.
 The family meets the need when every school-age child does; a family with no school-age child does not.
 """
@@ -58,8 +59,8 @@ att_verdict AS (
            CASE
                WHEN n < :att_terms OR gap OR possible = 0 THEN 'missing data'
                WHEN excluded THEN 'permanently excluded'
-               WHEN suspensions >= :att_max_suspensions
-                   THEN suspensions || ' suspensions (fewer than ' || :att_max_suspensions || ' required)'
+               WHEN suspensions >= :att_suspensions_fewer_than
+                   THEN suspensions || ' suspensions (fewer than ' || :att_suspensions_fewer_than || ' required)'
                WHEN attended * 100 < CAST(:att_min_percent AS numeric) * possible
                    THEN 'attendance ' || round(attended * 100.0 / possible, 1) || '% is below '
                         || CAST(:att_min_percent AS numeric) || '%'
@@ -95,7 +96,7 @@ def rule_sql(params: AttendanceThresholdParams) -> RuleSQL:
         params={
             "att_terms": params.terms,
             "att_max_gap": MAX_HOLIDAY_DAYS,
-            "att_max_suspensions": params.max_suspensions,
+            "att_suspensions_fewer_than": params.suspensions_fewer_than,
             "att_min_percent": Decimal(str(params.min_percent)),
         },
         evidence_source="attendance_records",
