@@ -24,6 +24,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -118,6 +119,26 @@ def measured(pids: list[int], run: Any) -> tuple[dict[str, float], float]:
     return figures, 1000 * used / max(figures["requests"], 1)
 
 
+def profile(pid: int, out: Path, load: Any) -> None:
+    """py-spy records the process (idle threads left out) while `load` runs; prints the summary."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    recorder = subprocess.Popen(
+        [spy, "record", "--pid", str(pid), "--format", "raw", "--output", str(out), "--rate", "200", "--nonblocking"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        time.sleep(1)
+        figures = load()
+    finally:
+        recorder.send_signal(signal.SIGINT)
+        recorder.wait(timeout=60)
+    print(f"  profiled under wrk: {figures['throughput']:.1f} req/s; py-spy raw profile in {out}")
+    summary = subprocess.run([sys.executable, str(ROOT / "bench" / "_profile.py"), str(out)], capture_output=True,
+                             text=True, check=True).stdout  # fmt: skip
+    print("\n".join("    " + ln for ln in summary.splitlines()))
+
+
 async def databases(server: str, suffix: str) -> tuple[dict[str, str], str]:
     urls = {}
     for part in SERVICES:
@@ -140,6 +161,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="alternating baseline / referrals rounds")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--open-seconds", type=float, default=10.0)
+    parser.add_argument("--profile", type=Path, help="also record a py-spy profile of referrals under wrk here")
     args = parser.parse_args()
     ensure_wrk()
     server = pg_server_url()
@@ -181,6 +203,8 @@ def main() -> None:
             print(line(f"round {r + 1} referrals", f, cpu) + "  (CPU: referrals + cases + outcomes)")
             rss.append({n: rss_mb(pid[n]) for n in ("referrals", "cases", "outcomes")})
             print("  RSS after round: " + ", ".join(f"{n} {v:.0f} MB" for n, v in rss[-1].items()))
+        if args.profile:
+            profile(pid["referrals"], args.profile, lambda: saturate(processes["referrals"].url, tag + 50))
         ratio = statistics.median(o["throughput"] / b["throughput"] for o, b in zip(ours, base, strict=True))
         saturation = statistics.median(o["throughput"] for o in ours)
         rate = 0.7 * saturation

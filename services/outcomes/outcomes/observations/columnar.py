@@ -51,7 +51,6 @@ _PG_EPOCH_DAYS = 10_957
 """Days from 1970-01-01 (arrow's date epoch) to 2000-01-01 (PostgreSQL's)."""
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
 _COPY_TRAILER = struct.pack("!h", -1)
-_KEY = np.dtype([("pid", "V16"), ("start", ">i4"), ("end", ">i4")])
 
 
 @dataclass(frozen=True)
@@ -163,48 +162,44 @@ def parse_attendance(data: bytes, columns: Sequence[str]) -> Attendance | None:
     )
 
 
-def person_ids(rows: Attendance, known: Sequence[str], ids: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's person id (16 bytes; zero where unknown) and whether it names a known person.
+@dataclass(frozen=True)
+class Resolved:
+    """Each row's person and term as small integers, and its natural key as one: person * terms + term."""
 
-    `known[i]` is an identifier value of the people table and `ids[i]` the 16 bytes of its person's id.
-    """
+    pid: np.ndarray
+    """Each row's person id (16 bytes; zeros where nobody is known)."""
+    found: np.ndarray
+    """Whether the row names a known person."""
+    terms: np.ndarray
+    """The file's distinct (term start, term end) pairs as days since 1970, in order: shape (n, 2)."""
+    keys: np.ndarray
+    """person position * len(terms) + term position (int64); meaningful where `found`."""
+
+
+def resolve(rows: Attendance, known: Sequence[str], ids: Sequence[bytes]) -> Resolved:
+    """Key the rows by person and term. `known[i]` is an identifier value of the people table and `ids[i]` the
+    16 bytes of its person's id, `ids` in ascending order: then the keys' order is the natural key's order
+    (person id, term start, term end), the order of attendance_records' unique index."""
     position = pc.index_in(rows.keys, value_set=pa.array(list(known), pa.string()))
     found = np.asarray(position.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
+    person = np.asarray(position.fill_null(len(ids)).to_numpy(zero_copy_only=False), dtype=np.int64)
     table = np.frombuffer(b"".join(ids) + bytes(16), dtype="V16")  # the last entry: zeros, for unknown rows
-    index = np.asarray(position.fill_null(len(ids)).to_numpy(zero_copy_only=False), dtype=np.int64)
-    return table[index], found
+    term_keys = (rows.term_start.astype(np.int64) << 32) | (rows.term_end.astype(np.int64) & 0xFFFFFFFF)
+    distinct, term = np.unique(term_keys, return_inverse=True)
+    terms = np.stack([distinct >> 32, (distinct & 0xFFFFFFFF).astype(np.int32)], axis=1)
+    return Resolved(table[person], found, terms, person * len(distinct) + term.astype(np.int64))
 
 
-def natural_keys(pid: np.ndarray, rows: Attendance) -> np.ndarray:
-    """(person, term start, term end) of each row as 24 comparable bytes."""
-    keys = np.empty(len(pid), dtype=_KEY)
-    keys["pid"], keys["start"], keys["end"] = pid, rows.term_start, rows.term_end
-    return keys.view("V24")
-
-
-def rows_to_load(keys: np.ndarray, found: np.ndarray, stored: np.ndarray) -> np.ndarray:
+def rows_to_load(resolved: Resolved, stored: np.ndarray) -> np.ndarray:
     """Positions of the rows to insert, in the natural key's order: rows naming a known person, the first of
     the file for each person and term (as the careful path: later ones count as already present), and not
-    already `stored` (24-byte keys of rows already in attendance_records)."""
-    candidates = np.flatnonzero(found)
+    already `stored` (keys, as `Resolved.keys`, of rows already in attendance_records)."""
+    candidates = np.flatnonzero(resolved.found)
+    keys, first = np.unique(resolved.keys[candidates], return_index=True)  # sorted; the first of each key
+    load = candidates[first]
     if stored.size:
-        candidates = candidates[~np.isin(keys[candidates], stored)]
-    ordered = candidates[np.argsort(keys[candidates], kind="stable")]  # stable: file order within a key
-    if ordered.size > 1:
-        sorted_keys = keys[ordered]
-        first = np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1]))
-        ordered = ordered[first]
-    return ordered
-
-
-def stored_keys(records: Sequence[tuple[bytes, int, int]]) -> np.ndarray:
-    """24-byte keys of stored rows given as (person id bytes, term start, term end as days since 1970)."""
-    keys = np.empty(len(records), dtype=_KEY)
-    if records:
-        pid, start, end = zip(*records, strict=True)
-        keys["pid"] = np.frombuffer(b"".join(pid), dtype="V16")
-        keys["start"], keys["end"] = start, end
-    return keys.view("V24")
+        load = load[~np.isin(keys, stored)]
+    return load
 
 
 def copy_stream(

@@ -141,25 +141,25 @@ class ObservationsRepository(Repository):
             return None
         return keys, [r["id"] for r in rows]
 
-    async def stored_attendance(
-        self, people: Sequence[uuid.UUID], terms: Sequence[tuple[int, int]]
-    ) -> list[tuple[bytes, int, int]]:
-        """The stored (person, term start, term end) of these people and terms, dates as days since 1970."""
+    async def stored_attendance(self, people: Sequence[uuid.UUID], terms: Sequence[tuple[int, int]]) -> list[int]:
+        """Which of these people's terms are stored, as `person position * len(terms) + term position` (the
+        keys of `columnar.Resolved`); terms as (start, end) in days since 1970. One array back, not a row each."""
         if not people or not terms:
             return []
         driver = await self._driver()
-        rows = await driver.fetch(
+        keys = await driver.fetchval(
             """
-            SELECT a.person_id, a.term_start - DATE '1970-01-01' AS s, a.term_end - DATE '1970-01-01' AS e
-            FROM attendance_records a
-            JOIN unnest($1::uuid[]) AS u(pid) ON a.person_id = u.pid
-            WHERE (a.term_start - DATE '1970-01-01', a.term_end - DATE '1970-01-01')
-                  IN (SELECT * FROM unnest($2::int[], $3::int[]))""",
+            SELECT array_agg((u.i - 1) * $4 + (t.j - 1))
+            FROM unnest($1::uuid[]) WITH ORDINALITY AS u(pid, i)
+            JOIN attendance_records a ON a.person_id = u.pid
+            JOIN unnest($2::int[], $3::int[]) WITH ORDINALITY AS t(s, e, j)
+              ON a.term_start = DATE '1970-01-01' + t.s AND a.term_end = DATE '1970-01-01' + t.e""",
             list(people),
             [t[0] for t in terms],
             [t[1] for t in terms],
+            len(terms),
         )
-        return [(r["person_id"].bytes, r["s"], r["e"]) for r in rows]
+        return list(keys or [])
 
     async def copy_attendance(self, chunks: Iterable[bytes]) -> int | None:
         """One binary COPY of the rows straight into attendance_records, in a savepoint. None when a row
