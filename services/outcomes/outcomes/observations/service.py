@@ -209,10 +209,10 @@ class ObservationsService:
         known, ids = people
         order = sorted(range(len(ids)), key=ids.__getitem__)  # people in id order: rows in the index's order
         known, ids = [known[i] for i in order], [ids[i] for i in order]
-        resolved = columnar.resolve(rows, known, [i.bytes for i in ids])
+        resolved = await asyncio.to_thread(columnar.resolve, rows, known, [i.bytes for i in ids])
         terms = [(int(a), int(b)) for a, b in resolved.terms]
         stored = np.asarray(await self.repo.stored_attendance(ids, terms), dtype=np.int64)
-        load = columnar.rows_to_load(resolved, stored)
+        load = await asyncio.to_thread(columnar.rows_to_load, resolved, stored)
         timer.mark("keys")
         import_id = uuid.uuid4()
         chunks = columnar.copy_stream(

@@ -22,7 +22,7 @@ from referrals.intake.matching import CasesUnavailable, PersonMatch, PersonMatch
 from referrals.intake.people import NamedPerson, kind_details, people_of, person_row, query_for
 from referrals.intake.repository import AuditEntry, IdempotentResponse, IntakeRepository
 from referrals.intake.schemas import MAX_PEOPLE, MaternityReferralCreate, ReferralCreate
-from referrals.models import Referral, ReferralPerson, StatusChange
+from referrals.models import IdempotencyKey, Referral, ReferralPerson, StatusChange
 from referrals.needs import NeedCatalogue
 from referrals.payloads import EVENT_SOURCE, received_payload
 from referrals.triage.hubs import allocate_hub
@@ -52,6 +52,14 @@ class IntakeResult:
     body: dict[str, Any]
     referral_id: uuid.UUID
     replayed: bool
+
+
+class _KeyTaken(Exception):
+    """Another request holds the Idempotency-Key (its row); nothing of this request was written."""
+
+    def __init__(self, earlier: IdempotencyKey) -> None:
+        super().__init__("Idempotency-Key taken")
+        self.earlier = earlier
 
 
 def kind_of(payload: ReferralCreate) -> str:
@@ -91,11 +99,9 @@ class IntakeService:
         if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
             raise BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters")
         owner = principal.agency
-        if idempotency_key is not None:
-            earlier = await self._replay(owner, idempotency_key, request_hash(kind, payload))
-            if earlier is not None:
-                return earlier
-
+        # The key is claimed by the same statement that stores the referral (one round trip for the write); a
+        # request that finds it taken is told so after (`_KeyTaken`): replayed, or refused.
+        digest = request_hash(kind, payload) if idempotency_key is not None else ""
         needs = await self.validate_needs(payload.needs)
         now = datetime.now(UTC)
         people = people_of(payload, now.date())
@@ -111,23 +117,24 @@ class IntakeService:
                 matches = await self.peers.matcher.match_all(self.peers.http, [query_for(p) for p in people])
             except CasesUnavailable:
                 matches = None
-        referral, body = await self.store(
-            principal,
-            payload,
-            people=people,
-            needs=needs,
-            matches=matches,
-            now=now,
-            idempotency=(owner, idempotency_key) if idempotency_key is not None else None,
-        )
+        try:
+            referral, body = await self.store(
+                principal,
+                payload,
+                people=people,
+                needs=needs,
+                matches=matches,
+                now=now,
+                idempotency=(owner, idempotency_key, digest) if idempotency_key is not None else None,
+            )
+        except _KeyTaken as taken:
+            return self._replay(taken.earlier, digest)
         log.info("referral_received", referral_id=str(referral.id), kind=kind, hub=referral.hub)
         return IntakeResult(201, body, referral.id, replayed=False)
 
-    async def _replay(self, owner: str, key: str, digest: str) -> IntakeResult | None:
-        """Claim the key (None: this request is the first), or the first request's response to replay."""
-        earlier = await self.repo.claim_idempotency_key(owner, key, digest)
-        if earlier is None:
-            return None
+    @staticmethod
+    def _replay(earlier: IdempotencyKey, digest: str) -> IntakeResult:
+        """The first request's response under this key (nothing of this request was written), or why not."""
         if earlier.request_hash != digest:
             raise UnprocessableContent(
                 "This Idempotency-Key was used with a different body; use a new key for a new referral",
@@ -160,9 +167,12 @@ class IntakeService:
         matches: list[PersonMatch] | None,
         now: datetime,
         referral_id: uuid.UUID | None = None,
-        idempotency: tuple[str, str] | None = None,
+        idempotency: tuple[str, str, str] | None = None,
     ) -> tuple[Referral, dict[str, Any]]:
-        """Insert a validated referral with its people and first status; publish `referral.received`; audit."""
+        """Insert a validated referral with its people and first status; publish `referral.received`; audit.
+
+        `idempotency`: (owner, key, request hash) to claim with it. Raises `_KeyTaken` when another request holds
+        the key, `Conflict` when the agency already sent this external reference."""
         assert principal.agency is not None
         referral_id = referral_id or uuid.uuid4()
         values = self._referral_values(principal, payload, people, needs, now, matched=matches is not None)
@@ -194,16 +204,23 @@ class IntakeService:
         )
         # The response is known before anything is written, so it is stored under the key in the same statement.
         body = to_read(referral, now, principal=principal).model_dump(mode="json")
-        stored = IdempotentResponse(idempotency[0], idempotency[1], 201, body) if idempotency is not None else None
+        stored = IdempotentResponse(*idempotency, 201, body) if idempotency is not None else None
         # The outbox event (`referral.received`) and the audit row are written by the same statement as the
         # referral (one round trip for the whole intake write) — the rows `publish` and `record_access` would write.
         event = OutboxEvent.new(
             source=EVENT_SOURCE, type="referral.received", subject=str(referral_id), data=received_payload(referral)
         )
         audit = AuditEntry(actor=principal.actor, action="create", record_type="referral", purpose="referral intake")
-        if not await self.repo.insert_referral(
+        inserted = await self.repo.insert_referral(
             values, people_rows, change, event=event, audit=audit, idempotent_response=stored
-        ):
+        )
+        if not inserted.claimed_key and idempotency is not None:
+            earlier = await self.repo.idempotency_key(idempotency[0], idempotency[1])
+            if earlier is not None:
+                if inserted.referral_id is not None:  # written beside a key another request holds: undo it
+                    self._replay(earlier, "")  # raises (no request hash is empty), and the request rolls back
+                raise _KeyTaken(earlier)
+        if inserted.referral_id is None:
             existing = await self.repo.referral_id_for(principal.agency, payload.external_reference)
             raise Conflict(
                 f"Agency {principal.agency} already sent external_reference {payload.external_reference!r}:"
