@@ -113,10 +113,13 @@ def line(name: str, f: dict[str, float], cpu_ms: float | None = None) -> str:
 
 
 def measured(pids: list[int], run: Any) -> tuple[dict[str, float], float]:
-    before = cpu_seconds(pids)
-    figures: dict[str, float] = run()
-    used = cpu_seconds(pids) - before
-    return figures, 1000 * used / max(figures["requests"], 1)
+    """Run a load phase; its figures, and the CPU milliseconds per request of `pids` together (each process's
+    share in `figures["cpu_ms_by_pid"]`)."""
+    before = {pid: cpu_seconds([pid]) for pid in pids}
+    figures: dict[str, Any] = run()
+    served = max(figures["requests"], 1)
+    figures["cpu_ms_by_pid"] = {pid: 1000 * (cpu_seconds([pid]) - before[pid]) / served for pid in pids}
+    return figures, sum(figures["cpu_ms_by_pid"].values())
 
 
 def profile(pid: int, out: Path, load: Any) -> None:
@@ -200,7 +203,9 @@ def main() -> None:
             stack_pids = [pid["referrals"], pid["cases"], pid["outcomes"]]
             f, cpu = measured(stack_pids, lambda t=t: saturate(processes["referrals"].url, t + 1))
             ours.append(f)
-            print(line(f"round {r + 1} referrals", f, cpu) + "  (CPU: referrals + cases + outcomes)")
+            by = f["cpu_ms_by_pid"]
+            split = ", ".join(f"{n} {by[pid[n]]:.1f}" for n in ("referrals", "cases", "outcomes"))
+            print(line(f"round {r + 1} referrals", f, cpu) + f"  (CPU ms/req: {split})")
             rss.append({n: rss_mb(pid[n]) for n in ("referrals", "cases", "outcomes")})
             print("  RSS after round: " + ", ".join(f"{n} {v:.0f} MB" for n, v in rss[-1].items()))
         if args.profile:
