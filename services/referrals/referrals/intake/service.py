@@ -22,11 +22,11 @@ from referrals.intake.matching import CasesUnavailable, PersonMatch, PersonMatch
 from referrals.intake.people import NamedPerson, kind_details, people_of, person_row, query_for
 from referrals.intake.repository import AuditEntry, IdempotentResponse, IntakeRepository
 from referrals.intake.schemas import MAX_PEOPLE, MaternityReferralCreate, ReferralCreate
-from referrals.models import IdempotencyKey, Referral, ReferralPerson, StatusChange
+from referrals.models import IdempotencyKey
 from referrals.needs import NeedCatalogue
 from referrals.payloads import EVENT_SOURCE, received_payload
 from referrals.triage.hubs import allocate_hub
-from referrals.triage.schemas import to_read
+from referrals.triage.schemas import new_referral_read
 from referrals.triage.working_days import decision_due_at
 from shared.auth import Principal
 from shared.errors import BadRequest, Conflict, Forbidden, UnprocessableContent, field_error
@@ -44,6 +44,12 @@ class Peers:
     needs: NeedCatalogue
     matcher: PersonMatcher
     http: httpx.AsyncClient
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReferral:
+    id: uuid.UUID
+    hub: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +174,7 @@ class IntakeService:
         now: datetime,
         referral_id: uuid.UUID | None = None,
         idempotency: tuple[str, str, str] | None = None,
-    ) -> tuple[Referral, dict[str, Any]]:
+    ) -> tuple[StoredReferral, dict[str, Any]]:
         """Insert a validated referral with its people and first status; publish `referral.received`; audit.
 
         `idempotency`: (owner, key, request hash) to claim with it. Raises `_KeyTaken` when another request holds
@@ -199,16 +205,14 @@ class IntakeService:
             "changed_by": principal.actor,
             "reason": None,
         }
-        referral = Referral(
-            **values, people=[ReferralPerson(**row) for row in people_rows], history=[StatusChange(**change)]
-        )
-        # The response is known before anything is written, so it is stored under the key in the same statement.
-        body = to_read(referral, now, principal=principal).model_dump(mode="json")
+        # The response is known before anything is written, so it is stored under the key in the same statement;
+        # it is built from the row values, as the event is (no ORM objects on intake's hot path).
+        body = new_referral_read(values, people_rows, change, now, principal=principal).model_dump(mode="json")
         stored = IdempotentResponse(*idempotency, 201, body) if idempotency is not None else None
         # The outbox event (`referral.received`) and the audit row are written by the same statement as the
         # referral (one round trip for the whole intake write) — the rows `publish` and `record_access` would write.
         event = OutboxEvent.new(
-            source=EVENT_SOURCE, type="referral.received", subject=str(referral_id), data=received_payload(referral)
+            source=EVENT_SOURCE, type="referral.received", subject=str(referral_id), data=received_payload(values)
         )
         audit = AuditEntry(actor=principal.actor, action="create", record_type="referral", purpose="referral intake")
         inserted = await self.repo.insert_referral(
@@ -227,7 +231,7 @@ class IntakeService:
                 f" referral {existing}",
                 existing_referral_id=str(existing),
             )
-        return referral, body
+        return StoredReferral(referral_id, values["hub"]), body
 
     def _referral_values(
         self,
