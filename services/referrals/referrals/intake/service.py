@@ -44,6 +44,12 @@ class Peers:
     needs: NeedCatalogue
     matcher: PersonMatcher
     http: httpx.AsyncClient
+    match_http: httpx.AsyncClient | None = None
+    """The client for the matcher's calls to cases (`intake.transport`); `http` when None."""
+
+    @property
+    def matching_client(self) -> httpx.AsyncClient:
+        return self.match_http or self.http
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +126,7 @@ class IntakeService:
         matches: list[PersonMatch] | None = None
         if self.peers.matcher.claim_inline():
             try:
-                matches = await self.peers.matcher.match_all(self.peers.http, [query_for(p) for p in people])
+                matches = await self.peers.matcher.match_all(self.peers.matching_client, [query_for(p) for p in people])
             except CasesUnavailable:
                 matches = None
         try:
@@ -282,7 +288,9 @@ class IntakeService:
         completed = 0
         for position, referral in enumerate(referrals):
             try:
-                matches = await self.peers.matcher.match_all(self.peers.http, [query_for(p) for p in referral.people])
+                matches = await self.peers.matcher.match_all(
+                    self.peers.matching_client, [query_for(p) for p in referral.people]
+                )
             except CasesUnavailable:
                 for waiting in referrals[position:]:
                     waiting.matching_attempts += 1
