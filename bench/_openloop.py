@@ -29,7 +29,7 @@ from stdnum.gb import upn as upn_lib
 
 
 def _upn(serial: int) -> str:
-    digits = f"8{serial:011d}"
+    digits = f"801{serial:09d}"  # 801: a local authority's number, as the service checks
     return upn_lib.calc_check_digit(digits) + digits
 
 
@@ -102,7 +102,7 @@ async def run(url: str, *, rate: float, seconds: float, token: str, tag: int, co
     head = f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nAuthorization: Bearer {token}\r\n"
     requests = []
     for n in range(total):
-        data = body(f"OPEN-{tag}-{n}", (tag % 1000) * 100_000_000 + 90_000_000 + n, recorded_at)
+        data = body(f"OPEN-{tag}-{n}", (tag % 100) * 10_000_000 + 9_000_000 + n, recorded_at)
         requests.append(
             (
                 head + f"Idempotency-Key: open-{tag}-{n}\r\nContent-Type: application/json\r\n"

@@ -180,7 +180,7 @@ def main() -> None:
         {BASELINE_DB_ENV: plain_url(baseline_url), "PYTHONPATH": str(ROOT / "bench")}, logs,
     )  # fmt: skip
     token = make_token("partner_system", agency="SCH-BENCH", agency_type="school", ttl_seconds=7200)
-    tag = int(time.time()) % 1000
+    tag = int(time.time()) % 50  # + up to 2 x rounds + 101: under 100 (the UPN serials' run digits)
     try:
         asyncio.run(processes.start(timeout=180))
         pid = {name: p.proc.pid for name, p in processes.processes.items() if p.proc is not None}
@@ -210,6 +210,7 @@ def main() -> None:
             print("  RSS after round: " + ", ".join(f"{n} {v:.0f} MB" for n, v in rss[-1].items()))
         if args.profile:
             profile(pid["referrals"], args.profile, lambda: saturate(processes["referrals"].url, tag + 50))
+        failed = sum(int(o["errors"]) for o in ours) + sum(int(b["errors"]) for b in base)
         ratio = statistics.median(o["throughput"] / b["throughput"] for o, b in zip(ours, base, strict=True))
         saturation = statistics.median(o["throughput"] for o in ours)
         rate = 0.7 * saturation
@@ -223,7 +224,10 @@ def main() -> None:
         print(f"  open loop at {rate:.0f}/s, referrals: p50 {at70['p50_ms']:.1f} ms, p99 {at70['p99_ms']:.1f} ms, "
               f"sent {at70['sent_rate']:.0f}/s, send lag p99 {at70['send_lag_p99_ms']:.1f} ms, statuses "
               f"{at70['statuses']}, errors {at70['errors']}  [{load_average()}]")  # fmt: skip
-        target("intake throughput / minimal endpoint", f"{ratio:.3f}x", f">= {RATIO_TARGET}x", ratio >= RATIO_TARGET)
+        figure = f"{ratio:.3f}x" + (f" ({failed} requests failed: not a figure)" if failed else "")
+        target(
+            "intake throughput / minimal endpoint", figure, f">= {RATIO_TARGET}x", ratio >= RATIO_TARGET and not failed
+        )
         ok_70 = at70["p99_ms"] < P99_TARGET_MS and at70["errors"] == 0 and set(at70["statuses"]) == {"201"}
         target("intake p99 at 70% of saturation (open loop)", f"{at70['p99_ms']:.1f} ms at {rate:.0f}/s",
                f"< {P99_TARGET_MS:.0f} ms", ok_70)  # fmt: skip

@@ -31,9 +31,10 @@ function init(args)
   recorded_at = os.date("!%Y-%m-%dT%H:%M:%SZ", os.time() - 3600)
 end
 
--- python-stdnum gb.upn: the check letter of twelve characters is ALPHABET[sum(i * index(c) for i from 2) % 23]
+-- python-stdnum gb.upn: the check letter of twelve characters is ALPHABET[sum(i * index(c) for i from 2) % 23];
+-- the first three digits are a local authority's number (checked by the service): 801, then nine of serial.
 local function upn(serial)
-  local digits = string.format("8%011d", serial)
+  local digits = string.format("801%09d", serial)
   local sum = 0
   for i = 1, 12 do
     local c = digits:sub(i, i)
@@ -60,8 +61,8 @@ end
 
 function request()
   counter = counter + 1
-  -- serials: 7 digits of counter per thread, the run's tag and the thread above them (unique in a run)
-  local serial = (tonumber(run) % 1000) * 100000000 + tid * 10000000 + counter
+  -- serials: 6 digits of counter per thread, the thread and the run's tag above them (unique in a run)
+  local serial = (tonumber(run) % 100) * 10000000 + tid * 1000000 + counter
   local headers = {
     ["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer " .. token,
