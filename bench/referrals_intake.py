@@ -158,6 +158,21 @@ async def databases(server: str, suffix: str) -> tuple[dict[str, str], str]:
     return urls, baseline_url
 
 
+def open_loop_phase(baseline: str, referrals: str, token: str, t: int, rate: float, seconds: float) -> dict[str, Any]:
+    """The open-loop generator at `rate`: first against the baseline (to show it keeps its schedule when the
+    server is not the bottleneck), then against referrals; returns the referrals figures."""
+    check = run_openloop(baseline, token, t, rate=rate, seconds=seconds)
+    print(f"  open loop at {rate:.0f}/s, baseline (generator check): p50 {check['p50_ms']:.1f} ms, p99 "
+          f"{check['p99_ms']:.1f} ms, sent {check['sent_rate']:.0f}/s, send lag p99 {check['send_lag_p99_ms']:.1f}"
+          f" ms, generator CPU {check['generator_cpu_share']:.0%} of a core, statuses {check['statuses']}"
+          f"  [{load_average()}]")  # fmt: skip
+    at70 = run_openloop(referrals, token, t + 1, rate=rate, seconds=seconds)
+    print(f"  open loop at {rate:.0f}/s, referrals: p50 {at70['p50_ms']:.1f} ms, p99 {at70['p99_ms']:.1f} ms, "
+          f"sent {at70['sent_rate']:.0f}/s, send lag p99 {at70['send_lag_p99_ms']:.1f} ms, statuses "
+          f"{at70['statuses']}, errors {at70['errors']}  [{load_average()}]")  # fmt: skip
+    return at70
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="per saturation phase")
@@ -214,16 +229,7 @@ def main() -> None:
         ratio = statistics.median(o["throughput"] / b["throughput"] for o, b in zip(ours, base, strict=True))
         saturation = statistics.median(o["throughput"] for o in ours)
         rate = 0.7 * saturation
-        t = tag + 100
-        check = run_openloop(baseline.url, token, t, rate=rate, seconds=args.open_seconds)
-        print(f"  open loop at {rate:.0f}/s, baseline (generator check): p50 {check['p50_ms']:.1f} ms, p99 "
-              f"{check['p99_ms']:.1f} ms, sent {check['sent_rate']:.0f}/s, send lag p99 {check['send_lag_p99_ms']:.1f}"
-              f" ms, generator CPU {check['generator_cpu_share']:.0%} of a core, statuses {check['statuses']}"
-              f"  [{load_average()}]")  # fmt: skip
-        at70 = run_openloop(processes["referrals"].url, token, t + 1, rate=rate, seconds=args.open_seconds)
-        print(f"  open loop at {rate:.0f}/s, referrals: p50 {at70['p50_ms']:.1f} ms, p99 {at70['p99_ms']:.1f} ms, "
-              f"sent {at70['sent_rate']:.0f}/s, send lag p99 {at70['send_lag_p99_ms']:.1f} ms, statuses "
-              f"{at70['statuses']}, errors {at70['errors']}  [{load_average()}]")  # fmt: skip
+        at70 = open_loop_phase(baseline.url, processes["referrals"].url, token, tag + 100, rate, args.open_seconds)
         figure = f"{ratio:.3f}x" + (f" ({failed} requests failed: not a figure)" if failed else "")
         target(
             "intake throughput / minimal endpoint", figure, f">= {RATIO_TARGET}x", ratio >= RATIO_TARGET and not failed
