@@ -12,7 +12,7 @@ from sqlalchemy import Row, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from outcomes.models import ObservationImport
-from outcomes.observations import columnar, importing
+from outcomes.observations import importing
 from outcomes.repository import Repository
 from shared.errors import UnprocessableContent, field_error
 
@@ -165,6 +165,8 @@ class ObservationsRepository(Repository):
         """One binary COPY of the rows straight into attendance_records, in a savepoint. None when a row
         conflicts with a stored one (a load the lock did not order, say) or breaks a check: the COPY is rolled
         back and the caller takes the careful path."""
+        from outcomes.observations.columnar import COPY_COLUMNS  # pyarrow: imported on first use (idle RSS)
+
         driver = await self._driver()
 
         async def source() -> AsyncIterator[bytes]:
@@ -174,7 +176,7 @@ class ObservationsRepository(Repository):
         try:
             async with self.session.begin_nested():
                 status = await driver.copy_to_table(
-                    "attendance_records", source=source(), columns=list(columnar.COPY_COLUMNS), format="binary"
+                    "attendance_records", source=source(), columns=list(COPY_COLUMNS), format="binary"
                 )
         except (asyncpg.UniqueViolationError, asyncpg.CheckViolationError, asyncpg.DataError):
             return None

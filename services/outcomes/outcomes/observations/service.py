@@ -11,12 +11,10 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
-import numpy as np
-import pyarrow.compute as pc
 import structlog
 
 from outcomes.config import Settings
-from outcomes.observations import columnar, importing
+from outcomes.observations import importing
 from outcomes.observations.repository import ObservationsRepository
 from outcomes.observations.schemas import ImportReport, KindReport, ObservationBatch, RowError
 from shared.auth import Principal
@@ -196,6 +194,12 @@ class ObservationsService:
     ) -> ImportReport | None:
         """The fast load of an attendance file (`columnar`): None when it cannot vouch for every row or a row
         conflicts, and then nothing of it is stored and the careful path runs."""
+        # imported on first use: pyarrow and numpy would add ~50 MB to every idle outcomes process
+        import numpy as np
+        import pyarrow.compute as pc
+
+        from outcomes.observations import columnar
+
         timer = _Phases()
         rows = await asyncio.to_thread(columnar.parse_attendance, data, columns)  # CPU-bound: off the event loop
         timer.mark("parse")
