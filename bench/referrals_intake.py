@@ -240,8 +240,8 @@ def main() -> None:
         if len(rss) >= 2:
             growth = max(rss[-1][n] / rss[0][n] - 1 for n in rss[0])
             target("RSS growth after a second identical intake round", f"{growth:+.1%}", "<= +20%", growth <= 0.2)
-            worst = max(rss[-1].values())
-            target("RSS after the intake benchmark", f"{worst:.0f} MB (largest process)", "< 150 MB", worst < 150)
+            # the figure the issue asks for beside the growth; the 150 MB target is idle RSS (bench/idle_memory.py)
+            print("  RSS after the intake benchmark: " + ", ".join(f"{n} {v:.0f} MB" for n, v in rss[-1].items()))
     finally:
         stop(processes)
         for name in [*(f"eh_bench_{p.name}_{suffix}" for p in SERVICES), f"eh_bench_baseline_{suffix}"]:
