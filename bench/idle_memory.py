@@ -11,6 +11,7 @@ import time
 
 import httpx
 import psutil
+from bench_common import target
 
 from earlyhelp.database import migrate_all, open_server
 from earlyhelp.platform import PARTS, REPO_ROOT, process_env
@@ -62,6 +63,7 @@ def main() -> None:
             worst = max(worst, rss)
             print(f"{child.name:<10} {rss:>8.1f}   {'ok' if rss < TARGET_MB else 'OVER'}")
         print(f"largest: {worst:.1f} MB")
+        target("idle RSS per process", f"{worst:.0f} MB (largest)", f"< {TARGET_MB} MB", worst < TARGET_MB)
     finally:
         supervisor.stop_all()
         server.stop()

@@ -1,350 +1,252 @@
-"""Benchmark: referral intake throughput and latency against a minimal FastAPI + asyncpg baseline.
+"""Benchmark: referral intake with the whole stack running, against a minimal FastAPI + asyncpg endpoint.
 
-Both run the same way in the same run: one uvicorn process each, on a fresh database of the same embedded
-PostgreSQL, driven by the same closed-loop load generator. The referrals endpoint is the real one —
-`POST /v1/referrals/maternity` with validation, Idempotency-Key, hub allocation, deadline, outbox event and
-audit row in one transaction — with cases and outcomes down (matching pending, built-in need codes), so the
-figures are of intake itself. The baseline parses the same JSON body and does one INSERT.
+Referrals, cases and outcomes run as real processes on fresh migrated databases of the same PostgreSQL, wired
+to each other as `earlyhelp up` wires them (tests/e2e/stack.py), rate limits off. The baseline parses the same
+JSON body and does one INSERT. Load comes from outside the Python processes:
 
-Prints for each: saturation throughput (requests/s) with p50/p99, then the referrals p50/p99 at 70% of its
-saturation (open loop, fixed arrival rate), and the throughput ratio. Targets (DESIGN.md §7): ratio ≥ 0.5,
-p99 under 50 ms at 70% of saturation.
+* saturation: `wrk -t1 -c32` (Debian's package) with bench/wrk/school_referrals.lua, every request a new school
+  referral (unique Idempotency-Key, external reference and valid UPN); the two servers alternate, round after
+  round, in the same run, so both see the same machine;
+* p99 at 70% of saturation: bench/_openloop.py, an open-loop generator in its own process (wrk is closed-loop
+  and wrk2 is not in Debian). It is first pointed at the baseline at the same rate, to show it keeps its
+  schedule (send lag, its own CPU share) when the server is not the bottleneck.
 
-Run with `make bench` or `.venv/bin/python bench/referrals_intake.py [--seconds 10] [--concurrency 32]`.
+Prints each phase with the load average, server CPU per request, RSS after each round (no growth > 20% after a
+second identical round: no leak), and the targets of issue 20 as `TARGET` lines.
+
+Run with `make bench` or `.venv/bin/python bench/referrals_intake.py [--seconds 10] [--rounds 2]`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import shutil
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
-import orjson
-from fastapi import FastAPI, Request, Response
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
+from _baseline import BASELINE_DB_ENV, TABLE_DDL  # noqa: E402
+from bench_common import load_average, target  # noqa: E402
+
+from earlyhelp.platform import SERVICES  # noqa: E402
 from shared.db import plain_url  # noqa: E402
 from shared.migrate import with_database  # noqa: E402
-from tests.support import (  # noqa: E402
-    ServiceProcesses,
-    auth,
-    common_test_env,
-    drop_database,
-    free_port,
-    make_token,
-    migrated_database,
-    pg_server_url,
-)
-from tests.support.factories import nhs_number_for  # noqa: E402
+from tests.e2e.stack import _processes, seed_hubs, stop  # noqa: E402
+from tests.support import drop_database, make_token, migrated_database, pg_server_url  # noqa: E402
 
-BASELINE_DB_ENV = "REFERRALS_BENCH_BASELINE_DB"
+LUA = ROOT / "bench" / "wrk" / "school_referrals.lua"
+PATH = "/v1/referrals/school"
+RATIO_TARGET = 0.25
+P99_TARGET_MS = 50.0
 
 
-# --- the baseline: minimal FastAPI + asyncpg, one INSERT --------------------------------------------------
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk is not installed: `make bench` installs it (Debian: apt-get install wrk)")
+    return found
 
 
-def baseline_app() -> Any:
-    """`uvicorn referrals_intake:baseline_app --factory`: parse the JSON body, INSERT it, answer 201."""
-    state: dict[str, asyncpg.Pool] = {}
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        state["pool"] = await asyncpg.create_pool(os.environ[BASELINE_DB_ENV], min_size=10, max_size=20)
-        yield
-        await state["pool"].close()
-
-    app = FastAPI(lifespan=lifespan)
-
-    @app.get("/readyz")
-    async def ready() -> dict[str, str]:
-        return {"status": "ready"}
-
-    @app.post("/v1/referrals/maternity")
-    async def create(request: Request) -> Response:
-        body = orjson.loads(await request.body())
-        referral_id = uuid.uuid4()
-        async with state["pool"].acquire() as conn:
-            await conn.execute(
-                "INSERT INTO referrals (id, external_reference, body) VALUES ($1, $2, $3)",
-                referral_id,
-                body["external_reference"],
-                orjson.dumps(body).decode(),
-            )
-        return Response(orjson.dumps({"id": str(referral_id)}), status_code=201, media_type="application/json")
-
-    return app
-
-
-# --- load -------------------------------------------------------------------------------------------------
-
-
-def payload(i: int) -> bytes:
-    today = datetime.now(UTC).date()
-    body = {
-        "external_reference": f"BENCH-{i}-{uuid.uuid4().hex[:8]}",
-        "referrer": {"name": "Midwife Asha Patel", "role": "community midwife", "email": "asha@nhs.example"},
-        "needs": ["health", "early_years"],
-        "reason": "Low mood in pregnancy; overcrowded housing.",
-        "consent": {
-            "given": True,
-            "given_by": "Zoë O'Neill",
-            "recorded_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
-            "method": "verbal",
-        },
-        "lawful_basis": "consent",
-        "expectant_parent": {
-            "given_name": "Zoë", "family_name": "O'Neill", "date_of_birth": "1996-05-17",
-            "nhs_number": nhs_number_for(i),
-            "postcode": "LS6 1AA", "address": "1 Hyde Park Road, Leeds",
-        },
-        "other_parent": {"given_name": "Thanh", "family_name": "Nguyễn", "date_of_birth": "1994-02-01"},
-        "expected_delivery_date": (today + timedelta(weeks=12)).isoformat(),
-        "gestation_weeks": 28,
-        "vulnerabilities": ["perinatal_mental_health", "housing"],
-        "children": [
-            {"given_name": "Mia", "family_name": "O'Neill", "date_of_birth": (today - timedelta(days=700)).isoformat()}
-        ],
-    }  # fmt: skip
-    return orjson.dumps(body)
-
-
-class Counter:
-    def __init__(self) -> None:
-        self.i = 0
-
-    def next(self) -> int:
-        self.i += 1
-        return self.i
-
-
-async def _post(client: httpx.AsyncClient, url: str, headers: dict[str, str], counter: Counter) -> float:
-    i = counter.next()
-    keyed = {**headers, "Idempotency-Key": f"bench-{i}-{uuid.uuid4().hex[:6]}"}
-    started = time.perf_counter()
-    try:
-        response = await client.post(url, content=payload(i), headers=keyed)
-    except (httpx.ReadError, httpx.RemoteProtocolError):
-        # a kept-alive connection the server closed as it was reused: retry once with the same key, as a real
-        # partner client does (the key makes it safe); the latency counts both attempts
-        response = await client.post(url, content=payload(i), headers=keyed)
-    elapsed = time.perf_counter() - started
-    if response.status_code != 201:
-        raise RuntimeError(f"{url} answered {response.status_code}: {response.text[:300]}")
-    return elapsed
-
-
-async def closed_loop(url: str, headers: dict[str, str], *, seconds: float, concurrency: int) -> dict[str, float]:
-    """`concurrency` clients each sending back to back for `seconds`: the saturation throughput."""
-    latencies: list[float] = []
-    counter = Counter()
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-        for _ in range(concurrency):  # warm up connections and the server's first-request paths
-            await _post(client, url, headers, counter)
-        deadline = time.perf_counter() + seconds
-
-        async def worker() -> None:
-            while time.perf_counter() < deadline:
-                latencies.append(await _post(client, url, headers, counter))
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    return _figures(latencies, elapsed) | {"warm_up_requests": concurrency}
-
-
-async def open_loop(url: str, headers: dict[str, str], *, rate: float, seconds: float) -> dict[str, float]:
-    """Requests arriving at a fixed rate, whatever the latency (no coordinated omission)."""
-    latencies: list[float] = []
-    counter = Counter()
-    tasks: list[asyncio.Task[None]] = []
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-
-        async def one() -> None:
-            latencies.append(await _post(client, url, headers, counter))
-
-        started = time.perf_counter()
-        total = int(rate * seconds)
-        for n in range(total):
-            delay = started + n / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one()))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - started
-    return _figures(latencies, elapsed)
-
-
-async def _without_audit_lock(url: str) -> None:
-    """Redefine the audit chain trigger without its advisory lock, to measure what the lock costs."""
-    conn = await asyncpg.connect(plain_url(url))
-    try:
-        source = await conn.fetchval("SELECT prosrc FROM pg_proc WHERE proname = 'audit_log_chain'")
-        unlocked = source.replace("PERFORM pg_advisory_xact_lock(hashtext('audit_log_chain'));", "")
-        await conn.execute(
-            f"CREATE OR REPLACE FUNCTION audit_log_chain() RETURNS trigger LANGUAGE plpgsql AS $body${unlocked}$body$"
-        )
-    finally:
-        await conn.close()
-
-
-def _cpu_seconds(pid: int | None) -> float | None:
-    """CPU time (user + system) a process has used so far, from /proc (None where there is no /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-async def measured(pid: int | None, run: Any) -> dict[str, float]:
-    """Run a load phase and add the server's CPU milliseconds per request: unlike throughput on a shared,
-    loaded machine, that figure hardly depends on what else is running."""
-    before = _cpu_seconds(pid)
-    figures: dict[str, float] = await run
-    after = _cpu_seconds(pid)
-    if before is not None and after is not None:
-        served = figures["requests"] + figures.get("warm_up_requests", 0)
-        figures["cpu_ms"] = 1000 * (after - before) / served
-    return figures
-
-
-def _pid(process: Any) -> int | None:
-    return process.proc.pid if process.proc is not None else None
-
-
-def _figures(latencies: list[float], elapsed: float) -> dict[str, float]:
-    ordered = sorted(latencies)
-    q = statistics.quantiles(ordered, n=100, method="inclusive")
+def run_wrk(url: str, token: str, tag: int, *, seconds: float, connections: int) -> dict[str, float]:
+    env = {**os.environ, "WRK_TOKEN": token, "WRK_RUN": str(tag), "WRK_PATH": PATH}
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:.0f}s", "--timeout", "10s", "-s", str(LUA), url]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
+    line = next((ln for ln in out.splitlines() if ln.startswith("WRKJSON ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no summary:\n{out}")
+    r = json.loads(line.removeprefix("WRKJSON "))
+    errors = r["connect"] + r["read"] + r["write"] + r["status"] + r["timeout"]
     return {
-        "requests": len(ordered),
-        "throughput": len(ordered) / elapsed,
-        "p50_ms": q[49] * 1000,
-        "p99_ms": q[98] * 1000,
+        "requests": r["requests"],
+        "throughput": r["requests"] / (r["duration_us"] / 1e6),
+        "p50_ms": r["p50_us"] / 1000,
+        "p99_ms": r["p99_us"] / 1000,
+        "errors": errors,
+        "non_2xx": r["status"],
     }
 
 
-def _line(name: str, f: dict[str, float]) -> str:
-    cpu = f"   server CPU {f['cpu_ms']:5.2f} ms/request" if "cpu_ms" in f else ""
+def run_openloop(url: str, token: str, tag: int, *, rate: float, seconds: float) -> dict[str, Any]:
+    cmd = [sys.executable, str(ROOT / "bench" / "_openloop.py"), "--url", url + PATH, "--rate", f"{rate:.1f}",
+           "--seconds", str(seconds), "--token", token, "--run", str(tag)]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120, check=True).stdout
+    line = next(ln for ln in out.splitlines() if ln.startswith("OPENLOOPJSON "))
+    result: dict[str, Any] = json.loads(line.removeprefix("OPENLOOPJSON "))
+    return result
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        times = psutil.Process(pid).cpu_times()
+        total += times.user + times.system
+    return total
+
+
+def rss_mb(pid: int) -> float:
+    return psutil.Process(pid).memory_info().rss / 1e6
+
+
+def line(name: str, f: dict[str, float], cpu_ms: float | None = None) -> str:
+    cpu = f"  server CPU {cpu_ms:5.2f} ms/req" if cpu_ms is not None else ""
+    bad = f"  ERRORS {int(f['errors'])} (non-2xx {int(f['non_2xx'])})" if f["errors"] else ""
     return (
-        f"{name:<34} {f['throughput']:8.1f} req/s   p50 {f['p50_ms']:7.1f} ms   p99 {f['p99_ms']:7.1f} ms"
-        f"   ({int(f['requests'])} requests){cpu}"
+        f"  {name:<26} {f['throughput']:8.1f} req/s  p50 {f['p50_ms']:7.1f} ms  p99 {f['p99_ms']:7.1f} ms"
+        f"  ({int(f['requests'])} req){cpu}{bad}  [{load_average()}]"
     )
 
 
-async def main() -> None:
+def measured(pids: list[int], run: Any) -> tuple[dict[str, float], float]:
+    """Run a load phase; its figures, and the CPU milliseconds per request of `pids` together (each process's
+    share in `figures["cpu_ms_by_pid"]`)."""
+    before = {pid: cpu_seconds([pid]) for pid in pids}
+    figures: dict[str, Any] = run()
+    served = max(figures["requests"], 1)
+    figures["cpu_ms_by_pid"] = {pid: 1000 * (cpu_seconds([pid]) - before[pid]) / served for pid in pids}
+    return figures, sum(figures["cpu_ms_by_pid"].values())
+
+
+def profile(pid: int, out: Path, load: Any) -> None:
+    """py-spy records the process (idle threads left out) while `load` runs; prints the summary."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    recorder = subprocess.Popen(
+        [spy, "record", "--pid", str(pid), "--format", "raw", "--output", str(out), "--rate", "200", "--nonblocking"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        time.sleep(1)
+        figures = load()
+    finally:
+        recorder.send_signal(signal.SIGINT)
+        recorder.wait(timeout=60)
+    print(f"  profiled under wrk: {figures['throughput']:.1f} req/s; py-spy raw profile in {out}")
+    summary = subprocess.run([sys.executable, str(ROOT / "bench" / "_profile.py"), str(out)], capture_output=True,
+                             text=True, check=True).stdout  # fmt: skip
+    print("\n".join("    " + ln for ln in summary.splitlines()))
+
+
+async def databases(server: str, suffix: str) -> tuple[dict[str, str], str]:
+    urls = {}
+    for part in SERVICES:
+        assert part.service_dir is not None
+        urls[part.name] = await migrated_database(server, f"eh_bench_{part.name}_{suffix}", part.service_dir)
+    await seed_hubs(urls["cases"])
+    admin = await asyncpg.connect(plain_url(with_database(server, "postgres")))
+    await admin.execute(f'CREATE DATABASE "eh_bench_baseline_{suffix}"')
+    await admin.close()
+    baseline_url = with_database(server, f"eh_bench_baseline_{suffix}")
+    conn = await asyncpg.connect(plain_url(baseline_url))
+    await conn.execute(TABLE_DDL)
+    await conn.close()
+    return urls, baseline_url
+
+
+def open_loop_phase(baseline: str, referrals: str, token: str, t: int, rate: float, seconds: float) -> dict[str, Any]:
+    """The open-loop generator at `rate`: first against the baseline (to show it keeps its schedule when the
+    server is not the bottleneck), then against referrals; returns the referrals figures."""
+    check = run_openloop(baseline, token, t, rate=rate, seconds=seconds)
+    print(f"  open loop at {rate:.0f}/s, baseline (generator check): p50 {check['p50_ms']:.1f} ms, p99 "
+          f"{check['p99_ms']:.1f} ms, sent {check['sent_rate']:.0f}/s, send lag p99 {check['send_lag_p99_ms']:.1f}"
+          f" ms, generator CPU {check['generator_cpu_share']:.0%} of a core, statuses {check['statuses']}"
+          f"  [{load_average()}]")  # fmt: skip
+    at70 = run_openloop(referrals, token, t + 1, rate=rate, seconds=seconds)
+    print(f"  open loop at {rate:.0f}/s, referrals: p50 {at70['p50_ms']:.1f} ms, p99 {at70['p99_ms']:.1f} ms, "
+          f"sent {at70['sent_rate']:.0f}/s, send lag p99 {at70['send_lag_p99_ms']:.1f} ms, statuses "
+          f"{at70['statuses']}, errors {at70['errors']}  [{load_average()}]")  # fmt: skip
+    return at70
+
+
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument(
-        "--diagnose-audit-lock",
-        action="store_true",
-        help="also run intake on a copy whose audit chain trigger takes no lock (breaks the chain: diagnosis only)",
-    )
+    parser.add_argument("--seconds", type=float, default=10.0, help="per saturation phase")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating baseline / referrals rounds")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--open-seconds", type=float, default=10.0)
+    parser.add_argument("--profile", type=Path, help="also record a py-spy profile of referrals under wrk here")
     args = parser.parse_args()
-
+    ensure_wrk()
     server = pg_server_url()
     suffix = uuid.uuid4().hex[:6]
-    referrals_db_name, baseline_db_name = f"eh_bench_referrals_{suffix}", f"eh_bench_baseline_{suffix}"
-    referrals_url = await migrated_database(server, referrals_db_name, ROOT / "services" / "referrals")
-    admin = await asyncpg.connect(plain_url(with_database(server, "postgres")))
-    await admin.execute(f'CREATE DATABASE "{baseline_db_name}"')
-    await admin.close()
-    baseline_url = with_database(server, baseline_db_name)
-    conn = await asyncpg.connect(plain_url(baseline_url))
-    await conn.execute(
-        "CREATE TABLE referrals (id uuid PRIMARY KEY, external_reference text NOT NULL UNIQUE, body jsonb NOT NULL,"
-        " received_at timestamptz NOT NULL DEFAULT now())"
-    )
-    await conn.close()
-
-    dead = f"http://127.0.0.1:{free_port()}"
-    logs = Path(tempfile.mkdtemp(prefix="bench-referrals-"))
-    processes = ServiceProcesses()
-    ref_port, base_port = free_port(), free_port()
-    referrals = processes.add(
-        "referrals",
-        "referrals.app:create_app",
-        {
-            **common_test_env("REFERRALS", referrals_url, ref_port),
-            "REFERRALS_CASES_URL": dead,
-            "REFERRALS_OUTCOMES_URL": dead,
-            "REFERRALS_LOG_LEVEL": "WARNING",
-            "REFERRALS_DATABASE_POOL_SIZE": "20",
-        },
-        logs,
-        port=ref_port,
-    )
+    urls, baseline_url = asyncio.run(databases(server, suffix))
+    logs = Path(tempfile.mkdtemp(prefix="bench-intake-"))
+    processes = _processes(urls, logs, gateway=False)
+    for name in ("referrals", "cases", "outcomes"):
+        processes[name].env[f"{name.upper()}_LOG_LEVEL"] = "WARNING"
+    processes["referrals"].env["REFERRALS_DATABASE_POOL_SIZE"] = "20"
     baseline = processes.add(
-        "baseline",
-        "referrals_intake:baseline_app",
-        {BASELINE_DB_ENV: plain_url(baseline_url), "PYTHONPATH": str(ROOT / "bench")},
-        logs,
-        port=base_port,
-    )
-    headers = {
-        **auth(make_token("partner_system", agency="MAT-BENCH", agency_type="maternity")),
-        "content-type": "application/json",
-    }
+        "baseline", "_baseline:baseline_app",
+        {BASELINE_DB_ENV: plain_url(baseline_url), "PYTHONPATH": str(ROOT / "bench")}, logs,
+    )  # fmt: skip
+    token = make_token("partner_system", agency="SCH-BENCH", agency_type="school", ttl_seconds=7200)
+    tag = int(time.time()) % 50  # + up to 2 x rounds + 101: under 100 (the UPN serials' run digits)
     try:
-        await processes.start(timeout=120)
-        print(f"referrals intake benchmark: {args.seconds:.0f} s per phase, {args.concurrency} concurrent clients")
-        base = await measured(
-            _pid(baseline),
-            closed_loop(
-                f"{baseline.url}/v1/referrals/maternity", headers, seconds=args.seconds, concurrency=args.concurrency
-            ),
+        asyncio.run(processes.start(timeout=180))
+        pid = {name: p.proc.pid for name, p in processes.processes.items() if p.proc is not None}
+        print(f"referral intake, whole stack (logs in {logs}); wrk -t1 -c{args.connections} -d{args.seconds:.0f}s")
+        # warm both servers (first-request paths, pools) before anything is timed
+        run_wrk(baseline.url, token, tag, seconds=2, connections=args.connections)
+        run_wrk(processes["referrals"].url, token, tag + 1, seconds=2, connections=args.connections)
+
+        def saturate(url: str, t: int) -> dict[str, float]:
+            return run_wrk(url, token, t, seconds=args.seconds, connections=args.connections)
+
+        ours: list[dict[str, float]] = []
+        base: list[dict[str, float]] = []
+        rss: list[dict[str, float]] = []
+        for r in range(args.rounds):
+            t = tag + 2 + 2 * r
+            f, cpu = measured([pid["baseline"]], lambda t=t: saturate(baseline.url, t))
+            base.append(f)
+            print(line(f"round {r + 1} baseline", f, cpu))
+            stack_pids = [pid["referrals"], pid["cases"], pid["outcomes"]]
+            f, cpu = measured(stack_pids, lambda t=t: saturate(processes["referrals"].url, t + 1))
+            ours.append(f)
+            by = f["cpu_ms_by_pid"]
+            split = ", ".join(f"{n} {by[pid[n]]:.1f}" for n in ("referrals", "cases", "outcomes"))
+            print(line(f"round {r + 1} referrals", f, cpu) + f"  (CPU ms/req: {split})")
+            rss.append({n: rss_mb(pid[n]) for n in ("referrals", "cases", "outcomes")})
+            print("  RSS after round: " + ", ".join(f"{n} {v:.0f} MB" for n, v in rss[-1].items()))
+        if args.profile:
+            profile(pid["referrals"], args.profile, lambda: saturate(processes["referrals"].url, tag + 50))
+        failed = sum(int(o["errors"]) for o in ours) + sum(int(b["errors"]) for b in base)
+        ratio = statistics.median(o["throughput"] / b["throughput"] for o, b in zip(ours, base, strict=True))
+        saturation = statistics.median(o["throughput"] for o in ours)
+        rate = 0.7 * saturation
+        at70 = open_loop_phase(baseline.url, processes["referrals"].url, token, tag + 100, rate, args.open_seconds)
+        figure = f"{ratio:.3f}x" + (f" ({failed} requests failed: not a figure)" if failed else "")
+        target(
+            "intake throughput / minimal endpoint", figure, f">= {RATIO_TARGET}x", ratio >= RATIO_TARGET and not failed
         )
-        print(_line("baseline (FastAPI + asyncpg INSERT)", base))
-        ours = await measured(
-            _pid(referrals),
-            closed_loop(
-                f"{referrals.url}/v1/referrals/maternity", headers, seconds=args.seconds, concurrency=args.concurrency
-            ),
-        )
-        print(_line("referrals intake (saturation)", ours))
-        rate = 0.7 * ours["throughput"]
-        at_70 = await measured(
-            _pid(referrals),
-            open_loop(f"{referrals.url}/v1/referrals/maternity", headers, rate=rate, seconds=args.seconds),
-        )
-        print(_line(f"referrals intake at 70% ({rate:.0f}/s)", at_70))
-        ratio = ours["throughput"] / base["throughput"]
-        print(f"throughput ratio referrals / baseline: {ratio:.2f}  (target >= 0.50)")
-        print(f"p99 at 70% of saturation: {at_70['p99_ms']:.1f} ms  (target < 50 ms)")
-        if "cpu_ms" in ours and "cpu_ms" in base:
-            print(
-                f"server CPU per request referrals / baseline: {ours['cpu_ms']:.2f} / {base['cpu_ms']:.2f} ms"
-                f" = {ours['cpu_ms'] / base['cpu_ms']:.1f}x  (the load-independent view of the ratio)"
-            )
-        print(f"load average during the run: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-        if args.diagnose_audit_lock:
-            await _without_audit_lock(referrals_url)
-            unlocked = await closed_loop(
-                f"{referrals.url}/v1/referrals/maternity", headers, seconds=args.seconds, concurrency=args.concurrency
-            )
-            print(_line("intake, audit chain lock removed", unlocked))
-            print("  (diagnosis only: without the lock the audit chain is not valid)")
+        ok_70 = at70["p99_ms"] < P99_TARGET_MS and at70["errors"] == 0 and set(at70["statuses"]) == {"201"}
+        target("intake p99 at 70% of saturation (open loop)", f"{at70['p99_ms']:.1f} ms at {rate:.0f}/s",
+               f"< {P99_TARGET_MS:.0f} ms", ok_70)  # fmt: skip
+        if len(rss) >= 2:
+            growth = max(rss[-1][n] / rss[0][n] - 1 for n in rss[0])
+            target("RSS growth after a second identical intake round", f"{growth:+.1%}", "<= +20%", growth <= 0.2)
+            # the figure the issue asks for beside the growth; the 150 MB target is idle RSS (bench/idle_memory.py)
+            print("  RSS after the intake benchmark: " + ", ".join(f"{n} {v:.0f} MB" for n, v in rss[-1].items()))
     finally:
-        processes.stop()
-        await drop_database(server, referrals_db_name)
-        await drop_database(server, baseline_db_name)
+        stop(processes)
+        for name in [*(f"eh_bench_{p.name}_{suffix}" for p in SERVICES), f"eh_bench_baseline_{suffix}"]:
+            asyncio.run(drop_database(server, name))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -14,6 +14,7 @@ import hashlib
 import json
 import time
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -294,6 +295,38 @@ def mint_token(
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": public_jwk(key)["kid"]})
 
 
+# --- verified-token cache --------------------------------------------------------------------------------
+# A partner system sends the same token with every request until it expires: verifying its RSA signature and
+# claims each time cost intake more CPU than its database write. The Principal of a token that verified is
+# kept, keyed by the token's SHA-256, until the token's own `exp` and at most the verifier's JWKS `max_age`
+# (whichever comes first), per verifier (issuer and audience), at most VERIFIED_TOKENS_MAX tokens (the oldest
+# dropped first). So a token whose signing key is withdrawn from the JWKS stops being accepted within `max_age`,
+# as with no cache.
+
+VERIFIED_TOKENS_MAX = 4096
+_verified: weakref.WeakKeyDictionary[TokenVerifier, dict[bytes, tuple[Principal, float, float]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def verify_cached(verifier: TokenVerifier, token: str) -> Principal:
+    """`verifier.verify(token)`, remembered until the token expires (see above)."""
+    cache = _verified.setdefault(verifier, {})
+    digest = hashlib.sha256(token.encode()).digest()
+    hit = cache.get(digest)
+    if hit is not None:
+        if time.time() < hit[1] and verifier._clock() < hit[2]:
+            return hit[0]
+        del cache[digest]
+    principal = await verifier.verify(token)
+    expires = jwt.decode(token, options={"verify_signature": False}).get("exp")  # verified just above
+    if isinstance(expires, int | float):
+        while len(cache) >= VERIFIED_TOKENS_MAX:
+            del cache[next(iter(cache))]
+        cache[digest] = (principal, float(expires), verifier._clock() + verifier.max_age)
+    return principal
+
+
 # --- FastAPI dependencies ---------------------------------------------------------------------------------
 
 
@@ -316,7 +349,7 @@ async def get_principal(request: Request) -> Principal:
         principal = verified
     else:
         verifier: TokenVerifier = request.app.state.verifier
-        principal = await verifier.verify(token)
+        principal = await verify_cached(verifier, token.strip())
     request.state.principal = principal
     return principal
 

@@ -10,7 +10,7 @@ from typing import TypeVar
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.auth import VERIFIED_STATE, Principal, bearer_token
+from shared.auth import VERIFIED_STATE, Principal, bearer_token, verify_cached
 from shared.errors import PayloadTooLarge, ServiceUnavailable, TooManyRequests, problem_response
 
 V = TypeVar("V")
@@ -154,7 +154,7 @@ async def _verified_principal(scope: Scope) -> Principal | None:
     if token is None or verifier is None:
         return None
     try:
-        principal: Principal = await verifier.verify(token)
+        principal: Principal = await verify_cached(verifier, token)
     except Exception:  # any refusal: the dependency verifies again and answers the 401 itself
         return None
     scope.setdefault("state", {})[VERIFIED_STATE] = principal

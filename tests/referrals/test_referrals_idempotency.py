@@ -42,6 +42,19 @@ async def test_same_key_different_body_is_422(client: httpx.AsyncClient) -> None
     assert other.json()["errors"][0]["pointer"] == "#header/Idempotency-Key"
 
 
+async def test_a_refused_reused_key_stores_nothing_of_the_second_body(client: httpx.AsyncClient) -> None:
+    # the key is claimed by the statement that stores the referral: the second body's referral, written beside
+    # a key it could not claim, is rolled back with the 422
+    headers = {**partner(), "Idempotency-Key": "replay-3"}
+    assert (await client.post("/v1/referrals/maternity", json=maternity_payload(), headers=headers)).status_code == 201
+    second = maternity_payload()
+    assert (await client.post("/v1/referrals/maternity", json=second, headers=headers)).status_code == 422
+    fresh = {**partner(), "Idempotency-Key": "replay-3-fresh"}
+    again = await client.post("/v1/referrals/maternity", json=second, headers=fresh)
+    assert again.status_code == 201, again.text  # its external reference was never stored
+    assert "idempotent-replayed" not in again.headers
+
+
 async def test_keys_are_scoped_to_the_agency(client: httpx.AsyncClient) -> None:
     mine = await client.post(
         "/v1/referrals/maternity", json=maternity_payload(), headers={**partner(), "Idempotency-Key": "shared-key"}

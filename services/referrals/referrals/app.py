@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from datetime import UTC, datetime
 
+import httpx
 import structlog
 from fastapi import FastAPI
 
@@ -16,6 +17,7 @@ from referrals.intake.fhir_endpoints import fhir_router
 from referrals.intake.matching import PersonMatcher
 from referrals.intake.repository import IntakeRepository
 from referrals.intake.service import IntakeService, Peers
+from referrals.intake.transport import KeepAliveTransport
 from referrals.models import Base, platform
 from referrals.needs import NeedCatalogue
 from referrals.subject_access import router as subject_access_router
@@ -39,7 +41,9 @@ async def retry_matching_once(app: FastAPI) -> int:
     # While cases is failing, a pass only probes it with one referral: loading, locking and rescheduling a whole
     # batch every pass only to fail on its first referral cost intake a latency spike (p99) every interval.
     limit = 1 if matcher.failing else settings.match_retry_batch
-    peers = Peers(needs=app.state.needs, matcher=matcher, http=app.state.http)
+    peers = Peers(
+        needs=app.state.needs, matcher=matcher, http=app.state.http, match_http=getattr(app.state, "match_http", None)
+    )
     async with app.state.sessionmaker() as session, session.begin():
         intake = IntakeService(IntakeRepository(session), settings, peers)
         return await intake.retry_pending_matching(limit=limit, interval=settings.match_retry_interval)
@@ -64,6 +68,20 @@ async def matching_retry_loop(app: FastAPI, stop: asyncio.Event) -> None:
             raise
         except Exception as exc:  # the database may be down: keep the loop alive
             log.warning("matching_retry_error", error_type=type(exc).__name__, error=str(exc)[:200])
+
+
+async def match_client(app: FastAPI, stop: asyncio.Event) -> None:
+    """The matcher's HTTP client to cases (a lean keep-alive transport, `intake.transport`), open while the
+    service runs and closed when it stops."""
+    settings: Settings = app.state.settings
+    app.state.match_http = httpx.AsyncClient(
+        transport=KeepAliveTransport(), timeout=settings.match_timeout_seconds, trust_env=False
+    )
+    try:
+        await stop.wait()
+    finally:
+        await app.state.match_http.aclose()
+        app.state.match_http = None
 
 
 async def warm_up(app: FastAPI) -> None:
@@ -108,7 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body_limit_overrides={"/fhir": 16 * 1_048_576},
         event_handlers=EVENT_HANDLERS,
         subscribers=settings.subscribers,
-        background_tasks=[matching_retry_loop, purge_loop(Base.metadata.tables["idempotency_keys"])],
+        background_tasks=[match_client, matching_retry_loop, purge_loop(Base.metadata.tables["idempotency_keys"])],
         on_startup=[warm_up],
         # partner webhooks: the host is resolved and checked again at every delivery, the connection pinned (F4)
         relay_client=lambda: delivery_client(

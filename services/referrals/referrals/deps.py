@@ -54,7 +54,7 @@ async def get_peers(request: Request) -> Peers:
     needs: NeedCatalogue = state.needs
     matcher: PersonMatcher = state.matcher
     http: httpx.AsyncClient = state.http
-    return Peers(needs=needs, matcher=matcher, http=http)
+    return Peers(needs=needs, matcher=matcher, http=http, match_http=getattr(state, "match_http", None))
 
 
 async def get_intake(

@@ -169,8 +169,9 @@ class StatusChange(Base):
 class IdempotencyKey(Base):
     """A create request seen under an Idempotency-Key: its body hash and the response it got.
 
-    The row is inserted (ON CONFLICT DO NOTHING) at the start of the request's transaction, so a concurrent
-    request with the same key waits on the unique index until the first commits, then replays its response.
+    The row is inserted (ON CONFLICT DO NOTHING) with its response by the statement that stores the referral,
+    so a concurrent request with the same key waits on the unique index until the first commits, then replays
+    its response.
     """
 
     __tablename__ = "idempotency_keys"

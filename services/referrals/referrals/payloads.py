@@ -10,18 +10,19 @@ from referrals.models import Referral
 EVENT_SOURCE = "urn:earlyhelp:referrals"
 
 
-def received_payload(referral: Referral) -> dict[str, Any]:
+def received_payload(values: dict[str, Any]) -> dict[str, Any]:
+    """`referral.received` of a new referral, from the `referrals` row values intake writes."""
     return {
-        "referral_id": referral.id,
-        "kind": referral.kind,
-        "agency": referral.agency,
-        "agency_type": referral.agency_type,
-        "hub": referral.hub,
-        "hub_defaulted": referral.hub_defaulted,
-        "safeguarding_concern": referral.safeguarding_concern,
-        "needs": list(referral.needs),
-        "received_at": referral.received_at,
-        "decision_due_at": referral.decision_due_at,
+        "referral_id": values["id"],
+        "kind": values["kind"],
+        "agency": values["agency"],
+        "agency_type": values["agency_type"],
+        "hub": values["hub"],
+        "hub_defaulted": values["hub_defaulted"],
+        "safeguarding_concern": values["safeguarding_concern"],
+        "needs": list(values["needs"]),
+        "received_at": values["received_at"],
+        "decision_due_at": values["decision_due_at"],
     }
 
 

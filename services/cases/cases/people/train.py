@@ -127,7 +127,7 @@ def term_frequencies(records: list[dict[str, Any]], column: str) -> tuple[dict[s
 
 
 def train(records: list[dict[str, Any]], *, max_pairs: float, seed: int) -> dict[str, Any]:
-    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow as pa
     from splink import DuckDBAPI, Linker, block_on
     from splink.internals.exceptions import EMTrainingException
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from typing import Any
 
 import asyncpg
@@ -121,6 +121,66 @@ class ObservationsRepository(Repository):
                     raise
                 # a value no cast could read (SQLSTATE class 22): the careful statement says which
         return (await self.session.execute(text(importing.merge_sql(kind, staging, present)), params)).one()
+
+    async def lock_attendance(self) -> None:
+        """Queue behind other attendance loads (this transaction): each one's view of the stored keys must
+        include the rows of those before it."""
+        await self.session.execute(select(func.pg_advisory_xact_lock(importing.ATTENDANCE_MERGE_LOCK)))
+
+    async def resolve_people(self, identifier: str, values: Sequence[str]) -> tuple[list[str], list[uuid.UUID]] | None:
+        """The people named by `values` of `identifier` (upn, nhs_number or person_id): the values found and
+        their people's ids, in one query. None when two people share a value (for the careful path to judge)."""
+        column = {"upn": "p.upn", "nhs_number": "p.nhs_number", "person_id": "p.id"}[identifier]
+        key = "u.key::uuid" if identifier == "person_id" else "u.key"
+        driver = await self._driver()
+        rows = await driver.fetch(
+            f"SELECT u.key, p.id FROM unnest($1::text[]) AS u(key) JOIN people p ON {column} = {key}", list(values)
+        )
+        keys = [r["key"] for r in rows]
+        if len(set(keys)) != len(keys):
+            return None
+        return keys, [r["id"] for r in rows]
+
+    async def stored_attendance(self, people: Sequence[uuid.UUID], terms: Sequence[tuple[int, int]]) -> list[int]:
+        """Which of these people's terms are stored, as `person position * len(terms) + term position` (the
+        keys of `columnar.Resolved`); terms as (start, end) in days since 1970. One array back, not a row each."""
+        if not people or not terms:
+            return []
+        driver = await self._driver()
+        keys = await driver.fetchval(
+            """
+            SELECT array_agg((u.i - 1) * $4 + (t.j - 1))
+            FROM unnest($1::uuid[]) WITH ORDINALITY AS u(pid, i)
+            JOIN attendance_records a ON a.person_id = u.pid
+            JOIN unnest($2::int[], $3::int[]) WITH ORDINALITY AS t(s, e, j)
+              ON a.term_start = DATE '1970-01-01' + t.s AND a.term_end = DATE '1970-01-01' + t.e""",
+            list(people),
+            [t[0] for t in terms],
+            [t[1] for t in terms],
+            len(terms),
+        )
+        return list(keys or [])
+
+    async def copy_attendance(self, chunks: Iterable[bytes]) -> int | None:
+        """One binary COPY of the rows straight into attendance_records, in a savepoint. None when a row
+        conflicts with a stored one (a load the lock did not order, say) or breaks a check: the COPY is rolled
+        back and the caller takes the careful path."""
+        from outcomes.observations.columnar import COPY_COLUMNS  # pyarrow: imported on first use (idle RSS)
+
+        driver = await self._driver()
+
+        async def source() -> AsyncIterator[bytes]:
+            for chunk in chunks:
+                yield chunk
+
+        try:
+            async with self.session.begin_nested():
+                status = await driver.copy_to_table(
+                    "attendance_records", source=source(), columns=list(COPY_COLUMNS), format="binary"
+                )
+        except (asyncpg.UniqueViolationError, asyncpg.CheckViolationError, asyncpg.DataError):
+            return None
+        return _copied(status)
 
     async def drop_staging(self, staging: str) -> None:
         await self.session.execute(text(f"DROP TABLE IF EXISTS {staging}"))

@@ -1,4 +1,4 @@
-"""Every query of intake: the Idempotency-Key claim, the one-statement insert of a referral, pending matching."""
+"""Every query of intake: the one-statement insert of a referral (with its Idempotency-Key), pending matching."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Executable, Table, bindparam, exists, func, insert, literal, literal_column, or_, select, update
+from sqlalchemy import Executable, Table, bindparam, exists, func, insert, literal, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,10 +31,22 @@ def _json_row(row: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class IdempotentResponse:
+    """The Idempotency-Key a create claims, with the request's hash and the response stored under it."""
+
     owner: str
     key: str
+    request_hash: str
     status_code: int
     body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Inserted:
+    """What the intake statement did: the new referral's id (None when (agency, external_reference) exists or
+    nothing was written), and whether it claimed the Idempotency-Key (False: another request holds it)."""
+
+    referral_id: uuid.UUID | None
+    claimed_key: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,26 +63,15 @@ class AuditEntry:
 class IntakeRepository:
     session: AsyncSession
 
-    async def claim_idempotency_key(self, owner: str, key: str, request_hash: str) -> IdempotencyKey | None:
-        """Insert the key; None when this request claimed it, else the row of the request that did.
-
-        A concurrent request with the same key blocks on the primary key until the first one commits (then
-        this returns its row) or rolls back (then this request claims the key).
-        """
-        claimed = (
-            await self.session.execute(
-                _claim_key_statement(), {"owner": owner, "key": key, "request_hash": request_hash}
-            )
-        ).scalar_one_or_none()
-        if claimed is not None:
-            return None
+    async def idempotency_key(self, owner: str, key: str) -> IdempotencyKey | None:
+        """The request that holds this key, if any (read after the intake statement did not claim it)."""
         return (
             await self.session.execute(
                 select(IdempotencyKey)
                 .where(IdempotencyKey.owner == owner, IdempotencyKey.key == key)
                 .execution_options(populate_existing=True)
             )
-        ).scalar_one()
+        ).scalar_one_or_none()
 
     async def insert_referral(
         self,
@@ -81,10 +82,15 @@ class IntakeRepository:
         event: OutboxEvent,
         audit: AuditEntry,
         idempotent_response: IdempotentResponse | None = None,
-    ) -> bool:
-        """Insert a referral, its people, its first status, (when given) the response stored under its
-        Idempotency-Key, its outbox event with the deliveries to internal subscribers, and its audit row, in one
-        statement; False (and nothing written) if (agency, external_reference) exists.
+    ) -> Inserted:
+        """Insert a referral, its people, its first status, (when given) its Idempotency-Key with the response
+        stored under it, its outbox event with the deliveries to internal subscribers, and its audit row: one
+        statement, the request's one round trip for its write. Nothing but (perhaps) the referral row is written
+        if (agency, external_reference) exists or the key is taken — see `Inserted`; the caller raises then, so
+        the request's transaction rolls back.
+
+        The key is inserted only with a new referral (`ON CONFLICT DO NOTHING`): a concurrent request with the
+        same key waits on its unique index until the first commits, then finds it taken.
         """
         statement = _insert_referral_statement(tuple(referral), tuple(change), idempotent_response is not None)
         params: dict[str, Any] = {f"r_{name}": value for name, value in referral.items()}
@@ -102,11 +108,14 @@ class IntakeRepository:
             params |= {
                 "k_owner": idempotent_response.owner,
                 "k_key": idempotent_response.key,
+                "k_request_hash": idempotent_response.request_hash,
                 "k_status_code": idempotent_response.status_code,
                 "k_response_body": idempotent_response.body,
-                "k_referral_id": referral["id"],
             }
-        return (await self.session.execute(statement, params)).scalar_one_or_none() is not None
+        row = (await self.session.execute(statement, params)).one_or_none()
+        if row is None:
+            return Inserted(None, False)
+        return Inserted(row[0], idempotent_response is None or bool(row[2]))
 
     async def referral_id_for(self, agency: str, external_reference: str) -> uuid.UUID | None:
         return (
@@ -155,17 +164,6 @@ def _table(model: type[Base]) -> Table:
 
 
 @cache
-def _claim_key_statement() -> Executable:
-    keys = _table(IdempotencyKey)
-    return (
-        pg_insert(keys)
-        .values(owner=bindparam("owner"), key=bindparam("key"), request_hash=bindparam("request_hash"))
-        .on_conflict_do_nothing(index_elements=["owner", "key"])
-        .returning(keys.c.owner)
-    )
-
-
-@cache
 def _insert_referral_statement(
     referral_columns: tuple[str, ...], change_columns: tuple[str, ...], store_response: bool
 ) -> Executable:
@@ -194,17 +192,27 @@ def _insert_referral_statement(
         )
         .cte("first_status"),
     ]
+    claimed = None
     if store_response:
-        ctes.append(
-            update(keys)
-            .where(keys.c.owner == bindparam("k_owner"), keys.c.key == bindparam("k_key"), was_created)
-            .values(
-                status_code=bindparam("k_status_code", type_=keys.c.status_code.type),
-                response_body=bindparam("k_response_body", type_=keys.c.response_body.type),
-                referral_id=bindparam("k_referral_id", type_=keys.c.referral_id.type),
+        # The key with the response, only beside a new referral: the request's claim and its stored answer.
+        claimed = (
+            pg_insert(keys)
+            .from_select(
+                ["owner", "key", "request_hash", "status_code", "response_body", "referral_id"],
+                select(
+                    bindparam("k_owner", type_=keys.c.owner.type),
+                    bindparam("k_key", type_=keys.c.key.type),
+                    bindparam("k_request_hash", type_=keys.c.request_hash.type),
+                    bindparam("k_status_code", type_=keys.c.status_code.type),
+                    bindparam("k_response_body", type_=keys.c.response_body.type),
+                    created.c.id,
+                ),
             )
-            .cte("stored_response")
+            .on_conflict_do_nothing(index_elements=["owner", "key"])
+            .returning(keys.c.owner)
+            .cte("claimed")
         )
+        ctes.append(claimed)
     # The outbox event and its deliveries, as `shared.events.publish` writes them.
     event, delivered = outbox_ctes(platform, when=was_created)
     # Last, as in every write of this service: the audit chain trigger's lock is then held only until commit.
@@ -230,4 +238,5 @@ def _insert_referral_statement(
         .select_from(select(delivered.c.id).limit(1).subquery())
         .scalar_subquery()
     )
-    return select(created.c.id, notified).add_cte(*ctes)
+    claimed_count = select(func.count()).select_from(claimed).scalar_subquery() if claimed is not None else literal(1)
+    return select(created.c.id, notified, claimed_count).add_cte(*ctes)

@@ -24,11 +24,11 @@ from referrals.intake.matching import CasesUnavailable, PersonMatch, PersonMatch
 from referrals.intake.people import NamedPerson, kind_details, people_of, person_row, query_for
 from referrals.intake.repository import AuditEntry, IdempotentResponse, IntakeRepository
 from referrals.intake.schemas import MAX_PEOPLE, MaternityReferralCreate, ReferralCreate
-from referrals.models import Referral, ReferralPerson, StatusChange, platform
+from referrals.models import IdempotencyKey, platform
 from referrals.needs import NeedCatalogue
 from referrals.payloads import EVENT_SOURCE, received_payload
 from referrals.triage.hubs import allocate_hub
-from referrals.triage.schemas import to_read
+from referrals.triage.schemas import new_referral_read
 from referrals.triage.working_days import decision_due_at
 from shared.audit import record_access
 from shared.auth import Principal
@@ -47,6 +47,18 @@ class Peers:
     needs: NeedCatalogue
     matcher: PersonMatcher
     http: httpx.AsyncClient
+    match_http: httpx.AsyncClient | None = None
+    """The client for the matcher's calls to cases (`intake.transport`); `http` when None."""
+
+    @property
+    def matching_client(self) -> httpx.AsyncClient:
+        return self.match_http or self.http
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReferral:
+    id: uuid.UUID
+    hub: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +67,14 @@ class IntakeResult:
     body: dict[str, Any]
     referral_id: uuid.UUID
     replayed: bool
+
+
+class _KeyTaken(Exception):
+    """Another request holds the Idempotency-Key (its row); nothing of this request was written."""
+
+    def __init__(self, earlier: IdempotencyKey) -> None:
+        super().__init__("Idempotency-Key taken")
+        self.earlier = earlier
 
 
 def kind_of(payload: ReferralCreate) -> str:
@@ -68,6 +88,17 @@ def request_hash(kind: str, payload: ReferralCreate) -> str:
 
 def _retry_delay(attempts: int, interval: float) -> timedelta:
     return timedelta(seconds=min(300.0, max(interval, 0.1) * 2 ** max(attempts - 1, 0)))
+
+
+def _check_replayable(earlier: IdempotencyKey, digest: str) -> None:
+    """Refuse a replay of a key used with another body (422) or still being processed (409)."""
+    if earlier.request_hash != digest:
+        raise UnprocessableContent(
+            "This Idempotency-Key was used with a different body; use a new key for a new referral",
+            errors=[field_error("#header/Idempotency-Key", "reused with a different body", "idempotency_key_reused")],
+        )
+    if earlier.status_code is None or earlier.response_body is None or earlier.referral_id is None:
+        raise Conflict("A request with this Idempotency-Key is still being processed")
 
 
 class IntakeService:
@@ -97,11 +128,10 @@ class IntakeService:
             raise BadRequest("Partner systems must send an Idempotency-Key header with every create")
         if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
             raise BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters")
-        if idempotency_key is not None:
-            earlier = await self._replay(principal, idempotency_key, request_hash(kind, payload))
-            if earlier is not None:
-                return earlier
-
+        owner = principal.agency
+        # The key is claimed by the same statement that stores the referral (one round trip for the write); a
+        # request that finds it taken is told so after (`_KeyTaken`): replayed, or refused.
+        digest = request_hash(kind, payload) if idempotency_key is not None else ""
         needs = await self.validate_needs(payload.needs)
         now = datetime.now(UTC)
         people = people_of(payload, now.date())
@@ -114,41 +144,33 @@ class IntakeService:
         matches: list[PersonMatch] | None = None
         if self.peers.matcher.claim_inline():
             try:
-                matches = await self.peers.matcher.match_all(self.peers.http, [query_for(p) for p in people])
+                matches = await self.peers.matcher.match_all(self.peers.matching_client, [query_for(p) for p in people])
             except CasesUnavailable:
                 matches = None
-        referral, body = await self.store(
-            principal,
-            payload,
-            people=people,
-            needs=needs,
-            matches=matches,
-            now=now,
-            idempotency=(principal.agency, idempotency_key) if idempotency_key is not None else None,
-        )
+        try:
+            referral, body = await self.store(
+                principal,
+                payload,
+                people=people,
+                needs=needs,
+                matches=matches,
+                now=now,
+                idempotency=(owner, idempotency_key, digest) if idempotency_key is not None else None,
+            )
+        except _KeyTaken as taken:
+            return await self._replay(principal, taken.earlier, digest)
         log.info("referral_received", referral_id=str(referral.id), kind=kind, hub=referral.hub)
         return IntakeResult(201, body, referral.id, replayed=False)
 
-    async def _replay(self, principal: Principal, key: str, digest: str) -> IntakeResult | None:
-        """Claim the key (None: this request is the first), or the first request's response to replay.
+    async def _replay(self, principal: Principal, earlier: IdempotencyKey, digest: str) -> IntakeResult:
+        """The first request's response under this key (nothing of this request was written), or why not.
 
         Keys are the agency's (so two systems of one agency cannot create the same referral twice under one key),
         but the stored response is its submitter's: another subject of the agency gets a 409, not the referral.
         A replay hands back personal data, so it is audited as a read of the referral.
         """
-        assert principal.agency is not None
-        earlier = await self.repo.claim_idempotency_key(principal.agency, key, digest)
-        if earlier is None:
-            return None
-        if earlier.request_hash != digest:
-            raise UnprocessableContent(
-                "This Idempotency-Key was used with a different body; use a new key for a new referral",
-                errors=[
-                    field_error("#header/Idempotency-Key", "reused with a different body", "idempotency_key_reused")
-                ],
-            )
-        if earlier.status_code is None or earlier.response_body is None or earlier.referral_id is None:
-            raise Conflict("A request with this Idempotency-Key is still being processed")
+        _check_replayable(earlier, digest)
+        assert earlier.referral_id is not None
         if await self.repo.submitter_of(earlier.referral_id) != principal.sub:
             raise Conflict(
                 "This Idempotency-Key was used by another caller of your agency; use a new key for a new referral"
@@ -162,6 +184,8 @@ class IntakeService:
             record_ids=[earlier.referral_id],
             purpose="idempotent replay",
         )
+        assert earlier.status_code is not None
+        assert earlier.response_body is not None
         return IntakeResult(earlier.status_code, earlier.response_body, earlier.referral_id, replayed=True)
 
     async def validate_needs(self, needs: list[str]) -> list[str]:
@@ -185,9 +209,12 @@ class IntakeService:
         matches: list[PersonMatch] | None,
         now: datetime,
         referral_id: uuid.UUID | None = None,
-        idempotency: tuple[str, str] | None = None,
-    ) -> tuple[Referral, dict[str, Any]]:
-        """Insert a validated referral with its people and first status; publish `referral.received`; audit."""
+        idempotency: tuple[str, str, str] | None = None,
+    ) -> tuple[StoredReferral, dict[str, Any]]:
+        """Insert a validated referral with its people and first status; publish `referral.received`; audit.
+
+        `idempotency`: (owner, key, request hash) to claim with it. Raises `_KeyTaken` when another request holds
+        the key, `Conflict` when the agency already sent this external reference."""
         assert principal.agency is not None
         referral_id = referral_id or uuid.uuid4()
         values = self._referral_values(principal, payload, people, needs, now, matched=matches is not None)
@@ -214,28 +241,33 @@ class IntakeService:
             "changed_by": principal.actor,
             "reason": None,
         }
-        referral = Referral(
-            **values, people=[ReferralPerson(**row) for row in people_rows], history=[StatusChange(**change)]
-        )
-        # The response is known before anything is written, so it is stored under the key in the same statement.
-        body = to_read(referral, now, principal=principal).model_dump(mode="json")
-        stored = IdempotentResponse(idempotency[0], idempotency[1], 201, body) if idempotency is not None else None
+        # The response is known before anything is written, so it is stored under the key in the same statement;
+        # it is built from the row values, as the event is (no ORM objects on intake's hot path).
+        body = new_referral_read(values, people_rows, change, now, principal=principal).model_dump(mode="json")
+        stored = IdempotentResponse(*idempotency, 201, body) if idempotency is not None else None
         # The outbox event (`referral.received`) and the audit row are written by the same statement as the
         # referral (one round trip for the whole intake write) — the rows `publish` and `record_access` would write.
         event = OutboxEvent.new(
-            source=EVENT_SOURCE, type="referral.received", subject=str(referral_id), data=received_payload(referral)
+            source=EVENT_SOURCE, type="referral.received", subject=str(referral_id), data=received_payload(values)
         )
         audit = AuditEntry(actor=principal.actor, action="create", record_type="referral", purpose="referral intake")
-        if not await self.repo.insert_referral(
+        inserted = await self.repo.insert_referral(
             values, people_rows, change, event=event, audit=audit, idempotent_response=stored
-        ):
+        )
+        if not inserted.claimed_key and idempotency is not None:
+            earlier = await self.repo.idempotency_key(idempotency[0], idempotency[1])
+            if earlier is not None:
+                if inserted.referral_id is not None:  # written beside a key another request holds: undo it
+                    _check_replayable(earlier, "")  # raises (no request hash is empty): the request rolls back
+                raise _KeyTaken(earlier)
+        if inserted.referral_id is None:
             existing = await self.repo.referral_id_for(principal.agency, payload.external_reference)
             raise Conflict(
                 f"Agency {principal.agency} already sent external_reference {payload.external_reference!r}:"
                 f" referral {existing}",
                 existing_referral_id=str(existing),
             )
-        return referral, body
+        return StoredReferral(referral_id, values["hub"]), body
 
     def _referral_values(
         self,
@@ -286,7 +318,9 @@ class IntakeService:
         completed = 0
         for position, referral in enumerate(referrals):
             try:
-                matches = await self.peers.matcher.match_all(self.peers.http, [query_for(p) for p in referral.people])
+                matches = await self.peers.matcher.match_all(
+                    self.peers.matching_client, [query_for(p) for p in referral.people]
+                )
             except CasesUnavailable:
                 for waiting in referrals[position:]:
                     waiting.matching_attempts += 1

@@ -166,6 +166,50 @@ def is_breached(referral: Referral, now: datetime) -> bool:
     return referral.decision_due_at < settled
 
 
+def new_referral_read(
+    values: dict[str, Any],
+    people: list[dict[str, Any]],
+    change: dict[str, Any],
+    now: datetime,
+    *,
+    principal: Principal | None = None,
+) -> ReferralRead:
+    """`to_read` of a referral being stored, from the row values intake writes (no ORM objects on intake's hot
+    path): nothing is decided, withdrawn or linked yet, and the history is its first status."""
+    with_matches = sees_matches(principal)
+    names = ("id", "kind", "status", "agency", "agency_type", "external_reference", "hub", "hub_defaulted",
+             "postcode", "address", "safeguarding_concern", "reason", "referrer", "consent", "lawful_basis",
+             "details", "expected_delivery_date", "received_at", "decision_due_at", "matching")  # fmt: skip
+    return ReferralRead(
+        **{name: values[name] for name in names},
+        needs=list(values["needs"]),
+        breached=values["decision_due_at"] < now,
+        decision=None,
+        withdrawn_at=None,
+        family_id=None,
+        case_id=None,
+        people=[
+            PersonRead(
+                **{name: p[name] for name in PERSON_FIELDS},
+                match=MatchRead(
+                    status=p["match_status"],
+                    matched_person_id=p["matched_person_id"],
+                    candidates=p["match_candidates"],
+                )
+                if with_matches
+                else None,
+            )
+            for p in people
+        ],
+        history=[StatusChangeRead(**{name: change[name] for name in STATUS_CHANGE_FIELDS})],
+    )
+
+
+PERSON_FIELDS = ("ref", "role", "given_name", "family_name", "date_of_birth", "nhs_number", "upn", "postcode",
+                 "address")  # fmt: skip
+STATUS_CHANGE_FIELDS = ("from_status", "to_status", "changed_at", "changed_by", "reason")
+
+
 def to_read(referral: Referral, now: datetime, *, principal: Principal | None = None) -> ReferralRead:
     with_matches = sees_matches(principal)
     decision = None
