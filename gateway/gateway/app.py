@@ -110,6 +110,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     document_openapi(app, optional_auth=("/graphql",))  # bearer scheme and problem responses (shared.openapi)
     install_developer_pages(app, graphql)  # GraphiQL and Swagger UI from shipped files, no CDN (gateway.explorer)
 
+    _health_routes(app, settings)
+
+    if not settings.is_production:
+
+        @app.get("/.well-known/jwks.json", include_in_schema=False)
+        async def jwks() -> dict[str, Any]:
+            return dev_jwks(settings.signing_key_path)
+
+    return app
+
+
+def _health_routes(app: FastAPI, settings: Settings) -> None:
+    """`/healthz` (the process serves) and `/readyz` (every upstream service answers its own)."""
+
     @app.get("/healthz", summary="Liveness: the process is serving", tags=["health"])
     async def healthz() -> Alive:
         return Alive(status="ok", service=settings.service_name)
@@ -128,11 +142,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             }
             return JSONResponse(body, status_code=503, media_type=PROBLEM_JSON)
         return {"status": "ready", "service": settings.service_name, "upstreams": list(SERVICES)}
-
-    if not settings.is_production:
-
-        @app.get("/.well-known/jwks.json", include_in_schema=False)
-        async def jwks() -> dict[str, Any]:
-            return dev_jwks(settings.signing_key_path)
-
-    return app

@@ -87,21 +87,7 @@ def create_service_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.service_name, settings.log_level)
-        db = Database(
-            settings.database_url,
-            pool_size=settings.database_pool_size,
-            max_overflow=settings.database_max_overflow,
-            # A statement may run as long as the longest request time limit (a whole-cohort evaluation or a
-            # million-row import is one statement); each request's own limit still ends it sooner.
-            command_timeout=max([settings.request_timeout_seconds, *(timeout_overrides or {}).values()]),
-        )
-        app.state.db = db
-        if getattr(app.state, "sessionmaker", None) is None:
-            app.state.sessionmaker = db.sessionmaker
-        replica = None
-        if settings.read_replica_url and getattr(app.state, "read_sessionmaker", None) is None:
-            replica = Database(settings.read_replica_url, pool_size=5, max_overflow=5)
-            app.state.read_sessionmaker = replica.sessionmaker
+        db, replica = _open_databases(app, settings, timeout_overrides)
         app.state.http = httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
         app.state.verifier = getattr(app.state, "verifier", None) or build_verifier(settings, app.state.http)
         stop = asyncio.Event()
@@ -121,18 +107,7 @@ def create_service_app(
             if settings.relay_enabled:
                 # the service may deliver through its own client (referrals: partner hosts checked at delivery)
                 delivery = relay_client() if relay_client is not None else None
-                relay = OutboxRelay(
-                    db,
-                    tables,
-                    batch_size=settings.outbox_batch_size,
-                    max_attempts=settings.outbox_max_attempts,
-                    backoff_base=settings.outbox_backoff_base,
-                    backoff_max=settings.outbox_backoff_max,
-                    timeout=settings.outbox_delivery_timeout,
-                    poll_interval=settings.outbox_poll_interval,
-                    client=delivery,
-                )
-                app.state.relay = relay
+                app.state.relay = relay = _relay(db, tables, settings, delivery)
                 tasks.append(asyncio.create_task(relay.run_forever(stop), name="outbox-relay"))
             for task_fn in background_tasks:
                 tasks.append(asyncio.create_task(task_fn(app, stop)))
@@ -165,12 +140,75 @@ def create_service_app(
     configure_tracing(settings.service_name, settings.otlp_endpoint)
     instrument_app(app)
     install_error_handlers(app)
+    _install_middleware(app, settings, body_limit_overrides, timeout_overrides)
+    _install_routes(app, settings, service_dir, tables, event_handlers, routers)
+    document_openapi(app)  # security and the problem responses each operation can give (shared.openapi)
+    install_docs_ui(app)  # Swagger UI at /docs from shipped files, no CDN (shared.docs_ui)
+    return app
+
+
+def _open_databases(
+    app: FastAPI, settings: ServiceSettings, timeout_overrides: dict[str, float] | None
+) -> tuple[Database, Database | None]:
+    """The primary (and the read replica, when configured); tests may have put their own sessionmakers first."""
+    db = Database(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        # A statement may run as long as the longest request time limit (a whole-cohort evaluation or a
+        # million-row import is one statement); each request's own limit still ends it sooner.
+        command_timeout=max([settings.request_timeout_seconds, *(timeout_overrides or {}).values()]),
+    )
+    app.state.db = db
+    if getattr(app.state, "sessionmaker", None) is None:
+        app.state.sessionmaker = db.sessionmaker
+    replica = None
+    if settings.read_replica_url and getattr(app.state, "read_sessionmaker", None) is None:
+        replica = Database(settings.read_replica_url, pool_size=5, max_overflow=5)
+        app.state.read_sessionmaker = replica.sessionmaker
+    return db, replica
+
+
+def _relay(
+    db: Database, tables: PlatformTables, settings: ServiceSettings, delivery: httpx.AsyncClient | None
+) -> OutboxRelay:
+    return OutboxRelay(
+        db,
+        tables,
+        batch_size=settings.outbox_batch_size,
+        max_attempts=settings.outbox_max_attempts,
+        backoff_base=settings.outbox_backoff_base,
+        backoff_max=settings.outbox_backoff_max,
+        timeout=settings.outbox_delivery_timeout,
+        poll_interval=settings.outbox_poll_interval,
+        client=delivery,
+    )
+
+
+def _install_middleware(
+    app: FastAPI,
+    settings: ServiceSettings,
+    body_limit_overrides: dict[str, int] | None,
+    timeout_overrides: dict[str, float] | None,
+) -> None:
+    """Outermost last: request id, security headers, metrics, rate limit, body size, time limit."""
     app.add_middleware(RequestTimeoutMiddleware, seconds=settings.request_timeout_seconds, overrides=timeout_overrides)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, overrides=body_limit_overrides)
     app.add_middleware(RateLimitMiddleware, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(PrivateResponseHeadersMiddleware)  # no-store and nosniff on every answer (issue 19 K)
     app.add_middleware(RequestIdMiddleware)
+
+
+def _install_routes(
+    app: FastAPI,
+    settings: ServiceSettings,
+    service_dir: Path,
+    tables: PlatformTables,
+    event_handlers: Mapping[str, EventHandler] | None,
+    routers: Sequence[APIRouter],
+) -> None:
+    """What every service serves (health, metrics, events, outbox admin, privacy notice), then its own routers."""
     app.include_router(health_router(settings.service_name, service_dir))
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     if event_handlers:
@@ -179,6 +217,3 @@ def create_service_app(
     app.include_router(privacy_router(settings))
     for router in routers:
         app.include_router(router)
-    document_openapi(app)  # security and the problem responses each operation can give (shared.openapi)
-    install_docs_ui(app)  # Swagger UI at /docs from shipped files, no CDN (shared.docs_ui)
-    return app

@@ -99,41 +99,8 @@ class OutboxRelay:
         ours; a relay that dies mid-batch simply lets its leases expire and another relay delivers again (the
         consumer's inbox makes that a no-op).
         """
-        d, e, s = self.tables.outbox_deliveries, self.tables.outbox_events, self.tables.event_subscriptions
-        earlier = d.alias("earlier")
-        blocked = (
-            select(literal(1))
-            .where(
-                earlier.c.subscription_id == d.c.subscription_id,
-                earlier.c.subject == d.c.subject,
-                earlier.c.status == "pending",
-                earlier.c.id < d.c.id,
-            )
-            .exists()
-        )
-        query = (
-            select(
-                d.c.id,
-                d.c.attempts,
-                d.c.created_at,
-                e.c.id.label("event_id"),
-                e.c.type,
-                e.c.source,
-                e.c.subject,
-                e.c.time,
-                e.c.data,
-                e.c.traceparent,
-                s.c.url,
-                s.c.secret,
-                s.c.owner_agency,
-            )
-            .join(e, e.c.id == d.c.event_id)
-            .join(s, s.c.id == d.c.subscription_id)
-            .where(d.c.status == "pending", d.c.next_attempt_at <= func.now(), ~blocked)
-            .order_by(d.c.id)
-            .limit(self.batch_size)
-            .with_for_update(of=d, skip_locked=True)
-        )
+        d = self.tables.outbox_deliveries
+        query = self._due_deliveries()
         async with self.db.sessionmaker() as session, session.begin():
             rows = (await session.execute(query)).all()
             if not rows:
@@ -183,6 +150,46 @@ class OutboxRelay:
                 ],
             )
             return len(rows)
+
+    def _due_deliveries(self) -> Any:
+        """Due pending deliveries with their event and subscription, oldest first, locked (`SKIP LOCKED`); a
+        delivery waits while an earlier one of the same subscription and subject is pending (per-subject order)."""
+        d, e, s = self.tables.outbox_deliveries, self.tables.outbox_events, self.tables.event_subscriptions
+        earlier = d.alias("earlier")
+        blocked = (
+            select(literal(1))
+            .where(
+                earlier.c.subscription_id == d.c.subscription_id,
+                earlier.c.subject == d.c.subject,
+                earlier.c.status == "pending",
+                earlier.c.id < d.c.id,
+            )
+            .exists()
+        )
+        query = (
+            select(
+                d.c.id,
+                d.c.attempts,
+                d.c.created_at,
+                e.c.id.label("event_id"),
+                e.c.type,
+                e.c.source,
+                e.c.subject,
+                e.c.time,
+                e.c.data,
+                e.c.traceparent,
+                s.c.url,
+                s.c.secret,
+                s.c.owner_agency,
+            )
+            .join(e, e.c.id == d.c.event_id)
+            .join(s, s.c.id == d.c.subscription_id)
+            .where(d.c.status == "pending", d.c.next_attempt_at <= func.now(), ~blocked)
+            .order_by(d.c.id)
+            .limit(self.batch_size)
+            .with_for_update(of=d, skip_locked=True)
+        )
+        return query
 
     def _get_client(self) -> httpx.AsyncClient:
         if self._client is None:
