@@ -80,7 +80,7 @@ lint: $(INSTALLED) ## ruff (lint and format check) and the architecture rules (i
 	$(VENV)/bin/lint-imports
 
 typecheck: $(INSTALLED) ## mypy --strict over every package
-	$(VENV)/bin/mypy shared/shared services/referrals/referrals services/cases/cases services/outcomes/outcomes gateway/gateway earlyhelp
+	$(VENV)/bin/mypy shared/shared services/referrals/referrals services/cases/cases services/outcomes/outcomes services/intelligence/intelligence gateway/gateway earlyhelp
 
 migrate: $(INSTALLED) ## Create the databases and apply every service's migrations
 	$(VENV)/bin/earlyhelp migrate

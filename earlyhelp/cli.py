@@ -115,7 +115,7 @@ def migrate(
     if service:
         part = BY_NAME.get(service)
         if part is None or part.service_dir is None:
-            raise typer.BadParameter("choose referrals, cases or outcomes", param_hint="--service")
+            raise typer.BadParameter("choose referrals, cases, outcomes or intelligence", param_hint="--service")
         url = os.environ.get(f"{part.prefix}_DATABASE_URL")
         if not url:
             raise typer.BadParameter(f"{part.prefix}_DATABASE_URL is not set", param_hint="--service")
@@ -297,14 +297,14 @@ def try_it_lines(token_file: Path) -> list[str]:
 
 
 def _print_summary() -> None:
-    from earlyhelp.platform import CASES, OUTCOMES
+    from earlyhelp.platform import CASES, INTELLIGENCE, OUTCOMES
 
     tokens = {role: _dev_token(role) for role in DEV_IDENTITIES}
     token_file = DATA_DIR / "dev-tokens.env"
     token_file.write_text("".join(f"{role.upper()}_TOKEN={tok}\n" for role, tok in tokens.items()))
     console.print("\n[bold green]Ready.[/]")
     console.print(f"  GraphQL gateway   {GATEWAY.url}/graphql   (GraphiQL in the browser)")
-    for part in (REFERRALS, CASES, OUTCOMES):
+    for part in (REFERRALS, CASES, OUTCOMES, INTELLIGENCE):
         console.print(f"  {part.name:<17} {part.url}/docs      (OpenAPI: {part.url}/openapi.json)")
     console.print(f"  logs              {DATA_DIR / 'logs'}")
     console.print("\n[bold]Development tokens[/] (valid 12 hours; `earlyhelp dev-token --role ROLE` makes more):")

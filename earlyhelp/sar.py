@@ -49,10 +49,16 @@ async def export_all(
 ) -> dict[str, Any]:
     """Export the person from every service; each service's export and its audit rows commit together."""
     from cases.people.subject_access import export_subject as export_cases
+    from intelligence.subject_access import export_subject as export_intelligence
     from outcomes.subject_access import export_subject as export_outcomes
     from referrals.subject_access import export_subject as export_referrals
 
-    exporters = {"referrals": export_referrals, "cases": export_cases, "outcomes": export_outcomes}
+    exporters = {
+        "referrals": export_referrals,
+        "cases": export_cases,
+        "outcomes": export_outcomes,
+        "intelligence": export_intelligence,
+    }
     document: dict[str, Any] = {"subject": {"nhs_number": nhs_number, "upn": upn, "requested_by": actor}}
     for service in SERVICES:
         async with _transaction(server_url, f"{database_prefix}{service.name}") as session:
