@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -63,3 +66,78 @@ async def import_file(
 
 def example(kind: str) -> Path:
     return EXAMPLES / f"{kind}.csv"
+
+
+FRAMEWORKS_DIR = REPO_ROOT / "services" / "outcomes" / "outcomes" / "frameworks"
+AS_OF = "2026-12-01"
+
+
+@dataclass
+class FrameworkServer:
+    """A small real HTTP server answering `GET /v1/frameworks/active` with one of the outcomes service's built-in
+    framework files (the documented contract, `docs/contracts.md`); `active` switches it."""
+
+    url: str
+    active: str = "supporting-families-2022"
+
+
+@pytest.fixture(scope="session")
+def framework_server() -> Iterator[FrameworkServer]:
+    state = FrameworkServer(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path != "/v1/frameworks/active" or not self.headers.get("authorization"):
+                self.send_response(404)
+                self.end_headers()
+                return
+            body = (FRAMEWORKS_DIR / f"{state.active}.json").read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("ETag", f'"{state.active}"')
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+
+
+@pytest.fixture
+async def intelligence_api(
+    intelligence_db: str, intelligence_sessions: async_sessionmaker[AsyncSession], framework_server: FrameworkServer
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The service asking the framework server for the active framework (re-asked on every run)."""
+    from intelligence.app import create_app
+    from intelligence.config import Settings
+
+    framework_server.active = "supporting-families-2022"
+    async with app_client(
+        create_app,
+        Settings,
+        intelligence_db,
+        sessionmaker=intelligence_sessions,
+        outcomes_url=framework_server.url,
+        framework_cache_seconds=0,
+        rate_limit_per_second=0,
+    ) as client:
+        yield client
+
+
+async def import_examples(client: httpx.AsyncClient) -> None:
+    for kind in AGENCY:
+        response = await import_file(client, kind)
+        assert response.status_code == 200, response.text
+
+
+async def run_linkage(client: httpx.AsyncClient, as_of: str = AS_OF) -> dict[str, Any]:
+    response = await client.post("/v1/linkage-runs", params={"as_of": as_of}, headers=ANALYST)
+    assert response.status_code == 201, response.text
+    return dict(response.json())

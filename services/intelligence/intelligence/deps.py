@@ -10,8 +10,13 @@ from fastapi import Depends, Request
 from intelligence.config import Settings
 from intelligence.datasets.repository import DatasetsRepository
 from intelligence.datasets.service import DatasetsService
+from intelligence.families.repository import FamiliesRepository
+from intelligence.families.service import FamiliesService
+from intelligence.linkage.repository import LinkageRepository
+from intelligence.linkage.service import LinkageService
 from intelligence.models import idempotency_keys
 from shared.auth import Principal, require_roles
+from shared.contracts.frameworks import FrameworkClient
 from shared.db import SessionDep
 from shared.idempotency import Idempotency, idempotency
 
@@ -34,3 +39,19 @@ def datasets_service(session: SessionDep, settings: SettingsDep) -> DatasetsServ
 
 
 DatasetsServiceDep = Annotated[DatasetsService, Depends(datasets_service)]
+
+
+def linkage_service(request: Request, session: SessionDep, settings: SettingsDep) -> LinkageService:
+    """With the active framework's cached client and the app's pooled HTTP client (built at startup)."""
+    frameworks: FrameworkClient = request.app.state.frameworks
+    return LinkageService(
+        LinkageRepository(session), settings=settings, frameworks=frameworks, http=request.app.state.http
+    )
+
+
+def families_service(session: SessionDep) -> FamiliesService:
+    return FamiliesService(FamiliesRepository(session))
+
+
+LinkageServiceDep = Annotated[LinkageService, Depends(linkage_service)]
+FamiliesServiceDep = Annotated[FamiliesService, Depends(families_service)]
