@@ -37,7 +37,8 @@ PERSON_HEADER = [
     "upn",
 ]  # fmt: skip
 TODAY = date(2026, 11, 30)
-_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
+_INWARD = "ABDEFGHJLNPQRSTUWXYZ"
+"""Letters a postcode's inward code may use."""
 
 
 @dataclass
@@ -101,7 +102,7 @@ def population(people: int, seed: int) -> list[Household]:
         hid = len(households) + 1
         hub = rng.choice(list(DISTRICTS))
         district = rng.choice(DISTRICTS[hub])
-        postcode = f"{district} {rng.randint(1, 9)}{rng.choice(_LETTERS)}{rng.choice(_LETTERS)}"
+        postcode = f"{district} {rng.randint(1, 9)}{rng.choice(_INWARD)}{rng.choice(_INWARD)}"
         household = Household(hid, hub, postcode, f"{rng.randint(1, 250)} {rng.choice(streets)}", str(10**8 + hid))
         surname = rng.choice(surnames)
         adults = 1 if rng.random() < 0.35 else 2
@@ -168,7 +169,7 @@ class _Writer:
             given, family = given.upper(), family.upper()
         postcode, address, uprn = household.postcode, household.address_line, household.uprn
         if rng.random() < 0.04:  # an old address: another postcode in the same district
-            postcode = postcode.split(" ")[0] + f" {rng.randint(1, 9)}{rng.choice(_LETTERS)}{rng.choice(_LETTERS)}"
+            postcode = postcode.split(" ")[0] + f" {rng.randint(1, 9)}{rng.choice(_INWARD)}{rng.choice(_INWARD)}"
             address, uprn = f"{rng.randint(1, 250)} Old Street", ""
         elif rng.random() < 0.3:
             uprn = ""
@@ -200,7 +201,7 @@ def datasets(households: list[Household], seed: int) -> Iterator[_Writer]:
         "social_care": ["status", "since"],
     }
     w = {k: _Writer(rng, k, PERSON_HEADER + cols) for k, cols in kinds.items()}
-    terms = ["2025-12-19", "2026-04-01", "2026-07-22"]
+    terms = ["2024-12-20", "2025-04-04", "2025-07-18", "2025-12-19", "2026-04-01", "2026-07-22"]
     incident = 0
     for h in households:
         adults = [p for p in h.people if p.adult]
@@ -221,10 +222,11 @@ def datasets(households: list[Household], seed: int) -> Iterator[_Writer]:
                 w["neet"].add(child, h, ["neet", _recent(rng)], ids=0.6)
         for adult in adults:
             out_of_work = "worklessness" in h.needs
-            w["worklessness"].add(
-                adult, h, ["out_of_work" if out_of_work else rng.choice(["in_work", "none"]), _recent(rng, 900)],
-                ids=0.95,
-            )  # fmt: skip
+            for _ in range(3):  # claims history: a record per claim period
+                w["worklessness"].add(
+                    adult, h, ["out_of_work" if out_of_work else rng.choice(["in_work", "none"]), _recent(rng, 900)],
+                    ids=0.95,
+                )  # fmt: skip
         if "housing" in h.needs:
             w["housing"].add(adults[0], h, [rng.choice(["homeless", "at_risk", "temporary_accommodation"]),
                                             _recent(rng)], ids=0.2)  # fmt: skip

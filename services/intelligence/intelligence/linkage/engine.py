@@ -4,7 +4,8 @@ The model: given names (after mapping nicknames to the name they stand for) and 
 Jaro-Winkler levels and term-frequency adjustments (a match on a rare surname says more than one on a common
 one), date of birth, postcode (full, sector, district), and the NHS number and UPN where both records carry
 one. The proportion of matches is estimated from deterministic rules (same NHS number or UPN), u from random
-pairs, and m by expectation maximisation blocked on the NHS number, the UPN and the date of birth — the pairs
+pairs, and m by expectation maximisation blocked on the NHS number, the UPN and the date of birth (with the
+surname's initial) — the pairs
 those blocks bring are mostly the same person, so EM learns what a match looks like rather than what a
 household looks like (blocking on a postcode would teach it that siblings match).
 
@@ -37,11 +38,11 @@ PREDICT_BLOCKING = (
     ("upn",),
     ("date_of_birth", "substr(family_name, 1, 1)"),
     ("postcode", "substr(given_name, 1, 1)"),
-    ("family_name", "year(date_of_birth)"),
+    ("given_name", "family_name"),
 )
 """A candidate pair shares one of these (records without a value never block together)."""
 DETERMINISTIC = ("l.nhs_number = r.nhs_number", "l.upn = r.upn")
-EM_BLOCKING = (("nhs_number",), ("upn",), ("date_of_birth",))
+EM_BLOCKING = (("nhs_number",), ("upn",), ("date_of_birth", "substr(family_name, 1, 1)"))
 RECORD_COLUMNS = ("unique_id", "given_name", "family_name", "date_of_birth", "postcode", "nhs_number", "upn")
 CONSISTENT = """
     NOT coalesce(nhs_number_l <> nhs_number_r, false)
