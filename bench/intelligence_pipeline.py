@@ -29,7 +29,15 @@ from asgi_lifespan import LifespanManager
 
 from earlyhelp.partners import population, write
 from shared.db import plain_url
-from tests.support import TEST_DATA_DIR, TEST_KEY_PATH, auth, drop_database, make_token, migrated_database, pg_server_url
+from tests.support import (
+    TEST_DATA_DIR,
+    TEST_KEY_PATH,
+    auth,
+    drop_database,
+    make_token,
+    migrated_database,
+    pg_server_url,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 PEOPLE = int(os.environ.get("BENCH_PEOPLE", "250000"))
@@ -117,9 +125,7 @@ async def evaluate(url: str, truth: dict[tuple[str, str], tuple[int, int]]) -> d
             continue
         members = json.loads(family["members"])
         votes = Counter(
-            truth[(kind, rid)][1]
-            for m in members
-            for kind, _, rid in (ref.split(":", 2) for ref in m["records"])
+            truth[(kind, rid)][1] for m in members for kind, _, rid in (ref.split(":", 2) for ref in m["records"])
         )
         found.append(votes.most_common(1)[0][0])
     correct = {h for h in found if h in truly}
@@ -168,11 +174,12 @@ async def main() -> None:
                 run = response.json()
                 elapsed = time.perf_counter() - clock
                 d = run["diagnostics"]
-                print(f"linkage run (export, link, households, needs, store): {elapsed:.1f} s, {total / elapsed:,.0f} rows/s")
+                rate = total / elapsed
+                print(f"linkage run (export, link, households, needs, store): {elapsed:.1f} s, {rate:,.0f} rows/s")
                 for stage in ("load", "linkage", "households", "needs"):
                     print(f"  {stage}: {d[stage + '_seconds']:.1f} s")
                 print(f"  {d['records']:,} records -> {d['people']:,} people, {d['households']:,} households; "
-                      f"{d['pairs_scored']:,} pairs scored, {d['pairs_linked']:,} linked; model trained: {d['trained']}; "
+                      f"{d['pairs_scored']:,} pairs scored, {d['pairs_linked']:,} linked; trained: {d['trained']}; "
                       f"{d['identified']:,} identified, {d['statutory']:,} statutory")  # fmt: skip
                 print(f"whole pipeline (import + run): {imported + elapsed:.1f} s")
         quality = await evaluate(url, truth_of(directory))

@@ -39,7 +39,9 @@ async def intelligence_client(
     from intelligence.app import create_app
     from intelligence.config import Settings
 
-    async with app_client(create_app, Settings, intelligence_db, sessionmaker=intelligence_sessions) as client:
+    async with app_client(
+        create_app, Settings, intelligence_db, sessionmaker=intelligence_sessions, retention_interval_seconds=0
+    ) as client:
         yield client
 
 
@@ -127,6 +129,7 @@ async def intelligence_api(
         outcomes_url=framework_server.url,
         framework_cache_seconds=0,
         rate_limit_per_second=0,
+        retention_interval_seconds=0,
     ) as client:
         yield client
 

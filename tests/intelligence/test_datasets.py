@@ -156,3 +156,20 @@ async def test_summary_lists_datasets_with_their_retention(intelligence_client: 
     summary = (await intelligence_client.get("/v1/datasets", headers=ANALYST)).json()
     assert [(s["kind"], s["records"], s["imports"]) for s in summary] == [("neet", 1, 1), ("social_care", 1, 1)]
     assert all(s["retain_until"] for s in summary)
+
+
+async def test_raw_rows_past_retention_are_deleted(
+    intelligence_client: httpx.AsyncClient, intelligence_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    from datetime import date, timedelta
+
+    from intelligence.datasets.repository import DatasetsRepository
+
+    await import_file(intelligence_client, "neet", retention_days=1)
+    await import_file(intelligence_client, "social_care", retention_days=30)
+    async with intelligence_sessions() as session:
+        deleted = await DatasetsRepository(session).delete_expired(date.today() + timedelta(days=2))
+        await session.commit()
+    assert deleted == 1
+    assert await _records(intelligence_sessions, "neet") == []
+    assert len(await _records(intelligence_sessions, "social_care")) == 1

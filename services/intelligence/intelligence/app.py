@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from intelligence.config import SERVICE_DIR, Settings
 from intelligence.datasets.endpoints import router as datasets_router
+from intelligence.datasets.retention import retention_loop
 from intelligence.families.endpoints import router as families_router
 from intelligence.linkage.endpoints import router as linkage_router
 from intelligence.models import idempotency_keys, platform
@@ -27,7 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tables=platform,
         routers=[datasets_router, linkage_router, families_router, subject_access_router],
         subscribers=settings.subscribers,
-        background_tasks=[purge_loop(idempotency_keys)],
+        background_tasks=[purge_loop(idempotency_keys), retention_loop],
         body_limit_overrides={"/v1/datasets": settings.import_max_bytes},
         timeout_overrides={
             "/v1/datasets": settings.bulk_request_timeout_seconds,

@@ -40,6 +40,8 @@ class Settings(ServiceSettings):
     """How many bad rows an import report lists (all are counted)."""
     default_retention_days: int = 365
     """How long a dataset's raw rows are kept when the import names no retention (derived needs are kept)."""
+    retention_interval_seconds: float = 3600.0
+    """Seconds between deletions of partner rows past their retention date; 0 turns it off."""
     engine: str = "duckdb"
     """The linkage engine: `duckdb` (embedded, default) or `spark` (with `spark_master`)."""
     spark_master: str | None = None
