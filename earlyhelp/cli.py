@@ -137,6 +137,12 @@ def migrate(
 @app.command()
 def seed(
     demo: Annotated[bool, typer.Option("--demo", help="Load the deterministic synthetic demo dataset")] = False,
+    intelligence: Annotated[
+        bool, typer.Option("--intelligence", help="Generate and import partner datasets for the intelligence service")
+    ] = False,
+    people: Annotated[
+        int, typer.Option(min=1, max=2_000_000, help="How many people the partner datasets describe")
+    ] = 5000,
     families: Annotated[
         int, typer.Option(min=0, max=60_000, help="How many demo families (10,000 load in under two minutes)")
     ] = DEMO_FAMILIES,
@@ -145,11 +151,23 @@ def seed(
     ] = DEMO_SEED,
 ) -> None:
     """Load the demo families into every service (what is already there is left alone: running twice adds nothing)."""
-    if not demo:
-        raise typer.BadParameter("only --demo data can be seeded", param_hint="--demo")
+    if not demo and not intelligence:
+        raise typer.BadParameter("choose --demo and/or --intelligence", param_hint="--demo")
     server = open_server()
     try:
         migrate_all(server.url)
+        if intelligence:
+            from earlyhelp.partners import seed_partner_datasets
+            from earlyhelp.platform import INTELLIGENCE
+            from shared.migrate import with_database
+
+            out = DATA_DIR / "partner-datasets"
+            url = with_database(server.url, INTELLIGENCE.database)
+            for line in asyncio.run(seed_partner_datasets(url, people=people, seed=seed_value, out=out)):
+                console.print(line)
+            console.print(f"partner datasets (and truth.csv) in {out}; link them with POST /v1/linkage-runs")
+        if not demo:
+            return
         from earlyhelp.demo import OtherDemoPresent
 
         try:

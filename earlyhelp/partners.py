@@ -265,3 +265,56 @@ def write(households: list[Household], seed: int, out: Path) -> dict[str, int]:
         rows.writerow(["household", "hub", "needs", "social_care"])
         rows.writerows([h.id, h.hub, " ".join(sorted(h.needs)), h.social_care] for h in households)
     return counts
+
+
+AGENCIES = {
+    "school_census": "LCC-EDU", "police_incident": "WYP", "housing": "LCC-HOUSING", "worklessness": "DWP",
+    "health": "WY-ICB", "neet": "LCC-NEET", "social_care": "LCC-CSC",
+}  # fmt: skip
+
+
+async def seed_partner_datasets(database_url: str, *, people: int, seed: int, out: Path) -> list[str]:
+    """Generate the partner datasets of `people` people into `out` and import each through the intelligence
+    service's own import (same checks and merge as `POST /v1/datasets`); importing the same files again changes
+    nothing. Returns a line per kind."""
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    from intelligence.config import Settings
+    from intelligence.datasets.kinds import KINDS
+    from intelligence.datasets.repository import DatasetsRepository
+    from intelligence.datasets.service import DatasetsService
+    from shared.auth import Principal
+    from shared.db import async_url
+
+    counts = write(population(people, seed), seed, out)
+    principal = Principal(sub="earlyhelp-seed", roles=frozenset({"admin"}), agency="LCC", agency_type="council")
+    settings = Settings(database_url=database_url)
+    engine = create_async_engine(async_url(database_url), poolclass=NullPool)
+    lines = []
+
+    async def chunks(path: Path) -> Any:
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                yield chunk
+
+    try:
+        for kind in counts:
+            async with async_sessionmaker(engine, expire_on_commit=False)() as session, session.begin():
+                report = await DatasetsService(DatasetsRepository(session), settings=settings).import_csv(
+                    kind=KINDS[kind],
+                    body=chunks(out / f"{kind}.csv"),
+                    source_agency=AGENCIES[kind],
+                    sharing_agreement="DSA-DEMO",
+                    lawful_basis="6(1)(e)",
+                    special_category_condition="9(2)(h)" if KINDS[kind].special_category else None,
+                    retention_days=None,
+                    principal=principal,
+                )
+            lines.append(
+                f"intelligence: {kind} {report.rows_total} rows ({report.rows_loaded} new, "
+                f"{report.rows_unchanged} unchanged, {report.rows_rejected} rejected)"
+            )
+    finally:
+        await engine.dispose()
+    return lines
