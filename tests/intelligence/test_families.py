@@ -181,3 +181,18 @@ async def test_need_profile_counts_needs_and_combinations(intelligence_api: http
     north = (await intelligence_api.get("/v1/need-profile", params={"hub": "north"}, headers=ANALYST)).json()
     assert north["families"] == 1
     assert (await intelligence_api.get("/v1/need-profile", headers=NORTH)).status_code == 403
+
+
+async def test_the_run_is_stored_with_its_model_and_a_report(intelligence_api: httpx.AsyncClient) -> None:
+    await import_examples(intelligence_api)
+    run = await run_linkage(intelligence_api)
+    detail = (await intelligence_api.get(f"/v1/linkage-runs/{run['id']}", headers=ANALYST)).json()
+    names = [c["output_column_name"] for c in detail["model"]["comparisons"]]
+    assert names == ["given_name", "family_name", "date_of_birth", "postcode", "nhs_number", "upn"]
+    assert detail["diagnostics"]["trained"] is False  # a handful of rows: scored with the shipped model
+    page = await intelligence_api.get(f"/v1/linkage-runs/{run['id']}/report", headers=ANALYST)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert page.text.count("<rect") == sum(
+        1 for c in detail["model"]["comparisons"] for level in c["comparison_levels"] if not level.get("is_null_level")
+    )
+    assert (await intelligence_api.get(f"/v1/linkage-runs/{run['id']}/report", headers=NORTH)).status_code == 403

@@ -7,8 +7,10 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse
 
 from intelligence.deps import Analyst, LinkageServiceDep
+from intelligence.linkage.report import render
 from intelligence.linkage.schemas import LinkageRunDetail, LinkageRunSummary
 
 router = APIRouter(prefix="/v1")
@@ -33,3 +35,14 @@ async def run_linkage(
 @router.get("/linkage-runs/{run_id}", tags=["linkage"], summary="A linkage run: its model (m, u) and diagnostics")
 async def get_linkage_run(run_id: uuid.UUID, linkage: LinkageServiceDep, principal: Analyst) -> LinkageRunDetail:
     return await linkage.get(run_id)
+
+
+@router.get(
+    "/linkage-runs/{run_id}/report",
+    tags=["linkage"],
+    response_class=HTMLResponse,
+    summary="A linkage run's model as an HTML page: match weight chart, m and u, diagnostics",
+)
+async def linkage_run_report(run_id: uuid.UUID, linkage: LinkageServiceDep, principal: Analyst) -> HTMLResponse:
+    run = await linkage.get(run_id)
+    return HTMLResponse(render(run.model_dump(mode="json")))
