@@ -4,6 +4,7 @@ and column. Pure functions over a text file, run in a worker thread so the event
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 from collections.abc import Iterator
@@ -13,6 +14,13 @@ from typing import IO, Any
 
 from intelligence.datasets.kinds import PERSON_COLUMNS, Column, Kind
 from shared.identifiers import normalise_nhs_number, normalise_postcode, normalise_upn, normalise_urn
+
+# A person appears in many rows (a pupil in every term's census, a household at one postcode): the checked,
+# normalised identifiers are remembered (a value that fails is checked again each time, and reported each time).
+_nhs = functools.lru_cache(maxsize=1 << 18)(normalise_nhs_number)
+_upn = functools.lru_cache(maxsize=1 << 18)(normalise_upn)
+_postcode = functools.lru_cache(maxsize=1 << 18)(normalise_postcode)
+_urn = functools.lru_cache(maxsize=1 << 16)(normalise_urn)
 
 MAX_TEXT = 200
 _TRUE = frozenset({"true", "t", "yes", "y", "1"})
@@ -93,7 +101,7 @@ def _typed(column: Column, value: str) -> Any:
             raise ValueError("one of " + ", ".join(column.values))
         return value
     if column.type == "urn":
-        return normalise_urn(value)
+        return _urn(value)
     if len(value) > MAX_TEXT:
         raise ValueError(f"longer than {MAX_TEXT} characters")
     return value
@@ -113,11 +121,11 @@ def _person(values: dict[str, str]) -> tuple[list[Any], list[tuple[str, str]]]:
             elif name == "date_of_birth":
                 out.append(_date(value))
             elif name == "postcode":
-                out.append(normalise_postcode(value))
+                out.append(_postcode(value))
             elif name == "nhs_number":
-                out.append(normalise_nhs_number(value))
+                out.append(_nhs(value))
             elif name == "upn":
-                out.append(normalise_upn(value))
+                out.append(_upn(value))
             elif name == "uprn":
                 if not value.isdigit() or len(value) > 12:
                     raise ValueError("not a UPRN (up to 12 digits)")
