@@ -22,7 +22,7 @@ import typer
 from rich.console import Console
 
 from earlyhelp.database import migrate_all, open_server
-from earlyhelp.platform import BY_NAME, DATA_DIR, GATEWAY, PARTS, REFERRALS, SERVICES, process_env
+from earlyhelp.platform import BY_NAME, DATA_DIR, GATEWAY, INTELLIGENCE, PARTS, REFERRALS, SERVICES, process_env
 from earlyhelp.report import report_app
 from earlyhelp.sar import sar_command
 from earlyhelp.smoke import smoke_command
@@ -158,7 +158,6 @@ def seed(
         migrate_all(server.url)
         if intelligence:
             from earlyhelp.partners import seed_partner_datasets
-            from earlyhelp.platform import INTELLIGENCE
             from shared.migrate import with_database
 
             out = DATA_DIR / "partner-datasets"
@@ -179,6 +178,41 @@ def seed(
             console.print(line)
     finally:
         server.stop()
+
+
+DEMO_PARTNER_PEOPLE = 2000
+"""People the demo's partner datasets describe (the intelligence service links them into households)."""
+
+
+def _seed_partner_data(server_url: str) -> list[str]:
+    from earlyhelp.partners import seed_partner_datasets
+    from shared.migrate import with_database
+
+    url = with_database(server_url, INTELLIGENCE.database)
+    out = DATA_DIR / "partner-datasets"
+    return asyncio.run(seed_partner_datasets(url, people=DEMO_PARTNER_PEOPLE, seed=DEMO_SEED, out=out))
+
+
+def _link_partner_data() -> str:
+    """Once the platform is up: one linkage run over the demo partner datasets, so each hub has identified
+    families to look at (the intelligence service asks outcomes for the active framework)."""
+    import httpx
+
+    try:
+        response = httpx.post(
+            f"{INTELLIGENCE.url}/v1/linkage-runs",
+            headers={"Authorization": f"Bearer {_dev_token('analyst')}"},
+            timeout=600,
+        )
+        diagnostics = response.json()["diagnostics"] if response.status_code == 201 else None
+    except (httpx.HTTPError, ValueError, KeyError):
+        diagnostics = None
+    if diagnostics is None:
+        return "intelligence: the demo linkage run did not complete (POST /v1/linkage-runs to retry)"
+    return (
+        f"intelligence: {diagnostics['records']} partner records linked into {diagnostics['people']} people, "
+        f"{diagnostics['identified']} families identified"
+    )
 
 
 def _seed_demo(server_url: str, *, families: int, seed: int) -> list[str]:
@@ -262,9 +296,13 @@ def up(
         created = migrate_all(server.url)
         console.print("  migrations: every service at head" + (f" (created {', '.join(created)})" if created else ""))
         marker = DATA_DIR / "demo-seeded"
+        link_partner_data = False
         if seed_demo and not marker.exists():
             for line in _seed_demo(server.url, families=DEMO_FAMILIES, seed=DEMO_SEED):
                 console.print(f"  {line}")
+            for line in _seed_partner_data(server.url):
+                console.print(f"  {line}")
+            link_partner_data = True
             marker.write_text("seeded\n")
         ports = {p.name: p.port for p in PARTS}
         for part in PARTS:
@@ -282,6 +320,8 @@ def up(
         not_ready = supervisor.wait_ready()
         if not_ready:
             sup_console.print(f"[bold red]not ready:[/] {', '.join(not_ready)} — see {DATA_DIR / 'logs'}")
+        elif link_partner_data:
+            console.print(f"  {_link_partner_data()}")
         _print_summary()
         supervisor.watch()
     except KeyboardInterrupt:
@@ -315,7 +355,7 @@ def try_it_lines(token_file: Path) -> list[str]:
 
 
 def _print_summary() -> None:
-    from earlyhelp.platform import CASES, INTELLIGENCE, OUTCOMES
+    from earlyhelp.platform import CASES, OUTCOMES
 
     tokens = {role: _dev_token(role) for role in DEV_IDENTITIES}
     token_file = DATA_DIR / "dev-tokens.env"
