@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,11 +45,17 @@ PREDICT_BLOCKING = (
 DETERMINISTIC = ("l.nhs_number = r.nhs_number", "l.upn = r.upn")
 EM_BLOCKING = (("nhs_number",), ("upn",), ("date_of_birth", "substr(family_name, 1, 1)"))
 RECORD_COLUMNS = ("unique_id", "given_name", "family_name", "date_of_birth", "postcode", "nhs_number", "upn")
+SPARK_SCHEMA = (
+    "unique_id long, given_name string, family_name string, date_of_birth date, postcode string, "
+    "nhs_number string, upn string"
+)
+JARO_WINKLER = {"duckdb": "jaro_winkler_similarity", "spark": "jaro_winkler"}
+"""The Jaro-Winkler function of each engine's SQL (splink registers Spark's)."""
 CONSISTENT = """
     NOT coalesce(nhs_number_l <> nhs_number_r, false)
     AND NOT coalesce(upn_l <> upn_r, false)
     AND (coalesce(nhs_number_l = nhs_number_r, false) OR coalesce(upn_l = upn_r, false)
-         OR coalesce(jaro_winkler_similarity(given_name_l, given_name_r) >= 0.7, true))
+         OR coalesce({jaro_winkler}(given_name_l, given_name_r) >= 0.7, true))
 """
 """A kept pair contradicts no identifier, and its given names agree unless an identifier vouches for it."""
 
@@ -69,33 +76,53 @@ def nicknames() -> dict[str, str]:
     return dict(data["nicknames"])
 
 
-def _settings() -> Any:
+def _settings(stored: dict[str, Any] | None = None) -> Any:
+    """The model's settings; with `stored`, its trained m and u (and match prior) on the same comparisons, in
+    whichever SQL dialect the engine speaks."""
     import splink.comparison_library as cl
     from splink import SettingsCreator, block_on
 
+    comparisons: list[Any] = [
+        cl.NameComparison("given_name").configure(term_frequency_adjustments=True),
+        cl.NameComparison("family_name").configure(term_frequency_adjustments=True),
+        cl.DateOfBirthComparison("date_of_birth", input_is_string=False),
+        cl.PostcodeComparison("postcode"),
+        cl.ExactMatch("nhs_number"),
+        cl.ExactMatch("upn"),
+    ]
+    prior: dict[str, Any] = {}
+    if stored is not None:
+        trained = {c["output_column_name"]: c for c in stored["comparisons"]}
+        for i, comparison in enumerate(comparisons):
+            name = ("given_name", "family_name", "date_of_birth", "postcode", "nhs_number", "upn")[i]
+            levels = [lv for lv in trained[name]["comparison_levels"] if not lv.get("is_null_level")]
+            comparisons[i] = comparison.configure(
+                m_probabilities=[lv.get("m_probability") or 1e-6 for lv in levels],
+                u_probabilities=[lv.get("u_probability") or 1e-6 for lv in levels],
+            )
+        prior["probability_two_random_records_match"] = stored["probability_two_random_records_match"]
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
-        comparisons=[
-            cl.NameComparison("given_name").configure(term_frequency_adjustments=True),
-            cl.NameComparison("family_name").configure(term_frequency_adjustments=True),
-            cl.DateOfBirthComparison("date_of_birth", input_is_string=False),
-            cl.PostcodeComparison("postcode"),
-            cl.ExactMatch("nhs_number"),
-            cl.ExactMatch("upn"),
-        ],
+        comparisons=comparisons,
         blocking_rules_to_generate_predictions=[block_on(*rule) for rule in PREDICT_BLOCKING],
         retain_intermediate_calculation_columns=False,
         retain_matching_columns=True,
+        **prior,
     )
 
 
 def _db_api(engine: str, connection: duckdb.DuckDBPyConnection, spark_master: str | None) -> Any:
     if engine == "spark":
-        from pyspark.sql import SparkSession  # type: ignore[import-not-found]  # a council's Spark (pyspark there)
+        from pyspark.sql import SparkSession  # type: ignore[import-not-found,unused-ignore]  # a council's Spark (pyspark there)
         from splink import SparkAPI
+        from splink.backends.spark import similarity_jar_location
 
-        spark = SparkSession.builder.master(spark_master or "local[2]").appName("earlyhelp-linkage").getOrCreate()
+        builder = SparkSession.builder.master(spark_master or "local[2]").appName("earlyhelp-linkage")
+        # splink's string similarity functions (jaro_winkler, …) for Spark SQL
+        spark = builder.config("spark.jars", similarity_jar_location()).getOrCreate()
+        if spark.sparkContext.getCheckpointDir() is None:  # splink checkpoints its intermediate tables
+            spark.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="earlyhelp-spark-"))
         return SparkAPI(spark_session=spark)  # type: ignore[no-untyped-call]
     from splink import DuckDBAPI
 
@@ -105,7 +132,7 @@ def _db_api(engine: str, connection: duckdb.DuckDBPyConnection, spark_master: st
 def _register(db_api: Any, engine: str, connection: duckdb.DuckDBPyConnection) -> Any:
     if engine == "spark":
         rows = connection.sql(f"SELECT {', '.join(RECORD_COLUMNS)} FROM records").fetchall()
-        frame = db_api.spark.createDataFrame(rows, schema=list(RECORD_COLUMNS))
+        frame = db_api.spark.createDataFrame(rows, schema=SPARK_SCHEMA)
         return db_api.register(frame, table_name="records_in")
     return db_api.register("records", table_name="records_in")
 
@@ -154,13 +181,13 @@ def link_records(
             )
     else:
         stored = model or json.loads(DEFAULT_MODEL.read_text(encoding="utf-8"))
-        settings = {k: v for k, v in stored.items() if k not in ("sql_dialect", "linker_uid")}
-        linker = Linker(table, {**settings, "retain_matching_columns": True}, log_level=None)
+        linker = Linker(table, _settings(stored), log_level=None)
     predictions = linker.inference.predict(threshold_match_probability=threshold)
-    query = f"SELECT unique_id_l, unique_id_r FROM {{table}} WHERE {CONSISTENT}"
+    consistent = CONSISTENT.format(jaro_winkler=JARO_WINKLER["spark" if engine == "spark" else "duckdb"])
+    query = f"SELECT unique_id_l, unique_id_r FROM {{table}} WHERE {consistent}"
     if engine == "spark":
         frame = db_api.spark.table(predictions.physical_name)
-        edges = [(int(a), int(b)) for a, b in frame.where(CONSISTENT).select("unique_id_l", "unique_id_r").collect()]
+        edges = [(int(a), int(b)) for a, b in frame.where(consistent).select("unique_id_l", "unique_id_r").collect()]
         scored = frame.count()
     else:
         edges = [(int(a), int(b)) for a, b in connection.sql(query.format(table=predictions.physical_name)).fetchall()]
