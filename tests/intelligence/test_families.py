@@ -196,3 +196,18 @@ async def test_the_run_is_stored_with_its_model_and_a_report(intelligence_api: h
         1 for c in detail["model"]["comparisons"] for level in c["comparison_levels"] if not level.get("is_null_level")
     )
     assert (await intelligence_api.get(f"/v1/linkage-runs/{run['id']}/report", headers=NORTH)).status_code == 403
+
+
+async def test_subject_access_exports_the_persons_linked_records_and_families(
+    intelligence_api: httpx.AsyncClient,
+) -> None:
+    await _identified(intelligence_api)
+    admin = auth(make_token("admin", sub="dpo", agency="LCC", agency_type="council"))
+    response = await intelligence_api.get(
+        "/v1/admin/subject-access", params={"nhs_number": "9400010001"}, headers=admin
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    # Grace's NHS number is on one record (health); linkage brings the other agencies' records about her
+    assert {r["record_id"] for r in body["partner_records"]} == {"ICB-900", "H-5501", "WYP-26-1001", "DWP-1"}
+    assert len(body["identified_families"]) == 1

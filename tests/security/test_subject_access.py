@@ -173,7 +173,8 @@ async def test_cli_exports_the_person_from_all_three_services_and_audits_it(seed
     assert result.returncode == 0, result.stderr
     assert seeded.upn not in result.stderr + result.stdout  # the summary names no identifier
     document = json.loads(out.read_text())
-    assert set(document) == {"subject", "referrals", "cases", "outcomes", "generated_at"}
+    assert set(document) == {"subject", "referrals", "cases", "outcomes", "intelligence", "generated_at"}
+    assert document["intelligence"] == {"partner_records": [], "identified_families": [], "access_log": []}
     assert document["subject"]["upn"] == seeded.upn
 
     referrals = document["referrals"]["referrals"]
