@@ -11,7 +11,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 PYTEST_ARGS ?=
 PYTEST_WORKERS ?= 2
 
-.PHONY: help install run test soak lint typecheck migrate seed bench audit-verify clean
+.PHONY: help install run test test-spark soak lint typecheck migrate seed bench audit-verify clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -99,6 +99,10 @@ run: $(INSTALLED) ## Start PostgreSQL (embedded unless DATABASE_URL), migrate, s
 test: $(INSTALLED) $(TOOLS) ## Run the whole test suite against a real PostgreSQL (embedded unless TEST_DATABASE_URL)
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
+test-spark: $(INSTALLED) ## The Spark linkage test: installs the intelligence service's spark extra (pyspark), needs Java
+	$(UV) sync --frozen --all-packages --extra spark
+	$(VENV)/bin/pytest -n 0 -m spark $(PYTEST_ARGS) tests/intelligence
+
 soak: $(INSTALLED) ## Long fault and load runs (kill services under load, 500 referrals); not part of make test
 	$(VENV)/bin/pytest -m soak $(PYTEST_ARGS)
 
@@ -108,7 +112,7 @@ lint: $(INSTALLED) ## ruff (lint and format check) and the architecture rules (i
 	$(VENV)/bin/lint-imports
 
 typecheck: $(INSTALLED) ## mypy --strict over every package
-	$(VENV)/bin/mypy shared/shared services/referrals/referrals services/cases/cases services/outcomes/outcomes gateway/gateway earlyhelp
+	$(VENV)/bin/mypy shared/shared services/referrals/referrals services/cases/cases services/outcomes/outcomes services/intelligence/intelligence gateway/gateway earlyhelp
 
 migrate: $(INSTALLED) ## Create the databases and apply every service's migrations
 	$(VENV)/bin/earlyhelp migrate

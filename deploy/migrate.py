@@ -26,7 +26,7 @@ from pathlib import Path
 
 import asyncpg
 
-SERVICES = ("referrals", "cases", "outcomes")
+SERVICES = ("referrals", "cases", "outcomes", "intelligence")
 
 
 def lock_key(service: str) -> int:

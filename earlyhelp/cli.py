@@ -22,7 +22,7 @@ import typer
 from rich.console import Console
 
 from earlyhelp.database import migrate_all, open_server
-from earlyhelp.platform import BY_NAME, DATA_DIR, GATEWAY, PARTS, REFERRALS, SERVICES, process_env
+from earlyhelp.platform import BY_NAME, DATA_DIR, GATEWAY, INTELLIGENCE, PARTS, REFERRALS, SERVICES, process_env
 from earlyhelp.report import report_app
 from earlyhelp.sar import sar_command
 from earlyhelp.smoke import smoke_command
@@ -115,7 +115,7 @@ def migrate(
     if service:
         part = BY_NAME.get(service)
         if part is None or part.service_dir is None:
-            raise typer.BadParameter("choose referrals, cases or outcomes", param_hint="--service")
+            raise typer.BadParameter("choose referrals, cases, outcomes or intelligence", param_hint="--service")
         url = os.environ.get(f"{part.prefix}_DATABASE_URL")
         if not url:
             raise typer.BadParameter(f"{part.prefix}_DATABASE_URL is not set", param_hint="--service")
@@ -137,6 +137,12 @@ def migrate(
 @app.command()
 def seed(
     demo: Annotated[bool, typer.Option("--demo", help="Load the deterministic synthetic demo dataset")] = False,
+    intelligence: Annotated[
+        bool, typer.Option("--intelligence", help="Generate and import partner datasets for the intelligence service")
+    ] = False,
+    people: Annotated[
+        int, typer.Option(min=1, max=2_000_000, help="How many people the partner datasets describe")
+    ] = 5000,
     families: Annotated[
         int, typer.Option(min=0, max=60_000, help="How many demo families (10,000 load in under two minutes)")
     ] = DEMO_FAMILIES,
@@ -145,11 +151,22 @@ def seed(
     ] = DEMO_SEED,
 ) -> None:
     """Load the demo families into every service (what is already there is left alone: running twice adds nothing)."""
-    if not demo:
-        raise typer.BadParameter("only --demo data can be seeded", param_hint="--demo")
+    if not demo and not intelligence:
+        raise typer.BadParameter("choose --demo and/or --intelligence", param_hint="--demo")
     server = open_server()
     try:
         migrate_all(server.url)
+        if intelligence:
+            from earlyhelp.partners import seed_partner_datasets
+            from shared.migrate import with_database
+
+            out = DATA_DIR / "partner-datasets"
+            url = with_database(server.url, INTELLIGENCE.database)
+            for line in asyncio.run(seed_partner_datasets(url, people=people, seed=seed_value, out=out)):
+                console.print(line)
+            console.print(f"partner datasets (and truth.csv) in {out}; link them with POST /v1/linkage-runs")
+        if not demo:
+            return
         from earlyhelp.demo import OtherDemoPresent
 
         try:
@@ -161,6 +178,41 @@ def seed(
             console.print(line)
     finally:
         server.stop()
+
+
+DEMO_PARTNER_PEOPLE = 2000
+"""People the demo's partner datasets describe (the intelligence service links them into households)."""
+
+
+def _seed_partner_data(server_url: str) -> list[str]:
+    from earlyhelp.partners import seed_partner_datasets
+    from shared.migrate import with_database
+
+    url = with_database(server_url, INTELLIGENCE.database)
+    out = DATA_DIR / "partner-datasets"
+    return asyncio.run(seed_partner_datasets(url, people=DEMO_PARTNER_PEOPLE, seed=DEMO_SEED, out=out))
+
+
+def _link_partner_data() -> str:
+    """Once the platform is up: one linkage run over the demo partner datasets, so each hub has identified
+    families to look at (the intelligence service asks outcomes for the active framework)."""
+    import httpx
+
+    try:
+        response = httpx.post(
+            f"{INTELLIGENCE.url}/v1/linkage-runs",
+            headers={"Authorization": f"Bearer {_dev_token('analyst')}"},
+            timeout=600,
+        )
+        diagnostics = response.json()["diagnostics"] if response.status_code == 201 else None
+    except (httpx.HTTPError, ValueError, KeyError):
+        diagnostics = None
+    if diagnostics is None:
+        return "intelligence: the demo linkage run did not complete (POST /v1/linkage-runs to retry)"
+    return (
+        f"intelligence: {diagnostics['records']} partner records linked into {diagnostics['people']} people, "
+        f"{diagnostics['identified']} families identified"
+    )
 
 
 def _seed_demo(server_url: str, *, families: int, seed: int) -> list[str]:
@@ -244,9 +296,13 @@ def up(
         created = migrate_all(server.url)
         console.print("  migrations: every service at head" + (f" (created {', '.join(created)})" if created else ""))
         marker = DATA_DIR / "demo-seeded"
+        link_partner_data = False
         if seed_demo and not marker.exists():
             for line in _seed_demo(server.url, families=DEMO_FAMILIES, seed=DEMO_SEED):
                 console.print(f"  {line}")
+            for line in _seed_partner_data(server.url):
+                console.print(f"  {line}")
+            link_partner_data = True
             marker.write_text("seeded\n")
         ports = {p.name: p.port for p in PARTS}
         for part in PARTS:
@@ -264,6 +320,8 @@ def up(
         not_ready = supervisor.wait_ready()
         if not_ready:
             sup_console.print(f"[bold red]not ready:[/] {', '.join(not_ready)} — see {DATA_DIR / 'logs'}")
+        elif link_partner_data:
+            console.print(f"  {_link_partner_data()}")
         _print_summary()
         supervisor.watch()
     except KeyboardInterrupt:
@@ -304,7 +362,7 @@ def _print_summary() -> None:
     token_file.write_text("".join(f"{role.upper()}_TOKEN={tok}\n" for role, tok in tokens.items()))
     console.print("\n[bold green]Ready.[/]")
     console.print(f"  GraphQL gateway   {GATEWAY.url}/graphql   (GraphiQL in the browser)")
-    for part in (REFERRALS, CASES, OUTCOMES):
+    for part in (REFERRALS, CASES, OUTCOMES, INTELLIGENCE):
         console.print(f"  {part.name:<17} {part.url}/docs      (OpenAPI: {part.url}/openapi.json)")
     console.print(f"  logs              {DATA_DIR / 'logs'}")
     console.print("\n[bold]Development tokens[/] (valid 12 hours; `earlyhelp dev-token --role ROLE` makes more):")

@@ -37,8 +37,11 @@ class Part:
 REFERRALS = Part("referrals", "REFERRALS", 8001, "referrals.app:create_app", REPO_ROOT / "services" / "referrals")
 CASES = Part("cases", "CASES", 8002, "cases.app:create_app", REPO_ROOT / "services" / "cases")
 OUTCOMES = Part("outcomes", "OUTCOMES", 8003, "outcomes.app:create_app", REPO_ROOT / "services" / "outcomes")
+INTELLIGENCE = Part(
+    "intelligence", "INTELLIGENCE", 8004, "intelligence.app:create_app", REPO_ROOT / "services" / "intelligence"
+)
 GATEWAY = Part("gateway", "GATEWAY", 8000, "gateway.app:create_app", None)
-SERVICES = (REFERRALS, CASES, OUTCOMES)
+SERVICES = (REFERRALS, CASES, OUTCOMES, INTELLIGENCE)
 PARTS = (*SERVICES, GATEWAY)
 BY_NAME = {p.name: p for p in PARTS}
 
@@ -50,6 +53,7 @@ SUBSCRIPTIONS: dict[str, list[tuple[str, list[str]]]] = {
         ("outcomes", ["case.assessment_completed", "case.closed"]),
     ],
     "outcomes": [],
+    "intelligence": [("referrals", ["intelligence.family_referred"])],
 }
 
 

@@ -59,10 +59,11 @@ async def export_all(
     matched to the subject, is found too.
     """
     from cases.people.subject_access import export_subject as export_cases
+    from intelligence.subject_access import export_subject as export_intelligence
     from outcomes.subject_access import export_subject as export_outcomes
     from referrals.subject_access import export_subject as export_referrals
 
-    exporters = {"referrals": export_referrals, "outcomes": export_outcomes}
+    exporters = {"referrals": export_referrals, "outcomes": export_outcomes, "intelligence": export_intelligence}
     document: dict[str, Any] = {"subject": {"nhs_number": nhs_number, "upn": upn, "requested_by": actor}}
     async with _transaction(server_url, f"{database_prefix}cases") as session:
         document["cases"] = await export_cases(session, nhs_number=nhs_number, upn=upn, actor=actor)

@@ -56,6 +56,8 @@ def third_party_review(document: dict[str, Any]) -> list[dict[str, Any]]:
         items.append(_item("outcomes", "claim", claim, FAMILY_LEVEL))
     for record in outcomes.get("observations", {}).get("practitioner_assessments", []):
         items.append(_item("outcomes", "practitioner_assessment", record, FREE_TEXT))
+    for family in document.get("intelligence", {}).get("identified_families", []):
+        items.append(_item("intelligence", "identified_family", family, FAMILY_LEVEL))
     return items
 
 

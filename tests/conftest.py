@@ -28,7 +28,7 @@ from tests.support import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICE_DIRS = {name: ROOT / "services" / name for name in ("referrals", "cases", "outcomes")}
+SERVICE_DIRS = {name: ROOT / "services" / name for name in ("referrals", "cases", "outcomes", "intelligence")}
 
 
 def template_name(service: str) -> str:
@@ -125,4 +125,21 @@ async def fresh_cases_db(server_url: str, cases_db: str) -> AsyncIterator[str]:
 @pytest.fixture
 async def fresh_outcomes_db(server_url: str, outcomes_db: str) -> AsyncIterator[str]:
     async with clone_database(server_url, template_name("outcomes")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+async def intelligence_db(server_url: str) -> str:
+    return await migrated_database(server_url, template_name("intelligence"), SERVICE_DIRS["intelligence"])
+
+
+@pytest.fixture
+async def intelligence_sessions(intelligence_db: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    async with rollback_sessionmaker(intelligence_db) as factory:
+        yield factory
+
+
+@pytest.fixture
+async def fresh_intelligence_db(server_url: str, intelligence_db: str) -> AsyncIterator[str]:
+    async with clone_database(server_url, template_name("intelligence")) as url:
         yield url

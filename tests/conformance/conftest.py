@@ -12,7 +12,12 @@ from tests.e2e.stack import Stack, platform
 
 @pytest.fixture(scope="package")
 async def live(
-    server_url: str, referrals_db: str, cases_db: str, outcomes_db: str, tmp_path_factory: pytest.TempPathFactory
+    server_url: str,
+    referrals_db: str,
+    cases_db: str,
+    outcomes_db: str,
+    intelligence_db: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Stack]:
     async with platform(server_url, tmp_path_factory.mktemp("conformance-platform"), gateway=True) as running:
         yield running

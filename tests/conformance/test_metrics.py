@@ -18,7 +18,7 @@ from tests.support.tokens import make_token
 
 pytestmark = pytest.mark.e2e
 
-SERVICES = ("referrals", "cases", "outcomes")
+SERVICES = ("referrals", "cases", "outcomes", "intelligence")
 DASHBOARD = REPO / "deploy" / "grafana" / "earlyhelp-dashboard.json"
 SERIES = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? ", re.MULTILINE)
 PROMTOOL_INSTALL = "`make test` unpacks it from Debian's prometheus package (Makefile: PROMTOOL)"
@@ -28,11 +28,13 @@ TRAFFIC = {
     "referrals": [f"/v1/referrals/{uuid.uuid4()}", "/v1/referrals?limit=5", "/healthz"],
     "cases": [f"/v1/families/{uuid.uuid4()}", "/v1/cases?limit=5", "/healthz"],
     "outcomes": [f"/v1/claims/{uuid.uuid4()}", "/v1/frameworks", "/healthz"],
+    "intelligence": [f"/v1/identified-families/{uuid.uuid4()}", "/v1/identified-families?first=5", "/healthz"],
 }
 TEMPLATES = {
     "referrals": "/v1/referrals/{referral_id}",
     "cases": "/v1/families/{family_id}",
     "outcomes": "/v1/claims/{claim_id}",
+    "intelligence": "/v1/identified-families/{family_id}",
 }
 
 

@@ -38,6 +38,13 @@ def _outcomes() -> dict[str, Any]:
     return create_app(Settings(environment="test")).openapi()
 
 
+def _intelligence() -> dict[str, Any]:
+    from intelligence.app import create_app
+    from intelligence.config import Settings
+
+    return create_app(Settings(environment="test")).openapi()
+
+
 def _gateway() -> dict[str, Any]:
     from gateway.app import create_app
     from gateway.config import Settings
@@ -49,9 +56,10 @@ APPS: dict[str, Callable[[], dict[str, Any]]] = {
     "referrals": _referrals,
     "cases": _cases,
     "outcomes": _outcomes,
+    "intelligence": _intelligence,
     "gateway": _gateway,
 }
-SERVICES = ("referrals", "cases", "outcomes")
+SERVICES = ("referrals", "cases", "outcomes", "intelligence")
 
 
 @pytest.fixture(scope="module", params=list(APPS))

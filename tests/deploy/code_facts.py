@@ -15,12 +15,13 @@ from pydantic_settings import BaseSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-SERVICES = ("referrals", "cases", "outcomes")
+SERVICES = ("referrals", "cases", "outcomes", "intelligence")
 PARTS = (*SERVICES, "gateway")
 MEMBER_DIRS = {
     "referrals": "services/referrals",
     "cases": "services/cases",
     "outcomes": "services/outcomes",
+    "intelligence": "services/intelligence",
     "gateway": "gateway",
 }
 

@@ -50,7 +50,8 @@ CALLS = {
     "referrals": {"cases", "outcomes"},
     "cases": {"referrals", "outcomes"},
     "outcomes": {"cases"},
-    "gateway": set(SERVICES),
+    "intelligence": {"cases", "outcomes", "referrals"},
+    "gateway": {"referrals", "cases", "outcomes"},
 }
 EXTERNAL = {"gateway", "referrals"}
 Resource = dict[str, Any]
@@ -419,7 +420,7 @@ def test_every_configured_url_is_a_service_the_network_policies_let_the_caller_r
     egress, _ = allowed_edges(resources)
     urls = service_urls(resources)
     callers = {caller for caller, _, _ in urls}
-    assert callers == {"referrals", "cases", "outcomes", "gateway"}
+    assert callers == {"referrals", "cases", "outcomes", "intelligence", "gateway"}
     for caller, setting, url in urls:
         parts = urlsplit(url)
         service = one(resources, "Service", str(parts.hostname))

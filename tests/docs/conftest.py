@@ -1,6 +1,6 @@
 """One real `earlyhelp up` stack (embedded PostgreSQL, demo data, four processes) shared by the docs tests.
 
-The guides address the development ports (8000–8003) and `.data/dev-tokens.env`; the stack runs on free ports
+The guides address the development ports (8000–8004) and `.data/dev-tokens.env`; the stack runs on free ports
 in a temporary data directory, so `Stack.localise` rewrites those addresses and commands run in a working
 directory whose `.data`, `examples`, `docs` and `.venv` point at the stack's data and the repository.
 """
@@ -29,7 +29,7 @@ if HERE not in sys.path:  # the helper module beside this file (tests run with -
     sys.path.insert(0, HERE)
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_PORTS = {"GATEWAY": 8000, "REFERRALS": 8001, "CASES": 8002, "OUTCOMES": 8003}
+DEFAULT_PORTS = {"GATEWAY": 8000, "REFERRALS": 8001, "CASES": 8002, "OUTCOMES": 8003, "INTELLIGENCE": 8004}
 
 
 @dataclass

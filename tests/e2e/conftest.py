@@ -12,7 +12,12 @@ from tests.support import make_token
 
 @pytest.fixture(scope="package")
 async def stack(
-    server_url: str, referrals_db: str, cases_db: str, outcomes_db: str, tmp_path_factory: pytest.TempPathFactory
+    server_url: str,
+    referrals_db: str,
+    cases_db: str,
+    outcomes_db: str,
+    intelligence_db: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Stack]:
     """Fresh clones of the migrated templates (the `*_db` fixtures build them); the hub's workers exist."""
     async with platform(server_url, tmp_path_factory.mktemp("e2e-platform"), gateway=True) as running:

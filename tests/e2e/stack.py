@@ -128,14 +128,20 @@ async def time_passes(stack: Stack, family_id: str, *, start_months: int = 0, cl
 async def platform(
     server_url: str, log_dir: Path, *, gateway: bool, env: Mapping[str, str] | None = None
 ) -> AsyncIterator[Stack]:
-    """Referrals, cases and outcomes (and the gateway when asked) on fresh databases, stopped at the end; `env`
-    is added to every process's environment (each setting is read by the part with its prefix)."""
+    """Referrals, cases, outcomes and intelligence (and the gateway when asked) on fresh databases, stopped at the
+    end; `env` is added to every process's environment (each setting is read by the part with its prefix)."""
     async with (
         clone_database(server_url, template_name("referrals")) as referrals_db,
         clone_database(server_url, template_name("cases")) as cases_db,
         clone_database(server_url, template_name("outcomes")) as outcomes_db,
+        clone_database(server_url, template_name("intelligence")) as intelligence_db,
     ):
-        databases = {"referrals": referrals_db, "cases": cases_db, "outcomes": outcomes_db}
+        databases = {
+            "referrals": referrals_db,
+            "cases": cases_db,
+            "outcomes": outcomes_db,
+            "intelligence": intelligence_db,
+        }
         await seed_hubs(cases_db)
         problems: list[str] = []
         for attempt in range(1, PORT_ATTEMPTS + 1):

@@ -47,7 +47,7 @@ def data_root() -> Iterator[Path]:
 def test_up_serves_everything_and_stops_cleanly(data_root: Path) -> None:
     """As on a fresh machine: no DATABASE_URL, so an embedded PostgreSQL is started in the data directory."""
     tmp_path = data_root
-    ports = {name: free_port() for name in ("GATEWAY", "REFERRALS", "CASES", "OUTCOMES")}
+    ports = {name: free_port() for name in ("GATEWAY", "REFERRALS", "CASES", "OUTCOMES", "INTELLIGENCE")}
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env |= {
         "EARLYHELP_DATA_DIR": str(tmp_path / "data"),
@@ -104,7 +104,7 @@ def test_up_serves_everything_and_stops_cleanly(data_root: Path) -> None:
         assert r.status_code == 200 and r.json()["items"], r.text
 
         children = psutil.Process(proc.pid).children(recursive=True)
-        assert len(children) >= 4
+        assert len(children) >= 5
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
         assert _wait_for(lambda: not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children), 20)

@@ -30,6 +30,8 @@ from tests.conftest import template_name
 from tests.support import app_client, auth, drop_database, make_token
 
 SERVICES = ("referrals", "cases", "outcomes")
+DATABASES = (*SERVICES, "intelligence")
+"""The CLI exports from every service's database (intelligence holds nothing about these subjects)."""
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -135,13 +137,15 @@ async def _two_subjects(seeded_prefix: str, server_url: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-async def seeded(server_url: str, referrals_db: str, cases_db: str, outcomes_db: str) -> AsyncIterator[Seeded]:
+async def seeded(
+    server_url: str, referrals_db: str, cases_db: str, outcomes_db: str, intelligence_db: str
+) -> AsyncIterator[Seeded]:
     from tests.support.database import _admin
 
     prefix = f"sar_{uuid.uuid4().hex[:8]}_"
     conn = await _admin(server_url)
     try:
-        for service in SERVICES:
+        for service in DATABASES:
             await conn.execute(f'CREATE DATABASE "{prefix}{service}" TEMPLATE "{template_name(service)}"')
     finally:
         await conn.close()
@@ -149,7 +153,7 @@ async def seeded(server_url: str, referrals_db: str, cases_db: str, outcomes_db:
         await _seed(server_url, prefix)
         yield Seeded(server_url=server_url, prefix=prefix, **await _two_subjects(prefix, server_url))
     finally:
-        for service in SERVICES:
+        for service in DATABASES:
             await drop_database(server_url, f"{prefix}{service}")
 
 
@@ -183,7 +187,10 @@ async def test_cli_exports_the_person_from_all_three_services_and_audits_it(seed
     assert result.returncode == 0, result.stderr
     assert seeded.upn not in result.stderr + result.stdout  # the summary names no identifier
     document = json.loads(out.read_text())
-    assert set(document) == {"subject", "referrals", "cases", "outcomes", "third_party_review", "generated_at"}
+    assert set(document) == {
+        "subject", "referrals", "cases", "outcomes", "intelligence", "third_party_review", "generated_at"
+    }  # fmt: skip
+    assert document["intelligence"] == {"partner_records": [], "identified_families": [], "access_log": []}
     assert document["subject"]["upn"] == seeded.upn
 
     # found by UPN, and by the person index's match where the referral carried no identifier

@@ -147,7 +147,7 @@ def test_docs_contracts_says_what_the_models_say() -> None:
 def test_the_doc_check_names_a_field_missing_from_the_doc_or_the_model() -> None:
     doc = CONTRACTS_DOC.read_text(encoding="utf-8")
     assert field_differences(doc) == {}
-    renamed = doc.replace("| `hub_defaulted` |", "| `hub_was_defaulted` |")
+    renamed = doc.replace("| `hub_defaulted` |", "| `hub_was_defaulted` |", 1)
     assert field_differences(renamed) == {"referral.received": ({"hub_defaulted"}, {"hub_was_defaulted"})}
 
 
@@ -160,6 +160,6 @@ def test_the_fallback_need_codes_are_the_built_in_frameworks_codes() -> None:
 
 def test_every_event_source_follows_the_convention() -> None:
     assert source_of("cases") == "urn:earlyhelp:cases"
-    assert {m.producer for m in EVENT_TYPES.values()} <= {"referrals", "cases"}
+    assert {m.producer for m in EVENT_TYPES.values()} <= {"referrals", "cases", "intelligence"}
     with pytest.raises(ValueError, match="unknown service"):
         source_of("elsewhere")

@@ -36,7 +36,7 @@ async def _tables(url: str) -> set[str]:
     return names | ({"<audit functions>"} if functions else set())
 
 
-@pytest.mark.parametrize("service", ["referrals", "cases", "outcomes"])
+@pytest.mark.parametrize("service", ["referrals", "cases", "outcomes", "intelligence"])
 async def test_up_down_up(server_url: str, service: str) -> None:
     name = f"eh_migrations_{service}"
     service_dir = ROOT / "services" / service
@@ -51,14 +51,21 @@ async def test_up_down_up(server_url: str, service: str) -> None:
         await drop_database(server_url, name)
 
 
-@pytest.mark.parametrize("service", ["referrals", "cases", "outcomes"])
-async def test_models_match_migrations(referrals_db: str, cases_db: str, outcomes_db: str, service: str) -> None:
+@pytest.mark.parametrize("service", ["referrals", "cases", "outcomes", "intelligence"])
+async def test_models_match_migrations(
+    referrals_db: str, cases_db: str, outcomes_db: str, intelligence_db: str, service: str
+) -> None:
     """Autogenerate finds nothing to do: the ORM and the migrated schema agree."""
     from sqlalchemy.ext.asyncio import create_async_engine
 
     from shared.db import async_url
 
-    url = {"referrals": referrals_db, "cases": cases_db, "outcomes": outcomes_db}[service]
+    url = {
+        "referrals": referrals_db,
+        "cases": cases_db,
+        "outcomes": outcomes_db,
+        "intelligence": intelligence_db,
+    }[service]
     engine = create_async_engine(async_url(url))
     metadata = _metadata(service)
 

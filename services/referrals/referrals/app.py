@@ -14,6 +14,7 @@ from referrals.config import SERVICE_DIR, Settings
 from referrals.figures.endpoints import router as figures_router
 from referrals.intake import endpoints as intake_endpoints
 from referrals.intake.fhir_endpoints import fhir_router
+from referrals.intake.intelligence import intelligence_handlers
 from referrals.intake.matching import PersonMatcher
 from referrals.intake.repository import IntakeRepository
 from referrals.intake.service import IntakeService, Peers
@@ -124,7 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
         # /fhir answers oversize Bundles itself, as an OperationOutcome (1 MiB limit in fhir_endpoints)
         body_limit_overrides={"/fhir": 16 * 1_048_576},
-        event_handlers=EVENT_HANDLERS,
+        event_handlers={**EVENT_HANDLERS, **intelligence_handlers(settings)},
         subscribers=settings.subscribers,
         background_tasks=[match_client, matching_retry_loop, purge_loop(Base.metadata.tables["idempotency_keys"])],
         on_startup=[warm_up],

@@ -28,7 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from shared.db import new_metadata
 from shared.platform_tables import PlatformTables
 
-KINDS = ("maternity", "school")
+KINDS = ("maternity", "school", "intelligence")
 STATUSES = ("received", "screening", "accepted", "signposted", "no_further_action", "stepped_up", "withdrawn")
 OPEN_STATUSES = ("received", "screening")
 DECISION_OUTCOMES = ("accepted", "signposted", "no_further_action", "stepped_up")

@@ -18,9 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from shared.identifiers import UPN, NHSNumber, Postcode
 
 SOURCE_PREFIX = "urn:earlyhelp:"
-SERVICES = ("referrals", "cases", "outcomes", "gateway")
+SERVICES = ("referrals", "cases", "outcomes", "intelligence", "gateway")
 
-ReferralKind = Literal["maternity", "school"]
+ReferralKind = Literal["maternity", "school", "intelligence"]
 ReferralStatus = Literal[
     "received", "screening", "accepted", "signposted", "no_further_action", "stepped_up", "withdrawn"
 ]
@@ -291,6 +291,61 @@ class FamilyMembershipChanged(EventPayload):
     left: int = Field(ge=0)
 
 
+# --- intelligence ------------------------------------------------------------------------------------------
+
+
+class NeedEvidence(BaseModel):
+    """One partner record showing a need of an identified family."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    need: str = Field(description="The need code of the active framework.")
+    dataset: str = Field(description="school_census, police_incident, housing, worklessness, health, neet, …")
+    source_agency: str
+    record_id: str
+    date: date | None
+    shows: str = Field(description="What the record shows, in words (e.g. `attendance 84.5% to 2026-07-22`).")
+
+
+class IdentifiedPerson(BaseModel):
+    """A member of an identified family, as the linked partner records name them."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    role: MemberRole
+    given_name: Name
+    family_name: Name
+    date_of_birth: date
+    nhs_number: NHSNumber | None = None
+    upn: UPN | None = None
+    postcode: Postcode | None = None
+    address: str | None = None
+    reason: str = Field(description="Why the person is in the household (shared UPRN, address, incident).")
+
+
+class FamilyReferred(EventPayload):
+    """A hub manager decided to refer a family that partner data identified; referrals receives it as a
+    referral of kind `intelligence`, which goes through ordinary triage."""
+
+    event_type: ClassVar[str] = "intelligence.family_referred"
+    producer: ClassVar[str] = "intelligence"
+    consumers: ClassVar[tuple[str, ...]] = ("referrals",)
+
+    identified_family_id: uuid.UUID
+    hub: str
+    hub_defaulted: bool
+    framework: str = Field(description="`code@version` of the framework the needs were computed against.")
+    needs: list[str] = Field(description="Need codes of the active framework.")
+    evidence: list[NeedEvidence]
+    postcode: Postcode | None = None
+    address: str | None = None
+    people: list[IdentifiedPerson] = Field(min_length=1)
+    reason: str | None = Field(description="The hub manager's note on the decision.")
+    decided_by: str
+    decided_at: datetime
+    lawful_basis: str = Field(description="UK GDPR Article 6 basis of the data-led referral, e.g. 6(1)(e).")
+
+
 EVENT_TYPES: dict[str, type[EventPayload]] = {
     model.event_type: model
     for model in (
@@ -306,6 +361,7 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         PlanUpdated,
         CaseClosed,
         FamilyMembershipChanged,
+        FamilyReferred,
     )
 }
 """Every event type name and the model of its payload."""
