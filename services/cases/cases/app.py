@@ -12,6 +12,7 @@ from cases.intake.endpoints import EVENT_HANDLERS
 from cases.models import idempotency_keys, platform
 from cases.people.endpoints import router as people_router
 from cases.people.subject_access import router as subject_access_router
+from cases.retention.endpoints import router as retention_router
 from cases.workforce.endpoints import router as workforce_router
 from shared.auth import ServiceCredentials
 from shared.idempotency import purge_loop
@@ -40,7 +41,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         service_dir=SERVICE_DIR,
         tables=platform,
-        routers=[people_router, workforce_router, families_router, casework_router, subject_access_router],
+        routers=[
+            people_router,
+            workforce_router,
+            families_router,
+            casework_router,
+            subject_access_router,
+            retention_router,
+        ],
         event_handlers=EVENT_HANDLERS,
         subscribers=settings.subscribers,
         on_startup=[start_framework_client],

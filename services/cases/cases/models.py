@@ -32,6 +32,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.db import new_metadata
 from shared.idempotency import idempotency_table
 from shared.platform_tables import PlatformTables
+from shared.retention.tables import RetentionTables
 
 MEMBER_ROLES = ("parent_carer", "child", "young_person", "other_adult", "unborn")
 CASE_STATUSES = ("open", "assessment", "plan", "review", "closed")
@@ -50,6 +51,7 @@ class Base(DeclarativeBase):
 
 
 platform = PlatformTables(Base.metadata)
+retention = RetentionTables(Base.metadata)
 idempotency_keys = idempotency_table(Base.metadata)
 
 

@@ -15,6 +15,7 @@ from outcomes.frameworks.service import load_builtin_frameworks
 from outcomes.models import idempotency_keys, platform
 from outcomes.observations.endpoints import router as observations_router
 from outcomes.reports.endpoints import router as reports_router
+from outcomes.retention.endpoints import router as retention_router
 from outcomes.subject_access import router as subject_access_router
 from shared.caseload import CaseloadClient
 from shared.idempotency import purge_loop
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             claims_router,
             reports_router,
             subject_access_router,
+            retention_router,
         ],
         event_handlers=event_handlers(settings),
         on_startup=[_caseload_client(settings), _load_frameworks],

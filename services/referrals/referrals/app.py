@@ -17,6 +17,7 @@ from referrals.intake.repository import IntakeRepository
 from referrals.intake.service import IntakeService, Peers
 from referrals.models import Base, platform
 from referrals.needs import NeedCatalogue
+from referrals.retention.endpoints import router as retention_router
 from referrals.subject_access import router as subject_access_router
 from referrals.triage import endpoints as triage_endpoints
 from referrals.triage.case_events import EVENT_HANDLERS
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             webhook_endpoints.router,
             fhir_router,
             subject_access_router,
+            retention_router,
         ],
         # /fhir answers oversize Bundles itself, as an OperationOutcome (1 MiB limit in fhir_endpoints)
         body_limit_overrides={"/fhir": 16 * 1_048_576},

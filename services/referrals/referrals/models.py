@@ -27,6 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.db import new_metadata
 from shared.platform_tables import PlatformTables
+from shared.retention.tables import RetentionTables
 
 KINDS = ("maternity", "school")
 STATUSES = ("received", "screening", "accepted", "signposted", "no_further_action", "stepped_up", "withdrawn")
@@ -46,6 +47,7 @@ class Base(DeclarativeBase):
 
 
 platform = PlatformTables(Base.metadata)
+retention = RetentionTables(Base.metadata)
 
 
 class Referral(Base):
