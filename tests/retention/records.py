@@ -115,3 +115,49 @@ async def family(
     session.add(Case(family_id=fid, hub="north", opened_by="test", **status))
     await session.flush()
     return fid, [pid for pid, _ in people]
+
+
+async def enrolment(
+    session: AsyncSession, *, family_id: uuid.UUID, people: list[uuid.UUID], closed_on: date | None, phase: str = "p1"
+) -> uuid.UUID:
+    """An enrolment in outcomes with its members (created as people when new) and a term of attendance each."""
+    from outcomes.models import AttendanceRecord, Enrolment, EnrolmentMember, Person
+
+    for pid in people:
+        if await session.get(Person, pid) is None:
+            session.add(Person(id=pid, date_of_birth=date(2012, 1, 1)))
+    eid = uuid.uuid4()
+    session.add(
+        Enrolment(
+            id=eid,
+            family_id=family_id,
+            case_id=uuid.uuid4(),
+            programme_phase=phase,
+            framework_code="families-first",
+            framework_version="1",
+            needs=["education"],
+            eligible=True,
+            start_date=date(2014, 1, 1),
+            assessed_on=date(2014, 1, 1),
+            closed_on=closed_on,
+        )
+    )
+    await session.flush()
+    for pid in people:
+        session.add(EnrolmentMember(enrolment_id=eid, person_id=pid, role="child"))
+        session.add(
+            AttendanceRecord(
+                person_id=pid,
+                term_start=date(2014, 1, 6) if phase == "p1" else date(2015, 1, 6),
+                term_end=date(2014, 3, 28) if phase == "p1" else date(2015, 3, 27),
+                possible_sessions=100,
+                attended_sessions=90,
+                unauthorised_sessions=5,
+                suspensions=0,
+                permanently_excluded=False,
+                source_agency="SCH",
+                import_id=uuid.uuid4(),
+            )
+        )
+    await session.flush()
+    return eid
