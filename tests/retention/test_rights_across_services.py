@@ -140,6 +140,12 @@ async def test_erasure_reaches_every_service_and_keeps_the_other_members(
     family_id, parent, child, rid = await _world(cases_sessions, referrals_sessions, outcomes_sessions)
     body = {"reason": "the young person asked for erasure; no overriding interest"}
     assert (await cases_client.post(f"/v1/people/{child}/erasure", json=body, headers=MANAGER)).status_code == 403
+    # while a family of theirs is under a legal hold the person is kept (Art. 17(3)(e))
+    hold = await cases_client.post(f"/v1/families/{family_id}/legal-holds", json={"reason": "a claim"}, headers=ADMIN)
+    refused = await cases_client.post(f"/v1/people/{child}/erasure", json=body, headers=ADMIN)
+    assert refused.status_code == 409 and "legal hold" in refused.text
+    release = f"/v1/families/{family_id}/legal-holds/{hold.json()['id']}/release"
+    assert (await cases_client.post(release, json={"reason": "claim settled"}, headers=ADMIN)).status_code == 200
     erased = await cases_client.post(f"/v1/people/{child}/erasure", json=body, headers=ADMIN)
     assert erased.status_code == 200, erased.text
     event = await _deliver(cases_sessions, "person.erased", referrals_client, outcomes_client)

@@ -109,7 +109,8 @@ async def run_retention(
                     "record_id": c.record_id,
                     "action": rule.action,
                     "rule": rule.describe(),
-                    "due_on": c.due_on,
+                    # the run's clock, not the record's own due day: for a family that day is a child's 25th birthday
+                    "due_on": as_of,
                     "erased_by": actor,
                 }
                 for c in going

@@ -15,6 +15,7 @@ from cases.models import (
     CaseReferral,
     ConsentWithdrawal,
     Family,
+    FamilyMember,
     Person,
     PersonErasure,
     PersonRectification,
@@ -121,6 +122,15 @@ async def erase_person(
     person = await session.get(Person, person_id)
     if person is None:
         raise NotFound("No such person")
+    holds = retention.legal_holds
+    held = await session.scalar(
+        select(holds.c.id)
+        .join(FamilyMember, FamilyMember.family_id == holds.c.family_id)
+        .where(FamilyMember.person_id == person_id, holds.c.released_at.is_(None))
+        .limit(1)
+    )
+    if held is not None:  # Art. 17(3)(e): kept for legal claims while a family of theirs is on hold
+        raise Conflict("A family of this person is under a legal hold; release it before erasing them")
     erasure = PersonErasure(id=uuid.uuid4(), person_id=person_id, reason=reason, erased_by=principal.actor)
     session.add(erasure)
     await session.flush()
