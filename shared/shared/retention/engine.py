@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.audit import record_access
@@ -88,6 +88,8 @@ async def run_retention(
 ) -> RetentionReport:
     """Erase (or anonymise, or prune) what each source says is due on `as_of`, except what a legal hold keeps."""
     report = RetentionReport(service=service, as_of=as_of.isoformat(), dry_run=dry_run, schedule=schedule.source)
+    # one run at a time per database (the CronJob, the CLI and the admin call may meet): the second waits
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('earlyhelp_retention_run'))"))
     held = await active_holds(session, tables)
     for source in sources:
         rule = schedule.rule(source.record_type)
