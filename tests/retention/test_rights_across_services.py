@@ -149,7 +149,7 @@ async def test_erasure_reaches_every_service_and_keeps_the_other_members(
     erased = await cases_client.post(f"/v1/people/{child}/erasure", json=body, headers=ADMIN)
     assert erased.status_code == 200, erased.text
     event = await _deliver(cases_sessions, "person.erased", referrals_client, outcomes_client)
-    assert set(event) == {"person_id", "erasure_id", "erased_at"}
+    assert set(event) == {"person_id", "erasure_id", "erased_at", "identifier_hashes"}  # no names, no identifiers
 
     async with cases_sessions() as session:
         people = {

@@ -321,6 +321,11 @@ class PersonErased(EventPayload):
     person_id: uuid.UUID
     erasure_id: uuid.UUID
     erased_at: datetime
+    identifier_hashes: list[str] = Field(
+        default_factory=list,
+        description="sha256 hex of `nhs:<NHS number>` and `upn:<UPN>` as the person had them, so that copies never "
+        "linked to the person index are found too (`shared.retention.identifier_hashes`)",
+    )
 
 
 class PersonRectified(EventPayload):
@@ -335,6 +340,9 @@ class PersonRectified(EventPayload):
     rectification_id: uuid.UUID
     changes: dict[str, str | None]
     rectified_at: datetime
+    identifier_hashes: list[str] = Field(
+        default_factory=list, description="as in `person.erased`, of the identifiers before the correction"
+    )
 
 
 class ReferralConsentWithdrawn(EventPayload):

@@ -36,6 +36,7 @@ from shared.contracts.events import (
 from shared.errors import Conflict, NotFound
 from shared.events import CloudEvent
 from shared.events.outbox import publish
+from shared.retention.identifiers import identifier_hashes
 
 SOURCE = "urn:earlyhelp:cases"
 RECTIFIABLE = ("given_name", "family_name", "date_of_birth", "nhs_number", "upn", "postcode", "address")
@@ -131,6 +132,7 @@ async def erase_person(
     )
     if held is not None:  # Art. 17(3)(e): kept for legal claims while a family of theirs is on hold
         raise Conflict("A family of this person is under a legal hold; release it before erasing them")
+    hashes = identifier_hashes(nhs_number=person.nhs_number, upn=person.upn)
     erasure = PersonErasure(id=uuid.uuid4(), person_id=person_id, reason=reason, erased_by=principal.actor)
     session.add(erasure)
     await session.flush()
@@ -146,7 +148,7 @@ async def erase_person(
             erased_by=principal.actor,
         )
     )
-    payload = PersonErased(person_id=person_id, erasure_id=erasure.id, erased_at=now)
+    payload = PersonErased(person_id=person_id, erasure_id=erasure.id, erased_at=now, identifier_hashes=hashes)
     await publish(
         session, platform, source=SOURCE, type=payload.event_type, subject=str(person_id), data=payload.data()
     )
@@ -174,6 +176,7 @@ async def rectify_person(
     if person is None or person.given_name == "[erased]":
         raise NotFound("No such person")
     before = {k: _json(getattr(person, k)) for k in changes}
+    hashes = identifier_hashes(nhs_number=person.nhs_number, upn=person.upn)
     after = {k: _json(v) for k, v in changes.items()}
     values = dict(changes)
     if "given_name" in changes:
@@ -187,7 +190,9 @@ async def rectify_person(
     session.add(record)
     await session.flush()
     now = datetime.now(UTC)
-    payload = PersonRectified(person_id=person_id, rectification_id=record.id, changes=after, rectified_at=now)
+    payload = PersonRectified(
+        person_id=person_id, rectification_id=record.id, changes=after, rectified_at=now, identifier_hashes=hashes
+    )
     await publish(
         session, platform, source=SOURCE, type=payload.event_type, subject=str(person_id), data=payload.data()
     )

@@ -4,9 +4,10 @@ its other people stay. Plus the legal-hold replica (`shared.retention.holds`).""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import ColumnElement, delete, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from referrals.models import ReferralPerson, platform, retention
@@ -14,15 +15,28 @@ from shared.audit import record_access
 from shared.contracts.events import PersonErased, PersonRectified
 from shared.events import CloudEvent, EventHandler
 from shared.retention.holds import legal_hold_handlers
+from shared.retention.identifiers import identifier_hash_sql
 
 COPIED = ("given_name", "family_name", "date_of_birth", "nhs_number", "upn", "postcode", "address")
+
+
+def _copies_of(person_id: uuid.UUID, hashes: list[str]) -> ColumnElement[bool]:
+    """The referral people matched to the person, or carrying one of their identifiers (by hash)."""
+    condition = ReferralPerson.matched_person_id == person_id
+    if hashes:
+        condition = or_(
+            condition,
+            identifier_hash_sql("nhs", ReferralPerson.nhs_number).in_(hashes),
+            identifier_hash_sql("upn", ReferralPerson.upn).in_(hashes),
+        )
+    return condition
 
 
 async def on_person_erased(session: AsyncSession, event: CloudEvent) -> None:
     data = PersonErased.model_validate(event.data)
     gone = await session.execute(
         delete(ReferralPerson)
-        .where(ReferralPerson.matched_person_id == data.person_id)
+        .where(_copies_of(data.person_id, data.identifier_hashes))
         .returning(ReferralPerson.id, ReferralPerson.referral_id)
     )
     rows = gone.all()
@@ -61,7 +75,7 @@ async def on_person_rectified(session: AsyncSession, event: CloudEvent) -> None:
         return
     changed = await session.execute(
         update(ReferralPerson)
-        .where(ReferralPerson.matched_person_id == data.person_id)
+        .where(_copies_of(data.person_id, data.identifier_hashes))
         .values(**values)
         .returning(ReferralPerson.referral_id)
     )
