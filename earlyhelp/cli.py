@@ -24,6 +24,7 @@ from rich.console import Console
 from earlyhelp.database import migrate_all, open_server
 from earlyhelp.platform import BY_NAME, DATA_DIR, GATEWAY, INTELLIGENCE, PARTS, REFERRALS, SERVICES, process_env
 from earlyhelp.report import report_app
+from earlyhelp.retention import retention_app
 from earlyhelp.sar import sar_command
 from earlyhelp.smoke import smoke_command
 from shared.auth import AGENCY_TYPES, ROLES, ensure_dev_key, mint_token
@@ -38,6 +39,7 @@ app = typer.Typer(
 audit_app = typer.Typer(help="The hash-chained access log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(report_app, name="report")
+app.add_typer(retention_app, name="retention")
 app.command("smoke")(smoke_command)
 app.command("sar")(sar_command)
 console = Console(highlight=False, soft_wrap=True)

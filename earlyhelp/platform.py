@@ -46,11 +46,12 @@ PARTS = (*SERVICES, GATEWAY)
 BY_NAME = {p.name: p for p in PARTS}
 
 # Who hears which events (see docs/contracts.md).
+RIGHTS_EVENTS = ["family.legal_hold_placed", "family.legal_hold_released", "person.erased", "person.rectified"]
 SUBSCRIPTIONS: dict[str, list[tuple[str, list[str]]]] = {
-    "referrals": [("cases", ["referral.accepted"])],
+    "referrals": [("cases", ["referral.accepted", "referral.consent_withdrawn"])],
     "cases": [
-        ("referrals", ["case.opened", "case.joined"]),
-        ("outcomes", ["case.assessment_completed", "case.closed"]),
+        ("referrals", ["case.opened", "case.joined", *RIGHTS_EVENTS]),
+        ("outcomes", ["case.assessment_completed", "case.closed", *RIGHTS_EVENTS]),
     ],
     "outcomes": [],
     "intelligence": [("referrals", ["intelligence.family_referred"])],

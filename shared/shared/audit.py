@@ -50,11 +50,10 @@ class ChainReport:
     reason: str | None = None
 
 
-_VERIFY = text(
-    """
+_VERIFY = """
     WITH chain AS (
         SELECT seq, hash, prev_hash,
-               lag(hash) OVER (ORDER BY seq) AS expected_prev,
+               coalesce(lag(hash) OVER (ORDER BY seq), {checkpoint}) AS expected_prev,
                row_number() OVER (ORDER BY seq) AS n,
                audit_log_digest(prev_hash, seq, occurred_at, actor, action, record_type, record_id,
                                 purpose, details) AS recomputed
@@ -64,12 +63,17 @@ _VERIFY = text(
            (SELECT seq FROM chain WHERE hash <> recomputed ORDER BY seq LIMIT 1) AS bad_hash,
            (SELECT seq FROM chain WHERE prev_hash IS DISTINCT FROM expected_prev ORDER BY seq LIMIT 1) AS bad_link
     """
-)
+# After a retention run has pruned the oldest rows (shared/retention/audit_prune.py), the first remaining row links
+# to the hash its latest checkpoint kept; a row removed after the checkpoint still breaks the chain.
+_CHECKPOINT = "(SELECT through_hash FROM audit_checkpoints ORDER BY through_seq DESC LIMIT 1)"
+_HAS_CHECKPOINTS = text("SELECT to_regclass('audit_checkpoints') IS NOT NULL")
 
 
 async def verify_chain(conn: AsyncSession | AsyncConnection) -> ChainReport:
     """Recompute every row's hash and link in one set-based query."""
-    row = (await conn.execute(_VERIFY)).one()
+    checkpointed = bool((await conn.execute(_HAS_CHECKPOINTS)).scalar())
+    query = _VERIFY.format(checkpoint=_CHECKPOINT if checkpointed else "NULL")
+    row = (await conn.execute(text(query))).one()
     total, bad_hash, bad_link = int(row.total), row.bad_hash, row.bad_link
     if bad_hash is None and bad_link is None:
         return ChainReport(rows=total, ok=True)

@@ -17,7 +17,7 @@ import yaml
 
 SUPPORTED_KEYS = {"apiVersion", "kind", "resources", "namespace", "images", "patches"}
 CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "PersistentVolume", "StorageClass"}
-POD_TEMPLATE_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job"}
+POD_TEMPLATE_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
 
 Resource = dict[str, Any]
 
@@ -116,7 +116,8 @@ def select(resources: list[Resource], *, kind: str | None = None, name: str | No
 def pod_spec(resource: Resource) -> dict[str, Any] | None:
     if resource["kind"] not in POD_TEMPLATE_KINDS:
         return None
-    spec: dict[str, Any] = resource["spec"]["template"]["spec"]
+    template = resource["spec"]["jobTemplate"]["spec"] if resource["kind"] == "CronJob" else resource["spec"]
+    spec: dict[str, Any] = template["template"]["spec"]
     return spec
 
 

@@ -191,7 +191,7 @@ def test_deployments_run_the_parts_images_ports_and_probes(rendered: tuple[str, 
 def test_every_pod_runs_as_non_root_on_a_read_only_filesystem(rendered: tuple[str, list[Resource]]) -> None:
     _, resources = rendered
     pods = [r for r in resources if pod_spec(r) is not None]
-    assert len(pods) == len(PARTS) + len(SERVICES)
+    assert len(pods) == len(PARTS) + 2 * len(SERVICES)  # Deployments, migration Jobs, retention CronJobs
     for resource in pods:
         spec = pod_spec(resource)
         assert spec is not None
@@ -343,7 +343,8 @@ def test_every_deployment_has_a_service_pdb_and_hpa(rendered: tuple[str, list[Re
         for other in resources:
             spec = pod_spec(other)
             if spec is not None and other is not deployment:
-                other_labels = other["spec"]["template"]["metadata"]["labels"]
+                template = other["spec"]["jobTemplate"]["spec"] if other["kind"] == "CronJob" else other["spec"]
+                other_labels = template["template"]["metadata"]["labels"]
                 assert not selector.items() <= other_labels.items(), other["metadata"]["name"]
 
 

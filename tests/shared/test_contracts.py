@@ -31,7 +31,7 @@ from tests.cases.conftest import (
     referral_event,
 )
 from tests.referrals.conftest import create_maternity, hub_manager, partner
-from tests.support import app_client
+from tests.support import app_client, make_token
 
 __all__ = ["framework_server"]  # the cases tests' framework server, used here as a fixture
 
@@ -84,6 +84,12 @@ async def test_every_referrals_event_fits_its_contract(
     withdrawn = (await create_maternity(client)).json()
     response = await client.post(f"/v1/referrals/{withdrawn['id']}/withdraw", headers=partner(), json={"reason": "x"})
     assert response.status_code == 200, response.text
+    response = await client.post(
+        f"/v1/referrals/{accepted['id']}/consent-withdrawal",
+        headers=partner(),
+        json={"withdrawn_by": "mother", "method": "phone"},
+    )
+    assert response.status_code == 201, response.text
 
     seen = _check_fits(await _outbox(referrals_sessions), "referrals")
     assert seen == {t for t, m in EVENT_TYPES.items() if m.producer == "referrals"}
@@ -123,6 +129,19 @@ async def test_every_cases_event_fits_its_contract(
     assert (await post_event(client, first)).json()["status"] == "processed"
     second = referral_event(upn="H801200001057", family_name="Contract")
     assert (await post_event(client, second)).json()["status"] == "processed"
+    # data protection: a legal hold placed and released, a person corrected and erased
+    admin = {"Authorization": f"Bearer {make_token('admin', sub='dpo')}"}
+    family_id = (await client.get(f"/v1/cases/{case_id}", headers=world.manager())).json()["family_id"]
+    hold = await client.post(f"/v1/families/{family_id}/legal-holds", json={"reason": "proceedings"}, headers=admin)
+    assert hold.status_code == 201, hold.text
+    release = f"/v1/families/{family_id}/legal-holds/{hold.json()['id']}/release"
+    assert (await client.post(release, json={"reason": "ended"}, headers=admin)).status_code == 200
+    async with cases_sessions() as session:
+        person_id = (await session.execute(text("SELECT id FROM people ORDER BY created_at LIMIT 1"))).scalar_one()
+    fix = {"changes": {"family_name": "Corrected"}, "reason": "spelling"}
+    assert (await client.post(f"/v1/people/{person_id}/rectification", json=fix, headers=admin)).status_code == 200
+    erase = {"reason": "asked for erasure"}
+    assert (await client.post(f"/v1/people/{person_id}/erasure", json=erase, headers=admin)).status_code == 200
 
     seen = _check_fits(await _outbox(cases_sessions), "cases")
     assert seen == {t for t, m in EVENT_TYPES.items() if m.producer == "cases"}

@@ -13,6 +13,9 @@ from cases.merges.endpoints import router as merges_router
 from cases.models import idempotency_keys, platform
 from cases.people.endpoints import router as people_router
 from cases.people.subject_access import router as subject_access_router
+from cases.retention.endpoints import router as retention_router
+from cases.retention.rights_endpoints import RIGHTS_EVENT_HANDLERS
+from cases.retention.rights_endpoints import router as rights_router
 from cases.workforce.endpoints import router as workforce_router
 from shared.auth import ServiceCredentials
 from shared.idempotency import purge_loop
@@ -48,8 +51,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             families_router,
             casework_router,
             subject_access_router,
+            retention_router,
+            rights_router,
         ],
-        event_handlers=EVENT_HANDLERS,
+        event_handlers={**EVENT_HANDLERS, **RIGHTS_EVENT_HANDLERS},
         subscribers=settings.subscribers,
         on_startup=[start_framework_client],
         background_tasks=[purge_loop(idempotency_keys)],

@@ -10,6 +10,8 @@ from pydantic_settings import SettingsConfigDict
 from shared.settings import EventSubscriber, ServiceSettings
 
 SERVICE_DIR = Path(__file__).resolve().parent.parent
+# Legal holds, erasure and rectification reach referrals and outcomes through these (cases.retention.rights).
+RIGHTS_EVENTS = ["family.legal_hold_placed", "family.legal_hold_released", "person.erased", "person.rectified"]
 
 
 def _default_subscribers() -> list[EventSubscriber]:
@@ -17,12 +19,12 @@ def _default_subscribers() -> list[EventSubscriber]:
         EventSubscriber(
             name="referrals",
             url="http://127.0.0.1:8001/v1/events",
-            event_types=["case.opened", "case.joined"],
+            event_types=["case.opened", "case.joined", *RIGHTS_EVENTS],
         ),
         EventSubscriber(
             name="outcomes",
             url="http://127.0.0.1:8003/v1/events",
-            event_types=["case.assessment_completed", "case.closed"],
+            event_types=["case.assessment_completed", "case.closed", *RIGHTS_EVENTS],
         ),
     ]
 

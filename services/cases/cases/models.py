@@ -32,6 +32,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.db import new_metadata
 from shared.idempotency import idempotency_table
 from shared.platform_tables import PlatformTables
+from shared.retention.tables import RetentionTables
 
 MEMBER_ROLES = ("parent_carer", "child", "young_person", "other_adult", "unborn")
 CASE_STATUSES = ("open", "assessment", "plan", "review", "closed")
@@ -52,6 +53,7 @@ class Base(DeclarativeBase):
 
 
 platform = PlatformTables(Base.metadata)
+retention = RetentionTables(Base.metadata)
 idempotency_keys = idempotency_table(Base.metadata)
 
 
@@ -385,3 +387,41 @@ class Contact(Base):
     sensitive: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     recorded_by: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PersonErasure(Base):
+    """A person erased on request (Art. 17): who asked, why and when; the person row is kept anonymised."""
+
+    __tablename__ = "person_erasures"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    person_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("people.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    erased_by: Mapped[str] = mapped_column(Text)
+    erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PersonRectification(Base):
+    """One correction of a person's details (Art. 16), with the values before and after: the history."""
+
+    __tablename__ = "person_rectifications"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    person_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("people.id"), index=True)
+    before: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    after: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    reason: Mapped[str] = mapped_column(Text)
+    rectified_by: Mapped[str] = mapped_column(Text)
+    rectified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ConsentWithdrawal(Base):
+    """A family's withdrawal of consent to a referral, as referrals announced it: a flag on the case."""
+
+    __tablename__ = "consent_withdrawals"
+
+    referral_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    case_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
+    family_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    withdrawn_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -17,6 +17,8 @@ from outcomes.models import idempotency_keys, platform
 from outcomes.observations.endpoints import router as observations_router
 from outcomes.programme.endpoints import router as programme_router
 from outcomes.reports.endpoints import router as reports_router
+from outcomes.retention.endpoints import router as retention_router
+from outcomes.retention.rights import rights_event_handlers
 from outcomes.subject_access import router as subject_access_router
 from shared.caseload import CaseloadClient
 from shared.idempotency import purge_loop
@@ -53,8 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             claims_router,
             reports_router,
             subject_access_router,
+            retention_router,
         ],
-        event_handlers=event_handlers(settings),
+        event_handlers={**event_handlers(settings), **rights_event_handlers()},
         on_startup=[_caseload_client(settings), _load_frameworks],
         background_tasks=[purge_loop(idempotency_keys)],
         body_limit_overrides={

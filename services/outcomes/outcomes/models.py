@@ -33,6 +33,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.db import new_metadata
 from shared.idempotency import idempotency_table
 from shared.platform_tables import PlatformTables
+from shared.retention.tables import RetentionTables
 
 
 class Base(DeclarativeBase):
@@ -40,6 +41,7 @@ class Base(DeclarativeBase):
 
 
 platform = PlatformTables(Base.metadata)
+retention = RetentionTables(Base.metadata)
 idempotency_keys = idempotency_table(Base.metadata)
 
 

@@ -21,6 +21,9 @@ from referrals.intake.service import IntakeService, Peers
 from referrals.intake.transport import KeepAliveTransport
 from referrals.models import Base, platform
 from referrals.needs import NeedCatalogue
+from referrals.retention.consent import router as consent_router
+from referrals.retention.endpoints import router as retention_router
+from referrals.retention.rights import RIGHTS_EVENT_HANDLERS
 from referrals.subject_access import router as subject_access_router
 from referrals.triage import endpoints as triage_endpoints
 from referrals.triage.case_events import EVENT_HANDLERS
@@ -122,10 +125,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             fhir_router,
             subject_access_router,
             figures_router,
+            retention_router,
+            consent_router,
         ],
         # /fhir answers oversize Bundles itself, as an OperationOutcome (1 MiB limit in fhir_endpoints)
         body_limit_overrides={"/fhir": 16 * 1_048_576},
-        event_handlers={**EVENT_HANDLERS, **intelligence_handlers(settings)},
+        event_handlers={**EVENT_HANDLERS, **intelligence_handlers(settings), **RIGHTS_EVENT_HANDLERS},
         subscribers=settings.subscribers,
         background_tasks=[match_client, matching_retry_loop, purge_loop(Base.metadata.tables["idempotency_keys"])],
         on_startup=[warm_up],

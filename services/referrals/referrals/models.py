@@ -27,6 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.db import new_metadata
 from shared.platform_tables import PlatformTables
+from shared.retention.tables import RetentionTables
 
 KINDS = ("maternity", "school", "intelligence")
 STATUSES = ("received", "screening", "accepted", "signposted", "no_further_action", "stepped_up", "withdrawn")
@@ -47,6 +48,7 @@ class Base(DeclarativeBase):
 
 
 platform = PlatformTables(Base.metadata)
+retention = RetentionTables(Base.metadata)
 
 
 class Referral(Base):
@@ -183,3 +185,19 @@ class IdempotencyKey(Base):
     response_body: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     referral_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ConsentWithdrawal(Base):
+    """The family withdrew its consent to a referral: no further status webhooks go to the partner."""
+
+    __tablename__ = "consent_withdrawals"
+
+    referral_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("referrals.id", ondelete="CASCADE"), primary_key=True
+    )
+    withdrawn_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    withdrawn_by: Mapped[str] = mapped_column(Text)
+    """Who in the family withdrew it, as the recorder wrote it."""
+    method: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

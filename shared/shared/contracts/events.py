@@ -346,6 +346,83 @@ class FamilyReferred(EventPayload):
     lawful_basis: str = Field(description="UK GDPR Article 6 basis of the data-led referral, e.g. 6(1)(e).")
 
 
+# --- data protection (retention, legal holds, erasure, rectification, consent) ------------------------------
+
+
+class LegalHoldPlaced(EventPayload):
+    """A hub manager or admin put a family on legal hold: every service's retention run keeps its records. The
+    reason stays in cases (it may name people)."""
+
+    event_type: ClassVar[str] = "family.legal_hold_placed"
+    producer: ClassVar[str] = "cases"
+    consumers: ClassVar[tuple[str, ...]] = ("referrals", "outcomes")
+
+    hold_id: uuid.UUID
+    family_id: uuid.UUID
+    placed_at: datetime
+
+
+class LegalHoldReleased(EventPayload):
+    """A family's legal hold was released; the retention schedule applies to it again."""
+
+    event_type: ClassVar[str] = "family.legal_hold_released"
+    producer: ClassVar[str] = "cases"
+    consumers: ClassVar[tuple[str, ...]] = ("referrals", "outcomes")
+
+    hold_id: uuid.UUID
+    family_id: uuid.UUID
+    released_at: datetime
+
+
+class PersonErased(EventPayload):
+    """A person was erased on request (UK GDPR Art. 17): each service erases what it holds about them (by person
+    id; referrals by the person index's match) and keeps their family's other members."""
+
+    event_type: ClassVar[str] = "person.erased"
+    producer: ClassVar[str] = "cases"
+    consumers: ClassVar[tuple[str, ...]] = ("referrals", "outcomes")
+
+    person_id: uuid.UUID
+    erasure_id: uuid.UUID
+    erased_at: datetime
+    identifier_hashes: list[str] = Field(
+        default_factory=list,
+        description="sha256 hex of `nhs:<NHS number>` and `upn:<UPN>` as the person had them, so that copies never "
+        "linked to the person index are found too (`shared.retention.identifier_hashes`)",
+    )
+
+
+class PersonRectified(EventPayload):
+    """A person's details were corrected (UK GDPR Art. 16): the corrected values, for the services' copies. Only
+    the fields that changed are present in `changes`."""
+
+    event_type: ClassVar[str] = "person.rectified"
+    producer: ClassVar[str] = "cases"
+    consumers: ClassVar[tuple[str, ...]] = ("referrals", "outcomes")
+
+    person_id: uuid.UUID
+    rectification_id: uuid.UUID
+    changes: dict[str, str | None]
+    rectified_at: datetime
+    identifier_hashes: list[str] = Field(
+        default_factory=list, description="as in `person.erased`, of the identifiers before the correction"
+    )
+
+
+class ReferralConsentWithdrawn(EventPayload):
+    """The family withdrew its consent to a referral: referrals sends its partner no further status webhooks, and
+    cases flags the case."""
+
+    event_type: ClassVar[str] = "referral.consent_withdrawn"
+    producer: ClassVar[str] = "referrals"
+    consumers: ClassVar[tuple[str, ...]] = ("cases",)
+
+    referral_id: uuid.UUID
+    family_id: uuid.UUID | None
+    case_id: uuid.UUID | None
+    withdrawn_at: datetime
+
+
 EVENT_TYPES: dict[str, type[EventPayload]] = {
     model.event_type: model
     for model in (
@@ -362,6 +439,11 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         CaseClosed,
         FamilyMembershipChanged,
         FamilyReferred,
+        LegalHoldPlaced,
+        LegalHoldReleased,
+        PersonErased,
+        PersonRectified,
+        ReferralConsentWithdrawn,
     )
 }
 """Every event type name and the model of its payload."""

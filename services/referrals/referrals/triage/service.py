@@ -19,6 +19,7 @@ from referrals.payloads import (
     status_changed_payload,
     withdrawn_payload,
 )
+from referrals.retention.consent import consent_withdrawn
 from referrals.triage.repository import QueuePosition, ReferralFilters, ReferralRepository
 from referrals.triage.schemas import DecisionCreate, IdentityConfirm, WithdrawalCreate
 from shared.audit import record_access
@@ -227,7 +228,8 @@ class TriageService:
             type="referral.status_changed",
             subject=str(referral.id),
             data=status_changed_payload(referral, previous, at),
-            audience_agency=referral.agency,
+            # consent withdrawn: the partner hears nothing more (no subscription has no audience)
+            audience_agency=None if await consent_withdrawn(session, referral.id) else referral.agency,
         )
         for event_type, data in events:
             await publish(session, platform, source=EVENT_SOURCE, type=event_type, subject=str(referral.id), data=data)
