@@ -191,7 +191,8 @@ def test_deployments_run_the_parts_images_ports_and_probes(rendered: tuple[str, 
 def test_every_pod_runs_as_non_root_on_a_read_only_filesystem(rendered: tuple[str, list[Resource]]) -> None:
     _, resources = rendered
     pods = [r for r in resources if pod_spec(r) is not None]
-    assert len(pods) == len(PARTS) + 2 * len(SERVICES)  # Deployments, migration Jobs, retention CronJobs
+    # Deployments, migration Jobs, and the retention CronJobs of referrals, cases and outcomes
+    assert len(pods) == len(PARTS) + len(SERVICES) + 3
     for resource in pods:
         spec = pod_spec(resource)
         assert spec is not None
