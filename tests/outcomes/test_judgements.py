@@ -24,6 +24,7 @@ from tests.cases.conftest import (
     make_world,
     open_family_case,
     plan_body,
+    put_team,
 )
 from tests.support import app_client, auth, make_token
 
@@ -74,8 +75,8 @@ async def test_the_lead_worker_records_a_judgement_with_evidence_audited(
     assert (await assign(cases, world, case_id, world.lead)).status_code == 201
     lead = world.practitioner(world.lead)
     assert (await cases.post(f"/v1/cases/{case_id}/assessment", json=ASSESSMENT, headers=lead)).status_code == 201
-    team = [{"worker_id": str(world.partner.id), "role": "school"}]
-    assert (await cases.put(f"/v1/cases/{case_id}/plan", json=plan_body(team=team), headers=lead)).status_code == 200
+    assert (await put_team(cases, case_id, [(world.partner, "school")], lead)).status_code == 200
+    assert (await cases.put(f"/v1/cases/{case_id}/plan", json=plan_body(), headers=lead)).status_code == 200
     async with outcomes_sessions() as session:
         people = [kit.person("parent_carer", "1985-01-01"), kit.person("child", "2014-03-02")]
         data = kit.assessment(["education", "health", "crime"], people, family_id=uuid.UUID(family_id))
