@@ -30,6 +30,7 @@ from tests.e2e.stack import (
     upn_for,
 )
 from tests.support import auth, make_token
+from tests.support.triage import confirm_new_people
 
 pytestmark = pytest.mark.e2e
 
@@ -52,6 +53,7 @@ async def accepted_case(stack: Stack, family_name: str, serial: int) -> dict[str
         )
         assert created["status"] == "received" and created["hub"] == HUB, created
         assert created["family_id"] is None and created["case_id"] is None
+        await confirm_new_people(referrals, created["id"], MANAGER)
         decided = ok(
             await referrals.post(
                 f"/v1/referrals/{created['id']}/decision",

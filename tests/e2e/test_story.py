@@ -29,6 +29,7 @@ from tests.e2e.stack import (
     upn_for,
 )
 from tests.support import auth, make_token
+from tests.support.triage import confirm_new_people
 
 pytestmark = pytest.mark.e2e
 
@@ -240,19 +241,6 @@ def school_referral_input(serial: int) -> dict[str, Any]:
     }
 
 
-async def confirm_identities(stack: Stack, referral_id: str) -> None:
-    """Triage's answer for each person the index sent to review: a new person here (the story's family is new)."""
-    headers = {"Authorization": f"Bearer {MANAGER}"}
-    async with httpx.AsyncClient(base_url=stack.urls["referrals"], timeout=30, headers=headers) as rest:
-        found = await rest.get(f"/v1/referrals/{referral_id}")
-        assert found.status_code == 200, found.text
-        for person in found.json()["people"]:
-            if person["match"]["status"] == "candidates":
-                body = {"person_id": None, "reason": "a new family to the hub: not the candidates offered"}
-                answer = await rest.put(f"/v1/referrals/{referral_id}/people/{person['ref']}/identity", json=body)
-                assert answer.status_code == 200, answer.text
-
-
 async def test_the_whole_story_through_the_gateway(stack: Stack) -> None:
     today = datetime.now(UTC).date()
     as_of = today  # never in the future (issue 22): the family's dates move back instead (`time_passes`)
@@ -279,7 +267,8 @@ async def test_the_whole_story_through_the_gateway(stack: Stack) -> None:
         assert bad["referral"] is None and [e["field"] for e in bad["userErrors"]] == ["/school_urn"]
 
         # 2. the hub manager confirms who each referred person is where the person index could not (issue 17) ...
-        await confirm_identities(stack, referral["id"])
+        async with httpx.AsyncClient(base_url=stack.urls["referrals"], timeout=30) as rest:
+            await confirm_new_people(rest, referral["id"], {"Authorization": f"Bearer {MANAGER}"})
         # ... and accepts it; the partner and a practitioner may not decide
         await gql.refused(DECIDE, PARTNER, "FORBIDDEN", id=referral["id"])
         await gql.refused(DECIDE, LEAD, "FORBIDDEN", id=referral["id"])

@@ -44,6 +44,63 @@ MANAGER = auth(make_token("hub_manager", sub=MANAGER_SUB, agency="LCC", agency_t
 ADMIN = auth(make_token("admin", sub="rel-admin", agency="LCC", agency_type="council"))
 
 
+GIVEN = (
+    "Amina",
+    "Bethany",
+    "Chloe",
+    "Daria",
+    "Ebony",
+    "Farah",
+    "Grace",
+    "Hana",
+    "Imogen",
+    "Jade",
+    "Keira",
+    "Leah",
+    "Maya",
+    "Nadia",
+    "Olivia",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sofia",
+    "Tamsin",
+    "Uma",
+    "Vera",
+    "Willow",
+    "Xenia",
+    "Yasmin",
+    "Zara",
+)
+FAMILY = (
+    "Abbott",
+    "Barker",
+    "Chowdhury",
+    "Dlamini",
+    "Evans",
+    "Fletcher",
+    "Gallagher",
+    "Hussain",
+    "Iqbal",
+    "Jankowski",
+    "Kaur",
+    "Lindqvist",
+    "Mensah",
+    "Novak",
+    "Okafor",
+    "Pereira",
+    "Quigley",
+    "Rahman",
+    "Sutcliffe",
+    "Tran",
+    "Umarov",
+    "Varga",
+    "Whitfield",
+    "Yilmaz",
+    "Zielinski",
+)
+
+
 def maternity_payload(parent_nhs: str, index: int) -> dict[str, Any]:
     today = datetime.now(UTC).date()
     return {
@@ -60,9 +117,11 @@ def maternity_payload(parent_nhs: str, index: int) -> dict[str, Any]:
         "safeguarding_concern": False,
         "lawful_basis": "consent",
         "expectant_parent": {
-            "given_name": f"Parent{index}",
-            "family_name": "Reliable",
-            "date_of_birth": date(1995, 1, 1 + index % 28).isoformat(),
+            # a different person each time, as a partner's referrals are: the person index links none of them
+            "given_name": GIVEN[index % len(GIVEN)],
+            "family_name": FAMILY[(index // len(GIVEN)) % len(FAMILY)]
+            + ("" if index < len(GIVEN) * len(FAMILY) else f"-{index}"),
+            "date_of_birth": date(1975 + index % 25, 1 + index % 12, 1 + (index * 7) % 28).isoformat(),
             "nhs_number": parent_nhs,
             "postcode": "LS6 1AA",
         },

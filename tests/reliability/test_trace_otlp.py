@@ -33,6 +33,7 @@ from starlette.routing import Route
 from tests.e2e.stack import HUB, Stack, eventually, platform
 from tests.e2e.test_story import DECIDE, SUBMIT, Gateway, school_referral_input
 from tests.support import make_token, serve_asgi
+from tests.support.triage import confirm_new_people
 
 pytestmark = pytest.mark.e2e
 
@@ -114,7 +115,7 @@ def _log_lines(stack: Stack) -> dict[str, list[dict[str, Any]]]:
 
 
 async def test_one_exported_trace_from_the_gateway_through_both_outboxes(
-    server_url: str, referrals_db: str, cases_db: str, outcomes_db: str, tmp_path: Path
+    server_url: str, referrals_db: str, cases_db: str, outcomes_db: str, intelligence_db: str, tmp_path: Path
 ) -> None:
     receiver = Receiver()
     async with serve_asgi(receiver.app) as collector:
@@ -132,6 +133,8 @@ async def test_one_exported_trace_from_the_gateway_through_both_outboxes(
                 headers={"Authorization": f"Bearer {PARTNER}"},
             )
             referral_id = submitted.json()["data"]["submitSchoolReferral"]["referral"]["id"]
+            async with httpx.AsyncClient(base_url=stack.urls["referrals"], timeout=30) as referrals:
+                await confirm_new_people(referrals, referral_id, {"Authorization": f"Bearer {MANAGER}"})
             decided = await client.post(
                 "/graphql",
                 json={"query": DECIDE, "variables": {"id": referral_id}},

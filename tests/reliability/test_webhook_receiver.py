@@ -29,6 +29,7 @@ from tests.reliability.harness import (
     wait_until,
 )
 from tests.support import free_port, serve_asgi
+from tests.support.triage import confirm_new_people
 
 pytestmark = pytest.mark.e2e
 REFERRALS = 8
@@ -91,6 +92,7 @@ async def test_webhook_receiver_down_then_slow_then_up(
             screening = await client.post(f"/v1/referrals/{referral_id}/screening", json={}, headers=MANAGER)
             assert screening.status_code == 200, screening.text
             outcome = "accepted" if i % 2 == 0 else "signposted"
+            await confirm_new_people(client, referral_id, MANAGER)
             decided = await client.post(
                 f"/v1/referrals/{referral_id}/decision", json={"outcome": outcome, "reason": "triage"}, headers=MANAGER
             )

@@ -1,0 +1,25 @@
+"""Triage steps tests share: the hub's answer for people the person index sent to review (issue 17)."""
+
+from __future__ import annotations
+
+import httpx
+
+NEW_PERSON_REASON = "not the candidates offered: a new person to the hub"
+
+
+async def confirm_new_people(client: httpx.AsyncClient, referral_id: str, headers: dict[str, str]) -> int:
+    """Declare every person of the referral still in review (or a conflict) a new person, as a hub manager does
+    after checking; returns how many. `client` is on the referrals service."""
+    found = await client.get(f"/v1/referrals/{referral_id}", headers=headers)
+    assert found.status_code == 200, found.text
+    answered = 0
+    for person in found.json()["people"]:
+        if person["match"]["status"] == "candidates":
+            answer = await client.put(
+                f"/v1/referrals/{referral_id}/people/{person['ref']}/identity",
+                json={"person_id": None, "reason": NEW_PERSON_REASON},
+                headers=headers,
+            )
+            assert answer.status_code == 200, answer.text
+            answered += 1
+    return answered
