@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any, cast
 
 import strawberry
@@ -15,13 +16,14 @@ from gateway.prefetch import prefetch_families
 from gateway.types.casework import Case, Worker
 from gateway.types.common import Connection, paginate, resolver, to_rest
 from gateway.types.enums import CaseStatus, ReferralKind, ReferralStatus, Role, ServiceName
+from gateway.types.identity import IdentityReview
 from gateway.types.node import Lookup, Node, find_nodes
 from gateway.types.outcomes import Claim, Framework
 from gateway.types.people import Family, Person, maybe_family, maybe_person
 from gateway.types.referrals import Referral, maybe_referral
 from gateway.upstream.cases import FamilyRead
 from gateway.upstream.outcomes import ClaimRead
-from gateway.upstream.referrals import ReferralRead
+from gateway.upstream.referrals import ReferralRead, ReviewItem
 from shared.errors import ProblemError
 
 DEFAULT_FIRST = 20
@@ -238,6 +240,23 @@ class Query:
             first=first,
             after=after,
             build=Referral.from_upstream,
+            max_page_size=info.context.settings.max_page_size,
+        )
+
+    @resolver(description="People in review or conflict awaiting triage's answer to who they are, oldest first.")
+    async def identity_reviews(
+        self, info: Info, first: int = DEFAULT_FIRST, after: str | None = None
+    ) -> Connection[IdentityReview]:
+        api = info.context.services.referrals
+
+        async def fetch(limit: int, cursor: str | None) -> tuple[Sequence[ReviewItem], str | None]:
+            return await api.identity_reviews(limit=limit, cursor=cursor)
+
+        return await paginate(
+            fetch,
+            first=first,
+            after=after,
+            build=IdentityReview.from_upstream,
             max_page_size=info.context.settings.max_page_size,
         )
 

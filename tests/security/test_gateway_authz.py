@@ -63,6 +63,7 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     # The south hub manager sees the school referrals submitted earlier in the walk (LS10 is allocated to south).
     ("Query", "referrals"): row("UNAUTHENTICATED empty empty data FORBIDDEN FORBIDDEN data"),
     ("Query", "triageQueue"): row("UNAUTHENTICATED empty empty empty FORBIDDEN FORBIDDEN data"),
+    ("Query", "identityReviews"): row("UNAUTHENTICATED FORBIDDEN FORBIDDEN empty FORBIDDEN FORBIDDEN empty"),
     ("Query", "worker"): row("UNAUTHENTICATED FORBIDDEN data data FORBIDDEN FORBIDDEN FORBIDDEN"),
     ("Query", "node"): row("UNAUTHENTICATED null null null null null null"),
     ("Query", "nodes"): row("UNAUTHENTICATED data data data data data data"),
@@ -76,6 +77,9 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("Mutation", "decideReferral"): row("UNAUTHENTICATED FORBIDDEN FORBIDDEN NOT_FOUND FORBIDDEN FORBIDDEN data"),
     # The admin decided the referral just before: it can no longer be withdrawn.
     ("Mutation", "withdrawReferral"): row("UNAUTHENTICATED NOT_FOUND NOT_FOUND FORBIDDEN FORBIDDEN FORBIDDEN CONFLICT"),
+    ("Mutation", "confirmIdentity"): row("UNAUTHENTICATED FORBIDDEN FORBIDDEN NOT_FOUND FORBIDDEN FORBIDDEN CONFLICT"),
+    ("Mutation", "mergeFamilies"): row("UNAUTHENTICATED FORBIDDEN FORBIDDEN NOT_FOUND FORBIDDEN FORBIDDEN FORBIDDEN"),
+    ("Mutation", "undoFamilyMerge"): row("UNAUTHENTICATED FORBIDDEN FORBIDDEN NOT_FOUND FORBIDDEN FORBIDDEN FORBIDDEN"),
     ("Mutation", "assignLeadWorker"): row(
         "UNAUTHENTICATED FORBIDDEN NOT_FOUND NOT_FOUND FORBIDDEN FORBIDDEN FORBIDDEN"
     ),
@@ -105,6 +109,8 @@ NOTES: dict[tuple[str, str], str] = {
         "Mutation",
         "submitSchoolReferral",
     ): "a maternity service's partner system: school referrals are not its kind",
+    ("Mutation", "confirmIdentity"): "CONFLICT: the admin decided the referral earlier in the walk (let through)",
+    ("Mutation", "mergeFamilies"): "hub managers only; the outsider manager gets NOT_FOUND (ids are not disclosed)",
     ("Mutation", "withdrawReferral"): "CONFLICT: the admin decided it the step before (let through)",
 }
 
@@ -145,6 +151,7 @@ def operation(kind: str, field: str, ids: dict[str, str]) -> tuple[str, dict[str
         "referral": ("query($id: ID!) { referral(id: $id) { id } }", {"id": ids["referral_id"]}),
         "referrals": ("{ referrals(first: 5) " + connection + " }", {}),
         "triageQueue": ('{ triageQueue(hubId: "north", first: 5) ' + connection + " }", {}),
+        "identityReviews": ("{ identityReviews(first: 5) { edges { node { referralId } } } }", {}),
         "worker": ("query($id: ID!) { worker(id: $id) { id } }", {"id": ids["worker_id"]}),
         "node": ("query($id: ID!) { node(id: $id) { id } }", {"id": ids["family_id"]}),
         "nodes": ("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": [ids["family_id"], ids["person_id"]]}),
@@ -173,6 +180,17 @@ def operation(kind: str, field: str, ids: dict[str, str]) -> tuple[str, dict[str
             {"id": ids["referral_id"]},
         ),
         "withdrawReferral": ("$id: ID!", 'id: $id, reason: "matrix"', {"id": ids["referral_id"]}),
+        "confirmIdentity": (
+            "$id: ID!, $ref: String!",
+            'referralId: $id, ref: $ref, personId: null, reason: "matrix"',
+            {"id": ids["referral_id"], "ref": ids["ref"]},
+        ),
+        "mergeFamilies": (
+            "$id: ID!, $other: ID!",
+            'familyId: $id, input: {mergeFamilyId: $other, reason: "matrix"}',
+            {"id": ids["family_id"], "other": ids["merge_id"]},
+        ),
+        "undoFamilyMerge": ("$id: ID!", 'mergeId: $id, reason: "matrix"', {"id": ids["merge_id"]}),
         "assignLeadWorker": (
             "$id: ID!, $worker: ID!",
             'caseId: $id, input: {workerId: $worker, reason: "matrix"}',

@@ -128,3 +128,20 @@ class ObservationKind(Enum):
     HOUSING = "housing"
     NEET = "neet"
     PRACTITIONER_ASSESSMENT = "practitioner_assessment"
+
+
+@strawberry.enum(description="Where matching a referred person against the person index stands.")
+class MatchStatus(Enum):
+    PENDING = "pending"
+    MATCHED = "matched"
+    CANDIDATES = "candidates"
+    CONFIRMED = "confirmed"
+    NEW_PERSON = "new_person"
+    NO_MATCH = "no_match"
+
+
+@strawberry.enum(description="How sure the person index is of a candidate.")
+class MatchBand(Enum):
+    LINK = "link"
+    REVIEW = "review"
+    CONFLICT = "conflict"
