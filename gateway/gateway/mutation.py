@@ -14,6 +14,7 @@ from gateway.context import Info
 from gateway.errors import ErrorCode, GatewayError, UpstreamError
 from gateway.types.casework import Case, Contact, Plan
 from gateway.types.common import UserError, UserErrorCode, mutation, to_rest, user_errors_from
+from gateway.types.enums import IdentifiedFamilyDecision
 from gateway.types.identity import FamilyMerge
 from gateway.types.inputs import (
     AssessmentInput,
@@ -29,6 +30,7 @@ from gateway.types.inputs import (
     SchoolReferralInput,
     TeamInput,
 )
+from gateway.types.intelligence import IdentifiedFamily
 from gateway.types.outcomes import AuditSample, Claim
 from gateway.types.payloads import (
     AuditSamplePayload,
@@ -36,6 +38,7 @@ from gateway.types.payloads import (
     ClaimPayload,
     ContactPayload,
     FamilyMergePayload,
+    IdentifiedFamilyPayload,
     PlanPayload,
     ReferralPayload,
     ReportPayload,
@@ -264,3 +267,17 @@ class Mutation:
         call = info.context.services.outcomes.validate_claim(str(id), to_rest(input))
         claim, errors = await _attempt(call, Claim.from_upstream)
         return ClaimPayload(claim=claim, user_errors=errors)
+
+    @mutation(
+        description="Decide an identified family: refer it (a referral of kind intelligence goes to triage), not "
+        "now, or dismiss (a reason is required for the last two) (hub manager of its hub, or admin)."
+    )
+    async def decide_identified_family(
+        self, info: Info, id: strawberry.ID, decision: IdentifiedFamilyDecision, reason: str | None = None
+    ) -> IdentifiedFamilyPayload:
+        body: dict[str, Any] = {"decision": decision.value}
+        if reason is not None:
+            body["reason"] = reason
+        call = info.context.services.intelligence.decide(str(id), body)
+        family, errors = await _attempt(call, IdentifiedFamily.from_upstream)
+        return IdentifiedFamilyPayload(identified_family=family, user_errors=errors)

@@ -76,6 +76,7 @@ class ServiceName(Enum):
     REFERRALS = "referrals"
     CASES = "cases"
     OUTCOMES = "outcomes"
+    INTELLIGENCE = "intelligence"
 
 
 @strawberry.enum(description="How the family's consent was given.")
@@ -145,3 +146,19 @@ class MatchBand(Enum):
     LINK = "link"
     REVIEW = "review"
     CONFLICT = "conflict"
+
+
+@strawberry.enum(description="Where an identified family stands.")
+class IdentifiedFamilyStatus(Enum):
+    IDENTIFIED = "identified"
+    STATUTORY = "statutory"
+    REFERRED = "referred"
+    NOT_NOW = "not_now"
+    DISMISSED = "dismissed"
+
+
+@strawberry.enum(description="The human decision on an identified family.")
+class IdentifiedFamilyDecision(Enum):
+    REFER = "refer"
+    NOT_NOW = "not_now"
+    DISMISS = "dismiss"

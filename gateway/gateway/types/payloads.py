@@ -8,6 +8,7 @@ from strawberry.scalars import JSON as JSONScalar
 from gateway.types.common import UserError
 from gateway.types.graph import AuditSample, Case, Claim, Contact, Plan, Referral
 from gateway.types.identity import FamilyMerge
+from gateway.types.intelligence import IdentifiedFamily
 
 
 @strawberry.type(description="The result of a referral mutation.")
@@ -57,4 +58,10 @@ class AuditSamplePayload:
 @strawberry.type(description="The result of `mergeFamilies` and `undoFamilyMerge`.")
 class FamilyMergePayload:
     merge: FamilyMerge | None = strawberry.field(description="The merge as it now is.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed, field by field.")
+
+
+@strawberry.type(description="The result of `decideIdentifiedFamily`.")
+class IdentifiedFamilyPayload:
+    identified_family: IdentifiedFamily | None = strawberry.field(description="The identified family as it now is.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed, field by field.")

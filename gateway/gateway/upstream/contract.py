@@ -19,6 +19,7 @@ from pydantic import TypeAdapter
 
 from gateway.upstream import Page
 from gateway.upstream import cases as c
+from gateway.upstream import intelligence as i
 from gateway.upstream import outcomes as o
 from gateway.upstream import referrals as r
 
@@ -63,6 +64,10 @@ CALLS: tuple[Call, ...] = (
     Call("outcomes", "post", "/v1/claims", "201", o.ClaimRead),
     Call("outcomes", "post", "/v1/claims/{claim_id}/decision", "200", o.ClaimRead),
     Call("outcomes", "post", "/v1/claims/audit-sample", "201", o.AuditSampleRead),
+    Call("intelligence", "get", "/v1/identified-families", "200", i.IdentifiedFamilyPage),
+    Call("intelligence", "get", "/v1/identified-families/{family_id}", "200", i.IdentifiedFamilyRead),
+    Call("intelligence", "post", "/v1/identified-families/{family_id}/decision", "200", i.IdentifiedFamilyRead),
+    Call("intelligence", "get", "/v1/need-profile", "200", i.NeedProfileRead),
 )
 """Every call whose answer the graph reads. Answers passed through whole (the cohort report, evaluation and import
 reports) and writes whose answer is not read (lead worker, assessment: the case is read again) are not listed;
