@@ -69,6 +69,7 @@ COMMON_NOTES: dict[str, str] = {
     "(revalidated by ETag).",
     "outcomes_timeout_seconds": "Seconds to wait for the outcomes service when reading the active framework.",
     "cases_url": "Base URL of the cases service.",
+    "intelligence_url": "Base URL of the intelligence service.",
     "outcomes_url": "Base URL of the outcomes service.",
     "referrals_url": "Base URL of the referrals service.",
     "decision_working_days": "Working days (England and Wales bank holidays excluded) within which a referral "

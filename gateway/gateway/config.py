@@ -19,6 +19,7 @@ class Settings(ServiceSettings):
     referrals_url: str = "http://127.0.0.1:8001"
     cases_url: str = "http://127.0.0.1:8002"
     outcomes_url: str = "http://127.0.0.1:8003"
+    intelligence_url: str = "http://127.0.0.1:8004"
 
     upstream_timeout_seconds: float = 5.0
     upstream_connect_timeout_seconds: float = 1.0
@@ -50,7 +51,7 @@ class Settings(ServiceSettings):
             problems.append("jwt_issuer is the development issuer")
         if self.dev_key_path is not None:
             problems.append("dev_key_path must not be set in production (the development signing key)")
-        for name in ("referrals_url", "cases_url", "outcomes_url"):
+        for name in ("referrals_url", "cases_url", "outcomes_url", "intelligence_url"):
             if not getattr(self, name):
                 problems.append(f"{name} must be set")
         if problems:

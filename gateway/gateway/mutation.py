@@ -14,12 +14,15 @@ from gateway.context import Info
 from gateway.errors import ErrorCode, GatewayError, UpstreamError
 from gateway.types.casework import Case, Contact, Plan
 from gateway.types.common import UserError, UserErrorCode, mutation, to_rest, user_errors_from
+from gateway.types.enums import IdentifiedFamilyDecision
+from gateway.types.identity import FamilyMerge
 from gateway.types.inputs import (
     AssessmentInput,
     ClaimValidationInput,
     CloseCaseInput,
     ContactInput,
     DecisionInput,
+    FamilyMergeInput,
     LeadWorkerInput,
     MaternityReferralInput,
     ObservationInput,
@@ -27,12 +30,15 @@ from gateway.types.inputs import (
     SchoolReferralInput,
     TeamInput,
 )
+from gateway.types.intelligence import IdentifiedFamily
 from gateway.types.outcomes import AuditSample, Claim
 from gateway.types.payloads import (
     AuditSamplePayload,
     CasePayload,
     ClaimPayload,
     ContactPayload,
+    FamilyMergePayload,
+    IdentifiedFamilyPayload,
     PlanPayload,
     ReferralPayload,
     ReportPayload,
@@ -110,6 +116,37 @@ class Mutation:
         call = info.context.services.referrals.withdraw(str(id), {"reason": reason})
         referral, errors = await _attempt(call, Referral.from_upstream)
         return ReferralPayload(referral=referral, user_errors=errors)
+
+    @mutation(
+        description="Confirm who a referred person is: one of their candidates (`personId`), or a new person "
+        "(`personId` null, with a `reason`) (hub manager)."
+    )
+    async def confirm_identity(
+        self,
+        info: Info,
+        referral_id: strawberry.ID,
+        ref: str,
+        person_id: strawberry.ID | None = None,
+        reason: str | None = None,
+    ) -> ReferralPayload:
+        body: dict[str, Any] = {"person_id": str(person_id) if person_id is not None else None}
+        if reason is not None:
+            body["reason"] = reason
+        call = info.context.services.referrals.confirm_identity(str(referral_id), ref, body)
+        referral, errors = await _attempt(call, Referral.from_upstream)
+        return ReferralPayload(referral=referral, user_errors=errors)
+
+    @mutation(description="Merge a duplicate family into this family: one family, one case (hub manager).")
+    async def merge_families(self, info: Info, family_id: strawberry.ID, input: FamilyMergeInput) -> FamilyMergePayload:
+        call = info.context.services.cases.merge_families(str(family_id), to_rest(input))
+        merge, errors = await _attempt(call, FamilyMerge.from_upstream)
+        return FamilyMergePayload(merge=merge, user_errors=errors)
+
+    @mutation(description="Undo a family merge, restoring both families (hub manager).")
+    async def undo_family_merge(self, info: Info, merge_id: strawberry.ID, reason: str) -> FamilyMergePayload:
+        call = info.context.services.cases.undo_family_merge(str(merge_id), {"reason": reason})
+        merge, errors = await _attempt(call, FamilyMerge.from_upstream)
+        return FamilyMergePayload(merge=merge, user_errors=errors)
 
     @mutation(
         description="Assign or reassign a case's lead worker, keeping history (hub manager); a retry with the same "
@@ -230,3 +267,17 @@ class Mutation:
         call = info.context.services.outcomes.validate_claim(str(id), to_rest(input))
         claim, errors = await _attempt(call, Claim.from_upstream)
         return ClaimPayload(claim=claim, user_errors=errors)
+
+    @mutation(
+        description="Decide an identified family: refer it (a referral of kind intelligence goes to triage), not "
+        "now, or dismiss (a reason is required for the last two) (hub manager of its hub, or admin)."
+    )
+    async def decide_identified_family(
+        self, info: Info, id: strawberry.ID, decision: IdentifiedFamilyDecision, reason: str | None = None
+    ) -> IdentifiedFamilyPayload:
+        body: dict[str, Any] = {"decision": decision.value}
+        if reason is not None:
+            body["reason"] = reason
+        call = info.context.services.intelligence.decide(str(id), body)
+        family, errors = await _attempt(call, IdentifiedFamily.from_upstream)
+        return IdentifiedFamilyPayload(identified_family=family, user_errors=errors)

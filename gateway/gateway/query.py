@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any, cast
 
 import strawberry
@@ -10,18 +11,21 @@ from strawberry.scalars import JSON as JSONScalar
 
 from gateway.clients.cases import OwnCases
 from gateway.context import Info
-from gateway.errors import ErrorCode, GatewayError
+from gateway.errors import ErrorCode, GatewayError, UpstreamError
 from gateway.prefetch import prefetch_families
 from gateway.types.casework import Case, Worker
 from gateway.types.common import Connection, paginate, resolver, to_rest
-from gateway.types.enums import CaseStatus, ReferralKind, ReferralStatus, Role, ServiceName
+from gateway.types.enums import CaseStatus, IdentifiedFamilyStatus, ReferralKind, ReferralStatus, Role, ServiceName
+from gateway.types.identity import IdentityReview
+from gateway.types.intelligence import IdentifiedFamily, NeedProfile
 from gateway.types.node import Lookup, Node, find_nodes
 from gateway.types.outcomes import Claim, Framework
 from gateway.types.people import Family, Person, maybe_family, maybe_person
 from gateway.types.referrals import Referral, maybe_referral
 from gateway.upstream.cases import FamilyRead
+from gateway.upstream.intelligence import IdentifiedFamilyRead
 from gateway.upstream.outcomes import ClaimRead
-from gateway.upstream.referrals import ReferralRead
+from gateway.upstream.referrals import ReferralRead, ReviewItem
 from shared.errors import ProblemError
 
 DEFAULT_FIRST = 20
@@ -240,6 +244,66 @@ class Query:
             build=Referral.from_upstream,
             max_page_size=info.context.settings.max_page_size,
         )
+
+    @resolver(description="People in review or conflict awaiting triage's answer to who they are, oldest first.")
+    async def identity_reviews(
+        self, info: Info, first: int = DEFAULT_FIRST, after: str | None = None
+    ) -> Connection[IdentityReview]:
+        api = info.context.services.referrals
+
+        async def fetch(limit: int, cursor: str | None) -> tuple[Sequence[ReviewItem], str | None]:
+            return await api.identity_reviews(limit=limit, cursor=cursor)
+
+        return await paginate(
+            fetch,
+            first=first,
+            after=after,
+            build=IdentityReview.from_upstream,
+            max_page_size=info.context.settings.max_page_size,
+        )
+
+    @resolver(
+        description="Families identified from partner data, most needs and newest evidence first (analysts and "
+        "admins see every hub; a hub manager their own)."
+    )
+    async def identified_families(
+        self,
+        info: Info,
+        hub_id: str | None = None,
+        status: IdentifiedFamilyStatus | None = None,
+        first: int = DEFAULT_FIRST,
+        after: str | None = None,
+    ) -> Connection[IdentifiedFamily]:
+        api = info.context.services.intelligence
+
+        async def fetch(limit: int, cursor: str | None) -> tuple[Sequence[IdentifiedFamilyRead], str | None]:
+            wire = status.value if status is not None else None
+            return await api.identified_families(limit=limit, cursor=cursor, hub=hub_id, status=wire)
+
+        return await paginate(
+            fetch,
+            first=first,
+            after=after,
+            build=IdentifiedFamily.from_upstream,
+            max_page_size=info.context.settings.max_page_size,
+        )
+
+    @resolver(description="One identified family with its members and evidence; null when unknown or not yours.")
+    async def identified_family(self, info: Info, id: strawberry.ID) -> IdentifiedFamily | None:
+        try:
+            found = await info.context.services.intelligence.identified_family(str(id))
+        except UpstreamError as exc:
+            if exc.status in (404, 422):
+                return None
+            raise
+        return IdentifiedFamily.from_upstream(found)
+
+    @resolver(description="How common each need is and which occur together, by hub and postcode district (analysts).")
+    async def need_profile(
+        self, info: Info, hub_id: str | None = None, postcode_district: str | None = None
+    ) -> NeedProfile:
+        found = await info.context.services.intelligence.need_profile(hub=hub_id, postcode_district=postcode_district)
+        return NeedProfile.from_upstream(found)
 
     @resolver(description="One worker by id.")
     async def worker(self, info: Info, id: strawberry.ID) -> Worker | None:

@@ -51,7 +51,7 @@ CALLS = {
     "cases": {"referrals", "outcomes"},
     "outcomes": {"cases"},
     "intelligence": {"cases", "outcomes", "referrals"},
-    "gateway": {"referrals", "cases", "outcomes"},
+    "gateway": {"referrals", "cases", "outcomes", "intelligence"},
 }
 EXTERNAL = {"gateway", "referrals"}
 Resource = dict[str, Any]

@@ -25,6 +25,7 @@ def gateway_settings(**overrides: Any) -> Settings:
         "referrals_url": UNREACHABLE,
         "cases_url": UNREACHABLE,
         "outcomes_url": UNREACHABLE,
+        "intelligence_url": UNREACHABLE,
         "upstream_timeout_seconds": 5.0,
     }
     values.update(overrides)

@@ -21,14 +21,14 @@ def openapi_of(service: str) -> dict[str, Any]:
     return document
 
 
-@pytest.mark.parametrize("service", ["referrals", "cases", "outcomes"])
+@pytest.mark.parametrize("service", ["referrals", "cases", "outcomes", "intelligence"])
 def test_every_field_the_gateway_reads_is_in_the_services_response_models(service: str) -> None:
     assert check(service, openapi_of(service)) == []
 
 
 def test_every_service_call_of_the_gateway_is_bound_to_a_model() -> None:
     """The contract covers each service, so none of them is read with guessed field names."""
-    assert {call.service for call in CALLS} == {"referrals", "cases", "outcomes"}
+    assert {call.service for call in CALLS} == {"referrals", "cases", "outcomes", "intelligence"}
 
 
 def test_the_check_sees_a_field_made_nullable_or_retyped() -> None:

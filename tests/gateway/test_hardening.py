@@ -18,6 +18,7 @@ import httpx
 from cases.app import create_app as create_cases
 from cases.config import Settings as CasesSettings
 from gateway.app import create_app
+from gateway.clients import SERVICES
 from tests.gateway.conftest import codes, delta, gateway_settings, upstream_calls
 from tests.support import TEST_DATA_DIR, TEST_KEY_PATH, make_token
 from tests.support.apps import serve_asgi
@@ -51,7 +52,7 @@ async def test_thirty_health_aliases_make_one_round_of_readiness_calls() -> None
         response = await post(client, health_aliases(30))
         assert response.status_code == 200 and len(response.json()["data"]) == 30
         # one /readyz per service (with its one retry, as the services are down), not 30 of each
-        assert delta(before, await upstream_calls(client)) == {"referrals": 2, "cases": 2, "outcomes": 2}
+        assert delta(before, await upstream_calls(client)) == {s: 2 for s in SERVICES}
 
 
 async def test_readiness_is_reused_across_requests_while_fresh() -> None:
@@ -60,7 +61,7 @@ async def test_readiness_is_reused_across_requests_while_fresh() -> None:
         for _ in range(5):
             assert (await post(client, health_aliases(10))).status_code == 200
         assert (await client.get("/readyz")).status_code == 503
-        assert delta(before, await upstream_calls(client)) == {"referrals": 2, "cases": 2, "outcomes": 2}
+        assert delta(before, await upstream_calls(client)) == {s: 2 for s in SERVICES}
 
 
 async def test_one_requests_upstream_calls_are_bounded_whatever_the_aliases() -> None:

@@ -1,4 +1,4 @@
-"""The gateway against the three services running as real processes on fresh databases.
+"""The gateway against the four services running as real processes on fresh databases.
 
 * the number of upstream calls for a page of families is the same for N = 1, 10 and 50 (no N+1);
 * with the outcomes service stopped, the other services' fields still resolve (partial data plus an error);
@@ -49,7 +49,12 @@ class Stack:
 
 @pytest.fixture(scope="module")
 async def stack(
-    server_url: str, referrals_db: str, cases_db: str, outcomes_db: str, tmp_path_factory: pytest.TempPathFactory
+    server_url: str,
+    referrals_db: str,
+    cases_db: str,
+    outcomes_db: str,
+    intelligence_db: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Stack]:
     log_dir = tmp_path_factory.mktemp("gateway-stack")
     processes = ServiceProcesses()
@@ -57,16 +62,18 @@ async def stack(
         clone_database(server_url, template_name("referrals")) as referrals_url,
         clone_database(server_url, template_name("cases")) as cases_url,
         clone_database(server_url, template_name("outcomes")) as outcomes_url,
+        clone_database(server_url, template_name("intelligence")) as intelligence_url,
     ):
         for name, prefix, db in (
             ("referrals", "REFERRALS", referrals_url),
             ("cases", "CASES", cases_url),
             ("outcomes", "OUTCOMES", outcomes_url),
+            ("intelligence", "INTELLIGENCE", intelligence_url),
         ):
             port = free_port()
             processes.add(name, f"{name}.app:create_app", common_test_env(prefix, db, port), log_dir, port=port)
         urls = {name: p.url for name, p in processes.processes.items()}
-        for prefix in ("REFERRALS", "CASES"):
+        for prefix in ("REFERRALS", "CASES", "INTELLIGENCE"):
             env = processes[prefix.lower()].env
             env[f"{prefix}_OUTCOMES_URL"] = urls["outcomes"]
         processes["referrals"].env["REFERRALS_CASES_URL"] = urls["cases"]
@@ -302,6 +309,7 @@ async def test_health_reports_each_service(stack: Stack) -> None:
             "REFERRALS": True,
             "CASES": True,
             "OUTCOMES": True,
+            "INTELLIGENCE": True,
         }
         assert (await client.get("/readyz")).status_code == 200
 

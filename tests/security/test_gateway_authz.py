@@ -1,5 +1,5 @@
 """The gateway in the authorisation matrix: every caller × every GraphQL query root field and mutation, and the
-gateway's REST route (`GET /reports/cohort`), checked against the real gateway over the three real services.
+gateway's REST route (`GET /reports/cohort`), checked against the real gateway over the four real services.
 
 The gateway app runs in process with its lifespan, and its upstream clients reach the services' apps of
 tests/security/conftest.py (real apps, real PostgreSQL, each test rolled back) through ASGI transports, so the
@@ -30,11 +30,13 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.app import create_app
 from gateway.clients import Upstream, Upstreams
 from tests.gateway.conftest import gateway_settings
 from tests.security.conftest import SecurityWorld
+from tests.support import app_client
 
 CALLERS = ("none", "partner_system", "practitioner", "hub_manager", "analyst", "auditor", "admin")
 HEADER = ("none", "partner", "practitioner", "hub mgr", "analyst", "auditor", "admin")
@@ -63,6 +65,10 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     # The south hub manager sees the school referrals submitted earlier in the walk (LS10 is allocated to south).
     ("Query", "referrals"): row("UNAUTHENTICATED empty empty data FORBIDDEN FORBIDDEN data"),
     ("Query", "triageQueue"): row("UNAUTHENTICATED empty empty empty FORBIDDEN FORBIDDEN data"),
+    ("Query", "identityReviews"): row("UNAUTHENTICATED FORBIDDEN FORBIDDEN empty FORBIDDEN FORBIDDEN empty"),
+    ("Query", "identifiedFamilies"): row("UNAUTHENTICATED FORBIDDEN FORBIDDEN empty empty FORBIDDEN empty"),
+    ("Query", "identifiedFamily"): row("UNAUTHENTICATED FORBIDDEN FORBIDDEN null null FORBIDDEN null"),
+    ("Query", "needProfile"): row("UNAUTHENTICATED FORBIDDEN FORBIDDEN FORBIDDEN data FORBIDDEN data"),
     ("Query", "worker"): row("UNAUTHENTICATED FORBIDDEN data data FORBIDDEN FORBIDDEN FORBIDDEN"),
     ("Query", "node"): row("UNAUTHENTICATED null null null null null null"),
     ("Query", "nodes"): row("UNAUTHENTICATED data data data data data data"),
@@ -76,6 +82,12 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("Mutation", "decideReferral"): row("UNAUTHENTICATED FORBIDDEN FORBIDDEN NOT_FOUND FORBIDDEN FORBIDDEN data"),
     # The admin decided the referral just before: it can no longer be withdrawn.
     ("Mutation", "withdrawReferral"): row("UNAUTHENTICATED NOT_FOUND NOT_FOUND FORBIDDEN FORBIDDEN FORBIDDEN CONFLICT"),
+    ("Mutation", "confirmIdentity"): row("UNAUTHENTICATED FORBIDDEN FORBIDDEN NOT_FOUND FORBIDDEN FORBIDDEN CONFLICT"),
+    ("Mutation", "mergeFamilies"): row("UNAUTHENTICATED FORBIDDEN FORBIDDEN NOT_FOUND FORBIDDEN FORBIDDEN FORBIDDEN"),
+    ("Mutation", "undoFamilyMerge"): row("UNAUTHENTICATED FORBIDDEN FORBIDDEN NOT_FOUND FORBIDDEN FORBIDDEN FORBIDDEN"),
+    ("Mutation", "decideIdentifiedFamily"): row(
+        "UNAUTHENTICATED FORBIDDEN FORBIDDEN NOT_FOUND FORBIDDEN FORBIDDEN NOT_FOUND"
+    ),
     ("Mutation", "assignLeadWorker"): row(
         "UNAUTHENTICATED FORBIDDEN NOT_FOUND NOT_FOUND FORBIDDEN FORBIDDEN FORBIDDEN"
     ),
@@ -105,6 +117,8 @@ NOTES: dict[tuple[str, str], str] = {
         "Mutation",
         "submitSchoolReferral",
     ): "a maternity service's partner system: school referrals are not its kind",
+    ("Mutation", "confirmIdentity"): "CONFLICT: the admin decided the referral earlier in the walk (let through)",
+    ("Mutation", "mergeFamilies"): "hub managers only; the outsider manager gets NOT_FOUND (ids are not disclosed)",
     ("Mutation", "withdrawReferral"): "CONFLICT: the admin decided it the step before (let through)",
 }
 
@@ -145,6 +159,10 @@ def operation(kind: str, field: str, ids: dict[str, str]) -> tuple[str, dict[str
         "referral": ("query($id: ID!) { referral(id: $id) { id } }", {"id": ids["referral_id"]}),
         "referrals": ("{ referrals(first: 5) " + connection + " }", {}),
         "triageQueue": ('{ triageQueue(hubId: "north", first: 5) ' + connection + " }", {}),
+        "identityReviews": ("{ identityReviews(first: 5) { edges { node { referralId } } } }", {}),
+        "identifiedFamilies": ("{ identifiedFamilies(first: 5) " + connection + " }", {}),
+        "identifiedFamily": ("query($id: ID!) { identifiedFamily(id: $id) { id } }", {"id": ids["merge_id"]}),
+        "needProfile": ("{ needProfile { families } }", {}),
         "worker": ("query($id: ID!) { worker(id: $id) { id } }", {"id": ids["worker_id"]}),
         "node": ("query($id: ID!) { node(id: $id) { id } }", {"id": ids["family_id"]}),
         "nodes": ("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": [ids["family_id"], ids["person_id"]]}),
@@ -173,6 +191,22 @@ def operation(kind: str, field: str, ids: dict[str, str]) -> tuple[str, dict[str
             {"id": ids["referral_id"]},
         ),
         "withdrawReferral": ("$id: ID!", 'id: $id, reason: "matrix"', {"id": ids["referral_id"]}),
+        "confirmIdentity": (
+            "$id: ID!, $ref: String!",
+            'referralId: $id, ref: $ref, personId: null, reason: "matrix"',
+            {"id": ids["referral_id"], "ref": ids["ref"]},
+        ),
+        "mergeFamilies": (
+            "$id: ID!, $other: ID!",
+            'familyId: $id, input: {mergeFamilyId: $other, reason: "matrix"}',
+            {"id": ids["family_id"], "other": ids["merge_id"]},
+        ),
+        "undoFamilyMerge": ("$id: ID!", 'mergeId: $id, reason: "matrix"', {"id": ids["merge_id"]}),
+        "decideIdentifiedFamily": (
+            "$id: ID!",
+            'id: $id, decision: DISMISS, reason: "matrix"',
+            {"id": ids["merge_id"]},
+        ),
         "assignLeadWorker": (
             "$id: ID!, $worker: ID!",
             'caseId: $id, input: {workerId: $worker, reason: "matrix"}',
@@ -248,10 +282,29 @@ def root_fields() -> set[tuple[str, str]]:
 
 
 @pytest.fixture
-async def gateway(
-    referrals: httpx.AsyncClient, cases: httpx.AsyncClient, outcomes: httpx.AsyncClient
+async def intelligence(
+    intelligence_db: str, intelligence_sessions: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The gateway in process, its upstreams the security fixtures' service apps (over ASGI, not mocks)."""
+    """The intelligence service's app over its rolled-back session (it has no row in the REST world)."""
+    from intelligence.app import create_app as intelligence_app
+    from intelligence.config import Settings as IntelligenceSettings
+
+    async with app_client(
+        intelligence_app, IntelligenceSettings, intelligence_db, sessionmaker=intelligence_sessions,
+        retention_interval_seconds=0,
+    ) as client:  # fmt: skip
+        yield client
+
+
+@pytest.fixture
+async def gateway(
+    referrals: httpx.AsyncClient,
+    cases: httpx.AsyncClient,
+    outcomes: httpx.AsyncClient,
+    intelligence: httpx.AsyncClient,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The gateway in process, its upstreams the security fixtures' service apps (over ASGI, not mocks); the
+    intelligence service is the intelligence tests' app over its rolled-back session."""
     app = create_app(gateway_settings())
 
     def upstream(name: str, client: httpx.AsyncClient) -> Upstream:
@@ -261,6 +314,7 @@ async def gateway(
         referrals=upstream("referrals", referrals),
         cases=upstream("cases", cases),
         outcomes=upstream("outcomes", outcomes),
+        intelligence=upstream("intelligence", intelligence),
     )
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)

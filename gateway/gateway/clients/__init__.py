@@ -1,4 +1,4 @@
-"""HTTP clients for the three services: one pooled `Upstream` each, bound per request to the caller."""
+"""HTTP clients for the four services: one pooled `Upstream` each, bound per request to the caller."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 from gateway.clients.base import Caller, ServiceAPI, Upstream
 from gateway.clients.cases import CasesAPI
+from gateway.clients.intelligence import IntelligenceAPI
 from gateway.clients.outcomes import OutcomesAPI
 from gateway.clients.referrals import ReferralsAPI
 from gateway.config import Settings
 
-SERVICES = ("referrals", "cases", "outcomes")
+SERVICES = ("referrals", "cases", "outcomes", "intelligence")
 
 
 @dataclass(slots=True)
@@ -20,6 +21,7 @@ class Upstreams:
     referrals: Upstream
     cases: Upstream
     outcomes: Upstream
+    intelligence: Upstream
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Upstreams:
@@ -36,10 +38,11 @@ class Upstreams:
             referrals=make("referrals", settings.referrals_url),
             cases=make("cases", settings.cases_url),
             outcomes=make("outcomes", settings.outcomes_url),
+            intelligence=make("intelligence", settings.intelligence_url),
         )
 
     def all(self) -> tuple[Upstream, ...]:
-        return (self.referrals, self.cases, self.outcomes)
+        return (self.referrals, self.cases, self.outcomes, self.intelligence)
 
     async def aclose(self) -> None:
         for upstream in self.all():
@@ -48,11 +51,12 @@ class Upstreams:
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    """The three services bound to one request's caller."""
+    """The four services bound to one request's caller."""
 
     referrals: ReferralsAPI
     cases: CasesAPI
     outcomes: OutcomesAPI
+    intelligence: IntelligenceAPI
 
     @classmethod
     def bind(cls, upstreams: Upstreams, caller: Caller) -> Services:
@@ -60,6 +64,7 @@ class Services:
             referrals=ReferralsAPI(upstreams.referrals, caller),
             cases=CasesAPI(upstreams.cases, caller),
             outcomes=OutcomesAPI(upstreams.outcomes, caller),
+            intelligence=IntelligenceAPI(upstreams.intelligence, caller),
         )
 
 
@@ -67,6 +72,7 @@ __all__ = [
     "SERVICES",
     "Caller",
     "CasesAPI",
+    "IntelligenceAPI",
     "OutcomesAPI",
     "ReferralsAPI",
     "ServiceAPI",

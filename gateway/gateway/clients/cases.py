@@ -13,6 +13,7 @@ from gateway.upstream.cases import (
     CaseloadRead,
     CaseRead,
     ContactRead,
+    FamilyMergeRead,
     FamilyRead,
     LeadWorkerAssignmentRead,
     PersonRead,
@@ -107,3 +108,15 @@ class CasesAPI(ServiceAPI):
     async def close_case(self, case_id: str, body: JSON, etag: str | None = None) -> CaseRead:
         headers = {"If-Match": etag} if etag else None
         return await self.send_as(CaseRead, "POST", f"/v1/cases/{segment(case_id)}/close", body, headers=headers)
+
+    async def merge_families(self, family_id: str, body: JSON) -> FamilyMergeRead:
+        path = f"/v1/families/{segment(family_id)}/merge"
+        return await self.send_as(FamilyMergeRead, "POST", path, body)
+
+    async def undo_family_merge(self, merge_id: str, body: JSON) -> FamilyMergeRead:
+        path = f"/v1/families/merges/{segment(merge_id)}/undo"
+        return await self.send_as(FamilyMergeRead, "POST", path, body)
+
+    async def family_merges(self, family_id: str) -> list[FamilyMergeRead]:
+        path = f"/v1/families/{segment(family_id)}/merges"
+        return list((await self.get_as(Page[FamilyMergeRead], path)).items)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gateway.clients.base import JSON, ServiceAPI, segment
-from gateway.upstream.referrals import ReferralRead, ReferralTiming
+from gateway.upstream.referrals import ReferralRead, ReferralTiming, ReviewItem
 
 UNDECIDED_STATUSES = ("received", "screening")
 
@@ -38,3 +38,11 @@ class ReferralsAPI(ServiceAPI):
 
     async def withdraw(self, referral_id: str, body: JSON) -> ReferralRead:
         return await self.send_as(ReferralRead, "POST", f"/v1/referrals/{segment(referral_id)}/withdraw", body)
+
+    async def identity_reviews(self, *, limit: int, cursor: str | None) -> tuple[Sequence[ReviewItem], str | None]:
+        """People in review or conflict awaiting triage's answer to who they are, oldest first."""
+        return await self.page(ReviewItem, "/v1/identity-reviews", limit=limit, cursor=cursor)
+
+    async def confirm_identity(self, referral_id: str, ref: str, body: JSON) -> ReferralRead:
+        path = f"/v1/referrals/{segment(referral_id)}/people/{segment(ref)}/identity"
+        return await self.send_as(ReferralRead, "PUT", path, body)

@@ -76,6 +76,7 @@ class ServiceName(Enum):
     REFERRALS = "referrals"
     CASES = "cases"
     OUTCOMES = "outcomes"
+    INTELLIGENCE = "intelligence"
 
 
 @strawberry.enum(description="How the family's consent was given.")
@@ -128,3 +129,36 @@ class ObservationKind(Enum):
     HOUSING = "housing"
     NEET = "neet"
     PRACTITIONER_ASSESSMENT = "practitioner_assessment"
+
+
+@strawberry.enum(description="Where matching a referred person against the person index stands.")
+class MatchStatus(Enum):
+    PENDING = "pending"
+    MATCHED = "matched"
+    CANDIDATES = "candidates"
+    CONFIRMED = "confirmed"
+    NEW_PERSON = "new_person"
+    NO_MATCH = "no_match"
+
+
+@strawberry.enum(description="How sure the person index is of a candidate.")
+class MatchBand(Enum):
+    LINK = "link"
+    REVIEW = "review"
+    CONFLICT = "conflict"
+
+
+@strawberry.enum(description="Where an identified family stands.")
+class IdentifiedFamilyStatus(Enum):
+    IDENTIFIED = "identified"
+    STATUTORY = "statutory"
+    REFERRED = "referred"
+    NOT_NOW = "not_now"
+    DISMISSED = "dismissed"
+
+
+@strawberry.enum(description="The human decision on an identified family.")
+class IdentifiedFamilyDecision(Enum):
+    REFER = "refer"
+    NOT_NOW = "not_now"
+    DISMISS = "dismiss"

@@ -248,3 +248,9 @@ class ClaimVerdict(Enum):
 class ClaimValidationInput:
     decision: ClaimVerdict = strawberry.field(description="Validate or reject.")
     reason: str | None = strawberry.field(default=strawberry.UNSET, description="Why (required to reject).")
+
+
+@strawberry.input(description="Merge a duplicate family into this one (hub manager).")
+class FamilyMergeInput:
+    merge_family_id: strawberry.ID = strawberry.field(description="The duplicate family, merged into this family.")
+    reason: str = strawberry.field(description="Why they are one family (audited).")

@@ -7,6 +7,8 @@ from strawberry.scalars import JSON as JSONScalar
 
 from gateway.types.common import UserError
 from gateway.types.graph import AuditSample, Case, Claim, Contact, Plan, Referral
+from gateway.types.identity import FamilyMerge
+from gateway.types.intelligence import IdentifiedFamily
 
 
 @strawberry.type(description="The result of a referral mutation.")
@@ -50,4 +52,16 @@ class ReportPayload:
 @strawberry.type(description="The result of `sampleClaimsForAudit`.")
 class AuditSamplePayload:
     sample: AuditSample | None = strawberry.field(description="The sample drawn.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed, field by field.")
+
+
+@strawberry.type(description="The result of `mergeFamilies` and `undoFamilyMerge`.")
+class FamilyMergePayload:
+    merge: FamilyMerge | None = strawberry.field(description="The merge as it now is.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed, field by field.")
+
+
+@strawberry.type(description="The result of `decideIdentifiedFamily`.")
+class IdentifiedFamilyPayload:
+    identified_family: IdentifiedFamily | None = strawberry.field(description="The identified family as it now is.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed, field by field.")

@@ -138,6 +138,10 @@ class Family(Node):
     def claims(self, info: Info) -> Resolved[list[Claim] | None]:
         return loaded(info.context.data_loaders.claims_by_family, str(self.id), _claims)
 
+    @resolver(description="The family's merge history, newest first (hub managers).")
+    async def merges(self, info: Info) -> list[FamilyMerge]:
+        return [FamilyMerge.from_upstream(m) for m in await info.context.services.cases.family_merges(str(self.id))]
+
 
 def family_of(info: Info, family_id: str | None) -> Resolved[Family | None]:
     """The family with this id, through the request's loader (null for none, or one the caller may not see)."""
@@ -192,5 +196,6 @@ def _claims(found: list[ClaimRead]) -> list[Claim]:
 # The graph's types refer to each other; strawberry resolves the names in this module's namespace when the
 # schema is built, after every module below has been imported.
 from gateway.types.casework import Case  # noqa: E402
+from gateway.types.identity import FamilyMerge  # noqa: E402
 from gateway.types.outcomes import Claim, NeedProgress  # noqa: E402
 from gateway.types.referrals import Referral  # noqa: E402

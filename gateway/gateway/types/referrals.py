@@ -85,6 +85,10 @@ class Referral(Node):
     matching_status: str | None = strawberry.field(description="Person matching: done or pending.")
     decision: Decision | None = strawberry.field(description="The decision, once made.")
     matches: list[PersonMatch] = strawberry.field(description="Person index matches of the referral's people.")
+    identities: list[PersonIdentity] = strawberry.field(
+        description="Who each person of the referral is: the match status, the ranked candidates with their "
+        "per-field explanation, and triage's confirmation (hub managers, admins and services only)."
+    )
     family_id_value: strawberry.ID | None = strawberry.field(
         name="familyId", description="The family's id in the cases service, once a case was opened or joined."
     )
@@ -113,6 +117,7 @@ class Referral(Node):
             matching_status=data.matching,
             decision=Decision.from_upstream(data.decision) if data.decision else None,
             matches=matches_of(data.people),
+            identities=identities_of(data.people),
         )
 
     @resolver(
@@ -134,4 +139,5 @@ def maybe_referral(found: up.ReferralRead | None) -> Referral | None:
 
 
 from gateway.types.casework import Case, maybe_case  # noqa: E402  (the graph's types refer to each other)
+from gateway.types.identity import PersonIdentity, identities_of  # noqa: E402
 from gateway.types.people import Family, Person, family_of, maybe_person  # noqa: E402

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import Field
 
@@ -129,3 +130,18 @@ class ContactRead(UpstreamModel):
     occurred_at: datetime
     note: str
     sensitive: bool
+
+
+class FamilyMergeRead(UpstreamModel):
+    """A family merge and what it moved (`cases.merges.schemas.FamilyMergeRead`)."""
+
+    id: str
+    survivor_id: str
+    merged_id: str
+    reason: str
+    merged_by: str
+    merged_at: datetime
+    moved: dict[str, Any]
+    undone_at: datetime | None
+    undone_by: str | None
+    undo_reason: str | None

@@ -19,6 +19,7 @@ from pydantic import TypeAdapter
 
 from gateway.upstream import Page
 from gateway.upstream import cases as c
+from gateway.upstream import intelligence as i
 from gateway.upstream import outcomes as o
 from gateway.upstream import referrals as r
 
@@ -45,7 +46,12 @@ CALLS: tuple[Call, ...] = (
     Call("cases", "put", "/v1/cases/{case_id}/plan", "200", c.PlanRead),
     Call("cases", "post", "/v1/cases/{case_id}/contacts", "201", c.ContactRead),
     Call("cases", "post", "/v1/cases/{case_id}/close", "200", c.CaseRead),
+    Call("cases", "post", "/v1/families/{family_id}/merge", "201", c.FamilyMergeRead),
+    Call("cases", "post", "/v1/families/merges/{merge_id}/undo", "200", c.FamilyMergeRead),
+    Call("cases", "get", "/v1/families/{family_id}/merges", "200", Page[c.FamilyMergeRead]),
     Call("referrals", "get", "/v1/referrals", "200", Page[r.ReferralRead]),
+    Call("referrals", "get", "/v1/identity-reviews", "200", Page[r.ReviewItem]),
+    Call("referrals", "put", "/v1/referrals/{referral_id}/people/{ref}/identity", "200", r.ReferralRead),
     Call("referrals", "get", "/v1/referrals", "200", Page[r.ReferralTiming]),
     Call("referrals", "post", "/v1/referrals/maternity", "201", r.ReferralRead),
     Call("referrals", "post", "/v1/referrals/school", "201", r.ReferralRead),
@@ -58,6 +64,10 @@ CALLS: tuple[Call, ...] = (
     Call("outcomes", "post", "/v1/claims", "201", o.ClaimRead),
     Call("outcomes", "post", "/v1/claims/{claim_id}/decision", "200", o.ClaimRead),
     Call("outcomes", "post", "/v1/claims/audit-sample", "201", o.AuditSampleRead),
+    Call("intelligence", "get", "/v1/identified-families", "200", i.IdentifiedFamilyPage),
+    Call("intelligence", "get", "/v1/identified-families/{family_id}", "200", i.IdentifiedFamilyRead),
+    Call("intelligence", "post", "/v1/identified-families/{family_id}/decision", "200", i.IdentifiedFamilyRead),
+    Call("intelligence", "get", "/v1/need-profile", "200", i.NeedProfileRead),
 )
 """Every call whose answer the graph reads. Answers passed through whole (the cohort report, evaluation and import
 reports) and writes whose answer is not read (lead worker, assessment: the case is read again) are not listed;
