@@ -87,7 +87,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="Early Help Platform gateway",
-        description=f"One GraphQL graph over the referrals, cases and outcomes services.\n\n{PRIVACY_LINK}",
+        description=(
+            "One GraphQL graph over the referrals, cases, outcomes and intelligence services.\n\n" + PRIVACY_LINK
+        ),
         version="0.1.0",
         lifespan=lifespan,
         docs_url="/docs" if settings.is_development else None,
