@@ -290,7 +290,7 @@ async def seed_partner_datasets(database_url: str, *, people: int, seed: int, ou
     counts = write(population(people, seed), seed, out)
     principal = Principal(sub="earlyhelp-seed", roles=frozenset({"admin"}), agency="LCC", agency_type="council")
     settings = Settings(database_url=database_url)
-    engine = create_async_engine(async_url(database_url), poolclass=NullPool)
+    engine = create_async_engine(async_url(database_url), poolclass=NullPool, hide_parameters=True)
     lines = []
 
     async def chunks(path: Path) -> Any:

@@ -120,9 +120,10 @@ def test_subscribers_are_configurable_as_json(monkeypatch: pytest.MonkeyPatch) -
     assert settings.outcomes_url == "http://127.0.0.1:9"
     monkeypatch.delenv("CASES_SUBSCRIBERS")
     defaults = {s.name: set(s.event_types) for s in Settings().subscribers}
+    rights = {"family.legal_hold_placed", "family.legal_hold_released", "person.erased", "person.rectified"}
     assert defaults == {
-        "referrals": {"case.opened", "case.joined"},
-        "outcomes": {"case.assessment_completed", "case.closed"},
+        "referrals": {"case.opened", "case.joined", *rights},
+        "outcomes": {"case.assessment_completed", "case.closed", *rights},
     }
 
 

@@ -80,7 +80,7 @@ def test_up_serves_everything_and_stops_cleanly(data_root: Path) -> None:
         )
         assert r.status_code == 200, r.text
         health = {h["service"].lower(): h["ready"] for h in r.json()["data"]["health"]}
-        assert health == {"referrals": True, "cases": True, "outcomes": True}
+        assert health == {"referrals": True, "cases": True, "outcomes": True, "intelligence": True}
 
         # The summary's copy-paste examples work as printed: a school referral, then the triage queue.
         printed = output.split("Try it", 1)[1].split("Ctrl-C", 1)[0]

@@ -79,7 +79,7 @@ async def test_needs_follow_the_active_framework(
     framework_server.active = "families-first"
     await run_linkage(intelligence_api)
     [okafor] = await _families(intelligence_api, NORTH)
-    assert okafor["framework"] == "families-first@1"
+    assert okafor["framework"].startswith("families-first@")  # the version outcomes serves as current
     assert [n["code"] for n in okafor["needs"]] == ["education", "safe_in_relationships", "living_standards",
                                                     "health_wellbeing"]  # fmt: skip
 

@@ -101,6 +101,9 @@ FAMILY = (
 )
 
 
+POSTCODE_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
+
+
 def maternity_payload(parent_nhs: str, index: int) -> dict[str, Any]:
     today = datetime.now(UTC).date()
     return {
@@ -119,11 +122,10 @@ def maternity_payload(parent_nhs: str, index: int) -> dict[str, Any]:
         "expectant_parent": {
             # a different person each time, as a partner's referrals are: the person index links none of them
             "given_name": GIVEN[index % len(GIVEN)],
-            "family_name": FAMILY[(index // len(GIVEN)) % len(FAMILY)]
-            + ("" if index < len(GIVEN) * len(FAMILY) else f"-{index}"),
+            "family_name": FAMILY[(index * 7) % len(FAMILY)],
             "date_of_birth": date(1975 + index % 25, 1 + index % 12, 1 + (index * 7) % 28).isoformat(),
             "nhs_number": parent_nhs,
-            "postcode": "LS6 1AA",
+            "postcode": f"LS6 {1 + index % 9}{POSTCODE_LETTERS[index % 20]}{POSTCODE_LETTERS[index // 20 % 20]}",
         },
         "expected_delivery_date": (today + timedelta(weeks=10)).isoformat(),
         "gestation_weeks": 30,

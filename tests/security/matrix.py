@@ -41,6 +41,11 @@ MANAGER_ONLY = row("401 403 403 ok 403 403 403")
 FRAMEWORK_READ = row("401 403 ok ok ok ok ok")
 ANALYST = row("401 403 403 403 ok 403 ok")
 AUDITOR = row("401 403 403 403 403 ok ok")
+RIGHTS_MANAGER = row("401 403 403 ok 403 403 ok")
+"""Legal holds and consent flags: the hub's managers and admins (an admin here, unlike in case records)."""
+UNKNOWN = "00000000-0000-4000-8000-00000000c0de"
+"""The matrix changes no one's rights: holds, erasure, rectification and consent withdrawal name an unknown id, so
+`ok` means the caller passed the role check (the answer is then a 404)."""
 
 
 def _platform(service: str) -> dict[Op, dict[str, str]]:
@@ -137,6 +142,18 @@ MATRIX: dict[Op, dict[str, str]] = {
     ("outcomes", "GET", "/v1/claims/{claim_id}"): AUDITOR,
     ("outcomes", "POST", "/v1/claims/{claim_id}/decision"): AUDITOR,
     ("outcomes", "GET", "/v1/reports/cohort"): ANALYST,
+    # data protection (issue 23): retention runs, legal holds, erasure and rectification, consent withdrawal
+    ("referrals", "POST", "/v1/admin/retention/run"): ADMIN_ONLY,
+    ("cases", "POST", "/v1/admin/retention/run"): ADMIN_ONLY,
+    ("outcomes", "POST", "/v1/admin/retention/run"): ADMIN_ONLY,
+    ("referrals", "POST", "/v1/referrals/{referral_id}/consent-withdrawal"): row("401 ok 403 ok 403 403 ok"),
+    ("cases", "POST", "/v1/families/{family_id}/legal-holds"): RIGHTS_MANAGER,
+    ("cases", "GET", "/v1/families/{family_id}/legal-holds"): RIGHTS_MANAGER,
+    ("cases", "POST", "/v1/families/{family_id}/legal-holds/{hold_id}/release"): RIGHTS_MANAGER,
+    ("cases", "GET", "/v1/cases/{case_id}/consent-withdrawals"): RIGHTS_MANAGER,
+    ("cases", "POST", "/v1/people/{person_id}/erasure"): ADMIN_ONLY,
+    ("cases", "POST", "/v1/people/{person_id}/rectification"): ADMIN_ONLY,
+    ("cases", "GET", "/v1/people/{person_id}/rectifications"): ADMIN_ONLY,
 }
 
 NOTES: dict[Op, str] = {
@@ -166,7 +183,9 @@ def request_for(op: Op, ids: Mapping[str, str]) -> dict[str, Any]:
     from tests.referrals.conftest import consent, maternity_payload, school_payload
 
     service, method, path = op
-    url = path.format(**ids)
+    if method == "POST" and path.endswith(("/legal-holds", "/release", "/erasure", "/rectification", "-withdrawal")):
+        ids = {**ids, "family_id": UNKNOWN, "person_id": UNKNOWN, "referral_id": UNKNOWN}
+    url = path.format(**{"hold_id": UNKNOWN, **ids})
     params: dict[str, str] = {}
     headers: dict[str, str] = {}
     body: Any = None
@@ -237,6 +256,12 @@ def request_for(op: Op, ids: Mapping[str, str]) -> dict[str, Any]:
         ("POST", "/v1/claims/audit-sample"): {"period": "2026", "seed": 1},
         ("POST", "/v1/claims/{claim_id}/decision"): {"decision": "validated"},
         ("POST", "/v1/events"): {"specversion": "1.0", "id": "x", "source": "s", "type": "t"},
+        ("POST", "/v1/admin/retention/run"): {"dry_run": True},
+        ("POST", "/v1/referrals/{referral_id}/consent-withdrawal"): {"withdrawn_by": "mother", "method": "verbal"},
+        ("POST", "/v1/families/{family_id}/legal-holds"): {"reason": "matrix"},
+        ("POST", "/v1/families/{family_id}/legal-holds/{hold_id}/release"): {"reason": "matrix"},
+        ("POST", "/v1/people/{person_id}/erasure"): {"reason": "matrix"},
+        ("POST", "/v1/people/{person_id}/rectification"): {"changes": {"family_name": "Matrix"}, "reason": "matrix"},
     }
     if (method, path) in bodies:
         body = bodies[(method, path)]
