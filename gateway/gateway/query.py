@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -290,6 +291,10 @@ class Query:
 
     @resolver(description="One identified family with its members and evidence; null when unknown or not yours.")
     async def identified_family(self, info: Info, id: strawberry.ID) -> IdentifiedFamily | None:
+        try:
+            uuid.UUID(str(id))
+        except ValueError:
+            return None  # not an id the service could hold (an empty one would name the list)
         try:
             found = await info.context.services.intelligence.identified_family(str(id))
         except UpstreamError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -56,6 +57,7 @@ def test_up_serves_everything_and_stops_cleanly(data_root: Path) -> None:
     earlyhelp = Path(sys.executable).with_name("earlyhelp")
     log = (tmp_path / "up.log").open("wb")
     proc = subprocess.Popen([str(earlyhelp), "up"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    children: list[psutil.Process] = []
     try:
         gateway = f"http://127.0.0.1:{ports['GATEWAY']}"
 
@@ -112,8 +114,11 @@ def test_up_serves_everything_and_stops_cleanly(data_root: Path) -> None:
         postgres = [p for p in psutil.process_iter(["cmdline"]) if str(tmp_path) in " ".join(p.info["cmdline"] or [])]
         assert postgres == [], "the embedded PostgreSQL was left running"
     finally:
+        # only what this `earlyhelp up` started: other tests of this worker run services of their own
         if proc.poll() is None:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                children = children or psutil.Process(proc.pid).children(recursive=True)
             proc.kill()
-        for child in psutil.Process().children(recursive=True):
-            if child.pid != proc.pid and "uvicorn" in " ".join(child.cmdline()):
+        for child in children:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 child.kill()

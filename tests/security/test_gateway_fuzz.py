@@ -152,22 +152,30 @@ def list_operations() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-async def gateway_served(server_url: str, referrals_db: str, cases_db: str, outcomes_db: str) -> AsyncIterator[Served]:
+async def gateway_served(
+    server_url: str, referrals_db: str, cases_db: str, outcomes_db: str, intelligence_db: str
+) -> AsyncIterator[Served]:
     async with (
         clone_database(server_url, template_name("referrals")) as referrals_url,
         clone_database(server_url, template_name("cases")) as cases_url,
         clone_database(server_url, template_name("outcomes")) as outcomes_url,
+        clone_database(server_url, template_name("intelligence")) as intelligence_url,
     ):
         with (
             serve(build_app("outcomes", outcomes_url)) as outcomes,
             serve(build_app("cases", cases_url, outcomes_url=outcomes)) as cases,
+            serve(
+                build_app("intelligence", intelligence_url, outcomes_url=outcomes, retention_interval_seconds=0)
+            ) as intelligence,
         ):
             referrals_app = build_app(
                 "referrals", referrals_url, cases_url=cases, outcomes_url=outcomes, match_retry_interval=0
             )
             with serve(referrals_app) as referrals:
                 gateway = create_gateway(
-                    gateway_settings(referrals_url=referrals, cases_url=cases, outcomes_url=outcomes)
+                    gateway_settings(
+                        referrals_url=referrals, cases_url=cases, outcomes_url=outcomes, intelligence_url=intelligence
+                    )
                 )
                 with serve(gateway) as gateway_url:
                     schema = schemathesis.graphql.from_file(gateway_schema.as_str())
