@@ -149,8 +149,16 @@ async def test_one_exported_trace_from_the_gateway_through_both_outboxes(
 
             await eventually(case_id, bool, timeout=60, what="the case opened for the referral")
 
-            async def exported() -> bool:  # the last span of the journey: referrals handling `case.opened`
-                return any((s.service, s.name) == ("referrals", "POST /v1/events") for s in receiver.spans)
+            async def exported() -> bool:
+                # the last span of the journey (referrals handling `case.opened`) and the gateway's root span of the
+                # decision: each process exports on its own schedule
+                consumed = any((s.service, s.name) == ("referrals", "POST /v1/events") for s in receiver.spans)
+                return consumed and any(
+                    s.service == "gateway"
+                    and s.parent_id is None
+                    and any(t.name == "POST /v1/referrals/{referral_id}/decision" for t in receiver.trace(s.trace_id))
+                    for s in receiver.spans
+                )
 
             await eventually(exported, bool, timeout=60, what="the consumer's span exported")
         logs = _log_lines(stack)  # after the processes stopped: every line written
