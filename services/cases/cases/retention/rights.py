@@ -23,7 +23,7 @@ from cases.models import (
     retention,
 )
 from cases.people.matching import name_key
-from cases.retention.sources import anonymise_people
+from cases.retention.sources import ERASED, anonymise_people
 from shared.audit import record_access
 from shared.auth import Principal
 from shared.contracts.events import (
@@ -115,14 +115,23 @@ async def _hold(session: AsyncSession, hold_id: uuid.UUID) -> dict[str, Any]:
     return dict((await session.execute(select(holds).where(holds.c.id == hold_id))).mappings().one())
 
 
+async def _person_with_hashes(
+    session: AsyncSession, person_id: uuid.UUID, *, erased_too: bool
+) -> tuple[Person, list[str]]:
+    """The person a right is exercised on, and the hashes of their identifiers as they stand before the change
+    (the other services find what they hold by these). An erased person can be erased again, not rectified."""
+    person = await session.get(Person, person_id)
+    if person is None or (not erased_too and person.given_name == ERASED):
+        raise NotFound("No such person")
+    return person, identifier_hashes(nhs_number=person.nhs_number, upn=person.upn)
+
+
 async def erase_person(
     session: AsyncSession, principal: Principal, person_id: uuid.UUID, reason: str
 ) -> dict[str, Any]:
     """Anonymise the person in the index (the row stays, so that memberships and merges still resolve; the
     family's other members are untouched) and tell the other services to erase what they hold about them."""
-    person = await session.get(Person, person_id)
-    if person is None:
-        raise NotFound("No such person")
+    _, hashes = await _person_with_hashes(session, person_id, erased_too=True)
     holds = retention.legal_holds
     held = await session.scalar(
         select(holds.c.id)
@@ -132,7 +141,6 @@ async def erase_person(
     )
     if held is not None:  # Art. 17(3)(e): kept for legal claims while a family of theirs is on hold
         raise Conflict("A family of this person is under a legal hold; release it before erasing them")
-    hashes = identifier_hashes(nhs_number=person.nhs_number, upn=person.upn)
     erasure = PersonErasure(id=uuid.uuid4(), person_id=person_id, reason=reason, erased_by=principal.actor)
     session.add(erasure)
     await session.flush()
@@ -172,11 +180,8 @@ def _json(value: Any) -> Any:
 async def rectify_person(
     session: AsyncSession, principal: Principal, person_id: uuid.UUID, changes: dict[str, Any], reason: str
 ) -> dict[str, Any]:
-    person = await session.get(Person, person_id)
-    if person is None or person.given_name == "[erased]":
-        raise NotFound("No such person")
+    person, hashes = await _person_with_hashes(session, person_id, erased_too=False)
     before = {k: _json(getattr(person, k)) for k in changes}
-    hashes = identifier_hashes(nhs_number=person.nhs_number, upn=person.upn)
     after = {k: _json(v) for k, v in changes.items()}
     values = dict(changes)
     if "given_name" in changes:
