@@ -6,9 +6,11 @@ import uuid
 
 from fastapi import APIRouter, Query, status
 
-from cases.deps import CallerDep, Idempotent, Matcher, PeopleServiceDep, SettingsDep
+from cases.deps import CallerDep, Idempotent, KnownAsker, KnownServiceDep, Matcher, PeopleServiceDep, SettingsDep
 from cases.people.model import Thresholds
 from cases.people.schemas import (
+    KnownRequest,
+    KnownResult,
     MatchRequest,
     MatchResult,
     MergeRead,
@@ -29,6 +31,17 @@ async def match_people(
 ) -> MatchResult:
     thresholds = Thresholds(settings.match_link_threshold, settings.match_review_threshold)
     return await people.match_people(body, actor=principal, limit=settings.match_candidate_limit, thresholds=thresholds)
+
+
+@router.post(
+    "/people/known",
+    summary="Whether the index knows each person, and whether their family has an open case (intelligence only)",
+)
+async def known_people(
+    body: KnownRequest, known: KnownServiceDep, principal: KnownAsker, settings: SettingsDep
+) -> KnownResult:
+    thresholds = Thresholds(settings.match_link_threshold, settings.match_review_threshold)
+    return await known.known(body, actor=principal, thresholds=thresholds)
 
 
 @router.get("/people", summary="People by id (batch)")

@@ -91,3 +91,31 @@ class MergeRead(BaseModel):
     undone_at: datetime | None
     undone_by: str | None
     undo_reason: str | None
+
+
+class KnownQuery(Strict):
+    ref: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
+        description="The caller's own reference for this person, echoed in the answer (not stored)"
+    )
+    given_name: Name
+    family_name: Name
+    date_of_birth: date | None = None
+    nhs_number: NHSNumber | None = None
+    upn: UPN | None = None
+    postcode: Postcode | None = None
+
+
+class KnownRequest(Strict):
+    people: list[KnownQuery] = Field(min_length=1, max_length=200)
+
+
+class KnownRead(BaseModel):
+    ref: str
+    status: str = Field(
+        description="open_case (a family they are in has a case not closed), case_closed (known, the case closed), "
+        "known_no_case (in the index, no case) or not_known"
+    )
+
+
+class KnownResult(BaseModel):
+    items: list[KnownRead]

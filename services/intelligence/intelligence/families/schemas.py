@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -56,7 +56,13 @@ class IdentifiedFamilyRead(BaseModel):
     latest_evidence: date | None
     members: list[MemberRead]
     statutory: str | None = Field(description="cin, cp or cla: known to social care, shown and not offered")
-    status: str = Field(description="identified, statutory, referred, not_now or dismissed")
+    status: str = Field(description="identified, statutory, open_case, referred, not_now or dismissed")
+    cases_check: str = Field(
+        description="What the cases person index says of the members: open_case (a member's family has an open "
+        "case: shown as such, not offered as new), case_closed, known_no_case, not_known, or unchecked (not asked "
+        "yet, or cases did not answer: asked again later, never taken as not known)"
+    )
+    cases_checked_at: datetime | None
     decision: DecisionRead | None
     identified_at: datetime
     updated_at: datetime
@@ -76,22 +82,39 @@ class DecisionCreate(BaseModel):
 
 class NeedCount(BaseModel):
     need: str
-    families: int
+    families: int = Field(description="Identified families with this need (5 or more: smaller counts are not listed)")
 
 
 class NeedCombination(BaseModel):
     needs: list[str]
-    families: int
+    families: int = Field(description="Identified families with exactly these needs (5 or more)")
+
+
+class AreaCount(BaseModel):
+    hub: str
+    postcode_district: str = Field(description="The district of the household's postcode, or `unknown`")
+    families: int = Field(description="Identified families in the area (5 or more)")
+
+
+class NeedProfilePoint(BaseModel):
+    as_of: date = Field(description="The date a linkage run identified needs as at")
+    families: int | None = Field(description="Identified families then; null when 1 to 4 (suppressed)")
+    needs: list[NeedCount]
 
 
 class NeedProfileRead(BaseModel):
-    """Commissioning view: how common each need is and which needs occur together (counts only)."""
+    """Commissioning view: how common each need is and which needs occur together, by hub and postcode district,
+    and over time (one point per linkage run's as-of date). Counts only; counts from 1 to 4 are suppressed."""
 
     framework: str | None
     hub: str | None
     postcode_district: str | None
-    families: int
-    statutory: int
+    as_of: date | None = Field(description="The as-of date of the latest linkage run")
+    families: int | None = Field(description="Identified families; null when 1 to 4 (suppressed)")
+    statutory: int | None = Field(description="Of them, known to social care; null when 1 to 4 (suppressed)")
     needs: list[NeedCount]
-    combinations: list[NeedCombination]
-    by_area: list[dict[str, Any]] = Field(description="[{hub, postcode_district, families}]")
+    combinations: list[NeedCombination] = Field(description="The 20 most common combinations shown")
+    by_area: list[AreaCount]
+    over_time: list[NeedProfilePoint]
+    suppressed_cells: int = Field(description="How many needs, combinations and areas were withheld as too small")
+    small_count_threshold: int = Field(description="Counts below this (and above 0) are never shown")

@@ -11,7 +11,7 @@ import asyncpg
 from sqlalchemy import case, delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 
-from intelligence.models import IdentifiedFamily, LinkageRun
+from intelligence.models import IdentifiedFamily, LinkageRun, NeedSnapshot
 from intelligence.repository import Repository
 
 EXPORT_COLUMNS = (
@@ -94,10 +94,20 @@ class LinkageRepository(Repository):
                             (IdentifiedFamily.status.in_(DECIDED), IdentifiedFamily.status),
                             else_=statement.excluded.status,
                         ),
+                        "cases_check": "unchecked",
+                        "cases_checked_at": None,
                         "updated_at": text("now()"),
                     },
                 )
             )
+
+    async def families_of_run(self, run_id: uuid.UUID) -> Sequence[IdentifiedFamily]:
+        query = select(IdentifiedFamily).where(IdentifiedFamily.run_id == run_id).order_by(IdentifiedFamily.id)
+        return (await self.session.execute(query)).scalars().all()
+
+    async def add_snapshots(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            await self.session.execute(insert(NeedSnapshot).values(list(rows)))
 
     async def run(self, run_id: uuid.UUID) -> LinkageRun | None:
         return await self.session.get(LinkageRun, run_id)
