@@ -27,6 +27,7 @@ from cases.retention.sources import ERASED, anonymise_people
 from shared.audit import record_access
 from shared.auth import Principal
 from shared.contracts.events import (
+    EventPayload,
     LegalHoldPlaced,
     LegalHoldReleased,
     PersonErased,
@@ -48,6 +49,33 @@ def _visible_family(family: Family | None, principal: Principal) -> Family:
     return family
 
 
+async def _announce(
+    session: AsyncSession,
+    principal: Principal,
+    payload: EventPayload,
+    *,
+    action: str,
+    record_type: str,
+    record_id: uuid.UUID,
+    purpose: str,
+    details: dict[str, Any],
+) -> None:
+    """Tell the other services of the change (the record is the event's subject) and log it in the access log."""
+    await publish(
+        session, platform, source=SOURCE, type=payload.event_type, subject=str(record_id), data=payload.data()
+    )
+    await record_access(
+        session,
+        platform,
+        actor=principal,
+        action=action,
+        record_type=record_type,
+        record_ids=[record_id],
+        purpose=purpose,
+        details=details,
+    )
+
+
 async def place_hold(session: AsyncSession, principal: Principal, family_id: uuid.UUID, reason: str) -> dict[str, Any]:
     _visible_family(await session.get(Family, family_id), principal)
     holds = retention.legal_holds
@@ -56,16 +84,13 @@ async def place_hold(session: AsyncSession, principal: Principal, family_id: uui
         holds.insert().values(id=hold_id, family_id=family_id, reason=reason, placed_by=principal.actor, placed_at=now)
     )
     payload = LegalHoldPlaced(hold_id=hold_id, family_id=family_id, placed_at=now)
-    await publish(
-        session, platform, source=SOURCE, type=payload.event_type, subject=str(family_id), data=payload.data()
-    )
-    await record_access(
+    await _announce(
         session,
-        platform,
-        actor=principal,
+        principal,
+        payload,
         action="legal_hold",
         record_type="family",
-        record_ids=[family_id],
+        record_id=family_id,
         purpose="legal hold placed",
         details={"hold_id": str(hold_id)},
     )
@@ -87,18 +112,16 @@ async def release_hold(
     if done.first() is None:
         raise Conflict("No hold of that id is in force on this family")
     payload = LegalHoldReleased(hold_id=hold_id, family_id=family_id, released_at=now)
-    await publish(
-        session, platform, source=SOURCE, type=payload.event_type, subject=str(family_id), data=payload.data()
-    )
-    await record_access(
+    details = {"hold_id": str(hold_id)}
+    await _announce(
         session,
-        platform,
-        actor=principal,
+        principal,
+        payload,
         action="legal_hold_release",
         record_type="family",
-        record_ids=[family_id],
+        record_id=family_id,
         purpose="legal hold released",
-        details={"hold_id": str(hold_id)},
+        details=details,
     )
     return await _hold(session, hold_id)
 
@@ -157,18 +180,16 @@ async def erase_person(
         )
     )
     payload = PersonErased(person_id=person_id, erasure_id=erasure.id, erased_at=now, identifier_hashes=hashes)
-    await publish(
-        session, platform, source=SOURCE, type=payload.event_type, subject=str(person_id), data=payload.data()
-    )
-    await record_access(
+    details = {"erasure_id": str(erasure.id)}
+    await _announce(
         session,
-        platform,
-        actor=principal,
+        principal,
+        payload,
         action="erase",
         record_type="person",
-        record_ids=[person_id],
+        record_id=person_id,
         purpose="erasure on request",
-        details={"erasure_id": str(erasure.id)},
+        details=details,
     )
     return {"erasure_id": erasure.id, "person_id": person_id, "erased_at": now}
 
@@ -198,16 +219,13 @@ async def rectify_person(
     payload = PersonRectified(
         person_id=person_id, rectification_id=record.id, changes=after, rectified_at=now, identifier_hashes=hashes
     )
-    await publish(
-        session, platform, source=SOURCE, type=payload.event_type, subject=str(person_id), data=payload.data()
-    )
-    await record_access(
+    await _announce(
         session,
-        platform,
-        actor=principal,
+        principal,
+        payload,
         action="rectify",
         record_type="person",
-        record_ids=[person_id],
+        record_id=person_id,
         purpose=reason,
         details={"fields": sorted(changes)},
     )
