@@ -69,28 +69,30 @@ def _wants_json(request: Request, format: str | None) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "The report as HTML, or its aggregated data as JSON with `format=json` "
-        "(or `Accept: application/json`)",
-        "content": {
-            "text/html": {"schema": {"type": "string"}},
-            "application/json": {"schema": {"type": "object"}},
+def report_responses() -> dict[int | str, dict[str, Any]]:
+    """The documented answers of a report route (a fresh dict each: the OpenAPI completion edits it in place)."""
+    return {
+        200: {
+            "description": "The report as HTML, or its aggregated data as JSON with `format=json` "
+            "(or `Accept: application/json`)",
+            "content": {
+                "text/html": {"schema": {"type": "string", "maxLength": 50_000_000}},
+                "application/json": {"schema": {"type": "object"}},
+            },
         },
-    },
-    **{status: PROBLEM_RESPONSES[status] for status in (401, 403, 422, 503)},
-    502: {
-        "description": "A service answered with an unexpected error",
-        "model": Problem,
-        "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
-    },
-}
+        **{status: PROBLEM_RESPONSES[status] for status in (401, 403, 422, 503)},
+        502: {
+            "description": "A service answered with an unexpected error",
+            "model": Problem,
+            "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
+        },
+    }
 
 
 @router.get(
     "/reports/cohort",
     summary="The cohort report: offline HTML with inline SVG charts, or its data as JSON",
-    responses=REPORT_RESPONSES,
+    responses=report_responses(),
 )
 async def cohort_report(
     request: Request,
@@ -111,7 +113,7 @@ async def cohort_report(
 @router.get(
     "/reports/need-profile",
     summary="The commissioning need profile: offline HTML with inline SVG charts, or its data as JSON (counts only)",
-    responses=REPORT_RESPONSES,
+    responses=report_responses(),
 )
 async def need_profile_report(
     request: Request,
