@@ -11,7 +11,7 @@ review counts as not known here, and triage looks again if the family is ever re
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from cases.models import Person
 from cases.people import matching, model
@@ -67,7 +67,7 @@ class KnownService:
         return KnownResult(items=items)
 
 
-def _status(person: uuid.UUID | None, cases: dict[uuid.UUID, Sequence[tuple[bool, str]]]) -> str:
+def _status(person: uuid.UUID | None, cases: Mapping[uuid.UUID, Sequence[tuple[bool, str]]]) -> str:
     """open_case when a family the person is in now has a case not closed; case_closed when a family they are or
     were in had a case that closed; known_no_case otherwise."""
     if person is None:

@@ -173,5 +173,6 @@ class PeopleRepository(Repository):
         )
         found: dict[uuid.UUID, list[tuple[bool, str]]] = {}
         for person_id, current, status in (await self.session.execute(query)).all():
-            found.setdefault(person_id, []).append((bool(current), str(status)))
+            if person_id is not None:
+                found.setdefault(person_id, []).append((bool(current), str(status)))
         return found

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
@@ -110,12 +110,12 @@ class KnownRequest(Strict):
 
 
 class KnownRead(BaseModel):
-    ref: str
-    status: str = Field(
+    ref: Annotated[str, StringConstraints(max_length=64)]
+    status: Literal["open_case", "case_closed", "known_no_case", "not_known"] = Field(
         description="open_case (a family they are in has a case not closed), case_closed (known, the case closed), "
         "known_no_case (in the index, no case) or not_known"
     )
 
 
 class KnownResult(BaseModel):
-    items: list[KnownRead]
+    items: list[KnownRead] = Field(max_length=200)

@@ -17,6 +17,7 @@ from datetime import date
 from typing import Any
 
 from intelligence.families.schemas import (
+    OVER_TIME_POINTS,
     AreaCount,
     NeedCombination,
     NeedCount,
@@ -132,4 +133,4 @@ def _over_time(rows: Sequence[Any]) -> list[NeedProfilePoint]:
                 needs=[NeedCount(need=k, families=v) for k, v in sorted(needs.items()) if v >= SMALL],
             )
         )
-    return points
+    return points[-OVER_TIME_POINTS:]

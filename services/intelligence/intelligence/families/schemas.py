@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+OVER_TIME_POINTS = 520
+"""The need profile's trend keeps the latest this many as-of dates (ten years of weekly runs)."""
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 
@@ -57,7 +59,7 @@ class IdentifiedFamilyRead(BaseModel):
     members: list[MemberRead]
     statutory: str | None = Field(description="cin, cp or cla: known to social care, shown and not offered")
     status: str = Field(description="identified, statutory, open_case, referred, not_now or dismissed")
-    cases_check: str = Field(
+    cases_check: Literal["unchecked", "open_case", "case_closed", "known_no_case", "not_known"] = Field(
         description="What the cases person index says of the members: open_case (a member's family has an open "
         "case: shown as such, not offered as new), case_closed, known_no_case, not_known, or unchecked (not asked "
         "yet, or cases did not answer: asked again later, never taken as not known)"
@@ -80,26 +82,31 @@ class DecisionCreate(BaseModel):
     reason: Reason | None = Field(default=None, description="Required to dismiss or put off (not now)")
 
 
+Count = Annotated[int, Field(ge=0, le=100_000_000)]
+
+
 class NeedCount(BaseModel):
     need: str
-    families: int = Field(description="Identified families with this need (5 or more: smaller counts are not listed)")
+    families: Count = Field(description="Identified families with this need (5 or more: smaller counts are not listed)")
 
 
 class NeedCombination(BaseModel):
     needs: list[str]
-    families: int = Field(description="Identified families with exactly these needs (5 or more)")
+    families: Count = Field(description="Identified families with exactly these needs (5 or more)")
 
 
 class AreaCount(BaseModel):
-    hub: str
-    postcode_district: str = Field(description="The district of the household's postcode, or `unknown`")
-    families: int = Field(description="Identified families in the area (5 or more)")
+    hub: Annotated[str, StringConstraints(max_length=64)]
+    postcode_district: Annotated[str, StringConstraints(max_length=8)] = Field(
+        description="The district of the household's postcode, or `unknown`"
+    )
+    families: Count = Field(description="Identified families in the area (5 or more)")
 
 
 class NeedProfilePoint(BaseModel):
     as_of: date = Field(description="The date a linkage run identified needs as at")
-    families: int | None = Field(description="Identified families then; null when 1 to 4 (suppressed)")
-    needs: list[NeedCount]
+    families: Count | None = Field(description="Identified families then; null when 1 to 4 (suppressed)")
+    needs: list[NeedCount] = Field(max_length=100)
 
 
 class NeedProfileRead(BaseModel):
@@ -110,11 +117,15 @@ class NeedProfileRead(BaseModel):
     hub: str | None
     postcode_district: str | None
     as_of: date | None = Field(description="The as-of date of the latest linkage run")
-    families: int | None = Field(description="Identified families; null when 1 to 4 (suppressed)")
-    statutory: int | None = Field(description="Of them, known to social care; null when 1 to 4 (suppressed)")
-    needs: list[NeedCount]
-    combinations: list[NeedCombination] = Field(description="The 20 most common combinations shown")
-    by_area: list[AreaCount]
-    over_time: list[NeedProfilePoint]
-    suppressed_cells: int = Field(description="How many needs, combinations and areas were withheld as too small")
-    small_count_threshold: int = Field(description="Counts below this (and above 0) are never shown")
+    families: Count | None = Field(description="Identified families; null when 1 to 4 (suppressed)")
+    statutory: Count | None = Field(description="Of them, known to social care; null when 1 to 4 (suppressed)")
+    needs: list[NeedCount] = Field(max_length=100)
+    combinations: list[NeedCombination] = Field(max_length=20, description="The 20 most common combinations shown")
+    by_area: list[AreaCount] = Field(max_length=10_000)
+    over_time: list[NeedProfilePoint] = Field(
+        max_length=OVER_TIME_POINTS, description="One point per as-of date, the latest 520 at most"
+    )
+    suppressed_cells: Count = Field(description="How many needs, combinations and areas were withheld as too small")
+    small_count_threshold: Annotated[int, Field(ge=1, le=100)] = Field(
+        description="Counts below this (and above 0) are never shown"
+    )
