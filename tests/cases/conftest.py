@@ -162,6 +162,17 @@ async def open_family_case(client: httpx.AsyncClient, world: World, **kw: Any) -
     return family_id, response.json()["id"]
 
 
+async def close_case(
+    client: httpx.AsyncClient, case_id: str, body: dict[str, Any], headers: dict[str, str]
+) -> httpx.Response:
+    """Close a case as a client must: read its ETag, then send it back as If-Match."""
+    read = await client.get(f"/v1/cases/{case_id}", headers=headers)
+    assert read.status_code == 200, read.text
+    return await client.post(
+        f"/v1/cases/{case_id}/close", json=body, headers={**headers, "If-Match": read.headers["etag"]}
+    )
+
+
 async def assign(client: httpx.AsyncClient, world: World, case_id: str, worker: Worker) -> httpx.Response:
     return await client.post(
         f"/v1/cases/{case_id}/lead-worker",

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from cases.access import Caller
 from cases.casework.repository import CaseworkRepository
 from cases.casework.schemas import TEAM_MOVED, AssessmentCreate, PlanRead, PlanUpdate, ReviewCreate, ReviewRead
-from cases.casework.service import CaseworkService, etag_matches, plan_etag
+from cases.casework.service import CaseworkService, plan_etag, require_current
 from cases.families.repository import FamiliesRepository
 from cases.frameworks import FrameworkClient
 from cases.kit import today
@@ -25,7 +25,6 @@ from shared.errors import (
     Forbidden,
     NotFound,
     PreconditionFailed,
-    PreconditionRequired,
     UnprocessableContent,
     field_error,
 )
@@ -193,13 +192,7 @@ class PlanningService:
         self.casework.require_open(case)
         current = await self.repo.active_plan(case.id)
         if current is not None:
-            if if_match is None:
-                raise PreconditionRequired("Updating a plan needs If-Match with the plan's current ETag")
-            if not etag_matches(if_match, plan_etag(current)):
-                raise PreconditionFailed(
-                    "The plan has changed since you read it; reload it and apply your change again",
-                    current_etag=plan_etag(current),
-                )
+            require_current(if_match, plan_etag(current), "Updating a plan", "The plan has changed since you read it")
         elif if_match is not None and if_match.strip() != plan_etag(None):  # `*` needs a current plan
             raise PreconditionFailed("The case has no plan yet", current_etag=plan_etag(None))
         team = await self.repo.team_of(case.id)
