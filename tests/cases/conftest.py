@@ -27,7 +27,8 @@ FRAMEWORK: dict[str, Any] = {
     "requires_dependent_children": True,
     "sustain_months": 6,
     "needs": [
-        {"code": code, "name": code.replace("_", " "), "descriptors": [f"{code} concern", f"{code} risk"],
+        {"code": code, "name": code.replace("_", " "),
+         "descriptors": [{"code": f"{code}_{word}", "label": f"{code} {word}"} for word in ("concern", "risk")],
          "rule": {"kind": "practitioner_assessed", "params": {}}}
         for code in ("education", "early_years", "health", "substance_use", "family_relationships",
                      "exploitation", "crime", "domestic_abuse", "housing", "financial_stability")

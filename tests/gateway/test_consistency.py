@@ -108,6 +108,7 @@ async def test_every_change_of_a_case_or_plan_needs_its_version(stack: Stack) ->
         first, second = payload(await gql(client, CASELOAD, token=ASHA), "me")["caseload"][-2:]
         # the plan: the first version is a create (no version); after it, none is PRECONDITION_REQUIRED
         assessment = {"needs": [{"code": n, "evidence": "seen at the home visit"} for n in NEEDS]}
+        assessment["needs"][0]["descriptors"] = ["persistent_absence"]  # a descriptor by its code
         assessed = payload(await gql(client, ASSESS, {"case": first["id"], "input": assessment}, token=ASHA),
                            "recordAssessment")  # fmt: skip
         assert assessed["userErrors"] == [], assessed
@@ -149,3 +150,16 @@ def test_the_observation_kinds_of_graphql_are_those_outcomes_records() -> None:
     recorded = {k for row in (AttendanceRow, IncidentRow, StatusRow, PractitionerAssessmentRow)
                 for k in get_args(row.model_fields["kind"].annotation)}  # fmt: skip
     assert {k.value for k in ObservationKind} == recorded
+
+
+async def test_descriptors_have_stable_codes_with_the_sentence_as_label(stack: Stack) -> None:  # noqa: F811
+    query = """{ frameworks { code needs { code descriptorDetails { code label } descriptors } } }"""
+    async with gateway_client(**gateway_urls(stack)) as client:
+        frameworks = payload(await gql(client, query, token=ASHA), "frameworks")
+    sf = next(f for f in frameworks if f["code"] == "supporting-families-2022")
+    education = next(n for n in sf["needs"] if n["code"] == "education")
+    assert education["descriptorDetails"][0] == {
+        "code": "persistent_absence",
+        "label": "Persistent absence (10% or more of sessions missed)",
+    }
+    assert education["descriptors"] == [d["label"] for d in education["descriptorDetails"]]  # deprecated: labels

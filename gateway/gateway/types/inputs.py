@@ -132,7 +132,11 @@ class LeadWorkerInput:
 @strawberry.input(description="One need identified in a whole-family assessment.")
 class AssessedNeedInput:
     code: str = strawberry.field(description="The need code (of the active framework).")
-    descriptors: list[str] = strawberry.field(default_factory=list, description="The framework's descriptors seen.")
+    descriptors: list[str] = strawberry.field(
+        default_factory=list,
+        description="Codes of the need's descriptors seen (`FrameworkNeed.descriptorDetails`; the exact label is "
+        "still accepted).",
+    )
     evidence: str = strawberry.field(description="The evidence for the need.")
 
 

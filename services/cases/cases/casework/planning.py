@@ -60,14 +60,21 @@ class PlanningService:
         case = await self.casework.visible_case(case_id, caller)
         self.casework.require_open(case)
         errors = []
+        needs = []
         for index, need in enumerate(body.needs):
             known = framework.need(need.code)
             if known is None:
                 errors.append(field_error(f"/needs/{index}/code", f"not a need of the framework {framework.code}"))
                 continue
-            for d_index, descriptor in enumerate(need.descriptors):
-                if known.descriptors and descriptor not in known.descriptors:
-                    errors.append(field_error(f"/needs/{index}/descriptors/{d_index}", "not a descriptor of this need"))
+            codes = []
+            for d_index, given in enumerate(need.descriptors):
+                found = known.descriptor(given)
+                if known.descriptors and found is None:
+                    choices = ", ".join(d.code for d in known.descriptors)
+                    message = f"not a descriptor of this need: send one of its codes ({choices})"
+                    errors.append(field_error(f"/needs/{index}/descriptors/{d_index}", message))
+                codes.append(found.code if found is not None else given)  # stored by code, whatever was sent
+            needs.append({**need.model_dump(), "descriptors": codes})
         codes = [n.code for n in body.needs]
         if len(set(codes)) != len(codes):
             errors.append(field_error("/needs", "each need may appear once"))
@@ -84,7 +91,7 @@ class PlanningService:
             case_id=case.id,
             framework=framework.code,
             framework_version=framework.version,
-            needs=[n.model_dump() for n in body.needs],
+            needs=needs,
             need_codes=codes,
             strengths=body.strengths,
             family_views=body.family_views,
