@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date, timedelta
+from typing import Any
 
 from cases.access import Caller
 from cases.casework.repository import CaseworkRepository
@@ -19,7 +20,7 @@ from cases.frameworks import FrameworkClient
 from cases.kit import today
 from cases.models import Assessment, Case, Plan, Review, TeamAroundFamily
 from cases.workforce.repository import WorkforceRepository
-from shared.contracts import eligibility
+from shared.contracts import ActiveFramework, eligibility
 from shared.errors import (
     Conflict,
     Forbidden,
@@ -33,6 +34,30 @@ from shared.errors import (
 def team_json(team: Sequence[TeamAroundFamily]) -> list[dict[str, str]]:
     """The team around the family as the plan shows it."""
     return [{"worker_id": str(t.worker_id), "role": t.role} for t in team]
+
+
+def assessed_needs(
+    body: AssessmentCreate, framework: ActiveFramework
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The assessed needs as stored, each descriptor by its code (sent by code or, for older clients, by its
+    exact label), and the field errors of needs and descriptors the framework does not have."""
+    errors: list[dict[str, Any]] = []
+    needs = []
+    for index, need in enumerate(body.needs):
+        known = framework.need(need.code)
+        if known is None:
+            errors.append(field_error(f"/needs/{index}/code", f"not a need of the framework {framework.code}"))
+            continue
+        codes = []
+        for d_index, given in enumerate(need.descriptors):
+            found = known.descriptor(given)
+            if known.descriptors and found is None:
+                choices = ", ".join(d.code for d in known.descriptors)
+                message = f"not a descriptor of this need: send one of its codes ({choices})"
+                errors.append(field_error(f"/needs/{index}/descriptors/{d_index}", message))
+            codes.append(found.code if found is not None else given)
+        needs.append({**need.model_dump(), "descriptors": codes})
+    return needs, errors
 
 
 class PlanningService:
@@ -59,22 +84,7 @@ class PlanningService:
         framework = await self.frameworks.active()
         case = await self.casework.visible_case(case_id, caller)
         self.casework.require_open(case)
-        errors = []
-        needs = []
-        for index, need in enumerate(body.needs):
-            known = framework.need(need.code)
-            if known is None:
-                errors.append(field_error(f"/needs/{index}/code", f"not a need of the framework {framework.code}"))
-                continue
-            codes = []
-            for d_index, given in enumerate(need.descriptors):
-                found = known.descriptor(given)
-                if known.descriptors and found is None:
-                    choices = ", ".join(d.code for d in known.descriptors)
-                    message = f"not a descriptor of this need: send one of its codes ({choices})"
-                    errors.append(field_error(f"/needs/{index}/descriptors/{d_index}", message))
-                codes.append(found.code if found is not None else given)  # stored by code, whatever was sent
-            needs.append({**need.model_dump(), "descriptors": codes})
+        needs, errors = assessed_needs(body, framework)
         codes = [n.code for n in body.needs]
         if len(set(codes)) != len(codes):
             errors.append(field_error("/needs", "each need may appear once"))
