@@ -190,7 +190,7 @@ def operation(kind: str, field: str, ids: dict[str, str]) -> tuple[str, dict[str
         ),
         "decideReferral": (
             "$id: ID!",
-            'id: $id, input: {outcome: SIGNPOSTED, reason: "matrix"}',
+            'id: $id, input: {decision: SIGNPOSTED, reason: "matrix"}',
             {"id": ids["referral_id"]},
         ),
         "withdrawReferral": ("$id: ID!", 'id: $id, reason: "matrix"', {"id": ids["referral_id"]}),
@@ -232,7 +232,7 @@ def operation(kind: str, field: str, ids: dict[str, str]) -> tuple[str, dict[str
         ),
         "addContact": (
             "$id: ID!, $at: DateTime!",
-            'caseId: $id, input: {kind: VISIT, occurredAt: $at, summary: "matrix"}',
+            'caseId: $id, input: {kind: VISIT, occurredAt: $at, note: "matrix"}',
             {"id": ids["case_id"], "at": now},
         ),
         "closeCase": ("$id: ID!", 'caseId: $id, input: {outcome: OTHER, reason: "matrix"}', {"id": ids["case_id"]}),

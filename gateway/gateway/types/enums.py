@@ -128,6 +128,7 @@ class ObservationKind(Enum):
     EMPLOYMENT = "employment"
     HOUSING = "housing"
     NEET = "neet"
+    FINANCIAL = "financial"
     PRACTITIONER_ASSESSMENT = "practitioner_assessment"
 
 

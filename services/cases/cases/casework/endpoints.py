@@ -178,7 +178,7 @@ async def contacts(casework: CaseworkServiceDep, caller: CallerDep, case_ids: st
     return Page(items=[ContactRead.model_validate(c, from_attributes=True) for c in found])
 
 
-@router.post("/cases/{case_id}/close", summary="Close a case with its outcome")
+@router.post("/cases/{case_id}/close", summary="Close a case with its outcome (If-Match with the case's ETag required)")
 async def close_case(
     case_id: uuid.UUID,
     body: CaseClose,

@@ -88,7 +88,13 @@ class LeadWorkerAssignmentRead(BaseModel):
 
 class NeedAssessed(Strict):
     code: Name
-    descriptors: list[Text] = Field(default_factory=list, max_length=30)
+    descriptors: list[Text] = Field(
+        default_factory=list,
+        max_length=30,
+        description="Codes of the need's descriptors seen (e.g. `persistent_absence`; `GET outcomes "
+        "/v1/frameworks/active` lists them with their labels). The exact label is still accepted, for clients written "
+        "before codes; either way the code is stored.",
+    )
     evidence: Text
 
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, AliasChoices, BaseModel, Field, model_validator
 
 from referrals.access import sees_matches
 from referrals.fields import LongText, ShortText, Strict, aware_not_future
@@ -116,7 +116,13 @@ class ReferralPage(BaseModel):
 
 
 class DecisionCreate(Strict):
-    outcome: DecisionOutcome
+    """A hub manager's decision. `decision` is the word every decision body uses (claims, identified families);
+    `outcome`, its old name here, is accepted as a deprecated alias for one release."""
+
+    decision: DecisionOutcome = Field(
+        validation_alias=AliasChoices("decision", "outcome"),
+        description="What is decided (`outcome`, the old name, is a deprecated alias accepted until the next release)",
+    )
     reason: LongText
 
 
