@@ -36,9 +36,14 @@ class HubMappingUpdate(Strict):
     )
 
 
+ReadDistrict = Annotated[str, Field(max_length=4)]
+
+
 class HubMappingRead(BaseModel):
-    hubs: dict[str, list[str]] = Field(description="Hub name → its postcode districts, sorted")
-    districts: int = Field(description="How many districts the mapping covers")
-    default_hub: str = Field(description="Where postcodes of any other district go (flagged hub_defaulted)")
+    hubs: dict[str, Annotated[list[ReadDistrict], Field(max_length=MAX_DISTRICTS)]] = Field(
+        description="Hub name → its postcode districts, sorted"
+    )
+    districts: int = Field(ge=0, le=MAX_DISTRICTS, description="How many districts the mapping covers")
+    default_hub: str = Field(max_length=200, description="Where postcodes of any other district go (hub_defaulted)")
     updated_at: datetime | None
-    updated_by: str | None
+    updated_by: str | None = Field(max_length=500, description="Who loaded the mapping in force")
