@@ -162,3 +162,13 @@ async def test_a_partner_referral_is_triaged_and_its_agency_called_back(
     assert [(e["data"]["referral_id"], e["data"]["status"]) for e in receiver.verified] == [
         (referral["id"], "accepted")
     ]
+
+
+def test_the_partner_guide_prints_the_table() -> None:
+    """docs/guides/partner-integration.md shows KINDS_BY_AGENCY_TYPE: a change to one is a change to the other."""
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[2] / "docs/guides/partner-integration.md").read_text()
+    rows = [line.split("|")[1:3] for line in guide.splitlines() if line.startswith("| `")]
+    table = {t.strip().strip("`"): tuple(k.strip().strip("`") for k in kinds.split(",")) for t, kinds in rows}
+    assert table == dict(KINDS_BY_AGENCY_TYPE)
