@@ -7,6 +7,7 @@ earlyhelp seed --demo        load the deterministic demo data
 earlyhelp audit verify       check every service's hash-chained access log
 earlyhelp smoke ...          staging smoke and contract suite against a deployment (JUnit XML)
 earlyhelp report cohort ...  the data team's offline HTML cohort report
+earlyhelp hubs load FILE     load the council's hub postcode mapping (admin token)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import typer
 from rich.console import Console
 
 from earlyhelp.database import migrate_all, open_server
+from earlyhelp.hubs import hubs_app
 from earlyhelp.platform import BY_NAME, DATA_DIR, GATEWAY, INTELLIGENCE, PARTS, REFERRALS, SERVICES, process_env
 from earlyhelp.report import report_app
 from earlyhelp.retention import retention_app
@@ -40,6 +42,7 @@ audit_app = typer.Typer(help="The hash-chained access log.", no_args_is_help=Tru
 app.add_typer(audit_app, name="audit")
 app.add_typer(report_app, name="report")
 app.add_typer(retention_app, name="retention")
+app.add_typer(hubs_app, name="hubs")
 app.command("smoke")(smoke_command)
 app.command("sar")(sar_command)
 console = Console(highlight=False, soft_wrap=True)

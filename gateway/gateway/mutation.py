@@ -26,6 +26,7 @@ from gateway.types.inputs import (
     LeadWorkerInput,
     MaternityReferralInput,
     ObservationInput,
+    PartnerReferralInput,
     PlanInput,
     SchoolReferralInput,
     TeamInput,
@@ -112,6 +113,19 @@ class Mutation:
         if idempotency_key is not None and (refused := _idempotency_key_errors(idempotency_key)):
             return ReferralPayload(referral=None, user_errors=refused)
         call = info.context.services.referrals.submit("school", to_rest(input), idempotency_key)
+        referral, errors = await _attempt(call, Referral.from_upstream)
+        return ReferralPayload(referral=referral, user_errors=errors)
+
+    @mutation(
+        description="Submit a partner referral: police (with Operation Encompass notifications), health, housing, "
+        "probation or the voluntary sector (a retry with the same key replays the first)."
+    )
+    async def submit_partner_referral(
+        self, info: Info, input: PartnerReferralInput, idempotency_key: str
+    ) -> ReferralPayload:
+        if refused := _idempotency_key_errors(idempotency_key):
+            return ReferralPayload(referral=None, user_errors=refused)
+        call = info.context.services.referrals.submit("partner", to_rest(input), idempotency_key)
         referral, errors = await _attempt(call, Referral.from_upstream)
         return ReferralPayload(referral=referral, user_errors=errors)
 

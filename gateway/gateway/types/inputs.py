@@ -15,6 +15,7 @@ from gateway.types.enums import (
     DecisionOutcome,
     LawfulBasis,
     ObservationKind,
+    PartnerPersonRole,
     SenStatus,
 )
 
@@ -100,6 +101,41 @@ class SchoolReferralInput:
     permanently_excluded: bool = strawberry.field(default=False, description="Permanently excluded.")
     sen_status: SenStatus = strawberry.field(default=SenStatus.NONE, description="Special educational needs.")
     transition: bool = strawberry.field(default=False, description="In the year 6 to 7 transition.")
+
+
+@strawberry.input(description="A person named in a partner referral, with their role.")
+class PartnerPersonInput(ReferralPersonInput):
+    role: PartnerPersonRole = strawberry.field(description="Their role in the family.")
+    upn: str | None = strawberry.field(default=strawberry.UNSET, description="A child's unique pupil number.")
+
+
+@strawberry.input(description="Operation Encompass: a police notification of a domestic abuse incident.")
+class DomesticAbuseNotificationInput:
+    incident_at: datetime = strawberry.field(description="When the police attended the incident.")
+    police_reference: str = strawberry.field(description="The force's incident or crime reference.")
+    child_present: bool = strawberry.field(description="Whether a child was present at (or witnessed) it.")
+    school_urns: list[str] = strawberry.field(default_factory=list, description="The children's schools' URNs.")
+
+
+@strawberry.input(description="A referral from a partner agency: police, health, housing, probation, voluntary sector.")
+class PartnerReferralInput:
+    external_reference: str = strawberry.field(description="The partner's own id, unique per agency.")
+    referrer: ReferrerInput = strawberry.field(description="Who is referring.")
+    needs: list[str] = strawberry.field(description="Need codes of the active framework.")
+    reason: str = strawberry.field(description="Why the family is referred.")
+    consent: ConsentInput = strawberry.field(description="The family's consent.")
+    safeguarding_concern: bool = strawberry.field(default=False, description="A safeguarding concern.")
+    lawful_basis: LawfulBasis | None = strawberry.field(
+        default=strawberry.UNSET, description="The lawful basis for sharing this information."
+    )
+    people: list[PartnerPersonInput] = strawberry.field(description="The people the referral concerns.")
+    service: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The referring service within the agency (e.g. health visiting)."
+    )
+    operation_encompass: DomesticAbuseNotificationInput | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="An Operation Encompass notification (police only): kind OPERATION_ENCOMPASS.",
+    )
 
 
 @strawberry.input(description="A hub manager's decision on a referral.")

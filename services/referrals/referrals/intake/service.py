@@ -21,13 +21,13 @@ from referrals.access import submission_refusal
 from referrals.config import Settings
 from referrals.intake.lawful_basis import lawful_basis_of
 from referrals.intake.matching import CasesUnavailable, PersonMatch, PersonMatcher
-from referrals.intake.people import NamedPerson, kind_details, people_of, person_row, query_for
+from referrals.intake.people import NamedPerson, kind_details, people_of, person_row, postcode_of, query_for
 from referrals.intake.repository import AuditEntry, IdempotentResponse, IntakeRepository
-from referrals.intake.schemas import MAX_PEOPLE, MaternityReferralCreate, ReferralCreate
+from referrals.intake.schemas import MAX_PEOPLE, ReferralCreate
 from referrals.models import IdempotencyKey, platform
 from referrals.needs import NeedCatalogue
 from referrals.payloads import EVENT_SOURCE, received_payload
-from referrals.triage.hubs import allocate_hub
+from referrals.triage.hubs import HubAllocation, allocate_hub, district_of
 from referrals.triage.schemas import new_referral_read
 from referrals.triage.working_days import decision_due_at
 from shared.audit import record_access
@@ -79,7 +79,7 @@ class _KeyTaken(Exception):
 
 
 def kind_of(payload: ReferralCreate) -> str:
-    return "maternity" if isinstance(payload, MaternityReferralCreate) else "school"
+    return payload.kind
 
 
 def request_hash(kind: str, payload: ReferralCreate) -> str:
@@ -138,7 +138,7 @@ class IntakeService:
         now = datetime.now(UTC)
         people = people_of(payload, now.date())
         if len(people) > MAX_PEOPLE:
-            pointer = "/children" if kind == "maternity" else "/parents"
+            pointer = {"maternity": "/children", "school": "/parents"}.get(kind, "/people")
             raise UnprocessableContent(
                 f"A referral can name at most {MAX_PEOPLE} people; this one names {len(people)}",
                 errors=[field_error(pointer, f"at most {MAX_PEOPLE} people in all", "too_many_people")],
@@ -219,7 +219,10 @@ class IntakeService:
         the key, `Conflict` when the agency already sent this external reference."""
         assert principal.agency is not None
         referral_id = referral_id or uuid.uuid4()
-        values = self._referral_values(principal, payload, people, needs, now, matched=matches is not None)
+        postcode = postcode_of(people)
+        mapping = await self.repo.hub_mapping_for(district_of(postcode))
+        allocation = allocate_hub(postcode, default_hub=self.settings.default_hub, mapping=mapping)
+        values = self._referral_values(principal, payload, people, needs, now, allocation, matched=matches is not None)
         values["id"] = referral_id
         people_rows = [
             person_row(referral_id, i, p, row_id=uuid.uuid4())
@@ -278,13 +281,13 @@ class IntakeService:
         people: list[NamedPerson],
         needs: list[str],
         now: datetime,
+        allocation: HubAllocation,
         *,
         matched: bool,
     ) -> dict[str, Any]:
-        """The `referrals` row of a new referral (without its id): hub, deadline and matching state derived."""
+        """The `referrals` row of a new referral (without its id): deadline and matching state derived."""
         primary = people[0].person
-        postcode = primary.postcode or next((p.person.postcode for p in people if p.person.postcode), None)
-        allocation = allocate_hub(postcode, default_hub=self.settings.default_hub)
+        postcode = postcode_of(people)
         return {
             "kind": kind_of(payload),
             "status": "received",

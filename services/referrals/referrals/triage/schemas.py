@@ -15,7 +15,7 @@ from shared.auth import Principal
 
 DecisionOutcome = Literal["accepted", "signposted", "no_further_action", "stepped_up"]
 Status = Literal["received", "screening", "accepted", "signposted", "no_further_action", "stepped_up", "withdrawn"]
-Kind = Literal["maternity", "school", "intelligence"]
+Kind = Literal["maternity", "school", "intelligence", "partner", "operation_encompass"]
 ConsentMethod = Literal["verbal", "written", "electronic"]
 
 
