@@ -35,6 +35,7 @@ IdempotencyKeyHeader = Annotated[
     Header(
         alias="Idempotency-Key",
         description="Required from partner systems: the same key and body replay the first response",
+        json_schema_extra={"maxLength": 255},  # the intake service checks its pattern: a 400
     ),
 ]
 
