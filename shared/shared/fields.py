@@ -45,6 +45,8 @@ ACTOR_LENGTH = SUBJECT_LENGTH + 1 + AGENCY_LENGTH
 CURSOR_LENGTH = 500
 DIGEST_LENGTH = 128
 URL_LENGTH = 2083
+DOCUMENT_LENGTH = 2**30
+"""A whole document as text — a CSV import or export, an HTML report: 1 GiB, the default import body limit."""
 IDS_LENGTH = 100 * 37
 """A query parameter of at most 100 comma-separated UUIDs (or codes)."""
 
