@@ -27,6 +27,7 @@ from shared.errors import (
     ServiceUnavailable,
     Unauthorized,
 )
+from shared.fields import DOCUMENT_LENGTH
 from shared.logging import current_request_id
 
 REPORT_ROLES = ("analyst", "admin")
@@ -74,7 +75,7 @@ def _wants_json(request: Request, format: str | None) -> bool:
             "description": "The report as HTML, or its aggregated data as JSON with `format=json` "
             "(or `Accept: application/json`)",
             "content": {
-                "text/html": {"schema": {"type": "string"}},
+                "text/html": {"schema": {"type": "string", "maxLength": DOCUMENT_LENGTH}},
                 "application/json": {"schema": {"type": "object"}},
             },
         },
