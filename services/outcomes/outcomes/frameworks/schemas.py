@@ -8,9 +8,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared import fields as bounds
 from shared.contracts import descriptor_form
 
-Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{1,63}$")]
+Code = Annotated[str, Field(max_length=64, pattern=r"^[a-z][a-z0-9_-]{1,63}$")]
 
 
 class _Strict(BaseModel):
@@ -207,9 +208,9 @@ class FrameworkDefinition(_Strict):
 
 
 class FrameworkSummary(BaseModel):
-    code: str
-    version: str
-    name: str
+    code: bounds.Code
+    version: bounds.Code
+    name: bounds.ShortText
     is_current: bool
     active: bool
     builtin: bool
@@ -217,8 +218,8 @@ class FrameworkSummary(BaseModel):
 
 
 class FrameworkList(BaseModel):
-    items: list[FrameworkSummary]
-    next_cursor: str | None = None
+    items: list[FrameworkSummary] = Field(max_length=bounds.REPORT_ROWS)
+    next_cursor: bounds.Cursor | None = None
 
 
 class ActiveFrameworkSet(_Strict):
@@ -231,19 +232,19 @@ class ActiveFrameworkSet(_Strict):
 
 class ActiveFrameworkChangeRead(BaseModel):
     id: uuid.UUID
-    framework: str
+    framework: bounds.Code
     effective_from: date
-    reason: str
-    changed_by: str
+    reason: bounds.Reason
+    changed_by: bounds.Actor
     changed_at: datetime
 
 
 class ActiveFrameworkState(BaseModel):
     """The framework active today, and every change made (the schedule and its audit trail)."""
 
-    active: str = Field(description="The code of the framework new assessments use today")
-    version: str = Field(description="Its current version")
+    active: bounds.Code = Field(description="The code of the framework new assessments use today")
+    version: bounds.Code = Field(description="Its current version")
     source: Literal["setting", "change"] = Field(
         description="`setting`: OUTCOMES_ACTIVE_FRAMEWORK, no change effective yet; `change`: an admin's change"
     )
-    changes: list[ActiveFrameworkChangeRead]
+    changes: list[ActiveFrameworkChangeRead] = Field(max_length=bounds.MANY)
