@@ -84,7 +84,9 @@ async def _open_case_in_cases(cases: httpx.AsyncClient, h: Household, *, close: 
     assert case.status_code == 201, case.text
     if close:
         closed = await cases.post(
-            f"/v1/cases/{case.json()['id']}/close", json={"outcome": "needs_met", "reason": "done"}, headers=NORTH
+            f"/v1/cases/{case.json()['id']}/close",
+            json={"outcome": "needs_met", "reason": "done"},
+            headers={**NORTH, "If-Match": case.headers["etag"]},
         )
         assert closed.status_code == 200, closed.text
 

@@ -103,12 +103,12 @@ class DecisionCreate(BaseModel):
 
 
 class NeedCount(BaseModel):
-    need: str
+    need: Code
     families: Count = Field(description="Identified families with this need (5 or more: smaller counts are not listed)")
 
 
 class NeedCombination(BaseModel):
-    needs: list[str]
+    needs: list[Code] = Field(max_length=MANY)
     families: Count = Field(description="Identified families with exactly these needs (5 or more)")
 
 
@@ -130,9 +130,9 @@ class NeedProfileRead(BaseModel):
     """Commissioning view: how common each need is and which needs occur together, by hub and postcode district,
     and over time (one point per linkage run's as-of date). Counts only; counts from 1 to 4 are suppressed."""
 
-    framework: str | None
-    hub: str | None
-    postcode_district: str | None
+    framework: ShortText | None
+    hub: Code | None
+    postcode_district: Code | None
     as_of: date | None = Field(description="The as-of date of the latest linkage run")
     families: Count | None = Field(description="Identified families; null when 1 to 4 (suppressed)")
     statutory: Count | None = Field(description="Of them, known to social care; null when 1 to 4 (suppressed)")
