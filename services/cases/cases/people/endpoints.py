@@ -9,6 +9,8 @@ from fastapi import APIRouter, Query, status
 from cases.deps import CallerDep, Idempotent, Matcher, PeopleServiceDep, SettingsDep
 from cases.people.model import Thresholds
 from cases.people.schemas import (
+    MatchBatchRequest,
+    MatchBatchResult,
     MatchRequest,
     MatchResult,
     MergeRead,
@@ -29,6 +31,17 @@ async def match_people(
 ) -> MatchResult:
     thresholds = Thresholds(settings.match_link_threshold, settings.match_review_threshold)
     return await people.match_people(body, actor=principal, limit=settings.match_candidate_limit, thresholds=thresholds)
+
+
+@router.post("/people/match/batch", summary="Match several people at once (as /v1/people/match, one answer each)")
+async def match_people_batch(
+    body: MatchBatchRequest, people: PeopleServiceDep, principal: Matcher, settings: SettingsDep
+) -> MatchBatchResult:
+    thresholds = Thresholds(settings.match_link_threshold, settings.match_review_threshold)
+    results = await people.match_batch(
+        body.people, actor=principal, limit=settings.match_candidate_limit, thresholds=thresholds
+    )
+    return MatchBatchResult(results=results)
 
 
 @router.get("/people", summary="People by id (batch)")

@@ -60,7 +60,7 @@ def _values(payload: FamilyReferred, settings: Settings, now: datetime) -> dict[
         "received_at": now,
         "decision_due_at": decision_due_at(now, settings.decision_working_days),
         "matching": "pending",
-        "matching_attempts": 1,
+        "matching_attempts": 0,
         "matching_next_at": now,
         "updated_at": now,
     }
