@@ -10,14 +10,20 @@ import httpx
 
 
 async def wait_for_matching(
-    client: httpx.AsyncClient, referral_id: str, headers: dict[str, str], *, timeout: float = 20.0
+    client: httpx.AsyncClient,
+    referral_id: str,
+    headers: dict[str, str],
+    *,
+    base_url: str = "",
+    timeout: float = 20.0,
 ) -> dict[str, Any]:
     """GET the referral until it shows `matching: completed` (the caller must be one who sees match results, e.g. a
-    hub manager of its hub or an admin); fails after `timeout` seconds. `client` is on the referrals service."""
+    hub manager of its hub or an admin); fails after `timeout` seconds. `client` is on the referrals service (or
+    give `base_url`)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        found = await client.get(f"/v1/referrals/{referral_id}", headers=headers)
+        found = await client.get(f"{base_url}/v1/referrals/{referral_id}", headers=headers)
         assert found.status_code == 200, found.text
         body: dict[str, Any] = found.json()
         if body["matching"] == "completed":
