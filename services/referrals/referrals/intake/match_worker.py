@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from referrals.intake.matching import CasesUnavailable, PersonIndex
 from referrals.intake.repository import MATCHING_CHANNEL, IntakeRepository
 from shared.db import plain_url
+from shared.tracing import continue_trace
 
 log = structlog.get_logger("referrals.matching")
 
@@ -40,8 +41,11 @@ async def match_pending(
     if not referrals:
         return 0, 0
     people = [person for referral in referrals for person in referral.people]
+    # The call continues the trace of the first referral it matches (the others are named on its span).
+    traceparent = next((r.traceparent for r in referrals if r.traceparent), None)
     try:
-        matches = await index.match(http, [person.query for person in people]) if people else []
+        with continue_trace(traceparent, "match people", referral_ids=[str(r.id) for r in referrals]):
+            matches = await index.match(http, [person.query for person in people]) if people else []
     except CasesUnavailable:
         await repo.postpone_matching([r.id for r in referrals], now, interval=interval)
         return len(referrals), 0

@@ -93,6 +93,8 @@ class PendingReferral:
     id: uuid.UUID
     attempts: int
     people: list[PendingPerson]
+    traceparent: str | None = None
+    """The trace the referral was received in."""
 
 
 @dataclass
@@ -171,7 +173,10 @@ class IntakeRepository:
         rows = (await self.session.execute(_CLAIM_PENDING, {"now": now, "limit": limit})).all()
         pending: dict[uuid.UUID, PendingReferral] = {}
         for row in rows:
-            referral = pending.setdefault(row.referral_id, PendingReferral(row.referral_id, row.matching_attempts, []))
+            referral = pending.setdefault(
+                row.referral_id,
+                PendingReferral(row.referral_id, row.matching_attempts, [], row.matching_traceparent),
+            )
             if row.id is not None:
                 referral.people.append(
                     PendingPerson(
@@ -299,7 +304,7 @@ def _insert_referral_statement(
 # --- matching statements -------------------------------------------------------------------------------------
 _referrals, _people = Referral.__table__, ReferralPerson.__table__
 _claimed = (
-    select(_referrals.c.id, _referrals.c.matching_attempts)
+    select(_referrals.c.id, _referrals.c.matching_attempts, _referrals.c.matching_traceparent)
     .where(
         _referrals.c.matching == "pending",
         or_(_referrals.c.matching_next_at.is_(None), _referrals.c.matching_next_at <= bindparam("now")),
@@ -313,6 +318,7 @@ _CLAIM_PENDING = (
     select(
         _claimed.c.id.label("referral_id"),
         _claimed.c.matching_attempts,
+        _claimed.c.matching_traceparent,
         *[_people.c[name] for name in ("id", "given_name", "family_name", "date_of_birth", "nhs_number", "upn")],
         _people.c.postcode,
     )

@@ -34,6 +34,7 @@ from shared.auth import Principal
 from shared.errors import BadRequest, Conflict, Forbidden, UnprocessableContent, field_error
 from shared.events import OutboxEvent
 from shared.idempotency import KEY as IDEMPOTENCY_KEY
+from shared.tracing import current_traceparent
 
 log = structlog.get_logger("referrals.intake")
 
@@ -272,5 +273,6 @@ class IntakeService:
             "matching": "pending",
             "matching_attempts": 0,
             "matching_next_at": now,
+            "matching_traceparent": current_traceparent(),
             "updated_at": now,
         }
