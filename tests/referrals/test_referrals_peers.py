@@ -188,3 +188,42 @@ async def test_cases_down_at_receipt_then_background_matching_completes(fresh_re
             assert received[0]["data"]["people"][1]["identity"] == "confirmed"
     assert calls["match"] <= 4  # one batch call per referral matched, never one per person
     assert calls["not_modified"] >= 1  # revalidated with If-None-Match, not refetched
+
+
+async def test_replicas_share_pending_referrals_and_match_each_once(fresh_referrals_db: str) -> None:
+    """Two workers (two replicas) pass at once while cases is slow: `FOR UPDATE SKIP LOCKED` gives each referral
+    to one of them, and a completed referral is never matched again."""
+    from referrals.app import matching_worker
+
+    port = free_port()
+    calls = {"match": 0, "people": 0, "framework": 0, "not_modified": 0}
+    slow = peer_app(calls, [])
+
+    @slow.middleware("http")  # cases answers after a pause, as a loaded cases would
+    async def pause(request: Request, call_next: Any) -> Response:
+        if request.url.path.endswith("/batch"):
+            await asyncio.sleep(0.3)
+        response: Response = await call_next(request)
+        return response
+
+    peer = f"http://127.0.0.1:{port}"
+    async with (
+        app_client(
+            create_app, Settings, fresh_referrals_db, cases_url=peer, outcomes_url=peer, match_retry_interval=0
+        ) as client,
+        serve_asgi(slow, port=port),
+    ):
+        created = [(await create_maternity(client, needs=["education"])).json() for _ in range(4)]
+        assert {c["matching"] for c in created} == {"pending"}
+        app = client.app  # type: ignore[attr-defined]
+        one, other = matching_worker(app), matching_worker(app)
+        one.batch = other.batch = 2
+        passes = await asyncio.gather(one.run_once(), other.run_once())
+        assert sorted(passes) == [(2, 2), (2, 2)]  # each took two, neither waited for the other's
+        assert calls["match"] == 2 and calls["people"] == 4 * 3
+        assert await one.run_once() == (0, 0)  # nothing left: completed referrals are never matched again
+        for c in created:
+            found = (await client.get(f"/v1/referrals/{c['id']}", headers=admin())).json()
+            assert found["matching"] == "completed"
+            assert "pending" not in {p["match"]["status"] for p in found["people"]}
+    assert calls["match"] == 2
