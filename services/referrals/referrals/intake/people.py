@@ -46,8 +46,12 @@ def person_row(
     p: NamedPerson,
     *,
     row_id: uuid.UUID,
+    match_status: str = "pending",
+    matched_person_id: uuid.UUID | None = None,
+    match_candidates: list[Any] | None = None,
 ) -> dict[str, Any]:
-    """A `referral_people` row for one person of a referral, matching pending (`intake.match_worker`)."""
+    """A `referral_people` row for one person of a referral: matching pending (`intake.match_worker` matches it),
+    unless given (the demo loader writes people it knows the answer for)."""
     return {
         "id": row_id,
         "referral_id": referral_id,
@@ -61,9 +65,9 @@ def person_row(
         "upn": p.upn,
         "postcode": p.person.postcode,
         "address": p.person.address,
-        "match_status": "pending",
-        "matched_person_id": None,
-        "match_candidates": [],
+        "match_status": match_status,
+        "matched_person_id": matched_person_id,
+        "match_candidates": match_candidates or [],
     }
 
 

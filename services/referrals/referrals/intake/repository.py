@@ -302,7 +302,7 @@ def _insert_referral_statement(
 
 
 # --- matching statements -------------------------------------------------------------------------------------
-_referrals, _people = Referral.__table__, ReferralPerson.__table__
+_referrals, _people = _table(Referral), _table(ReferralPerson)
 _claimed = (
     select(_referrals.c.id, _referrals.c.matching_attempts, _referrals.c.matching_traceparent)
     .where(
