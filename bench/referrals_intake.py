@@ -142,6 +142,23 @@ def profile(pid: int, out: Path, load: Any) -> None:
     print("\n".join("    " + ln for ln in summary.splitlines()))
 
 
+async def matching_drained(referrals_url: str, timeout: float = 120.0) -> tuple[int, float]:
+    """Matching runs after intake (the referrals worker): how many referrals were still pending when the load
+    stopped, and how long until none were."""
+    conn = await asyncpg.connect(plain_url(referrals_url))
+    try:
+        query = "SELECT count(*) FROM referrals WHERE matching = 'pending'"
+        started = time.monotonic()
+        backlog = int(await conn.fetchval(query))
+        while await conn.fetchval(query):
+            if time.monotonic() - started > timeout:
+                raise RuntimeError(f"matching still pending {timeout:.0f} s after the load stopped")
+            await asyncio.sleep(0.05)
+        return backlog, time.monotonic() - started
+    finally:
+        await conn.close()
+
+
 async def databases(server: str, suffix: str) -> tuple[dict[str, str], str]:
     urls = {}
     for part in SERVICES:
@@ -186,7 +203,7 @@ def main() -> None:
     suffix = uuid.uuid4().hex[:6]
     urls, baseline_url = asyncio.run(databases(server, suffix))
     logs = Path(tempfile.mkdtemp(prefix="bench-intake-"))
-    processes = _processes(urls, logs, gateway=False)
+    processes = _processes(urls, logs, gateway=False, extra={})
     for name in ("referrals", "cases", "outcomes"):
         processes[name].env[f"{name.upper()}_LOG_LEVEL"] = "WARNING"
     processes["referrals"].env["REFERRALS_DATABASE_POOL_SIZE"] = "20"
@@ -216,11 +233,16 @@ def main() -> None:
             base.append(f)
             print(line(f"round {r + 1} baseline", f, cpu))
             stack_pids = [pid["referrals"], pid["cases"], pid["outcomes"]]
+            before_cpu = cpu_seconds(stack_pids)
             f, cpu = measured(stack_pids, lambda t=t: saturate(processes["referrals"].url, t + 1))
             ours.append(f)
             by = f["cpu_ms_by_pid"]
             split = ", ".join(f"{n} {by[pid[n]]:.1f}" for n in ("referrals", "cases", "outcomes"))
             print(line(f"round {r + 1} referrals", f, cpu) + f"  (CPU ms/req: {split})")
+            backlog, drained = asyncio.run(matching_drained(urls["referrals"]))
+            whole = 1000 * (cpu_seconds(stack_pids) - before_cpu) / max(f["requests"], 1)
+            print(f"  matching after intake: {backlog} referrals pending when the round ended, all matched"
+                  f" {drained:.1f} s later; stack CPU with matching done {whole:.2f} ms/referral")  # fmt: skip
             rss.append({n: rss_mb(pid[n]) for n in ("referrals", "cases", "outcomes")})
             print("  RSS after round: " + ", ".join(f"{n} {v:.0f} MB" for n, v in rss[-1].items()))
         if args.profile:

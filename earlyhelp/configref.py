@@ -63,8 +63,6 @@ COMMON_NOTES: dict[str, str] = {
     "subscribers": "JSON list of internal subscribers of this service's events: "
     '`[{"name", "url", "event_types": [...]}]`.',
     "match_candidate_limit": "Most candidates a person-match answer lists.",
-    "match_retry_batch": "Referrals whose matching is retried per background round.",
-    "match_timeout_seconds": "Seconds intake waits for the cases person index before leaving matching pending.",
     "framework_cache_seconds": "How long the active framework is used before asking outcomes again "
     "(revalidated by ETag).",
     "outcomes_timeout_seconds": "Seconds to wait for the outcomes service when reading the active framework.",

@@ -15,6 +15,7 @@ import pytest
 from tests.conftest import template_name
 from tests.support import auth, make_token, referrals_and_cases
 from tests.support.factories import upn as make_upn
+from tests.support.matching import wait_for_matching
 
 pytestmark = pytest.mark.e2e
 
@@ -58,6 +59,7 @@ async def test_accepted_school_referral_becomes_a_case(
         )
         assert created.status_code == 201, created.text
         referral_id = created.json()["id"]
+        await wait_for_matching(client, referral_id, MANAGER, base_url=urls["referrals"])
         decided = await client.post(
             f"{urls['referrals']}/v1/referrals/{referral_id}/decision",
             json={"outcome": "accepted", "reason": "Wants help"},

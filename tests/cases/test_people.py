@@ -282,3 +282,39 @@ def _d(value: str) -> Any:
     from datetime import date
 
     return date.fromisoformat(value)
+
+
+async def test_batch_match_answers_each_person_as_the_single_match_does(
+    client: httpx.AsyncClient, cases_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    upn = make_upn(12)
+    sam = await add_person(cases_sessions, given_name="Sam", family_name="Lee", date_of_birth=_d("2015-01-01"), upn=upn)
+    queries = [
+        {"given_name": "Sam", "family_name": "Lee", "date_of_birth": "2015-01-01", "upn": upn},
+        {"given_name": "Nobody", "family_name": "Known", "date_of_birth": "1970-05-05"},
+        {"given_name": "Sammy", "family_name": "Lee", "date_of_birth": "2015-01-01"},
+    ]
+    response = await client.post("/v1/people/match/batch", json={"people": queries}, headers=SERVICE)
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["decision"] for r in results] == [(await match(client, **q))["decision"] for q in queries]
+    assert results[0]["decision"] == "link" and [p["id"] for p in results[0]["exact"]] == [str(sam.id)]
+    assert results[1] == {"decision": "new", "exact": [], "candidates": []}
+    assert candidate_ids(results[2])[:1] == [str(sam.id)]
+
+
+async def test_batch_match_is_bounded_validated_and_for_triage_only(client: httpx.AsyncClient) -> None:
+    one = {"given_name": "A", "family_name": "B", "date_of_birth": "2012-01-01"}
+    too_many = await client.post("/v1/people/match/batch", json={"people": [one] * 101}, headers=SERVICE)
+    assert too_many.status_code == 422 and too_many.json()["errors"][0]["pointer"] == "/people"
+    empty = await client.post("/v1/people/match/batch", json={"people": []}, headers=SERVICE)
+    assert empty.status_code == 422
+    bad = await client.post(
+        "/v1/people/match/batch", json={"people": [one, {**one, "nhs_number": "123"}]}, headers=SERVICE
+    )
+    assert bad.status_code == 422 and bad.json()["errors"][0]["pointer"] == "/people/1/nhs_number"
+    partner = auth(make_token("partner_system", agency="SCH-LS-001", agency_type="school"))
+    practitioner = auth(make_token("practitioner", agency="LCC", agency_type="council"))
+    for caller in (partner, practitioner):
+        assert (await client.post("/v1/people/match/batch", json={"people": [one]}, headers=caller)).status_code == 403
+    assert (await client.post("/v1/people/match/batch", json={"people": [one]})).status_code == 401

@@ -13,6 +13,7 @@ import pytest
 
 from tests.e2e.stack import HUB, Stack, eventually, log_tail, ok
 from tests.support import auth, make_token
+from tests.support.matching import wait_for_matching
 
 pytestmark = pytest.mark.e2e
 
@@ -63,6 +64,7 @@ async def test_identified_family_referred_accepted_becomes_a_case(stack: Stack) 
         rid = referral["id"]
         consent = {"given": True, "given_by": "Grace Okafor", "recorded_at": "2026-12-02T10:00:00Z", "method": "verbal"}
         ok(await referrals.put(f"/v1/referrals/{rid}/consent", json=consent, headers=MANAGER))
+        await wait_for_matching(referrals, rid, MANAGER)
         accepted = ok(
             await referrals.post(
                 f"/v1/referrals/{rid}/decision", json={"outcome": "accepted", "reason": "Data-led"}, headers=MANAGER

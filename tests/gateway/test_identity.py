@@ -21,6 +21,7 @@ from tests.conftest import template_name
 from tests.gateway.conftest import gateway_client, gql
 from tests.support import auth, make_token, referrals_and_cases
 from tests.support.factories import upn as make_upn
+from tests.support.matching import wait_for_matching
 
 pytestmark = pytest.mark.e2e
 
@@ -84,9 +85,8 @@ class Services:
         headers = {**SCHOOL, "Idempotency-Key": uuid.uuid4().hex}
         created = await self.call("referrals", "POST", "/v1/referrals/school", json=body, headers=headers)
         assert created.status_code == 201, created.text
-        found = (await self.call("referrals", "GET", f"/v1/referrals/{created.json()['id']}")).json()
-        assert found["matching"] == "completed", found
-        return dict(found)
+        assert created.json()["matching"] == "pending"  # intake answers first; the worker matches moments later
+        return await wait_for_matching(self.client, created.json()["id"], MANAGER, base_url=self.urls["referrals"])
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -130,3 +130,60 @@ async def client(
         yield shared_referrals_client
     finally:
         app.state.sessionmaker = UNBOUND
+
+
+MatchNow = Callable[[], Awaitable[int]]
+
+
+@pytest.fixture(scope="session")
+async def shared_cases_client(cases_db: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The real cases app in process, once for the run: the person index the referrals service matches against."""
+    from cases.app import create_app
+    from cases.config import Settings
+
+    async with app_client(create_app, Settings, cases_db, sessionmaker=UNBOUND) as cases:
+        yield cases
+
+
+@pytest.fixture
+async def match_now(
+    client: httpx.AsyncClient,
+    shared_cases_client: httpx.AsyncClient,
+    cases_sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[MatchNow]:
+    """Run the referrals service's matching step now: the in-process app has no background worker (the test owns
+    the transaction), so a test that needs matching done (triage, accepting) calls this after its intakes. It is
+    the worker's own pass (`MatchingWorker.run_once`) against the real cases app, on this test's transactions."""
+    from referrals.intake.match_worker import MatchingWorker
+    from referrals.intake.matching import PersonIndex
+    from shared.auth import ServiceCredentials
+
+    referrals_app = client.app  # type: ignore[attr-defined]
+    cases_app = shared_cases_client.app  # type: ignore[attr-defined]
+    cases_app.state.sessionmaker = cases_sessions
+    settings = referrals_app.state.settings
+    index = PersonIndex(
+        cases_url=str(shared_cases_client.base_url), credentials=ServiceCredentials(settings), timeout=10.0
+    )
+
+    async def run() -> int:
+        worker = MatchingWorker(
+            referrals_app.state.sessionmaker,
+            index,
+            shared_cases_client,
+            database_url=settings.database_url,
+            batch=100,
+            interval=1.0,
+        )
+        completed = 0
+        for _ in range(50):  # bounded: each pass completes what it claims while cases answers
+            claimed, done = await worker.run_once()
+            completed += done
+            if claimed < worker.batch:
+                break
+        return completed
+
+    try:
+        yield run
+    finally:
+        cases_app.state.sessionmaker = UNBOUND

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.referrals.conftest import TODAY, bad_check_digit, hub_manager, nhs_number, partner
+from tests.referrals.conftest import TODAY, MatchNow, bad_check_digit, hub_manager, nhs_number, partner
 
 FHIR = {"content-type": "application/fhir+json"}
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "fhir"
@@ -189,7 +189,7 @@ async def test_transaction_bundle_becomes_the_same_referral_as_json(client: http
     assert again.headers["idempotent-replayed"] == "true"
 
 
-async def test_task_follows_triage_and_service_request_reads(client: httpx.AsyncClient) -> None:
+async def test_task_follows_triage_and_service_request_reads(client: httpx.AsyncClient, match_now: MatchNow) -> None:
     response = await client.post("/fhir", json=transaction_bundle(), headers={**partner(), **FHIR})
     rid = response.json()["entry"][0]["response"]["location"].split("/")[1]
     task = (await client.get("/fhir/Task", params={"focus": f"ServiceRequest/{rid}"}, headers=partner())).json()
@@ -197,6 +197,7 @@ async def test_task_follows_triage_and_service_request_reads(client: httpx.Async
     assert task["total"] == 1
     assert task["entry"][0]["resource"]["status"] == "received"
     assert task["entry"][0]["resource"]["focus"]["reference"] == f"ServiceRequest/{rid}"
+    await match_now()
     decided = await client.post(
         f"/v1/referrals/{rid}/decision", headers=hub_manager("north"), json={"outcome": "accepted", "reason": "Agreed"}
     )

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from referrals.models import Referral, platform
-from tests.referrals.conftest import consent, create_maternity, hub_manager, partner
+from tests.referrals.conftest import MatchNow, consent, create_maternity, hub_manager, partner
 
 
 async def _events(sessions: async_sessionmaker[AsyncSession], referral_id: str) -> list[tuple[str, dict, str | None]]:
@@ -24,14 +24,31 @@ async def _events(sessions: async_sessionmaker[AsyncSession], referral_id: str) 
 
 
 async def test_screen_then_accept_publishes_events_for_cases_and_partner(
-    client: httpx.AsyncClient, referrals_sessions: async_sessionmaker[AsyncSession]
+    client: httpx.AsyncClient, referrals_sessions: async_sessionmaker[AsyncSession], match_now: MatchNow
 ) -> None:
     referral = (await create_maternity(client)).json()
     rid = referral["id"]
+    assert referral["matching"] == "pending"  # intake answers before anyone asks the person index
     manager = hub_manager("north")
     screened = await client.post(f"/v1/referrals/{rid}/screening", headers=manager, json={"note": "Called mum"})
     assert screened.status_code == 200, screened.text
     assert screened.json()["status"] == "screening"
+    # nobody knows yet who the family is: accepting waits for matching (a 409 that says so), declaring a new person
+    # too; other decisions (stepping up a safeguarding concern) do not wait
+    too_soon = await client.post(
+        f"/v1/referrals/{rid}/decision", headers=manager, json={"outcome": "accepted", "reason": "Wants help"}
+    )
+    assert too_soon.status_code == 409 and too_soon.json()["matching"] == "pending", too_soon.text
+    assert "still pending" in too_soon.json()["detail"] and too_soon.headers["retry-after"] == "2"
+    unmatched = await client.put(
+        f"/v1/referrals/{rid}/people/child_1/identity", headers=manager, json={"person_id": None, "reason": "new"}
+    )
+    assert unmatched.status_code == 409 and unmatched.json()["matching"] == "pending"
+    assert await match_now() == 1
+    assert await match_now() == 0  # matched once: a completed referral is never matched again
+    matched = (await client.get(f"/v1/referrals/{rid}", headers=manager)).json()
+    assert matched["matching"] == "completed"
+    assert {p["match"]["status"] for p in matched["people"]} == {"no_match"}  # nobody in the person index yet
     accepted = await client.post(
         f"/v1/referrals/{rid}/decision", headers=manager, json={"outcome": "accepted", "reason": "Wants help"}
     )
@@ -110,16 +127,13 @@ async def test_withdraw_before_decision_then_nothing_more(
     assert other_agency.status_code == 404
 
 
-async def test_accepting_needs_consent_stepping_up_does_not(client: httpx.AsyncClient) -> None:
+async def test_accepting_needs_consent_stepping_up_does_not(client: httpx.AsyncClient, match_now: MatchNow) -> None:
     manager = hub_manager("north")
-    no_consent = (await create_maternity(client, consent=consent(False), safeguarding_concern=True)).json()
-    refused = await client.post(
-        f"/v1/referrals/{no_consent['id']}/decision", headers=manager, json={"outcome": "accepted", "reason": "ok"}
-    )
-    assert refused.status_code == 409
-    assert "consent" in refused.json()["detail"]
+    # a safeguarding concern is stepped up at once: neither consent nor matching is waited for
+    concern = (await create_maternity(client, consent=consent(False), safeguarding_concern=True)).json()
+    assert concern["matching"] == "pending"
     stepped = await client.post(
-        f"/v1/referrals/{no_consent['id']}/decision",
+        f"/v1/referrals/{concern['id']}/decision",
         headers=manager,
         json={"outcome": "stepped_up", "reason": "Safeguarding: referred to children's social care"},
     )
@@ -127,6 +141,12 @@ async def test_accepting_needs_consent_stepping_up_does_not(client: httpx.AsyncC
     assert stepped.json()["status"] == "stepped_up"
 
     later = (await create_maternity(client, consent=consent(False))).json()
+    await match_now()
+    refused = await client.post(
+        f"/v1/referrals/{later['id']}/decision", headers=manager, json={"outcome": "accepted", "reason": "ok"}
+    )
+    assert refused.status_code == 409
+    assert "consent" in refused.json()["detail"]
     recorded = await client.put(f"/v1/referrals/{later['id']}/consent", headers=manager, json=consent(True))
     assert recorded.status_code == 200, recorded.text
     assert recorded.json()["consent"]["given"] is True

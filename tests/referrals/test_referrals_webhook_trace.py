@@ -17,7 +17,7 @@ from referrals.webhooks import delivery as webhooks
 from shared.events import OutboxRelay, sync_internal_subscriptions
 from shared.settings import Environment, EventSubscriber
 from shared.tracing import configure_tracing, instrument_httpx
-from tests.referrals.conftest import create_maternity, hub_manager, partner
+from tests.referrals.conftest import MatchNow, create_maternity, hub_manager, partner
 from tests.support import serve_asgi
 
 TRACE_HEADERS = ("traceparent", "tracestate", "baggage")
@@ -43,7 +43,7 @@ class _Db:
 
 
 async def test_partner_deliveries_carry_no_internal_trace_context(
-    client: httpx.AsyncClient, referrals_sessions: async_sessionmaker[AsyncSession]
+    client: httpx.AsyncClient, referrals_sessions: async_sessionmaker[AsyncSession], match_now: MatchNow
 ) -> None:
     exporter = InMemorySpanExporter()
     assert configure_tracing("referrals-webhook-trace", None, processor=SimpleSpanProcessor(exporter))
@@ -59,6 +59,7 @@ async def test_partner_deliveries_carry_no_internal_trace_context(
             await sync_internal_subscriptions(session, platform, [internal], "trace-secret")
         with trace.get_tracer("tests.referrals").start_as_current_span("triage") as triage:
             mine = (await create_maternity(client)).json()
+            await match_now()
             decided = await client.post(
                 f"/v1/referrals/{mine['id']}/decision",
                 headers=hub_manager("north"),

@@ -26,7 +26,7 @@ from shared.auth import Principal
 from shared.errors import UnprocessableContent
 from shared.events import OutboxRelay
 from shared.settings import Environment
-from tests.referrals.conftest import create_maternity, hub_manager, partner
+from tests.referrals.conftest import MatchNow, create_maternity, hub_manager, partner
 from tests.support import free_port, serve_asgi
 
 
@@ -60,7 +60,7 @@ class _Db:
 
 
 async def test_status_changes_reach_only_the_referring_partner_signed(
-    client: httpx.AsyncClient, referrals_sessions: async_sessionmaker[AsyncSession]
+    client: httpx.AsyncClient, referrals_sessions: async_sessionmaker[AsyncSession], match_now: MatchNow
 ) -> None:
     receiver = _Receiver()
     async with serve_asgi(receiver.app) as base:
@@ -75,6 +75,7 @@ async def test_status_changes_reach_only_the_referring_partner_signed(
 
         mine = (await create_maternity(client)).json()
         await create_maternity(client, headers=partner("MAT-OTHER"))
+        await match_now()
         decided = await client.post(
             f"/v1/referrals/{mine['id']}/decision",
             headers=hub_manager("north"),
@@ -195,8 +196,9 @@ class _Listener:
 PARTNER = Principal(sub="sys-MAT-LTH", roles=frozenset({"partner_system"}), agency="MAT-LTH", agency_type="maternity")
 
 
-async def _accepted_referral(client: httpx.AsyncClient) -> None:
+async def _accepted_referral(client: httpx.AsyncClient, match_now: MatchNow) -> None:
     mine = (await create_maternity(client)).json()
+    await match_now()
     decided = await client.post(
         f"/v1/referrals/{mine['id']}/decision",
         headers=hub_manager("north"),
@@ -206,7 +208,10 @@ async def _accepted_referral(client: httpx.AsyncClient) -> None:
 
 
 async def test_delivery_refuses_a_host_that_now_resolves_inside_the_network(
-    client: httpx.AsyncClient, referrals_sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient,
+    referrals_sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+    match_now: MatchNow,
 ) -> None:
     """DNS rebinding: public at registration, loopback at delivery → no request, a failed attempt logged."""
     resolver = _Resolver(["93.184.215.14"], ["127.0.0.1"])
@@ -220,7 +225,7 @@ async def test_delivery_refuses_a_host_that_now_resolves_inside_the_network(
             )
             await session.commit()
         assert resolver.calls == ["partner.example"]
-        await _accepted_referral(client)
+        await _accepted_referral(client, match_now)
 
         relay = OutboxRelay(
             _Db(referrals_sessions),  # type: ignore[arg-type]
@@ -248,7 +253,10 @@ async def test_delivery_refuses_a_host_that_now_resolves_inside_the_network(
 
 
 async def test_delivery_connects_to_the_address_it_checked(
-    client: httpx.AsyncClient, referrals_sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient,
+    referrals_sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+    match_now: MatchNow,
 ) -> None:
     """Resolved once per delivery, connected to that address with the original Host: a second answer is unused.
 
@@ -272,7 +280,7 @@ async def test_delivery_connects_to_the_address_it_checked(
         )
         assert created.status_code == 201, created.text
         receiver.secret = created.json()["secret"]
-        await _accepted_referral(client)
+        await _accepted_referral(client, match_now)
         delivery = webhooks.delivery_client(Environment.production, permitted=lambda a: a.is_loopback)
         relay = OutboxRelay(_Db(referrals_sessions), platform, client=delivery)  # type: ignore[arg-type]
         try:

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import httpx
 
-from tests.referrals.conftest import admin, create_maternity, hub_manager, partner
+from tests.referrals.conftest import MatchNow, admin, create_maternity, hub_manager, partner
 from tests.support import auth, make_token
 
 ANALYST = auth(make_token("analyst", agency="LCC", agency_type="council"))
 
 
-async def test_analysts_get_triage_figures_without_ids(client: httpx.AsyncClient) -> None:
+async def test_analysts_get_triage_figures_without_ids(client: httpx.AsyncClient, match_now: MatchNow) -> None:
     before = (await client.get("/v1/reports/triage", headers=ANALYST)).json()
     decided = (await create_maternity(client)).json()
     waiting = (await create_maternity(client)).json()
+    await match_now()
     response = await client.post(
         f"/v1/referrals/{decided['id']}/decision", json={"outcome": "accepted", "reason": "agreed"}, headers=admin()
     )

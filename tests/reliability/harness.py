@@ -296,7 +296,6 @@ class Stack:
             referrals["REFERRALS_CASES_URL"] = self.url("cases")
             referrals["REFERRALS_OUTCOMES_URL"] = outcomes_url
             referrals["REFERRALS_MATCH_RETRY_INTERVAL"] = "0.5"
-            referrals["REFERRALS_CASES_BACKOFF_SECONDS"] = "1"
             referrals["REFERRALS_SUBSCRIBERS"] = json.dumps(
                 [{"name": "cases", "url": deliver_to["cases"], "event_types": ["referral.accepted"]}]
             )
@@ -479,6 +478,11 @@ class Load:
                     json={"outcome": "accepted", "reason": "meets the criteria"},
                     headers=MANAGER,
                 )
+                if response.status_code == 409 and response.json().get("matching") == "pending":
+                    # matching runs after intake (in the worker, which waits on cases): not yet, try again
+                    self.timeline.append((started, "accept", 409, time.monotonic() - started))
+                    await self._pause()
+                    continue
                 if response.status_code == 409:
                     response = await http.get(self.base_urls() + url, headers=MANAGER)
                     if response.status_code == 200 and response.json()["status"] != "accepted":

@@ -210,14 +210,15 @@ async def test_one_exported_trace_from_the_gateway_through_both_outboxes(
         "POST /graphql",
     ]
 
-    # the submission is its own trace, also rooted at the gateway: gateway → referrals → cases (person match)
+    # the submission is its own trace, also rooted at the gateway: gateway → referrals, and the matching worker's
+    # batch call to cases after the commit continues it (gateway → referrals → match people → cases)
     submit_root = next(
         r for r in gateway_roots if any(s.name == "POST /v1/referrals/school" for s in receiver.trace(r.trace_id))
     )
     submission = receiver.trace(submit_root.trace_id)
     submit_by_id = {s.span_id: s for s in submission}
-    matches = [s for s in submission if (s.service, s.name, s.kind) == ("cases", "POST /v1/people/match", SERVER)]
-    assert matches, submission  # one per person on the referral
+    matches = [s for s in submission if (s.service, s.name, s.kind) == ("cases", "POST /v1/people/match/batch", SERVER)]
+    assert len(matches) == 1, submission  # one call for all the people of the referral
     for matched in matches:
         chain = [(s.service, s.name) for s in _ancestors(matched, submit_by_id) if s.kind == SERVER]
         assert chain == [("referrals", "POST /v1/referrals/school"), ("gateway", "POST /graphql")], chain

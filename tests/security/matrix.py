@@ -86,6 +86,7 @@ MATRIX: dict[Op, dict[str, str]] = {
     **_platform("cases"),
     ("cases", "POST", "/v1/people/match"): row("401 403 403 ok 403 403 ok"),  # triage only (finding F1)
     ("cases", "POST", "/v1/people/known"): row("401 403 403 403 403 403 403"),
+    ("cases", "POST", "/v1/people/match/batch"): row("401 403 403 ok 403 403 ok"),  # as the single match
     ("cases", "GET", "/v1/people"): STAFF_LIST,
     ("cases", "POST", "/v1/people"): MANAGER_ONLY,
     ("cases", "POST", "/v1/people/{person_id}/merge"): MANAGER_ONLY,
@@ -236,6 +237,7 @@ def request_for(op: Op, ids: Mapping[str, str]) -> dict[str, Any]:
         ("POST", "/v1/webhooks"): {"url": "https://partner.example/other"},
         ("POST", "/v1/admin/outbox/replay"): {"delivery_ids": [0]},
         ("POST", "/v1/people/match"): _person("Tom"),
+        ("POST", "/v1/people/match/batch"): {"people": [_person("Tom")]},
         ("POST", "/v1/people"): _person("Ann"),
         ("POST", "/v1/people/known"): {"people": [{"ref": "matrix", **_person("Tom")}]},
         ("POST", "/v1/people/{person_id}/merge"): {"merge_person_id": ids["merge_id"], "reason": "matrix"},

@@ -82,7 +82,10 @@ class Referral(Node):
     received_at: datetime | None = strawberry.field(description="When the referral arrived.")
     decision_due_at: datetime | None = strawberry.field(description="When a decision is due (working days).")
     breached: bool | None = strawberry.field(description="True when the decision is overdue.")
-    matching_status: str | None = strawberry.field(description="Person matching: done or pending.")
+    matching_status: str | None = strawberry.field(
+        description="Matching the people against the person index: pending (it runs moments after intake; the "
+        "referral cannot be accepted until it is done) or completed."
+    )
     decision: Decision | None = strawberry.field(description="The decision, once made.")
     matches: list[PersonMatch] = strawberry.field(description="Person index matches of the referral's people.")
     identities: list[PersonIdentity] = strawberry.field(

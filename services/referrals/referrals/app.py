@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 from datetime import UTC, datetime
 
-import httpx
 import structlog
 from fastapi import FastAPI
 
@@ -16,10 +15,8 @@ from referrals.hub_mapping.endpoints import router as hub_mapping_router
 from referrals.intake import endpoints as intake_endpoints
 from referrals.intake.fhir_endpoints import fhir_router
 from referrals.intake.intelligence import intelligence_handlers
-from referrals.intake.matching import PersonMatcher
-from referrals.intake.repository import IntakeRepository
-from referrals.intake.service import IntakeService, Peers
-from referrals.intake.transport import KeepAliveTransport
+from referrals.intake.match_worker import MatchingWorker
+from referrals.intake.matching import PersonIndex
 from referrals.models import Base, platform
 from referrals.needs import NeedCatalogue
 from referrals.retention.consent import router as consent_router
@@ -39,54 +36,34 @@ from shared.service import create_service_app
 log = structlog.get_logger("referrals.app")
 
 
-async def retry_matching_once(app: FastAPI) -> int:
-    """One pass of the background matching retry (also called directly by tests and operators)."""
+def matching_worker(app: FastAPI) -> MatchingWorker:
+    """The replica's matching worker (`intake.match_worker`), on the app's sessions and pooled HTTP client."""
     settings: Settings = app.state.settings
-    matcher: PersonMatcher = app.state.matcher
-    # While cases is failing, a pass only probes it with one referral: loading, locking and rescheduling a whole
-    # batch every pass only to fail on its first referral cost intake a latency spike (p99) every interval.
-    limit = 1 if matcher.failing else settings.match_retry_batch
-    peers = Peers(
-        needs=app.state.needs, matcher=matcher, http=app.state.http, match_http=getattr(app.state, "match_http", None)
+    return MatchingWorker(
+        app.state.sessionmaker,
+        app.state.person_index,
+        app.state.http,
+        database_url=settings.database_url,
+        batch=settings.match_retry_batch,
+        interval=settings.match_retry_interval,
     )
-    async with app.state.sessionmaker() as session, session.begin():
-        intake = IntakeService(IntakeRepository(session), settings, peers)
-        return await intake.retry_pending_matching(limit=limit, interval=settings.match_retry_interval)
 
 
-async def matching_retry_loop(app: FastAPI, stop: asyncio.Event) -> None:
-    """Retry pending matching until cases answers. Replicas share the work (`FOR UPDATE SKIP LOCKED`)."""
+async def match_pending_once(app: FastAPI) -> int:
+    """One matching pass (tests with the in-process app call it, as do operators); returns referrals completed."""
+    _, completed = await matching_worker(app).run_once()
+    return completed
+
+
+async def run_matching(app: FastAPI, stop: asyncio.Event) -> None:
+    """Match referred people in the background, woken by each new referral (LISTEN/NOTIFY) and by a short poll."""
     settings: Settings = app.state.settings
     if settings.match_retry_interval <= 0:
         return
     if app.state.sessionmaker is not app.state.db.sessionmaker:
         # A test owns the transaction (one connection): a background task must not interleave with it.
         return
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=settings.match_retry_interval)
-        if stop.is_set():
-            break
-        try:
-            await retry_matching_once(app)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # the database may be down: keep the loop alive
-            log.warning("matching_retry_error", error_type=type(exc).__name__, error=str(exc)[:200])
-
-
-async def match_client(app: FastAPI, stop: asyncio.Event) -> None:
-    """The matcher's HTTP client to cases (a lean keep-alive transport, `intake.transport`), open while the
-    service runs and closed when it stops."""
-    settings: Settings = app.state.settings
-    app.state.match_http = httpx.AsyncClient(
-        transport=KeepAliveTransport(), timeout=settings.match_timeout_seconds, trust_env=False
-    )
-    try:
-        await stop.wait()
-    finally:
-        await app.state.match_http.aclose()
-        app.state.match_http = None
+    await matching_worker(app).run(stop)
 
 
 async def warm_up(app: FastAPI) -> None:
@@ -134,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body_limit_overrides={"/fhir": 16 * 1_048_576},
         event_handlers={**EVENT_HANDLERS, **intelligence_handlers(settings), **RIGHTS_EVENT_HANDLERS},
         subscribers=settings.subscribers,
-        background_tasks=[match_client, matching_retry_loop, purge_loop(Base.metadata.tables["idempotency_keys"])],
+        background_tasks=[run_matching, purge_loop(Base.metadata.tables["idempotency_keys"])],
         on_startup=[warm_up],
         # partner webhooks: the host is resolved and checked again at every delivery, the connection pinned (F4)
         relay_client=lambda: delivery_client(
@@ -149,10 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cache_seconds=settings.framework_cache_seconds,
         timeout=settings.outcomes_timeout_seconds,
     )
-    app.state.matcher = PersonMatcher(
-        cases_url=settings.cases_url,
-        credentials=credentials,
-        timeout=settings.match_timeout_seconds,
-        backoff=settings.cases_backoff_seconds,
+    app.state.person_index = PersonIndex(
+        cases_url=settings.cases_url, credentials=credentials, timeout=settings.match_timeout_seconds
     )
     return app

@@ -22,15 +22,15 @@ class Settings(ServiceSettings):
     outcomes_url: str = "http://127.0.0.1:8003"
     decision_working_days: int = Field(default=3, ge=1, le=60)
     default_hub: str = "central"
-    match_timeout_seconds: float = 1.0
+    match_timeout_seconds: float = Field(
+        default=5.0, description="Seconds the matching worker waits for one batch answer of the cases person index"
+    )
     match_retry_interval: float = Field(
-        default=5.0, description="Seconds between background matching retries; 0 turns them off"
+        default=1.0,
+        description="Seconds between the matching worker's polls (each new referral also wakes it at once); "
+        "0 turns the worker off",
     )
-    match_retry_batch: int = 20
-    cases_backoff_seconds: float = Field(
-        default=5.0,
-        description="After cases fails, intake skips the inline match this long (matching stays pending)",
-    )
+    match_retry_batch: int = Field(default=32, ge=1, le=500, description="Referrals the matching worker takes per pass")
     caseload_timeout_seconds: float = Field(
         default=2.0, description="How long a practitioner's read waits for cases to say which families they work with"
     )

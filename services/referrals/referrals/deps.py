@@ -1,7 +1,7 @@
 """The typed dependencies the handlers take: callers by role, settings, and each domain's service built per request.
 
 Only these functions read `request.app.state` (what `create_app` built once: settings, the pooled HTTP client, the
-need catalogue, the person matcher); handlers never do.
+need catalogue); handlers never do.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import httpx
 from fastapi import Depends, Header, Request
 
 from referrals.config import Settings
-from referrals.intake.matching import PersonMatcher
 from referrals.intake.repository import IntakeRepository
 from referrals.intake.service import IntakeService, Peers
 from referrals.needs import NeedCatalogue
@@ -55,9 +54,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 async def get_peers(request: Request) -> Peers:
     state = request.app.state
     needs: NeedCatalogue = state.needs
-    matcher: PersonMatcher = state.matcher
     http: httpx.AsyncClient = state.http
-    return Peers(needs=needs, matcher=matcher, http=http, match_http=getattr(state, "match_http", None))
+    return Peers(needs=needs, http=http)
 
 
 async def get_intake(

@@ -86,6 +86,8 @@ class Referral(Base):
     matching: Mapped[str] = mapped_column(Text)
     matching_attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     matching_next_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    matching_traceparent: Mapped[str | None] = mapped_column(Text)
+    """The W3C trace the referral was received in: the matching worker's call to cases continues it."""
     family_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     case_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.gb import upn as upn_lib
 
@@ -207,12 +207,12 @@ async def seed_demo(
             payload,
             people=people_of(payload, received.date()),
             needs=list(payload.needs),
-            matches=None,
             now=received,
             referral_id=_uuid(rng),
         )
         step = received + timedelta(hours=2)
         if status != "received":
+            await _matched_as_new(session, referral.id, at=received)
             await triage.start_screening(manager, referral.id, None, at=step)
         if status == "withdrawn":
             await triage.withdraw(
@@ -231,6 +231,21 @@ async def seed_demo(
             if status == "accepted":
                 accepted.append(str(referral.id))
     return {"referrals_seeded": count, "accepted_referral_ids": accepted}
+
+
+async def _matched_as_new(session: AsyncSession, referral_id: uuid.UUID, *, at: datetime) -> None:
+    """What the matching worker records for people the person index does not know (the invented demo people): a
+    referral past `received` was matched before anyone triaged it. Those still `received` are left pending."""
+    await session.execute(
+        update(ReferralPerson)
+        .where(ReferralPerson.referral_id == referral_id, ReferralPerson.match_status == "pending")
+        .values(match_status="no_match")
+    )
+    await session.execute(
+        update(Referral)
+        .where(Referral.id == referral_id)
+        .values(matching="completed", matching_next_at=None, updated_at=at)
+    )
 
 
 # --- the platform demo (`earlyhelp seed --demo`): families drawn by `earlyhelp.demo`, loaded in bulk -----------

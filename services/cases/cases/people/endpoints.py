@@ -11,6 +11,8 @@ from cases.people.model import Thresholds
 from cases.people.schemas import (
     KnownRequest,
     KnownResult,
+    MatchBatchRequest,
+    MatchBatchResult,
     MatchRequest,
     MatchResult,
     MergeRead,
@@ -43,6 +45,17 @@ async def known_people(
 ) -> KnownResult:
     thresholds = Thresholds(settings.match_link_threshold, settings.match_review_threshold)
     return await known.known(body, actor=principal, thresholds=thresholds)
+
+
+@router.post("/people/match/batch", summary="Match several people at once (as /v1/people/match, one answer each)")
+async def match_people_batch(
+    body: MatchBatchRequest, people: PeopleServiceDep, principal: Matcher, settings: SettingsDep
+) -> MatchBatchResult:
+    thresholds = Thresholds(settings.match_link_threshold, settings.match_review_threshold)
+    results = await people.match_batch(
+        body.people, actor=principal, limit=settings.match_candidate_limit, thresholds=thresholds
+    )
+    return MatchBatchResult(results=results)
 
 
 @router.get("/people", summary="People by id (batch)")

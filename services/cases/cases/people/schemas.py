@@ -63,6 +63,21 @@ class MatchResult(BaseModel):
     )
 
 
+MAX_BATCH_MATCHES = 100
+"""The most people one `POST /v1/people/match/batch` may ask about (the referrals service's matching worker sends
+the people of several referrals in one call)."""
+
+
+class MatchBatchRequest(Strict):
+    people: list[MatchRequest] = Field(
+        min_length=1, max_length=MAX_BATCH_MATCHES, description="The people to match, each as `POST /v1/people/match`"
+    )
+
+
+class MatchBatchResult(BaseModel):
+    results: list[MatchResult] = Field(description="One answer per person asked about, in the order asked")
+
+
 class PersonCreate(Strict):
     given_name: Name
     family_name: Name

@@ -24,6 +24,7 @@ from referrals.triage.working_days import decision_due_at
 from shared.contracts.events import FamilyReferred
 from shared.errors import UnprocessableContent
 from shared.events import CloudEvent, EventHandler, OutboxEvent
+from shared.tracing import current_traceparent
 
 AGENCY = "intelligence"
 
@@ -60,8 +61,9 @@ def _values(payload: FamilyReferred, settings: Settings, now: datetime) -> dict[
         "received_at": now,
         "decision_due_at": decision_due_at(now, settings.decision_working_days),
         "matching": "pending",
-        "matching_attempts": 1,
+        "matching_attempts": 0,
         "matching_next_at": now,
+        "matching_traceparent": current_traceparent(),
         "updated_at": now,
     }
 

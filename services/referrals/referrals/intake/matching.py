@@ -1,9 +1,7 @@
-"""Matching a referral's people against the person index of the cases service (`POST /v1/people/match`)."""
+"""Matching a referral's people against the person index of the cases service (`POST /v1/people/match/batch`)."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,6 +15,8 @@ from shared.logging import outgoing_headers
 
 log = structlog.get_logger("referrals.matching")
 MAX_CANDIDATES = 5
+MAX_BATCH = 100
+"""The most people cases matches in one call (`MAX_BATCH_MATCHES` of its batch endpoint)."""
 
 
 class CasesUnavailable(Exception):
@@ -76,63 +76,38 @@ def interpret(body: dict[str, Any]) -> PersonMatch:
     return PersonMatch("no_match")
 
 
-class PersonMatcher:
-    """Calls cases with a short timeout. After a failure, callers skip inline matching for a while."""
+class PersonIndex:
+    """The cases person index, asked about many people in one call (`POST /v1/people/match/batch`).
 
-    # A circuit breaker: closed while cases answers; open for `backoff` seconds after a failure (intake skips
-    # the inline match, matching stays pending for the background retry); then half-open: one intake request
-    # probes cases while the others keep skipping, so a down or slow cases service holds up at most one
-    # request per backoff period instead of every request that arrives while the probe waits for its timeout.
+    Intake never calls it: the matching worker (`intake.match_worker`) does, for the people of a batch of referrals
+    whose matching is pending. A failure of any kind is `CasesUnavailable`, and the batch is retried later.
+    """
 
-    def __init__(
-        self, *, cases_url: str, credentials: ServiceCredentials, timeout: float = 1.0, backoff: float = 5.0
-    ) -> None:
-        self.url = cases_url.rstrip("/") + "/v1/people/match"
+    def __init__(self, *, cases_url: str, credentials: ServiceCredentials, timeout: float = 5.0) -> None:
+        self.url = cases_url.rstrip("/") + "/v1/people/match/batch"
         self.credentials = credentials
         self.timeout = timeout
-        self.backoff = backoff
-        self._unavailable_until = 0.0
-        self._failed = False
 
-    @property
-    def recently_failed(self) -> bool:
-        return time.monotonic() < self._unavailable_until
-
-    @property
-    def failing(self) -> bool:
-        """True from a failed call until a call succeeds (open or half-open)."""
-        return self._failed
-
-    def claim_inline(self) -> bool:
-        """Whether an intake request should match inline now (and, after a failure, be the one probe)."""
-        now = time.monotonic()
-        if now < self._unavailable_until:
-            return False
-        if self._failed:  # half-open: this request probes; others skip until it answers or times out
-            self._unavailable_until = now + self.backoff  # cleared when the probe answers
-        return True
-
-    async def match_all(self, http: httpx.AsyncClient, queries: list[MatchQuery]) -> list[PersonMatch]:
-        """Match every person, concurrently; raises CasesUnavailable if any call fails."""
+    async def match(self, http: httpx.AsyncClient, queries: list[MatchQuery]) -> list[PersonMatch]:
+        """One answer per query, in order (at most `MAX_BATCH` people per call to cases)."""
         headers = {**self.credentials.headers(), **outgoing_headers()}
-        try:
-            async with asyncio.timeout(self.timeout):
-                matches = list(await asyncio.gather(*(self._one(http, q, headers) for q in queries)))
-        except (TimeoutError, httpx.HTTPError, CasesUnavailable, ValueError, KeyError, TypeError) as exc:
-            self._failed = True
-            self._unavailable_until = time.monotonic() + self.backoff
-            log.warning("cases_match_unavailable", error_type=type(exc).__name__)
-            raise CasesUnavailable(str(exc)) from exc
-        if self._failed:
-            self.mark_available()
+        matches: list[PersonMatch] = []
+        for start in range(0, len(queries), MAX_BATCH):
+            chunk = queries[start : start + MAX_BATCH]
+            try:
+                response = await http.post(
+                    self.url, json={"people": [q.body() for q in chunk]}, headers=headers, timeout=self.timeout
+                )
+                if response.status_code != 200:
+                    raise CasesUnavailable(f"cases answered {response.status_code}")
+                answers = response.json()["results"]
+                if len(answers) != len(chunk):
+                    raise CasesUnavailable(f"cases answered {len(answers)} results for {len(chunk)} people")
+                matches += [interpret(answer) for answer in answers]
+            except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+                log.warning("cases_match_unavailable", error_type=type(exc).__name__)
+                raise CasesUnavailable(str(exc) or type(exc).__name__) from exc
+            except CasesUnavailable as exc:
+                log.warning("cases_match_unavailable", error=str(exc))
+                raise
         return matches
-
-    def mark_available(self) -> None:
-        self._failed = False
-        self._unavailable_until = 0.0
-
-    async def _one(self, http: httpx.AsyncClient, query: MatchQuery, headers: dict[str, str]) -> PersonMatch:
-        response = await http.post(self.url, json=query.body(), headers=headers, timeout=self.timeout)
-        if response.status_code != 200:
-            raise CasesUnavailable(f"cases answered {response.status_code}")
-        return interpret(response.json())

@@ -1,4 +1,4 @@
-"""The people a referral names, their roles and their `referral_people` rows, and the match queries for them."""
+"""The people a referral names, their roles and their `referral_people` rows."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from referrals.intake.matching import MatchQuery
 from referrals.intake.schemas import (
     MaternityReferralCreate,
     PartnerReferralCreate,
@@ -15,7 +14,6 @@ from referrals.intake.schemas import (
     PupilIn,
     ReferralCreate,
 )
-from referrals.models import ReferralPerson
 
 YOUNG_PERSON_AGE = 13
 
@@ -65,7 +63,8 @@ def person_row(
     matched_person_id: uuid.UUID | None = None,
     match_candidates: list[Any] | None = None,
 ) -> dict[str, Any]:
-    """A `referral_people` row for one person of a referral (matching still pending unless given)."""
+    """A `referral_people` row for one person of a referral: matching pending (`intake.match_worker` matches it),
+    unless given (the demo loader writes people it knows the answer for)."""
     return {
         "id": row_id,
         "referral_id": referral_id,
@@ -102,18 +101,3 @@ def kind_details(payload: ReferralCreate) -> dict[str, Any]:
             "transition",
         },
     ) | {"year_group": payload.pupil.year_group}
-
-
-def query_for(person: NamedPerson | ReferralPerson) -> MatchQuery:
-    """What cases is asked to match for one person."""
-    if isinstance(person, ReferralPerson):
-        return MatchQuery(
-            person.given_name,
-            person.family_name,
-            person.date_of_birth,
-            person.nhs_number,
-            person.upn,
-            person.postcode,
-        )
-    p = person.person
-    return MatchQuery(p.given_name, p.family_name, p.date_of_birth, p.nhs_number, person.upn, p.postcode)

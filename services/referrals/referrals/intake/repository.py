@@ -8,14 +8,35 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Executable, Table, bindparam, exists, func, insert, literal, literal_column, or_, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import (
+    DateTime,
+    Executable,
+    Float,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    column,
+    exists,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
+from referrals.intake.matching import MatchQuery
 from referrals.models import Base, HubDistrict, IdempotencyKey, Referral, ReferralPerson, StatusChange, platform
 from shared.events import NOTIFY_CHANNEL, OutboxEvent, outbox_ctes
+
+MATCHING_CHANNEL = "referrals_matching"
+"""Notified by every new referral when its transaction commits: wakes the matching workers (`intake.match_worker`)."""
 
 PERSON_COLUMNS = tuple(c.name for c in ReferralPerson.__table__.columns)
 
@@ -57,6 +78,23 @@ class AuditEntry:
     action: str
     record_type: str
     purpose: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingPerson:
+    """A person of a referral still to be matched: their `referral_people` id and what cases is asked."""
+
+    id: uuid.UUID
+    query: MatchQuery
+
+
+@dataclass(frozen=True, slots=True)
+class PendingReferral:
+    id: uuid.UUID
+    attempts: int
+    people: list[PendingPerson]
+    traceparent: str | None = None
+    """The trace the referral was received in."""
 
 
 @dataclass
@@ -136,20 +174,39 @@ class IntakeRepository:
         query = select(Referral.created_by).where(Referral.id == referral_id)
         return (await self.session.execute(query)).scalar_one_or_none()
 
-    async def due_for_matching(self, now: datetime, limit: int) -> list[Referral]:
-        """Referrals whose matching is pending and due, locked so that replicas share the work."""
-        query = (
-            select(Referral)
-            .where(
-                Referral.matching == "pending",
-                or_(Referral.matching_next_at.is_(None), Referral.matching_next_at <= now),
+    async def claim_pending_matching(self, now: datetime, limit: int) -> list[PendingReferral]:
+        """Referrals whose matching is pending and due, with their people still to match, locked (`FOR UPDATE SKIP
+        LOCKED`) until the transaction ends, so that the workers of several replicas share them."""
+        rows = (await self.session.execute(_CLAIM_PENDING, {"now": now, "limit": limit})).all()
+        pending: dict[uuid.UUID, PendingReferral] = {}
+        for row in rows:
+            referral = pending.setdefault(
+                row.referral_id,
+                PendingReferral(row.referral_id, row.matching_attempts, [], row.matching_traceparent),
             )
-            .order_by(Referral.matching_next_at.nulls_first(), Referral.id)
-            .limit(limit)
-            .with_for_update(of=Referral, skip_locked=True)
-            .options(selectinload(Referral.people))
-        )
-        return list((await self.session.execute(query)).scalars().all())
+            if row.id is not None:
+                referral.people.append(
+                    PendingPerson(
+                        row.id,
+                        MatchQuery(
+                            row.given_name, row.family_name, row.date_of_birth, row.nhs_number, row.upn, row.postcode
+                        ),
+                    )
+                )
+        return list(pending.values())
+
+    async def complete_matching(
+        self, referral_ids: list[uuid.UUID], results: list[dict[str, Any]], now: datetime
+    ) -> None:
+        """Write each person's match (`id`, `match_status`, `matched_person_id`, `match_candidates`) and mark the
+        referrals completed: once, only where matching is still pending."""
+        if results:
+            await self.session.execute(_WRITE_MATCHES, {"results": results})
+        await self.session.execute(_COMPLETE_MATCHING, {"ids": referral_ids, "now": now})
+
+    async def postpone_matching(self, referral_ids: list[uuid.UUID], now: datetime, *, interval: float) -> None:
+        """Try these referrals again later: exponential backoff from `interval` seconds, at most a minute."""
+        await self.session.execute(_POSTPONE_MATCHING, {"ids": referral_ids, "now": now, "interval": interval})
 
     async def flush(self) -> None:
         await self.session.flush()
@@ -246,4 +303,79 @@ def _insert_referral_statement(
         .scalar_subquery()
     )
     claimed_count = select(func.count()).select_from(claimed).scalar_subquery() if claimed is not None else literal(1)
-    return select(created.c.id, notified, claimed_count).add_cte(*ctes)
+    # Wakes the matching workers when the transaction commits (a notification is delivered only then).
+    matching = select(func.count(func.pg_notify(MATCHING_CHANNEL, ""))).where(was_created).scalar_subquery()
+    return select(created.c.id, notified, claimed_count, matching).add_cte(*ctes)
+
+
+# --- matching statements -------------------------------------------------------------------------------------
+_referrals, _people = _table(Referral), _table(ReferralPerson)
+_claimed = (
+    select(_referrals.c.id, _referrals.c.matching_attempts, _referrals.c.matching_traceparent)
+    .where(
+        _referrals.c.matching == "pending",
+        or_(_referrals.c.matching_next_at.is_(None), _referrals.c.matching_next_at <= bindparam("now")),
+    )
+    .order_by(_referrals.c.matching_next_at.nulls_first(), _referrals.c.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+    .cte("claimed")
+)
+_CLAIM_PENDING = (
+    select(
+        _claimed.c.id.label("referral_id"),
+        _claimed.c.matching_attempts,
+        _claimed.c.matching_traceparent,
+        *[_people.c[name] for name in ("id", "given_name", "family_name", "date_of_birth", "nhs_number", "upn")],
+        _people.c.postcode,
+    )
+    .select_from(
+        _claimed.outerjoin(_people, and_(_people.c.referral_id == _claimed.c.id, _people.c.match_status == "pending"))
+    )
+    .order_by(_claimed.c.id, _people.c.position)
+)
+_results = (
+    func.jsonb_to_recordset(bindparam("results", type_=JSONB))
+    .table_valued(
+        column("id", PG_UUID(as_uuid=True)),
+        column("match_status", Text),
+        column("matched_person_id", PG_UUID(as_uuid=True)),
+        column("match_candidates", JSONB),
+    )
+    .render_derived(name="results", with_types=True)
+)
+_WRITE_MATCHES = (
+    update(_people)
+    .values(
+        match_status=_results.c.match_status,
+        matched_person_id=_results.c.matched_person_id,
+        match_candidates=_results.c.match_candidates,
+    )
+    .where(_people.c.id == _results.c.id, _people.c.match_status == "pending")
+)
+_pending_ids = and_(
+    _referrals.c.id == func.any(bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True)))),
+    _referrals.c.matching == "pending",
+)
+_COMPLETE_MATCHING = (
+    update(_referrals)
+    .values(matching="completed", matching_next_at=None, updated_at=bindparam("now"))
+    .where(_pending_ids)
+)
+_POSTPONE_MATCHING = (
+    update(_referrals)
+    .values(
+        matching_attempts=_referrals.c.matching_attempts + 1,
+        matching_next_at=bindparam("now", type_=DateTime(timezone=True))
+        + func.make_interval(
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            func.least(60.0, bindparam("interval", type_=Float) * func.power(2, _referrals.c.matching_attempts)),
+        ),
+    )
+    .where(_pending_ids)
+)

@@ -1,6 +1,6 @@
 """The rules of intake: a referral received once (Idempotency-Key), its need codes checked against the active
-framework, its people matched against the cases person index (inline, or later by the retry loop), its hub and
-decision deadline set.
+framework, its hub and decision deadline set. Its people are stored with matching pending: intake never waits on
+the cases person index; the matching worker (`intake.match_worker`) matches them after the commit.
 
 `IntakeService` raises domain errors (`shared.errors`) and never commits: the request owns the transaction.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -20,8 +20,7 @@ import structlog
 from referrals.access import submission_refusal
 from referrals.config import Settings
 from referrals.intake.lawful_basis import lawful_basis_of
-from referrals.intake.matching import CasesUnavailable, PersonMatch, PersonMatcher
-from referrals.intake.people import NamedPerson, kind_details, people_of, person_row, postcode_of, query_for
+from referrals.intake.people import NamedPerson, kind_details, people_of, person_row, postcode_of
 from referrals.intake.repository import AuditEntry, IdempotentResponse, IntakeRepository
 from referrals.intake.schemas import MAX_PEOPLE, ReferralCreate
 from referrals.models import IdempotencyKey, platform
@@ -36,24 +35,17 @@ from shared.errors import BadRequest, Conflict, Forbidden, UnprocessableContent,
 from shared.events import OutboxEvent
 from shared.idempotency import KEY as IDEMPOTENCY_KEY
 from shared.idempotency import KEY_RULE
+from shared.tracing import current_traceparent
 
 log = structlog.get_logger("referrals.intake")
 
 
 @dataclass(frozen=True, slots=True)
 class Peers:
-    """What intake asks of the other services: the need catalogue (outcomes), the person matcher (cases) and the
-    pooled HTTP client they share."""
+    """What intake asks of the other services: the need catalogue (outcomes), over the pooled HTTP client."""
 
     needs: NeedCatalogue
-    matcher: PersonMatcher
     http: httpx.AsyncClient
-    match_http: httpx.AsyncClient | None = None
-    """The client for the matcher's calls to cases (`intake.transport`); `http` when None."""
-
-    @property
-    def matching_client(self) -> httpx.AsyncClient:
-        return self.match_http or self.http
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +79,6 @@ def request_hash(kind: str, payload: ReferralCreate) -> str:
     return hashlib.sha256(kind.encode() + b"\n" + canonical).hexdigest()
 
 
-def _retry_delay(attempts: int, interval: float) -> timedelta:
-    return timedelta(seconds=min(300.0, max(interval, 0.1) * 2 ** max(attempts - 1, 0)))
-
-
 def _check_replayable(earlier: IdempotencyKey, digest: str) -> None:
     """Refuse a replay of a key used with another body (422) or still being processed (409)."""
     if earlier.request_hash != digest:
@@ -113,7 +101,7 @@ class IntakeService:
     @property
     def peers(self) -> Peers:
         if self._peers is None:
-            raise RuntimeError("this IntakeService was built without its peers (need catalogue, matcher)")
+            raise RuntimeError("this IntakeService was built without its peers (the need catalogue)")
         return self._peers
 
     async def receive(self, principal: Principal, payload: ReferralCreate, idempotency_key: str | None) -> IntakeResult:
@@ -143,19 +131,12 @@ class IntakeService:
                 f"A referral can name at most {MAX_PEOPLE} people; this one names {len(people)}",
                 errors=[field_error(pointer, f"at most {MAX_PEOPLE} people in all", "too_many_people")],
             )
-        matches: list[PersonMatch] | None = None
-        if self.peers.matcher.claim_inline():
-            try:
-                matches = await self.peers.matcher.match_all(self.peers.matching_client, [query_for(p) for p in people])
-            except CasesUnavailable:
-                matches = None
         try:
             referral, body = await self.store(
                 principal,
                 payload,
                 people=people,
                 needs=needs,
-                matches=matches,
                 now=now,
                 idempotency=(owner, idempotency_key, digest) if idempotency_key is not None else None,
             )
@@ -208,7 +189,6 @@ class IntakeService:
         *,
         people: list[NamedPerson],
         needs: list[str],
-        matches: list[PersonMatch] | None,
         now: datetime,
         referral_id: uuid.UUID | None = None,
         idempotency: tuple[str, str, str] | None = None,
@@ -222,22 +202,9 @@ class IntakeService:
         postcode = postcode_of(people)
         mapping = await self.repo.hub_mapping_for(district_of(postcode))
         allocation = allocate_hub(postcode, default_hub=self.settings.default_hub, mapping=mapping)
-        values = self._referral_values(principal, payload, people, needs, now, allocation, matched=matches is not None)
+        values = self._referral_values(principal, payload, people, needs, now, allocation)
         values["id"] = referral_id
-        people_rows = [
-            person_row(referral_id, i, p, row_id=uuid.uuid4())
-            if matches is None
-            else person_row(
-                referral_id,
-                i,
-                p,
-                row_id=uuid.uuid4(),
-                match_status=matches[i].status,
-                matched_person_id=matches[i].matched_person_id,
-                match_candidates=matches[i].candidates,
-            )
-            for i, p in enumerate(people)
-        ]
+        people_rows = [person_row(referral_id, i, p, row_id=uuid.uuid4()) for i, p in enumerate(people)]
         change = {
             "referral_id": referral_id,
             "from_status": None,
@@ -282,10 +249,8 @@ class IntakeService:
         needs: list[str],
         now: datetime,
         allocation: HubAllocation,
-        *,
-        matched: bool,
     ) -> dict[str, Any]:
-        """The `referrals` row of a new referral (without its id): deadline and matching state derived."""
+        """The `referrals` row of a new referral (without its id): deadline derived, matching pending."""
         primary = people[0].person
         postcode = postcode_of(people)
         return {
@@ -310,34 +275,9 @@ class IntakeService:
             "expected_delivery_date": getattr(payload, "expected_delivery_date", None),
             "received_at": now,
             "decision_due_at": decision_due_at(now, self.settings.decision_working_days),
-            "matching": "completed" if matched else "pending",
-            "matching_attempts": 0 if matched else 1,
-            "matching_next_at": None if matched else now,
+            "matching": "pending",
+            "matching_attempts": 0,
+            "matching_next_at": now,
+            "matching_traceparent": current_traceparent(),
             "updated_at": now,
         }
-
-    async def retry_pending_matching(self, *, limit: int, interval: float) -> int:
-        """Match the people of referrals whose matching is pending. Returns how many referrals completed."""
-        now = datetime.now(UTC)
-        referrals = await self.repo.due_for_matching(now, limit)
-        completed = 0
-        for position, referral in enumerate(referrals):
-            try:
-                matches = await self.peers.matcher.match_all(
-                    self.peers.matching_client, [query_for(p) for p in referral.people]
-                )
-            except CasesUnavailable:
-                for waiting in referrals[position:]:
-                    waiting.matching_attempts += 1
-                    waiting.matching_next_at = now + _retry_delay(waiting.matching_attempts, interval)
-                break
-            for person, match in zip(referral.people, matches, strict=True):
-                person.match_status = match.status
-                person.matched_person_id = match.matched_person_id
-                person.match_candidates = match.candidates
-            referral.matching = "completed"
-            referral.matching_next_at = None
-            referral.updated_at = now
-            completed += 1
-        await self.repo.flush()
-        return completed

@@ -156,6 +156,7 @@ class TriageService:
             raise NotFound(f"No person {ref} in referral {referral_id}")
         if referral.status not in OPEN_STATUSES:
             raise Conflict(f"Identities are confirmed before the decision; this referral is {referral.status}")
+        _require_matching_done(referral)
         if body.person_id is None:
             if not body.reason:
                 raise UnprocessableContent(
@@ -256,8 +257,20 @@ class TriageService:
         )
 
 
+def _require_matching_done(referral: Referral) -> None:
+    """Matching runs after intake (`intake.match_worker`): until it has answered, nobody knows who the people are."""
+    if referral.matching == "pending":
+        raise Conflict(
+            "Matching this referral's people against the person index is still pending; try again in a few "
+            "seconds (GET /v1/referrals/{id} shows matching: completed when it is done)",
+            headers={"Retry-After": "2"},
+            matching="pending",
+        )
+
+
 def _require_confirmed_identities(referral: Referral) -> None:
     """No child joins a family except through a confirmed identity: a person in review or conflict blocks it."""
+    _require_matching_done(referral)
     unconfirmed = [p for p in referral.people if p.match_status == "candidates"]
     if unconfirmed:
         which = ", ".join(
