@@ -6,6 +6,7 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy import FromClause, MetaData
 from sqlalchemy.dialects.postgresql import JSONB
@@ -115,6 +116,14 @@ SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(_sessionma
 outcomes service's sharded cohort evaluation). The request's own session is still `SessionDep`."""
 
 
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under the session's transaction, for what SQLAlchemy does not offer (COPY)."""
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert isinstance(driver, asyncpg.Connection)
+    return driver
+
+
 async def copy_rows(session: AsyncSession, table: FromClause, rows: Sequence[dict[str, Any]]) -> int:
     """COPY rows (dicts with the same keys) into `table` in the session's transaction: the bulk path for rows known
     to be new (demo data, imports). JSONB values are sent as JSON text. Returns the number of rows."""
@@ -126,8 +135,6 @@ async def copy_rows(session: AsyncSession, table: FromClause, rows: Sequence[dic
         tuple(json.dumps(row[c], default=str) if c in as_json and row[c] is not None else row[c] for c in columns)
         for row in rows
     ]
-    connection = await session.connection()
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None
+    driver = await driver_connection(session)
     await driver.copy_records_to_table(table.description, records=records, columns=columns)
     return len(rows)

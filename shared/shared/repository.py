@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.audit import record_access
 from shared.auth import Principal
+from shared.db import driver_connection
 from shared.platform_tables import PlatformTables
 
 
@@ -24,6 +26,10 @@ class Repository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def _driver(self) -> asyncpg.Connection:
+        """The asyncpg connection under the request's transaction (for COPY)."""
+        return await driver_connection(self.session)
 
     async def audit(
         self,

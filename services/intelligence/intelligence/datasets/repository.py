@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-import asyncpg
 from sqlalchemy import delete, func, select, text
 
 from intelligence.datasets.parsing import STAGED_COLUMNS
@@ -19,13 +18,6 @@ _PERSON = ("given_name", "family_name", "date_of_birth", "postcode", "address_li
 
 
 class DatasetsRepository(Repository):
-    async def _driver(self) -> asyncpg.Connection:
-        conn = await self.session.connection()
-        raw = await conn.get_raw_connection()
-        driver = raw.driver_connection
-        assert isinstance(driver, asyncpg.Connection)
-        return driver
-
     async def earlier_import(self, kind: str, source_agency: str, sha256: str) -> DatasetImport | None:
         return (
             await self.session.execute(

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 from sqlalchemy import and_, case, delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 
@@ -22,13 +21,6 @@ DECIDED = ("referred", "not_now", "dismissed")
 
 
 class LinkageRepository(Repository):
-    async def _driver(self) -> asyncpg.Connection:
-        conn = await self.session.connection()
-        raw = await conn.get_raw_connection()
-        driver = raw.driver_connection
-        assert isinstance(driver, asyncpg.Connection)
-        return driver
-
     async def export_records(self, path: Path) -> None:
         """Every partner record to a CSV file (with a header), in one COPY."""
         driver = await self._driver()

@@ -47,13 +47,6 @@ def _malformed(exc: Exception) -> UnprocessableContent:
 
 
 class ObservationsRepository(Repository):
-    async def _driver(self) -> asyncpg.Connection:
-        conn = await self.session.connection()
-        raw = await conn.get_raw_connection()
-        driver = raw.driver_connection
-        assert isinstance(driver, asyncpg.Connection)
-        return driver
-
     async def create_staging(self, kind: str, columns: Sequence[str]) -> str:
         name = f"stg_{uuid.uuid4().hex}"
         cols = ", ".join(f"{c} text" for c in columns)
