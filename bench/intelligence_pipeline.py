@@ -151,7 +151,8 @@ async def main() -> None:
     name = "eh_bench_intelligence"
     url = await migrated_database(pg_server_url(), name, ROOT / "services" / "intelligence")
     settings = Settings(database_url=url, environment="test", dev_key_path=TEST_KEY_PATH, data_dir=TEST_DATA_DIR,
-                        outcomes_url=outcomes_url, rate_limit_per_second=0, relay_enabled=False)  # fmt: skip
+                        outcomes_url=outcomes_url, rate_limit_per_second=0, relay_enabled=False,
+                        cases_url="http://127.0.0.1:9", cases_check_interval_seconds=0)  # fmt: skip
     try:
         app = create_app(settings)
         async with LifespanManager(app) as manager:

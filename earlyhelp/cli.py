@@ -251,7 +251,7 @@ def _seed_demo(server_url: str, *, families: int, seed: int) -> list[str]:
                 console.print(f"  {phase}: {done}/{total}", markup=False)
 
         lines = asyncio.run(seed_all(server_url, families=families, seed=seed, progress=show))
-    return [*lines, f"demo data: {families} families (seed {seed}) in {time.monotonic() - started:.1f}s"]
+    return [*lines, f"demo data loaded in {time.monotonic() - started:.1f}s"]
 
 
 @audit_app.command("verify")
@@ -279,16 +279,27 @@ def audit_verify(
 @app.command()
 def up(
     seed_demo: Annotated[bool, typer.Option("--seed/--no-seed", help="Load demo data on first start")] = True,
+    with_parent: Annotated[
+        bool,
+        typer.Option(
+            "--stop-with-parent",
+            help="Stop when the process that started this one stops or is signalled to (what `make run` uses)",
+        ),
+    ] = False,
 ) -> None:
     """Start PostgreSQL (embedded unless DATABASE_URL is set), migrate, seed, run all services and the gateway."""
-    from earlyhelp.supervisor import Child, Supervisor, uvicorn_cmd
+    from earlyhelp.supervisor import FATAL_SIGNALS, Child, Supervisor, stop_with_parent, uvicorn_cmd
     from earlyhelp.supervisor import console as sup_console
 
     def _interrupt(signum: int, _frame: object) -> None:
+        for sig in FATAL_SIGNALS:  # a second signal must not interrupt the stopping itself
+            signal.signal(sig, signal.SIG_IGN)
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly (no orphans) even before the watch loop starts
     signal.signal(signal.SIGHUP, _interrupt)
+    if with_parent:
+        stop_with_parent()
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     ensure_dev_key(KEY_PATH)
     console.print("[bold]Early Help Platform[/] starting…")
@@ -332,6 +343,8 @@ def up(
     except KeyboardInterrupt:
         pass
     finally:
+        for sig in FATAL_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
         console.print("\nstopping…")
         supervisor.stop_all()
         server.stop()

@@ -2,7 +2,8 @@
 
 Run it with `uvicorn gateway.app:create_app --factory`. The gateway owns no tables; it talks to the services
 over HTTP only, with one pooled client per service opened and closed with the lifespan. Beside `/graphql` it
-serves the data team's cohort report at `GET /reports/cohort` (`gateway.reports`).
+serves the data team's cohort report at `GET /reports/cohort` and the commissioning need profile at
+`GET /reports/need-profile` (`gateway.reports`).
 
 With `GATEWAY_OTLP_ENDPOINT` set it exports its spans (`shared.tracing`): a server span per request and a client
 span per call to a service, whose `traceparent` the services continue, so one trace runs from the gateway through

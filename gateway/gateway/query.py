@@ -303,7 +303,10 @@ class Query:
             raise
         return IdentifiedFamily.from_upstream(found)
 
-    @resolver(description="How common each need is and which occur together, by hub and postcode district (analysts).")
+    @resolver(
+        description="How common each need is and which occur together, by hub and postcode district and over time "
+        "(analysts; counts only, counts from 1 to 4 suppressed)."
+    )
     async def need_profile(
         self, info: Info, hub_id: str | None = None, postcode_district: str | None = None
     ) -> NeedProfile:

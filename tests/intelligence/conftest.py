@@ -39,9 +39,7 @@ async def intelligence_client(
     from intelligence.app import create_app
     from intelligence.config import Settings
 
-    async with app_client(
-        create_app, Settings, intelligence_db, sessionmaker=intelligence_sessions, retention_interval_seconds=0
-    ) as client:
+    async with app_client(create_app, Settings, intelligence_db, sessionmaker=intelligence_sessions, **QUIET) as client:
         yield client
 
 
@@ -70,6 +68,13 @@ def example(kind: str) -> Path:
     return EXAMPLES / f"{kind}.csv"
 
 
+UNREACHABLE = "http://127.0.0.1:9"  # the discard port: nothing listens, connections are refused
+QUIET: dict[str, Any] = {
+    "retention_interval_seconds": 0,
+    "cases_check_interval_seconds": 0,
+    "cases_url": UNREACHABLE,
+}
+"""In-process apps run no background loop, and ask no cases service unless a test gives them one."""
 FRAMEWORKS_DIR = REPO_ROOT / "services" / "outcomes" / "outcomes" / "frameworks"
 AS_OF = "2026-12-01"
 
@@ -129,7 +134,7 @@ async def intelligence_api(
         outcomes_url=framework_server.url,
         framework_cache_seconds=0,
         rate_limit_per_second=0,
-        retention_interval_seconds=0,
+        **QUIET,
     ) as client:
         yield client
 

@@ -171,18 +171,6 @@ async def test_a_decision_survives_the_next_run(intelligence_api: httpx.AsyncCli
                                                                             "Already known to school")  # fmt: skip
 
 
-async def test_need_profile_counts_needs_and_combinations(intelligence_api: httpx.AsyncClient) -> None:
-    await _identified(intelligence_api)
-    profile = (await intelligence_api.get("/v1/need-profile", headers=ANALYST)).json()
-    assert (profile["families"], profile["statutory"]) == (2, 1)
-    counts = {n["need"]: n["families"] for n in profile["needs"]}
-    assert counts["education"] == 2 and counts["domestic_abuse"] == 1
-    assert {(a["hub"], a["postcode_district"]) for a in profile["by_area"]} == {("north", "LS7"), ("south", "LS11")}
-    north = (await intelligence_api.get("/v1/need-profile", params={"hub": "north"}, headers=ANALYST)).json()
-    assert north["families"] == 1
-    assert (await intelligence_api.get("/v1/need-profile", headers=NORTH)).status_code == 403
-
-
 async def test_the_run_is_stored_with_its_model_and_a_report(intelligence_api: httpx.AsyncClient) -> None:
     await import_examples(intelligence_api)
     run = await run_linkage(intelligence_api)

@@ -85,6 +85,7 @@ MATRIX: dict[Op, dict[str, str]] = {
     ("referrals", "GET", "/v1/webhooks/{webhook_id}/deliveries"): row("401 404 403 403 403 403 ok"),
     **_platform("cases"),
     ("cases", "POST", "/v1/people/match"): row("401 403 403 ok 403 403 ok"),  # triage only (finding F1)
+    ("cases", "POST", "/v1/people/known"): row("401 403 403 403 403 403 403"),
     ("cases", "GET", "/v1/people"): STAFF_LIST,
     ("cases", "POST", "/v1/people"): MANAGER_ONLY,
     ("cases", "POST", "/v1/people/{person_id}/merge"): MANAGER_ONLY,
@@ -160,6 +161,7 @@ MATRIX: dict[Op, dict[str, str]] = {
 }
 
 NOTES: dict[Op, str] = {
+    ("cases", "POST", "/v1/people/known"): "the intelligence service's own principal only (`service:intelligence`)",
     ("cases", "GET", "/v1/workers/{worker_id}/caseload"): "the worker themself and their hub's managers",
     ("cases", "POST", "/v1/workers"): "the hub's own managers, or an admin",
     ("cases", "GET", "/v1/workers/me"): "the caller's own record; 404 when they have none",
@@ -235,6 +237,7 @@ def request_for(op: Op, ids: Mapping[str, str]) -> dict[str, Any]:
         ("POST", "/v1/admin/outbox/replay"): {"delivery_ids": [0]},
         ("POST", "/v1/people/match"): _person("Tom"),
         ("POST", "/v1/people"): _person("Ann"),
+        ("POST", "/v1/people/known"): {"people": [{"ref": "matrix", **_person("Tom")}]},
         ("POST", "/v1/people/{person_id}/merge"): {"merge_person_id": ids["merge_id"], "reason": "matrix"},
         ("POST", "/v1/people/merges/{merge_id}/undo"): {"reason": "matrix"},
         ("PUT", "/v1/referrals/{referral_id}/people/{ref}/identity"): {"person_id": None, "reason": "matrix"},

@@ -1,5 +1,6 @@
 """The gateway in the authorisation matrix: every caller × every GraphQL query root field and mutation, and the
-gateway's REST route (`GET /reports/cohort`), checked against the real gateway over the four real services.
+gateway's REST routes (`GET /reports/cohort`, `GET /reports/need-profile`), checked against the real gateway over
+the four real services.
 
 The gateway app runs in process with its lifespan, and its upstream clients reach the services' apps of
 tests/security/conftest.py (real apps, real PostgreSQL, each test rolled back) through ASGI transports, so the
@@ -41,6 +42,7 @@ from tests.support import app_client
 CALLERS = ("none", "partner_system", "practitioner", "hub_manager", "analyst", "auditor", "admin")
 HEADER = ("none", "partner", "practitioner", "hub mgr", "analyst", "auditor", "admin")
 REPORT_ROUTE = "GET /reports/cohort"
+NEED_PROFILE_ROUTE = "GET /reports/need-profile"
 PAYLOAD_ERRORS = "userErrors { field message code }"
 
 
@@ -107,6 +109,7 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("Mutation", "sampleClaimsForAudit"): row("UNAUTHENTICATED FORBIDDEN FORBIDDEN FORBIDDEN FORBIDDEN data data"),
     ("Mutation", "validateClaim"): row("UNAUTHENTICATED FORBIDDEN FORBIDDEN FORBIDDEN FORBIDDEN NOT_FOUND NOT_FOUND"),
     ("REST", REPORT_ROUTE): row("401 403 403 403 200 403 200"),
+    ("REST", NEED_PROFILE_ROUTE): row("401 403 403 403 200 403 200"),
 }
 
 NOTES: dict[tuple[str, str], str] = {
@@ -202,7 +205,7 @@ def operation(kind: str, field: str, ids: dict[str, str]) -> tuple[str, dict[str
         ),
         "decideReferral": (
             "$id: ID!",
-            'id: $id, input: {outcome: SIGNPOSTED, reason: "matrix"}',
+            'id: $id, input: {decision: SIGNPOSTED, reason: "matrix"}',
             {"id": ids["referral_id"]},
         ),
         "withdrawReferral": ("$id: ID!", 'id: $id, reason: "matrix"', {"id": ids["referral_id"]}),
@@ -244,7 +247,7 @@ def operation(kind: str, field: str, ids: dict[str, str]) -> tuple[str, dict[str
         ),
         "addContact": (
             "$id: ID!, $at: DateTime!",
-            'caseId: $id, input: {kind: VISIT, occurredAt: $at, summary: "matrix"}',
+            'caseId: $id, input: {kind: VISIT, occurredAt: $at, note: "matrix"}',
             {"id": ids["case_id"], "at": now},
         ),
         "closeCase": ("$id: ID!", 'caseId: $id, input: {outcome: OTHER, reason: "matrix"}', {"id": ids["case_id"]}),
@@ -344,7 +347,7 @@ async def walk(gateway: httpx.AsyncClient, world: SecurityWorld) -> dict[tuple[s
         headers = world.caller(caller)
         for kind, field in MATRIX:
             if kind == "REST":
-                response = await gateway.get("/reports/cohort", params={"format": "json"}, headers=headers)
+                response = await gateway.get(field.split()[1], params={"format": "json"}, headers=headers)
                 if response.status_code != 200:
                     assert response.headers["content-type"].startswith("application/problem+json"), response.text
                 observed[(kind, field)][caller] = str(response.status_code)
@@ -364,7 +367,8 @@ def test_every_root_field_has_a_row() -> None:
     paths = create_app(gateway_settings()).openapi()["paths"]
     routes = {f"{method.upper()} {path}" for path, ops in paths.items() for method in ops}
     # The GraphQL endpoint and health checks, and the REST routes that have a row: a new route needs one.
-    assert routes == {"POST /graphql", "GET /healthz", "GET /readyz", "GET /privacy", REPORT_ROUTE}, routes
+    assert routes == {"POST /graphql", "GET /healthz", "GET /readyz", "GET /privacy", REPORT_ROUTE,
+                      NEED_PROFILE_ROUTE}, routes  # fmt: skip
     assert all(set(cells) == set(CALLERS) for cells in MATRIX.values())
 
 

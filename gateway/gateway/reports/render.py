@@ -365,3 +365,8 @@ def _triage_times(data: CohortData) -> list[str]:
         "them past due.</p>"
     )
     return sections
+
+
+escape = _e
+table = _table
+"""The page parts other reports built in the same style share (`gateway.reports.need_profile`)."""

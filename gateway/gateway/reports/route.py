@@ -1,8 +1,10 @@
-"""`GET /reports/cohort`: the data team's cohort report through the gateway, as HTML (default) or JSON.
+"""`GET /reports/cohort` and `GET /reports/need-profile`: the data team's reports through the gateway, as HTML
+(default) or JSON.
 
-The caller's token is checked here (analyst or admin, as the outcomes service's own `GET /v1/reports/cohort`)
-and forwarded to every service, which checks it again and audits its own reads; the gateway keeps nothing.
-Upstream failures become 503 (unreachable, or answering 503/504) or 502 (any other error) problem+json.
+The caller's token is checked here (analyst or admin, as the outcomes service's own `GET /v1/reports/cohort` and
+the intelligence service's `GET /v1/need-profile`) and forwarded to every service, which checks it again and
+audits its own reads; the gateway keeps nothing. Upstream failures become 503 (unreachable, or answering
+503/504) or 502 (any other error) problem+json.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from gateway.clients import Caller, Services, Upstreams
 from gateway.errors import UpstreamError
 from gateway.reports.cohort import collect
+from gateway.reports.need_profile import build_need_profile_html
 from gateway.reports.render import CONTENT_SECURITY_POLICY, build_html
 from shared.auth import Principal, require_roles
 from shared.errors import (
@@ -27,6 +30,7 @@ from shared.errors import (
     ServiceUnavailable,
     Unauthorized,
 )
+from shared.fields import DOCUMENT_LENGTH
 from shared.logging import current_request_id
 
 REPORT_ROLES = ("analyst", "admin")
@@ -66,15 +70,14 @@ def _wants_json(request: Request, format: str | None) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-@router.get(
-    "/reports/cohort",
-    summary="The cohort report: offline HTML with inline SVG charts, or its data as JSON",
-    responses={
+def report_responses() -> dict[int | str, dict[str, Any]]:
+    """The documented answers of a report route (a fresh dict each: the OpenAPI completion edits it in place)."""
+    return {
         200: {
             "description": "The report as HTML, or its aggregated data as JSON with `format=json` "
             "(or `Accept: application/json`)",
             "content": {
-                "text/html": {"schema": {"type": "string"}},
+                "text/html": {"schema": {"type": "string", "maxLength": DOCUMENT_LENGTH}},
                 "application/json": {"schema": {"type": "object"}},
             },
         },
@@ -84,7 +87,13 @@ def _wants_json(request: Request, format: str | None) -> bool:
             "model": Problem,
             "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
         },
-    },
+    }
+
+
+@router.get(
+    "/reports/cohort",
+    summary="The cohort report: offline HTML with inline SVG charts, or its data as JSON",
+    responses=report_responses(),
 )
 async def cohort_report(
     request: Request,
@@ -100,3 +109,27 @@ async def cohort_report(
     if _wants_json(request, format):
         return JSONResponse(data.to_json(), headers=SECURITY_HEADERS)
     return HTMLResponse(build_html(data), headers=SECURITY_HEADERS)
+
+
+@router.get(
+    "/reports/need-profile",
+    summary="The commissioning need profile: offline HTML with inline SVG charts, or its data as JSON (counts only)",
+    responses=report_responses(),
+)
+async def need_profile_report(
+    request: Request,
+    _: Annotated[Principal, Depends(require_roles(*REPORT_ROLES))],
+    format: Annotated[Literal["html", "json"] | None, Query(description="`html` (default) or `json`")] = None,
+    hub: Annotated[str | None, Query(max_length=64, description="One hub only")] = None,
+    postcode_district: Annotated[str | None, Query(max_length=8, description="One postcode district only")] = None,
+) -> Response:
+    upstreams: Upstreams = request.app.state.upstreams
+    services = Services.bind(upstreams, Caller.from_headers(request.headers, current_request_id()))
+    try:
+        profile = await services.intelligence.need_profile(hub=hub, postcode_district=postcode_district)
+    except UpstreamError as exc:
+        raise problem_for(exc) from exc
+    data = profile.model_dump(mode="json")
+    if _wants_json(request, format):
+        return JSONResponse(data, headers=SECURITY_HEADERS)
+    return HTMLResponse(build_need_profile_html(data), headers=SECURITY_HEADERS)

@@ -139,6 +139,7 @@ class ObservationKind(Enum):
     EMPLOYMENT = "employment"
     HOUSING = "housing"
     NEET = "neet"
+    FINANCIAL = "financial"
     PRACTITIONER_ASSESSMENT = "practitioner_assessment"
 
 
@@ -163,9 +164,19 @@ class MatchBand(Enum):
 class IdentifiedFamilyStatus(Enum):
     IDENTIFIED = "identified"
     STATUTORY = "statutory"
+    OPEN_CASE = "open_case"
     REFERRED = "referred"
     NOT_NOW = "not_now"
     DISMISSED = "dismissed"
+
+
+@strawberry.enum(description="What the cases person index says of an identified family's members.")
+class CasesCheck(Enum):
+    UNCHECKED = "unchecked"
+    OPEN_CASE = "open_case"
+    CASE_CLOSED = "case_closed"
+    KNOWN_NO_CASE = "known_no_case"
+    NOT_KNOWN = "not_known"
 
 
 @strawberry.enum(description="The human decision on an identified family.")

@@ -140,8 +140,22 @@ class PartnerReferralInput:
 
 @strawberry.input(description="A hub manager's decision on a referral.")
 class DecisionInput:
-    outcome: DecisionOutcome = strawberry.field(description="What is decided.")
+    decision: DecisionOutcome | None = strawberry.field(
+        default=strawberry.UNSET, description="What is decided (required; the word every decision input uses)."
+    )
     reason: str = strawberry.field(description="Why.")
+    outcome: DecisionOutcome | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="What is decided: the old name of `decision`.",
+        deprecation_reason="Use `decision` (the word of every decision input); `outcome` goes in the next release.",
+    )
+
+    def chosen(self) -> DecisionOutcome | None:
+        """The decision, under its name or its deprecated one."""
+        for value in (self.decision, self.outcome):
+            if isinstance(value, DecisionOutcome):
+                return value
+        return None
 
 
 @strawberry.input(description="A (re)assignment of a case's lead worker.")
@@ -154,7 +168,11 @@ class LeadWorkerInput:
 @strawberry.input(description="One need identified in a whole-family assessment.")
 class AssessedNeedInput:
     code: str = strawberry.field(description="The need code (of the active framework).")
-    descriptors: list[str] = strawberry.field(default_factory=list, description="The framework's descriptors seen.")
+    descriptors: list[str] = strawberry.field(
+        default_factory=list,
+        description="Codes of the need's descriptors seen (`FrameworkNeed.descriptorDetails`; the exact label is "
+        "still accepted).",
+    )
     evidence: str = strawberry.field(description="The evidence for the need.")
 
 
@@ -217,8 +235,22 @@ class PlanInput:
 class ContactInput:
     kind: ContactKind = strawberry.field(description="What kind of contact.")
     occurred_at: datetime = strawberry.field(description="When it took place.")
-    summary: str = strawberry.field(description="The note.")
+    note: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The note (required; `note` as in REST and on `Contact`)."
+    )
     sensitive: bool = strawberry.field(default=False, description="Restrict the note.")
+    summary: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The note: the old name of `note`.",
+        deprecation_reason="Use `note` (the word REST and `Contact` use); `summary` goes in the next release.",
+    )
+
+    def chosen_note(self) -> str | None:
+        """The note, under its name or its deprecated one."""
+        for value in (self.note, self.summary):
+            if isinstance(value, str):
+                return value
+        return None
 
 
 @strawberry.input(description="The agency a family is stepped up or down to, and why.")
@@ -242,8 +274,8 @@ class CloseCaseInput:
         "One observation row. `kind` decides which fields apply (the others are left out): attendance (person, "
         "termStart, termEnd, possibleSessions, attendedSessions, unauthorisedSessions, suspensions, "
         "permanentlyExcluded); offence, asb, domestic_abuse_incident (person or familyId, occurredOn, reference); "
-        "employment, housing, neet (person, status, periodStart, periodEnd); practitioner_assessment (familyId, "
-        "need, met, evidence, assessedOn). A person is named by personId, nhsNumber or upn."
+        "employment, housing, neet, financial (person, status, periodStart, periodEnd); practitioner_assessment "
+        "(familyId, need, met, evidence, assessedOn). A person is named by personId, nhsNumber or upn."
     )
 )
 class ObservationInput:

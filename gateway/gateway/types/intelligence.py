@@ -10,7 +10,7 @@ import strawberry
 from strawberry.scalars import JSON as JSONScalar
 
 from gateway.types.common import parse_enum
-from gateway.types.enums import IdentifiedFamilyDecision, IdentifiedFamilyStatus
+from gateway.types.enums import CasesCheck, IdentifiedFamilyDecision, IdentifiedFamilyStatus
 from gateway.upstream import intelligence as up
 
 
@@ -60,6 +60,11 @@ class IdentifiedFamily:
     members: list[IdentifiedMember] = strawberry.field(description="Who is in the household, and why.")
     statutory: str | None = strawberry.field(description="cin, cp or cla: known to social care (not offered).")
     status: IdentifiedFamilyStatus | None = strawberry.field(description="Where the family stands.")
+    cases_check: CasesCheck | None = strawberry.field(
+        description="What the cases person index says of its members: OPEN_CASE (shown as such, not offered as new), "
+        "CASE_CLOSED, KNOWN_NO_CASE, NOT_KNOWN, or UNCHECKED (cases has not answered yet: never taken as not known)."
+    )
+    cases_checked_at: datetime | None = strawberry.field(description="When cases last answered.")
     decision: IdentifiedFamilyDecisionRecord | None = strawberry.field(description="The decision, once made.")
     identified_at: datetime = strawberry.field(description="When it was first identified.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
@@ -103,6 +108,8 @@ class IdentifiedFamily:
             ],
             statutory=data.statutory,
             status=parse_enum(IdentifiedFamilyStatus, data.status),
+            cases_check=parse_enum(CasesCheck, data.cases_check),
+            cases_checked_at=data.cases_checked_at,
             decision=IdentifiedFamilyDecisionRecord(
                 decision=parse_enum(IdentifiedFamilyDecision, decision.decision),
                 reason=decision.reason,
@@ -116,28 +123,42 @@ class IdentifiedFamily:
         )
 
 
-@strawberry.type(description="How many families have a need.")
+@strawberry.type(description="How many families have a need (5 or more: smaller counts are not listed).")
 class NeedCount:
     need: str = strawberry.field(description="The need code.")
     families: int = strawberry.field(description="How many identified families have it.")
 
 
-@strawberry.type(description="Needs that occur together, and in how many families.")
+@strawberry.type(description="Needs that occur together, and in how many families (5 or more).")
 class NeedCombination:
     needs: list[str] = strawberry.field(description="The need codes.")
     families: int = strawberry.field(description="How many identified families have exactly these.")
 
 
-@strawberry.type(description="Commissioning view: how common each need is and which occur together (counts only).")
+@strawberry.type(description="The need profile at one linkage run's as-of date.")
+class NeedProfilePoint:
+    as_of: date = strawberry.field(description="The date the run identified needs as at.")
+    families: int | None = strawberry.field(description="Identified families then; null when 1 to 4 (suppressed).")
+    needs: list[NeedCount] = strawberry.field(description="Each need's prevalence then.")
+
+
+@strawberry.type(
+    description="Commissioning view: how common each need is and which occur together, by hub and postcode "
+    "district and over time. Counts only; counts from 1 to 4 are suppressed."
+)
 class NeedProfile:
     framework: str | None = strawberry.field(description="The framework the needs are of.")
     hub: str | None = strawberry.field(description="The hub asked for, if any.")
     postcode_district: str | None = strawberry.field(description="The postcode district asked for, if any.")
-    families: int = strawberry.field(description="Identified families counted.")
-    statutory: int = strawberry.field(description="Of them, known to social care.")
+    as_of: date | None = strawberry.field(description="The as-of date of the latest linkage run.")
+    families: int | None = strawberry.field(description="Identified families counted; null when 1 to 4.")
+    statutory: int | None = strawberry.field(description="Of them, known to social care; null when 1 to 4.")
     needs: list[NeedCount] = strawberry.field(description="Each need's prevalence.")
     combinations: list[NeedCombination] = strawberry.field(description="The needs that occur together.")
-    by_area: JSONScalar = strawberry.field(description="Families by hub and postcode district.")
+    by_area: JSONScalar = strawberry.field(description="Families by hub and postcode district (5 or more).")
+    over_time: list[NeedProfilePoint] = strawberry.field(description="One point per linkage run's as-of date.")
+    suppressed_cells: int = strawberry.field(description="Needs, combinations and areas withheld as too small.")
+    small_count_threshold: int = strawberry.field(description="Counts below this (and above 0) are never shown.")
 
     @classmethod
     def from_upstream(cls, data: up.NeedProfileRead) -> NeedProfile:
@@ -145,9 +166,20 @@ class NeedProfile:
             framework=data.framework,
             hub=data.hub,
             postcode_district=data.postcode_district,
+            as_of=data.as_of,
             families=data.families,
             statutory=data.statutory,
             needs=[NeedCount(need=n.need, families=n.families) for n in data.needs],
             combinations=[NeedCombination(needs=list(c.needs), families=c.families) for c in data.combinations],
-            by_area=cast(JSONScalar, data.by_area),
+            by_area=cast(JSONScalar, [a.model_dump() for a in data.by_area]),
+            over_time=[
+                NeedProfilePoint(
+                    as_of=p.as_of,
+                    families=p.families,
+                    needs=[NeedCount(need=n.need, families=n.families) for n in p.needs],
+                )
+                for p in data.over_time
+            ],
+            suppressed_cells=data.suppressed_cells,
+            small_count_threshold=data.small_count_threshold,
         )

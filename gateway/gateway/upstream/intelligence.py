@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from gateway.upstream import UpstreamModel
 
@@ -48,6 +47,8 @@ class IdentifiedFamilyRead(UpstreamModel):
     members: list[MemberRead]
     statutory: str | None
     status: str
+    cases_check: str
+    cases_checked_at: datetime | None
     decision: DecisionRead | None
     identified_at: datetime
     updated_at: datetime
@@ -68,12 +69,28 @@ class NeedCombination(UpstreamModel):
     families: int
 
 
+class AreaCount(UpstreamModel):
+    hub: str
+    postcode_district: str
+    families: int
+
+
+class NeedProfilePoint(UpstreamModel):
+    as_of: date
+    families: int | None
+    needs: list[NeedCount]
+
+
 class NeedProfileRead(UpstreamModel):
     framework: str | None
     hub: str | None
     postcode_district: str | None
-    families: int
-    statutory: int
+    as_of: date | None
+    families: int | None
+    statutory: int | None
     needs: list[NeedCount]
     combinations: list[NeedCombination]
-    by_area: list[dict[str, Any]]
+    by_area: list[AreaCount]
+    over_time: list[NeedProfilePoint]
+    suppressed_cells: int
+    small_count_threshold: int

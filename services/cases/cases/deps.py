@@ -26,12 +26,14 @@ from cases.intake.service import IntakeService
 from cases.merges.repository import MergesRepository
 from cases.merges.service import MergesService
 from cases.models import idempotency_keys
+from cases.people.known import KnownService
 from cases.people.repository import PeopleRepository
 from cases.people.service import PeopleService
 from cases.workforce.repository import WorkforceRepository
 from cases.workforce.service import WorkforceService
 from shared.auth import Principal, require_roles
 from shared.db import SessionDep
+from shared.errors import Forbidden
 from shared.idempotency import Idempotency, idempotency
 
 STAFF = ("practitioner", "hub_manager")
@@ -41,6 +43,17 @@ Staff = Annotated[Principal, Depends(require_roles(*STAFF))]
 # practitioner would otherwise learn identifiers of families outside their caseload.
 Matcher = Annotated[Principal, Depends(require_roles("service", "hub_manager", "admin"))]
 Admin = Annotated[Principal, Depends(require_roles("admin"))]
+KNOWN_ASKERS = ("service:intelligence",)
+"""Who may ask whether people are known to early help: the intelligence service only (no person's details leave)."""
+
+
+async def _known_asker(principal: Annotated[Principal, Depends(require_roles("service"))]) -> Principal:
+    if principal.sub not in KNOWN_ASKERS:
+        raise Forbidden("Only the intelligence service asks whether people are known to early help")
+    return principal
+
+
+KnownAsker = Annotated[Principal, Depends(_known_asker)]
 ManagerOrAdmin = Annotated[Principal, Depends(require_roles("hub_manager", "admin"))]
 Idempotent = Annotated[Idempotency, Depends(idempotency(idempotency_keys))]
 
@@ -106,6 +119,10 @@ def _people(session: SessionDep) -> PeopleService:
     return people_service(session)
 
 
+def _known(session: SessionDep) -> KnownService:
+    return KnownService(PeopleRepository(session), people_service(session))
+
+
 def _workforce(session: SessionDep) -> WorkforceService:
     return WorkforceService(WorkforceRepository(session))
 
@@ -131,6 +148,7 @@ def _merges(session: SessionDep) -> MergesService:
 
 
 PeopleServiceDep = Annotated[PeopleService, Depends(_people)]
+KnownServiceDep = Annotated[KnownService, Depends(_known)]
 MergesServiceDep = Annotated[MergesService, Depends(_merges)]
 WorkforceServiceDep = Annotated[WorkforceService, Depends(_workforce)]
 FamiliesServiceDep = Annotated[FamiliesService, Depends(_families)]

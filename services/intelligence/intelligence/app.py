@@ -8,6 +8,7 @@ from intelligence.config import SERVICE_DIR, Settings
 from intelligence.datasets.endpoints import router as datasets_router
 from intelligence.datasets.retention import retention_loop
 from intelligence.families.endpoints import router as families_router
+from intelligence.families.known import CasesIndex, cases_check_loop
 from intelligence.linkage.endpoints import router as linkage_router
 from intelligence.models import idempotency_keys, platform
 from intelligence.subject_access import router as subject_access_router
@@ -28,7 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tables=platform,
         routers=[datasets_router, linkage_router, families_router, subject_access_router],
         subscribers=settings.subscribers,
-        background_tasks=[purge_loop(idempotency_keys), retention_loop],
+        background_tasks=[purge_loop(idempotency_keys), retention_loop, cases_check_loop],
         body_limit_overrides={"/v1/datasets": settings.import_max_bytes},
         timeout_overrides={
             "/v1/datasets": settings.bulk_request_timeout_seconds,
@@ -41,5 +42,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_age=settings.framework_cache_seconds,
         timeout=5.0,
         retry_after_failure=5.0,
+    )
+    app.state.cases_index = CasesIndex(
+        cases_url=settings.cases_url,
+        credentials=ServiceCredentials(settings),
+        timeout=settings.cases_check_timeout_seconds,
     )
     return app

@@ -29,6 +29,14 @@ class Settings(ServiceSettings):
     """The outcomes service: the active framework whose need codes and thresholds identified families use."""
     cases_url: str = "http://127.0.0.1:8002"
     """The cases service (its person index, asked whether an identified family is already known)."""
+    cases_check_timeout_seconds: float = 10.0
+    """Time limit of one call to the cases service's `POST /v1/people/known` (200 people)."""
+    cases_check_budget_seconds: float = 60.0
+    """How long a linkage run spends checking its families against cases; the rest stay `unchecked`."""
+    cases_check_interval_seconds: float = 300.0
+    """Seconds between retries of `unchecked` families and rechecks of stale answers; 0 turns it off."""
+    cases_recheck_after_seconds: float = 86400.0
+    """An answer older than this is asked again (a case may have opened or closed since)."""
     subscribers: list[EventSubscriber] = Field(default_factory=_default_subscribers)
     """Who hears this service's events: referrals turns a referred family into a referral of kind `intelligence`."""
     framework_cache_seconds: float = 60.0

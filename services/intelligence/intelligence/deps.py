@@ -45,7 +45,11 @@ def linkage_service(request: Request, session: SessionDep, settings: SettingsDep
     """With the active framework's cached client and the app's pooled HTTP client (built at startup)."""
     frameworks: FrameworkClient = request.app.state.frameworks
     return LinkageService(
-        LinkageRepository(session), settings=settings, frameworks=frameworks, http=request.app.state.http
+        LinkageRepository(session),
+        settings=settings,
+        frameworks=frameworks,
+        http=request.app.state.http,
+        cases=request.app.state.cases_index,
     )
 
 

@@ -12,7 +12,19 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, DateTime, Float, ForeignKey, Index, Integer, Text, UniqueConstraint, func
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -115,7 +127,17 @@ class IdentifiedFamily(Base):
     """A household meeting the active framework's threshold (or known to social care, shown as statutory)."""
 
     __tablename__ = "identified_families"
-    __table_args__ = (Index("ix_identified_families_hub_rank", "hub", "need_count", "latest_evidence"),)
+    __table_args__ = (
+        Index("ix_identified_families_hub_rank", "hub", "need_count", "latest_evidence"),
+        CheckConstraint(
+            "status IN ('identified', 'statutory', 'open_case', 'referred', 'not_now', 'dismissed')", name="status"
+        ),
+        CheckConstraint(
+            "cases_check IN ('unchecked', 'open_case', 'case_closed', 'known_no_case', 'not_known')",
+            name="cases_check",
+        ),
+        CheckConstraint("(cases_check = 'unchecked') = (cases_checked_at IS NULL)", name="cases_checked_at"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     household_key: Mapped[str] = mapped_column(Text, unique=True)
@@ -131,8 +153,36 @@ class IdentifiedFamily(Base):
     statutory: Mapped[str | None] = mapped_column(Text, nullable=True)
     """The social care status (cin, cp, cla) when the family is known at statutory level: not offered."""
     status: Mapped[str] = mapped_column(Text, default="identified")
-    """identified, statutory, referred, not_now or dismissed."""
+    """identified, statutory, open_case, referred, not_now or dismissed."""
+    cases_check: Mapped[str] = mapped_column(Text, default="unchecked", server_default="unchecked")
+    """What the cases person index says of the members: open_case, case_closed, known_no_case, not_known, or
+    unchecked (not asked yet, or cases did not answer: never taken as not known)."""
+    cases_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     decision: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
     run_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("linkage_runs.id"))
     identified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class NeedSnapshot(Base):
+    """How many identified families had each combination of needs, by hub and postcode district, as a linkage run
+    found them (the commissioning view over time). Counts only: no family, person or record is referenced."""
+
+    __tablename__ = "need_snapshots"
+    __table_args__ = (
+        UniqueConstraint("run_id", "hub", "postcode_district", "needs", "statutory", name="uq_need_snapshots_cell"),
+        CheckConstraint("families > 0", name="families_positive"),
+        Index("ix_need_snapshots_as_of", "as_of"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    run_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("linkage_runs.id", ondelete="CASCADE"))
+    as_of: Mapped[date] = mapped_column(Date)
+    framework: Mapped[str] = mapped_column(Text)
+    hub: Mapped[str] = mapped_column(Text)
+    postcode_district: Mapped[str] = mapped_column(Text)
+    """The district of the household's postcode, or `unknown`."""
+    needs: Mapped[str] = mapped_column(Text)
+    """The need codes, sorted and joined by `+` (empty for a statutory family with none)."""
+    statutory: Mapped[bool] = mapped_column()
+    families: Mapped[int] = mapped_column(Integer)

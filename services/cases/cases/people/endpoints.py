@@ -6,9 +6,11 @@ import uuid
 
 from fastapi import APIRouter, Query, status
 
-from cases.deps import CallerDep, Idempotent, Matcher, PeopleServiceDep, SettingsDep
+from cases.deps import CallerDep, Idempotent, KnownAsker, KnownServiceDep, Matcher, PeopleServiceDep, SettingsDep
 from cases.people.model import Thresholds
 from cases.people.schemas import (
+    KnownRequest,
+    KnownResult,
     MatchRequest,
     MatchResult,
     MergeRead,
@@ -18,6 +20,7 @@ from cases.people.schemas import (
     UnmergeRequest,
 )
 from cases.schemas import Page
+from shared.fields import IDS_LENGTH
 from shared.ids import parse_ids
 
 router = APIRouter(prefix="/v1", tags=["cases"])
@@ -31,8 +34,21 @@ async def match_people(
     return await people.match_people(body, actor=principal, limit=settings.match_candidate_limit, thresholds=thresholds)
 
 
+@router.post(
+    "/people/known",
+    summary="Whether the index knows each person, and whether their family has an open case (intelligence only)",
+)
+async def known_people(
+    body: KnownRequest, known: KnownServiceDep, principal: KnownAsker, settings: SettingsDep
+) -> KnownResult:
+    thresholds = Thresholds(settings.match_link_threshold, settings.match_review_threshold)
+    return await known.known(body, actor=principal, thresholds=thresholds)
+
+
 @router.get("/people", summary="People by id (batch)")
-async def people(people: PeopleServiceDep, caller: CallerDep, ids: str = Query(...)) -> Page[PersonRead]:
+async def people(
+    people: PeopleServiceDep, caller: CallerDep, ids: str = Query(max_length=IDS_LENGTH)
+) -> Page[PersonRead]:
     return Page(items=await people.people(parse_ids(ids, "ids"), caller))
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from cases.access import Viewer, person_visible
 from cases.kit import Repository
-from cases.models import FamilyMember, FamilyRelationship, Person, PersonMerge
+from cases.models import Case, FamilyMember, FamilyRelationship, Person, PersonMerge
 
 
 class PeopleRepository(Repository):
@@ -161,3 +161,18 @@ class PeopleRepository(Repository):
             .order_by(PersonMerge.merged_at)
         )
         return list((await self.session.scalars(query)).all())
+
+    async def case_statuses(self, person_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[tuple[bool, str]]]:
+        """(a current member, the case's status) of every case of every family each person is or was in."""
+        if not person_ids:
+            return {}
+        query = (
+            select(FamilyMember.person_id, FamilyMember.left_on.is_(None), Case.status)
+            .join(Case, Case.family_id == FamilyMember.family_id)
+            .where(FamilyMember.person_id.in_(person_ids))
+        )
+        found: dict[uuid.UUID, list[tuple[bool, str]]] = {}
+        for person_id, current, status in (await self.session.execute(query)).all():
+            if person_id is not None:
+                found.setdefault(person_id, []).append((bool(current), str(status)))
+        return found

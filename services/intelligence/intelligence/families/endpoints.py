@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from intelligence.access import hub_scope
 from intelligence.deps import Analyst, Decider, FamiliesServiceDep, FamilyReader
 from intelligence.families.schemas import DecisionCreate, IdentifiedFamilyPage, IdentifiedFamilyRead, NeedProfileRead
+from shared.fields import CODE_LENGTH, CURSOR_LENGTH
 
 router = APIRouter(prefix="/v1")
 
@@ -24,9 +25,14 @@ async def list_identified_families(
     families: FamiliesServiceDep,
     principal: FamilyReader,
     hub: Annotated[str | None, Query(max_length=64)] = None,
-    status: Annotated[str | None, Query(description="identified, statutory, referred, not_now or dismissed")] = None,
+    status: Annotated[
+        str | None,
+        Query(max_length=CODE_LENGTH, description="identified, statutory, open_case, referred, not_now or dismissed"),
+    ] = None,
     first: Annotated[int, Query(ge=1, le=100)] = 25,
-    after: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")] = None,
+    after: Annotated[
+        str | None, Query(max_length=CURSOR_LENGTH, description="next_cursor of the previous page")
+    ] = None,
 ) -> IdentifiedFamilyPage:
     return await families.page(principal, hub_scope(principal), hub=hub, status=status, first=first, after=after)
 
@@ -56,7 +62,8 @@ async def decide_identified_family(
 @router.get(
     "/need-profile",
     tags=["commissioning"],
-    summary="Need prevalence and the needs that occur together, by hub and postcode district (counts only)",
+    summary="Need prevalence and the needs that occur together, by hub and postcode district, over time (counts "
+    "only; counts from 1 to 4 suppressed)",
 )
 async def need_profile(
     families: FamiliesServiceDep,

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 
 from intelligence.access import HubScope
-from intelligence.models import IdentifiedFamily, platform
+from intelligence.models import IdentifiedFamily, LinkageRun, NeedSnapshot, platform
 from intelligence.repository import Repository
 from shared.contracts.events import source_of
 from shared.events import publish
+
+OPEN_TO = ("identified", "open_case")
+"""The statuses a check against cases may move between: a decided or statutory family keeps its status."""
 
 
 class FamiliesRepository(Repository):
@@ -60,18 +63,41 @@ class FamiliesRepository(Repository):
             self.session, platform, source=source_of("intelligence"), type=event_type, subject=str(subject), data=data
         )
 
+    async def latest_run(self) -> uuid.UUID | None:
+        query = select(LinkageRun.id).order_by(LinkageRun.finished_at.desc(), LinkageRun.id).limit(1)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
     async def profile_rows(self, *, hub: str | None, district: str | None) -> Sequence[Any]:
-        """(hub, postcode district, status, need codes) of every identified family in the filter."""
-        district_expr = func.split_part(IdentifiedFamily.postcode, " ", 1)
+        """Every linkage run's need snapshot cells in the filter, with when the run finished."""
         query = select(
-            IdentifiedFamily.hub,
-            district_expr.label("district"),
-            IdentifiedFamily.status,
-            IdentifiedFamily.framework,
-            IdentifiedFamily.needs,
-        )
+            NeedSnapshot.run_id,
+            LinkageRun.finished_at,
+            NeedSnapshot.as_of,
+            NeedSnapshot.framework,
+            NeedSnapshot.hub,
+            NeedSnapshot.postcode_district,
+            NeedSnapshot.needs,
+            NeedSnapshot.statutory,
+            NeedSnapshot.families,
+        ).join(LinkageRun, LinkageRun.id == NeedSnapshot.run_id)
         if hub:
-            query = query.where(IdentifiedFamily.hub == hub)
+            query = query.where(NeedSnapshot.hub == hub)
         if district:
-            query = query.where(district_expr == district.upper())
+            query = query.where(NeedSnapshot.postcode_district == district.upper())
         return (await self.session.execute(query)).all()
+
+    async def due_for_check(self, stale: datetime, *, limit: int) -> Sequence[IdentifiedFamily]:
+        """Families cases has not answered for yet, then those whose answer is older than `stale` (undecided)."""
+        query = (
+            select(IdentifiedFamily)
+            .where(
+                or_(
+                    IdentifiedFamily.cases_check == "unchecked",
+                    and_(IdentifiedFamily.cases_checked_at < stale, IdentifiedFamily.status.in_(OPEN_TO)),
+                )
+            )
+            .order_by(IdentifiedFamily.cases_checked_at.asc().nulls_first(), IdentifiedFamily.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return (await self.session.execute(query)).scalars().all()

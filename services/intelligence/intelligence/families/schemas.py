@@ -4,41 +4,63 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+from shared.fields import (
+    CODE_LENGTH,
+    MANY,
+    PAGE_ITEMS,
+    REASON_LENGTH,
+    SHORT_TEXT_LENGTH,
+    Actor,
+    Address,
+    Code,
+    Count,
+    Cursor,
+    ShortText,
+)
+from shared.fields import Reason as ReasonText
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=REASON_LENGTH)]
+RecordRef = Annotated[str, StringConstraints(max_length=2 * CODE_LENGTH + SHORT_TEXT_LENGTH + 2)]
+"""`kind:agency:record_id` of a partner record (a CSV value is at most 200 characters)."""
+
+OVER_TIME_POINTS = 520
+"""The need profile's trend keeps the latest this many as-of dates (ten years of weekly runs)."""
 
 
 class NeedEvidenceRead(BaseModel):
-    dataset: str
-    source_agency: str
-    record_id: str
+    dataset: Code
+    source_agency: Code
+    record_id: ShortText
     date: date | None
-    shows: str
-    person_key: str
+    shows: ReasonText
+    person_key: Code
 
 
 class NeedRead(BaseModel):
-    code: str
-    name: str
-    evidence: list[NeedEvidenceRead]
+    code: Code
+    name: ShortText
+    evidence: list[NeedEvidenceRead] = Field(max_length=MANY)
 
 
 class MemberRead(BaseModel):
-    person_key: str
-    given_name: str | None
-    family_name: str | None
+    person_key: Code
+    given_name: ShortText | None
+    family_name: ShortText | None
     date_of_birth: date | None
-    reason: str = Field(description="Why this person is in the household")
-    records: list[str] = Field(description="The partner records linked to this person: kind:agency:record_id")
+    reason: ReasonText = Field(description="Why this person is in the household")
+    records: list[RecordRef] = Field(
+        max_length=MANY, description="The partner records linked to this person: kind:agency:record_id"
+    )
 
 
 class DecisionRead(BaseModel):
-    decision: str
-    reason: str | None
-    decided_by: str
+    decision: Code
+    reason: ReasonText | None
+    decided_by: Actor
     decided_at: datetime
 
 
@@ -46,25 +68,31 @@ class IdentifiedFamilyRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
-    hub: str
+    hub: Code
     hub_defaulted: bool
-    postcode: str | None
-    address_line: str | None
-    framework: str
-    need_count: int
-    needs: list[NeedRead]
+    postcode: Code | None
+    address_line: Address | None
+    framework: ShortText
+    need_count: Count
+    needs: list[NeedRead] = Field(max_length=MANY)
     latest_evidence: date | None
-    members: list[MemberRead]
-    statutory: str | None = Field(description="cin, cp or cla: known to social care, shown and not offered")
-    status: str = Field(description="identified, statutory, referred, not_now or dismissed")
+    members: list[MemberRead] = Field(max_length=MANY)
+    statutory: Code | None = Field(description="cin, cp or cla: known to social care, shown and not offered")
+    status: Code = Field(description="identified, statutory, open_case, referred, not_now or dismissed")
+    cases_check: Literal["unchecked", "open_case", "case_closed", "known_no_case", "not_known"] = Field(
+        description="What the cases person index says of the members: open_case (a member's family has an open "
+        "case: shown as such, not offered as new), case_closed, known_no_case, not_known, or unchecked (not asked "
+        "yet, or cases did not answer: asked again later, never taken as not known)"
+    )
+    cases_checked_at: datetime | None
     decision: DecisionRead | None
     identified_at: datetime
     updated_at: datetime
 
 
 class IdentifiedFamilyPage(BaseModel):
-    items: list[IdentifiedFamilyRead]
-    next_cursor: str | None
+    items: list[IdentifiedFamilyRead] = Field(max_length=PAGE_ITEMS)
+    next_cursor: Cursor | None
 
 
 class DecisionCreate(BaseModel):
@@ -76,22 +104,45 @@ class DecisionCreate(BaseModel):
 
 class NeedCount(BaseModel):
     need: str
-    families: int
+    families: Count = Field(description="Identified families with this need (5 or more: smaller counts are not listed)")
 
 
 class NeedCombination(BaseModel):
     needs: list[str]
-    families: int
+    families: Count = Field(description="Identified families with exactly these needs (5 or more)")
+
+
+class AreaCount(BaseModel):
+    hub: Annotated[str, StringConstraints(max_length=64)]
+    postcode_district: Annotated[str, StringConstraints(max_length=8)] = Field(
+        description="The district of the household's postcode, or `unknown`"
+    )
+    families: Count = Field(description="Identified families in the area (5 or more)")
+
+
+class NeedProfilePoint(BaseModel):
+    as_of: date = Field(description="The date a linkage run identified needs as at")
+    families: Count | None = Field(description="Identified families then; null when 1 to 4 (suppressed)")
+    needs: list[NeedCount] = Field(max_length=100)
 
 
 class NeedProfileRead(BaseModel):
-    """Commissioning view: how common each need is and which needs occur together (counts only)."""
+    """Commissioning view: how common each need is and which needs occur together, by hub and postcode district,
+    and over time (one point per linkage run's as-of date). Counts only; counts from 1 to 4 are suppressed."""
 
     framework: str | None
     hub: str | None
     postcode_district: str | None
-    families: int
-    statutory: int
-    needs: list[NeedCount]
-    combinations: list[NeedCombination]
-    by_area: list[dict[str, Any]] = Field(description="[{hub, postcode_district, families}]")
+    as_of: date | None = Field(description="The as-of date of the latest linkage run")
+    families: Count | None = Field(description="Identified families; null when 1 to 4 (suppressed)")
+    statutory: Count | None = Field(description="Of them, known to social care; null when 1 to 4 (suppressed)")
+    needs: list[NeedCount] = Field(max_length=100)
+    combinations: list[NeedCombination] = Field(max_length=20, description="The 20 most common combinations shown")
+    by_area: list[AreaCount] = Field(max_length=10_000)
+    over_time: list[NeedProfilePoint] = Field(
+        max_length=OVER_TIME_POINTS, description="One point per as-of date, the latest 520 at most"
+    )
+    suppressed_cells: Count = Field(description="How many needs, combinations and areas were withheld as too small")
+    small_count_threshold: Annotated[int, Field(ge=1, le=100)] = Field(
+        description="Counts below this (and above 0) are never shown"
+    )

@@ -6,17 +6,15 @@ family (UK GDPR Article 22: no decision about a family is made by the data alone
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from datetime import UTC, date, datetime
 
 from intelligence.access import HubScope
+from intelligence.families.profile import build_profile
 from intelligence.families.repository import FamiliesRepository
 from intelligence.families.schemas import (
     DecisionCreate,
     IdentifiedFamilyPage,
     IdentifiedFamilyRead,
-    NeedCombination,
-    NeedCount,
     NeedProfileRead,
 )
 from intelligence.models import IdentifiedFamily
@@ -25,7 +23,7 @@ from shared.contracts.events import FamilyReferred
 from shared.errors import Conflict, Forbidden, NotFound, UnprocessableContent, field_error
 from shared.pagination import decode_cursor, encode_cursor
 
-STATUSES = ("identified", "statutory", "referred", "not_now", "dismissed")
+STATUSES = ("identified", "statutory", "open_case", "referred", "not_now", "dismissed")
 DECIDABLE = ("identified", "not_now")
 STATUS_OF = {"refer": "referred", "not_now": "not_now", "dismiss": "dismissed"}
 LAWFUL_BASIS = "6(1)(e)"
@@ -127,6 +125,8 @@ class FamiliesService:
             raise Conflict(
                 f"This family is known to social care ({family.statutory}): it is shown, not offered for early help"
             )
+        if family.status == "open_case":
+            raise Conflict("A member of this family has an open early help case: it is not offered as new")
         if family.status not in DECIDABLE:
             raise Conflict(f"This family was already decided ({family.status})")
         now = datetime.now(UTC)
@@ -157,24 +157,6 @@ class FamiliesService:
 
     async def profile(self, principal: Principal, *, hub: str | None, district: str | None) -> NeedProfileRead:
         rows = await self.repo.profile_rows(hub=hub, district=district)
-        needs: Counter[str] = Counter()
-        combos: Counter[tuple[str, ...]] = Counter()
-        areas: Counter[tuple[str, str]] = Counter()
-        statutory = 0
-        for row in rows:
-            codes = tuple(sorted(n["code"] for n in row.needs))
-            needs.update(codes)
-            combos[codes] += 1
-            areas[(row.hub, row.district)] += 1
-            statutory += row.status == "statutory"
+        profile = build_profile(rows, hub=hub, district=district, latest_run=await self.repo.latest_run())
         await self.repo.audit(principal, "read", "need_profile", [hub or "all"], "commissioning need profile")
-        return NeedProfileRead(
-            framework=rows[0].framework if rows else None,
-            hub=hub,
-            postcode_district=district,
-            families=len(rows),
-            statutory=statutory,
-            needs=[NeedCount(need=k, families=v) for k, v in needs.most_common()],
-            combinations=[NeedCombination(needs=list(k), families=v) for k, v in combos.most_common(20)],
-            by_area=[{"hub": h, "postcode_district": d, "families": n} for (h, d), n in sorted(areas.items())],
-        )
+        return profile

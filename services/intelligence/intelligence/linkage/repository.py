@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy import case, delete, select, text
+from sqlalchemy import and_, case, delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 
-from intelligence.models import IdentifiedFamily, LinkageRun
+from intelligence.models import IdentifiedFamily, LinkageRun, NeedSnapshot
 from intelligence.repository import Repository
 
 EXPORT_COLUMNS = (
@@ -69,14 +69,16 @@ class LinkageRepository(Repository):
         return set(rows.scalars())
 
     async def upsert_families(self, rows: list[dict[str, Any]]) -> None:
-        """Identified families by household key: a decided family keeps its decision (and status); families that
-        no longer meet the threshold and were never decided are removed."""
+        """Identified families by household key: a decided family keeps its decision (and status), a family with
+        an open case stays shown as such until cases is asked again; families that no longer meet the threshold
+        and were never decided are removed."""
         keys = [r["household_key"] for r in rows]
         await self.session.execute(
             delete(IdentifiedFamily).where(
                 IdentifiedFamily.status.not_in(DECIDED), IdentifiedFamily.household_key.not_in(keys)
             )
         )
+        stale = IdentifiedFamily.cases_check == "not_known"
         for start in range(0, len(rows), 1000):
             chunk = rows[start : start + 1000]
             statement = insert(IdentifiedFamily).values(chunk)
@@ -92,12 +94,28 @@ class LinkageRepository(Repository):
                         **refreshed,
                         "status": case(
                             (IdentifiedFamily.status.in_(DECIDED), IdentifiedFamily.status),
+                            (
+                                and_(IdentifiedFamily.status == "open_case", statement.excluded.status == "identified"),
+                                IdentifiedFamily.status,
+                            ),
                             else_=statement.excluded.status,
                         ),
+                        # a not-known answer may be out of date once the household changes: asked again; an open
+                        # or past case stays shown until cases says otherwise (the safe direction)
+                        "cases_check": case((stale, "unchecked"), else_=IdentifiedFamily.cases_check),
+                        "cases_checked_at": case((stale, None), else_=IdentifiedFamily.cases_checked_at),
                         "updated_at": text("now()"),
                     },
                 )
             )
+
+    async def families_of_run(self, run_id: uuid.UUID) -> Sequence[IdentifiedFamily]:
+        query = select(IdentifiedFamily).where(IdentifiedFamily.run_id == run_id).order_by(IdentifiedFamily.id)
+        return (await self.session.execute(query)).scalars().all()
+
+    async def add_snapshots(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            await self.session.execute(insert(NeedSnapshot).values(list(rows)))
 
     async def run(self, run_id: uuid.UUID) -> LinkageRun | None:
         return await self.session.get(LinkageRun, run_id)

@@ -12,6 +12,8 @@ from pathlib import Path
 import httpx
 
 from intelligence.config import Settings
+from intelligence.families.known import CasesIndex
+from intelligence.families.profile import snapshot_rows
 from intelligence.linkage.pipeline import PipelineSettings, run_pipeline
 from intelligence.linkage.repository import LinkageRepository
 from intelligence.linkage.schemas import LinkageRunDetail, LinkageRunSummary
@@ -26,9 +28,16 @@ _RUN_LOCK = 0x696E_746C_6C6E_6B00
 
 class LinkageService:
     def __init__(
-        self, repo: LinkageRepository, *, settings: Settings, frameworks: FrameworkClient, http: httpx.AsyncClient
+        self,
+        repo: LinkageRepository,
+        *,
+        settings: Settings,
+        frameworks: FrameworkClient,
+        http: httpx.AsyncClient,
+        cases: CasesIndex,
     ) -> None:
         self.repo = repo
+        self.cases = cases
         self.settings = settings
         self.frameworks = frameworks
         self.http = http
@@ -64,6 +73,13 @@ class LinkageService:
         await self.repo.add_run(run)
         await self.repo.replace_links(run.id, outcome.links)
         await self.repo.upsert_families([{**f, "run_id": run.id} for f in outcome.families])
+        await self.repo.add_snapshots(snapshot_rows(run, settings.today, outcome.families))
+        families = await self.repo.families_of_run(run.id)
+        checked, unchecked = await self.cases.check(
+            self.http, families, budget=self.settings.cases_check_budget_seconds
+        )
+        await self.repo.session.flush()
+        run.diagnostics = {**run.diagnostics, "cases_checked": checked, "cases_unchecked": unchecked}
         await self.repo.audit(
             principal,
             "create",

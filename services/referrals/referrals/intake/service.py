@@ -35,6 +35,7 @@ from shared.auth import Principal
 from shared.errors import BadRequest, Conflict, Forbidden, UnprocessableContent, field_error
 from shared.events import OutboxEvent
 from shared.idempotency import KEY as IDEMPOTENCY_KEY
+from shared.idempotency import KEY_RULE
 
 log = structlog.get_logger("referrals.intake")
 
@@ -125,9 +126,10 @@ class IntakeService:
         if refusal is not None:
             raise Forbidden(refusal)
         if idempotency_key is None and principal.has_role("partner_system"):
-            raise BadRequest("Partner systems must send an Idempotency-Key header with every create")
+            missing = "Partner systems must send an Idempotency-Key header with every create"
+            raise BadRequest(missing, errors=[field_error("#header/Idempotency-Key", missing, "required")])
         if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
-            raise BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters")
+            raise BadRequest(KEY_RULE, errors=[field_error("#header/Idempotency-Key", KEY_RULE, "malformed")])
         owner = principal.agency
         # The key is claimed by the same statement that stores the referral (one round trip for the write); a
         # request that finds it taken is told so after (`_KeyTaken`): replayed, or refused.
