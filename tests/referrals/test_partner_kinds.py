@@ -172,3 +172,31 @@ def test_the_partner_guide_prints_the_table() -> None:
     rows = [line.split("|")[1:3] for line in guide.splitlines() if line.startswith("| `")]
     table = {t.strip().strip("`"): tuple(k.strip().strip("`") for k in kinds.split(",")) for t, kinds in rows}
     assert table == dict(KINDS_BY_AGENCY_TYPE)
+
+
+async def test_submit_partner_referral_through_the_gateway(client: httpx.AsyncClient) -> None:
+    """`submitPartnerReferral` reaches the same intake: a police notification comes back as OPERATION_ENCOMPASS; a
+    health visitor's system sending one is the service's 403 (FORBIDDEN), naming the kinds it may submit."""
+    from tests.gateway.conftest import gateway_client, gql
+    from tests.security.test_gateway_authz import partner_input
+
+    mutation = """mutation($input: PartnerReferralInput!, $key: String!) {
+      submitPartnerReferral(input: $input, idempotencyKey: $key) {
+        referral { id kind hub } userErrors { field code }
+      }
+    }"""
+    police = make_token("partner_system", sub="police-1", agency="WYP", agency_type="police")
+    health = make_token("partner_system", sub="hv-1", agency="HV-LEEDS", agency_type="health")
+    body = partner_input(partner_payload(operation_encompass=operation_encompass()))
+    async with (
+        serve_asgi(client.app) as referrals_url,  # type: ignore[attr-defined]
+        gateway_client(referrals_url=referrals_url) as gateway,
+    ):
+        sent = await gql(gateway, mutation, {"input": body, "key": uuid.uuid4().hex}, token=police)
+        refused = await gql(gateway, mutation, {"input": body, "key": uuid.uuid4().hex}, token=health)
+    assert "errors" not in sent, sent
+    payload = sent["data"]["submitPartnerReferral"]
+    assert payload["userErrors"] == [] and payload["referral"]["kind"] == "OPERATION_ENCOMPASS"
+    assert payload["referral"]["hub"] == "north"
+    assert [e["extensions"]["code"] for e in refused["errors"]] == ["FORBIDDEN"], refused
+    assert "may submit partner referrals" in refused["errors"][0]["message"]
