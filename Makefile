@@ -10,6 +10,8 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 PYTEST_ARGS ?=
 PYTEST_WORKERS ?= 2
+RUN_ARGS ?=
+# e.g. make run RUN_ARGS=--no-seed
 
 .PHONY: help install run test test-spark soak lint typecheck migrate seed bench audit-verify clean
 
@@ -94,7 +96,7 @@ TOOLS := $(CHROMIUM_STAMP) $(PROMTOOL) $(CHECKOV) $(SPECTRAL_STAMP) $(GRAPHQL_HT
 install: $(INSTALLED) ## Install everything into .venv from the lock file (runs automatically)
 
 run: $(INSTALLED) ## Start PostgreSQL (embedded unless DATABASE_URL), migrate, seed, run all services + gateway
-	$(VENV)/bin/earlyhelp up
+	exec $(VENV)/bin/earlyhelp up --stop-with-parent $(RUN_ARGS)
 
 test: $(INSTALLED) $(TOOLS) ## Run the whole test suite against a real PostgreSQL (embedded unless TEST_DATABASE_URL)
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)

@@ -105,7 +105,7 @@ async def run(url: str, *, rate: float, seconds: float, token: str, tag: int, co
         data = body(f"OPEN-{tag}-{n}", (tag % 100) * 10_000_000 + 9_000_000 + n, recorded_at)
         requests.append(
             (
-                head + f"Idempotency-Key: open-{tag}-{n}\r\nContent-Type: application/json\r\n"
+                head + f"Idempotency-Key: open-loop-{tag}-{n}\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {len(data)}\r\n\r\n"
             ).encode()
             + data

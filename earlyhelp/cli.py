@@ -7,6 +7,7 @@ earlyhelp seed --demo        load the deterministic demo data
 earlyhelp audit verify       check every service's hash-chained access log
 earlyhelp smoke ...          staging smoke and contract suite against a deployment (JUnit XML)
 earlyhelp report cohort ...  the data team's offline HTML cohort report
+earlyhelp hubs load FILE     load the council's hub postcode mapping (admin token)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import typer
 from rich.console import Console
 
 from earlyhelp.database import migrate_all, open_server
+from earlyhelp.hubs import hubs_app
 from earlyhelp.platform import BY_NAME, DATA_DIR, GATEWAY, INTELLIGENCE, PARTS, REFERRALS, SERVICES, process_env
 from earlyhelp.report import report_app
 from earlyhelp.retention import retention_app
@@ -40,6 +42,7 @@ audit_app = typer.Typer(help="The hash-chained access log.", no_args_is_help=Tru
 app.add_typer(audit_app, name="audit")
 app.add_typer(report_app, name="report")
 app.add_typer(retention_app, name="retention")
+app.add_typer(hubs_app, name="hubs")
 app.command("smoke")(smoke_command)
 app.command("sar")(sar_command)
 console = Console(highlight=False, soft_wrap=True)
@@ -248,7 +251,7 @@ def _seed_demo(server_url: str, *, families: int, seed: int) -> list[str]:
                 console.print(f"  {phase}: {done}/{total}", markup=False)
 
         lines = asyncio.run(seed_all(server_url, families=families, seed=seed, progress=show))
-    return [*lines, f"demo data: {families} families (seed {seed}) in {time.monotonic() - started:.1f}s"]
+    return [*lines, f"demo data loaded in {time.monotonic() - started:.1f}s"]
 
 
 @audit_app.command("verify")
@@ -276,16 +279,27 @@ def audit_verify(
 @app.command()
 def up(
     seed_demo: Annotated[bool, typer.Option("--seed/--no-seed", help="Load demo data on first start")] = True,
+    with_parent: Annotated[
+        bool,
+        typer.Option(
+            "--stop-with-parent",
+            help="Stop when the process that started this one stops or is signalled to (what `make run` uses)",
+        ),
+    ] = False,
 ) -> None:
     """Start PostgreSQL (embedded unless DATABASE_URL is set), migrate, seed, run all services and the gateway."""
-    from earlyhelp.supervisor import Child, Supervisor, uvicorn_cmd
+    from earlyhelp.supervisor import FATAL_SIGNALS, Child, Supervisor, stop_with_parent, uvicorn_cmd
     from earlyhelp.supervisor import console as sup_console
 
     def _interrupt(signum: int, _frame: object) -> None:
+        for sig in FATAL_SIGNALS:  # a second signal must not interrupt the stopping itself
+            signal.signal(sig, signal.SIG_IGN)
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly (no orphans) even before the watch loop starts
     signal.signal(signal.SIGHUP, _interrupt)
+    if with_parent:
+        stop_with_parent()
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     ensure_dev_key(KEY_PATH)
     console.print("[bold]Early Help Platform[/] starting…")
@@ -329,6 +343,8 @@ def up(
     except KeyboardInterrupt:
         pass
     finally:
+        for sig in FATAL_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
         console.print("\nstopping…")
         supervisor.stop_all()
         server.stop()

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,6 +116,45 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 child.signal(signal.SIGKILL)
                 child.proc.wait(timeout=5)
+
+
+FATAL_SIGNALS = (signal.SIGHUP, signal.SIGINT, signal.SIGTERM)
+
+
+def _caught_signals(pid: int) -> int | None:
+    """The mask of signals `pid` has handlers for (Linux `/proc/<pid>/status` SigCgt); None where unreadable."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigCgt:"):
+                return int(line.split()[1], 16)
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def stop_with_parent(interval: float = 0.5) -> threading.Thread:
+    """Send ourselves SIGTERM (a clean stop) once the process that started us stops or starts stopping.
+
+    `make run` is what a process supervisor starts and signals, but GNU make passes on only SIGTERM to its
+    recipe; on SIGINT or SIGHUP it resets that signal's handler to the default and waits for its recipe to end,
+    which would be never. So we watch make: it has gone (our parent changed), or it no longer catches a fatal
+    signal it caught when we started (it is handling that signal), and then we stop as on Ctrl-C.
+    """
+    parent = os.getppid()
+    caught = _caught_signals(parent)
+    watched = 0 if caught is None else caught & sum(1 << (int(s) - 1) for s in FATAL_SIGNALS)
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            now = _caught_signals(parent) if watched else None
+            if os.getppid() != parent or (now is not None and watched & ~now):
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+
+    thread = threading.Thread(target=watch, name="stop-with-parent", daemon=True)
+    thread.start()
+    return thread
 
 
 def uvicorn_cmd(app: str, port: int) -> list[str]:

@@ -26,6 +26,7 @@ from gateway.types.inputs import (
     LeadWorkerInput,
     MaternityReferralInput,
     ObservationInput,
+    PartnerReferralInput,
     PlanInput,
     SchoolReferralInput,
     TeamInput,
@@ -46,6 +47,7 @@ from gateway.types.payloads import (
 from gateway.types.referrals import Referral
 from gateway.upstream.cases import CaseRead
 from shared.idempotency import KEY as IDEMPOTENCY_KEY
+from shared.idempotency import KEY_RULE
 
 P = TypeVar("P")
 
@@ -66,10 +68,14 @@ def _dated(body: dict[str, Any], as_of: date | None) -> dict[str, Any]:
 
 
 def _idempotency_key_errors(key: str) -> list[UserError]:
-    if IDEMPOTENCY_KEY.fullmatch(key):  # what the services accept: 1-255 visible ASCII characters
+    if IDEMPOTENCY_KEY.fullmatch(key):  # what the services accept (`shared.idempotency.KEY`)
         return []
-    message = "idempotencyKey must be 1-255 visible ASCII characters (a UUID is a good key)"
+    message = KEY_RULE.replace("Idempotency-Key", "idempotencyKey", 1)
     return [UserError(field="idempotencyKey", message=message, code=UserErrorCode.INVALID)]
+
+
+def _required(field: str) -> UserError:
+    return UserError(field=field, message=f"`{field}` is required", code=UserErrorCode.INVALID)
 
 
 async def _then_case(cases: CasesAPI, case_id: strawberry.ID, change: Awaitable[None]) -> CaseRead:
@@ -84,31 +90,52 @@ async def _then_case(cases: CasesAPI, case_id: strawberry.ID, change: Awaitable[
 
 @strawberry.type(description="Change the graph. Each mutation returns the changed object and typed user errors.")
 class Mutation:
-    @mutation(description="Submit a maternity referral (a retry with the same key replays the first).")
+    @mutation(
+        description="Submit a maternity referral. `idempotencyKey` is optional as in REST, except for a partner "
+        "system's token, which must send one; a retry with the same key replays the first."
+    )
     async def submit_maternity_referral(
-        self, info: Info, input: MaternityReferralInput, idempotency_key: str
+        self, info: Info, input: MaternityReferralInput, idempotency_key: str | None = None
     ) -> ReferralPayload:
-        if refused := _idempotency_key_errors(idempotency_key):
+        if idempotency_key is not None and (refused := _idempotency_key_errors(idempotency_key)):
             return ReferralPayload(referral=None, user_errors=refused)
         call = info.context.services.referrals.submit("maternity", to_rest(input), idempotency_key)
         referral, errors = await _attempt(call, Referral.from_upstream)
         return ReferralPayload(referral=referral, user_errors=errors)
 
-    @mutation(description="Submit a school referral (a retry with the same key replays the first).")
+    @mutation(
+        description="Submit a school referral. `idempotencyKey` is optional as in REST, except for a partner "
+        "system's token, which must send one; a retry with the same key replays the first."
+    )
     async def submit_school_referral(
-        self, info: Info, input: SchoolReferralInput, idempotency_key: str
+        self, info: Info, input: SchoolReferralInput, idempotency_key: str | None = None
     ) -> ReferralPayload:
-        if refused := _idempotency_key_errors(idempotency_key):
+        if idempotency_key is not None and (refused := _idempotency_key_errors(idempotency_key)):
             return ReferralPayload(referral=None, user_errors=refused)
         call = info.context.services.referrals.submit("school", to_rest(input), idempotency_key)
         referral, errors = await _attempt(call, Referral.from_upstream)
         return ReferralPayload(referral=referral, user_errors=errors)
 
+    @mutation(
+        description="Submit a partner referral: police (with Operation Encompass notifications), health, housing, "
+        "probation or the voluntary sector (a retry with the same key replays the first)."
+    )
+    async def submit_partner_referral(
+        self, info: Info, input: PartnerReferralInput, idempotency_key: str
+    ) -> ReferralPayload:
+        if refused := _idempotency_key_errors(idempotency_key):
+            return ReferralPayload(referral=None, user_errors=refused)
+        call = info.context.services.referrals.submit("partner", to_rest(input), idempotency_key)
+        referral, errors = await _attempt(call, Referral.from_upstream)
+        return ReferralPayload(referral=referral, user_errors=errors)
+
     @mutation(description="Decide a referral (hub manager).")
     async def decide_referral(self, info: Info, id: strawberry.ID, input: DecisionInput) -> ReferralPayload:
-        referral, errors = await _attempt(
-            info.context.services.referrals.decide(str(id), to_rest(input)), Referral.from_upstream
-        )
+        decision = input.chosen()
+        if decision is None:
+            return ReferralPayload(referral=None, user_errors=[_required("decision")])
+        body = {"decision": decision.value, "reason": input.reason}
+        referral, errors = await _attempt(info.context.services.referrals.decide(str(id), body), Referral.from_upstream)
         return ReferralPayload(referral=referral, user_errors=errors)
 
     @mutation(description="Withdraw a referral before it is decided (the referring agency).")
@@ -178,7 +205,10 @@ class Mutation:
         case, errors = await _attempt(call, Case.from_upstream)
         return CasePayload(case=case, user_errors=errors)
 
-    @mutation(description="Replace the case's plan with a new version; `version` must be the current one.")
+    @mutation(
+        description="Replace the case's plan with a new version. `version` (the plan's, as read) is required once "
+        "a plan exists: without it `PRECONDITION_REQUIRED`, an old one `STALE_VERSION`."
+    )
     async def update_plan(
         self, info: Info, case_id: strawberry.ID, input: PlanInput, version: int | None = None
     ) -> PlanPayload:
@@ -206,13 +236,19 @@ class Mutation:
     ) -> ContactPayload:
         if idempotency_key is not None and (refused := _idempotency_key_errors(idempotency_key)):
             return ContactPayload(contact=None, user_errors=refused)
-        body = to_rest(input)
-        body["note"] = body.pop("summary")
+        note = input.chosen_note()
+        if note is None:
+            return ContactPayload(contact=None, user_errors=[_required("note")])
+        body = {**to_rest(input), "note": note}
+        body.pop("summary", None)
         call = info.context.services.cases.add_contact(str(case_id), body, idempotency_key)
         contact, errors = await _attempt(call, Contact.from_upstream)
         return ContactPayload(contact=contact, user_errors=errors)
 
-    @mutation(description="Close a case with its outcome; `version`, when given, must be the case's current one.")
+    @mutation(
+        description="Close a case with its outcome. `version` (the case's, as read) is required: without it "
+        "`PRECONDITION_REQUIRED`, an old one `STALE_VERSION`."
+    )
     async def close_case(
         self, info: Info, case_id: strawberry.ID, input: CloseCaseInput, version: int | None = None
     ) -> CasePayload:

@@ -28,6 +28,7 @@ from fastapi import Depends, Request
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from shared.errors import Forbidden, Unauthorized
+from shared.fields import AGENCY_LENGTH, SUBJECT_LENGTH
 
 ROLES = ("partner_system", "practitioner", "hub_manager", "analyst", "auditor", "admin", "service")
 """`service` is for calls between the platform's own services; it is never issued to people or partners."""
@@ -72,10 +73,14 @@ class Principal:
         if not isinstance(scope, str) and not _strings(scope):
             raise Unauthorized("The token's scope claim must be a string or a list of strings")
         sub, agency, agency_type = claims.get("sub"), claims.get("agency"), claims.get("agency_type")
-        if not isinstance(sub, str) or not sub:
-            raise Unauthorized("The token's sub claim must be a non-empty string")
-        if agency is not None and (not isinstance(agency, str) or not agency):
-            raise Unauthorized("The token's agency claim must be a string (one agency code)")
+        if not isinstance(sub, str) or not sub or len(sub) > SUBJECT_LENGTH:
+            raise Unauthorized(
+                f"The token's sub claim must be a non-empty string of at most {SUBJECT_LENGTH} characters"
+            )
+        if agency is not None and (not isinstance(agency, str) or not agency or len(agency) > AGENCY_LENGTH):
+            raise Unauthorized(
+                f"The token's agency claim must be a string (one agency code) of at most {AGENCY_LENGTH} characters"
+            )
         if agency_type is not None and agency_type not in AGENCY_TYPES:
             raise Unauthorized(f"The token's agency_type claim must be one of {', '.join(AGENCY_TYPES)}")
         return cls(

@@ -208,6 +208,15 @@ def _sqlstate(exc: BaseException) -> str | None:
     return getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
 
 
+def _malformed_json(error: Any) -> str:
+    """A body that is not JSON: FastAPI's `loc` ends in a character offset, which is no JSON pointer (there is no
+    field yet), so the offset goes into the words and the problem names no field."""
+    loc = list(error.get("loc", ()))
+    at = f" at character {loc[-1]}" if loc and isinstance(loc[-1], int) else ""
+    reason = str((error.get("ctx") or {}).get("error", "")).strip()
+    return f"malformed JSON{at}" + (f": {reason}" if reason else "") + " (the body must be one JSON document)"
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render every error as problem+json; never leak a trace."""
 
@@ -217,6 +226,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        malformed = next((e for e in exc.errors() if e.get("type") == "json_invalid"), None)
+        if malformed is not None:
+            return problem_response(UnprocessableContent(_malformed_json(malformed)).to_problem())
         errors = [
             field_error(json_pointer(e.get("loc", ())), str(e.get("msg", "invalid")), str(e.get("type", "invalid")))
             for e in exc.errors()

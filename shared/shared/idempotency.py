@@ -45,8 +45,13 @@ from shared.auth import CurrentPrincipal
 from shared.db import SessionDep
 from shared.errors import BadRequest, Conflict, UnprocessableContent, field_error
 
-KEY = re.compile(r"[\x21-\x7e]{1,255}")
-"""A valid `Idempotency-Key` (use `fullmatch`): 1 to 255 visible ASCII characters, as an HTTP header carries."""
+KEY = re.compile(r"[A-Za-z0-9._:-]{8,128}")
+"""A valid `Idempotency-Key` (use `fullmatch`): 8 to 128 letters, digits, `-`, `_`, `.` or `:` — a UUID fits, and so
+does a client's own record reference; a short key such as `abc` is refused because two drafts would soon share it."""
+KEY_RULE = "Idempotency-Key must be 8 to 128 characters of A-Z, a-z, 0-9, '-', '_', '.' or ':' (a UUID is a good key)"
+"""What the 400 for a malformed key says (every service, and the gateway as a user error)."""
+KEY_SCHEMA: dict[str, Any] = {"minLength": 8, "maxLength": 128, "pattern": "^[A-Za-z0-9._:-]{8,128}$"}
+"""The key's rule in OpenAPI (checked in code, so a malformed key is a 400, not a 422)."""
 REPLAYED_HEADER = "Idempotent-Replayed"
 RETENTION = timedelta(hours=24)
 log = structlog.get_logger("shared.idempotency")
@@ -174,14 +179,14 @@ def idempotency(table: Table) -> Callable[..., Awaitable[Idempotency]]:
             str | None,
             Header(
                 alias="Idempotency-Key",
-                description="Retry-safe creates: the same key and body replay the first response (1 to 255 visible "
-                "ASCII characters, unique per create, e.g. a UUID)",
-                json_schema_extra={"maxLength": 255, "pattern": "^[\\x21-\\x7e]{1,255}$"},  # checked below: a 400
+                description="Retry-safe creates: the same key and body replay the first response (8 to 128 letters, "
+                "digits, `-`, `_`, `.` or `:`, unique per create, e.g. a UUID)",
+                json_schema_extra=KEY_SCHEMA,  # checked below: a 400
             ),
         ] = None,
     ) -> Idempotency:
         if idempotency_key is not None and not KEY.fullmatch(idempotency_key):
-            raise BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters")
+            raise BadRequest(KEY_RULE)
         route = request.scope.get("route")
         status_code = getattr(route, "status_code", None) or 200
         digest = request_digest(request.method, request.url.path, await request.body()) if idempotency_key else ""

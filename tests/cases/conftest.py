@@ -27,7 +27,8 @@ FRAMEWORK: dict[str, Any] = {
     "requires_dependent_children": True,
     "sustain_months": 6,
     "needs": [
-        {"code": code, "name": code.replace("_", " "), "descriptors": [f"{code} concern", f"{code} risk"],
+        {"code": code, "name": code.replace("_", " "),
+         "descriptors": [{"code": f"{code}_{word}", "label": f"{code} {word}"} for word in ("concern", "risk")],
          "rule": {"kind": "practitioner_assessed", "params": {}}}
         for code in ("education", "early_years", "health", "substance_use", "family_relationships",
                      "exploitation", "crime", "domestic_abuse", "housing", "financial_stability")
@@ -160,6 +161,17 @@ async def open_family_case(client: httpx.AsyncClient, world: World, **kw: Any) -
     )
     assert response.status_code == 201, response.text
     return family_id, response.json()["id"]
+
+
+async def close_case(
+    client: httpx.AsyncClient, case_id: str, body: dict[str, Any], headers: dict[str, str]
+) -> httpx.Response:
+    """Close a case as a client must: read its ETag, then send it back as If-Match."""
+    read = await client.get(f"/v1/cases/{case_id}", headers=headers)
+    assert read.status_code == 200, read.text
+    return await client.post(
+        f"/v1/cases/{case_id}/close", json=body, headers={**headers, "If-Match": read.headers["etag"]}
+    )
 
 
 async def assign(client: httpx.AsyncClient, world: World, case_id: str, worker: Worker) -> httpx.Response:

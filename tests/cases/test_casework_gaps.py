@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from earlyhelp.demo import upn as demo_upn
-from tests.cases.conftest import World, assign, make_world, open_family_case
+from tests.cases.conftest import World, assign, close_case, make_world, open_family_case
 from tests.support import auth, make_token
 
 
@@ -48,14 +48,15 @@ async def test_steps_up_and_down_come_back_on_the_case_and_the_family_history(
     family_id, case_id = await open_family_case(client, world)
     assert (await assign(client, world, case_id, world.lead)).status_code == 201
     lead = world.practitioner(world.lead)
-    closed = await client.post(
-        f"/v1/cases/{case_id}/close",
-        json={
+    closed = await close_case(
+        client,
+        case_id,
+        {
             "outcome": "stepped_up",
             "reason": "safeguarding concern",
             "step": {"agency": "Children's social care", "reason": "s47 enquiry"},
         },
-        headers=lead,
+        lead,
     )
     assert closed.status_code == 200, closed.text
     [step] = closed.json()["steps"]

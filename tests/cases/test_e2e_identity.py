@@ -9,7 +9,6 @@ open case instead of making a duplicate person and a second family.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -21,7 +20,7 @@ import httpx
 import pytest
 
 from tests.conftest import template_name
-from tests.support import ServiceProcesses, auth, clone_database, common_test_env, free_port, make_token
+from tests.support import auth, make_token, referrals_and_cases
 from tests.support.factories import upn as make_upn
 
 pytestmark = pytest.mark.e2e
@@ -116,30 +115,11 @@ class Platform:
 
 @pytest.fixture
 async def platform(server_url: str, referrals_db: str, cases_db: str, tmp_path: Path) -> AsyncIterator[Platform]:
-    processes = ServiceProcesses()
     async with (
-        clone_database(server_url, template_name("referrals")) as referrals_url,
-        clone_database(server_url, template_name("cases")) as cases_url,
+        referrals_and_cases(server_url, template_name, tmp_path) as urls,
+        httpx.AsyncClient(timeout=10) as client,
     ):
-        ports = {"referrals": free_port(), "cases": free_port()}
-        urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-        processes.add("referrals", "referrals.app:create_app", {
-            **common_test_env("REFERRALS", referrals_url, ports["referrals"]),
-            "REFERRALS_CASES_URL": urls["cases"],
-            "REFERRALS_SUBSCRIBERS": json.dumps([{"name": "cases", "url": f"{urls['cases']}/v1/events",
-                                                  "event_types": ["referral.accepted"]}]),
-        }, tmp_path, port=ports["referrals"])  # fmt: skip
-        processes.add("cases", "cases.app:create_app", {
-            **common_test_env("CASES", cases_url, ports["cases"]),
-            "CASES_SUBSCRIBERS": json.dumps([{"name": "referrals", "url": f"{urls['referrals']}/v1/events",
-                                              "event_types": ["case.opened", "case.joined"]}]),
-        }, tmp_path, port=ports["cases"])  # fmt: skip
-        try:
-            await processes.start()
-            async with httpx.AsyncClient(timeout=10) as client:
-                yield Platform(client, urls)
-        finally:
-            processes.stop()
+        yield Platform(client, urls)
 
 
 async def test_tyler_carrying_zoes_upn_is_a_conflict_and_never_joins_her_family(platform: Platform) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -14,7 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import template_name
-from tests.support import ServiceProcesses, auth, clone_database, common_test_env, free_port, make_token
+from tests.support import auth, make_token, referrals_and_cases
 from tests.support.factories import upn as make_upn
 
 pytestmark = pytest.mark.e2e
@@ -48,60 +47,37 @@ def school_referral(upn: str) -> dict[str, Any]:
 async def test_accepted_school_referral_becomes_a_case(
     server_url: str, referrals_db: str, cases_db: str, tmp_path: Path
 ) -> None:
-    processes = ServiceProcesses()
     async with (
-        clone_database(server_url, template_name("referrals")) as referrals_url,
-        clone_database(server_url, template_name("cases")) as cases_url,
+        referrals_and_cases(server_url, template_name, tmp_path) as urls,
+        httpx.AsyncClient(timeout=10) as client,
     ):
-        ports = {"referrals": free_port(), "cases": free_port()}
-        urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-        processes.add("referrals", "referrals.app:create_app", {
-            **common_test_env("REFERRALS", referrals_url, ports["referrals"]),
-            "REFERRALS_CASES_URL": urls["cases"],
-            "REFERRALS_SUBSCRIBERS": json.dumps([{"name": "cases", "url": f"{urls['cases']}/v1/events",
-                                                  "event_types": ["referral.accepted"]}]),
-        }, tmp_path, port=ports["referrals"])  # fmt: skip
-        processes.add("cases", "cases.app:create_app", {
-            **common_test_env("CASES", cases_url, ports["cases"]),
-            "CASES_SUBSCRIBERS": json.dumps([{"name": "referrals", "url": f"{urls['referrals']}/v1/events",
-                                              "event_types": ["case.opened", "case.joined"]}]),
-        }, tmp_path, port=ports["cases"])  # fmt: skip
-        try:
-            await processes.start()
-            async with httpx.AsyncClient(timeout=10) as client:
-                created = await client.post(
-                    f"{urls['referrals']}/v1/referrals/school",
-                    json=school_referral(make_upn(4242)),
-                    headers={**SCHOOL, "Idempotency-Key": uuid.uuid4().hex},
-                )
-                assert created.status_code == 201, created.text
-                referral_id = created.json()["id"]
-                decided = await client.post(
-                    f"{urls['referrals']}/v1/referrals/{referral_id}/decision",
-                    json={"outcome": "accepted", "reason": "Wants help"},
-                    headers=MANAGER,
-                )
-                assert decided.status_code == 200, decided.text
+        created = await client.post(
+            f"{urls['referrals']}/v1/referrals/school",
+            json=school_referral(make_upn(4242)),
+            headers={**SCHOOL, "Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert created.status_code == 201, created.text
+        referral_id = created.json()["id"]
+        decided = await client.post(
+            f"{urls['referrals']}/v1/referrals/{referral_id}/decision",
+            json={"outcome": "accepted", "reason": "Wants help"},
+            headers=MANAGER,
+        )
+        assert decided.status_code == 200, decided.text
 
-                referral: dict[str, Any] = {}
-                deadline = time.monotonic() + 30
-                while time.monotonic() < deadline:
-                    referral = (
-                        await client.get(f"{urls['referrals']}/v1/referrals/{referral_id}", headers=MANAGER)
-                    ).json()
-                    if referral.get("case_id"):
-                        break
-                    await asyncio.sleep(0.2)
-                assert referral.get("case_id") and referral.get("family_id"), referral
+        referral: dict[str, Any] = {}
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            referral = (await client.get(f"{urls['referrals']}/v1/referrals/{referral_id}", headers=MANAGER)).json()
+            if referral.get("case_id"):
+                break
+            await asyncio.sleep(0.2)
+        assert referral.get("case_id") and referral.get("family_id"), referral
 
-                case = await client.get(f"{urls['cases']}/v1/cases/{referral['case_id']}", headers=MANAGER)
-                assert case.status_code == 200, case.text
-                assert case.json()["family_id"] == referral["family_id"]
-                assert case.json()["referral_ids"] == [referral_id]
-                family = (
-                    await client.get(f"{urls['cases']}/v1/families/{referral['family_id']}", headers=MANAGER)
-                ).json()
-                people = {(m["role"], m["person"]["given_name"]) for m in family["members"]}
-                assert people == {("child", "Kai"), ("parent_carer", "Jo")}
-        finally:
-            processes.stop()
+        case = await client.get(f"{urls['cases']}/v1/cases/{referral['case_id']}", headers=MANAGER)
+        assert case.status_code == 200, case.text
+        assert case.json()["family_id"] == referral["family_id"]
+        assert case.json()["referral_ids"] == [referral_id]
+        family = (await client.get(f"{urls['cases']}/v1/families/{referral['family_id']}", headers=MANAGER)).json()
+        people = {(m["role"], m["person"]["given_name"]) for m in family["members"]}
+        assert people == {("child", "Kai"), ("parent_carer", "Jo")}

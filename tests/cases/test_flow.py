@@ -7,7 +7,15 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cases.models import Case, CaseStep
-from tests.cases.conftest import ASSESSMENT, FrameworkServer, World, assign, open_family_case, plan_body
+from tests.cases.conftest import (
+    ASSESSMENT,
+    FrameworkServer,
+    World,
+    assign,
+    close_case,
+    open_family_case,
+    plan_body,
+)
 
 
 async def test_case_lifecycle(
@@ -57,11 +65,8 @@ async def test_case_lifecycle(
     assert by_family[0]["status"] == "review"
     assert by_family[0]["assessment"]["needs"] == ["education", "housing", "health"]
 
-    response = await client.post(
-        f"/v1/cases/{case_id}/close",
-        json={"outcome": "stepped_up", "reason": "safeguarding concern", "step": {"agency": "CSC", "reason": "s47"}},
-        headers=lead,
-    )
+    closing = {"outcome": "stepped_up", "reason": "safeguarding concern", "step": {"agency": "CSC", "reason": "s47"}}
+    response = await close_case(client, case_id, closing, lead)
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "closed" and response.json()["lead_worker_id"] is None
 

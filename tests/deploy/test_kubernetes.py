@@ -349,23 +349,14 @@ def test_every_deployment_has_a_service_pdb_and_hpa(rendered: tuple[str, list[Re
                 assert not selector.items() <= other_labels.items(), other["metadata"]["name"]
 
 
-def test_the_hub_mapping_configmap_is_read_by_the_referrals_code(
-    rendered: tuple[str, list[Resource]], tmp_path: Path
-) -> None:
-    from referrals.triage import hubs
-
+def test_nothing_mounts_over_the_hub_mapping(rendered: tuple[str, list[Resource]]) -> None:
+    """The hub postcode mapping is data in the referrals database (`earlyhelp hubs load`, effective without a
+    restart): a ConfigMap mounted over the package's demo file would change nothing and mislead."""
     _, resources = rendered
-    config_map = one(resources, "ConfigMap", "referrals-hubs")
     spec = one(resources, "Deployment", "referrals")["spec"]["template"]["spec"]
-    mount = next(m for m in spec["containers"][0]["volumeMounts"] if m["name"] == "hubs")
-    # the mount replaces the file the code reads, at its path inside the image (WORKDIR /app)
-    relative = hubs.HUB_DISTRICTS_FILE.relative_to(ROOT)
-    assert mount["mountPath"] == f"/app/{relative}" and mount["subPath"] in config_map["data"]
-    assert mount["readOnly"] is True
-    copied = tmp_path / "hub_districts.json"
-    copied.write_text(config_map["data"][mount["subPath"]])
-    mapping = hubs.district_to_hub.__wrapped__(copied)
-    assert set(mapping.values()) == {"north", "central", "south"}
+    mounts = [m["mountPath"] for m in spec["containers"][0]["volumeMounts"]]
+    assert not [m for m in mounts if "hub_districts" in m], mounts
+    assert not [r for r in resources if r["kind"] == "ConfigMap" and r["metadata"]["name"] == "referrals-hubs"]
 
 
 # --- wiring between the parts and the network policies -------------------------------------------------------

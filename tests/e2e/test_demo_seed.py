@@ -71,6 +71,42 @@ async def _snapshot(urls: dict[str, str]) -> dict[str, Any]:
     return out
 
 
+async def _count(url: str, sql: str) -> int:
+    return int((await _rows(url, sql))[0][0])
+
+
+async def _summary_from_databases(urls: dict[str, str]) -> list[str]:
+    """The first run's summary as the three databases tell it."""
+    accepted = await _count(urls["referrals"], "SELECT count(*) FROM referrals WHERE status = 'accepted'")
+    referrals = await _count(urls["referrals"], "SELECT count(*) FROM referrals")
+    families = await _count(urls["cases"], "SELECT count(*) FROM families")
+    people = await _count(urls["cases"], "SELECT count(*) FROM people")
+    cases = await _count(urls["cases"], "SELECT count(*) FROM cases")
+    assessments = await _count(urls["cases"], "SELECT count(*) FROM assessments")
+    referred = await _count(
+        urls["cases"], "SELECT count(DISTINCT c.family_id) FROM cases c JOIN case_referrals r ON r.case_id = c.id"
+    )
+    enrolled = await _count(urls["outcomes"], "SELECT count(DISTINCT family_id) FROM enrolments")
+    closed = await _count(urls["outcomes"], "SELECT count(*) FROM enrolments WHERE closed_on IS NOT NULL")
+    observed = await _count(
+        urls["outcomes"],
+        "SELECT count(DISTINCT e.family_id) FROM enrolments e JOIN enrolment_members m ON m.enrolment_id = e.id"
+        " WHERE EXISTS (SELECT FROM attendance_records a WHERE a.person_id = m.person_id)"
+        " OR EXISTS (SELECT FROM status_periods s WHERE s.person_id = m.person_id)"
+        " OR EXISTS (SELECT FROM incidents i WHERE i.person_id = m.person_id OR i.family_id = e.family_id)",
+    )
+    return [
+        f"demo: {FAMILIES} families (seed {SEED}), each referred once, {accepted} of the referrals accepted; "
+        f"{families} families known to cases ({referred} through their accepted referral, {families - referred} from "
+        f"an earlier case); {assessments} families assessed and so enrolled in outcomes ({closed} with their case "
+        "closed)",
+        f"referrals: {referrals} referrals added (0 already there)",
+        f"cases: {families} families, {people} people, {cases} cases, {assessments} assessments added",
+        f"outcomes: {enrolled} families enrolled (0 already), {closed} case closures recorded, observations for "
+        f"{observed} families",
+    ]
+
+
 def test_identifiers_are_synthetic_valid_and_distinct() -> None:
     numbers = [nhs_number(i) for i in range(20_000)]
     assert len(set(numbers)) == len(numbers)
@@ -108,13 +144,11 @@ async def test_demo_seed_is_consistent_across_services_and_idempotent(
             server_url, families=FAMILIES, seed=SEED, urls=urls, chunk=16, progress=lambda *a: seen.append(a)
         )
         assert [phase for phase, done, total in seen if done == total] == list(PHASES), seen
-        assert lines[0] == f"referrals: {FAMILIES} demo referrals added (0 already present)", lines
-        # Issue 22: the counts agree — the enrolments progress counts the families the summary says were enrolled,
-        # and the cases line says how many of the demo families cases knows.
+        # Issue 22: the summary says what was created, in families, referrals, cases and enrolments, as the
+        # databases count them; the enrolments progress counts the families enrolled.
+        assert lines == await _summary_from_databases(urls), lines
         enrolled = next(total for phase, done, total in seen if phase == "enrolments" and done == total)
-        assert lines[2].startswith(f"outcomes: {enrolled} assessed families enrolled (0 already)"), lines
-        known = sum(1 for f in demo_families(FAMILIES, seed=SEED) if f["family_id"] is not None)
-        assert lines[1].startswith(f"cases: {known} of the {FAMILIES} demo families are known to cases"), lines
+        assert lines[3].startswith(f"outcomes: {enrolled} families enrolled (0 already)"), lines
         before = await _snapshot(urls)
 
         # Referrals: every status; each referral's people are people of the family in cases, same identifiers.
@@ -227,7 +261,13 @@ async def test_demo_seed_is_consistent_across_services_and_idempotent(
 
         # A second run adds nothing and changes nothing, in any table of any service.
         again = await seed_all(server_url, families=FAMILIES, seed=SEED, urls=urls)
-        assert again[0] == f"referrals: 0 demo referrals added ({FAMILIES} already present)", again
+        assert again[0] == lines[0], again
+        assert again[1:] == [
+            f"referrals: 0 referrals added ({FAMILIES} already there)",
+            "cases: 0 families, 0 people, 0 cases, 0 assessments added",
+            f"outcomes: 0 families enrolled ({enrolled} already), 0 case closures recorded,"
+            " observations for 0 families",
+        ], again
         assert await _snapshot(urls) == before
         # Another seed would reuse the NHS numbers and UPNs: refused, nothing written.
         with pytest.raises(OtherDemoPresent, match="another seed"):

@@ -145,9 +145,12 @@ async def test_outcomes_chain_from_assessment_to_validated_claim(stack: Stack) -
         early = await outcomes.post("/v1/claims", json={"family_id": family_id, "as_of": str(as_of)}, headers=ANALYST)
         assert early.status_code == 422, early.text
 
+        etag = (await cases.get(f"/v1/cases/{case_id}", headers=LEAD)).headers["etag"]
         closed = ok(
             await cases.post(
-                f"/v1/cases/{case_id}/close", json={"outcome": "needs_met", "reason": "Goals reached"}, headers=LEAD
+                f"/v1/cases/{case_id}/close",
+                json={"outcome": "needs_met", "reason": "Goals reached"},
+                headers={**LEAD, "If-Match": etag},
             )
         )
         assert closed["status"] == "closed"

@@ -95,7 +95,7 @@ mutation Submit($input: SchoolReferralInput!, $key: String!) {{
 
 DECIDE = f"""
 mutation Decide($id: ID!) {{
-  decideReferral(id: $id, input: {{outcome: ACCEPTED, reason: "Three needs; the family consents"}}) {{
+  decideReferral(id: $id, input: {{decision: ACCEPTED, reason: "Three needs; the family consents"}}) {{
     referral {{ id status decision {{ outcome reason decidedBy }} }}
     {PAYLOAD_ERRORS}
   }}
@@ -156,12 +156,12 @@ query CasePlan($family: ID!) {
 CONTACT = f"""
 mutation Contact($case: ID!, $input: ContactInput!, $key: String) {{
   addContact(caseId: $case, input: $input, idempotencyKey: $key) {{
-    contact {{ id kind summary sensitive }} {PAYLOAD_ERRORS}
+    contact {{ id kind note sensitive }} {PAYLOAD_ERRORS}
   }}
 }}"""
 
 CONTACTS = """
-query Contacts($family: ID!) { family(id: $family) { currentCase { contacts { kind summary sensitive } } } }"""
+query Contacts($family: ID!) { family(id: $family) { currentCase { contacts { kind note sensitive } } } }"""
 
 OBSERVE = f"""
 mutation Observe($rows: [ObservationInput!]!) {{
@@ -388,24 +388,24 @@ async def test_the_whole_story_through_the_gateway(stack: Stack) -> None:
         assert on_page["version"] == 2  # the stale write lost nothing and changed nothing
 
         # ... and records contacts; a sensitive note is for the lead worker and managers, not the wider team
-        visit = {"kind": "VISIT", "occurredAt": datetime.now(UTC).isoformat(), "summary": "Home visit; mornings",
+        visit = {"kind": "VISIT", "occurredAt": datetime.now(UTC).isoformat(), "note": "Home visit; mornings",
                  "sensitive": False}  # fmt: skip
-        disclosure = {**visit, "kind": "CALL", "summary": "Disclosure about the older sibling", "sensitive": True}
+        disclosure = {**visit, "kind": "CALL", "note": "Disclosure about the older sibling", "sensitive": True}
         await gql.refused(CONTACT, PARTNER, "FORBIDDEN", case=case_id, input=visit)
         added = (await gql.data(CONTACT, LEAD, case=case_id, input=visit))["addContact"]["contact"]
-        assert added["kind"] == "visit" and added["summary"] == "Home visit; mornings"
+        assert added["kind"] == "visit" and added["note"] == "Home visit; mornings"
         # the portal retries a save whose answer it lost: the same idempotency key records the note once
         saved = [(await gql.data(CONTACT, LEAD, case=case_id, input=disclosure, key="draft-7f3a"))["addContact"]
                  for _ in range(2)]  # fmt: skip
         assert saved[0]["contact"]["id"] == saved[1]["contact"]["id"] and not saved[1]["userErrors"]
-        reused = await gql(CONTACT, LEAD, case=case_id, input={**disclosure, "summary": "Other"}, key="draft-7f3a")
+        reused = await gql(CONTACT, LEAD, case=case_id, input={**disclosure, "note": "Other"}, key="draft-7f3a")
         assert [(e["field"], e["code"]) for e in reused["data"]["addContact"]["userErrors"]] == [
             ("idempotencyKey", "INVALID")
         ]
 
         async def contacts(token: str) -> list[tuple[str, bool]]:
             found = (await gql.data(CONTACTS, token, family=family_id))["family"]["currentCase"]["contacts"]
-            return sorted((c["summary"], c["sensitive"]) for c in found)
+            return sorted((c["note"], c["sensitive"]) for c in found)
 
         assert await contacts(LEAD) == [("Disclosure about the older sibling", True), ("Home visit; mornings", False)]
         assert await contacts(OTHER_PRACTITIONER) == [("Home visit; mornings", False)]

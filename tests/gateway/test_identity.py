@@ -8,7 +8,6 @@ seen in `Family.merges`, and restored with `undoFamilyMerge`.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 from tests.cases.test_e2e_identity import family, referral
 from tests.conftest import template_name
 from tests.gateway.conftest import gateway_client, gql
-from tests.support import ServiceProcesses, auth, clone_database, common_test_env, free_port, make_token
+from tests.support import auth, make_token, referrals_and_cases
 from tests.support.factories import upn as make_upn
 
 pytestmark = pytest.mark.e2e
@@ -95,26 +94,11 @@ async def services(
     server_url: str, referrals_db: str, cases_db: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Services]:
     log_dir: Path = tmp_path_factory.mktemp("gateway-identity")
-    processes = ServiceProcesses()
     async with (
-        clone_database(server_url, template_name("referrals")) as referrals_url,
-        clone_database(server_url, template_name("cases")) as cases_url,
+        referrals_and_cases(server_url, template_name, log_dir, subscribed=False, timeout=120) as urls,
+        httpx.AsyncClient(timeout=30) as client,
     ):
-        ports = {"referrals": free_port(), "cases": free_port()}
-        urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-        processes.add("referrals", "referrals.app:create_app", {
-            **common_test_env("REFERRALS", referrals_url, ports["referrals"]),
-            "REFERRALS_CASES_URL": urls["cases"],
-            "REFERRALS_SUBSCRIBERS": json.dumps([]),
-        }, log_dir, port=ports["referrals"])  # fmt: skip
-        processes.add("cases", "cases.app:create_app", common_test_env("CASES", cases_url, ports["cases"]), log_dir,
-                      port=ports["cases"])  # fmt: skip
-        try:
-            await processes.start(timeout=120)
-            async with httpx.AsyncClient(timeout=30) as client:
-                yield Services(client, urls)
-        finally:
-            processes.stop()
+        yield Services(client, urls)
 
 
 async def test_triage_sees_the_conflict_explained_and_declares_a_new_person(services: Services) -> None:

@@ -17,8 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from outcomes.app import create_app
 from outcomes.config import Settings
-from shared.events import sign_headers
-from shared.settings import DEV_EVENT_SECRET
+from tests.outcomes.support import met_family, send_event
 from tests.support import app_client, auth, make_token
 
 ANALYST = auth(make_token("analyst", agency="LCC", agency_type="council"))
@@ -31,57 +30,9 @@ SOUTH_MANAGER = auth(make_token("hub_manager", agency="LCC", agency_type="counci
 NORTH_MANAGER = auth(make_token("hub_manager", agency="LCC", agency_type="council", hubs=["north"]))
 
 
-async def send_event(client: httpx.AsyncClient, type_: str, data: dict[str, Any], event_id: str | None = None) -> Any:
-    body = json.dumps(
-        {
-            "specversion": "1.0",
-            "id": event_id or str(uuid.uuid4()),
-            "source": "cases",
-            "type": type_,
-            "time": datetime.now(UTC).isoformat(),
-            "data": data,
-        }
-    )
-    response = await client.post(
-        "/v1/events",
-        content=body,
-        headers={
-            "content-type": "application/cloudevents+json",
-            **sign_headers(DEV_EVENT_SECRET, str(uuid.uuid4()), body),
-        },
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
 async def claimable_family(client: httpx.AsyncClient, kit: Any, hub: str = "north") -> tuple[str, dict[str, Any]]:
     """A family with three needs all met and sustained on 2026-01-31 (closed 2025-07-01)."""
-    adult, child = kit.person("parent_carer", "1985-01-01"), kit.person("child", "2015-05-01")
-    data = kit.assessment(["education", "crime", "health"], [adult, child], assessed_on="2025-01-10", hub=hub)
-    await send_event(client, "case.assessment_completed", data)
-    pid = child["person_id"]
-    rows = [
-        kit.term(pid, s, e, 100, 95)
-        for s, e in (("2025-01-06", "2025-03-28"), ("2025-04-22", "2025-07-18"), ("2025-09-03", "2025-12-19"))
-    ]
-    rows.append(
-        {
-            "kind": "practitioner_assessment",
-            "family_id": data["family_id"],
-            "need": "health",
-            "met": True,
-            "assessed_on": "2025-06-01",
-            "evidence": "CAMHS discharge letter",
-        }
-    )
-    response = await client.post("/v1/observations", json={"rows": rows}, headers=ANALYST)
-    assert response.status_code == 200, response.text
-    assert response.json()["rows_loaded"] == 4
-    await send_event(
-        client,
-        "case.closed",
-        {"case_id": data["case_id"], "family_id": data["family_id"], "closed_on": "2025-07-01", "outcome": "needs_met"},
-    )
+    data = await met_family(client, kit, ["education", "crime", "health"], hub=hub, evidence="CAMHS discharge letter")
     return data["family_id"], data
 
 

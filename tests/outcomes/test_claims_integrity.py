@@ -8,7 +8,6 @@ parameter cannot be misread; the demo seeder's assessments are decided by the sa
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,54 +15,11 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.events import sign_headers
-from shared.settings import DEV_EVENT_SECRET
+from tests.outcomes.support import met_family
 from tests.support import auth, make_token
 
 ANALYST = auth(make_token("analyst", agency="LCC", agency_type="council"))
 ADMIN = auth(make_token("admin", agency="LCC", agency_type="council"))
-
-
-async def send_event(client: httpx.AsyncClient, type_: str, data: dict[str, Any]) -> None:
-    body = json.dumps(
-        {
-            "specversion": "1.0",
-            "id": str(uuid.uuid4()),
-            "source": "cases",
-            "type": type_,
-            "time": datetime.now(UTC).isoformat(),
-            "data": data,
-        }
-    )
-    headers = {"content-type": "application/cloudevents+json", **sign_headers(DEV_EVENT_SECRET, "m", body)}
-    response = await client.post("/v1/events", content=body, headers=headers)
-    assert response.status_code == 200, response.text
-
-
-async def met_family(client: httpx.AsyncClient, kit: Any, needs: list[str], **kw: Any) -> dict[str, Any]:
-    """A family whose education and health needs are met and sustained on 2026-01-31 (closed 2025-07-01)."""
-    adult, child = kit.person("parent_carer", "1985-01-01"), kit.person("child", "2015-05-01")
-    data = kit.assessment(needs, [adult, child], assessed_on="2025-01-10", **kw)
-    await send_event(client, "case.assessment_completed", data)
-    pid = child["person_id"]
-    rows = [
-        kit.term(pid, s, e, 100, 95)
-        for s, e in (("2025-01-06", "2025-03-28"), ("2025-04-22", "2025-07-18"), ("2025-09-03", "2025-12-19"))
-    ]
-    rows.append(
-        {
-            "kind": "practitioner_assessment",
-            "family_id": data["family_id"],
-            "need": "health",
-            "met": True,
-            "assessed_on": "2025-06-01",
-            "evidence": "GP letter",
-        }
-    )
-    assert (await client.post("/v1/observations", json={"rows": rows}, headers=ANALYST)).status_code == 200
-    closed = {"case_id": data["case_id"], "family_id": data["family_id"], "closed_on": "2025-07-01"}
-    await send_event(client, "case.closed", closed | {"outcome": "needs_met"})
-    return data
 
 
 async def test_two_needs_sent_as_eligible_are_stored_not_eligible_and_never_claimed(

@@ -7,7 +7,6 @@ homelessness, financial difficulty and NEET young people.
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,28 +15,11 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.events import sign_headers
-from shared.settings import DEV_EVENT_SECRET
+from tests.outcomes.support import met_family, send_event
 from tests.support import auth, make_token
 
 ANALYST = auth(make_token("analyst", agency="LCC", agency_type="council"))
 ADMIN = auth(make_token("admin", sub="admin-leeds", agency="LCC", agency_type="council"))
-
-
-async def send_event(client: httpx.AsyncClient, type_: str, data: dict[str, Any]) -> None:
-    body = json.dumps(
-        {
-            "specversion": "1.0",
-            "id": str(uuid.uuid4()),
-            "source": "cases",
-            "type": type_,
-            "time": datetime.now(UTC).isoformat(),
-            "data": data,
-        }
-    )
-    headers = {"content-type": "application/cloudevents+json", **sign_headers(DEV_EVENT_SECRET, "m", body)}
-    response = await client.post("/v1/events", content=body, headers=headers)
-    assert response.status_code == 200, response.text
 
 
 async def test_an_admin_changes_the_active_framework_from_a_date_audited(
@@ -226,27 +208,7 @@ async def test_phases_are_data_and_earned_autonomy_claims_are_outcome_evidence(
     assert (now["current"]["code"], now["current"]["source"]) == ("2026-2029", "defined")
 
     # A family assessed now is enrolled in the current phase; its claim is a record of outcome evidence.
-    adult, child = kit.person("parent_carer", "1985-01-01"), kit.person("child", "2015-05-01")
-    data = kit.assessment(["education", "health", "crime"], [adult, child], assessed_on="2025-01-10")
-    await send_event(outcomes_client, "case.assessment_completed", data)
-    pid = child["person_id"]
-    rows: list[dict[str, Any]] = [
-        kit.term(pid, s, e, 100, 95)
-        for s, e in (("2025-01-06", "2025-03-28"), ("2025-04-22", "2025-07-18"), ("2025-09-03", "2025-12-19"))
-    ]
-    rows.append(
-        {
-            "kind": "practitioner_assessment",
-            "family_id": data["family_id"],
-            "need": "health",
-            "met": True,
-            "assessed_on": "2025-06-01",
-            "evidence": "GP letter",
-        }
-    )
-    assert (await outcomes_client.post("/v1/observations", json={"rows": rows}, headers=ANALYST)).status_code == 200
-    closed = {"case_id": data["case_id"], "family_id": data["family_id"], "closed_on": "2025-07-01"}
-    await send_event(outcomes_client, "case.closed", closed | {"outcome": "needs_met"})
+    data = await met_family(outcomes_client, kit, ["education", "health", "crime"])
     claim = await outcomes_client.post(
         "/v1/claims", json={"family_id": data["family_id"], "as_of": "2026-01-31"}, headers=ANALYST
     )

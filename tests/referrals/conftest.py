@@ -18,6 +18,7 @@ from tests.support.factories import (
     consent,
     maternity_payload,
     nhs_number,
+    partner_payload,
     person,
     school_payload,
     upn,
@@ -26,11 +27,21 @@ from tests.support.factories import (
 TODAY = datetime.now(UTC).date()
 
 
-__all__ = ["bad_check_digit", "consent", "maternity_payload", "nhs_number", "person", "school_payload", "upn"]
+__all__ = [
+    "bad_check_digit",
+    "consent",
+    "maternity_payload",
+    "nhs_number",
+    "partner_payload",
+    "person",
+    "school_payload",
+    "upn",
+]
 
 PARTNER_A = {"agency": "MAT-LTH", "agency_type": "maternity"}
 PARTNER_B = {"agency": "MAT-OTHER", "agency_type": "maternity"}
 SCHOOL = {"agency": "SCH-LS-001", "agency_type": "school"}
+POLICE = {"agency": "WYP", "agency_type": "police"}
 
 
 @functools.cache
@@ -67,6 +78,15 @@ async def create_school(
 ) -> httpx.Response:
     h = {**(headers or partner(**SCHOOL)), "Idempotency-Key": uuid.uuid4().hex}
     return await client.post("/v1/referrals/school", json=school_payload(**overrides), headers=h)
+
+
+async def create_partner(
+    client: httpx.AsyncClient, headers: dict[str, str] | None = None, key: str | None = "auto", **overrides: Any
+) -> httpx.Response:
+    h = dict(headers or partner(**POLICE))
+    if key is not None:
+        h["Idempotency-Key"] = uuid.uuid4().hex if key == "auto" else key
+    return await client.post("/v1/referrals/partner", json=partner_payload(**overrides), headers=h)
 
 
 def dead_url() -> str:

@@ -19,7 +19,7 @@ import pytest
 from shared.events import CloudEvent, sign_headers
 from shared.settings import DEV_EVENT_SECRET
 from tests.cases.conftest import FrameworkServer, World, assign, framework_server, make_world, open_family_case
-from tests.referrals.conftest import SCHOOL, create_maternity, create_school, dead_url, partner, person
+from tests.referrals.conftest import SCHOOL, create_maternity, create_partner, create_school, dead_url, partner, person
 from tests.support import app_client, auth, make_token, serve_asgi
 
 __all__ = ["framework_server"]
@@ -191,3 +191,45 @@ async def test_graphql_referrals_follow_the_same_need_to_know(stack: Stack) -> N
     assert "errors" not in refused, refused
     assert theirs not in {n["id"] for n in refused["data"]["referrals"]["nodes"]}
     assert refused["data"]["referral"] is None
+
+
+async def test_the_lead_worker_and_the_team_around_the_family_see_the_referral_that_brought_it(stack: Stack) -> None:
+    """Issue 22: the lead worker opened the family page and its referral was a 404 (`referrals: []` in GraphQL).
+    The referral a family came in by is seen by its lead worker and by the team around the family — REST and the
+    GraphQL family page — and by no other practitioner."""
+    from tests.cases.conftest import put_team
+    from tests.gateway.conftest import gateway_client, gql
+
+    world = stack.world
+    family_id, case_id = await family_with_lead(stack)
+    referral = await create_partner(stack.referrals)  # a police referral: the family came in by it
+    assert referral.status_code == 201, referral.text
+    theirs = referral.json()["id"]
+    await link_to_family(stack.referrals, theirs, family_id, case_id)
+    lead, member = world.practitioner(world.lead), world.practitioner(world.other)
+    assert (await stack.referrals.get(f"/v1/referrals/{theirs}", headers=member)).status_code == 404
+    team = await put_team(stack.cases, case_id, [(world.other, "school nurse")], lead)
+    assert team.status_code == 200, team.text
+
+    for headers in (lead, member):
+        read = await stack.referrals.get(f"/v1/referrals/{theirs}", headers=headers)
+        assert read.status_code == 200, read.text
+        assert read.json()["family_id"] == family_id and read.json()["kind"] == "partner"
+        listed = await stack.referrals.get("/v1/referrals", params={"family_ids": family_id}, headers=headers)
+        assert [r["id"] for r in listed.json()["items"]] == [theirs]
+    outsider = practitioner(f"outsider-{uuid.uuid4().hex[:8]}")
+    assert (await stack.referrals.get(f"/v1/referrals/{theirs}", headers=outsider)).status_code == 404
+
+    page = "query($id: ID!) { family(id: $id) { id referrals { id kind status } } }"
+    tokens = {
+        who: make_token("practitioner", sub=str(worker.subject), agency="LCC", agency_type="council")
+        for who, worker in (("lead", world.lead), ("member", world.other))
+    }
+    async with (
+        serve_asgi(stack.referrals.app) as referrals_url,  # type: ignore[attr-defined]
+        gateway_client(referrals_url=referrals_url, cases_url=stack.cases_url) as gateway,
+    ):
+        pages = {who: await gql(gateway, page, {"id": family_id}, token=token) for who, token in tokens.items()}
+    for who, body in pages.items():
+        assert "errors" not in body, (who, body)
+        assert body["data"]["family"]["referrals"] == [{"id": theirs, "kind": "PARTNER", "status": "RECEIVED"}], who

@@ -96,7 +96,7 @@ async def test_concurrent_creates_on_a_committed_database(fresh_referrals_db: st
         same_reference = await asyncio.gather(
             *(
                 client.post(
-                    "/v1/referrals/maternity", json=duplicate, headers={**partner(), "Idempotency-Key": f"k-{i}"}
+                    "/v1/referrals/maternity", json=duplicate, headers={**partner(), "Idempotency-Key": f"dup-key-{i}"}
                 )
                 for i in range(10)
             )
@@ -136,14 +136,14 @@ async def test_a_replay_is_audited_and_only_for_the_submitter(
     agency reusing the key gets a 409 problem, never the stored referral (and nothing is created twice)."""
     body = maternity_payload()
     first = await client.post(
-        "/v1/referrals/maternity", json=body, headers={**partner(sub="mis-a"), "Idempotency-Key": "g-key"}
+        "/v1/referrals/maternity", json=body, headers={**partner(sub="mis-a"), "Idempotency-Key": "agency-g-key"}
     )
     assert first.status_code == 201, first.text
     referral_id = first.json()["id"]
     assert await _replay_reads(referrals_sessions, referral_id) == []
 
     other = await client.post(
-        "/v1/referrals/maternity", json=body, headers={**partner(sub="mis-b"), "Idempotency-Key": "g-key"}
+        "/v1/referrals/maternity", json=body, headers={**partner(sub="mis-b"), "Idempotency-Key": "agency-g-key"}
     )
     assert other.status_code == 409, other.text
     assert other.headers["content-type"] == "application/problem+json"
@@ -151,7 +151,7 @@ async def test_a_replay_is_audited_and_only_for_the_submitter(
     assert "idempotent-replayed" not in other.headers
 
     again = await client.post(
-        "/v1/referrals/maternity", json=body, headers={**partner(sub="mis-a"), "Idempotency-Key": "g-key"}
+        "/v1/referrals/maternity", json=body, headers={**partner(sub="mis-a"), "Idempotency-Key": "agency-g-key"}
     )
     assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
     assert again.json() == first.json()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -126,13 +127,17 @@ async def test_malformed_json_and_wrong_types_are_422_not_500(client: httpx.Asyn
     response = await client.post("/v1/referrals/maternity", json=wrong, headers=headers)
     assert {"/children", "/safeguarding_concern"} <= set(_pointers(response))
     school = school_payload(attendance=None)
-    response = await client.post("/v1/referrals/school", json=school, headers={**headers, "Idempotency-Key": "k2"})
+    response = await client.post(
+        "/v1/referrals/school", json=school, headers={**headers, "Idempotency-Key": "k2-school"}
+    )
     assert "/attendance" in _pointers(response)
 
 
 async def test_body_over_one_mebibyte_is_413(client: httpx.AsyncClient) -> None:
     huge = maternity_payload(reason="x" * (1024 * 1024 + 10))
-    response = await client.post("/v1/referrals/maternity", json=huge, headers={**partner(), "Idempotency-Key": "big"})
+    response = await client.post(
+        "/v1/referrals/maternity", json=huge, headers={**partner(), "Idempotency-Key": "huge-body"}
+    )
     assert response.status_code == 413
     assert response.headers["content-type"].startswith("application/problem+json")
 
@@ -140,3 +145,17 @@ async def test_body_over_one_mebibyte_is_413(client: httpx.AsyncClient) -> None:
 async def test_idempotency_key_must_be_printable(client: httpx.AsyncClient) -> None:
     response = await create_maternity(client, key="x" * 300)
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("key", ["abc", "x" * 129, "key with spaces", "key/with/slash"])
+async def test_a_malformed_idempotency_key_is_a_400_as_the_table_says(client: httpx.AsyncClient, key: str) -> None:
+    """The partner guide's table: a malformed key is a 400 — 8 to 128 letters, digits, `-`, `_`, `.`, `:`."""
+    response = await create_maternity(client, key=key)
+    assert response.status_code == 400, response.text
+    assert "8 to 128" in response.json()["detail"]
+
+
+async def test_a_uuid_and_a_record_reference_are_good_keys(client: httpx.AsyncClient) -> None:
+    for key in (str(uuid.uuid4()), "MIS:referral.2026-0042_a"):
+        response = await create_maternity(client, key=key)
+        assert response.status_code == 201, (key, response.text)

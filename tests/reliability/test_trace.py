@@ -101,7 +101,7 @@ async def test_one_trace_from_referral_to_case_and_back(
             created = await client.post(
                 "/v1/referrals/maternity",
                 json=maternity_payload(nhs_number(), 1),
-                headers={**PARTNER, "Idempotency-Key": "trace-1"},
+                headers={**PARTNER, "Idempotency-Key": "trace-001"},
             )
             assert created.status_code == 201, created.text
             referral_id = created.json()["id"]

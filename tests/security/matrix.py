@@ -64,6 +64,7 @@ MATRIX: dict[Op, dict[str, str]] = {
     **_platform("referrals"),
     ("referrals", "POST", "/v1/referrals/maternity"): row("401 ok ok 403 403 403 ok"),
     ("referrals", "POST", "/v1/referrals/school"): row("401 403 ok 403 403 403 ok"),  # the partner is maternity
+    ("referrals", "POST", "/v1/referrals/partner"): row("401 403 ok 403 403 403 ok"),  # the partner is maternity
     ("referrals", "GET", "/v1/referrals"): row("401 ok ok ok 403 403 ok"),
     ("referrals", "GET", "/v1/reports/triage"): row("401 403 403 ok ok 403 ok"),
     ("referrals", "GET", "/v1/referrals/{referral_id}"): row("401 404 404 404 403 403 ok"),
@@ -145,6 +146,8 @@ MATRIX: dict[Op, dict[str, str]] = {
     ("outcomes", "GET", "/v1/reports/cohort"): ANALYST,
     # data protection (issue 23): retention runs, legal holds, erasure and rectification, consent withdrawal
     ("referrals", "POST", "/v1/admin/retention/run"): ADMIN_ONLY,
+    ("referrals", "GET", "/v1/admin/hub-mapping"): ADMIN_ONLY,
+    ("referrals", "PUT", "/v1/admin/hub-mapping"): ADMIN_ONLY,
     ("cases", "POST", "/v1/admin/retention/run"): ADMIN_ONLY,
     ("outcomes", "POST", "/v1/admin/retention/run"): ADMIN_ONLY,
     ("referrals", "POST", "/v1/referrals/{referral_id}/consent-withdrawal"): row("401 ok 403 ok 403 403 ok"),
@@ -165,6 +168,8 @@ NOTES: dict[Op, str] = {
     ("cases", "POST", "/v1/families"): "the hub's own managers",
     ("cases", "POST", "/v1/cases"): "the family's hub managers; another hub's family is 404",
     ("referrals", "POST", "/v1/webhooks"): "a partner system with an agency claim",
+    ("referrals", "POST", "/v1/referrals/partner"): "police, health, housing, probation and vcs systems",
+    ("referrals", "PUT", "/v1/admin/hub-mapping"): "audited; the matrix loads the mapping in force again",
     ("referrals", "GET", "/fhir/Task"): "an empty searchset for a referral you cannot see",
     ("outcomes", "GET", "/v1/families/{family_id}/progress"): (
         "practitioners and managers: their hubs; another hub's enrolled family is 404"
@@ -179,10 +184,19 @@ def _person(given: str) -> dict[str, Any]:
     return {"given_name": given, "family_name": "Matrix", "date_of_birth": "2015-01-01"}
 
 
+def hubs_of(districts: Mapping[str, str]) -> dict[str, list[str]]:
+    """{hub: [district, ...]} of a {district: hub} mapping."""
+    hubs: dict[str, list[str]] = {}
+    for district, hub in districts.items():
+        hubs.setdefault(hub, []).append(district)
+    return hubs
+
+
 def request_for(op: Op, ids: Mapping[str, str]) -> dict[str, Any]:
     """A well-formed request for `op` (path ids filled from the world), so that checks made after validation run."""
+    from referrals.triage.hubs import district_to_hub
     from tests.cases.conftest import ASSESSMENT, family_body, plan_body
-    from tests.referrals.conftest import consent, maternity_payload, school_payload
+    from tests.referrals.conftest import consent, maternity_payload, partner_payload, school_payload
 
     service, method, path = op
     if method == "POST" and path.endswith(("/legal-holds", "/release", "/erasure", "/rectification", "-withdrawal")):
@@ -213,6 +227,8 @@ def request_for(op: Op, ids: Mapping[str, str]) -> dict[str, Any]:
     bodies: dict[tuple[str, str], Any] = {
         ("POST", "/v1/referrals/maternity"): maternity_payload(),
         ("POST", "/v1/referrals/school"): school_payload(),
+        ("POST", "/v1/referrals/partner"): partner_payload(),
+        ("PUT", "/v1/admin/hub-mapping"): {"hubs": hubs_of(district_to_hub())},
         ("POST", "/v1/referrals/{referral_id}/screening"): {"note": "screening"},
         ("POST", "/v1/referrals/{referral_id}/decision"): {"outcome": "signposted", "reason": "matrix"},
         ("POST", "/v1/referrals/{referral_id}/withdraw"): {"reason": "matrix"},

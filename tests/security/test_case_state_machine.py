@@ -1,7 +1,8 @@
 """A Hypothesis-driven state machine over the case lifecycle, against the real cases app and PostgreSQL.
 
 Random sequences of: assign or reassign the lead worker, record the assessment, write the plan (with the current
-ETag, with a stale one, without If-Match), record a review, close the case, open a case for the family again, and
+ETag, with a stale one, without If-Match), record a review, close the case (with its ETag, or without If-Match: 428),
+open a case for the family again, and
 replay one `referral.accepted` event. A model says which steps are allowed and what the case's status becomes
 (open → assessment → plan → review → closed). After every step, whatever it was:
 
@@ -42,7 +43,7 @@ from tests.support.factories import upn as make_upn
 
 COMMANDS = (
     "assign:lead", "assign:other", "assessment", "plan", "plan:stale", "plan:no_if_match", "review", "close",
-    "reopen", "replay_event",
+    "close:no_if_match", "reopen", "replay_event",
 )  # fmt: skip
 
 # The examples of one test share its rolled-back transaction: every family gets its own pupil number.
@@ -101,6 +102,8 @@ class Model:
                 return 409
             self.status = "review"
             return 201
+        if command == "close:no_if_match":
+            return 428
         if command == "close":
             self.status = "closed"
             self.lead = None
@@ -166,9 +169,12 @@ async def test_case_lifecycle(
         elif command == "review":
             body = {"summary": "reviewed with the family"}
             response = await cases.post(f"/v1/cases/{case_id}/reviews", json=body, headers=manager)
-        elif command == "close":
+        elif command.startswith("close"):
             body = {"outcome": "needs_met", "reason": "plan goals met"}
-            response = await cases.post(f"/v1/cases/{case_id}/close", json=body, headers=manager)
+            headers = dict(manager)
+            if command == "close":
+                headers["If-Match"] = (await cases.get(f"/v1/cases/{case_id}", headers=manager)).headers["etag"]
+            response = await cases.post(f"/v1/cases/{case_id}/close", json=body, headers=headers)
         else:  # reopen
             body = {"family_id": family_id, "reason": "new concerns"}
             response = await cases.post("/v1/cases", json=body, headers=manager)

@@ -52,7 +52,7 @@ async def test_f6_streamed_oversized_body_is_413_not_400(referrals: httpx.AsyncC
     response = await referrals.post(
         "/v1/referrals/maternity",
         content=chunks(),
-        headers={**partner(), "Idempotency-Key": "f6", "content-type": "application/json"},
+        headers={**partner(), "Idempotency-Key": "finding-f6", "content-type": "application/json"},
     )
     assert response.status_code == 413, response.text
 

@@ -81,6 +81,8 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("Mutation", "submitMaternityReferral"): row("UNAUTHENTICATED data data FORBIDDEN FORBIDDEN FORBIDDEN data"),
     # The partner is a maternity service's system: it may not submit a school referral (issue 22).
     ("Mutation", "submitSchoolReferral"): row("UNAUTHENTICATED FORBIDDEN data FORBIDDEN FORBIDDEN FORBIDDEN data"),
+    # The partner is a maternity service's system: the partner form is for police, health, housing, probation, vcs.
+    ("Mutation", "submitPartnerReferral"): row("UNAUTHENTICATED FORBIDDEN data FORBIDDEN FORBIDDEN FORBIDDEN data"),
     ("Mutation", "decideReferral"): row("UNAUTHENTICATED FORBIDDEN FORBIDDEN NOT_FOUND FORBIDDEN FORBIDDEN data"),
     # The admin decided the referral just before: it can no longer be withdrawn.
     ("Mutation", "withdrawReferral"): row("UNAUTHENTICATED NOT_FOUND NOT_FOUND FORBIDDEN FORBIDDEN FORBIDDEN CONFLICT"),
@@ -120,6 +122,7 @@ NOTES: dict[tuple[str, str], str] = {
         "Mutation",
         "submitSchoolReferral",
     ): "a maternity service's partner system: school referrals are not its kind",
+    ("Mutation", "submitPartnerReferral"): "a maternity service's partner system: partner referrals are not its kind",
     ("Mutation", "confirmIdentity"): "CONFLICT: the admin decided the referral earlier in the walk (let through)",
     ("Mutation", "mergeFamilies"): "hub managers only; the outsider manager gets NOT_FOUND (ids are not disclosed)",
     ("Mutation", "withdrawReferral"): "CONFLICT: the admin decided it the step before (let through)",
@@ -147,10 +150,17 @@ def camel(value: Any, key: str = "") -> Any:
     return value
 
 
+def partner_input(body: dict[str, Any]) -> dict[str, Any]:
+    """A partner referral as GraphQL input: the people's roles are enum values (the referrer's role is text)."""
+    value: dict[str, Any] = camel(body)
+    value["people"] = [{**p, "role": p["role"].upper()} for p in value["people"]]
+    return value
+
+
 def operation(kind: str, field: str, ids: dict[str, str]) -> tuple[str, dict[str, Any]]:
     """The GraphQL document and variables that exercise `field` on the world's objects."""
     from tests.cases.conftest import ASSESSMENT, plan_body
-    from tests.referrals.conftest import maternity_payload, school_payload
+    from tests.referrals.conftest import maternity_payload, partner_payload, school_payload
 
     connection = "{ edges { node { id } } }"
     queries: dict[str, tuple[str, dict[str, Any]]] = {
@@ -188,9 +198,14 @@ def operation(kind: str, field: str, ids: dict[str, str]) -> tuple[str, dict[str
             "input: $input, idempotencyKey: $key",
             {"input": camel(school_payload()), "key": str(uuid.uuid4())},
         ),
+        "submitPartnerReferral": (
+            "$input: PartnerReferralInput!, $key: String!",
+            "input: $input, idempotencyKey: $key",
+            {"input": partner_input(partner_payload()), "key": str(uuid.uuid4())},
+        ),
         "decideReferral": (
             "$id: ID!",
-            'id: $id, input: {outcome: SIGNPOSTED, reason: "matrix"}',
+            'id: $id, input: {decision: SIGNPOSTED, reason: "matrix"}',
             {"id": ids["referral_id"]},
         ),
         "withdrawReferral": ("$id: ID!", 'id: $id, reason: "matrix"', {"id": ids["referral_id"]}),
@@ -232,7 +247,7 @@ def operation(kind: str, field: str, ids: dict[str, str]) -> tuple[str, dict[str
         ),
         "addContact": (
             "$id: ID!, $at: DateTime!",
-            'caseId: $id, input: {kind: VISIT, occurredAt: $at, summary: "matrix"}',
+            'caseId: $id, input: {kind: VISIT, occurredAt: $at, note: "matrix"}',
             {"id": ids["case_id"], "at": now},
         ),
         "closeCase": ("$id: ID!", 'caseId: $id, input: {outcome: OTHER, reason: "matrix"}', {"id": ids["case_id"]}),

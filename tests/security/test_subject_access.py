@@ -23,7 +23,7 @@ import httpx
 import pytest
 from sqlalchemy import select, text
 
-from earlyhelp.demo import _case_events
+from earlyhelp.demo import case_events
 from earlyhelp.sar import _transaction
 from tests.cases.conftest import FrameworkServer
 from tests.conftest import template_name
@@ -65,7 +65,7 @@ async def _seed(server_url: str, prefix: str) -> None:
         await seed_referrals(session, seed=7, count=12)
     async with _transaction(server_url, f"{prefix}cases") as session:
         await seed_cases(session, seed=7)
-        completed, closed = await _case_events(session)
+        completed, closed = await case_events(session)
     settings = OutcomesSettings()
     async with _transaction(server_url, f"{prefix}outcomes") as session:
         for data in completed:

@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = [*sorted((ROOT / "services").glob("*/*/__init__.py")), ROOT / "gateway/gateway/__init__.py"]
 PACKAGES += [ROOT / "shared/shared/__init__.py", ROOT / "earlyhelp/__init__.py"]
-EXEMPT = {"seed.py", "demo.py"}
+EXEMPT = {"seed.py"}
 LIMITS = {"module": 500, "class": 300, "function": 80}
 
 

@@ -23,6 +23,7 @@ from tests.cases.conftest import (
     ASSESSMENT,
     FrameworkServer,
     assign,
+    close_case,
     framework_server,
     make_world,
     open_family_case,
@@ -122,7 +123,7 @@ async def test_every_cases_event_fits_its_contract(
     response = await client.put(f"/v1/cases/{case_id}/plan", json=plan_body(), headers=lead)
     assert response.status_code == 200, response.text
     closing = {"outcome": "needs_met", "reason": "Attendance back above 90%"}
-    response = await client.post(f"/v1/cases/{case_id}/close", json=closing, headers=lead)
+    response = await close_case(client, case_id, closing, lead)
     assert response.status_code == 200, response.text
     # the referral.accepted consumer: a referral opens a case, a second one for the same pupil joins it
     first = referral_event(upn="H801200001057", family_name="Contract")

@@ -121,3 +121,16 @@ async def test_nul_character_is_422_not_500(shared_client: httpx.AsyncClient) ->
     assert "NUL" in r.json()["detail"]
     ok = await shared_client.get("/echo-into-db", params={"value": "plain"})
     assert ok.status_code == 200
+
+
+async def test_truncated_json_names_the_character_not_a_pointer(shared_client: httpx.AsyncClient) -> None:
+    """A body cut short is not a field error: the character offset is said in words, never as a pointer `/9`."""
+    r = await shared_client.post(
+        "/things",
+        content=b'{"name": ',
+        headers={**auth(make_token("practitioner")), "content-type": "application/json"},
+    )
+    assert r.status_code == 422
+    problem = r.json()
+    assert problem["detail"].startswith("malformed JSON at character 9"), problem
+    assert "errors" not in problem, problem

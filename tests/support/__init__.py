@@ -14,7 +14,7 @@ from tests.support.database import (
     pg_server_url,
     rollback_sessionmaker,
 )
-from tests.support.processes import ServiceProcess, ServiceProcesses, common_test_env
+from tests.support.processes import ServiceProcess, ServiceProcesses, common_test_env, referrals_and_cases
 from tests.support.tokens import TEST_KEY_PATH, auth, make_token
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "make_token",
     "migrated_database",
     "pg_server_url",
+    "referrals_and_cases",
     "rollback_sessionmaker",
     "serve_asgi",
 ]

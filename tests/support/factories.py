@@ -121,6 +121,36 @@ def school_payload(**overrides: Any) -> dict[str, Any]:
     return _basis_follows_consent(body, overrides)
 
 
+def partner_payload(**overrides: Any) -> dict[str, Any]:
+    """A valid `POST /v1/referrals/partner` body: a police referral of a mother and her son after a domestic abuse
+    incident (add `operation_encompass` for the notification)."""
+    body: dict[str, Any] = {
+        "external_reference": f"WYP-{uuid.uuid4().hex[:12]}",
+        "referrer": {"name": "PC Sam Hughes", "role": "domestic abuse officer"},
+        "needs": ["domestic_abuse"],
+        "reason": "Police attended a domestic incident at the home; the mother asked for support.",
+        "consent": consent(),
+        "service": "Safeguarding hub",
+        "people": [
+            {**person("Lena", "Baker", date(1990, 4, 2), postcode="LS8 2QD"), "role": "parent_carer"},
+            {**person("Oscar", "Baker", date(2016, 9, 12)), "role": "child", "upn": upn(2001)},
+        ],
+    }
+    body.update(copy.deepcopy(overrides))
+    return _basis_follows_consent(body, overrides)
+
+
+def operation_encompass(**overrides: Any) -> dict[str, Any]:
+    """The notification part of a police Operation Encompass referral."""
+    return {
+        "incident_at": (datetime.now(UTC) - timedelta(hours=10)).isoformat(),
+        "police_reference": "WYP-13-2026-0456",
+        "child_present": True,
+        "school_urns": ["107950"],
+        **overrides,
+    }
+
+
 def _basis_follows_consent(body: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """Without consent a referral is shared on public task, unless the test chose the basis itself."""
     if "lawful_basis" not in overrides and body.get("lawful_basis") == "consent" and not body["consent"]["given"]:

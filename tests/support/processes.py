@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import httpx
 
 from shared.logging import UVICORN_LOG_CONFIG
 from tests.support.apps import free_port
-from tests.support.database import TEST_DATA_DIR
+from tests.support.database import TEST_DATA_DIR, clone_database
 from tests.support.tokens import TEST_KEY_PATH
 
 
@@ -114,3 +116,49 @@ def common_test_env(prefix: str, database_url: str, port: int) -> dict[str, str]
         f"{prefix}_OUTBOX_BACKOFF_MAX": "2",
         f"{prefix}_RATE_LIMIT_PER_SECOND": "0",
     }
+
+
+@asynccontextmanager
+async def referrals_and_cases(
+    server_url: str,
+    template_name: Callable[[str], str],
+    log_dir: Path,
+    *,
+    subscribed: bool = True,
+    timeout: float = 40.0,
+) -> AsyncIterator[dict[str, str]]:
+    """Referrals and cases as real processes on fresh clones of their template databases; yields their base URLs.
+
+    Referrals asks cases to match people. `subscribed`, each also hears the other as in production (cases hears
+    `referral.accepted`, referrals hears `case.opened` and `case.joined`); otherwise referrals sends no events.
+    """
+    processes = ServiceProcesses()
+    async with (
+        clone_database(server_url, template_name("referrals")) as referrals_url,
+        clone_database(server_url, template_name("cases")) as cases_url,
+    ):
+        ports = {"referrals": free_port(), "cases": free_port()}
+        urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+        referrals_to = [{"name": "cases", "url": f"{urls['cases']}/v1/events", "event_types": ["referral.accepted"]}]
+        cases_to = [
+            {
+                "name": "referrals",
+                "url": f"{urls['referrals']}/v1/events",
+                "event_types": ["case.opened", "case.joined"],
+            }
+        ]
+        referrals_env = {
+            **common_test_env("REFERRALS", referrals_url, ports["referrals"]),
+            "REFERRALS_CASES_URL": urls["cases"],
+            "REFERRALS_SUBSCRIBERS": json.dumps(referrals_to if subscribed else []),
+        }
+        cases_env = common_test_env("CASES", cases_url, ports["cases"])
+        if subscribed:
+            cases_env["CASES_SUBSCRIBERS"] = json.dumps(cases_to)
+        processes.add("referrals", "referrals.app:create_app", referrals_env, log_dir, port=ports["referrals"])
+        processes.add("cases", "cases.app:create_app", cases_env, log_dir, port=ports["cases"])
+        try:
+            await processes.start(timeout=timeout)
+            yield urls
+        finally:
+            processes.stop()

@@ -29,8 +29,8 @@ class ReferralsAPI(ServiceAPI):
         body: JSON = await self.get("/v1/reports/triage")
         return body
 
-    async def submit(self, kind: str, body: JSON, idempotency_key: str) -> ReferralRead:
-        headers = {"Idempotency-Key": idempotency_key}
+    async def submit(self, kind: str, body: JSON, idempotency_key: str | None) -> ReferralRead:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else None
         return await self.send_as(ReferralRead, "POST", f"/v1/referrals/{segment(kind)}", body, headers=headers)
 
     async def decide(self, referral_id: str, body: JSON) -> ReferralRead:

@@ -30,6 +30,7 @@ from shared.errors import (
     ServiceUnavailable,
     Unauthorized,
 )
+from shared.fields import DOCUMENT_LENGTH
 from shared.logging import current_request_id
 
 REPORT_ROLES = ("analyst", "admin")
@@ -76,7 +77,7 @@ def report_responses() -> dict[int | str, dict[str, Any]]:
             "description": "The report as HTML, or its aggregated data as JSON with `format=json` "
             "(or `Accept: application/json`)",
             "content": {
-                "text/html": {"schema": {"type": "string", "maxLength": 50_000_000}},
+                "text/html": {"schema": {"type": "string", "maxLength": DOCUMENT_LENGTH}},
                 "application/json": {"schema": {"type": "object"}},
             },
         },

@@ -172,8 +172,13 @@ class Contact:
     id: strawberry.ID = strawberry.field(description="The contact's id.")
     kind: str | None = strawberry.field(description="visit, call, meeting, …")
     occurred_at: datetime | None = strawberry.field(description="When it took place.")
-    summary: str | None = strawberry.field(description="The note (sensitive notes only for those allowed).")
+    note: str | None = strawberry.field(description="The note (sensitive notes only for those allowed).")
     sensitive: bool = strawberry.field(description="Whether the note is restricted.")
+
+    summary: str | None = strawberry.field(
+        description="The note: the old name of `note`.",
+        deprecation_reason="Use `note` (the word REST and `addContact` use); `summary` goes in the next release.",
+    )
 
     @classmethod
     def from_upstream(cls, data: up.ContactRead) -> Contact:
@@ -181,8 +186,9 @@ class Contact:
             id=strawberry.ID(data.id),
             kind=data.kind,
             occurred_at=data.occurred_at,
-            summary=data.note,
+            note=data.note,
             sensitive=data.sensitive,
+            summary=data.note,
         )
 
 

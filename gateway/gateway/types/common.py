@@ -75,6 +75,10 @@ class UserErrorCode(Enum):
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"
     STALE_VERSION = "stale_version"
+    PRECONDITION_REQUIRED = strawberry.enum_value(
+        "precondition_required",
+        description="The change needs the version it applies to (`version`, from the object as read); none was sent.",
+    )
 
 
 @strawberry.type(description="A problem with the input of a mutation, pointing at the field when there is one.")
@@ -93,7 +97,8 @@ def _field(pointer: str | None) -> str | None:
 
 
 def user_errors_from(error: UpstreamError) -> list[UserError]:
-    """Turn a refusal about the input (400/404/409/412/422/428) into typed user errors; re-raise the rest."""
+    """Turn a refusal about the input (400/404/409/412/422/428) into typed user errors; re-raise the rest. A
+    version that is not current (412) is `STALE_VERSION`; none at all (428) is `PRECONDITION_REQUIRED`."""
     if error.code == ErrorCode.BAD_USER_INPUT:
         if error.field_errors:
             return [
@@ -103,8 +108,10 @@ def user_errors_from(error: UpstreamError) -> list[UserError]:
         return [UserError(field=None, message=error.detail, code=UserErrorCode.INVALID)]
     if error.code == ErrorCode.NOT_FOUND:
         return [UserError(field="id", message=error.detail, code=UserErrorCode.NOT_FOUND)]
+    if error.code == ErrorCode.CONFLICT and error.status == 428:
+        return [UserError(field="version", message=error.detail, code=UserErrorCode.PRECONDITION_REQUIRED)]
     if error.code == ErrorCode.CONFLICT:
-        stale = error.status in (412, 428)
+        stale = error.status == 412
         if error.field_errors and not stale:  # e.g. a claim refused need by need
             return [
                 UserError(field=e["field"] or None, message=e["message"], code=UserErrorCode.CONFLICT)

@@ -20,6 +20,17 @@ class MemberRole(Enum):
 class ReferralKind(Enum):
     MATERNITY = "maternity"
     SCHOOL = "school"
+    PARTNER = "partner"
+    OPERATION_ENCOMPASS = "operation_encompass"
+    INTELLIGENCE = "intelligence"
+
+
+@strawberry.enum(description="The role of a person named in a partner referral.")
+class PartnerPersonRole(Enum):
+    PARENT_CARER = "parent_carer"
+    CHILD = "child"
+    YOUNG_PERSON = "young_person"
+    OTHER_ADULT = "other_adult"
 
 
 @strawberry.enum(description="Where a referral is in its lifecycle.")
@@ -128,6 +139,7 @@ class ObservationKind(Enum):
     EMPLOYMENT = "employment"
     HOUSING = "housing"
     NEET = "neet"
+    FINANCIAL = "financial"
     PRACTITIONER_ASSESSMENT = "practitioner_assessment"
 
 

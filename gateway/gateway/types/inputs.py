@@ -15,6 +15,7 @@ from gateway.types.enums import (
     DecisionOutcome,
     LawfulBasis,
     ObservationKind,
+    PartnerPersonRole,
     SenStatus,
 )
 
@@ -102,10 +103,59 @@ class SchoolReferralInput:
     transition: bool = strawberry.field(default=False, description="In the year 6 to 7 transition.")
 
 
+@strawberry.input(description="A person named in a partner referral, with their role.")
+class PartnerPersonInput(ReferralPersonInput):
+    role: PartnerPersonRole = strawberry.field(description="Their role in the family.")
+    upn: str | None = strawberry.field(default=strawberry.UNSET, description="A child's unique pupil number.")
+
+
+@strawberry.input(description="Operation Encompass: a police notification of a domestic abuse incident.")
+class DomesticAbuseNotificationInput:
+    incident_at: datetime = strawberry.field(description="When the police attended the incident.")
+    police_reference: str = strawberry.field(description="The force's incident or crime reference.")
+    child_present: bool = strawberry.field(description="Whether a child was present at (or witnessed) it.")
+    school_urns: list[str] = strawberry.field(default_factory=list, description="The children's schools' URNs.")
+
+
+@strawberry.input(description="A referral from a partner agency: police, health, housing, probation, voluntary sector.")
+class PartnerReferralInput:
+    external_reference: str = strawberry.field(description="The partner's own id, unique per agency.")
+    referrer: ReferrerInput = strawberry.field(description="Who is referring.")
+    needs: list[str] = strawberry.field(description="Need codes of the active framework.")
+    reason: str = strawberry.field(description="Why the family is referred.")
+    consent: ConsentInput = strawberry.field(description="The family's consent.")
+    safeguarding_concern: bool = strawberry.field(default=False, description="A safeguarding concern.")
+    lawful_basis: LawfulBasis | None = strawberry.field(
+        default=strawberry.UNSET, description="The lawful basis for sharing this information."
+    )
+    people: list[PartnerPersonInput] = strawberry.field(description="The people the referral concerns.")
+    service: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The referring service within the agency (e.g. health visiting)."
+    )
+    operation_encompass: DomesticAbuseNotificationInput | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="An Operation Encompass notification (police only): kind OPERATION_ENCOMPASS.",
+    )
+
+
 @strawberry.input(description="A hub manager's decision on a referral.")
 class DecisionInput:
-    outcome: DecisionOutcome = strawberry.field(description="What is decided.")
+    decision: DecisionOutcome | None = strawberry.field(
+        default=strawberry.UNSET, description="What is decided (required; the word every decision input uses)."
+    )
     reason: str = strawberry.field(description="Why.")
+    outcome: DecisionOutcome | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="What is decided: the old name of `decision`.",
+        deprecation_reason="Use `decision` (the word of every decision input); `outcome` goes in the next release.",
+    )
+
+    def chosen(self) -> DecisionOutcome | None:
+        """The decision, under its name or its deprecated one."""
+        for value in (self.decision, self.outcome):
+            if isinstance(value, DecisionOutcome):
+                return value
+        return None
 
 
 @strawberry.input(description="A (re)assignment of a case's lead worker.")
@@ -118,7 +168,11 @@ class LeadWorkerInput:
 @strawberry.input(description="One need identified in a whole-family assessment.")
 class AssessedNeedInput:
     code: str = strawberry.field(description="The need code (of the active framework).")
-    descriptors: list[str] = strawberry.field(default_factory=list, description="The framework's descriptors seen.")
+    descriptors: list[str] = strawberry.field(
+        default_factory=list,
+        description="Codes of the need's descriptors seen (`FrameworkNeed.descriptorDetails`; the exact label is "
+        "still accepted).",
+    )
     evidence: str = strawberry.field(description="The evidence for the need.")
 
 
@@ -181,8 +235,22 @@ class PlanInput:
 class ContactInput:
     kind: ContactKind = strawberry.field(description="What kind of contact.")
     occurred_at: datetime = strawberry.field(description="When it took place.")
-    summary: str = strawberry.field(description="The note.")
+    note: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The note (required; `note` as in REST and on `Contact`)."
+    )
     sensitive: bool = strawberry.field(default=False, description="Restrict the note.")
+    summary: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The note: the old name of `note`.",
+        deprecation_reason="Use `note` (the word REST and `Contact` use); `summary` goes in the next release.",
+    )
+
+    def chosen_note(self) -> str | None:
+        """The note, under its name or its deprecated one."""
+        for value in (self.note, self.summary):
+            if isinstance(value, str):
+                return value
+        return None
 
 
 @strawberry.input(description="The agency a family is stepped up or down to, and why.")
@@ -206,8 +274,8 @@ class CloseCaseInput:
         "One observation row. `kind` decides which fields apply (the others are left out): attendance (person, "
         "termStart, termEnd, possibleSessions, attendedSessions, unauthorisedSessions, suspensions, "
         "permanentlyExcluded); offence, asb, domestic_abuse_incident (person or familyId, occurredOn, reference); "
-        "employment, housing, neet (person, status, periodStart, periodEnd); practitioner_assessment (familyId, "
-        "need, met, evidence, assessedOn). A person is named by personId, nhsNumber or upn."
+        "employment, housing, neet, financial (person, status, periodStart, periodEnd); practitioner_assessment "
+        "(familyId, need, met, evidence, assessedOn). A person is named by personId, nhsNumber or upn."
     )
 )
 class ObservationInput:

@@ -21,11 +21,23 @@ class OutcomeRule:
     params: JSONScalar | None = strawberry.field(description="The rule's parameters as set in the framework.")
 
 
+@strawberry.type(description="A descriptor of a need: the code an assessment sends, and the sentence shown.")
+class NeedDescriptor:
+    code: str = strawberry.field(description="Stable code, sent in `AssessedNeedInput.descriptors`.")
+    label: str = strawberry.field(description="The sentence practitioners read.")
+
+
 @strawberry.type(description="A headline outcome (need) of a framework.")
 class FrameworkNeed:
     code: str = strawberry.field(description="The need code used across the platform.")
     name: str = strawberry.field(description="The need's name.")
-    descriptors: list[str] = strawberry.field(description="Descriptors practitioners assess against.")
+    descriptor_details: list[NeedDescriptor] = strawberry.field(
+        description="Descriptors practitioners assess against: each code (sent by `recordAssessment`) and label."
+    )
+    descriptors: list[str] = strawberry.field(
+        description="The descriptors' labels.",
+        deprecation_reason="Use `descriptorDetails`: an assessment sends the code; the label is for display.",
+    )
     rule: OutcomeRule | None = strawberry.field(description="The rule that shows progress.")
 
 
@@ -34,7 +46,8 @@ def _needs(found: ActiveFramework) -> list[FrameworkNeed]:
         FrameworkNeed(
             code=need.code,
             name=need.name,
-            descriptors=list(need.descriptors),
+            descriptor_details=[NeedDescriptor(code=d.code, label=d.label) for d in need.descriptors],
+            descriptors=[d.label for d in need.descriptors],
             rule=OutcomeRule(kind=need.rule.kind, params=cast(JSONScalar, need.rule.params)) if need.rule else None,
         )
         for need in found.needs

@@ -67,12 +67,12 @@ def matches_of(people: list[up.PersonRead]) -> list[PersonMatch]:
     return out
 
 
-@strawberry.type(description="A maternity or school referral from a partner agency.")
+@strawberry.type(description="A referral from a partner agency (maternity, school or another partner) or from data.")
 class Referral(Node):
     family_id: strawberry.Private[str | None]
     case_id: strawberry.Private[str | None]
     id: strawberry.ID = strawberry.field(description="The referral's id.")
-    kind: ReferralKind | None = strawberry.field(description="maternity or school.")
+    kind: ReferralKind | None = strawberry.field(description="The form it came in on: maternity, school, partner, ...")
     status: ReferralStatus | None = strawberry.field(description="Where the referral is in its lifecycle.")
     hub: str | None = strawberry.field(description="The hub it was allocated to by postcode.")
     agency: str | None = strawberry.field(description="The referring agency's code.")

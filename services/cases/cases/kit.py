@@ -13,11 +13,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.models import platform
-from shared.audit import record_access
-from shared.auth import Principal
+from shared import repository
 from shared.events import publish
 
 EVENT_SOURCE = "urn:earlyhelp:cases"
@@ -27,11 +25,10 @@ def today() -> date:
     return datetime.now(UTC).date()
 
 
-class Repository:
+class Repository(repository.Repository):
     """The base of every domain repository; methods take domain arguments, the request owns the transaction."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    platform = platform
 
     async def savepoint_insert(self, obj: Any) -> bool:
         """Insert in a savepoint; False when a unique constraint refused it (the caller decides what that means)."""
@@ -54,24 +51,6 @@ class Repository:
         """Transaction-scoped advisory locks, taken in a stable order so that concurrent callers cannot deadlock."""
         for key in sorted(set(keys)):
             await self.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
-
-    async def audit(
-        self,
-        actor: Principal | str,
-        action: str,
-        record_type: str,
-        ids: Sequence[Any],
-        purpose: str | None = None,
-    ) -> None:
-        await record_access(
-            self.session,
-            platform,
-            actor=actor,
-            action=action,
-            record_type=record_type,
-            record_ids=ids,
-            purpose=purpose,
-        )
 
     async def publish(self, type_: str, subject: uuid.UUID, data: dict[str, Any]) -> None:
         await publish(self.session, platform, source=EVENT_SOURCE, type=type_, subject=str(subject), data=data)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from shared.fields import REPORT_ROWS, Cursor
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -19,5 +21,8 @@ T = TypeVar("T")
 
 
 class Page(BaseModel, Generic[T]):
-    items: list[T]
-    next_cursor: str | None = None
+    """A list answer: a page of at most `limit` (100) items where the endpoint pages, else every item of what was
+    asked (a case's contacts, a hub's workers), which the platform's scale bounds."""
+
+    items: list[T] = Field(max_length=REPORT_ROWS)
+    next_cursor: Cursor | None = None

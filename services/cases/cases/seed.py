@@ -350,7 +350,7 @@ async def load_demo_families(
             {
                 "id": demo_id(seed, "demo-assessment", index),
                 "case_id": case_id,
-                # decided by the demo plan with the eligibility rule of `shared.contracts` (earlyhelp.demo._assess)
+                # decided by the demo plan with the eligibility rule of `shared.contracts` (earlyhelp.demo.cases.assess)
                 "framework": case["framework"],
                 "framework_version": case["framework_version"],
                 "needs": _needs(needs),

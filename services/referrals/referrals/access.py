@@ -14,8 +14,9 @@ loads what it then hides.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from shared.auth import Principal
 from shared.caseload import CaseloadClient, CasesUnreachable
@@ -98,9 +99,21 @@ def sees_matches(principal: Principal | None) -> bool:
     return principal is None or principal.has_role("hub_manager", "admin", "service")
 
 
-KINDS_BY_AGENCY_TYPE: dict[str, tuple[str, ...]] = {"maternity": ("maternity",), "school": ("school",)}
-"""The referral kinds a partner system of each agency type may submit (a maternity service does not refer a
-pupil; a school does not refer a pregnancy). Practitioners and admins, council staff, may submit either."""
+KINDS_BY_AGENCY_TYPE: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "maternity": ("maternity",),
+        "school": ("school",),
+        "police": ("partner", "operation_encompass"),
+        "health": ("partner",),
+        "housing": ("partner",),
+        "probation": ("partner",),
+        "vcs": ("partner",),
+    }
+)
+"""The referral kinds a partner system of each agency type may submit: a maternity service does not refer a pupil,
+a school does not refer a pregnancy, and only the police send Operation Encompass notifications. Health covers
+health visitors and GPs; vcs is the voluntary and community sector. Practitioners and admins, council staff, may
+submit any kind. docs/guides/partner-integration.md prints this table."""
 
 
 def submission_refusal(principal: Principal, kind: str) -> str | None:
@@ -110,5 +123,6 @@ def submission_refusal(principal: Principal, kind: str) -> str | None:
     allowed = KINDS_BY_AGENCY_TYPE.get(principal.agency_type or "", ())
     if kind in allowed:
         return None
-    what = " or ".join(allowed) + " referrals" if allowed else "neither maternity nor school referrals"
-    return f"A {principal.agency_type or 'partner'} agency's system may submit {what}, not a {kind} referral"
+    what = " or ".join(allowed) + " referrals" if allowed else "no referrals"
+    article = "an" if kind[0] in "aeiou" else "a"
+    return f"A {principal.agency_type or 'partner'} agency's system may submit {what}, not {article} {kind} referral"

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from referrals.config import SERVICE_DIR, Settings
 from referrals.figures.endpoints import router as figures_router
+from referrals.hub_mapping.endpoints import router as hub_mapping_router
 from referrals.intake import endpoints as intake_endpoints
 from referrals.intake.fhir_endpoints import fhir_router
 from referrals.intake.intelligence import intelligence_handlers
@@ -113,8 +114,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         title="Referrals service",
         description=(
-            "Maternity and school referrals from partner agencies: validation, idempotency, consent, triage, "
-            "hub allocation and status callbacks."
+            "Maternity, school and partner referrals (police, health, housing, probation, voluntary sector): "
+            "validation, idempotency, consent, triage, hub allocation and status callbacks."
         ),
         service_dir=SERVICE_DIR,
         tables=platform,
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             figures_router,
             retention_router,
             consent_router,
+            hub_mapping_router,
         ],
         # /fhir answers oversize Bundles itself, as an OperationOutcome (1 MiB limit in fhir_endpoints)
         body_limit_overrides={"/fhir": 16 * 1_048_576},

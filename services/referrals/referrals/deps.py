@@ -23,6 +23,7 @@ from referrals.webhooks.service import WebhooksService
 from shared.auth import Principal, require_roles
 from shared.caseload import CaseloadClient
 from shared.db import SessionDep
+from shared.idempotency import KEY_SCHEMA
 
 Referrer = Annotated[Principal, Depends(require_roles("partner_system", "practitioner", "admin"))]
 Reader = Annotated[
@@ -34,7 +35,9 @@ IdempotencyKeyHeader = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
-        description="Required from partner systems: the same key and body replay the first response",
+        description="Required from partner systems: the same key and body replay the first response (8 to 128 "
+        "letters, digits, `-`, `_`, `.` or `:`, e.g. a UUID)",
+        json_schema_extra=KEY_SCHEMA,  # checked by the intake service: a malformed key is a 400
     ),
 ]
 

@@ -67,7 +67,7 @@ Address = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 LongText = Annotated[str, StringConstraints(min_length=1, max_length=5000)]
 DateOfBirth = Annotated[date, AfterValidator(plausible_birth_date)]
 Percent = Annotated[float, Field(ge=0, le=100)]
-NeedCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+NeedCode = Annotated[str, StringConstraints(max_length=64, pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 ExternalReference = Annotated[
     str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/#-]*$")
 ]

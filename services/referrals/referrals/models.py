@@ -29,7 +29,7 @@ from shared.db import new_metadata
 from shared.platform_tables import PlatformTables
 from shared.retention.tables import RetentionTables
 
-KINDS = ("maternity", "school", "intelligence")
+KINDS = ("maternity", "school", "intelligence", "partner", "operation_encompass")
 STATUSES = ("received", "screening", "accepted", "signposted", "no_further_action", "stepped_up", "withdrawn")
 OPEN_STATUSES = ("received", "screening")
 DECISION_OUTCOMES = ("accepted", "signposted", "no_further_action", "stepped_up")
@@ -201,3 +201,24 @@ class ConsentWithdrawal(Base):
     method: Mapped[str] = mapped_column(Text)
     recorded_by: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+DISTRICT_PATTERN = r"^[A-Z]{1,2}[0-9][0-9A-Z]?$"
+HUB_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
+
+
+class HubDistrict(Base):
+    """One postcode district (outward code) and the hub that takes its referrals: the council's mapping, loaded by
+    an admin (`PUT /v1/admin/hub-mapping`, `earlyhelp hubs load`) and read by every new referral."""
+
+    __tablename__ = "hub_districts"
+
+    district: Mapped[str] = mapped_column(Text, primary_key=True)
+    hub: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_by: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint(f"district ~ '{DISTRICT_PATTERN}'", name="district"),
+        CheckConstraint(f"hub ~ '{HUB_PATTERN}'", name="hub"),
+    )

@@ -225,7 +225,7 @@ async def seed_demo(
             await triage.decide(
                 manager,
                 referral.id,
-                DecisionCreate(outcome=status, reason=DECISIONS[status]),
+                DecisionCreate(decision=status, reason=DECISIONS[status]),
                 at=step + timedelta(hours=1),
             )
             if status == "accepted":

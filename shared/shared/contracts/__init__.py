@@ -29,8 +29,11 @@ from shared.contracts.frameworks import (
     Eligibility,
     EmploymentRoute,
     FrameworkClient,
+    FrameworkDescriptor,
     FrameworkNeed,
     FrameworkRule,
+    descriptor_code,
+    descriptor_form,
     eligibility,
 )
 
@@ -50,6 +53,7 @@ __all__ = [
     "EventPayload",
     "FamilyMembershipChanged",
     "FrameworkClient",
+    "FrameworkDescriptor",
     "FrameworkNeed",
     "FrameworkRule",
     "LeadWorkerAssigned",
@@ -60,6 +64,8 @@ __all__ = [
     "ReferralReceived",
     "ReferralStatusChanged",
     "ReferralWithdrawn",
+    "descriptor_code",
+    "descriptor_form",
     "eligibility",
     "parse_event",
     "source_of",

@@ -20,7 +20,7 @@ from shared.identifiers import UPN, NHSNumber, Postcode
 SOURCE_PREFIX = "urn:earlyhelp:"
 SERVICES = ("referrals", "cases", "outcomes", "intelligence", "gateway")
 
-ReferralKind = Literal["maternity", "school", "intelligence"]
+ReferralKind = Literal["maternity", "school", "intelligence", "partner", "operation_encompass"]
 ReferralStatus = Literal[
     "received", "screening", "accepted", "signposted", "no_further_action", "stepped_up", "withdrawn"
 ]

@@ -9,13 +9,14 @@ keeps serving the last framework it had, and asks again only after `retry_after_
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Sequence
 from typing import Any
 
 import httpx
 import structlog
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from shared.auth import ServiceCredentials
 from shared.errors import ServiceUnavailable
@@ -58,6 +59,32 @@ class FrameworkRule(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+def descriptor_code(label: str) -> str:
+    """The code of a descriptor written as a bare sentence (a council's framework, a version stored before codes):
+    its words in lower case joined by `_`, at most 64 characters (`"Problem debt"` → `problem_debt`)."""
+    code = "_".join(re.findall(r"[a-z0-9]+", label.lower()))[:64].rstrip("_")
+    return code if code[:1].isalpha() else ("d_" + code)[:64].rstrip("_")
+
+
+def descriptor_form(value: Any) -> Any:
+    """A descriptor as `{code, label}`: a bare sentence is its own label, with `descriptor_code` as its code."""
+    return {"code": descriptor_code(value), "label": value} if isinstance(value, str) else value
+
+
+class FrameworkDescriptor(BaseModel):
+    """A descriptor of a need: a stable `code` an assessment sends, and the sentence a practitioner reads."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    code: str
+    label: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_sentence(cls, value: Any) -> Any:
+        return descriptor_form(value)
+
+
 class FrameworkNeed(BaseModel):
     """A headline outcome (need) of a framework."""
 
@@ -65,8 +92,15 @@ class FrameworkNeed(BaseModel):
 
     code: str
     name: str
-    descriptors: list[str] = Field(default_factory=list)
+    descriptors: list[FrameworkDescriptor] = Field(default_factory=list)
     rule: FrameworkRule | None = None
+
+    def descriptor(self, given: str) -> FrameworkDescriptor | None:
+        """The descriptor `given` names: by its code, or (kept for clients written before codes) by its exact
+        sentence."""
+        return next((d for d in self.descriptors if d.code == given), None) or next(
+            (d for d in self.descriptors if d.label == given), None
+        )
 
 
 class EmploymentRoute(BaseModel):

@@ -29,6 +29,7 @@ from cases.deps import CallerDep, CaseworkServiceDep, Idempotent, PlanningServic
 from cases.models import Assessment
 from cases.schemas import Page
 from shared.errors import UnprocessableContent, field_error
+from shared.fields import IDS_LENGTH, SHORT_TEXT_LENGTH
 from shared.ids import parse_ids
 
 router = APIRouter(prefix="/v1", tags=["cases"])
@@ -36,7 +37,10 @@ router = APIRouter(prefix="/v1", tags=["cases"])
 
 @router.get("/cases", summary="Cases by id or by family id (batch)")
 async def cases(
-    casework: CaseworkServiceDep, caller: CallerDep, ids: str | None = None, family_ids: str | None = None
+    casework: CaseworkServiceDep,
+    caller: CallerDep,
+    ids: Annotated[str | None, Query(max_length=IDS_LENGTH)] = None,
+    family_ids: Annotated[str | None, Query(max_length=IDS_LENGTH)] = None,
 ) -> Page[CaseRead]:
     if (ids is None) == (family_ids is None):
         raise UnprocessableContent("Give ids or family_ids", errors=[field_error("#query/ids", "ids or family_ids")])
@@ -126,7 +130,7 @@ async def put_plan(
     planning: PlanningServiceDep,
     caller: CallerDep,
     response: Response,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: Annotated[str | None, Header(max_length=SHORT_TEXT_LENGTH)] = None,
 ) -> PlanRead:
     plan = await planning.update_plan(case_id, body, caller, if_match=if_match)
     response.headers["ETag"] = plan_etag(plan)
@@ -147,7 +151,9 @@ async def put_team(case_id: uuid.UUID, body: TeamUpdate, teams: TeamServiceDep, 
 
 
 @router.get("/plans", summary="Active plans by case id (batch), reviews inline")
-async def plans(planning: PlanningServiceDep, caller: CallerDep, case_ids: str = Query(...)) -> Page[PlanRead]:
+async def plans(
+    planning: PlanningServiceDep, caller: CallerDep, case_ids: str = Query(max_length=IDS_LENGTH)
+) -> Page[PlanRead]:
     return Page(items=await planning.plans(parse_ids(case_ids, "case_ids"), caller))
 
 
@@ -173,19 +179,21 @@ async def case_contacts(case_id: uuid.UUID, casework: CaseworkServiceDep, caller
 
 
 @router.get("/contacts", summary="Contacts by case id (batch)")
-async def contacts(casework: CaseworkServiceDep, caller: CallerDep, case_ids: str = Query(...)) -> Page[ContactRead]:
+async def contacts(
+    casework: CaseworkServiceDep, caller: CallerDep, case_ids: str = Query(max_length=IDS_LENGTH)
+) -> Page[ContactRead]:
     found = await casework.contacts(parse_ids(case_ids, "case_ids"), caller)
     return Page(items=[ContactRead.model_validate(c, from_attributes=True) for c in found])
 
 
-@router.post("/cases/{case_id}/close", summary="Close a case with its outcome")
+@router.post("/cases/{case_id}/close", summary="Close a case with its outcome (If-Match with the case's ETag required)")
 async def close_case(
     case_id: uuid.UUID,
     body: CaseClose,
     casework: CaseworkServiceDep,
     caller: CallerDep,
     response: Response,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: Annotated[str | None, Header(max_length=SHORT_TEXT_LENGTH)] = None,
 ) -> CaseRead:
     closed = await casework.close_case(case_id, body, caller, if_match=if_match)
     response.headers["ETag"] = f'"case-{closed.version}"'

@@ -9,23 +9,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date, timedelta
+from typing import Any
 
 from cases.access import Caller
 from cases.casework.repository import CaseworkRepository
 from cases.casework.schemas import TEAM_MOVED, AssessmentCreate, PlanRead, PlanUpdate, ReviewCreate, ReviewRead
-from cases.casework.service import CaseworkService, etag_matches, plan_etag
+from cases.casework.service import CaseworkService, plan_etag, require_current
 from cases.families.repository import FamiliesRepository
 from cases.frameworks import FrameworkClient
 from cases.kit import today
 from cases.models import Assessment, Case, Plan, Review, TeamAroundFamily
 from cases.workforce.repository import WorkforceRepository
-from shared.contracts import eligibility
+from shared.contracts import ActiveFramework, eligibility
 from shared.errors import (
     Conflict,
     Forbidden,
     NotFound,
     PreconditionFailed,
-    PreconditionRequired,
     UnprocessableContent,
     field_error,
 )
@@ -34,6 +34,30 @@ from shared.errors import (
 def team_json(team: Sequence[TeamAroundFamily]) -> list[dict[str, str]]:
     """The team around the family as the plan shows it."""
     return [{"worker_id": str(t.worker_id), "role": t.role} for t in team]
+
+
+def assessed_needs(
+    body: AssessmentCreate, framework: ActiveFramework
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The assessed needs as stored, each descriptor by its code (sent by code or, for older clients, by its
+    exact label), and the field errors of needs and descriptors the framework does not have."""
+    errors: list[dict[str, Any]] = []
+    needs = []
+    for index, need in enumerate(body.needs):
+        known = framework.need(need.code)
+        if known is None:
+            errors.append(field_error(f"/needs/{index}/code", f"not a need of the framework {framework.code}"))
+            continue
+        codes = []
+        for d_index, given in enumerate(need.descriptors):
+            found = known.descriptor(given)
+            if known.descriptors and found is None:
+                choices = ", ".join(d.code for d in known.descriptors)
+                message = f"not a descriptor of this need: send one of its codes ({choices})"
+                errors.append(field_error(f"/needs/{index}/descriptors/{d_index}", message))
+            codes.append(found.code if found is not None else given)
+        needs.append({**need.model_dump(), "descriptors": codes})
+    return needs, errors
 
 
 class PlanningService:
@@ -60,15 +84,7 @@ class PlanningService:
         framework = await self.frameworks.active()
         case = await self.casework.visible_case(case_id, caller)
         self.casework.require_open(case)
-        errors = []
-        for index, need in enumerate(body.needs):
-            known = framework.need(need.code)
-            if known is None:
-                errors.append(field_error(f"/needs/{index}/code", f"not a need of the framework {framework.code}"))
-                continue
-            for d_index, descriptor in enumerate(need.descriptors):
-                if known.descriptors and descriptor not in known.descriptors:
-                    errors.append(field_error(f"/needs/{index}/descriptors/{d_index}", "not a descriptor of this need"))
+        needs, errors = assessed_needs(body, framework)
         codes = [n.code for n in body.needs]
         if len(set(codes)) != len(codes):
             errors.append(field_error("/needs", "each need may appear once"))
@@ -85,7 +101,7 @@ class PlanningService:
             case_id=case.id,
             framework=framework.code,
             framework_version=framework.version,
-            needs=[n.model_dump() for n in body.needs],
+            needs=needs,
             need_codes=codes,
             strengths=body.strengths,
             family_views=body.family_views,
@@ -193,13 +209,7 @@ class PlanningService:
         self.casework.require_open(case)
         current = await self.repo.active_plan(case.id)
         if current is not None:
-            if if_match is None:
-                raise PreconditionRequired("Updating a plan needs If-Match with the plan's current ETag")
-            if not etag_matches(if_match, plan_etag(current)):
-                raise PreconditionFailed(
-                    "The plan has changed since you read it; reload it and apply your change again",
-                    current_etag=plan_etag(current),
-                )
+            require_current(if_match, plan_etag(current), "Updating a plan", "The plan has changed since you read it")
         elif if_match is not None and if_match.strip() != plan_etag(None):  # `*` needs a current plan
             raise PreconditionFailed("The case has no plan yet", current_etag=plan_etag(None))
         team = await self.repo.team_of(case.id)

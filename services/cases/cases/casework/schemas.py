@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from cases.schemas import Name, Strict, Text
+from shared.fields import FEW, MANY, Actor, Code, Count, LongText, Note, ShortText
 
 CaseOutcome = Literal["needs_met", "stepped_up", "stepped_down", "moved_away", "disengaged", "other"]
 ActionStatus = Literal["not_started", "in_progress", "done", "cancelled"]
@@ -29,11 +30,11 @@ class CaseCreate(Strict):
 
 class AssessmentSummary(BaseModel):
     id: uuid.UUID
-    framework: str
-    framework_version: str
-    needs: list[str]
+    framework: Code
+    framework_version: Code
+    needs: list[Code] = Field(max_length=FEW)
     eligible: bool
-    eligibility_reasons: list[str]
+    eligibility_reasons: list[LongText] = Field(max_length=FEW)
     assessed_on: date
 
 
@@ -42,30 +43,32 @@ class CaseStepRead(BaseModel):
 
     direction: Literal["up", "down"]
     on_date: date
-    agency: str | None = Field(
+    agency: ShortText | None = Field(
         description="At closure, the service that received the family; at opening (a step down into early help), "
         "the service that stepped the family down"
     )
-    reason: str
-    recorded_by: str
+    reason: LongText
+    recorded_by: Actor
 
 
 class CaseRead(BaseModel):
     id: uuid.UUID
     family_id: uuid.UUID
-    hub: str
-    status: str
-    version: int
-    reason: str | None
+    hub: ShortText
+    status: Code
+    version: Count
+    reason: LongText | None
     opened_at: datetime
-    opened_by: str
-    referral_ids: list[uuid.UUID]
+    opened_by: Actor
+    referral_ids: list[uuid.UUID] = Field(max_length=MANY)
     lead_worker_id: uuid.UUID | None
     assessment: AssessmentSummary | None
     closed_on: date | None
-    outcome: str | None
-    closure_reason: str | None
-    steps: list[CaseStepRead] = Field(default_factory=list, description="Steps up and down, oldest first")
+    outcome: Code | None
+    closure_reason: LongText | None
+    steps: list[CaseStepRead] = Field(
+        max_length=MANY, default_factory=list, description="Steps up and down, oldest first"
+    )
 
 
 class LeadWorkerAssign(Strict):
@@ -78,17 +81,23 @@ class LeadWorkerAssignmentRead(BaseModel):
     id: uuid.UUID
     case_id: uuid.UUID
     worker_id: uuid.UUID
-    reason: str
-    assigned_by: str
+    reason: LongText
+    assigned_by: Actor
     assigned_at: datetime
     cap_overridden: bool
     ended_at: datetime | None
-    end_reason: str | None
+    end_reason: LongText | None
 
 
 class NeedAssessed(Strict):
     code: Name
-    descriptors: list[Text] = Field(default_factory=list, max_length=30)
+    descriptors: list[Text] = Field(
+        default_factory=list,
+        max_length=30,
+        description="Codes of the need's descriptors seen (e.g. `persistent_absence`; `GET outcomes "
+        "/v1/frameworks/active` lists them with their labels). The exact label is still accepted, for clients written "
+        "before codes; either way the code is stored.",
+    )
     evidence: Text
 
 
@@ -109,11 +118,11 @@ class AssessmentCreate(Strict):
 
 class AssessmentRead(AssessmentSummary):
     case_id: uuid.UUID
-    needs_detail: list[dict[str, Any]]
-    strengths: str | None
-    family_views: str | None
-    child_voice: str | None
-    assessed_by: str
+    needs_detail: list[dict[str, Any]] = Field(max_length=FEW)
+    strengths: Note | None
+    family_views: Note | None
+    child_voice: Note | None
+    assessed_by: Actor
 
 
 class Goal(Strict):
@@ -149,6 +158,7 @@ class PlanUpdate(Strict):
     goals: list[Goal] = Field(min_length=1, max_length=50)
     actions: list[Action] = Field(default_factory=list, max_length=200)
     team: list[TeamMember] | None = Field(
+        max_length=50,
         default=None,
         description="Optional, and only as the plan was read: the current team (any other team is a 422 naming "
         "`/team`, which is changed with `PUT /v1/cases/{case_id}/team`). The plan's `team` in responses is the "
@@ -168,7 +178,7 @@ class TeamUpdate(Strict):
 
 class TeamRead(BaseModel):
     case_id: uuid.UUID
-    team: list[TeamMember]
+    team: list[TeamMember] = Field(max_length=MANY)
 
 
 class ReviewCreate(Strict):
@@ -181,28 +191,28 @@ class ReviewCreate(Strict):
 class ReviewRead(BaseModel):
     id: uuid.UUID
     case_id: uuid.UUID
-    plan_version: int
+    plan_version: Count
     reviewed_on: date
-    summary: str
-    progress: list[dict[str, Any]]
+    summary: Note
+    progress: list[dict[str, Any]] = Field(max_length=MANY)
     next_review_due: date | None
-    recorded_by: str
+    recorded_by: Actor
 
 
 class PlanRead(BaseModel):
     id: uuid.UUID
     case_id: uuid.UUID
-    version: int
+    version: Count
     active: bool
-    goals: list[dict[str, Any]]
-    actions: list[dict[str, Any]]
-    team: list[dict[str, Any]]
-    review_dates: list[str]
+    goals: list[dict[str, Any]] = Field(max_length=MANY)
+    actions: list[dict[str, Any]] = Field(max_length=MANY)
+    team: list[dict[str, Any]] = Field(max_length=MANY)
+    review_dates: list[Code] = Field(max_length=MANY)
     next_review_due: date
-    change_summary: str | None
-    created_by: str
+    change_summary: Note | None
+    created_by: Actor
     created_at: datetime
-    reviews: list[ReviewRead] = Field(default_factory=list)
+    reviews: list[ReviewRead] = Field(max_length=MANY, default_factory=list)
 
 
 class ContactCreate(Strict):
@@ -215,11 +225,11 @@ class ContactCreate(Strict):
 class ContactRead(BaseModel):
     id: uuid.UUID
     case_id: uuid.UUID
-    kind: str
+    kind: Code
     occurred_at: datetime
-    note: str
+    note: Note
     sensitive: bool
-    recorded_by: str
+    recorded_by: Actor
 
 
 class StepUp(Strict):

@@ -26,7 +26,15 @@ from cases.families.repository import FamiliesRepository
 from cases.kit import today
 from cases.models import Case, CaseStep, Contact, LeadWorkerAssignment, Plan
 from cases.workforce.repository import WorkforceRepository
-from shared.errors import Conflict, Forbidden, NotFound, PreconditionFailed, UnprocessableContent, field_error
+from shared.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    UnprocessableContent,
+    field_error,
+)
 
 
 def plan_etag(plan: Plan | None) -> str:
@@ -40,6 +48,17 @@ def case_etag(case: Case) -> str:
 def etag_matches(if_match: str, current: str) -> bool:
     tags = [t.strip().removeprefix("W/") for t in if_match.split(",")]
     return "*" in tags or current in tags
+
+
+def require_current(if_match: str | None, current: str, action: str, changed: str) -> None:
+    """The one rule for changing a versioned resource (a case, a plan): `If-Match` with its current ETag is
+    required (428 without it), and a stale one is a 412 that names the current ETag."""
+    if if_match is None:
+        raise PreconditionRequired(
+            f"{action} needs If-Match with the current ETag (read it, then send it back)", current_etag=current
+        )
+    if not etag_matches(if_match, current):
+        raise PreconditionFailed(f"{changed}; reload it and apply your change again", current_etag=current)
 
 
 class CaseworkService:
@@ -263,8 +282,7 @@ class CaseworkService:
         current = await self.repo.current_assignment(case.id)
         if not (caller.manages(case.hub) or (current is not None and current.worker_id == caller.worker_id)):
             raise Forbidden("A case is closed by its lead worker or the hub's managers")
-        if if_match is not None and not etag_matches(if_match, case_etag(case)):
-            raise PreconditionFailed("The case has changed since you read it", current_etag=case_etag(case))
+        require_current(if_match, case_etag(case), "Closing a case", "The case has changed since you read it")
         closed_on = body.closed_on or today()
         if closed_on < case.opened_at.date() or closed_on > today():
             raise UnprocessableContent(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, status
 from cases.deps import CallerDep, FamiliesServiceDep, Idempotent
 from cases.families.schemas import FamilyCreate, FamilyRead, MemberCreate, MemberLeave, RelationshipCreate
 from cases.schemas import Page
+from shared.fields import CODE_LENGTH, CURSOR_LENGTH, IDS_LENGTH, NAME_LENGTH
 from shared.ids import parse_ids
 from shared.pagination import decode_cursor, encode_cursor
 
@@ -20,17 +21,20 @@ router = APIRouter(prefix="/v1", tags=["cases"])
 async def families(
     families: FamiliesServiceDep,
     caller: CallerDep,
-    ids: str | None = None,
+    ids: Annotated[str | None, Query(max_length=IDS_LENGTH)] = None,
     person_ids: Annotated[
-        str | None, Query(description="Comma-separated person ids: the families they are current members of")
+        str | None,
+        Query(
+            max_length=IDS_LENGTH, description="Comma-separated person ids: the families they are current members of"
+        ),
     ] = None,
-    hub: str | None = None,
+    hub: Annotated[str | None, Query(max_length=NAME_LENGTH)] = None,
     lead_worker_id: uuid.UUID | None = None,
-    case_status: str | None = None,
-    need: str | None = None,
+    case_status: Annotated[str | None, Query(max_length=CODE_LENGTH)] = None,
+    need: Annotated[str | None, Query(max_length=CODE_LENGTH)] = None,
     eligible: bool | None = None,
     limit: int = Query(50, ge=1, le=100),
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=CURSOR_LENGTH)] = None,
 ) -> Page[FamilyRead]:
     if ids is not None:
         return Page(items=await families.families(parse_ids(ids, "ids"), caller))

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from cases.people.schemas import PersonCreate, PersonRead
 from cases.schemas import MemberRole, Name, Strict, Text
+from shared.fields import MANY, Address, Code, ShortText
 from shared.identifiers import Postcode
 
 
@@ -48,13 +49,13 @@ class MemberLeave(Strict):
 class RelationshipCreate(Strict):
     person_id: uuid.UUID
     related_person_id: uuid.UUID
-    kind: Annotated[str, StringConstraints(pattern=r"^[a-z_]{2,40}$")]
+    kind: Annotated[str, StringConstraints(max_length=40, pattern=r"^[a-z_]{2,40}$")]
 
 
 class MemberRead(BaseModel):
     id: uuid.UUID
     person: PersonRead | None
-    role: str
+    role: Code
     expected_on: date | None
     joined_on: date
     left_on: date | None
@@ -63,14 +64,14 @@ class MemberRead(BaseModel):
 class RelationshipRead(BaseModel):
     person_id: uuid.UUID
     related_person_id: uuid.UUID
-    kind: str
+    kind: Code
 
 
 class FamilyRead(BaseModel):
     id: uuid.UUID
-    name: str
-    hub: str
-    address: str | None
-    postcode: str | None
-    members: list[MemberRead]
-    relationships: list[RelationshipRead] = Field(default_factory=list)
+    name: ShortText
+    hub: ShortText
+    address: Address | None
+    postcode: Code | None
+    members: list[MemberRead] = Field(max_length=MANY)
+    relationships: list[RelationshipRead] = Field(max_length=MANY, default_factory=list)

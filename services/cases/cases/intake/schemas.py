@@ -1,33 +1,18 @@
-"""The body of the event this service consumes: `referral.accepted` from the referrals service."""
+"""The body of the event this service consumes: `referral.accepted` from the referrals service.
+
+Its people are the contract's `ReferralPerson` (`shared.contracts`); the envelope keeps what cases reads of it."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from cases.schemas import MemberRole, Name
-from shared.identifiers import UPN, NHSNumber, Postcode
+from shared.contracts import ReferralPerson
+from shared.identifiers import Postcode
 
-
-class ReferralPerson(BaseModel):
-    ref: str | None = None
-    role: MemberRole
-    given_name: Name
-    family_name: Name
-    date_of_birth: date | None = None
-    nhs_number: NHSNumber | None = None
-    upn: UPN | None = None
-    postcode: Postcode | None = None
-    address: str | None = None
-    matched_person_id: uuid.UUID | None = None
-    identity: Literal["matched", "confirmed", "new"] | None = Field(
-        default=None,
-        description="How the identity was settled: linked automatically, confirmed at triage, or a new person "
-        "declared at triage (null: no candidate was found)",
-    )
+__all__ = ["ReferralAccepted", "ReferralPerson"]
 
 
 class ReferralAccepted(BaseModel):

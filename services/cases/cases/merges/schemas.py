@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from cases.schemas import Strict, Text
+from shared.fields import Actor, LongText
 
 
 class FamilyMergeRequest(Strict):
@@ -24,13 +25,13 @@ class FamilyMergeRead(BaseModel):
     id: uuid.UUID
     survivor_id: uuid.UUID
     merged_id: uuid.UUID
-    reason: str
-    merged_by: str
+    reason: LongText
+    merged_by: Actor
     merged_at: datetime
     moved: dict[str, Any] = Field(
         description="Every row the merge changed: members moved or ended, relationships and cases moved, the case "
         "closed as merged and its lead worker assignment ended"
     )
     undone_at: datetime | None
-    undone_by: str | None
-    undo_reason: str | None
+    undone_by: Actor | None
+    undo_reason: LongText | None

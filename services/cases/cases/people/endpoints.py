@@ -20,6 +20,7 @@ from cases.people.schemas import (
     UnmergeRequest,
 )
 from cases.schemas import Page
+from shared.fields import IDS_LENGTH
 from shared.ids import parse_ids
 
 router = APIRouter(prefix="/v1", tags=["cases"])
@@ -45,7 +46,9 @@ async def known_people(
 
 
 @router.get("/people", summary="People by id (batch)")
-async def people(people: PeopleServiceDep, caller: CallerDep, ids: str = Query(...)) -> Page[PersonRead]:
+async def people(
+    people: PeopleServiceDep, caller: CallerDep, ids: str = Query(max_length=IDS_LENGTH)
+) -> Page[PersonRead]:
     return Page(items=await people.people(parse_ids(ids, "ids"), caller))
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from cases.schemas import Name, Strict, Text
+from shared.fields import FEW, Actor, Code, LongText, ShortText
 from shared.identifiers import UPN, NHSNumber, Postcode
 
 
@@ -16,12 +17,12 @@ class PersonRead(BaseModel):
     """A person in the index (the contract's `Person`)."""
 
     id: uuid.UUID
-    given_name: str
-    family_name: str
+    given_name: ShortText
+    family_name: ShortText
     date_of_birth: date | None
-    nhs_number: str | None
-    upn: str | None
-    postcode: str | None
+    nhs_number: Code | None
+    upn: Code | None
+    postcode: Code | None
 
 
 class MatchRequest(Strict):
@@ -36,28 +37,29 @@ class MatchRequest(Strict):
 class FieldWeightRead(BaseModel):
     """How one field compared, and the match weight (log2 of m/u) it added."""
 
-    field: str
-    level: str = Field(description="exact, short_form, fuzzy_high, fuzzy, different, transposed, one_part, full, "
+    field: Code
+    level: Code = Field(description="exact, short_form, fuzzy_high, fuzzy, different, transposed, one_part, full, "
                        "district, agree, disagree or missing")  # fmt: skip
     weight: float
-    explanation: str
+    explanation: ShortText
 
 
 class MatchCandidate(BaseModel):
     person: PersonRead
     score: float = Field(ge=0, le=1, description="The match probability from the calibrated model")
     match_weight: float = Field(description="The prior plus the weight of every field (log2 of the odds)")
-    band: str = Field(description="link, review or conflict")
-    conflict: str | None = Field(description="Why an agreeing identifier is not trusted, when it is not")
-    fields: list[FieldWeightRead]
-    reasons: list[str]
+    band: Code = Field(description="link, review or conflict")
+    conflict: ShortText | None = Field(description="Why an agreeing identifier is not trusted, when it is not")
+    fields: list[FieldWeightRead] = Field(max_length=FEW)
+    reasons: list[ShortText] = Field(max_length=FEW)
 
 
 class MatchResult(BaseModel):
-    decision: str = Field(description="link (one person, in `exact`), review (ranked `candidates`) or new")
-    exact: list[PersonRead] = Field(description="The person linked automatically (at most one)")
+    decision: Code = Field(description="link (one person, in `exact`), review (ranked `candidates`) or new")
+    exact: list[PersonRead] = Field(max_length=1, description="The person linked automatically (at most one)")
     candidates: list[MatchCandidate] = Field(
-        description="Every person shown, best first, each explained field by field (the linked one first, band link)"
+        max_length=FEW,
+        description="Every person shown, best first, each explained field by field (the linked one first, band link)",
     )
 
 
@@ -84,13 +86,13 @@ class MergeRead(BaseModel):
     id: uuid.UUID
     survivor_id: uuid.UUID
     merged_id: uuid.UUID
-    reason: str
-    merged_by: str
+    reason: LongText
+    merged_by: Actor
     merged_at: datetime
     moved: dict[str, Any]
     undone_at: datetime | None
-    undone_by: str | None
-    undo_reason: str | None
+    undone_by: Actor | None
+    undo_reason: LongText | None
 
 
 class KnownQuery(Strict):

@@ -23,10 +23,11 @@ from cases.models import (
     retention,
 )
 from cases.people.matching import name_key
-from cases.retention.sources import anonymise_people
+from cases.retention.sources import ERASED, anonymise_people
 from shared.audit import record_access
 from shared.auth import Principal
 from shared.contracts.events import (
+    EventPayload,
     LegalHoldPlaced,
     LegalHoldReleased,
     PersonErased,
@@ -48,6 +49,33 @@ def _visible_family(family: Family | None, principal: Principal) -> Family:
     return family
 
 
+async def _announce(
+    session: AsyncSession,
+    principal: Principal,
+    payload: EventPayload,
+    *,
+    action: str,
+    record_type: str,
+    record_id: uuid.UUID,
+    purpose: str,
+    details: dict[str, Any],
+) -> None:
+    """Tell the other services of the change (the record is the event's subject) and log it in the access log."""
+    await publish(
+        session, platform, source=SOURCE, type=payload.event_type, subject=str(record_id), data=payload.data()
+    )
+    await record_access(
+        session,
+        platform,
+        actor=principal,
+        action=action,
+        record_type=record_type,
+        record_ids=[record_id],
+        purpose=purpose,
+        details=details,
+    )
+
+
 async def place_hold(session: AsyncSession, principal: Principal, family_id: uuid.UUID, reason: str) -> dict[str, Any]:
     _visible_family(await session.get(Family, family_id), principal)
     holds = retention.legal_holds
@@ -56,16 +84,13 @@ async def place_hold(session: AsyncSession, principal: Principal, family_id: uui
         holds.insert().values(id=hold_id, family_id=family_id, reason=reason, placed_by=principal.actor, placed_at=now)
     )
     payload = LegalHoldPlaced(hold_id=hold_id, family_id=family_id, placed_at=now)
-    await publish(
-        session, platform, source=SOURCE, type=payload.event_type, subject=str(family_id), data=payload.data()
-    )
-    await record_access(
+    await _announce(
         session,
-        platform,
-        actor=principal,
+        principal,
+        payload,
         action="legal_hold",
         record_type="family",
-        record_ids=[family_id],
+        record_id=family_id,
         purpose="legal hold placed",
         details={"hold_id": str(hold_id)},
     )
@@ -87,18 +112,16 @@ async def release_hold(
     if done.first() is None:
         raise Conflict("No hold of that id is in force on this family")
     payload = LegalHoldReleased(hold_id=hold_id, family_id=family_id, released_at=now)
-    await publish(
-        session, platform, source=SOURCE, type=payload.event_type, subject=str(family_id), data=payload.data()
-    )
-    await record_access(
+    details = {"hold_id": str(hold_id)}
+    await _announce(
         session,
-        platform,
-        actor=principal,
+        principal,
+        payload,
         action="legal_hold_release",
         record_type="family",
-        record_ids=[family_id],
+        record_id=family_id,
         purpose="legal hold released",
-        details={"hold_id": str(hold_id)},
+        details=details,
     )
     return await _hold(session, hold_id)
 
@@ -115,14 +138,23 @@ async def _hold(session: AsyncSession, hold_id: uuid.UUID) -> dict[str, Any]:
     return dict((await session.execute(select(holds).where(holds.c.id == hold_id))).mappings().one())
 
 
+async def _person_with_hashes(
+    session: AsyncSession, person_id: uuid.UUID, *, erased_too: bool
+) -> tuple[Person, list[str]]:
+    """The person a right is exercised on, and the hashes of their identifiers as they stand before the change
+    (the other services find what they hold by these). An erased person can be erased again, not rectified."""
+    person = await session.get(Person, person_id)
+    if person is None or (not erased_too and person.given_name == ERASED):
+        raise NotFound("No such person")
+    return person, identifier_hashes(nhs_number=person.nhs_number, upn=person.upn)
+
+
 async def erase_person(
     session: AsyncSession, principal: Principal, person_id: uuid.UUID, reason: str
 ) -> dict[str, Any]:
     """Anonymise the person in the index (the row stays, so that memberships and merges still resolve; the
     family's other members are untouched) and tell the other services to erase what they hold about them."""
-    person = await session.get(Person, person_id)
-    if person is None:
-        raise NotFound("No such person")
+    _, hashes = await _person_with_hashes(session, person_id, erased_too=True)
     holds = retention.legal_holds
     held = await session.scalar(
         select(holds.c.id)
@@ -132,7 +164,6 @@ async def erase_person(
     )
     if held is not None:  # Art. 17(3)(e): kept for legal claims while a family of theirs is on hold
         raise Conflict("A family of this person is under a legal hold; release it before erasing them")
-    hashes = identifier_hashes(nhs_number=person.nhs_number, upn=person.upn)
     erasure = PersonErasure(id=uuid.uuid4(), person_id=person_id, reason=reason, erased_by=principal.actor)
     session.add(erasure)
     await session.flush()
@@ -149,18 +180,16 @@ async def erase_person(
         )
     )
     payload = PersonErased(person_id=person_id, erasure_id=erasure.id, erased_at=now, identifier_hashes=hashes)
-    await publish(
-        session, platform, source=SOURCE, type=payload.event_type, subject=str(person_id), data=payload.data()
-    )
-    await record_access(
+    details = {"erasure_id": str(erasure.id)}
+    await _announce(
         session,
-        platform,
-        actor=principal,
+        principal,
+        payload,
         action="erase",
         record_type="person",
-        record_ids=[person_id],
+        record_id=person_id,
         purpose="erasure on request",
-        details={"erasure_id": str(erasure.id)},
+        details=details,
     )
     return {"erasure_id": erasure.id, "person_id": person_id, "erased_at": now}
 
@@ -172,11 +201,8 @@ def _json(value: Any) -> Any:
 async def rectify_person(
     session: AsyncSession, principal: Principal, person_id: uuid.UUID, changes: dict[str, Any], reason: str
 ) -> dict[str, Any]:
-    person = await session.get(Person, person_id)
-    if person is None or person.given_name == "[erased]":
-        raise NotFound("No such person")
+    person, hashes = await _person_with_hashes(session, person_id, erased_too=False)
     before = {k: _json(getattr(person, k)) for k in changes}
-    hashes = identifier_hashes(nhs_number=person.nhs_number, upn=person.upn)
     after = {k: _json(v) for k, v in changes.items()}
     values = dict(changes)
     if "given_name" in changes:
@@ -193,16 +219,13 @@ async def rectify_person(
     payload = PersonRectified(
         person_id=person_id, rectification_id=record.id, changes=after, rectified_at=now, identifier_hashes=hashes
     )
-    await publish(
-        session, platform, source=SOURCE, type=payload.event_type, subject=str(person_id), data=payload.data()
-    )
-    await record_access(
+    await _announce(
         session,
-        platform,
-        actor=principal,
+        principal,
+        payload,
         action="rectify",
         record_type="person",
-        record_ids=[person_id],
+        record_id=person_id,
         purpose=reason,
         details={"fields": sorted(changes)},
     )

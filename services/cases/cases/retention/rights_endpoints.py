@@ -16,6 +16,7 @@ from shared.auth import Principal, require_roles
 from shared.db import SessionDep
 from shared.errors import UnprocessableContent
 from shared.events import EventHandler
+from shared.fields import MANY, Actor, LongText
 from shared.identifiers import UPN, NHSNumber, Postcode
 
 router = APIRouter(tags=["data protection"])
@@ -38,12 +39,12 @@ class HoldRelease(BaseModel):
 class HoldRead(BaseModel):
     id: uuid.UUID
     family_id: uuid.UUID
-    reason: str
-    placed_by: str
+    reason: LongText
+    placed_by: Actor
     placed_at: datetime
     released_at: datetime | None
-    released_by: str | None
-    release_reason: str | None
+    released_by: Actor | None
+    release_reason: LongText | None
 
 
 class ErasureRequest(BaseModel):
@@ -79,7 +80,11 @@ async def place_hold(family_id: uuid.UUID, body: HoldCreate, session: SessionDep
     return await rights.place_hold(session, caller, family_id, body.reason)
 
 
-@router.get("/v1/families/{family_id}/legal-holds", response_model=list[HoldRead], summary="A family's legal holds")
+@router.get(
+    "/v1/families/{family_id}/legal-holds",
+    response_model=Annotated[list[HoldRead], Field(max_length=MANY)],
+    summary="A family's legal holds",
+)
 async def list_holds(family_id: uuid.UUID, session: SessionDep, caller: ManagerOrAdmin) -> Any:
     return await rights.list_holds(session, caller, family_id)
 

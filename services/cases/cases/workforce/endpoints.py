@@ -12,6 +12,7 @@ from cases.models import Worker
 from cases.schemas import Page
 from cases.workforce.schemas import CaseloadItem, CaseloadRead, HubPut, HubRead, WorkerCreate, WorkerRead
 from shared.errors import NotFound, UnprocessableContent, field_error
+from shared.fields import IDS_LENGTH
 from shared.ids import parse_ids
 
 router = APIRouter(prefix="/v1", tags=["cases"])
@@ -24,7 +25,7 @@ async def hubs(workforce: WorkforceServiceDep, caller: CallerDep) -> Page[HubRea
 
 @router.put("/hubs/{code}", summary="Define or rename a hub (admin)")
 async def put_hub(
-    code: Annotated[str, Path(pattern=r"^[a-z][a-z0-9_-]{1,39}$")],
+    code: Annotated[str, Path(max_length=40, pattern=r"^[a-z][a-z0-9_-]{1,39}$")],
     body: HubPut,
     workforce: WorkforceServiceDep,
     principal: Admin,
@@ -37,9 +38,12 @@ async def put_hub(
 async def workers(
     workforce: WorkforceServiceDep,
     caller: CallerDep,
-    ids: Annotated[str | None, Query(description="Comma-separated worker ids (at most 100)")] = None,
+    ids: Annotated[
+        str | None, Query(max_length=IDS_LENGTH, description="Comma-separated worker ids (at most 100)")
+    ] = None,
     hub: Annotated[
-        str | None, Query(pattern=r"^[a-z][a-z0-9_-]{1,39}$", description="A hub's active workers (its managers)")
+        str | None,
+        Query(max_length=40, pattern=r"^[a-z][a-z0-9_-]{1,39}$", description="A hub's active workers (its managers)"),
     ] = None,
 ) -> Page[WorkerRead]:
     if (ids is None) == (hub is None):

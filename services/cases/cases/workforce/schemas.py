@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from cases.schemas import Name, Strict
+from shared.fields import MANY, Code, Count, ShortText
 
 
 class HubPut(Strict):
@@ -16,8 +17,8 @@ class HubPut(Strict):
 
 
 class HubRead(BaseModel):
-    code: str
-    name: str
+    code: Code
+    name: ShortText
 
 
 class WorkerCreate(Strict):
@@ -33,19 +34,19 @@ class WorkerCreate(Strict):
 
 class WorkerRead(BaseModel):
     id: uuid.UUID
-    name: str
-    subject: str | None
-    agency: str
-    agency_type: str
-    hub: str
+    name: ShortText
+    subject: ShortText | None
+    agency: ShortText
+    agency_type: ShortText
+    hub: ShortText
     team_id: uuid.UUID | None
-    role: str
-    caseload_cap: int
+    role: Code
+    caseload_cap: Count
     active: bool
-    current_caseload: int | None = Field(
+    current_caseload: Count | None = Field(
         default=None, description="Open cases the worker leads (in a hub listing: `GET /v1/workers?hub=`)"
     )
-    capacity: int | None = Field(
+    capacity: Count | None = Field(
         default=None, description="Cases the worker can still take before their cap (never below 0; hub listing)"
     )
 
@@ -53,14 +54,14 @@ class WorkerRead(BaseModel):
 class CaseloadItem(BaseModel):
     case_id: uuid.UUID
     family_id: uuid.UUID
-    hub: str
-    status: str
+    hub: ShortText
+    status: Code
     assigned_at: datetime
 
 
 class CaseloadRead(BaseModel):
     worker_id: uuid.UUID
-    caseload_cap: int
-    current: int
+    caseload_cap: Count
+    current: Count
     at_cap: bool
-    cases: list[CaseloadItem]
+    cases: list[CaseloadItem] = Field(max_length=MANY)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from intelligence.access import hub_scope
 from intelligence.deps import Analyst, Decider, FamiliesServiceDep, FamilyReader
 from intelligence.families.schemas import DecisionCreate, IdentifiedFamilyPage, IdentifiedFamilyRead, NeedProfileRead
+from shared.fields import CODE_LENGTH, CURSOR_LENGTH
 
 router = APIRouter(prefix="/v1")
 
@@ -25,10 +26,13 @@ async def list_identified_families(
     principal: FamilyReader,
     hub: Annotated[str | None, Query(max_length=64)] = None,
     status: Annotated[
-        str | None, Query(description="identified, statutory, open_case, referred, not_now or dismissed")
+        str | None,
+        Query(max_length=CODE_LENGTH, description="identified, statutory, open_case, referred, not_now or dismissed"),
     ] = None,
     first: Annotated[int, Query(ge=1, le=100)] = 25,
-    after: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")] = None,
+    after: Annotated[
+        str | None, Query(max_length=CURSOR_LENGTH, description="next_cursor of the previous page")
+    ] = None,
 ) -> IdentifiedFamilyPage:
     return await families.page(principal, hub_scope(principal), hub=hub, status=status, first=first, after=after)
 

@@ -8,39 +8,59 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from shared.fields import (
+    CODE_LENGTH,
+    MANY,
+    PAGE_ITEMS,
+    REASON_LENGTH,
+    SHORT_TEXT_LENGTH,
+    Actor,
+    Address,
+    Code,
+    Count,
+    Cursor,
+    ShortText,
+)
+from shared.fields import Reason as ReasonText
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=REASON_LENGTH)]
+RecordRef = Annotated[str, StringConstraints(max_length=2 * CODE_LENGTH + SHORT_TEXT_LENGTH + 2)]
+"""`kind:agency:record_id` of a partner record (a CSV value is at most 200 characters)."""
+
 OVER_TIME_POINTS = 520
 """The need profile's trend keeps the latest this many as-of dates (ten years of weekly runs)."""
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 
 class NeedEvidenceRead(BaseModel):
-    dataset: str
-    source_agency: str
-    record_id: str
+    dataset: Code
+    source_agency: Code
+    record_id: ShortText
     date: date | None
-    shows: str
-    person_key: str
+    shows: ReasonText
+    person_key: Code
 
 
 class NeedRead(BaseModel):
-    code: str
-    name: str
-    evidence: list[NeedEvidenceRead]
+    code: Code
+    name: ShortText
+    evidence: list[NeedEvidenceRead] = Field(max_length=MANY)
 
 
 class MemberRead(BaseModel):
-    person_key: str
-    given_name: str | None
-    family_name: str | None
+    person_key: Code
+    given_name: ShortText | None
+    family_name: ShortText | None
     date_of_birth: date | None
-    reason: str = Field(description="Why this person is in the household")
-    records: list[str] = Field(description="The partner records linked to this person: kind:agency:record_id")
+    reason: ReasonText = Field(description="Why this person is in the household")
+    records: list[RecordRef] = Field(
+        max_length=MANY, description="The partner records linked to this person: kind:agency:record_id"
+    )
 
 
 class DecisionRead(BaseModel):
-    decision: str
-    reason: str | None
-    decided_by: str
+    decision: Code
+    reason: ReasonText | None
+    decided_by: Actor
     decided_at: datetime
 
 
@@ -48,17 +68,17 @@ class IdentifiedFamilyRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
-    hub: str
+    hub: Code
     hub_defaulted: bool
-    postcode: str | None
-    address_line: str | None
-    framework: str
-    need_count: int
-    needs: list[NeedRead]
+    postcode: Code | None
+    address_line: Address | None
+    framework: ShortText
+    need_count: Count
+    needs: list[NeedRead] = Field(max_length=MANY)
     latest_evidence: date | None
-    members: list[MemberRead]
-    statutory: str | None = Field(description="cin, cp or cla: known to social care, shown and not offered")
-    status: str = Field(description="identified, statutory, open_case, referred, not_now or dismissed")
+    members: list[MemberRead] = Field(max_length=MANY)
+    statutory: Code | None = Field(description="cin, cp or cla: known to social care, shown and not offered")
+    status: Code = Field(description="identified, statutory, open_case, referred, not_now or dismissed")
     cases_check: Literal["unchecked", "open_case", "case_closed", "known_no_case", "not_known"] = Field(
         description="What the cases person index says of the members: open_case (a member's family has an open "
         "case: shown as such, not offered as new), case_closed, known_no_case, not_known, or unchecked (not asked "
@@ -71,8 +91,8 @@ class IdentifiedFamilyRead(BaseModel):
 
 
 class IdentifiedFamilyPage(BaseModel):
-    items: list[IdentifiedFamilyRead]
-    next_cursor: str | None
+    items: list[IdentifiedFamilyRead] = Field(max_length=PAGE_ITEMS)
+    next_cursor: Cursor | None
 
 
 class DecisionCreate(BaseModel):
@@ -80,9 +100,6 @@ class DecisionCreate(BaseModel):
 
     decision: Literal["refer", "not_now", "dismiss"]
     reason: Reason | None = Field(default=None, description="Required to dismiss or put off (not now)")
-
-
-Count = Annotated[int, Field(ge=0, le=100_000_000)]
 
 
 class NeedCount(BaseModel):

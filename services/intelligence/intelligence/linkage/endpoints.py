@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from intelligence.deps import Analyst, LinkageServiceDep
 from intelligence.linkage.report import render
 from intelligence.linkage.schemas import LinkageRunDetail, LinkageRunSummary
+from shared.fields import DOCUMENT_LENGTH
 
 router = APIRouter(prefix="/v1")
 
@@ -41,6 +42,9 @@ async def get_linkage_run(run_id: uuid.UUID, linkage: LinkageServiceDep, princip
     "/linkage-runs/{run_id}/report",
     tags=["linkage"],
     response_class=HTMLResponse,
+    openapi_extra={
+        "responses": {"200": {"content": {"text/html": {"schema": {"type": "string", "maxLength": DOCUMENT_LENGTH}}}}}
+    },
     summary="A linkage run's model as an HTML page: match weight chart, m and u, diagnostics",
 )
 async def linkage_run_report(run_id: uuid.UUID, linkage: LinkageServiceDep, principal: Analyst) -> HTMLResponse:

@@ -8,13 +8,15 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from shared.fields import Actor, Code, ShortText
+
 
 class LinkageRunSummary(BaseModel):
     id: uuid.UUID
-    engine: str
-    framework: str
+    engine: Code
+    framework: ShortText
     threshold: float
-    run_by: str
+    run_by: Actor
     started_at: datetime
     finished_at: datetime
     diagnostics: dict[str, Any] = Field(

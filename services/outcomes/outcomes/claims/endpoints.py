@@ -19,9 +19,14 @@ from outcomes.claims.schemas import (
 )
 from outcomes.claims.service import claim_read
 from outcomes.deps import Analyst, Auditor, ClaimReader, ClaimsServiceDep, Idempotent
+from shared.fields import CURSOR_LENGTH, DOCUMENT_LENGTH, IDS_LENGTH, NAME_LENGTH
 from shared.ids import parse_ids
 
 router = APIRouter(prefix="/v1")
+CSV_EXPORT = {
+    "responses": {"200": {"content": {"text/plain": {"schema": {"type": "string", "maxLength": DOCUMENT_LENGTH}}}}}
+}
+"""The export is a document: its length is bounded like every string of the API."""
 
 
 @router.post("/claims", tags=["claims"], status_code=201, summary="Claim for a family whose every need is met")
@@ -39,12 +44,14 @@ async def create_claim(
 async def list_claims(
     claims: ClaimsServiceDep,
     principal: ClaimReader,
-    status: Annotated[str | None, Query(pattern="^(pending|validated|rejected)$")] = None,
-    family_ids: Annotated[str | None, Query(description="Comma-separated family ids (at most 100)")] = None,
-    hub: str | None = None,
-    period: Annotated[str | None, Query(description="YYYY, YYYY-Qn or YYYY-MM (claim date)")] = None,
+    status: Annotated[str | None, Query(max_length=9, pattern="^(pending|validated|rejected)$")] = None,
+    family_ids: Annotated[
+        str | None, Query(max_length=IDS_LENGTH, description="Comma-separated family ids (at most 100)")
+    ] = None,
+    hub: Annotated[str | None, Query(max_length=NAME_LENGTH)] = None,
+    period: Annotated[str | None, Query(max_length=7, description="YYYY, YYYY-Qn or YYYY-MM (claim date)")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=CURSOR_LENGTH)] = None,
 ) -> ClaimList:
     ids = parse_ids(family_ids, "family_ids") if family_ids is not None else None
     rows, next_cursor = await claims.list_claims(
@@ -64,11 +71,12 @@ async def list_claims(
     tags=["claims"],
     summary="CSV of the validated claims of a period",
     response_class=PlainTextResponse,
+    openapi_extra=CSV_EXPORT,
 )
 async def export_claims(
     claims: ClaimsServiceDep,
     principal: Auditor,
-    period: Annotated[str, Query(description="YYYY, YYYY-Qn or YYYY-MM")],
+    period: Annotated[str, Query(max_length=7, description="YYYY, YYYY-Qn or YYYY-MM")],
 ) -> Response:
     validated = parse_period(period)
     body = await claims.export(validated, principal)

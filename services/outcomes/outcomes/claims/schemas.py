@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.errors import UnprocessableContent, field_error
+from shared.fields import PAGE_ITEMS, REPORT_ROWS, Actor, Code, Count, Cursor, Digest, Reason, ShortText
 
 
 class _Strict(BaseModel):
@@ -25,29 +26,29 @@ class ClaimCreate(_Strict):
 class ClaimRead(BaseModel):
     id: uuid.UUID
     family_id: uuid.UUID
-    programme_phase: str
-    framework: str
-    framework_version: str
-    hub: str | None
-    status: str
-    funding_model: str = Field(
+    programme_phase: Code
+    framework: Code
+    framework_version: Code
+    hub: ShortText | None
+    status: Code
+    funding_model: Code = Field(
         description="`payment_by_results`: a claim for payment; `earned_autonomy`: a record of outcome evidence "
         "(funded up front), audited the same way"
     )
     practitioner_assessed: bool
-    evidence_sha256: str
+    evidence_sha256: Digest
     created_at: datetime
-    created_by: str
+    created_by: Actor
     sample_id: uuid.UUID | None
-    decided_by: str | None
+    decided_by: Actor | None
     decided_at: datetime | None
-    decision_reason: str | None
+    decision_reason: Reason | None
     evidence: dict[str, Any] | None = None
 
 
 class ClaimList(BaseModel):
-    items: list[ClaimRead]
-    next_cursor: str | None = None
+    items: list[ClaimRead] = Field(max_length=PAGE_ITEMS)
+    next_cursor: Cursor | None = None
 
 
 class AuditSampleCreate(_Strict):
@@ -58,11 +59,11 @@ class AuditSampleCreate(_Strict):
 class AuditSampleRead(BaseModel):
     id: uuid.UUID
     rate: float
-    seed: int
-    population: int
-    random_claim_ids: list[uuid.UUID]
-    practitioner_assessed_claim_ids: list[uuid.UUID]
-    claim_ids: list[uuid.UUID]
+    seed: int = Field(ge=0, le=2**62)
+    population: Count
+    random_claim_ids: list[uuid.UUID] = Field(max_length=REPORT_ROWS)
+    practitioner_assessed_claim_ids: list[uuid.UUID] = Field(max_length=REPORT_ROWS)
+    claim_ids: list[uuid.UUID] = Field(max_length=REPORT_ROWS)
 
 
 class ClaimDecision(_Strict):

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from outcomes.deps import Analyst, EvaluationServiceDep, Idempotent, ProgressServiceDep, Reader
 from outcomes.evaluation.schemas import EvaluationCreate, EvaluationRead, FamilyProgress, ProgressList
 from shared.errors import NotFound
+from shared.fields import IDS_LENGTH
 from shared.ids import parse_ids
 
 router = APIRouter(prefix="/v1")
@@ -39,7 +40,7 @@ async def family_progress(family_id: uuid.UUID, progress: ProgressServiceDep, pr
 async def progress_batch(
     progress: ProgressServiceDep,
     principal: Reader,
-    family_ids: Annotated[str, Query(description="Comma-separated family ids (at most 100)")],
+    family_ids: Annotated[str, Query(max_length=IDS_LENGTH, description="Comma-separated family ids (at most 100)")],
 ) -> ProgressList:
     ids = parse_ids(family_ids, "family_ids")
     return ProgressList(items=await progress.progress(principal, ids, with_evidence=False))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 
 from outcomes.deps import Admin, FrameworksServiceDep, Reader
 from outcomes.frameworks.schemas import ActiveFrameworkSet, ActiveFrameworkState, FrameworkList
 from outcomes.models import Framework
+from shared.fields import CODE_LENGTH
 
 router = APIRouter(prefix="/v1")
 
@@ -66,7 +67,11 @@ async def active_framework_changes(frameworks: FrameworksServiceDep, principal: 
     responses={304: {"description": "Not modified (If-None-Match)"}},
 )
 async def get_framework(
-    code: str, request: Request, frameworks: FrameworksServiceDep, principal: Reader, version: str | None = None
+    code: Annotated[str, Path(max_length=CODE_LENGTH)],
+    request: Request,
+    frameworks: FrameworksServiceDep,
+    principal: Reader,
+    version: Annotated[str | None, Query(max_length=CODE_LENGTH)] = None,
 ) -> Response:
     return _framework_response(request, await frameworks.get(code, version))
 

@@ -8,7 +8,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{1,63}$")]
+from shared import fields as bounds
+from shared.contracts import descriptor_form
+
+Code = Annotated[str, Field(max_length=64, pattern=r"^[a-z][a-z0-9_-]{1,63}$")]
 
 
 class _Strict(BaseModel):
@@ -130,10 +133,23 @@ Rule = Annotated[
 ]
 
 
+class Descriptor(_Strict):
+    """What an assessment names (`code`, stable across wording changes) and what a practitioner reads (`label`).
+    A council may write a descriptor as a bare sentence: it becomes the label, and its words the code."""
+
+    code: Code
+    label: str = Field(min_length=1, max_length=300)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_sentence(cls, value: Any) -> Any:
+        return descriptor_form(value)
+
+
 class NeedDefinition(_Strict):
     code: Code
     name: str = Field(min_length=1, max_length=200)
-    descriptors: list[str] = Field(default_factory=list)
+    descriptors: list[Descriptor] = Field(default_factory=list)
     rule: Rule
 
 
@@ -171,13 +187,18 @@ class FrameworkDefinition(_Strict):
     needs' results."""
 
     def problems(self) -> list[tuple[str, str]]:
-        """Checks across fields, as (JSON pointer, message): unique need codes, min_needs within reach."""
+        """Checks across fields, as (JSON pointer, message): unique need codes, unique descriptor codes within a
+        need, min_needs within reach."""
         found: list[tuple[str, str]] = []
         seen: set[str] = set()
         for i, need in enumerate(self.needs):
             if need.code in seen:
                 found.append((f"/needs/{i}/code", f"need code {need.code!r} appears more than once"))
             seen.add(need.code)
+            codes = [d.code for d in need.descriptors]
+            for j, code in enumerate(codes):
+                if code in codes[:j]:
+                    found.append((f"/needs/{i}/descriptors/{j}/code", f"descriptor code {code!r} appears twice"))
         if self.min_needs > len(self.needs):
             found.append(("/min_needs", f"min_needs ({self.min_needs}) is more than the {len(self.needs)} needs"))
         return found
@@ -187,9 +208,9 @@ class FrameworkDefinition(_Strict):
 
 
 class FrameworkSummary(BaseModel):
-    code: str
-    version: str
-    name: str
+    code: bounds.Code
+    version: bounds.Code
+    name: bounds.ShortText
     is_current: bool
     active: bool
     builtin: bool
@@ -197,8 +218,8 @@ class FrameworkSummary(BaseModel):
 
 
 class FrameworkList(BaseModel):
-    items: list[FrameworkSummary]
-    next_cursor: str | None = None
+    items: list[FrameworkSummary] = Field(max_length=bounds.REPORT_ROWS)
+    next_cursor: bounds.Cursor | None = None
 
 
 class ActiveFrameworkSet(_Strict):
@@ -211,19 +232,19 @@ class ActiveFrameworkSet(_Strict):
 
 class ActiveFrameworkChangeRead(BaseModel):
     id: uuid.UUID
-    framework: str
+    framework: bounds.Code
     effective_from: date
-    reason: str
-    changed_by: str
+    reason: bounds.Reason
+    changed_by: bounds.Actor
     changed_at: datetime
 
 
 class ActiveFrameworkState(BaseModel):
     """The framework active today, and every change made (the schedule and its audit trail)."""
 
-    active: str = Field(description="The code of the framework new assessments use today")
-    version: str = Field(description="Its current version")
+    active: bounds.Code = Field(description="The code of the framework new assessments use today")
+    version: bounds.Code = Field(description="Its current version")
     source: Literal["setting", "change"] = Field(
         description="`setting`: OUTCOMES_ACTIVE_FRAMEWORK, no change effective yet; `change`: an admin's change"
     )
-    changes: list[ActiveFrameworkChangeRead]
+    changes: list[ActiveFrameworkChangeRead] = Field(max_length=bounds.MANY)

@@ -42,7 +42,7 @@ def builtin_frameworks() -> list[FrameworkDefinition]:
 
 def canonical(definition: FrameworkDefinition) -> dict[str, Any]:
     """The contract's form: `{code, version, name, min_needs, requires_dependent_children, sustain_months,
-    needs: [{code, name, descriptors, rule: {kind, params}}]}` with every default filled in."""
+    needs: [{code, name, descriptors: [{code, label}], rule: {kind, params}}]}` with every default filled in."""
     return definition.model_dump(mode="json")
 
 

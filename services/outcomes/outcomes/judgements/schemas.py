@@ -7,6 +7,8 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.fields import Actor, Code
+
 
 class JudgementCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -23,10 +25,10 @@ class JudgementCreate(BaseModel):
 
 class JudgementRead(BaseModel):
     family_id: uuid.UUID
-    need: str
+    need: Code
     met: bool
-    evidence: str
+    evidence: str = Field(max_length=10_000)
     assessed_on: date
-    recorded_by: str
+    recorded_by: Actor
     already_recorded: bool = Field(description="A judgement on this need and day was recorded before (kept as it was)")
     import_id: uuid.UUID | None

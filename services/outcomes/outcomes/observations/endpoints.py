@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from outcomes.deps import Analyst, ObservationsServiceDep
 from outcomes.observations.schemas import ImportReport, ObservationBatch
+from shared.fields import CODE_LENGTH, DOCUMENT_LENGTH
 
 router = APIRouter(prefix="/v1")
 
@@ -23,7 +24,12 @@ async def load_observations(
     "/observations/import",
     tags=["observations"],
     summary="Import a CSV file of one kind of observation (body: text/csv, streamed into COPY)",
-    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}},
+    openapi_extra={
+        "requestBody": {
+            "content": {"text/csv": {"schema": {"type": "string", "maxLength": DOCUMENT_LENGTH}}},
+            "required": True,
+        }
+    },
 )
 async def import_observations(
     request: Request,
@@ -32,8 +38,9 @@ async def import_observations(
     kind: Annotated[
         str,
         Query(
+            max_length=CODE_LENGTH,
             description="attendance, offence, asb, domestic_abuse_incident, employment, "
-            "housing, neet, financial or practitioner_assessment"
+            "housing, neet, financial or practitioner_assessment",
         ),
     ],
     source_agency: Annotated[str | None, Query(max_length=64)] = None,

@@ -8,6 +8,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.fields import MANY, Code, Count, Reason, ShortText
+
+SESSIONS = 10_000
+"""More sessions than a school year holds (about 380): a bound, not a rule of attendance."""
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -23,10 +28,10 @@ class AttendanceRow(_PersonRef):
     kind: Literal["attendance"]
     term_start: date
     term_end: date
-    possible_sessions: int = Field(ge=0)
-    attended_sessions: int = Field(ge=0)
-    unauthorised_sessions: int = Field(0, ge=0)
-    suspensions: int = Field(0, ge=0)
+    possible_sessions: int = Field(ge=0, le=SESSIONS)
+    attended_sessions: int = Field(ge=0, le=SESSIONS)
+    unauthorised_sessions: int = Field(0, ge=0, le=SESSIONS)
+    suspensions: int = Field(0, ge=0, le=SESSIONS)
     permanently_excluded: bool = False
 
 
@@ -64,28 +69,28 @@ class ObservationBatch(_Strict):
 
 
 class RowError(BaseModel):
-    line: int = Field(description="CSV line number (the header is line 1), or the row's index in a JSON batch")
-    column: str
-    reason: str
+    line: Count = Field(description="CSV line number (the header is line 1), or the row's index in a JSON batch")
+    column: ShortText
+    reason: Reason
 
 
 class KindReport(BaseModel):
-    kind: str
+    kind: Code
     import_id: uuid.UUID
-    rows_total: int
-    rows_loaded: int
-    rows_already_present: int
-    rows_unknown_person: int
-    rows_rejected: int
+    rows_total: Count
+    rows_loaded: Count
+    rows_already_present: Count
+    rows_unknown_person: Count
+    rows_rejected: Count
 
 
 class ImportReport(BaseModel):
-    import_ids: list[uuid.UUID]
-    rows_total: int
-    rows_loaded: int
-    rows_already_present: int
-    rows_unknown_person: int
-    rows_rejected: int
-    errors: list[RowError]
+    import_ids: list[uuid.UUID] = Field(max_length=MANY)
+    rows_total: Count
+    rows_loaded: Count
+    rows_already_present: Count
+    rows_unknown_person: Count
+    rows_rejected: Count
+    errors: list[RowError] = Field(max_length=MANY)
     errors_truncated: bool = False
-    by_kind: list[KindReport]
+    by_kind: list[KindReport] = Field(max_length=MANY)

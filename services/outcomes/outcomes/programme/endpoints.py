@@ -23,7 +23,7 @@ async def programme(programme: ProgrammeServiceDep, principal: Reader) -> Progra
     summary="Define or change a phase: its dates and funding model (admin, audited)",
 )
 async def put_phase(
-    code: Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")],
+    code: Annotated[str, Path(max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")],
     body: PhasePut,
     programme: ProgrammeServiceDep,
     principal: Admin,

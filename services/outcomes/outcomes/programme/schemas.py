@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.fields import MANY, Actor, Code
+
 FundingModel = Literal["payment_by_results", "earned_autonomy"]
 
 
@@ -29,7 +31,7 @@ class PhasePut(BaseModel):
 
 
 class PhaseRead(BaseModel):
-    code: str
+    code: Code
     starts_on: date | None
     ends_on: date | None
     funding_model: FundingModel
@@ -37,10 +39,10 @@ class PhaseRead(BaseModel):
         description="`defined` with `PUT /v1/programme/phases/{code}`; `setting`: OUTCOMES_PROGRAMME_PHASE (no "
         "defined phase holds today)"
     )
-    updated_by: str | None = None
+    updated_by: Actor | None = None
     updated_at: datetime | None = None
 
 
 class ProgrammeRead(BaseModel):
     current: PhaseRead = Field(description="The phase that holds today's date")
-    phases: list[PhaseRead] = Field(description="Every defined phase, oldest first")
+    phases: list[PhaseRead] = Field(max_length=MANY, description="Every defined phase, oldest first")

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from outcomes.deps import Analyst, ReportsServiceDep
 from outcomes.reports.service import cohort_csv
+from shared.fields import DOCUMENT_LENGTH
 
 router = APIRouter(prefix="/v1")
 
@@ -20,14 +21,17 @@ router = APIRouter(prefix="/v1")
     responses={
         200: {
             "description": "The report as JSON, or as CSV with `format=csv`",
-            "content": {"application/json": {"schema": {"type": "object"}}, "text/csv": {"schema": {"type": "string"}}},
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "text/csv": {"schema": {"type": "string", "maxLength": DOCUMENT_LENGTH}},
+            },
         }
     },
 )
 async def cohort_report(
     reports: ReportsServiceDep,
     principal: Analyst,
-    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+    format: Annotated[str, Query(max_length=4, pattern="^(json|csv)$")] = "json",
 ) -> Response:
     report = await reports.cohort_report()
     if format == "csv":

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from shared.fields import REPORT_ROWS, Code, Count
+
 
 class Decision(BaseModel):
-    hub: str
-    outcome: str
+    hub: Code
+    outcome: Code
     days: float = Field(description="From receipt to decision")
     on_time: bool = Field(description="Decided by its due time (working days)")
 
@@ -15,7 +17,7 @@ class Decision(BaseModel):
 class TriageFigures(BaseModel):
     """Counts and durations only: no referral ids, names or identifiers."""
 
-    decisions: list[Decision]
-    accepted_by_month_hub: dict[str, dict[str, int]] = Field(description="Accepted referrals by month of decision")
-    open_referrals: int
-    open_breached: int
+    decisions: list[Decision] = Field(max_length=REPORT_ROWS)
+    accepted_by_month_hub: dict[str, dict[str, Count]] = Field(description="Accepted referrals by month of decision")
+    open_referrals: Count
+    open_breached: Count

@@ -11,7 +11,7 @@ import uuid
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from referrals.deps import IdempotencyKeyHeader, IntakeServiceDep, Reader, Referrer, TriageServiceDep
 from referrals.intake import fhir
@@ -147,7 +147,7 @@ async def process_message(
 
 @fhir_router.get("/ServiceRequest/{referral_id}", summary="A referral as a FHIR ServiceRequest")
 async def read_service_request(
-    referral_id: str, session: SessionDep, triage: TriageServiceDep, principal: Reader
+    referral_id: Annotated[str, Path(max_length=64)], session: SessionDep, triage: TriageServiceDep, principal: Reader
 ) -> Response:
     try:
         rid = _uuid(referral_id, "ServiceRequest.id")
@@ -163,7 +163,7 @@ async def search_task(
     session: SessionDep,
     triage: TriageServiceDep,
     principal: Reader,
-    focus: Annotated[str, Query(description="ServiceRequest/{id}")],
+    focus: Annotated[str, Query(max_length=200, description="ServiceRequest/{id}")],
 ) -> Response:
     try:
         kind, _, raw_id = focus.rpartition("/")

@@ -8,7 +8,13 @@ from datetime import date
 from typing import Any
 
 from referrals.intake.matching import MatchQuery
-from referrals.intake.schemas import MaternityReferralCreate, PersonIn, PupilIn, ReferralCreate
+from referrals.intake.schemas import (
+    MaternityReferralCreate,
+    PartnerReferralCreate,
+    PersonIn,
+    PupilIn,
+    ReferralCreate,
+)
 from referrals.models import ReferralPerson
 
 YOUNG_PERSON_AGE = 13
@@ -35,11 +41,18 @@ def people_of(payload: ReferralCreate, today: date) -> list[NamedPerson]:
             people.append(NamedPerson("other_parent", "parent_carer", payload.other_parent))
         people += [NamedPerson(f"child_{i + 1}", "child", c) for i, c in enumerate(payload.children)]
         return people
+    if isinstance(payload, PartnerReferralCreate):
+        return [NamedPerson(f"{p.role}_{i + 1}", p.role, p, p.upn) for i, p in enumerate(payload.people)]
     pupil: PupilIn = payload.pupil
     role = "young_person" if _age_on(pupil.date_of_birth, today) >= YOUNG_PERSON_AGE else "child"
     people = [NamedPerson("pupil", role, pupil, pupil.upn)]
     people += [NamedPerson(f"parent_{i + 1}", "parent_carer", p) for i, p in enumerate(payload.parents)]
     return people
+
+
+def postcode_of(people: list[NamedPerson]) -> str | None:
+    """The postcode a referral is allocated by: the first person's, else the first that anyone has."""
+    return people[0].person.postcode or next((p.person.postcode for p in people if p.person.postcode), None)
 
 
 def person_row(
@@ -76,6 +89,8 @@ def kind_details(payload: ReferralCreate) -> dict[str, Any]:
     """The fields particular to the referral's kind, as stored in `details`."""
     if isinstance(payload, MaternityReferralCreate):
         return payload.model_dump(mode="json", include={"gestation_weeks", "vulnerabilities", "expected_delivery_date"})
+    if isinstance(payload, PartnerReferralCreate):
+        return payload.model_dump(mode="json", include={"service", "operation_encompass"}, exclude_none=True)
     return payload.model_dump(
         mode="json",
         include={

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from referrals.models import Base, IdempotencyKey, Referral, ReferralPerson, StatusChange, platform
+from referrals.models import Base, HubDistrict, IdempotencyKey, Referral, ReferralPerson, StatusChange, platform
 from shared.events import NOTIFY_CHANNEL, OutboxEvent, outbox_ctes
 
 PERSON_COLUMNS = tuple(c.name for c in ReferralPerson.__table__.columns)
@@ -62,6 +62,13 @@ class AuditEntry:
 @dataclass
 class IntakeRepository:
     session: AsyncSession
+
+    async def hub_mapping_for(self, district: str | None) -> dict[str, str]:
+        """The council's mapping (`hub_districts`) as far as `district` goes: {district: hub}, or empty."""
+        if district is None:
+            return {}
+        hub = await self.session.scalar(select(HubDistrict.hub).where(HubDistrict.district == district))
+        return {district: hub} if hub is not None else {}
 
     async def idempotency_key(self, owner: str, key: str) -> IdempotencyKey | None:
         """The request that holds this key, if any (read after the intake statement did not claim it)."""

@@ -1,11 +1,12 @@
-"""Request bodies of intake: a maternity or school referral, with the people it names."""
+"""Request bodies of intake: a maternity, school or partner referral (police, health, housing, probation, the
+voluntary sector; a police Operation Encompass notification), with the people it names."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from referrals.fields import (
     Address,
@@ -19,6 +20,7 @@ from referrals.fields import (
     Phone,
     ShortText,
     Strict,
+    aware_not_future,
     plausible_birth_date,
     plausible_delivery_date,
     under_five,
@@ -102,6 +104,10 @@ class MaternityReferralCreate(ReferralCommon):
     vulnerabilities: list[Vulnerability] = Field(default_factory=list, max_length=len(VULNERABILITIES))
     children: list[ChildIn] = Field(default_factory=list, max_length=MAX_PEOPLE)
 
+    @property
+    def kind(self) -> str:
+        return "maternity"
+
 
 class Attendance(Strict):
     current_term_percent: Percent
@@ -119,5 +125,55 @@ class SchoolReferralCreate(ReferralCommon):
     sen_status: SenStatus = "none"
     transition: bool = Field(default=False, description="Moving from primary to secondary (year 6 to 7)")
 
+    @property
+    def kind(self) -> str:
+        return "school"
 
-ReferralCreate = MaternityReferralCreate | SchoolReferralCreate
+
+PartnerRole = Literal["child", "young_person", "parent_carer", "other_adult"]
+CHILD_ROLES = ("child", "young_person")
+
+
+class PartnerPersonIn(PersonIn):
+    role: PartnerRole = Field(description="child, young_person (13 and over), parent_carer or other_adult")
+    upn: UPN | None = Field(default=None, description="A child's unique pupil number, when the partner knows it")
+
+
+class DomesticAbuseNotification(Strict):
+    """Operation Encompass: the police attended a domestic abuse incident involving a child's household; the
+    child's school and early help hear of it before the next school day."""
+
+    incident_at: Annotated[datetime, AfterValidator(aware_not_future)]
+    police_reference: ShortText = Field(description="The force's incident or crime reference")
+    child_present: bool = Field(description="Whether a child was present at (or witnessed) the incident")
+    school_urns: list[SchoolURN] = Field(
+        default_factory=list, max_length=MAX_PEOPLE, description="The schools of the children, to be told"
+    )
+
+
+class PartnerReferralCreate(ReferralCommon):
+    """A referral from any other partner agency (police, health visitor or GP, housing, probation, voluntary
+    sector), naming the people it concerns; with `operation_encompass`, a police domestic abuse notification."""
+
+    people: list[PartnerPersonIn] = Field(min_length=1, max_length=MAX_PEOPLE)
+    service: ShortText | None = Field(
+        default=None, description="The referring service within the agency, e.g. health visiting, a GP practice"
+    )
+    operation_encompass: DomesticAbuseNotification | None = None
+
+    @field_validator("operation_encompass")
+    @classmethod
+    def _about_a_child(
+        cls, value: DomesticAbuseNotification | None, info: ValidationInfo
+    ) -> DomesticAbuseNotification | None:
+        people = info.data.get("people")
+        if value is not None and people is not None and not any(p.role in CHILD_ROLES for p in people):
+            raise ValueError("an Operation Encompass notification is about a child: name one in people")
+        return value
+
+    @property
+    def kind(self) -> str:
+        return "operation_encompass" if self.operation_encompass is not None else "partner"
+
+
+ReferralCreate = MaternityReferralCreate | SchoolReferralCreate | PartnerReferralCreate

@@ -21,13 +21,13 @@ from referrals.access import submission_refusal
 from referrals.config import Settings
 from referrals.intake.lawful_basis import lawful_basis_of
 from referrals.intake.matching import CasesUnavailable, PersonMatch, PersonMatcher
-from referrals.intake.people import NamedPerson, kind_details, people_of, person_row, query_for
+from referrals.intake.people import NamedPerson, kind_details, people_of, person_row, postcode_of, query_for
 from referrals.intake.repository import AuditEntry, IdempotentResponse, IntakeRepository
-from referrals.intake.schemas import MAX_PEOPLE, MaternityReferralCreate, ReferralCreate
+from referrals.intake.schemas import MAX_PEOPLE, ReferralCreate
 from referrals.models import IdempotencyKey, platform
 from referrals.needs import NeedCatalogue
 from referrals.payloads import EVENT_SOURCE, received_payload
-from referrals.triage.hubs import allocate_hub
+from referrals.triage.hubs import HubAllocation, allocate_hub, district_of
 from referrals.triage.schemas import new_referral_read
 from referrals.triage.working_days import decision_due_at
 from shared.audit import record_access
@@ -35,6 +35,7 @@ from shared.auth import Principal
 from shared.errors import BadRequest, Conflict, Forbidden, UnprocessableContent, field_error
 from shared.events import OutboxEvent
 from shared.idempotency import KEY as IDEMPOTENCY_KEY
+from shared.idempotency import KEY_RULE
 
 log = structlog.get_logger("referrals.intake")
 
@@ -78,7 +79,7 @@ class _KeyTaken(Exception):
 
 
 def kind_of(payload: ReferralCreate) -> str:
-    return "maternity" if isinstance(payload, MaternityReferralCreate) else "school"
+    return payload.kind
 
 
 def request_hash(kind: str, payload: ReferralCreate) -> str:
@@ -125,9 +126,10 @@ class IntakeService:
         if refusal is not None:
             raise Forbidden(refusal)
         if idempotency_key is None and principal.has_role("partner_system"):
-            raise BadRequest("Partner systems must send an Idempotency-Key header with every create")
+            missing = "Partner systems must send an Idempotency-Key header with every create"
+            raise BadRequest(missing, errors=[field_error("#header/Idempotency-Key", missing, "required")])
         if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
-            raise BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters")
+            raise BadRequest(KEY_RULE, errors=[field_error("#header/Idempotency-Key", KEY_RULE, "malformed")])
         owner = principal.agency
         # The key is claimed by the same statement that stores the referral (one round trip for the write); a
         # request that finds it taken is told so after (`_KeyTaken`): replayed, or refused.
@@ -136,7 +138,7 @@ class IntakeService:
         now = datetime.now(UTC)
         people = people_of(payload, now.date())
         if len(people) > MAX_PEOPLE:
-            pointer = "/children" if kind == "maternity" else "/parents"
+            pointer = {"maternity": "/children", "school": "/parents"}.get(kind, "/people")
             raise UnprocessableContent(
                 f"A referral can name at most {MAX_PEOPLE} people; this one names {len(people)}",
                 errors=[field_error(pointer, f"at most {MAX_PEOPLE} people in all", "too_many_people")],
@@ -217,7 +219,10 @@ class IntakeService:
         the key, `Conflict` when the agency already sent this external reference."""
         assert principal.agency is not None
         referral_id = referral_id or uuid.uuid4()
-        values = self._referral_values(principal, payload, people, needs, now, matched=matches is not None)
+        postcode = postcode_of(people)
+        mapping = await self.repo.hub_mapping_for(district_of(postcode))
+        allocation = allocate_hub(postcode, default_hub=self.settings.default_hub, mapping=mapping)
+        values = self._referral_values(principal, payload, people, needs, now, allocation, matched=matches is not None)
         values["id"] = referral_id
         people_rows = [
             person_row(referral_id, i, p, row_id=uuid.uuid4())
@@ -276,13 +281,13 @@ class IntakeService:
         people: list[NamedPerson],
         needs: list[str],
         now: datetime,
+        allocation: HubAllocation,
         *,
         matched: bool,
     ) -> dict[str, Any]:
-        """The `referrals` row of a new referral (without its id): hub, deadline and matching state derived."""
+        """The `referrals` row of a new referral (without its id): deadline and matching state derived."""
         primary = people[0].person
-        postcode = primary.postcode or next((p.person.postcode for p in people if p.person.postcode), None)
-        allocation = allocate_hub(postcode, default_hub=self.settings.default_hub)
+        postcode = postcode_of(people)
         return {
             "kind": kind_of(payload),
             "status": "received",

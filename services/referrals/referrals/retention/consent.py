@@ -21,6 +21,7 @@ from shared.contracts.events import ReferralConsentWithdrawn
 from shared.db import SessionDep
 from shared.errors import Conflict, NotFound
 from shared.events.outbox import publish
+from shared.fields import Actor, ShortText
 
 router = APIRouter(tags=["data protection"])
 Recorder = Annotated[Principal, Depends(require_roles("partner_system", "hub_manager", "admin"))]
@@ -37,9 +38,9 @@ class ConsentWithdrawalCreate(BaseModel):
 class ConsentWithdrawalRead(BaseModel):
     referral_id: uuid.UUID
     withdrawn_at: datetime
-    withdrawn_by: str
-    method: str
-    recorded_by: str
+    withdrawn_by: ShortText
+    method: ShortText
+    recorded_by: Actor
 
 
 def _may_record(principal: Principal, referral: Referral) -> bool:

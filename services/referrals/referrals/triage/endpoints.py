@@ -25,6 +25,7 @@ from referrals.triage.schemas import (
     to_read,
 )
 from shared.errors import UnprocessableContent, field_error
+from shared.fields import CODE_LENGTH, CURSOR_LENGTH, IDS_LENGTH
 from shared.ids import parse_ids
 from shared.pagination import decode_cursor, encode_cursor
 
@@ -48,19 +49,23 @@ def _statuses(status: str | None) -> list[str]:
 async def list_referrals(
     triage: TriageServiceDep,
     principal: Reader,
-    status: Annotated[str | None, Query(description="Comma-separated statuses")] = None,
+    status: Annotated[str | None, Query(max_length=IDS_LENGTH, description="Comma-separated statuses")] = None,
     kind: Kind | None = None,
-    hub: str | None = None,
-    agency: str | None = None,
+    hub: Annotated[str | None, Query(max_length=CODE_LENGTH)] = None,
+    agency: Annotated[str | None, Query(max_length=CODE_LENGTH)] = None,
     received_from: date | None = None,
     received_to: date | None = None,
     breached: bool | None = None,
     safeguarding_concern: bool | None = None,
-    matching: Annotated[str | None, Query(pattern="^(pending|completed)$")] = None,
-    ids: Annotated[str | None, Query(description="Comma-separated referral ids (at most 100)")] = None,
-    family_ids: Annotated[str | None, Query(description="Comma-separated family ids (at most 100)")] = None,
+    matching: Annotated[str | None, Query(max_length=9, pattern="^(pending|completed)$")] = None,
+    ids: Annotated[
+        str | None, Query(max_length=IDS_LENGTH, description="Comma-separated referral ids (at most 100)")
+    ] = None,
+    family_ids: Annotated[
+        str | None, Query(max_length=IDS_LENGTH, description="Comma-separated family ids (at most 100)")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=CURSOR_LENGTH)] = None,
 ) -> ReferralPage:
     filters = ReferralFilters(
         status=_statuses(status),
@@ -94,7 +99,7 @@ async def identity_reviews(
     triage: TriageServiceDep,
     principal: Decider,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=CURSOR_LENGTH)] = None,
 ) -> ReviewPage:
     after = decode_cursor(cursor, (datetime.fromisoformat, uuid.UUID)) if cursor else None
     page, more = await triage.review_queue(principal, limit=limit, after=after)

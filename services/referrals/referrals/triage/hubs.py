@@ -1,8 +1,14 @@
-"""Hub allocation: a referral goes to the hub covering its postcode district (the mapping is data)."""
+"""Hub allocation: a referral goes to the hub covering its postcode district.
+
+The mapping is data in the referrals database (`hub_districts`, loaded by an admin: `PUT /v1/admin/hub-mapping`,
+`earlyhelp hubs load FILE`) and read by every new referral, so a new mapping applies without a restart. The package
+file `data/hub_districts.json` is the demo Leeds mapping the first migration loads and the demo seeder draws
+postcodes from; `examples/hub-mapping/` holds councils' examples in the same format."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -35,9 +41,15 @@ def known_hubs() -> frozenset[str]:
     return frozenset(district_to_hub().values())
 
 
-def allocate_hub(postcode: str | None, *, default_hub: str) -> HubAllocation:
-    if postcode:
-        hub = district_to_hub().get(postcode_district(postcode))
+def district_of(postcode: str | None) -> str | None:
+    return postcode_district(postcode) if postcode else None
+
+
+def allocate_hub(postcode: str | None, *, default_hub: str, mapping: Mapping[str, str] | None = None) -> HubAllocation:
+    """The hub of `postcode`'s district in `mapping` (by default the package's demo mapping), else the default."""
+    district = district_of(postcode)
+    if district is not None:
+        hub = (district_to_hub() if mapping is None else mapping).get(district)
         if hub is not None:
             return HubAllocation(hub=hub, defaulted=False)
     return HubAllocation(hub=default_hub, defaulted=True)

@@ -6,16 +6,18 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, AliasChoices, BaseModel, Field, model_validator
 
 from referrals.access import sees_matches
-from referrals.fields import LongText, ShortText, Strict, aware_not_future
+from referrals.fields import LongText, Strict, aware_not_future
+from referrals.fields import ShortText as PlainShortText
 from referrals.models import Referral
 from shared.auth import Principal
+from shared.fields import FEW, MANY, PAGE_ITEMS, Actor, Address, Code, Cursor, ShortText
 
 DecisionOutcome = Literal["accepted", "signposted", "no_further_action", "stepped_up"]
 Status = Literal["received", "screening", "accepted", "signposted", "no_further_action", "stepped_up", "withdrawn"]
-Kind = Literal["maternity", "school", "intelligence"]
+Kind = Literal["maternity", "school", "intelligence", "partner", "operation_encompass"]
 ConsentMethod = Literal["verbal", "written", "electronic"]
 
 
@@ -23,7 +25,7 @@ class Consent(Strict):
     """The family's consent to early help: who gave it, when and how. Required details when `given`."""
 
     given: bool
-    given_by: ShortText | None = None
+    given_by: PlainShortText | None = None
     recorded_at: Annotated[datetime, AfterValidator(aware_not_future)] | None = None
     method: ConsentMethod | None = None
 
@@ -35,30 +37,31 @@ class Consent(Strict):
 
 
 class MatchRead(BaseModel):
-    status: str = Field(
+    status: Code = Field(
         description="pending, matched (linked automatically), candidates (in review or a conflict: triage confirms "
         "who it is), confirmed (by triage), new_person (declared by triage) or no_match"
     )
     matched_person_id: uuid.UUID | None
     candidates: list[dict[str, Any]] = Field(
+        max_length=FEW,
         description="Ranked candidates, each with its match probability (`score`), `band` (link, review or "
-        "conflict), `conflict` reason and per-field match weights (`fields`)"
+        "conflict), `conflict` reason and per-field match weights (`fields`)",
     )
-    confirmed_by: str | None = None
+    confirmed_by: Actor | None = None
     confirmed_at: datetime | None = None
-    reason: str | None = Field(default=None, description="Why triage declared a new person (or confirmed one)")
+    reason: LongText | None = Field(default=None, description="Why triage declared a new person (or confirmed one)")
 
 
 class PersonRead(BaseModel):
-    ref: str
-    role: str
-    given_name: str
-    family_name: str
+    ref: Code
+    role: Code
+    given_name: ShortText
+    family_name: ShortText
     date_of_birth: date
-    nhs_number: str | None
-    upn: str | None
-    postcode: str | None
-    address: str | None
+    nhs_number: Code | None
+    upn: Code | None
+    postcode: Code | None
+    address: Address | None
     match: MatchRead | None = Field(
         description="Matches against the cases person index: shown to hub managers, admins and services only"
     )
@@ -66,36 +69,36 @@ class PersonRead(BaseModel):
 
 class DecisionRead(BaseModel):
     outcome: DecisionOutcome
-    reason: str
-    decided_by: str
+    reason: LongText
+    decided_by: Actor
     decided_at: datetime
 
 
 class StatusChangeRead(BaseModel):
-    from_status: str | None
-    to_status: str
+    from_status: Code | None
+    to_status: Code
     changed_at: datetime
-    changed_by: str
-    reason: str | None
+    changed_by: Actor
+    reason: LongText | None
 
 
 class ReferralRead(BaseModel):
     id: uuid.UUID
     kind: Kind
     status: Status
-    agency: str
-    agency_type: str | None
-    external_reference: str
-    hub: str
+    agency: Code
+    agency_type: Code | None
+    external_reference: ShortText
+    hub: Code
     hub_defaulted: bool = Field(description="True when the postcode was not covered and the default hub took it")
-    postcode: str | None
-    address: str | None
+    postcode: Code | None
+    address: Address | None
     safeguarding_concern: bool = Field(description="Flagged for immediate step-up; sorted first in the queue")
-    needs: list[str]
-    reason: str
+    needs: list[Code] = Field(max_length=FEW)
+    reason: LongText
     referrer: dict[str, Any]
     consent: dict[str, Any]
-    lawful_basis: str | None
+    lawful_basis: ShortText | None
     details: dict[str, Any] = Field(description="The fields particular to the referral's kind")
     expected_delivery_date: date | None
     received_at: datetime
@@ -103,20 +106,26 @@ class ReferralRead(BaseModel):
     breached: bool
     decision: DecisionRead | None
     withdrawn_at: datetime | None
-    matching: str = Field(description="pending until every person was matched against the cases person index")
+    matching: Code = Field(description="pending until every person was matched against the cases person index")
     family_id: uuid.UUID | None
     case_id: uuid.UUID | None
-    people: list[PersonRead]
-    history: list[StatusChangeRead]
+    people: list[PersonRead] = Field(max_length=FEW)
+    history: list[StatusChangeRead] = Field(max_length=MANY)
 
 
 class ReferralPage(BaseModel):
-    items: list[ReferralRead]
-    next_cursor: str | None
+    items: list[ReferralRead] = Field(max_length=PAGE_ITEMS)
+    next_cursor: Cursor | None
 
 
 class DecisionCreate(Strict):
-    outcome: DecisionOutcome
+    """A hub manager's decision. `decision` is the word every decision body uses (claims, identified families);
+    `outcome`, its old name here, is accepted as a deprecated alias for one release."""
+
+    decision: DecisionOutcome = Field(
+        validation_alias=AliasChoices("decision", "outcome"),
+        description="What is decided (`outcome`, the old name, is a deprecated alias accepted until the next release)",
+    )
     reason: LongText
 
 
@@ -124,23 +133,23 @@ class ReviewItem(BaseModel):
     """A referred person awaiting triage's answer to who they are, with the ranked, explained candidates."""
 
     referral_id: uuid.UUID
-    ref: str
-    role: str
-    hub: str | None
+    ref: Code
+    role: Code
+    hub: Code | None
     received_at: datetime
-    given_name: str
-    family_name: str
+    given_name: ShortText
+    family_name: ShortText
     date_of_birth: date
-    postcode: str | None
-    nhs_number: str | None
-    upn: str | None
+    postcode: Code | None
+    nhs_number: Code | None
+    upn: Code | None
     conflict: bool = Field(description="An identifier agrees while the date of birth and name disagree")
-    candidates: list[dict[str, Any]]
+    candidates: list[dict[str, Any]] = Field(max_length=FEW)
 
 
 class ReviewPage(BaseModel):
-    items: list[ReviewItem]
-    next_cursor: str | None
+    items: list[ReviewItem] = Field(max_length=PAGE_ITEMS)
+    next_cursor: Cursor | None
 
 
 class IdentityConfirm(Strict):

@@ -87,22 +87,22 @@ class TriageService:
             raise Conflict(
                 f"This referral is already {referral.status}; decisions are made while received or screening"
             )
-        if decision.outcome == "accepted":
+        if decision.decision == "accepted":
             _require_confirmed_identities(referral)
-        if decision.outcome == "accepted" and not referral.consent_given:
+        if decision.decision == "accepted" and not referral.consent_given:
             raise Conflict(
                 "Early help is voluntary: a referral can be accepted only once the family's consent is recorded "
                 "(PUT /v1/referrals/{id}/consent); a safeguarding concern is stepped_up instead"
             )
         now = at or datetime.now(UTC)
-        referral.decision_outcome = decision.outcome
+        referral.decision_outcome = decision.decision
         referral.decision_reason = decision.reason
         referral.decided_at = now
         referral.decided_by = principal.sub
         events: list[tuple[str, dict[str, Any]]] = [("referral.decided", decided_payload(referral))]
-        if decision.outcome == "accepted":
+        if decision.decision == "accepted":
             events.append(("referral.accepted", accepted_payload(referral)))
-        await self._change_status(referral, principal, decision.outcome, decision.reason, at=now, events=events)
+        await self._change_status(referral, principal, decision.decision, decision.reason, at=now, events=events)
         return referral
 
     async def withdraw(

@@ -48,7 +48,7 @@ async def list_deliveries(
     webhooks: WebhooksServiceDep,
     principal: PartnerOrAdmin,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
+    cursor: Annotated[str | None, Query(max_length=18, pattern=r"^[0-9]{1,18}$")] = None,
 ) -> DeliveryPage:
     rows = await webhooks.deliveries(principal, webhook_id, limit=limit + 1, before_id=int(cursor) if cursor else None)
     page = rows[:limit]

@@ -1,0 +1,41 @@
+"""One word for one thing: a decision body says `decision` (as claims and identified families do); `outcome`, the
+referral decision's old name, is a deprecated alias accepted for one release."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.referrals.conftest import create_maternity, hub_manager
+
+
+async def test_a_referral_decision_is_made_with_decision_as_a_claim_decision_is(client: httpx.AsyncClient) -> None:
+    rid = (await create_maternity(client)).json()["id"]
+    decided = await client.post(
+        f"/v1/referrals/{rid}/decision",
+        headers=hub_manager("north"),
+        json={"decision": "signposted", "reason": "Universal services fit"},
+    )
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["status"] == "signposted"
+    assert decided.json()["decision"]["outcome"] == "signposted"
+
+
+async def test_the_old_name_outcome_is_still_accepted(client: httpx.AsyncClient) -> None:
+    rid = (await create_maternity(client)).json()["id"]
+    decided = await client.post(
+        f"/v1/referrals/{rid}/decision", headers=hub_manager("north"), json={"outcome": "signposted", "reason": "x"}
+    )
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["status"] == "signposted"
+
+
+async def test_a_decision_without_its_word_names_decision(client: httpx.AsyncClient) -> None:
+    rid = (await create_maternity(client)).json()["id"]
+    missing = await client.post(f"/v1/referrals/{rid}/decision", headers=hub_manager("north"), json={"reason": "x"})
+    assert missing.status_code == 422
+    assert [e["pointer"] for e in missing.json()["errors"]] == ["/decision"]
+
+
+async def test_the_openapi_document_names_decision(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()["components"]["schemas"]["DecisionCreate"]
+    assert set(schema["required"]) == {"decision", "reason"}
