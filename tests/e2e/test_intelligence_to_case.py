@@ -36,6 +36,9 @@ async def test_identified_family_referred_accepted_becomes_a_case(stack: Stack) 
         assert run["diagnostics"]["identified"] >= 1, run
         [family] = ok(await intelligence.get("/v1/identified-families", headers=MANAGER))["items"]
         assert family["hub"] == HUB and family["need_count"] == 5
+        # asked of the cases person index during the run: not yet known to early help, so offered
+        assert (family["cases_check"], family["status"]) == ("not_known", "identified"), family
+        assert run["diagnostics"]["cases_unchecked"] == 0, run["diagnostics"]
         assert (await intelligence.get(f"/v1/identified-families/{family['id']}", headers=SOUTH)).status_code == 404
         for method, path in (("GET", "/v1/identified-families"), ("GET", f"/v1/identified-families/{family['id']}"),
                              ("POST", f"/v1/identified-families/{family['id']}/decision"),

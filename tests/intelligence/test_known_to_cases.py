@@ -83,10 +83,10 @@ async def _open_case_in_cases(cases: httpx.AsyncClient, h: Household, *, close: 
     case = await cases.post("/v1/cases", json={"family_id": family.json()["id"], "reason": "known"}, headers=NORTH)
     assert case.status_code == 201, case.text
     if close:
+        path = f"/v1/cases/{case.json()['id']}"
+        etag = (await cases.get(path, headers=NORTH)).headers["ETag"]
         closed = await cases.post(
-            f"/v1/cases/{case.json()['id']}/close",
-            json={"outcome": "needs_met", "reason": "done"},
-            headers={**NORTH, "If-Match": case.headers["etag"]},
+            f"{path}/close", json={"outcome": "needs_met", "reason": "done"}, headers={**NORTH, "If-Match": etag}
         )
         assert closed.status_code == 200, closed.text
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.fields import (
     CODE_LENGTH,
+    FEW,
     MANY,
     PAGE_ITEMS,
     REASON_LENGTH,
@@ -108,22 +109,20 @@ class NeedCount(BaseModel):
 
 
 class NeedCombination(BaseModel):
-    needs: list[Code] = Field(max_length=MANY)
+    needs: list[Code] = Field(max_length=FEW)
     families: Count = Field(description="Identified families with exactly these needs (5 or more)")
 
 
 class AreaCount(BaseModel):
-    hub: Annotated[str, StringConstraints(max_length=64)]
-    postcode_district: Annotated[str, StringConstraints(max_length=8)] = Field(
-        description="The district of the household's postcode, or `unknown`"
-    )
+    hub: Code
+    postcode_district: Code = Field(description="The district of the household's postcode, or `unknown`")
     families: Count = Field(description="Identified families in the area (5 or more)")
 
 
 class NeedProfilePoint(BaseModel):
     as_of: date = Field(description="The date a linkage run identified needs as at")
     families: Count | None = Field(description="Identified families then; null when 1 to 4 (suppressed)")
-    needs: list[NeedCount] = Field(max_length=100)
+    needs: list[NeedCount] = Field(max_length=FEW)
 
 
 class NeedProfileRead(BaseModel):
@@ -136,9 +135,9 @@ class NeedProfileRead(BaseModel):
     as_of: date | None = Field(description="The as-of date of the latest linkage run")
     families: Count | None = Field(description="Identified families; null when 1 to 4 (suppressed)")
     statutory: Count | None = Field(description="Of them, known to social care; null when 1 to 4 (suppressed)")
-    needs: list[NeedCount] = Field(max_length=100)
+    needs: list[NeedCount] = Field(max_length=FEW)
     combinations: list[NeedCombination] = Field(max_length=20, description="The 20 most common combinations shown")
-    by_area: list[AreaCount] = Field(max_length=10_000)
+    by_area: list[AreaCount] = Field(max_length=MANY)
     over_time: list[NeedProfilePoint] = Field(
         max_length=OVER_TIME_POINTS, description="One point per as-of date, the latest 520 at most"
     )
