@@ -73,7 +73,9 @@ class MatchBatchRequest(Strict):
 
 
 class MatchBatchResult(BaseModel):
-    results: list[MatchResult] = Field(description="One answer per person asked about, in the order asked")
+    results: list[MatchResult] = Field(
+        max_length=MAX_BATCH_MATCHES, description="One answer per person asked about, in the order asked"
+    )
 
 
 class PersonCreate(Strict):
