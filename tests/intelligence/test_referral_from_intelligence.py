@@ -16,6 +16,7 @@ from shared.events import CloudEvent, sign_headers
 from shared.settings import DEV_EVENT_SECRET
 from tests.intelligence.conftest import import_examples, run_linkage
 from tests.support import auth, make_token
+from tests.support.matching import match_in_process
 
 NORTH = auth(make_token("hub_manager", sub="north-manager", agency="LCC", agency_type="council", hubs=["north"]))
 
@@ -45,6 +46,7 @@ async def test_a_referred_family_arrives_in_the_north_triage_queue_once(
     intelligence_sessions: async_sessionmaker[AsyncSession],
     referrals_client: httpx.AsyncClient,
     referrals_sessions: async_sessionmaker[AsyncSession],
+    cases_client: httpx.AsyncClient,
 ) -> None:
     row = await _referred_event(intelligence_api, intelligence_sessions)
     assert row.type == "intelligence.family_referred"
@@ -65,8 +67,10 @@ async def test_a_referred_family_arrives_in_the_north_triage_queue_once(
     names = {(p["given_name"].lower(), p["role"]) for p in detail["people"]}
     assert {("grace", "parent_carer"), ("daniel", "child"), ("ruth", "child")} <= names
 
-    # accepted like any referral: consent first (the family is contacted after the decision to refer)
+    # accepted like any referral: its people matched against the person index, consent first (the family is
+    # contacted after the decision to refer)
     rid = referral["id"]
+    assert await match_in_process(referrals_client, cases_client) == 1
     refused = await referrals_client.post(f"/v1/referrals/{rid}/decision", json={"outcome": "accepted"}, headers=NORTH)
     assert refused.status_code in (409, 422), refused.text
     consent = {"given": True, "given_by": "Grace Okafor", "recorded_at": "2026-12-02T10:00:00Z", "method": "verbal"}

@@ -23,6 +23,7 @@ from tests.support.factories import (
     school_payload,
     upn,
 )
+from tests.support.matching import match_in_process
 
 TODAY = datetime.now(UTC).date()
 
@@ -154,34 +155,11 @@ async def match_now(
     """Run the referrals service's matching step now: the in-process app has no background worker (the test owns
     the transaction), so a test that needs matching done (triage, accepting) calls this after its intakes. It is
     the worker's own pass (`MatchingWorker.run_once`) against the real cases app, on this test's transactions."""
-    from referrals.intake.match_worker import MatchingWorker
-    from referrals.intake.matching import PersonIndex
-    from shared.auth import ServiceCredentials
-
-    referrals_app = client.app  # type: ignore[attr-defined]
     cases_app = shared_cases_client.app  # type: ignore[attr-defined]
     cases_app.state.sessionmaker = cases_sessions
-    settings = referrals_app.state.settings
-    index = PersonIndex(
-        cases_url=str(shared_cases_client.base_url), credentials=ServiceCredentials(settings), timeout=10.0
-    )
 
     async def run() -> int:
-        worker = MatchingWorker(
-            referrals_app.state.sessionmaker,
-            index,
-            shared_cases_client,
-            database_url=settings.database_url,
-            batch=100,
-            interval=1.0,
-        )
-        completed = 0
-        for _ in range(50):  # bounded: each pass completes what it claims while cases answers
-            claimed, done = await worker.run_once()
-            completed += done
-            if claimed < worker.batch:
-                break
-        return completed
+        return await match_in_process(client, shared_cases_client)
 
     try:
         yield run

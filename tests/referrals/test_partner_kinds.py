@@ -20,6 +20,7 @@ from shared.settings import Environment
 from tests.referrals.conftest import (
     POLICE,
     SCHOOL,
+    MatchNow,
     create_maternity,
     create_partner,
     create_school,
@@ -127,7 +128,7 @@ async def test_partner_referrals_replay_under_their_key_and_refuse_a_second_refe
 
 
 async def test_a_partner_referral_is_triaged_and_its_agency_called_back(
-    client: httpx.AsyncClient, referrals_sessions: async_sessionmaker[AsyncSession]
+    client: httpx.AsyncClient, referrals_sessions: async_sessionmaker[AsyncSession], match_now: MatchNow
 ) -> None:
     receiver = _Receiver()
     async with serve_asgi(receiver.app) as base:
@@ -135,6 +136,7 @@ async def test_a_partner_referral_is_triaged_and_its_agency_called_back(
         assert created.status_code == 201, created.text
         receiver.secret = created.json()["secret"]
         referral = (await create_partner(client, operation_encompass=operation_encompass())).json()
+        assert await match_now() == 1
         queue = await client.get("/v1/referrals", params={"hub": "north"}, headers=hub_manager("north"))
         assert referral["id"] in {r["id"] for r in queue.json()["items"]}
         decided = await client.post(

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.audit import verify_chain
 from tests.referrals.conftest import consent, hub_manager, maternity_payload, partner
 from tests.security.test_schemathesis import fuzz_settings
+from tests.support.matching import match_in_process
 
 OPEN = ("received", "screening")
 OUTCOMES = ("accepted", "signposted", "no_further_action", "stepped_up")
@@ -81,7 +82,10 @@ def transitions(history: list[dict[str, Any]]) -> list[tuple[str | None, str]]:
 @example(commands=["replay_create", "screen", "repeat_last", "withdraw", "repeat_last", "replay_create"])
 @example(commands=["consent", "repeat_last", "decide:stepped_up", "decide:signposted", "consent"])
 async def test_referral_lifecycle(
-    commands: list[str], referrals: httpx.AsyncClient, referrals_sessions: async_sessionmaker[AsyncSession]
+    commands: list[str],
+    referrals: httpx.AsyncClient,
+    cases: httpx.AsyncClient,
+    referrals_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     key = uuid.uuid4().hex
     body = maternity_payload(consent={"given": False})
@@ -90,6 +94,7 @@ async def test_referral_lifecycle(
     assert created.status_code == 201, created.text
     rid = created.json()["id"]
     assert created.json()["hub"] == "north"
+    await match_in_process(referrals, cases)  # the matching worker's pass: accepting waits for it
     status, consented = "received", False
     previous: str | None = None
 

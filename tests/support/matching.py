@@ -30,3 +30,26 @@ async def wait_for_matching(
             return body
         assert loop.time() < deadline, f"matching of referral {referral_id} still pending after {timeout} s"
         await asyncio.sleep(0.05)
+
+
+async def match_in_process(referrals: httpx.AsyncClient, cases: httpx.AsyncClient, *, passes: int = 50) -> int:
+    """The referrals service's matching worker's own pass (`MatchingWorker.run_once`), now, for in-process apps:
+    `referrals` and `cases` are clients of the real apps bound to the test's transactions (an in-process app runs
+    no background worker). Returns how many referrals completed; bounded to `passes` passes."""
+    from referrals.intake.match_worker import MatchingWorker
+    from referrals.intake.matching import PersonIndex
+    from shared.auth import ServiceCredentials
+
+    app = referrals.app  # type: ignore[attr-defined]
+    settings = app.state.settings
+    index = PersonIndex(cases_url=str(cases.base_url), credentials=ServiceCredentials(settings), timeout=10.0)
+    worker = MatchingWorker(
+        app.state.sessionmaker, index, cases, database_url=settings.database_url, batch=100, interval=1.0
+    )
+    completed = 0
+    for _ in range(passes):  # each pass completes what it claims while cases answers
+        claimed, done = await worker.run_once()
+        completed += done
+        if claimed < worker.batch:
+            break
+    return completed
