@@ -230,7 +230,7 @@ class Smoke:
         with self.case("contract", "graphql schema"):
             from graphql import get_introspection_query
 
-            body = self.graphql(get_introspection_query(descriptions=False))
+            body = self.graphql(get_introspection_query(descriptions=False, input_value_deprecation=True))
             if body.get("data") and not body.get("errors"):
                 breaking = graphql_breaking(local_sdl(), body["data"])
                 if breaking:

@@ -33,6 +33,7 @@ from tests.cases.conftest import (
 )
 from tests.referrals.conftest import create_maternity, hub_manager, partner
 from tests.support import app_client, make_token
+from tests.support.matching import match_in_process
 
 __all__ = ["framework_server"]  # the cases tests' framework server, used here as a fixture
 
@@ -66,10 +67,13 @@ def _check_fits(rows: list[Any], producer: str) -> set[str]:
 
 
 async def test_every_referrals_event_fits_its_contract(
-    referrals_client: httpx.AsyncClient, referrals_sessions: async_sessionmaker[AsyncSession]
+    referrals_client: httpx.AsyncClient,
+    referrals_sessions: async_sessionmaker[AsyncSession],
+    cases_client: httpx.AsyncClient,
 ) -> None:
     client = referrals_client
     accepted = (await create_maternity(client)).json()
+    assert await match_in_process(client, cases_client) == 1  # accepting waits for matching
     manager = hub_manager(accepted["hub"])
     screened = await client.post(f"/v1/referrals/{accepted['id']}/screening", headers=manager, json={"note": "Rang"})
     assert screened.status_code == 200, screened.text
