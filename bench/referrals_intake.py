@@ -186,7 +186,7 @@ def main() -> None:
     suffix = uuid.uuid4().hex[:6]
     urls, baseline_url = asyncio.run(databases(server, suffix))
     logs = Path(tempfile.mkdtemp(prefix="bench-intake-"))
-    processes = _processes(urls, logs, gateway=False)
+    processes = _processes(urls, logs, gateway=False, extra={})
     for name in ("referrals", "cases", "outcomes"):
         processes[name].env[f"{name.upper()}_LOG_LEVEL"] = "WARNING"
     processes["referrals"].env["REFERRALS_DATABASE_POOL_SIZE"] = "20"
