@@ -97,7 +97,8 @@ def quantile(values: list[float], q: float) -> float:
 
 async def main(requests: int) -> None:
     server = pg_server_url()
-    names = {svc: f"eh_bench_gateway_{svc}" for svc in ("referrals", "cases", "outcomes")}
+    # intelligence too: the gateway is ready only when every upstream it knows answers its /readyz
+    names = {svc: f"eh_bench_gateway_{svc}" for svc in ("referrals", "cases", "outcomes", "intelligence")}
     dbs = {svc: await migrated_database(server, names[svc], ROOT / "services" / svc) for svc in names}
     await add_hubs(dbs["cases"])
     log_dir = Path(tempfile.mkdtemp(prefix="bench-gateway-"))

@@ -29,16 +29,15 @@ from gateway.explorer import install_developer_pages
 from gateway.health import ReadinessCache
 from gateway.loaders import DataLoaders
 from gateway.media import GraphQLResponseMediaType
-from gateway.ratelimit import ClientAddressRateLimit
 from gateway.reports.route import router as reports_router
 from gateway.schema import build_schema
 from shared.auth import dev_jwks
 from shared.errors import PROBLEM_BASE, PROBLEM_JSON, install_error_handlers
-from shared.headers import PrivateResponseHeadersMiddleware
 from shared.health import Alive
-from shared.limits import BodySizeLimitMiddleware
-from shared.logging import RequestIdMiddleware, configure_logging, current_request_id
-from shared.metrics import MetricsMiddleware, metrics_endpoint
+from shared.limits import BodyLimit, RateLimiter
+from shared.logging import configure_logging, current_request_id
+from shared.metrics import metrics_endpoint
+from shared.middleware import PlatformMiddleware, RequestPolicy
 from shared.openapi import document_openapi
 from shared.privacy import LINK as PRIVACY_LINK
 from shared.privacy import privacy_router
@@ -97,15 +96,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    configure_tracing(settings.service_name, settings.otlp_endpoint)
-    instrument_app(app)
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(ClientAddressRateLimit, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
-    app.add_middleware(MetricsMiddleware)
     app.add_middleware(GraphQLResponseMediaType)  # application/graphql-response+json when accepted (issue 18)
-    app.add_middleware(PrivateResponseHeadersMiddleware)  # no-store and nosniff on every answer (issue 19 K)
-    app.add_middleware(RequestIdMiddleware)
+    # The gateway checks no token before the limit (issue 19 F): its buckets are keyed on the client's address
+    # only, so random or forged subjects neither escape the limit nor spend another client's budget. Behind a
+    # proxy, run uvicorn with `--proxy-headers` and the proxy in `--forwarded-allow-ips`.
+    rate = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst, by_principal=False)
+    app.add_middleware(PlatformMiddleware, policy=RequestPolicy(body=BodyLimit(settings.max_body_bytes), rate=rate))
+    configure_tracing(settings.service_name, settings.otlp_endpoint)
+    instrument_app(app)  # the server span outermost
     app.include_router(graphql, prefix="/graphql")
     app.include_router(reports_router)
     app.include_router(privacy_router(settings))

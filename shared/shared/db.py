@@ -49,15 +49,24 @@ class Database:
         pool_size: int = 10,
         max_overflow: int = 10,
         command_timeout: float = 30.0,
+        pool_recycle: float = 1800,
         **engine_kwargs: Any,
     ) -> None:
-        """`command_timeout`: the longest any one statement may run (asyncpg gives up on it after that)."""
+        """`command_timeout`: the longest any one statement may run (asyncpg gives up on it after that).
+
+        No `pool_pre_ping`: with asyncpg it costs three round trips on every checkout (BEGIN, a ping, ROLLBACK),
+        on every request. A connection is replaced instead when it is older than `pool_recycle` seconds (before a
+        server's or a proxy's idle limit ends it), and when a statement finds the database gone SQLAlchemy treats
+        it as a disconnect: that connection and every other one opened before it are replaced on their next
+        checkout, so after a database restart one request per process gets the 503 problem (with `Retry-After`,
+        `shared.errors`) and the next ones get fresh connections.
+        """
         self.url = async_url(url)
         self.engine: AsyncEngine = create_async_engine(
             self.url,
             pool_size=pool_size,
             max_overflow=max_overflow,
-            pool_pre_ping=True,
+            pool_recycle=pool_recycle,
             # a failed statement's log line never carries its bound values (NHS numbers, names, addresses)
             hide_parameters=True,
             pool_timeout=5,

@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.logging import current_request_id
 
@@ -218,7 +217,7 @@ def _malformed_json(error: Any) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Render every error as problem+json; never leak a trace."""
+    """Render every error a handler claims as problem+json (the rest: `unexpected_error_response`)."""
 
     @app.exception_handler(ProblemError)
     async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
@@ -250,55 +249,29 @@ def install_error_handlers(app: FastAPI) -> None:
         }
         return problem_response(problem, getattr(exc, "headers", None))
 
-    app.add_middleware(UnexpectedErrorMiddleware)
 
-
-class UnexpectedErrorMiddleware:
-    """The last line: an exception no handler claimed becomes a 500 problem (or a 503 when the database is
-    unreachable), logged with the request id, never with its trace in the response."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except Exception as exc:
-            if started:
-                raise
-            path = scope.get("path", "")
-            if _sqlstate(exc) == "22021":  # character_not_in_repertoire: PostgreSQL text cannot hold NUL
-                response = problem_response(
-                    UnprocessableContent(
-                        "Text values must not contain NUL (\\u0000) characters",
-                        errors=[field_error("", "a text value contains a NUL character", "nul_character")],
-                    ).to_problem()
-                )
-            elif _is_unavailable(exc):
-                log.warning("database_unavailable", error_type=type(exc).__name__, path=path)
-                response = problem_response(
-                    ServiceUnavailable("The database is unavailable; retry shortly").to_problem(),
-                    {"Retry-After": "2"},
-                )
-            else:
-                log.exception("unhandled_error", error_type=type(exc).__name__, path=path)
-                response = problem_response(
-                    {
-                        "type": PROBLEM_BASE + "internal",
-                        "title": "Internal server error",
-                        "status": 500,
-                        "detail": "An unexpected error occurred; quote the request id when reporting it",
-                    }
-                )
-            await response(scope, receive, send)
+def unexpected_error_response(exc: Exception, path: str) -> JSONResponse:
+    """The last line (`shared.middleware.PlatformMiddleware`): an exception no handler claimed becomes a 500
+    problem (or a 503 when the database is unreachable), logged with the request id, never with its trace in the
+    response."""
+    if _sqlstate(exc) == "22021":  # character_not_in_repertoire: PostgreSQL text cannot hold NUL
+        return problem_response(
+            UnprocessableContent(
+                "Text values must not contain NUL (\\u0000) characters",
+                errors=[field_error("", "a text value contains a NUL character", "nul_character")],
+            ).to_problem()
+        )
+    if _is_unavailable(exc):
+        log.warning("database_unavailable", error_type=type(exc).__name__, path=path)
+        return problem_response(
+            ServiceUnavailable("The database is unavailable; retry shortly").to_problem(), {"Retry-After": "2"}
+        )
+    log.exception("unhandled_error", error_type=type(exc).__name__, path=path)
+    return problem_response(
+        {
+            "type": PROBLEM_BASE + "internal",
+            "title": "Internal server error",
+            "status": 500,
+            "detail": "An unexpected error occurred; quote the request id when reporting it",
+        }
+    )

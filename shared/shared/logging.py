@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 import uuid
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from pathlib import Path
 
 import structlog
 from opentelemetry import trace
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from shared.metrics import route_template
 
 REQUEST_ID_HEADER = "X-Request-ID"
 UVICORN_LOG_CONFIG = Path(__file__).with_name("uvicorn_logging.json")
@@ -94,7 +90,12 @@ def json_formatter() -> logging.Formatter:
 def configure_logging(service: str, level: str = "INFO") -> None:
     """JSON lines to stdout; the stdlib (uvicorn, sqlalchemy) goes through the same renderer."""
     structlog.configure(
-        processors=[*SHARED_PROCESSORS, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # below the level an event is dropped first: the stdlib would drop it too, but only once it was processed
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *SHARED_PROCESSORS,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
@@ -119,51 +120,27 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-class RequestIdMiddleware:
-    """Take the caller's X-Request-ID (or make one), expose it to logs and echo it on the response."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        incoming = None
-        for key, value in scope.get("headers", []):
-            if key == b"x-request-id":
-                incoming = value.decode("latin-1")[:128]
-                break
-        rid = incoming if incoming and incoming.isprintable() else uuid.uuid4().hex
-        token = _request_id.set(rid)
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"].append((b"x-request-id", rid.encode("latin-1")))
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            if scope.get("path") not in UNLOGGED_PATHS:
-                _log_request(scope, status, started)
-            _request_id.reset(token)
+def request_id_from(incoming: bytes | None) -> str:
+    """The caller's `X-Request-ID` when it is printable (at most 128 characters kept), else a new one."""
+    if incoming:
+        value = incoming.decode("latin-1")[:128]
+        if value.isprintable():
+            return value
+    return uuid.uuid4().hex
 
 
-def _log_request(scope: Scope, status: int, started: float) -> None:
+def bind_request_id(value: str) -> Token[str | None]:
+    """Expose the request id to every log line of the request (and its outgoing calls) until `reset_request_id`."""
+    return _request_id.set(value)
+
+
+def reset_request_id(token: Token[str | None]) -> None:
+    _request_id.reset(token)
+
+
+def log_request(method: str, route: str, status: int, seconds: float) -> None:
     """The access line: the route template, never the raw path or query string (they may hold identifiers)."""
-    access_log.info(
-        "http_request",
-        method=scope.get("method"),
-        route=route_template(scope),
-        status=status,
-        duration_ms=round((time.perf_counter() - started) * 1000, 2),
-    )
+    access_log.info("http_request", method=method, route=route, status=status, duration_ms=round(seconds * 1000, 2))
 
 
 def outgoing_headers() -> dict[str, str]:

@@ -7,7 +7,6 @@ built by `shared.service.create_service_app`, which has platform tables): the ga
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from fastapi.routing import iter_route_contexts
@@ -23,7 +22,7 @@ from prometheus_client import (
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 UNMATCHED = "unmatched"
 """The route label of a request no route matched (a 404): one series, whatever the path."""
@@ -51,31 +50,10 @@ OUTBOX_DEAD = Gauge("outbox_dead_letters", "Dead-lettered outbox deliveries", re
 DB_POOL_IN_USE = Gauge("db_pool_connections_in_use", "Database connections checked out", registry=SERVICE_REGISTRY)
 
 
-class MetricsMiddleware:
-    """Counts requests and latency by route template (never by raw path, which may hold ids)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = {"code": 500}
-
-        async def capture(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, capture)
-        finally:
-            route = route_template(scope)
-            method = scope.get("method", "GET")
-            REQUESTS.labels(method, route, str(status["code"])).inc()
-            LATENCY.labels(method, route).observe(time.perf_counter() - started)
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    """Count a request and its latency by route template (never by raw path, which may hold ids)."""
+    REQUESTS.labels(method, route, str(status)).inc()
+    LATENCY.labels(method, route).observe(seconds)
 
 
 def route_template(scope: Scope) -> str:

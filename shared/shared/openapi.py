@@ -28,7 +28,8 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from shared.auth import get_principal
 from shared.errors import PROBLEM_JSON, PROBLEM_RESPONSES, PROBLEM_SCHEMA_REF, problem_schemas
-from shared.limits import RateLimitMiddleware, RequestTimeoutMiddleware
+from shared.limits import RateLimiter
+from shared.middleware import RequestPolicy
 
 BEARER = "bearerAuth"
 BEARER_SCHEME = {
@@ -58,7 +59,7 @@ RATE_LIMIT_HEADERS = {
         "schema": {"type": "string", "maxLength": 100, "pattern": '^"burst";r=\\d+;t=\\d+$'},
     },
 }
-"""Sent by `shared.limits.RateLimitMiddleware` on every answer it lets through."""
+"""Sent on every answer the rate limiter (`shared.limits.RateLimiter`) lets through."""
 WWW_AUTHENTICATE = {
     "description": 'The bearer challenge (`Bearer error="invalid_token"`)',
     "schema": {"type": "string", "maxLength": 200},
@@ -92,8 +93,8 @@ def complete(schema: dict[str, Any], app: FastAPI, optional_auth: Collection[str
     components = schema.setdefault("components", {})
     components.setdefault("schemas", {}).update(problem_schemas())
     components.setdefault("securitySchemes", {})[BEARER] = dict(BEARER_SCHEME)
-    middleware: set[Any] = {m.cls for m in app.user_middleware}
-    limits = _Limits(rate=RateLimitMiddleware in middleware, time=RequestTimeoutMiddleware in middleware)
+    policy = _request_policy(app)
+    limits = _Limits(rate=policy.rate is not None, time=policy.time is not None)
     paths = schema.get("paths", {})
     # Included routers stay nested in `app.routes`: their route contexts carry the full path and dependencies.
     for route in iter_route_contexts(app.routes):
@@ -115,13 +116,22 @@ def complete(schema: dict[str, Any], app: FastAPI, optional_auth: Collection[str
             responses = operation.setdefault("responses", {})
             for status in statuses:
                 responses.setdefault(str(status), _response(status))
-            limited = limits.rate and not template.startswith(RateLimitMiddleware.EXEMPT)
+            limited = limits.rate and not template.startswith(RateLimiter.EXEMPT)
             for status, response in responses.items():
                 if status.isdigit() and int(status) >= 400:
                     _as_problem(int(status), response)
                 if limited and status[:1] in ("2", "4"):
                     response.setdefault("headers", {}).update(RATE_LIMIT_HEADERS)
     _polish(schema)
+
+
+def _request_policy(app: FastAPI) -> RequestPolicy:
+    """The limits the app's `PlatformMiddleware` enforces (none when it has none)."""
+    for middleware in app.user_middleware:
+        policy = middleware.kwargs.get("policy")
+        if isinstance(policy, RequestPolicy):
+            return policy
+    return RequestPolicy()
 
 
 def _statuses(
@@ -151,7 +161,7 @@ def _statuses(
         statuses |= {400, 401}
     if "idempotency-key" in headers:
         statuses.add(400)
-    if limits.rate and template not in RateLimitMiddleware.EXEMPT:
+    if limits.rate and template not in RateLimiter.EXEMPT:
         statuses.add(429)
     if limits.time or template.endswith("/readyz"):
         statuses.add(503)

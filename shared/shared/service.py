@@ -30,11 +30,11 @@ from shared.events import (
     outbox_admin_router,
     sync_internal_subscriptions,
 )
-from shared.headers import PrivateResponseHeadersMiddleware
 from shared.health import health_router
-from shared.limits import BodySizeLimitMiddleware, RateLimitMiddleware, RequestTimeoutMiddleware
-from shared.logging import RequestIdMiddleware, configure_logging
-from shared.metrics import MetricsMiddleware, metrics_endpoint
+from shared.limits import BodyLimit, RateLimiter, TimeLimit
+from shared.logging import configure_logging
+from shared.metrics import metrics_endpoint
+from shared.middleware import PlatformMiddleware, RequestPolicy
 from shared.openapi import document_openapi
 from shared.platform_tables import PlatformTables
 from shared.privacy import LINK as PRIVACY_LINK
@@ -137,10 +137,10 @@ def create_service_app(
     )
     app.state.settings = settings
     app.state.tables = tables
-    configure_tracing(settings.service_name, settings.otlp_endpoint)
-    instrument_app(app)
     install_error_handlers(app)
     _install_middleware(app, settings, body_limit_overrides, timeout_overrides)
+    configure_tracing(settings.service_name, settings.otlp_endpoint)
+    instrument_app(app)  # the server span outermost
     _install_routes(app, settings, service_dir, tables, event_handlers, routers)
     document_openapi(app)  # security and the problem responses each operation can give (shared.openapi)
     install_docs_ui(app)  # Swagger UI at /docs from shipped files, no CDN (shared.docs_ui)
@@ -191,13 +191,14 @@ def _install_middleware(
     body_limit_overrides: dict[str, int] | None,
     timeout_overrides: dict[str, float] | None,
 ) -> None:
-    """Outermost last: request id, security headers, metrics, rate limit, body size, time limit."""
-    app.add_middleware(RequestTimeoutMiddleware, seconds=settings.request_timeout_seconds, overrides=timeout_overrides)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, overrides=body_limit_overrides)
-    app.add_middleware(RateLimitMiddleware, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
-    app.add_middleware(MetricsMiddleware)
-    app.add_middleware(PrivateResponseHeadersMiddleware)  # no-store and nosniff on every answer (issue 19 K)
-    app.add_middleware(RequestIdMiddleware)
+    """Request id, rate limit by verified principal, body size, time limit, error masking, private headers,
+    metrics and the access line: one layer (`shared.middleware`)."""
+    policy = RequestPolicy(
+        body=BodyLimit(settings.max_body_bytes, body_limit_overrides or {}),
+        rate=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+        time=TimeLimit(settings.request_timeout_seconds, timeout_overrides or {}),
+    )
+    app.add_middleware(PlatformMiddleware, policy=policy)
 
 
 def _install_routes(

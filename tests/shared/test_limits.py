@@ -47,19 +47,20 @@ async def test_slow_request_times_out_with_503(referrals_db: str, build_app: Any
 
 
 async def test_a_bulk_route_may_have_a_longer_time_limit() -> None:
-    """`RequestTimeoutMiddleware(overrides=…)`: a slow import keeps going where any other route is cut off."""
+    """`TimeLimit(overrides=…)`: a slow import keeps going where any other route is cut off."""
     from starlette.applications import Starlette
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
 
-    from shared.limits import RequestTimeoutMiddleware
+    from shared.limits import TimeLimit
+    from shared.middleware import PlatformMiddleware, RequestPolicy
 
     async def slow(request: Any) -> PlainTextResponse:
         await asyncio.sleep(0.3)
         return PlainTextResponse("done")
 
     app = Starlette(routes=[Route("/v1/observations/import", slow), Route("/v1/other", slow)])
-    wrapped = RequestTimeoutMiddleware(app, seconds=0.1, overrides={"/v1/observations/import": 5})
+    wrapped = PlatformMiddleware(app, RequestPolicy(time=TimeLimit(0.1, {"/v1/observations/import": 5})))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=wrapped), base_url="http://t") as client:
         bulk = await client.get("/v1/observations/import")
         other = await client.get("/v1/other")

@@ -12,7 +12,8 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from shared.logging import RequestIdMiddleware, configure_logging, json_formatter
+from shared.logging import configure_logging, json_formatter
+from shared.middleware import PlatformMiddleware
 from shared.tracing import configure_tracing, instrument_app
 
 
@@ -26,7 +27,7 @@ async def test_a_request_logs_json_lines_naming_its_trace_span_and_route(capsys:
         structlog.get_logger("tests.logging").info("thing_read", thing_id=thing_id)
         return {"id": thing_id}
 
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(PlatformMiddleware)
     instrument_app(app)
     root = logging.getLogger()
     saved = root.handlers[:], root.level
