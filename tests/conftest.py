@@ -31,6 +31,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SERVICE_DIRS = {name: ROOT / "services" / name for name in ("referrals", "cases", "outcomes", "intelligence")}
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The embedded server starts once, in the controlling process, before any xdist worker: the workers inherit
+    its URL (as if TEST_DATABASE_URL had been given) and none of them starts, restarts or stops it."""
+    if not hasattr(config, "workerinput") and not os.environ.get("TEST_DATABASE_URL"):
+        os.environ["TEST_DATABASE_URL"] = pg_server_url()
+
+
 def template_name(service: str) -> str:
     """Per-process names, so that several test runs can share one server."""
     return f"eh_test_{service}_{os.getpid()}"

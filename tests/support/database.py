@@ -30,6 +30,7 @@ from shared.migrate import upgrade, with_database
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEST_DATA_DIR = REPO_ROOT / ".data" / "test"
 _server: Any = None
+MAX_CONNECTIONS = 300
 
 
 def pg_server_url() -> str:
@@ -47,7 +48,14 @@ def pg_server_url() -> str:
         logging.getLogger("pgserver").setLevel(logging.WARNING)
         TEST_DATA_DIR.mkdir(parents=True, exist_ok=True)
         _server = pgserver.get_server(str(REPO_ROOT / ".data" / "pgtest"), cleanup_mode="stop")
-        _server.psql("ALTER SYSTEM SET max_connections = 300;")
+        # The whole-stack tests of two workers run up to twenty processes with their pools: more than the default
+        # 100 connections. The setting takes effect at a start, so a server just made restarts once.
+        if str(MAX_CONNECTIONS) not in _server.psql("SHOW max_connections;").split():
+            _server.psql(f"ALTER SYSTEM SET max_connections = {MAX_CONNECTIONS};")
+            from pgserver._commands import pg_ctl
+
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=_server.pgdata, user=_server.system_user)
+            _server.ensure_postgres_running()
     return str(_server.get_uri())
 
 
