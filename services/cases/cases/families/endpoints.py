@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query, status
 
 from cases.deps import CallerDep, FamiliesServiceDep, Idempotent
 from cases.families.schemas import FamilyCreate, FamilyRead, MemberCreate, MemberLeave, RelationshipCreate
-from cases.schemas import Page
+from cases.schemas import KeysetPage
 from shared.fields import CODE_LENGTH, CURSOR_LENGTH, IDS_LENGTH, NAME_LENGTH
 from shared.ids import parse_ids
-from shared.pagination import decode_cursor, encode_cursor
+from shared.pagination import AFTER, BEFORE, Window
 
 router = APIRouter(prefix="/v1", tags=["cases"])
 
@@ -34,14 +34,14 @@ async def families(
     need: Annotated[str | None, Query(max_length=CODE_LENGTH)] = None,
     eligible: bool | None = None,
     limit: int = Query(50, ge=1, le=100),
-    cursor: Annotated[str | None, Query(max_length=CURSOR_LENGTH)] = None,
-) -> Page[FamilyRead]:
+    cursor: Annotated[str | None, Query(max_length=CURSOR_LENGTH, description=AFTER)] = None,
+    before: Annotated[str | None, Query(max_length=CURSOR_LENGTH, description=BEFORE)] = None,
+) -> KeysetPage[FamilyRead]:
     if ids is not None:
-        return Page(items=await families.families(parse_ids(ids, "ids"), caller))
-    items = await families.list_families(
+        return KeysetPage(items=await families.families(parse_ids(ids, "ids"), caller))
+    page = await families.list_families(
         caller,
-        after=decode_cursor(cursor, (uuid.UUID,))[0] if cursor is not None else None,
-        limit=limit,
+        window=Window.of(limit=limit, after=cursor, before=before, parsers=(uuid.UUID,)),
         hub=hub,
         lead_worker_id=lead_worker_id,
         case_status=case_status,
@@ -49,7 +49,7 @@ async def families(
         eligible=eligible,
         person_ids=parse_ids(person_ids, "person_ids") if person_ids is not None else None,
     )
-    return Page(items=items, next_cursor=encode_cursor(items[-1].id) if len(items) == limit else None)
+    return KeysetPage(items=page.rows, **page.links(lambda family: (family.id,)))
 
 
 @router.post("/families", status_code=status.HTTP_201_CREATED, summary="Create a family with its members")

@@ -14,6 +14,7 @@ from sqlalchemy.orm import aliased
 from cases.access import Viewer, family_visible
 from cases.kit import Repository
 from cases.models import Assessment, Case, Family, FamilyMember, FamilyRelationship, LeadWorkerAssignment, Person
+from shared.pagination import SortKey, Window
 
 
 def _person_json(p: Any) -> Any:
@@ -135,8 +136,7 @@ class FamiliesRepository(Repository):
         case_status: str | None,
         need: str | None,
         eligible: bool | None,
-        after: uuid.UUID | None,
-        limit: int,
+        window: Window,
         person_ids: Sequence[uuid.UUID] | None = None,
     ) -> list[tuple[Family, Any, Any]]:
         query = self._family_rows().where(family_visible(viewer, Family.id, Family.hub))
@@ -179,9 +179,7 @@ class FamiliesRepository(Repository):
             case_conditions.append(exists().where(*assessed))
         if case_conditions:
             query = query.where(exists().where(Case.family_id == Family.id, *case_conditions))
-        if after is not None:
-            query = query.where(Family.id > after)
-        query = query.order_by(Family.id).limit(limit)
+        query = window.apply(query, (SortKey(Family.id),))
         return [(f, m, r) for f, m, r in (await self.session.execute(query))]
 
     async def is_family_visible(self, family_id: uuid.UUID, viewer: Viewer) -> bool:

@@ -27,6 +27,7 @@ from cases.people.service import PeopleService
 from cases.workforce.repository import WorkforceRepository
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, NotFound, UnprocessableContent, field_error
+from shared.pagination import Slice, Window
 
 
 class FamiliesService:
@@ -63,13 +64,11 @@ class FamiliesService:
             raise NotFound("No such family")
         return found[0]
 
-    async def list_families(
-        self, caller: Caller, *, after: uuid.UUID | None, limit: int, **filters: Any
-    ) -> list[FamilyRead]:
-        rows = await self.repo.list_families(caller.viewer, after=after, limit=limit, **filters)
-        result = [self._family_read(*row) for row in rows]
+    async def list_families(self, caller: Caller, *, window: Window, **filters: Any) -> Slice[FamilyRead]:
+        page = Slice.of(window, await self.repo.list_families(caller.viewer, window=window, **filters))
+        result = [self._family_read(*row) for row in page.rows]
         await self._audit_families(caller.principal, result)
-        return result
+        return Slice(result, has_previous=page.has_previous, has_next=page.has_next)
 
     async def _writable_family(self, family_id: uuid.UUID, caller: Caller) -> Family:
         family = await self.repo.get_family(family_id)

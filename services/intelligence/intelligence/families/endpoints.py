@@ -4,6 +4,7 @@ commissioning need profile."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -12,8 +13,11 @@ from intelligence.access import hub_scope
 from intelligence.deps import Analyst, Decider, FamiliesServiceDep, FamilyReader
 from intelligence.families.schemas import DecisionCreate, IdentifiedFamilyPage, IdentifiedFamilyRead, NeedProfileRead
 from shared.fields import CODE_LENGTH, CURSOR_LENGTH
+from shared.pagination import AFTER, BEFORE, Window, int32
 
 router = APIRouter(prefix="/v1")
+FAMILY_CURSOR = (int32, date.fromisoformat, uuid.UUID)
+"""The list's keyset: number of needs, latest evidence (the earliest date when none), id."""
 
 
 @router.get(
@@ -30,11 +34,11 @@ async def list_identified_families(
         Query(max_length=CODE_LENGTH, description="identified, statutory, open_case, referred, not_now or dismissed"),
     ] = None,
     first: Annotated[int, Query(ge=1, le=100)] = 25,
-    after: Annotated[
-        str | None, Query(max_length=CURSOR_LENGTH, description="next_cursor of the previous page")
-    ] = None,
+    after: Annotated[str | None, Query(max_length=CURSOR_LENGTH, description=AFTER)] = None,
+    before: Annotated[str | None, Query(max_length=CURSOR_LENGTH, description=BEFORE)] = None,
 ) -> IdentifiedFamilyPage:
-    return await families.page(principal, hub_scope(principal), hub=hub, status=status, first=first, after=after)
+    window = Window.of(limit=first, after=after, before=before, parsers=FAMILY_CURSOR, after_name="after")
+    return await families.page(principal, hub_scope(principal), hub=hub, status=status, window=window)
 
 
 @router.get(

@@ -14,6 +14,7 @@ from intelligence.models import IdentifiedFamily, LinkageRun, NeedSnapshot, plat
 from intelligence.repository import Repository
 from shared.contracts.events import source_of
 from shared.events import publish
+from shared.pagination import SortKey, Window
 
 OPEN_TO = ("identified", "open_case")
 """The statuses a check against cases may move between: a decided or statutory family keeps its status."""
@@ -26,8 +27,7 @@ class FamiliesRepository(Repository):
         *,
         hub: str | None,
         status: str | None,
-        after: tuple[int, date, uuid.UUID] | None,
-        limit: int,
+        window: Window,
     ) -> Sequence[IdentifiedFamily]:
         """Ranked by number of needs, then the most recent evidence, then id (keyset pagination)."""
         query = select(IdentifiedFamily)
@@ -38,16 +38,8 @@ class FamiliesRepository(Repository):
         if status:
             query = query.where(IdentifiedFamily.status == status)
         latest = func.coalesce(IdentifiedFamily.latest_evidence, date.min)
-        if after is not None:
-            count, when, last = after
-            query = query.where(
-                or_(
-                    IdentifiedFamily.need_count < count,
-                    and_(IdentifiedFamily.need_count == count, latest < when),
-                    and_(IdentifiedFamily.need_count == count, latest == when, IdentifiedFamily.id > last),
-                )
-            )
-        query = query.order_by(IdentifiedFamily.need_count.desc(), latest.desc(), IdentifiedFamily.id).limit(limit)
+        order = (SortKey(IdentifiedFamily.need_count, True), SortKey(latest, True), SortKey(IdentifiedFamily.id))
+        query = window.apply(query, order)
         return (await self.session.execute(query)).scalars().all()
 
     async def get(self, scope: HubScope, family_id: uuid.UUID, *, for_update: bool = False) -> IdentifiedFamily | None:

@@ -23,6 +23,7 @@ from shared.fields import (
     ShortText,
 )
 from shared.fields import Reason as ReasonText
+from shared.pagination import PageLinks
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=REASON_LENGTH)]
 RecordRef = Annotated[str, StringConstraints(max_length=2 * CODE_LENGTH + SHORT_TEXT_LENGTH + 2)]
@@ -91,7 +92,7 @@ class IdentifiedFamilyRead(BaseModel):
     updated_at: datetime
 
 
-class IdentifiedFamilyPage(BaseModel):
+class IdentifiedFamilyPage(PageLinks):
     items: list[IdentifiedFamilyRead] = Field(max_length=PAGE_ITEMS)
     next_cursor: Cursor | None
 

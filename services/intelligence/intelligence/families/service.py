@@ -21,7 +21,7 @@ from intelligence.models import IdentifiedFamily
 from shared.auth import Principal
 from shared.contracts.events import FamilyReferred
 from shared.errors import Conflict, Forbidden, NotFound, UnprocessableContent, field_error
-from shared.pagination import decode_cursor, encode_cursor
+from shared.pagination import Slice, Window
 
 STATUSES = ("identified", "statutory", "open_case", "referred", "not_now", "dismissed")
 DECIDABLE = ("identified", "not_now")
@@ -86,8 +86,7 @@ class FamiliesService:
         *,
         hub: str | None,
         status: str | None,
-        first: int,
-        after: str | None,
+        window: Window,
     ) -> IdentifiedFamilyPage:
         if hub and not scope.admits(hub):
             raise Forbidden(f"You may see the identified families of your own hubs only, not {hub!r}")
@@ -95,13 +94,13 @@ class FamiliesService:
             raise UnprocessableContent(
                 f"Unknown status {status!r}", errors=[field_error("#query/status", "one of " + ", ".join(STATUSES))]
             )
-        key = decode_cursor(after, (int, date.fromisoformat, uuid.UUID)) if after else None
-        rows = await self.repo.page(scope, hub=hub, status=status, after=key, limit=first + 1)
-        items = list(rows[:first])
+        page = Slice.of(window, await self.repo.page(scope, hub=hub, status=status, window=window))
+        items = page.rows
         await self.repo.audit(principal, "read", "identified_family", [f.id for f in items], "identified families list")
-        last = items[-1] if len(rows) > first else None
-        cursor = encode_cursor(last.need_count, last.latest_evidence or date.min, last.id) if last else None
-        return IdentifiedFamilyPage(items=[IdentifiedFamilyRead.model_validate(f) for f in items], next_cursor=cursor)
+        return IdentifiedFamilyPage(
+            items=[IdentifiedFamilyRead.model_validate(f) for f in items],
+            **page.links(lambda f: (f.need_count, f.latest_evidence or date.min, f.id)),
+        )
 
     async def get(self, principal: Principal, scope: HubScope, family_id: uuid.UUID) -> IdentifiedFamilyRead:
         family = await self.repo.get(scope, family_id)

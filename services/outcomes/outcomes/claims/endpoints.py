@@ -21,6 +21,7 @@ from outcomes.claims.service import claim_read
 from outcomes.deps import Analyst, Auditor, ClaimReader, ClaimsServiceDep, Idempotent
 from shared.fields import CURSOR_LENGTH, DOCUMENT_LENGTH, IDS_LENGTH, NAME_LENGTH
 from shared.ids import parse_ids
+from shared.pagination import AFTER, BEFORE, Window, aware_datetime
 
 router = APIRouter(prefix="/v1")
 CSV_EXPORT = {
@@ -51,19 +52,20 @@ async def list_claims(
     hub: Annotated[str | None, Query(max_length=NAME_LENGTH)] = None,
     period: Annotated[str | None, Query(max_length=7, description="YYYY, YYYY-Qn or YYYY-MM (claim date)")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=CURSOR_LENGTH)] = None,
+    cursor: Annotated[str | None, Query(max_length=CURSOR_LENGTH, description=AFTER)] = None,
+    before: Annotated[str | None, Query(max_length=CURSOR_LENGTH, description=BEFORE)] = None,
 ) -> ClaimList:
     ids = parse_ids(family_ids, "family_ids") if family_ids is not None else None
-    rows, next_cursor = await claims.list_claims(
+    window = Window.of(limit=limit, after=cursor, before=before, parsers=(aware_datetime, uuid.UUID))
+    page = await claims.list_claims(
         principal,
         status=status,
         family_ids=ids,
         hub=hub,
         period=parse_period(period) if period else None,
-        cursor=cursor,
-        limit=limit,
+        window=window,
     )
-    return ClaimList(items=[claim_read(c) for c in rows], next_cursor=next_cursor)
+    return ClaimList(items=[claim_read(c) for c in page.rows], **page.links(lambda c: (c.created_at, c.id)))
 
 
 @router.get(

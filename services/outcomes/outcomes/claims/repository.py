@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from outcomes.models import AuditSample, Claim, EnrolmentMember
 from outcomes.repository import Repository
 from shared.errors import Conflict
+from shared.pagination import SortKey, Window
 
 
 class ClaimsRepository(Repository):
@@ -51,8 +52,7 @@ class ClaimsRepository(Repository):
         hub: str | None,
         created_from: datetime | None,
         created_to: datetime | None,
-        after: tuple[datetime, uuid.UUID] | None,
-        limit: int,
+        window: Window,
     ) -> Sequence[Claim]:
         query = select(Claim)
         if status:
@@ -65,9 +65,7 @@ class ClaimsRepository(Repository):
             query = query.where(Claim.created_at >= created_from)
         if created_to:
             query = query.where(Claim.created_at < created_to)
-        if after:
-            query = query.where(func.row(Claim.created_at, Claim.id) > func.row(*after))
-        return (await self.session.scalars(query.order_by(Claim.created_at, Claim.id).limit(limit))).all()
+        return (await self.session.scalars(window.apply(query, (SortKey(Claim.created_at), SortKey(Claim.id))))).all()
 
     async def pending_claims(self) -> Sequence[Any]:
         return (

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.errors import UnprocessableContent, field_error
 from shared.fields import PAGE_ITEMS, REPORT_ROWS, Actor, Code, Count, Cursor, Digest, Reason, ShortText
+from shared.pagination import PageLinks
 
 
 class _Strict(BaseModel):
@@ -46,7 +47,7 @@ class ClaimRead(BaseModel):
     evidence: dict[str, Any] | None = None
 
 
-class ClaimList(BaseModel):
+class ClaimList(PageLinks):
     items: list[ClaimRead] = Field(max_length=PAGE_ITEMS)
     next_cursor: Cursor | None = None
 

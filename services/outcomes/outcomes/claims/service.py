@@ -23,7 +23,7 @@ from outcomes.models import AuditSample, Claim, Enrolment
 from shared.auth import Principal
 from shared.contracts import ActiveFramework, eligibility
 from shared.errors import Conflict, NotFound, UnprocessableContent, field_error
-from shared.pagination import decode_cursor, encode_cursor
+from shared.pagination import Slice, Window
 
 
 def claim_read(claim: Claim, *, with_evidence: bool = False) -> ClaimRead:
@@ -200,28 +200,16 @@ class ClaimsService:
         family_ids: Sequence[uuid.UUID] | None,
         hub: str | None,
         period: Period | None,
-        cursor: str | None,
-        limit: int,
-    ) -> tuple[list[Claim], str | None]:
+        window: Window,
+    ) -> Slice[Claim]:
         start, end = (period.start, period.end) if period else (None, None)
-        after = decode_cursor(cursor, (datetime.fromisoformat, uuid.UUID)) if cursor else None
-        rows = list(
-            await self.repo.list_claims(
-                status=status,
-                family_ids=family_ids,
-                hub=hub,
-                created_from=start,
-                created_to=end,
-                after=(after[0], after[1]) if after else None,
-                limit=limit + 1,
-            )
+        rows = await self.repo.list_claims(
+            status=status, family_ids=family_ids, hub=hub, created_from=start, created_to=end, window=window
         )
-        last = rows[limit - 1] if len(rows) > limit else None
-        next_cursor = encode_cursor(last.created_at, last.id) if last is not None else None
-        rows = rows[:limit]
-        if rows:
-            await self.repo.audit(principal, "read", "claim", [c.id for c in rows], "claims list")
-        return rows, next_cursor
+        page = Slice.of(window, rows)
+        if page.rows:
+            await self.repo.audit(principal, "read", "claim", [c.id for c in page.rows], "claims list")
+        return page
 
     async def audit_sample(self, body: AuditSampleCreate, principal: Principal) -> AuditSampleRead:
         pending = [(row.id, bool(row.practitioner_assessed)) for row in await self.repo.pending_claims()]

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query
 
 from referrals.deps import Decider, Reader, Referrer, TriageServiceDep
 from referrals.models import STATUSES
-from referrals.triage.repository import QueuePosition, ReferralFilters
+from referrals.triage.repository import ReferralFilters
 from referrals.triage.schemas import (
     Consent,
     DecisionCreate,
@@ -27,11 +27,11 @@ from referrals.triage.schemas import (
 from shared.errors import UnprocessableContent, field_error
 from shared.fields import CODE_LENGTH, CURSOR_LENGTH, IDS_LENGTH
 from shared.ids import parse_ids
-from shared.pagination import decode_cursor, encode_cursor
+from shared.pagination import AFTER, BEFORE, Window, aware_datetime, strict_bool
 
 router = APIRouter(prefix="/v1", tags=["referrals"])
-QUEUE_CURSOR = (bool, datetime.fromisoformat, uuid.UUID)
-"""The queue's keyset: safeguarding concern, received at, id (`QueuePosition`)."""
+QUEUE_CURSOR = (strict_bool, aware_datetime, uuid.UUID)
+"""The queue's keyset: safeguarding concern, received at, id (`repository.QUEUE_ORDER`)."""
 
 
 def _statuses(status: str | None) -> list[str]:
@@ -65,7 +65,8 @@ async def list_referrals(
         str | None, Query(max_length=IDS_LENGTH, description="Comma-separated family ids (at most 100)")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=CURSOR_LENGTH)] = None,
+    cursor: Annotated[str | None, Query(max_length=CURSOR_LENGTH, description=AFTER)] = None,
+    before: Annotated[str | None, Query(max_length=CURSOR_LENGTH, description=BEFORE)] = None,
 ) -> ReferralPage:
     filters = ReferralFilters(
         status=_statuses(status),
@@ -81,13 +82,12 @@ async def list_referrals(
         family_ids=parse_ids(family_ids, "family_ids"),
     )
     now = datetime.now(UTC)
-    after = QueuePosition(*decode_cursor(cursor, QUEUE_CURSOR)) if cursor else None
-    page, more = await triage.queue(principal, filters, limit=limit, after=after, now=now)
-    next_cursor = None
-    if more and page:
-        last = page[-1]
-        next_cursor = encode_cursor(last.safeguarding_concern, last.received_at, last.id)
-    return ReferralPage(items=[to_read(r, now, principal=principal) for r in page], next_cursor=next_cursor)
+    window = Window.of(limit=limit, after=cursor, before=before, parsers=QUEUE_CURSOR)
+    page = await triage.queue(principal, filters, window=window, now=now)
+    return ReferralPage(
+        items=[to_read(r, now, principal=principal) for r in page.rows],
+        **page.links(lambda r: (r.safeguarding_concern, r.received_at, r.id)),
+    )
 
 
 @router.get(
@@ -99,10 +99,11 @@ async def identity_reviews(
     triage: TriageServiceDep,
     principal: Decider,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=CURSOR_LENGTH)] = None,
+    cursor: Annotated[str | None, Query(max_length=CURSOR_LENGTH, description=AFTER)] = None,
+    before: Annotated[str | None, Query(max_length=CURSOR_LENGTH, description=BEFORE)] = None,
 ) -> ReviewPage:
-    after = decode_cursor(cursor, (datetime.fromisoformat, uuid.UUID)) if cursor else None
-    page, more = await triage.review_queue(principal, limit=limit, after=after)
+    window = Window.of(limit=limit, after=cursor, before=before, parsers=(aware_datetime, uuid.UUID))
+    page = await triage.review_queue(principal, window=window)
     items = [
         ReviewItem(
             referral_id=r.id,
@@ -119,10 +120,9 @@ async def identity_reviews(
             conflict=any(c.get("band") == "conflict" for c in p.match_candidates),
             candidates=p.match_candidates,
         )
-        for p, r in page
+        for p, r in page.rows
     ]
-    last = page[-1] if more and page else None
-    return ReviewPage(items=items, next_cursor=encode_cursor(last[1].received_at, last[0].id) if last else None)
+    return ReviewPage(items=items, **page.links(lambda row: (row[1].received_at, row[0].id)))
 
 
 @router.get("/referrals/{referral_id}", response_model=ReferralRead, summary="One referral, with its history")

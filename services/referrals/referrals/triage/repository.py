@@ -10,13 +10,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Boolean, ColumnElement, and_, false, func, literal, or_, select, true, tuple_, update
+from sqlalchemy import Boolean, ColumnElement, and_, false, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from referrals.access import ReadScope
 from referrals.models import OPEN_STATUSES, Referral, ReferralPerson, StatusChange
 from referrals.triage.working_days import LONDON
+from shared.pagination import SortKey, Window
 
 LONDON_DAY = timedelta(days=1)
 
@@ -36,22 +37,21 @@ class ReferralFilters:
     family_ids: Sequence[uuid.UUID] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class QueuePosition:
-    """Keyset cursor position in the triage order: safeguarding first, then oldest first."""
-
-    safeguarding_concern: bool
-    received_at: datetime
-    id: uuid.UUID
+QUEUE_ORDER = (
+    SortKey(Referral.safeguarding_concern, descending=True),
+    SortKey(Referral.received_at),
+    SortKey(Referral.id),
+)
+"""The triage order: safeguarding concerns first, then oldest first (the queue's keyset)."""
+REVIEW_ORDER = (SortKey(Referral.received_at), SortKey(ReferralPerson.id))
+"""The identity review queue: oldest referral first, then by person."""
 
 
 @dataclass
 class ReferralRepository:
     session: AsyncSession
 
-    async def review_queue(
-        self, scope: ReadScope, *, limit: int, after: tuple[datetime, uuid.UUID] | None
-    ) -> list[tuple[ReferralPerson, Referral]]:
+    async def review_queue(self, scope: ReadScope, *, window: Window) -> list[tuple[ReferralPerson, Referral]]:
         """People of open referrals in review or conflict (awaiting triage's confirmation), oldest first."""
         query = (
             select(ReferralPerson, Referral)
@@ -61,11 +61,8 @@ class ReferralRepository:
                 Referral.status.in_(OPEN_STATUSES),
                 visible_to(scope),
             )
-            .order_by(Referral.received_at, ReferralPerson.id)
-            .limit(limit)
         )
-        if after is not None:
-            query = query.where(tuple_(Referral.received_at, ReferralPerson.id) > tuple_(*after))
+        query = window.apply(query, REVIEW_ORDER)
         return [(person, referral) for person, referral in (await self.session.execute(query)).all()]
 
     async def get(self, referral_id: uuid.UUID, scope: ReadScope, *, for_update: bool = False) -> Referral | None:
@@ -90,8 +87,7 @@ class ReferralRepository:
         scope: ReadScope,
         filters: ReferralFilters,
         *,
-        limit: int,
-        after: QueuePosition | None = None,
+        window: Window,
         now: datetime,
     ) -> list[Referral]:
         conditions: list[ColumnElement[bool]] = [visible_to(scope)]
@@ -118,25 +114,8 @@ class ReferralRepository:
             conditions.append(Referral.safeguarding_concern.is_(filters.safeguarding_concern))
         if filters.matching:
             conditions.append(Referral.matching == filters.matching)
-        if after is not None:
-            # ORDER BY safeguarding_concern DESC, received_at, id
-            flag = literal(after.safeguarding_concern, Boolean)
-            conditions.append(
-                or_(
-                    Referral.safeguarding_concern < flag,
-                    and_(
-                        Referral.safeguarding_concern == flag,
-                        func.row(Referral.received_at, Referral.id) > func.row(after.received_at, after.id),
-                    ),
-                )
-            )
-        query = (
-            select(Referral)
-            .where(*conditions)
-            .order_by(Referral.safeguarding_concern.desc(), Referral.received_at, Referral.id)
-            .limit(limit)
-            .options(selectinload(Referral.people), selectinload(Referral.history))
-        )
+        query = select(Referral).where(*conditions)
+        query = window.apply(query, QUEUE_ORDER).options(selectinload(Referral.people), selectinload(Referral.history))
         return list((await self.session.execute(query)).scalars().all())
 
     async def add_status_change(

@@ -14,6 +14,7 @@ from referrals.fields import ShortText as PlainShortText
 from referrals.models import Referral
 from shared.auth import Principal
 from shared.fields import FEW, MANY, PAGE_ITEMS, Actor, Address, Code, Cursor, ShortText
+from shared.pagination import PageLinks
 
 DecisionOutcome = Literal["accepted", "signposted", "no_further_action", "stepped_up"]
 Status = Literal["received", "screening", "accepted", "signposted", "no_further_action", "stepped_up", "withdrawn"]
@@ -113,7 +114,7 @@ class ReferralRead(BaseModel):
     history: list[StatusChangeRead] = Field(max_length=MANY)
 
 
-class ReferralPage(BaseModel):
+class ReferralPage(PageLinks):
     items: list[ReferralRead] = Field(max_length=PAGE_ITEMS)
     next_cursor: Cursor | None
 
@@ -147,7 +148,7 @@ class ReviewItem(BaseModel):
     candidates: list[dict[str, Any]] = Field(max_length=FEW)
 
 
-class ReviewPage(BaseModel):
+class ReviewPage(PageLinks):
     items: list[ReviewItem] = Field(max_length=PAGE_ITEMS)
     next_cursor: Cursor | None
 

@@ -20,13 +20,14 @@ from referrals.payloads import (
     withdrawn_payload,
 )
 from referrals.retention.consent import consent_withdrawn
-from referrals.triage.repository import QueuePosition, ReferralFilters, ReferralRepository
+from referrals.triage.repository import ReferralFilters, ReferralRepository
 from referrals.triage.schemas import DecisionCreate, IdentityConfirm, WithdrawalCreate
 from shared.audit import record_access
 from shared.auth import Principal
 from shared.caseload import CaseloadClient
 from shared.errors import Conflict, NotFound, UnprocessableContent, field_error
 from shared.events import publish
+from shared.pagination import Slice, Window
 
 
 class TriageService:
@@ -48,24 +49,20 @@ class TriageService:
         return referral
 
     async def queue(
-        self, principal: Principal, filters: ReferralFilters, *, limit: int, after: QueuePosition | None, now: datetime
-    ) -> tuple[list[Referral], bool]:
-        """A page of the triage queue the caller may see (audited as reads), and whether more follow."""
+        self, principal: Principal, filters: ReferralFilters, *, window: Window, now: datetime
+    ) -> Slice[Referral]:
+        """A page of the triage queue the caller may see (audited as reads), and whether more come before or after."""
         family_ids = list(filters.family_ids) if filters.family_ids else None
         scope = read_scope(principal, await caseload_families(principal, self.caseload, family_ids))
-        rows = await self.repo.search(scope, filters, limit=limit + 1, after=after, now=now)
-        page = rows[:limit]
-        await self._audit(principal, "read", [r.id for r in page], "list referrals")
-        return page, len(rows) > limit
+        page = Slice.of(window, await self.repo.search(scope, filters, window=window, now=now))
+        await self._audit(principal, "read", [r.id for r in page.rows], "list referrals")
+        return page
 
-    async def review_queue(
-        self, principal: Principal, *, limit: int, after: tuple[datetime, uuid.UUID] | None
-    ) -> tuple[list[tuple[ReferralPerson, Referral]], bool]:
+    async def review_queue(self, principal: Principal, *, window: Window) -> Slice[tuple[ReferralPerson, Referral]]:
         """People in review or conflict across the referrals the caller decides on (audited as reads)."""
-        rows = await self.repo.review_queue(decision_scope(principal), limit=limit + 1, after=after)
-        page = rows[:limit]
-        await self._audit(principal, "read", sorted({r.id for _, r in page}, key=str), "identity review queue")
-        return page, len(rows) > limit
+        page = Slice.of(window, await self.repo.review_queue(decision_scope(principal), window=window))
+        await self._audit(principal, "read", sorted({r.id for _, r in page.rows}, key=str), "identity review queue")
+        return page
 
     # --- the lifecycle ------------------------------------------------------------------------------------
 
