@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Generic, TypeVar, Unpack
+from typing import Any, Generic, TypeVar
 
 import orjson
 from pydantic import BaseModel, Field
@@ -19,9 +19,10 @@ from shared.errors import UnprocessableContent, field_error
 from shared.fields import PAGE_ITEMS, Cursor
 
 R = TypeVar("R")
-Q = TypeVar("Q", bound=Select[Unpack[tuple[Any, ...]]])
+Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
 AFTER = "A cursor of the previous page (`next_cursor`, or an item's cursor): the items after it"
 BEFORE = "A cursor (`prev_cursor`, or an item's cursor): the items right before it, still in list order"
+FROM_END = "True for the last items of the list (paging backward from its end), still in list order"
 
 
 def encode_cursor(*key: str | int | bool | datetime | date | uuid.UUID | None) -> str:
@@ -103,16 +104,19 @@ class Window:
         after: str | None,
         before: str | None,
         parsers: Sequence[Callable[[Any], Any]],
+        from_end: bool = False,
         after_name: str = "cursor",
     ) -> Window:
-        """Read the request's cursors; `before` with `after` (or `cursor`) is a 422 naming `before`."""
-        if after is not None and before is not None:
-            raise UnprocessableContent(
-                f"Page forward with `{after_name}` or backward with `before`, not both",
-                errors=[field_error("#query/before", f"cannot be combined with {after_name}")],
-            )
+        """Read the request's cursors: forward after `after` (the list's own cursor parameter, `after_name`),
+        backward before `before`, or backward from the end; more than one of them is a 422 naming the later one."""
+        if before is not None and after is not None:
+            raise _both("before", after_name)
+        if from_end and (before is not None or after is not None):
+            raise _both("from_end", "before" if before is not None else after_name)
         if before is not None:
             return cls(limit, decode_cursor(before, parsers, name="before"), backward=True)
+        if from_end:
+            return cls(limit, None, backward=True)
         return cls(limit, decode_cursor(after, parsers, name=after_name) if after is not None else None)
 
     def apply(self, query: Q, order: Sequence[SortKey]) -> Q:
@@ -140,7 +144,7 @@ class Slice(Generic[R]):
         page = list(rows[: window.limit])
         if window.backward:
             page.reverse()
-            return cls(page, has_previous=more, has_next=True)
+            return cls(page, has_previous=more, has_next=window.key is not None)
         return cls(page, has_previous=window.key is not None, has_next=more)
 
     def links(self, key: Callable[[R], Sequence[Any]]) -> dict[str, Any]:
@@ -170,6 +174,13 @@ class PageLinks(BaseModel):
         max_length=PAGE_ITEMS,
         description="One cursor per item, in order: pass one as the cursor to resume after that item, or as "
         "`before` for the items right before it.",
+    )
+
+
+def _both(name: str, other: str) -> UnprocessableContent:
+    return UnprocessableContent(
+        f"Page with one of `{other}` and `{name}`, not both",
+        errors=[field_error(f"#query/{name}", f"cannot be combined with {other}")],
     )
 
 

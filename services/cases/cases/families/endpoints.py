@@ -12,7 +12,7 @@ from cases.families.schemas import FamilyCreate, FamilyRead, MemberCreate, Membe
 from cases.schemas import KeysetPage
 from shared.fields import CODE_LENGTH, CURSOR_LENGTH, IDS_LENGTH, NAME_LENGTH
 from shared.ids import parse_ids
-from shared.pagination import AFTER, BEFORE, Window
+from shared.pagination import AFTER, BEFORE, FROM_END, Window
 
 router = APIRouter(prefix="/v1", tags=["cases"])
 
@@ -36,12 +36,13 @@ async def families(
     limit: int = Query(50, ge=1, le=100),
     cursor: Annotated[str | None, Query(max_length=CURSOR_LENGTH, description=AFTER)] = None,
     before: Annotated[str | None, Query(max_length=CURSOR_LENGTH, description=BEFORE)] = None,
+    from_end: Annotated[bool, Query(description=FROM_END)] = False,
 ) -> KeysetPage[FamilyRead]:
     if ids is not None:
         return KeysetPage(items=await families.families(parse_ids(ids, "ids"), caller))
     page = await families.list_families(
         caller,
-        window=Window.of(limit=limit, after=cursor, before=before, parsers=(uuid.UUID,)),
+        window=Window.of(limit=limit, after=cursor, before=before, from_end=from_end, parsers=(uuid.UUID,)),
         hub=hub,
         lead_worker_id=lead_worker_id,
         case_status=case_status,

@@ -13,7 +13,7 @@ from intelligence.access import hub_scope
 from intelligence.deps import Analyst, Decider, FamiliesServiceDep, FamilyReader
 from intelligence.families.schemas import DecisionCreate, IdentifiedFamilyPage, IdentifiedFamilyRead, NeedProfileRead
 from shared.fields import CODE_LENGTH, CURSOR_LENGTH
-from shared.pagination import AFTER, BEFORE, Window, int32
+from shared.pagination import AFTER, BEFORE, FROM_END, Window, int32
 
 router = APIRouter(prefix="/v1")
 FAMILY_CURSOR = (int32, date.fromisoformat, uuid.UUID)
@@ -36,8 +36,11 @@ async def list_identified_families(
     first: Annotated[int, Query(ge=1, le=100)] = 25,
     after: Annotated[str | None, Query(max_length=CURSOR_LENGTH, description=AFTER)] = None,
     before: Annotated[str | None, Query(max_length=CURSOR_LENGTH, description=BEFORE)] = None,
+    from_end: Annotated[bool, Query(description=FROM_END)] = False,
 ) -> IdentifiedFamilyPage:
-    window = Window.of(limit=first, after=after, before=before, parsers=FAMILY_CURSOR, after_name="after")
+    window = Window.of(
+        limit=first, after=after, before=before, from_end=from_end, parsers=FAMILY_CURSOR, after_name="after"
+    )
     return await families.page(principal, hub_scope(principal), hub=hub, status=status, window=window)
 
 

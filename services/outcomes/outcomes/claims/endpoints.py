@@ -21,7 +21,7 @@ from outcomes.claims.service import claim_read
 from outcomes.deps import Analyst, Auditor, ClaimReader, ClaimsServiceDep, Idempotent
 from shared.fields import CURSOR_LENGTH, DOCUMENT_LENGTH, IDS_LENGTH, NAME_LENGTH
 from shared.ids import parse_ids
-from shared.pagination import AFTER, BEFORE, Window, aware_datetime
+from shared.pagination import AFTER, BEFORE, FROM_END, Window, aware_datetime
 
 router = APIRouter(prefix="/v1")
 CSV_EXPORT = {
@@ -54,9 +54,10 @@ async def list_claims(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=CURSOR_LENGTH, description=AFTER)] = None,
     before: Annotated[str | None, Query(max_length=CURSOR_LENGTH, description=BEFORE)] = None,
+    from_end: Annotated[bool, Query(description=FROM_END)] = False,
 ) -> ClaimList:
     ids = parse_ids(family_ids, "family_ids") if family_ids is not None else None
-    window = Window.of(limit=limit, after=cursor, before=before, parsers=(aware_datetime, uuid.UUID))
+    window = Window.of(limit=limit, after=cursor, before=before, from_end=from_end, parsers=(aware_datetime, uuid.UUID))
     page = await claims.list_claims(
         principal,
         status=status,

@@ -27,7 +27,7 @@ from referrals.triage.schemas import (
 from shared.errors import UnprocessableContent, field_error
 from shared.fields import CODE_LENGTH, CURSOR_LENGTH, IDS_LENGTH
 from shared.ids import parse_ids
-from shared.pagination import AFTER, BEFORE, Window, aware_datetime, strict_bool
+from shared.pagination import AFTER, BEFORE, FROM_END, Window, aware_datetime, strict_bool
 
 router = APIRouter(prefix="/v1", tags=["referrals"])
 QUEUE_CURSOR = (strict_bool, aware_datetime, uuid.UUID)
@@ -67,6 +67,7 @@ async def list_referrals(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=CURSOR_LENGTH, description=AFTER)] = None,
     before: Annotated[str | None, Query(max_length=CURSOR_LENGTH, description=BEFORE)] = None,
+    from_end: Annotated[bool, Query(description=FROM_END)] = False,
 ) -> ReferralPage:
     filters = ReferralFilters(
         status=_statuses(status),
@@ -82,7 +83,7 @@ async def list_referrals(
         family_ids=parse_ids(family_ids, "family_ids"),
     )
     now = datetime.now(UTC)
-    window = Window.of(limit=limit, after=cursor, before=before, parsers=QUEUE_CURSOR)
+    window = Window.of(limit=limit, after=cursor, before=before, from_end=from_end, parsers=QUEUE_CURSOR)
     page = await triage.queue(principal, filters, window=window, now=now)
     return ReferralPage(
         items=[to_read(r, now, principal=principal) for r in page.rows],
@@ -101,8 +102,9 @@ async def identity_reviews(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=CURSOR_LENGTH, description=AFTER)] = None,
     before: Annotated[str | None, Query(max_length=CURSOR_LENGTH, description=BEFORE)] = None,
+    from_end: Annotated[bool, Query(description=FROM_END)] = False,
 ) -> ReviewPage:
-    window = Window.of(limit=limit, after=cursor, before=before, parsers=(aware_datetime, uuid.UUID))
+    window = Window.of(limit=limit, after=cursor, before=before, from_end=from_end, parsers=(aware_datetime, uuid.UUID))
     page = await triage.review_queue(principal, window=window)
     items = [
         ReviewItem(

@@ -1,0 +1,60 @@
+"""The identified families list pages both ways: forward with `after`, backward with `before` (or from the end),
+the same families in the same order (most needs, newest evidence, then id; no evidence sorts last); both
+directions at once are a 422 naming `before`, and a cursor whose count no column holds is a 422, not a 500."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from intelligence.models import IdentifiedFamily, LinkageRun
+from shared.pagination import encode_cursor
+from tests.intelligence.conftest import ANALYST
+from tests.support.paging import Lister
+
+RANKS = [(5, date(2026, 3, 1)), (5, date(2026, 3, 1)), (5, date(2026, 1, 1)), (4, None), (4, date(2026, 2, 1)),
+         (4, date(2026, 2, 1)), (3, None), (3, None), (6, date(2025, 12, 1))]  # fmt: skip
+
+
+async def _identified(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[int, date, uuid.UUID]]:
+    async with sessions() as session:
+        run = LinkageRun(
+            engine="test", framework="SF", threshold=0.9, model={}, diagnostics={}, run_by="test",
+            started_at=datetime(2026, 3, 2, tzinfo=UTC),
+        )  # fmt: skip
+        session.add(run)
+        await session.flush()
+        keys = []
+        for needs, latest in RANKS:
+            family = IdentifiedFamily(
+                id=uuid.uuid4(), household_key=uuid.uuid4().hex, hub="paging", framework="SF", needs=[],
+                need_count=needs, latest_evidence=latest, members=[], run_id=run.id,
+            )  # fmt: skip
+            session.add(family)
+            keys.append((needs, latest or date.min, family.id))
+        await session.commit()
+    return keys
+
+
+async def test_identified_families_page_backward_as_they_page_forward(
+    intelligence_client: httpx.AsyncClient, intelligence_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    keys = await _identified(intelligence_sessions)
+    families = Lister(
+        intelligence_client,
+        "/v1/identified-families",
+        ANALYST,
+        {"hub": "paging"},
+        size_name="first",
+        after_name="after",
+    )
+    expected = [str(k[2]) for k in sorted(keys, key=lambda k: (-k[0], -k[1].toordinal(), k[2]))]
+    await families.check_both_ways(2, expected)
+    assert await families.forward(4) == expected, "most needs, newest evidence, then id"
+
+    too_big = encode_cursor(2**40, "2026-01-01", uuid.uuid4())
+    refused = await families.get(2, before=too_big)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["pointer"] == "#query/before"
