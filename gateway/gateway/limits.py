@@ -5,8 +5,8 @@ One pass over each operation (fragments expanded, each fragment analysed once an
 * depth — nesting of fields (introspection fields `__…` are not counted);
 * aliases — every aliased field, counted each time a fragment holding it is spread;
 * estimated complexity — every field costs 1, and the selections under a paginated field (one with a
-  `first` argument) count `first` times (the default page size when `first` is absent);
-* page size — every `first` argument, literal or variable, must lie in 0..max_page_size.
+  `first` or `last` argument) count that many times (the default page size when its value is null);
+* page size — every `first` and `last` argument, literal or variable, must lie in 0..max_page_size.
 The token limit is applied by the parser (`MaxTokensLimiter`), before the limits are measured.
 """
 
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
+    ArgumentNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -31,7 +32,7 @@ from graphql import (
 
 from gateway.errors import ErrorCode
 
-PAGE_ARGUMENT = "first"
+PAGE_ARGUMENTS = ("first", "last")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +102,10 @@ class _Analyser:
         )
 
     def page_size(self, node: FieldNode) -> int | None:
-        argument = next((a for a in node.arguments or () if a.name.value == PAGE_ARGUMENT), None)
-        if argument is None:
-            return None
+        sizes = [self.argument_size(node, a) for a in node.arguments or () if a.name.value in PAGE_ARGUMENTS]
+        return max(sizes) if sizes else None
+
+    def argument_size(self, node: FieldNode, argument: ArgumentNode) -> int:
         value: Any = None
         if isinstance(argument.value, IntValueNode):
             value = int(argument.value.value)
@@ -116,7 +118,8 @@ class _Analyser:
         if value < 0 or value > self.limits.max_page_size:
             self.page_errors.append(
                 GraphQLError(
-                    f"`first` on `{node.name.value}` is {value}; it must be between 0 and {self.limits.max_page_size}",
+                    f"`{argument.name.value}` on `{node.name.value}` is {value}; it must be between 0 and "
+                    f"{self.limits.max_page_size}",
                     nodes=[node],
                     extensions={
                         "code": ErrorCode.PAGE_SIZE_EXCEEDED.value,

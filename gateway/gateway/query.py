@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
 from typing import Any, cast
 
 import strawberry
 from strawberry.scalars import JSON as JSONScalar
 
+from gateway.clients.base import PageRequest
 from gateway.clients.cases import OwnCases
 from gateway.context import Info
 from gateway.errors import ErrorCode, GatewayError, UpstreamError
@@ -23,13 +23,15 @@ from gateway.types.node import Lookup, Node, find_nodes
 from gateway.types.outcomes import Claim, Framework
 from gateway.types.people import Family, Person, maybe_family, maybe_person
 from gateway.types.referrals import Referral, maybe_referral
+from gateway.upstream import KeysetPage
 from gateway.upstream.cases import FamilyRead
 from gateway.upstream.intelligence import IdentifiedFamilyRead
 from gateway.upstream.outcomes import ClaimRead
-from gateway.upstream.referrals import ReferralRead, ReviewItem
+from gateway.upstream.referrals import ReferralRead
 from shared.errors import ProblemError
 
 DEFAULT_FIRST = 20
+"""The page size of a connection asked for with neither `first` nor `last`."""
 
 
 @strawberry.input(description="Narrow a list of families.")
@@ -67,6 +69,18 @@ class CohortFilter:
 
 def _filters(value: Any) -> dict[str, Any]:
     return to_rest(value) if value is not None else {}
+
+
+def _paging(info: Info, first: int | None, after: str | None, last: int | None, before: str | None) -> dict[str, Any]:
+    """A connection field's paging arguments for `paginate`: `first`/`after` or `last`/`before`."""
+    return {
+        "first": first,
+        "after": after,
+        "last": last,
+        "before": before,
+        "max_page_size": info.context.settings.max_page_size,
+        "default_page_size": DEFAULT_FIRST,
+    }
 
 
 @strawberry.type(description="Readiness of one service behind the gateway.")
@@ -177,26 +191,22 @@ class Query:
     async def families(
         self,
         info: Info,
-        first: int = DEFAULT_FIRST,
+        first: int | None = None,
         after: str | None = None,
         filter: FamilyFilter | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[Family]:
         cases = info.context.services.cases
         loader = info.context.data_loaders.family
 
-        async def fetch(limit: int, cursor: str | None) -> tuple[list[FamilyRead], str | None]:
-            items, next_cursor = await cases.list_families(limit=limit, cursor=cursor, **_filters(filter))
-            for item in items:
+        async def fetch(request: PageRequest) -> KeysetPage[FamilyRead]:
+            found = await cases.list_families(request, **_filters(filter))
+            for item in found.items:
                 loader.prime(item.id, item)
-            return items, next_cursor
+            return found
 
-        page = await paginate(
-            fetch,
-            first=first,
-            after=after,
-            build=Family.from_upstream,
-            max_page_size=info.context.settings.max_page_size,
-        )
+        page = await paginate(fetch, **_paging(info, first, after, last, before), build=Family.from_upstream)
         await prefetch_families(info, [str(edge.node.id) for edge in page.edges])
         return page
 
@@ -212,56 +222,48 @@ class Query:
     async def referrals(
         self,
         info: Info,
-        first: int = DEFAULT_FIRST,
+        first: int | None = None,
         after: str | None = None,
         filter: ReferralFilter | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[Referral]:
         api = info.context.services.referrals
 
-        async def fetch(limit: int, cursor: str | None) -> tuple[list[ReferralRead], str | None]:
-            return await api.list(limit=limit, cursor=cursor, **_filters(filter))
+        async def fetch(request: PageRequest) -> KeysetPage[ReferralRead]:
+            return await api.list(request, **_filters(filter))
 
-        return await paginate(
-            fetch,
-            first=first,
-            after=after,
-            build=Referral.from_upstream,
-            max_page_size=info.context.settings.max_page_size,
-        )
+        return await paginate(fetch, **_paging(info, first, after, last, before), build=Referral.from_upstream)
 
     @resolver(description="A hub's referrals awaiting a decision (safeguarding concerns first).")
     async def triage_queue(
-        self, info: Info, hub_id: str, first: int = DEFAULT_FIRST, after: str | None = None
+        self,
+        info: Info,
+        hub_id: str,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[Referral]:
         api = info.context.services.referrals
 
-        async def fetch(limit: int, cursor: str | None) -> tuple[list[ReferralRead], str | None]:
-            return await api.list(limit=limit, cursor=cursor, hub=hub_id, status="received,screening")
+        async def fetch(request: PageRequest) -> KeysetPage[ReferralRead]:
+            return await api.list(request, hub=hub_id, status="received,screening")
 
-        return await paginate(
-            fetch,
-            first=first,
-            after=after,
-            build=Referral.from_upstream,
-            max_page_size=info.context.settings.max_page_size,
-        )
+        return await paginate(fetch, **_paging(info, first, after, last, before), build=Referral.from_upstream)
 
     @resolver(description="People in review or conflict awaiting triage's answer to who they are, oldest first.")
     async def identity_reviews(
-        self, info: Info, first: int = DEFAULT_FIRST, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[IdentityReview]:
         api = info.context.services.referrals
-
-        async def fetch(limit: int, cursor: str | None) -> tuple[Sequence[ReviewItem], str | None]:
-            return await api.identity_reviews(limit=limit, cursor=cursor)
-
-        return await paginate(
-            fetch,
-            first=first,
-            after=after,
-            build=IdentityReview.from_upstream,
-            max_page_size=info.context.settings.max_page_size,
-        )
+        paging = _paging(info, first, after, last, before)
+        return await paginate(api.identity_reviews, **paging, build=IdentityReview.from_upstream)
 
     @resolver(
         description="Families identified from partner data, most needs and newest evidence first (analysts and "
@@ -272,22 +274,19 @@ class Query:
         info: Info,
         hub_id: str | None = None,
         status: IdentifiedFamilyStatus | None = None,
-        first: int = DEFAULT_FIRST,
+        first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[IdentifiedFamily]:
         api = info.context.services.intelligence
 
-        async def fetch(limit: int, cursor: str | None) -> tuple[Sequence[IdentifiedFamilyRead], str | None]:
+        async def fetch(request: PageRequest) -> KeysetPage[IdentifiedFamilyRead]:
             wire = status.value if status is not None else None
-            return await api.identified_families(limit=limit, cursor=cursor, hub=hub_id, status=wire)
+            return await api.identified_families(request, hub=hub_id, status=wire)
 
-        return await paginate(
-            fetch,
-            first=first,
-            after=after,
-            build=IdentifiedFamily.from_upstream,
-            max_page_size=info.context.settings.max_page_size,
-        )
+        paging = _paging(info, first, after, last, before)
+        return await paginate(fetch, **paging, build=IdentifiedFamily.from_upstream)
 
     @resolver(description="One identified family with its members and evidence; null when unknown or not yours.")
     async def identified_family(self, info: Info, id: strawberry.ID) -> IdentifiedFamily | None:
@@ -333,22 +332,18 @@ class Query:
     async def claims(
         self,
         info: Info,
-        first: int = DEFAULT_FIRST,
+        first: int | None = None,
         after: str | None = None,
         filter: ClaimFilter | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[Claim]:
         api = info.context.services.outcomes
 
-        async def fetch(limit: int, cursor: str | None) -> tuple[list[ClaimRead], str | None]:
-            return await api.list_claims(limit=limit, cursor=cursor, **_filters(filter))
+        async def fetch(request: PageRequest) -> KeysetPage[ClaimRead]:
+            return await api.list_claims(request, **_filters(filter))
 
-        return await paginate(
-            fetch,
-            first=first,
-            after=after,
-            build=Claim.from_upstream,
-            max_page_size=info.context.settings.max_page_size,
-        )
+        return await paginate(fetch, **_paging(info, first, after, last, before), build=Claim.from_upstream)
 
     @resolver(description="The pseudonymised cohort report (no names or identifiers).")
     async def cohort_report(self, info: Info, filter: CohortFilter | None = None) -> JSONScalar:

@@ -166,11 +166,9 @@ class PageLinks(BaseModel):
         description="Pass as `before` for the page before this one; null when no item comes before it.",
     )
     has_previous: bool = Field(
-        default=False,
         description="True when items come before this page (paging forward: the page was asked for after a cursor).",
     )
     cursors: list[Cursor] = Field(
-        default_factory=list,
         max_length=PAGE_ITEMS,
         description="One cursor per item, in order: pass one as the cursor to resume after that item, or as "
         "`before` for the items right before it.",

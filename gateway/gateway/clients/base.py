@@ -22,11 +22,12 @@ from pydantic import BaseModel, ValidationError
 
 from gateway.errors import ErrorCode, GatewayError, UpstreamError
 from gateway.metrics import UPSTREAM_ERRORS, UPSTREAM_LATENCY, UPSTREAM_REQUESTS
-from gateway.upstream import Page
+from gateway.upstream import KeysetPage, Page
 
 log = structlog.get_logger("gateway.clients")
 JSON = dict[str, Any]
 M = TypeVar("M", bound=BaseModel)
+P = TypeVar("P", bound=KeysetPage[Any])
 BATCH_MAX = 100
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 MAX_LIST_PAGES = 20
@@ -214,6 +215,26 @@ class ServiceAPI:
         found = await self.get_as(Page[model], path, params)  # type: ignore[valid-type]
         return list(found.items), found.next_cursor
 
+    async def keyset_page(
+        self,
+        model: type[P],
+        path: str,
+        request: PageRequest,
+        *,
+        size: str = "limit",
+        after: str = "cursor",
+        **filters: Any,
+    ) -> P:
+        """One page of a list that pages both ways, as `model` (a `KeysetPage`); its cursors match its items."""
+        params = request.params(size=size, after=after)
+        params.update(_filter_params(filters))
+        found = await self.get_as(model, path, params)
+        if len(found.cursors) != len(found.items):
+            name = self.upstream.name
+            log.error("upstream_contract_broken", service=name, model=model.__name__, errors=["cursors"])
+            raise UpstreamError(name, 502, f"The {name} service answered in a shape the gateway cannot read")
+        return found
+
     async def batch(self, model: type[M], path: str, param: str, ids: Sequence[str], **filters: Any) -> list[M]:
         """A batch lookup (`?ids=a,b,c`), 100 ids a call; follows `next_cursor` when an id has many rows."""
         items: list[M] = []
@@ -228,6 +249,27 @@ class ServiceAPI:
                     break
                 params["cursor"] = found.next_cursor
         return items
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """Which page of a service's list to ask for: `limit` items after `after`, right before `before`, or the last
+    `limit` (`from_end`); a service answers each in list order (`shared.pagination.Window`)."""
+
+    limit: int
+    after: str | None = None
+    before: str | None = None
+    from_end: bool = False
+
+    def params(self, *, size: str = "limit", after: str = "cursor") -> dict[str, str | int]:
+        params: dict[str, str | int] = {size: self.limit}
+        if self.after is not None:
+            params[after] = self.after
+        if self.before is not None:
+            params["before"] = self.before
+        if self.from_end:
+            params["from_end"] = "true"
+        return params
 
 
 def _filter_params(filters: Mapping[str, Any]) -> dict[str, str | int]:

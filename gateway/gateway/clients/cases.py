@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.clients.base import JSON, ServiceAPI, segment
+from gateway.clients.base import JSON, PageRequest, ServiceAPI, segment
 from gateway.errors import UpstreamError
-from gateway.upstream import Page
+from gateway.upstream import KeysetPage, Page
 from gateway.upstream.cases import (
     CaseloadRead,
     CaseRead,
@@ -34,10 +34,8 @@ class CasesAPI(ServiceAPI):
     async def families_by_ids(self, ids: Sequence[str]) -> list[FamilyRead]:
         return await self.batch(FamilyRead, "/v1/families", "ids", ids)
 
-    async def list_families(
-        self, *, limit: int, cursor: str | None, **filters: Any
-    ) -> tuple[list[FamilyRead], str | None]:
-        return await self.page(FamilyRead, "/v1/families", limit=limit, cursor=cursor, **filters)
+    async def list_families(self, request: PageRequest, **filters: Any) -> KeysetPage[FamilyRead]:
+        return await self.keyset_page(KeysetPage[FamilyRead], "/v1/families", request, **filters)
 
     async def cases_by_ids(self, ids: Sequence[str]) -> list[CaseRead]:
         return await self.batch(CaseRead, "/v1/cases", "ids", ids)

@@ -1,25 +1,21 @@
 """The intelligence service's REST calls (issue 21), answered as `gateway.upstream.intelligence` models.
 
-Its list pages with `first`/`after` (not `limit`/`cursor`) and answers `{items, next_cursor}`."""
+Its list pages with `first`/`after` (not `limit`/`cursor`), and `before`, and answers `{items, next_cursor, …}`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from gateway.clients.base import JSON, ServiceAPI, segment
+from gateway.clients.base import JSON, PageRequest, ServiceAPI, segment
 from gateway.upstream.intelligence import IdentifiedFamilyPage, IdentifiedFamilyRead, NeedProfileRead
 
 
 class IntelligenceAPI(ServiceAPI):
     async def identified_families(
-        self, *, limit: int, cursor: str | None, hub: str | None = None, status: str | None = None
-    ) -> tuple[Sequence[IdentifiedFamilyRead], str | None]:
-        params: dict[str, str | int] = {"first": limit}
-        for name, value in (("after", cursor), ("hub", hub), ("status", status)):
-            if value:
-                params[name] = value
-        page = await self.get_as(IdentifiedFamilyPage, "/v1/identified-families", params)
-        return page.items, page.next_cursor
+        self, request: PageRequest, *, hub: str | None = None, status: str | None = None
+    ) -> IdentifiedFamilyPage:
+        path = "/v1/identified-families"
+        return await self.keyset_page(
+            IdentifiedFamilyPage, path, request, size="first", after="after", hub=hub or None, status=status or None
+        )
 
     async def identified_family(self, family_id: str) -> IdentifiedFamilyRead:
         return await self.get_as(IdentifiedFamilyRead, f"/v1/identified-families/{segment(family_id)}")

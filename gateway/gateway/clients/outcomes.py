@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from gateway.clients.base import JSON, ServiceAPI, segment
-from gateway.upstream import Page
+from gateway.clients.base import JSON, PageRequest, ServiceAPI, segment
+from gateway.upstream import KeysetPage, Page
 from gateway.upstream.outcomes import AuditSampleRead, ClaimRead, ClaimTally, FamilyProgress, FrameworkSummary
 from shared.contracts import ActiveFramework
 
@@ -25,10 +25,8 @@ class OutcomesAPI(ServiceAPI):
     async def claims_by_family_ids(self, family_ids: Sequence[str]) -> list[ClaimRead]:
         return await self.batch(ClaimRead, "/v1/claims", "family_ids", family_ids)
 
-    async def list_claims(
-        self, *, limit: int, cursor: str | None, **filters: Any
-    ) -> tuple[list[ClaimRead], str | None]:
-        return await self.page(ClaimRead, "/v1/claims", limit=limit, cursor=cursor, **filters)
+    async def list_claims(self, request: PageRequest, **filters: Any) -> KeysetPage[ClaimRead]:
+        return await self.keyset_page(KeysetPage[ClaimRead], "/v1/claims", request, **filters)
 
     async def claim_tallies(self, *, limit: int, cursor: str | None) -> tuple[list[ClaimTally], str | None]:
         return await self.page(ClaimTally, "/v1/claims", limit=limit, cursor=cursor)

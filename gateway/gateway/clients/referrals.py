@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from gateway.clients.base import JSON, ServiceAPI, segment
+from gateway.clients.base import JSON, PageRequest, ServiceAPI, segment
+from gateway.upstream import KeysetPage
 from gateway.upstream.referrals import ReferralRead, ReferralTiming, ReviewItem
 
 UNDECIDED_STATUSES = ("received", "screening")
@@ -21,8 +22,8 @@ class ReferralsAPI(ServiceAPI):
     async def timings(self, *, limit: int, cursor: str | None) -> tuple[list[ReferralTiming], str | None]:
         return await self.page(ReferralTiming, "/v1/referrals", limit=limit, cursor=cursor)
 
-    async def list(self, *, limit: int, cursor: str | None, **filters: Any) -> tuple[list[ReferralRead], str | None]:
-        return await self.page(ReferralRead, "/v1/referrals", limit=limit, cursor=cursor, **filters)
+    async def list(self, request: PageRequest, **filters: Any) -> KeysetPage[ReferralRead]:
+        return await self.keyset_page(KeysetPage[ReferralRead], "/v1/referrals", request, **filters)
 
     async def triage_figures(self) -> JSON:
         """Aggregated, pseudonymised triage figures (`GET /v1/reports/triage`: analysts, hub managers, admins)."""
@@ -39,9 +40,9 @@ class ReferralsAPI(ServiceAPI):
     async def withdraw(self, referral_id: str, body: JSON) -> ReferralRead:
         return await self.send_as(ReferralRead, "POST", f"/v1/referrals/{segment(referral_id)}/withdraw", body)
 
-    async def identity_reviews(self, *, limit: int, cursor: str | None) -> tuple[Sequence[ReviewItem], str | None]:
+    async def identity_reviews(self, request: PageRequest) -> KeysetPage[ReviewItem]:
         """People in review or conflict awaiting triage's answer to who they are, oldest first."""
-        return await self.page(ReviewItem, "/v1/identity-reviews", limit=limit, cursor=cursor)
+        return await self.keyset_page(KeysetPage[ReviewItem], "/v1/identity-reviews", request)
 
     async def confirm_identity(self, referral_id: str, ref: str, body: JSON) -> ReferralRead:
         path = f"/v1/referrals/{segment(referral_id)}/people/{segment(ref)}/identity"

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
-import json
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 from enum import Enum
@@ -13,7 +11,9 @@ from typing import Any, Generic, TypeAlias, TypeVar, cast
 
 import strawberry
 
+from gateway.clients.base import PageRequest
 from gateway.errors import ErrorCode, GatewayError, UpstreamError
+from gateway.upstream import KeysetPage
 
 T = TypeVar("T")
 Item = TypeVar("Item")
@@ -39,23 +39,35 @@ def mutation(*, description: str) -> Callable[[F], F]:
 
 
 @strawberry.type(
-    description="Where a page of a connection starts and ends, and whether items come before or after it. The "
-    "services' lists page forward only, so connections take `first`/`after` (no `last`/`before`)."
+    description="Where a page of a connection starts and ends, and whether items come before or after it "
+    "(Relay). Connections page forward with `first`/`after` or backward with `last`/`before`, never both."
 )
 class PageInfo:
-    has_next_page: bool = strawberry.field(description="True when another page follows this one.")
-    end_cursor: str | None = strawberry.field(description="Pass as `after` to fetch the next page.")
+    has_next_page: bool = strawberry.field(
+        description="Paging forward: true when another page follows. Paging backward: true when `before` was given "
+        "(the item of that cursor follows)."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="The cursor of the page's last item: pass as `after` for the next page; null for an empty page."
+    )
     has_previous_page: bool = strawberry.field(
-        default=False, description="True when items come before this page (the page was asked for `after` a cursor)."
+        default=False,
+        description="Paging backward: true when items come before this page. Paging forward: true when `after` "
+        "was given (the item of that cursor comes before).",
     )
     start_cursor: str | None = strawberry.field(
-        default=None, description="The cursor of the page's first item; null for an empty page."
+        default=None,
+        description="The cursor of the page's first item: pass as `before` for the previous page; null for an empty "
+        "page.",
     )
 
 
-@strawberry.type(description="One item of a connection with the cursor that resumes right after it.")
+@strawberry.type(description="One item of a connection with its cursor.")
 class Edge(Generic[T]):
-    cursor: str = strawberry.field(description="Opaque cursor; pass as `after` to continue after this item.")
+    cursor: str = strawberry.field(
+        description="Opaque cursor: pass as `after` to continue after this item, or as `before` for the items "
+        "right before it."
+    )
     node: T = strawberry.field(description="The item.")
 
 
@@ -128,62 +140,78 @@ def user_errors_from(error: UpstreamError) -> list[UserError]:
 
 
 # --- cursors ---------------------------------------------------------------------------------------------
-# Upstream lists give one cursor per page. An edge cursor records the upstream page cursor it came from and
-# how many items of that page to skip, so paging can resume after any edge, not only at a page end.
+# Every list the graph pages is keyset-paged by its service, which answers a cursor per item (`shared.pagination`):
+# an edge cursor is the service's cursor of that item, so a page can resume after any edge (`after`) or end right
+# before it (`before`), and a cursor stays valid however the page sizes change.
+#
+# strawberry's relay module was weighed: its `ListConnection` slices an in-memory list with offset cursors
+# (`arrayconnection:N`), and a custom `relay.Connection.resolve_connection` would still need all of the below; the
+# existing `Connection`/`Edge`/`PageInfo` types have the Relay shape and keep the published type names.
 
-_CURSOR_PREFIX = "c1:"
+_CURSOR_PREFIX = "c2:"
+_UPSTREAM_CURSOR = re.compile(r"[A-Za-z0-9_-]{1,500}")
 
 
-def encode_cursor(upstream_cursor: str | None, skip: int) -> str:
-    raw = json.dumps({"c": upstream_cursor, "s": skip}, separators=(",", ":")).encode()
-    return _CURSOR_PREFIX + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def encode_cursor(upstream_cursor: str) -> str:
+    """The edge cursor of an item whose service cursor is `upstream_cursor`."""
+    return _CURSOR_PREFIX + upstream_cursor
 
 
-def decode_cursor(cursor: str | None) -> tuple[str | None, int]:
-    if not cursor:
-        return None, 0
-    if not cursor.startswith(_CURSOR_PREFIX):
-        raise GatewayError("`after` is not a cursor this API issued", ErrorCode.BAD_USER_INPUT)
-    body = cursor[len(_CURSOR_PREFIX) :]
-    try:
-        data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-        upstream, skip = data["c"], int(data["s"])
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise GatewayError("`after` is not a cursor this API issued", ErrorCode.BAD_USER_INPUT) from exc
-    if (upstream is not None and not isinstance(upstream, str)) or skip < 0 or skip > 100:
-        raise GatewayError("`after` is not a cursor this API issued", ErrorCode.BAD_USER_INPUT)
-    return upstream, skip
+def decode_cursor(cursor: str | None, argument: str = "after") -> str | None:
+    """The service cursor an edge cursor carries; one this API did not issue is a BAD_USER_INPUT naming `argument`."""
+    if cursor is None:
+        return None
+    upstream = cursor[len(_CURSOR_PREFIX) :]
+    if not cursor.startswith(_CURSOR_PREFIX) or not _UPSTREAM_CURSOR.fullmatch(upstream):
+        raise GatewayError(f"`{argument}` is not a cursor this API issued", ErrorCode.BAD_USER_INPUT)
+    return upstream
 
 
 async def paginate(
-    fetch: Callable[[int, str | None], Awaitable[tuple[Sequence[Item], str | None]]],
+    fetch: Callable[[PageRequest], Awaitable[KeysetPage[Item]]],
     *,
-    first: int,
+    first: int | None,
     after: str | None,
+    last: int | None = None,
+    before: str | None = None,
     build: Callable[[Item], T],
     max_page_size: int,
+    default_page_size: int = 20,
 ) -> Connection[T]:
-    """Fetch `first` items after `after` with one upstream call, and wrap them as a connection."""
-    if first < 0 or first > max_page_size:
-        raise GatewayError(f"`first` must be between 0 and {max_page_size}", ErrorCode.PAGE_SIZE_EXCEEDED)
-    upstream_cursor, skip = decode_cursor(after)
-    # The service is asked even for `first: 0` (one item), so its role check applies whatever the page size, and
-    # `hasNextPage` says whether an item follows.
-    items, next_cursor = await fetch(min(max(first, 1) + skip, max_page_size), upstream_cursor)
-    page = items[skip : skip + first]
-    rest_of_page = len(items) > skip + first
-    edges: list[Edge[T]] = []
-    for offset, item in enumerate(page, start=skip + 1):
-        at_page_end = offset == len(items) and not rest_of_page
-        cursor = (
-            encode_cursor(next_cursor, 0) if at_page_end and next_cursor else encode_cursor(upstream_cursor, offset)
+    """`first` items after `after`, or the `last` items before `before` (or at the end), with one service call,
+    as a connection in list order. Either form alone; neither is the first `default_page_size` items."""
+    forward = [name for name, value in (("first", first), ("after", after)) if value is not None]
+    backward = [name for name, value in (("last", last), ("before", before)) if value is not None]
+    if forward and backward:
+        raise GatewayError(
+            f"Page forward with `first`/`after` or backward with `last`/`before`, not both "
+            f"(got {', '.join(f'`{n}`' for n in forward + backward)})",
+            ErrorCode.BAD_USER_INPUT,
         )
-        edges.append(Edge(cursor=cursor, node=build(item)))
-    has_next = rest_of_page or next_cursor is not None
+    size_name, size = ("last", last) if backward else ("first", first)
+    size = default_page_size if size is None else size
+    if size < 0 or size > max_page_size:
+        raise GatewayError(f"`{size_name}` must be between 0 and {max_page_size}", ErrorCode.PAGE_SIZE_EXCEEDED)
+    # The service is asked even for a page of 0 (one item), so its role check applies whatever the page size, and
+    # the page info says whether an item lies that way.
+    limit = max(size, 1)
+    if backward:
+        upstream = decode_cursor(before, "before")
+        page = await fetch(PageRequest(limit, before=upstream, from_end=upstream is None))
+        keep = slice(len(page.items) - min(size, len(page.items)), None)
+        has_previous, has_next = page.has_previous or len(page.items) > size, before is not None
+    else:
+        page = await fetch(PageRequest(limit, after=decode_cursor(after, "after")))
+        keep = slice(0, size)
+        has_previous, has_next = page.has_previous, page.next_cursor is not None or len(page.items) > size
+    edges = [
+        Edge(cursor=encode_cursor(cursor), node=build(item))
+        for item, cursor in zip(page.items[keep], page.cursors[keep], strict=True)
+    ]
     page_info = PageInfo(
         has_next_page=has_next,
-        end_cursor=edges[-1].cursor if edges else after,
-        has_previous_page=after is not None,
+        end_cursor=edges[-1].cursor if edges else None,
+        has_previous_page=has_previous,
         start_cursor=edges[0].cursor if edges else None,
     )
     return Connection(edges=edges, page_info=page_info)

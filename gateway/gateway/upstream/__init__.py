@@ -27,3 +27,11 @@ class Page(UpstreamModel, Generic[T]):
 
     items: list[T]
     next_cursor: str | None = None
+
+
+class KeysetPage(Page[T], Generic[T]):
+    """A page of a list that pages both ways (`shared.pagination.PageLinks`): a cursor per item, in order, and
+    whether items come before the page."""
+
+    has_previous: bool
+    cursors: list[str]

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from gateway.upstream import Page
+from gateway.upstream import KeysetPage, Page
 from gateway.upstream import cases as c
 from gateway.upstream import intelligence as i
 from gateway.upstream import outcomes as o
@@ -34,7 +34,7 @@ class Call:
 
 
 CALLS: tuple[Call, ...] = (
-    Call("cases", "get", "/v1/families", "200", Page[c.FamilyRead]),
+    Call("cases", "get", "/v1/families", "200", KeysetPage[c.FamilyRead]),
     Call("cases", "get", "/v1/cases", "200", Page[c.CaseRead]),
     Call("cases", "get", "/v1/plans", "200", Page[c.PlanRead]),
     Call("cases", "get", "/v1/contacts", "200", Page[c.ContactRead]),
@@ -49,8 +49,8 @@ CALLS: tuple[Call, ...] = (
     Call("cases", "post", "/v1/families/{family_id}/merge", "201", c.FamilyMergeRead),
     Call("cases", "post", "/v1/families/merges/{merge_id}/undo", "200", c.FamilyMergeRead),
     Call("cases", "get", "/v1/families/{family_id}/merges", "200", Page[c.FamilyMergeRead]),
-    Call("referrals", "get", "/v1/referrals", "200", Page[r.ReferralRead]),
-    Call("referrals", "get", "/v1/identity-reviews", "200", Page[r.ReviewItem]),
+    Call("referrals", "get", "/v1/referrals", "200", KeysetPage[r.ReferralRead]),
+    Call("referrals", "get", "/v1/identity-reviews", "200", KeysetPage[r.ReviewItem]),
     Call("referrals", "put", "/v1/referrals/{referral_id}/people/{ref}/identity", "200", r.ReferralRead),
     Call("referrals", "get", "/v1/referrals", "200", Page[r.ReferralTiming]),
     Call("referrals", "post", "/v1/referrals/maternity", "201", r.ReferralRead),
@@ -59,7 +59,7 @@ CALLS: tuple[Call, ...] = (
     Call("referrals", "post", "/v1/referrals/{referral_id}/withdraw", "200", r.ReferralRead),
     Call("outcomes", "get", "/v1/frameworks", "200", Page[o.FrameworkSummary]),
     Call("outcomes", "get", "/v1/progress", "200", Page[o.FamilyProgress]),
-    Call("outcomes", "get", "/v1/claims", "200", Page[o.ClaimRead]),
+    Call("outcomes", "get", "/v1/claims", "200", KeysetPage[o.ClaimRead]),
     Call("outcomes", "get", "/v1/claims", "200", Page[o.ClaimTally]),
     Call("outcomes", "post", "/v1/claims", "201", o.ClaimRead),
     Call("outcomes", "post", "/v1/claims/{claim_id}/decision", "200", o.ClaimRead),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from gateway.upstream import UpstreamModel
+from gateway.upstream import KeysetPage, UpstreamModel
 
 
 class NeedEvidenceRead(UpstreamModel):
@@ -54,8 +54,7 @@ class IdentifiedFamilyRead(UpstreamModel):
     updated_at: datetime
 
 
-class IdentifiedFamilyPage(UpstreamModel):
-    items: list[IdentifiedFamilyRead]
+class IdentifiedFamilyPage(KeysetPage[IdentifiedFamilyRead]):
     next_cursor: str | None
 
 

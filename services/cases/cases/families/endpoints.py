@@ -39,7 +39,8 @@ async def families(
     from_end: Annotated[bool, Query(description=FROM_END)] = False,
 ) -> KeysetPage[FamilyRead]:
     if ids is not None:
-        return KeysetPage(items=await families.families(parse_ids(ids, "ids"), caller))
+        found = await families.families(parse_ids(ids, "ids"), caller)
+        return KeysetPage(items=found, has_previous=False, cursors=[])  # a batch lookup: not a page
     page = await families.list_families(
         caller,
         window=Window.of(limit=limit, after=cursor, before=before, from_end=from_end, parsers=(uuid.UUID,)),
