@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import httpx
@@ -362,6 +363,60 @@ async def test_page_info_has_start_cursor_and_previous_page(stack: Stack) -> Non
         assert second["pageInfo"]["hasPreviousPage"] is True
         assert second["pageInfo"]["startCursor"] == second["edges"][0]["cursor"]
         assert {e["node"]["id"] for e in first["edges"]}.isdisjoint(e["node"]["id"] for e in second["edges"])
+
+
+PAGE = """query ($first: Int, $after: String, $last: Int, $before: String) {
+  families(first: $first, after: $after, last: $last, before: $before, filter: {hub: "north"}) {
+    edges { cursor node { id } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"""
+
+
+async def test_paging_backward_with_last_and_before_gives_the_forward_pages(stack: Stack) -> None:
+    async with gateway_client(**gateway_urls(stack)) as client:
+
+        async def page(**variables: object) -> dict[str, Any]:
+            body = await gql(client, PAGE, dict(variables), token=MANAGER)
+            assert "errors" not in body, body
+            found: dict[str, Any] = body["data"]["families"]
+            return found
+
+        forward: list[str] = []
+        found = await page(first=7)
+        assert found["pageInfo"]["hasPreviousPage"] is False
+        while True:
+            forward += [e["node"]["id"] for e in found["edges"]]
+            if not found["pageInfo"]["hasNextPage"]:
+                break
+            found = await page(first=7, after=found["pageInfo"]["endCursor"])
+        assert len(forward) == len(set(forward)) == 50
+
+        backward: list[str] = []
+        found = await page(last=7)
+        assert found["pageInfo"]["hasNextPage"] is False, "nothing follows the end, and no `before` was given"
+        while True:
+            assert found["pageInfo"]["startCursor"] == found["edges"][0]["cursor"]
+            backward = [e["node"]["id"] for e in found["edges"]] + backward
+            if not found["pageInfo"]["hasPreviousPage"]:
+                break
+            found = await page(last=7, before=found["pageInfo"]["startCursor"])
+            assert found["pageInfo"]["hasNextPage"] is True, "the item of `before` follows"
+        assert backward == forward
+        assert len(found["edges"]) == 50 % 7, "the first page backward holds what is left"
+
+        whole = await page(first=50)
+        middle = whole["edges"][20]["cursor"]
+        assert [e["node"]["id"] for e in (await page(last=3, before=middle))["edges"]] == forward[17:20]
+        assert [e["node"]["id"] for e in (await page(first=3, after=middle))["edges"]] == forward[21:24]
+        empty = await page(last=5, before=whole["edges"][0]["cursor"])
+        assert empty["edges"] == [] and empty["pageInfo"]["hasPreviousPage"] is False
+
+        mixed = await gql(client, PAGE, {"first": 2, "before": middle}, token=MANAGER)
+        assert codes(mixed) == ["BAD_USER_INPUT"] and "`first`, `before`" in mixed["errors"][0]["message"]
+        too_many = await gql(client, PAGE, {"last": 101}, token=MANAGER)
+        assert codes(too_many) == ["PAGE_SIZE_EXCEEDED"]
+        refused = await gql(client, "{ families(last: 0) { pageInfo { hasPreviousPage } } }", token=ANALYST)
+        assert codes(refused) == ["FORBIDDEN"], "the service is asked whatever the page size"
+        bad = await gql(client, PAGE, {"last": 2, "before": "c2:%%"}, token=MANAGER)
+        assert codes(bad) == ["BAD_USER_INPUT"] and "`before`" in bad["errors"][0]["message"]
 
 
 async def test_node_and_nodes_refetch_any_object_by_id(stack: Stack) -> None:
