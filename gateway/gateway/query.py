@@ -15,7 +15,7 @@ from gateway.context import Info
 from gateway.errors import ErrorCode, GatewayError, UpstreamError
 from gateway.prefetch import prefetch_families
 from gateway.types.casework import Case, Worker
-from gateway.types.common import Connection, paginate, resolver, to_rest
+from gateway.types.common import After, Before, Connection, First, Last, paginate, resolver, to_rest
 from gateway.types.enums import CaseStatus, IdentifiedFamilyStatus, ReferralKind, ReferralStatus, Role, ServiceName
 from gateway.types.identity import IdentityReview
 from gateway.types.intelligence import IdentifiedFamily, NeedProfile
@@ -191,11 +191,11 @@ class Query:
     async def families(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
         filter: FamilyFilter | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[Family]:
         cases = info.context.services.cases
         loader = info.context.data_loaders.family
@@ -222,11 +222,11 @@ class Query:
     async def referrals(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
         filter: ReferralFilter | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[Referral]:
         api = info.context.services.referrals
 
@@ -240,10 +240,10 @@ class Query:
         self,
         info: Info,
         hub_id: str,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[Referral]:
         api = info.context.services.referrals
 
@@ -256,10 +256,10 @@ class Query:
     async def identity_reviews(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[IdentityReview]:
         api = info.context.services.referrals
         paging = _paging(info, first, after, last, before)
@@ -274,10 +274,10 @@ class Query:
         info: Info,
         hub_id: str | None = None,
         status: IdentifiedFamilyStatus | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[IdentifiedFamily]:
         api = info.context.services.intelligence
 
@@ -332,11 +332,11 @@ class Query:
     async def claims(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
         filter: ClaimFilter | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[Claim]:
         api = info.context.services.outcomes
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 from enum import Enum
-from typing import Any, Generic, TypeAlias, TypeVar, cast
+from typing import Annotated, Any, Generic, TypeAlias, TypeVar, cast
 
 import strawberry
 
@@ -165,6 +165,29 @@ def decode_cursor(cursor: str | None, argument: str = "after") -> str | None:
     if not cursor.startswith(_CURSOR_PREFIX) or not _UPSTREAM_CURSOR.fullmatch(upstream):
         raise GatewayError(f"`{argument}` is not a cursor this API issued", ErrorCode.BAD_USER_INPUT)
     return upstream
+
+
+First = Annotated[
+    int | None,
+    strawberry.argument(
+        description="Page forward: this many items (0 to the page size limit; 20 when neither `first` nor `last` "
+        "is given). Not with `last` or `before`."
+    ),
+]
+After = Annotated[
+    str | None, strawberry.argument(description="Page forward: the items after this edge's `cursor` (`endCursor`).")
+]
+Last = Annotated[
+    int | None,
+    strawberry.argument(
+        description="Page backward: this many items, the last ones or those right `before` a cursor, in the list's "
+        "order (0 to the page size limit). Not with `first` or `after`."
+    ),
+]
+Before = Annotated[
+    str | None,
+    strawberry.argument(description="Page backward: the items right before this edge's `cursor` (`startCursor`)."),
+]
 
 
 async def paginate(
