@@ -56,3 +56,11 @@ def test_every_type_and_field_is_documented() -> None:
         if isinstance(named, GraphQLEnumType) and not named.description:
             missing.append(name)
     assert missing == []
+
+
+def test_a_decision_reads_as_decision_and_its_old_name_outcome_is_deprecated() -> None:
+    decision = build_schema(current_sdl()).type_map["Decision"]
+    assert isinstance(decision, GraphQLObjectType)
+    assert decision.fields["decision"].deprecation_reason is None
+    reason = decision.fields["outcome"].deprecation_reason
+    assert reason is not None and "`decision`" in reason

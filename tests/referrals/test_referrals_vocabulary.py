@@ -17,7 +17,11 @@ async def test_a_referral_decision_is_made_with_decision_as_a_claim_decision_is(
     )
     assert decided.status_code == 200, decided.text
     assert decided.json()["status"] == "signposted"
+    # the read says `decision` as the body does; the old `outcome` keeps its value for partner systems
+    assert decided.json()["decision"]["decision"] == "signposted"
     assert decided.json()["decision"]["outcome"] == "signposted"
+    again = await client.get(f"/v1/referrals/{rid}", headers=hub_manager("north"))
+    assert again.json()["decision"]["decision"] == again.json()["decision"]["outcome"] == "signposted"
 
 
 async def test_the_old_name_outcome_is_still_accepted(client: httpx.AsyncClient) -> None:
@@ -39,3 +43,10 @@ async def test_a_decision_without_its_word_names_decision(client: httpx.AsyncCli
 async def test_the_openapi_document_names_decision(client: httpx.AsyncClient) -> None:
     schema = (await client.get("/openapi.json")).json()["components"]["schemas"]["DecisionCreate"]
     assert set(schema["required"]) == {"decision", "reason"}
+
+
+async def test_the_openapi_document_marks_the_read_models_outcome_deprecated(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()["components"]["schemas"]["DecisionRead"]
+    assert {"decision", "outcome"} <= set(schema["required"])
+    assert schema["properties"]["outcome"]["deprecated"] is True
+    assert "deprecated" not in schema["properties"]["decision"]

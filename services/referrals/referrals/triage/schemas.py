@@ -68,7 +68,14 @@ class PersonRead(BaseModel):
 
 
 class DecisionRead(BaseModel):
-    outcome: DecisionOutcome
+    """A decision as read: `decision` as the decision body names it; `outcome`, its old name, keeps the same value
+    for partner systems written before and is deprecated (`docs/guides/partner-integration.md`, deprecations)."""
+
+    decision: DecisionOutcome = Field(description="What was decided")
+    outcome: DecisionOutcome = Field(
+        deprecated="The same value as `decision`; `outcome` goes in the next release.",
+        description="Deprecated: the same value as `decision`, under its old name",
+    )
     reason: LongText
     decided_by: Actor
     decided_at: datetime
@@ -226,6 +233,7 @@ def to_read(referral: Referral, now: datetime, *, principal: Principal | None = 
         assert referral.decided_at is not None
         assert referral.decided_by is not None
         decision = DecisionRead(
+            decision=referral.decision_outcome,
             outcome=referral.decision_outcome,
             reason=referral.decision_reason or "",
             decided_by=referral.decided_by,
