@@ -6,13 +6,14 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AliasChoices, BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from referrals.access import sees_matches
 from referrals.fields import LongText, Strict, aware_not_future
 from referrals.fields import ShortText as PlainShortText
 from referrals.models import Referral
 from shared.auth import Principal
+from shared.deprecation import AcceptsOldNames, renamed
 from shared.fields import FEW, MANY, PAGE_ITEMS, Actor, Address, Code, Cursor, ShortText
 
 DecisionOutcome = Literal["accepted", "signposted", "no_further_action", "stepped_up"]
@@ -69,7 +70,7 @@ class PersonRead(BaseModel):
 
 class DecisionRead(BaseModel):
     """A decision as read: `decision` as the decision body names it; `outcome`, its old name, keeps the same value
-    for partner systems written before and is deprecated (`docs/guides/partner-integration.md`, deprecations)."""
+    for partner systems written before and is deprecated (docs/contracts.md, "Deprecated names")."""
 
     decision: DecisionOutcome = Field(description="What was decided")
     outcome: DecisionOutcome = Field(
@@ -125,12 +126,12 @@ class ReferralPage(BaseModel):
     next_cursor: Cursor | None
 
 
-class DecisionCreate(Strict):
+class DecisionCreate(Strict, AcceptsOldNames):
     """A hub manager's decision. `decision` is the word every decision body uses (claims, identified families);
     `outcome`, its old name here, is accepted as a deprecated alias for one release."""
 
     decision: DecisionOutcome = Field(
-        validation_alias=AliasChoices("decision", "outcome"),
+        validation_alias=renamed("decision", "outcome"),
         description="What is decided (`outcome`, the old name, is a deprecated alias accepted until the next release)",
     )
     reason: LongText
