@@ -98,6 +98,7 @@ class Part:
 def parts() -> list[Part]:
     from cases.config import Settings as CasesSettings
     from gateway.config import Settings as GatewaySettings
+    from intelligence.config import Settings as IntelligenceSettings
     from outcomes.config import Settings as OutcomesSettings
     from referrals.config import Settings as ReferralsSettings
 
@@ -106,6 +107,12 @@ def parts() -> list[Part]:
         Part("referrals", "REFERRALS_", ReferralsSettings, "Referral intake, triage, SLA and partner webhooks."),
         Part("cases", "CASES_", CasesSettings, "People, families, cases, lead workers and plans."),
         Part("outcomes", "OUTCOMES_", OutcomesSettings, "Frameworks, observations, evaluation, claims, reports."),
+        Part(
+            "intelligence",
+            "INTELLIGENCE_",
+            IntelligenceSettings,
+            "Partner datasets, record linkage and identified families (family intelligence).",
+        ),
     ]
 
 
@@ -189,9 +196,9 @@ def render() -> str:
         "     tests/docs/test_configref.py fails when this file is out of date. -->",
         "",
         "Every part reads its settings from environment variables with its own prefix (`GATEWAY_`, `REFERRALS_`,",
-        "`CASES_`, `OUTCOMES_`); names are case-insensitive. Lists are JSON. The three services share the common",
-        f"settings of `{ServiceSettings.__module__}.{ServiceSettings.__name__}`; the gateway has those too but uses",
-        "no database and consumes no events. See [operators.md](operators.md) for the production checklist.",
+        "`CASES_`, `OUTCOMES_`, `INTELLIGENCE_`); names are case-insensitive. Lists are JSON. The four services share",
+        f"the common settings of `{ServiceSettings.__module__}.{ServiceSettings.__name__}`; the gateway has those too",
+        "but uses no database and consumes no events. See [operators.md](operators.md) for the production checklist.",
         "",
     ]
     for part in parts():

@@ -204,7 +204,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     finally:
         client.close()
     decision = r["decision"]
-    print(f"{r['id']} {r['status']}" + (f" — {decision['outcome']}: {decision['reason']}" if decision else ""))
+    print(f"{r['id']} {r['status']}" + (f" — {decision['decision']}: {decision['reason']}" if decision else ""))
     return 0
 
 

@@ -219,11 +219,15 @@ class Mutation:
 
     @mutation(
         description="Change the team around the family (its lead worker or a hub manager; audited with the reason). "
-        "The team is who may see the case besides the lead worker and the hub's managers."
+        "The team is who may see the case besides the lead worker and the hub's managers. `version` (the case's, "
+        "as read) is required: without it `PRECONDITION_REQUIRED`, an old one `STALE_VERSION`."
     )
-    async def update_team(self, info: Info, case_id: strawberry.ID, input: TeamInput) -> CasePayload:
+    async def update_team(
+        self, info: Info, case_id: strawberry.ID, input: TeamInput, version: int | None = None
+    ) -> CasePayload:
         cases = info.context.services.cases
-        call = _then_case(cases, case_id, cases.update_team(str(case_id), to_rest(input)))
+        etag = f'"case-{version}"' if version is not None else None
+        call = _then_case(cases, case_id, cases.update_team(str(case_id), to_rest(input), etag))
         case, errors = await _attempt(call, Case.from_upstream)
         return CasePayload(case=case, user_errors=errors)
 

@@ -8,8 +8,10 @@ every request (a quarter of the referrals process's CPU under load, issue 20). I
 3. the body size limit (`shared.limits.BodyLimit`): 413 on the declared length, and while streaming;
 4. the time limit (`shared.limits.TimeLimit`): 503 when the handler takes too long;
 5. error masking: an exception no handler claimed becomes problem+json (`shared.errors.unexpected_error_response`);
-6. on every answer `Cache-Control: no-store` and `nosniff` (`shared.headers`), then the Prometheus metrics and the
-   `http_request` access line, both by route template (`shared.metrics`, `shared.logging`).
+6. on every answer `Cache-Control: no-store` and `nosniff` (`shared.headers`), and the RFC 9745 `Deprecation` and
+   `Link rel="deprecation"` headers when the request used a deprecated name (`shared.deprecation`), then the
+   Prometheus metrics and the `http_request` access line, both by route template (`shared.metrics`,
+   `shared.logging`).
 
 The OpenTelemetry server span is opened outside it (`shared.tracing.instrument_app`), so its log lines carry the
 trace ids; this layer names the span by its route template and records on it an exception no handler claimed.
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.deprecation import begin_request, deprecation_headers, end_request
 from shared.errors import problem_response, unexpected_error_response
 from shared.headers import with_private_headers
 from shared.limits import BodyLimit, BodyTooLarge, RateLimiter, TimeLimit
@@ -63,7 +66,8 @@ class _Exchange:
             self.route = route_template(self.scope)
             # the span ends with the last body message: name it now
             name_server_span(self.scope.get("method", "GET"), self.route if self.route != UNMATCHED else None)
-            message["headers"] = with_private_headers([*message.get("headers", ()), *self.extra])
+            headers = [*message.get("headers", ()), *self.extra, *deprecation_headers()]
+            message["headers"] = with_private_headers(headers)
         await self.send(message)
 
 
@@ -87,6 +91,7 @@ class PlatformMiddleware:
                 length = value
         rid = request_id_from(incoming_id)
         token = bind_request_id(rid)
+        deprecations = begin_request()
         exchange = _Exchange(scope, send, [(b"x-request-id", rid.encode("latin-1"))])
         try:
             await self._limited(scope, receive, exchange, authorization, length)
@@ -98,6 +103,7 @@ class PlatformMiddleware:
             if scope.get("path") not in UNLOGGED_PATHS:
                 log_request(method, route, exchange.status, seconds)
             reset_request_id(token)
+            end_request(deprecations)
 
     async def _limited(
         self, scope: Scope, receive: Receive, exchange: _Exchange, authorization: bytes | None, length: bytes | None

@@ -207,11 +207,21 @@ def plan_body(*, summary: str = "first plan") -> dict[str, Any]:
 
 
 async def put_team(
-    client: httpx.AsyncClient, case_id: str, team: list[tuple[Worker, str]], headers: dict[str, str]
+    client: httpx.AsyncClient,
+    case_id: str,
+    team: list[tuple[Worker, str]],
+    headers: dict[str, str],
+    *,
+    if_match: str | None = None,
 ) -> httpx.Response:
-    """Replace the team around the family: (worker, role) pairs."""
+    """Replace the team around the family: (worker, role) pairs. As a client does, with `If-Match` the case's ETag
+    as the caller reads it (`GET …/team`) unless one is given; a caller who cannot read it sends none."""
+    if if_match is None:
+        read = await client.get(f"/v1/cases/{case_id}/team", headers=headers)
+        if_match = read.headers.get("etag") if read.status_code == 200 else None
     body = {"team": [{"worker_id": str(w.id), "role": role} for w, role in team], "reason": "team agreed at review"}
-    return await client.put(f"/v1/cases/{case_id}/team", json=body, headers=headers)
+    sent = {**headers, **({"If-Match": if_match} if if_match else {})}
+    return await client.put(f"/v1/cases/{case_id}/team", json=body, headers=sent)
 
 
 def referral_event(

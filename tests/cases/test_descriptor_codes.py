@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cases.models import Assessment
+from shared.deprecation import DEPRECATED_SINCE, DOCS_URL
 from tests.cases.conftest import FrameworkServer, World, assign, open_family_case
 
 
@@ -34,8 +35,12 @@ async def test_descriptors_are_sent_by_code_or_by_their_old_sentence_and_stored_
     lead = world.practitioner(world.lead)
     by_code = await client.post(f"/v1/cases/{case_id}/assessment", json=assessment("education_risk"), headers=lead)
     assert by_code.status_code == 201, by_code.text
+    assert "deprecation" not in by_code.headers
     by_label = await client.post(f"/v1/cases/{case_id}/assessment", json=assessment("education concern"), headers=lead)
     assert by_label.status_code == 201, by_label.text
+    # the label is a deprecated form: the answer says so (RFC 9745) and links the page listing the old names
+    assert by_label.headers["deprecation"] == f"@{int(DEPRECATED_SINCE.timestamp())}"
+    assert by_label.headers["link"] == f'<{DOCS_URL}>; rel="deprecation"; type="text/html"'
     async with cases_sessions() as session:
         stored = (
             await session.scalars(

@@ -270,7 +270,7 @@ async def test_the_team_is_not_part_of_the_plan_and_changes_to_it_are_audited(
     bad = await client.put(
         f"/v1/cases/{case_id}/team",
         json={"team": [{"worker_id": str(uuid.uuid4()), "role": "x"}], "reason": "typo"},
-        headers=world.manager(),
+        headers={**world.manager(), "If-Match": changed.headers["etag"]},
     )
     assert bad.status_code == 422 and bad.json()["errors"][0]["pointer"] == "/team/0/worker_id"
 

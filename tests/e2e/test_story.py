@@ -136,8 +136,8 @@ mutation Assess($case: ID!, $input: AssessmentInput!) {{
 }}"""
 
 TEAM = f"""
-mutation Team($case: ID!, $input: TeamInput!) {{
-  updateTeam(caseId: $case, input: $input) {{ case {{ id }} {PAYLOAD_ERRORS} }}
+mutation Team($case: ID!, $input: TeamInput!, $version: Int) {{
+  updateTeam(caseId: $case, input: $input, version: $version) {{ case {{ id version }} {PAYLOAD_ERRORS} }}
 }}"""
 PLAN = f"""
 mutation Plan($case: ID!, $input: PlanInput!, $version: Int) {{
@@ -359,8 +359,10 @@ async def test_the_whole_story_through_the_gateway(stack: Stack) -> None:
             "reason": "School attendance support",
         }
         await gql.refused(TEAM, PARTNER, "FORBIDDEN", case=case_id, input=team_input)
-        team = (await gql.data(TEAM, LEAD, case=case_id, input=team_input))["updateTeam"]
-        assert team["userErrors"] == [] and team["case"]["id"] == case_id
+        version = (await gql.data(CASE_VERSION, LEAD, family=family_id))["family"]["currentCase"]["version"]
+        await gql.refused(TEAM, LEAD, "PRECONDITION_REQUIRED", case=case_id, input=team_input)
+        team = (await gql.data(TEAM, LEAD, case=case_id, input=team_input, version=version))["updateTeam"]
+        assert team["userErrors"] == [] and team["case"]["id"] == case_id and team["case"]["version"] == version + 1
         await gql.refused(PLAN, PARTNER, "FORBIDDEN", case=case_id, input=plan_input)
         first = (await gql.data(PLAN, LEAD, case=case_id, input=plan_input))["updatePlan"]["plan"]
         assert first["version"] == 1 and [g["need"] for g in first["goals"]] == list(NEEDS)

@@ -27,7 +27,7 @@ ERRORS = "userErrors { field message code }"
 SUBMIT = f"""mutation($input: SchoolReferralInput!, $key: String) {{
   submitSchoolReferral(input: $input, idempotencyKey: $key) {{ referral {{ id hub status }} {ERRORS} }} }}"""
 DECIDE = f"""mutation($id: ID!, $input: DecisionInput!) {{
-  decideReferral(id: $id, input: $input) {{ referral {{ status decision {{ outcome }} }} {ERRORS} }} }}"""
+  decideReferral(id: $id, input: $input) {{ referral {{ status decision {{ decision outcome }} }} {ERRORS} }} }}"""
 CONTACT = f"""mutation($case: ID!, $input: ContactInput!) {{
   addContact(caseId: $case, input: $input) {{ contact {{ note summary }} {ERRORS} }} }}"""
 CASELOAD = "{ me { caseload { id version } } }"
@@ -38,6 +38,9 @@ ASSESS = f"""mutation($case: ID!, $input: AssessmentInput!) {{
   recordAssessment(caseId: $case, input: $input) {{ case {{ id }} {ERRORS} }} }}"""
 PLAN = f"""mutation($case: ID!, $input: PlanInput!, $version: Int) {{
   updatePlan(caseId: $case, input: $input, version: $version) {{ plan {{ version }} {ERRORS} }} }}"""
+TEAM = f"""mutation($case: ID!, $version: Int) {{
+  updateTeam(caseId: $case, version: $version, input: {{team: [], reason: "Agreed at review"}}) {{
+    case {{ version }} {ERRORS} }} }}"""
 OBSERVE = (
     f"""mutation($rows: [ObservationInput!]!) {{ recordObservations(observations: $rows) {{ report {ERRORS} }} }}"""
 )
@@ -83,7 +86,8 @@ async def test_decide_referral_takes_decision_and_still_the_deprecated_outcome(s
             decided = payload(await gql(client, DECIDE, {"id": rid, "input": given}, token=manager), "decideReferral")
             assert decided["userErrors"] == [], decided
             assert decided["referral"]["status"] == "SIGNPOSTED"
-            assert decided["referral"]["decision"] == {"outcome": "SIGNPOSTED"}
+            # read under its name, and under the deprecated old one with the same value (partners do not break)
+            assert decided["referral"]["decision"] == {"decision": "SIGNPOSTED", "outcome": "SIGNPOSTED"}
         neither = {"id": ids[2][0], "input": {"reason": "no decision"}}
         missing = payload(await gql(client, DECIDE, neither, token=manager), "decideReferral")
         assert missing["referral"] is None and error_codes(missing) == [("decision", "INVALID")]
@@ -121,12 +125,21 @@ async def test_every_change_of_a_case_or_plan_needs_its_version(stack: Stack) ->
         assert error_codes(payload(await gql(client, PLAN, stale, token=ASHA), "updatePlan")) == [
             ("version", "STALE_VERSION")
         ]
-        # closing a case: the same rule
+        # changing the team around the family changes the case: the same rule, and the case moves on a version
+        missing = payload(await gql(client, TEAM, {"case": second["id"]}, token=ASHA), "updateTeam")
+        assert missing["case"] is None and error_codes(missing) == [("version", "PRECONDITION_REQUIRED")]
+        old = payload(await gql(client, TEAM, {"case": second["id"], "version": 0}, token=ASHA), "updateTeam")
+        assert old["case"] is None and error_codes(old) == [("version", "STALE_VERSION")]
+        team = payload(await gql(client, TEAM, {"case": second["id"], "version": second["version"]}, token=ASHA),
+                       "updateTeam")  # fmt: skip
+        assert team["userErrors"] == [] and team["case"]["version"] == second["version"] + 1, team
+        # closing a case: the same rule (the version read before the team changed is now stale)
         missing = payload(await gql(client, CLOSE, {"case": second["id"]}, token=ASHA), "closeCase")
         assert missing["case"] is None and error_codes(missing) == [("version", "PRECONDITION_REQUIRED")]
-        old = payload(await gql(client, CLOSE, {"case": second["id"], "version": 0}, token=ASHA), "closeCase")
+        old = payload(await gql(client, CLOSE, {"case": second["id"], "version": second["version"]}, token=ASHA),
+                      "closeCase")  # fmt: skip
         assert old["case"] is None and error_codes(old) == [("version", "STALE_VERSION")]
-        version = {"case": second["id"], "version": second["version"]}
+        version = {"case": second["id"], "version": team["case"]["version"]}
         closed = payload(await gql(client, CLOSE, version, token=ASHA), "closeCase")
         assert closed["userErrors"] == [] and closed["case"]["status"] == "CLOSED", closed
 

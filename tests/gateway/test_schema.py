@@ -57,3 +57,24 @@ def test_every_type_and_field_is_documented() -> None:
         if isinstance(named, GraphQLEnumType) and not named.description:
             missing.append(name)
     assert missing == []
+
+
+def test_a_decision_reads_as_decision_and_its_old_name_outcome_is_deprecated() -> None:
+    decision = build_schema(current_sdl()).type_map["Decision"]
+    assert isinstance(decision, GraphQLObjectType)
+    assert decision.fields["decision"].deprecation_reason is None
+    reason = decision.fields["outcome"].deprecation_reason
+    assert reason is not None and "`decision`" in reason
+
+
+def test_the_referral_inputs_share_one_base_that_the_schema_does_not_name() -> None:
+    from gateway.types.inputs import MaternityReferralInput, PartnerReferralInput, ReferralInput, SchoolReferralInput
+
+    schema = build_schema(current_sdl())
+    common = ["externalReference", "referrer", "needs", "reason", "consent", "safeguardingConcern", "lawfulBasis"]
+    for kind in (MaternityReferralInput, SchoolReferralInput, PartnerReferralInput):
+        assert issubclass(kind, ReferralInput)
+        graphql_type = schema.type_map[kind.__name__]
+        assert isinstance(graphql_type, GraphQLInputObjectType)
+        assert list(graphql_type.fields)[: len(common)] == common, kind.__name__
+    assert "ReferralInput" not in schema.type_map

@@ -78,7 +78,7 @@ def _request(row: Row, ids: dict[str, str], duplicate: str, team: list[dict[str,
     }
     if row in bodies:
         request["json"] = bodies[row]
-    if row == ("plan", "write"):
+    if row in (("plan", "write"), ("team around the family", "change")):
         request["headers"] = {"If-Match": "*"}
     return request
 

@@ -95,8 +95,9 @@ class CasesAPI(ServiceAPI):
         headers = {"If-Match": etag} if etag else None
         return await self.send_as(PlanRead, "PUT", f"/v1/cases/{segment(case_id)}/plan", body, headers=headers)
 
-    async def update_team(self, case_id: str, body: JSON) -> None:
-        await self.send("PUT", f"/v1/cases/{segment(case_id)}/team", body)
+    async def update_team(self, case_id: str, body: JSON, etag: str | None = None) -> None:
+        headers = {"If-Match": etag} if etag else None
+        await self.send("PUT", f"/v1/cases/{segment(case_id)}/team", body, headers=headers)
 
     async def add_contact(self, case_id: str, body: JSON, idempotency_key: str | None = None) -> ContactRead:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None

@@ -94,12 +94,12 @@ def aggregate_referrals(data: CohortData, referrals: list[ReferralTiming]) -> No
             data.decisions.append(
                 {
                     "hub": r.hub,
-                    "outcome": r.decision.outcome,
+                    "outcome": r.decision.decision,
                     "days": round(max(0.0, (decided - r.received_at).total_seconds() / 86400), 3),
                     "on_time": decided <= r.decision_due_at,
                 }
             )
-            if r.decision.outcome == "accepted":
+            if r.decision.decision == "accepted":
                 by_month_hub[decided.strftime("%Y-%m")][r.hub] += 1
         elif r.status in ("received", "screening"):
             data.open_referrals += 1

@@ -61,8 +61,11 @@ class AttendanceInput:
     unauthorised_absence_sessions: int = strawberry.field(default=0, description="Unauthorised absences (sessions).")
 
 
-@strawberry.input(description="A maternity referral.")
-class MaternityReferralInput:
+@strawberry.input(
+    description="What every kind of referral says (the base of the kinds' inputs; not itself in the schema, which "
+    "names only the inputs the mutations take)."
+)
+class ReferralInput:
     external_reference: str = strawberry.field(description="The partner's own id, unique per agency.")
     referrer: ReferrerInput = strawberry.field(description="Who is referring.")
     needs: list[str] = strawberry.field(description="Need codes of the active framework.")
@@ -72,6 +75,10 @@ class MaternityReferralInput:
     lawful_basis: LawfulBasis | None = strawberry.field(
         default=strawberry.UNSET, description="The lawful basis for sharing this information."
     )
+
+
+@strawberry.input(description="A maternity referral.")
+class MaternityReferralInput(ReferralInput):
     expectant_parent: ReferralPersonInput = strawberry.field(description="The expectant parent.")
     other_parent: ReferralPersonInput | None = strawberry.field(
         default=strawberry.UNSET, description="The other parent."
@@ -83,16 +90,7 @@ class MaternityReferralInput:
 
 
 @strawberry.input(description="A school referral.")
-class SchoolReferralInput:
-    external_reference: str = strawberry.field(description="The partner's own id, unique per agency.")
-    referrer: ReferrerInput = strawberry.field(description="Who is referring.")
-    needs: list[str] = strawberry.field(description="Need codes of the active framework.")
-    reason: str = strawberry.field(description="Why the family is referred.")
-    consent: ConsentInput = strawberry.field(description="The family's consent.")
-    safeguarding_concern: bool = strawberry.field(default=False, description="A safeguarding concern.")
-    lawful_basis: LawfulBasis | None = strawberry.field(
-        default=strawberry.UNSET, description="The lawful basis for sharing this information."
-    )
+class SchoolReferralInput(ReferralInput):
     school_urn: str = strawberry.field(description="The school's 6-digit URN.")
     pupil: PupilInput = strawberry.field(description="The pupil.")
     parents: list[ReferralPersonInput] = strawberry.field(default_factory=list, description="Parents or carers.")
@@ -118,16 +116,7 @@ class DomesticAbuseNotificationInput:
 
 
 @strawberry.input(description="A referral from a partner agency: police, health, housing, probation, voluntary sector.")
-class PartnerReferralInput:
-    external_reference: str = strawberry.field(description="The partner's own id, unique per agency.")
-    referrer: ReferrerInput = strawberry.field(description="Who is referring.")
-    needs: list[str] = strawberry.field(description="Need codes of the active framework.")
-    reason: str = strawberry.field(description="Why the family is referred.")
-    consent: ConsentInput = strawberry.field(description="The family's consent.")
-    safeguarding_concern: bool = strawberry.field(default=False, description="A safeguarding concern.")
-    lawful_basis: LawfulBasis | None = strawberry.field(
-        default=strawberry.UNSET, description="The lawful basis for sharing this information."
-    )
+class PartnerReferralInput(ReferralInput):
     people: list[PartnerPersonInput] = strawberry.field(description="The people the referral concerns.")
     service: str | None = strawberry.field(
         default=strawberry.UNSET, description="The referring service within the agency (e.g. health visiting)."

@@ -16,15 +16,22 @@ from gateway.upstream import referrals as up
 
 @strawberry.type(description="A hub manager's decision on a referral.")
 class Decision:
-    outcome: DecisionOutcome | None = strawberry.field(description="What was decided.")
+    decision: DecisionOutcome | None = strawberry.field(description="What was decided.")
+    outcome: DecisionOutcome | None = strawberry.field(
+        description="What was decided: the same value as `decision`, under its old name.",
+        deprecation_reason="Use `decision` (the word of every decision, read or written); `outcome` goes in the "
+        "next release.",
+    )
     reason: str | None = strawberry.field(description="Why.")
     decided_by: str | None = strawberry.field(description="Who decided (token subject).")
     decided_at: datetime | None = strawberry.field(description="When.")
 
     @classmethod
     def from_upstream(cls, data: up.DecisionRead) -> Decision:
+        decision = parse_enum(DecisionOutcome, data.decision)
         return cls(
-            outcome=parse_enum(DecisionOutcome, data.outcome),
+            decision=decision,
+            outcome=decision,
             reason=data.reason,
             decided_by=data.decided_by,
             decided_at=data.decided_at,

@@ -66,7 +66,7 @@ class ReviewItem(UpstreamModel):
 
 
 class DecisionRead(UpstreamModel):
-    outcome: str
+    decision: str
     reason: str
     decided_by: str
     decided_at: datetime
@@ -92,7 +92,7 @@ class ReferralRead(UpstreamModel):
 
 
 class DecisionTiming(UpstreamModel):
-    outcome: str
+    decision: str
     decided_at: datetime
 
 

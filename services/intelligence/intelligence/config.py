@@ -53,6 +53,7 @@ class Settings(ServiceSettings):
     engine: str = "duckdb"
     """The linkage engine: `duckdb` (embedded, default) or `spark` (with `spark_master`)."""
     spark_master: str | None = None
+    """The Spark master URL (`spark://host:7077`) when `engine` is `spark`; unused with `duckdb`."""
     match_threshold: float = 0.95
     """Match probability from which two records are the same person (cluster threshold)."""
     needs_window_months: int = 12

@@ -30,7 +30,8 @@ def decision_payload(referral: Referral) -> dict[str, Any] | None:
     if referral.decision_outcome is None:
         return None
     return {
-        "outcome": referral.decision_outcome,
+        "decision": referral.decision_outcome,
+        "outcome": referral.decision_outcome,  # deprecated: the same value under its old name
         "reason": referral.decision_reason,
         "decided_by": referral.decided_by,
         "decided_at": referral.decided_at,

@@ -13,7 +13,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from shared.identifiers import UPN, NHSNumber, Postcode
 
@@ -71,15 +71,31 @@ class ReferralReceived(EventPayload):
     decision_due_at: datetime
 
 
+_OUTCOME_DEPRECATED = "the same value as `decision`, under its old name; `outcome` goes in the next release."
+
+
+def _decision_or_outcome(data: Any) -> Any:
+    """Readers take either name (an event from a producer of before `decision` has only `outcome`)."""
+    if isinstance(data, dict):
+        if "decision" not in data and "outcome" in data:
+            return {**data, "decision": data["outcome"]}
+        if "outcome" not in data and "decision" in data:
+            return {**data, "outcome": data["decision"]}
+    return data
+
+
 class Decision(BaseModel):
     """A hub manager's decision on a referral."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    outcome: DecisionOutcome
+    decision: DecisionOutcome = Field(description="What was decided.")
+    outcome: DecisionOutcome = Field(description="Deprecated: " + _OUTCOME_DEPRECATED, deprecated="Use `decision`")
     reason: str | None
     decided_by: str | None
     decided_at: datetime | None
+
+    _either_name = model_validator(mode="before")(_decision_or_outcome)
 
 
 class ReferralDecided(EventPayload):
@@ -95,10 +111,13 @@ class ReferralDecided(EventPayload):
     safeguarding_concern: bool
     received_at: datetime
     decision_due_at: datetime
-    outcome: DecisionOutcome
+    decision: DecisionOutcome = Field(description="What was decided.")
+    outcome: DecisionOutcome = Field(description="Deprecated: " + _OUTCOME_DEPRECATED, deprecated="Use `decision`")
     reason: str | None
     decided_by: str | None
     decided_at: datetime | None
+
+    _either_name = model_validator(mode="before")(_decision_or_outcome)
 
 
 class ReferralStatusChanged(EventPayload):

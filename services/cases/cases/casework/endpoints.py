@@ -137,17 +137,29 @@ async def put_plan(
     return PlanRead.model_validate(plan, from_attributes=True)
 
 
-@router.get("/cases/{case_id}/team", summary="The team around the family")
-async def get_team(case_id: uuid.UUID, teams: TeamServiceDep, caller: CallerDep) -> TeamRead:
-    return await teams.team(case_id, caller)
+@router.get("/cases/{case_id}/team", summary="The team around the family (with the case's ETag)")
+async def get_team(case_id: uuid.UUID, teams: TeamServiceDep, caller: CallerDep, response: Response) -> TeamRead:
+    team, etag = await teams.team(case_id, caller)
+    response.headers["ETag"] = etag
+    return team
 
 
 @router.put(
     "/cases/{case_id}/team",
-    summary="Replace the team around the family (lead worker or hub manager; audited with its reason)",
+    summary="Replace the team around the family (lead worker or hub manager; audited with its reason; If-Match with "
+    "the case's ETag required)",
 )
-async def put_team(case_id: uuid.UUID, body: TeamUpdate, teams: TeamServiceDep, caller: CallerDep) -> TeamRead:
-    return await teams.replace_team(case_id, body, caller)
+async def put_team(
+    case_id: uuid.UUID,
+    body: TeamUpdate,
+    teams: TeamServiceDep,
+    caller: CallerDep,
+    response: Response,
+    if_match: Annotated[str | None, Header(max_length=SHORT_TEXT_LENGTH)] = None,
+) -> TeamRead:
+    team, etag = await teams.replace_team(case_id, body, caller, if_match=if_match)
+    response.headers["ETag"] = etag
+    return team
 
 
 @router.get("/plans", summary="Active plans by case id (batch), reviews inline")

@@ -21,6 +21,7 @@ from cases.kit import today
 from cases.models import Assessment, Case, Plan, Review, TeamAroundFamily
 from cases.workforce.repository import WorkforceRepository
 from shared.contracts import ActiveFramework, eligibility
+from shared.deprecation import used_deprecated
 from shared.errors import (
     Conflict,
     Forbidden,
@@ -55,6 +56,8 @@ def assessed_needs(
                 choices = ", ".join(d.code for d in known.descriptors)
                 message = f"not a descriptor of this need: send one of its codes ({choices})"
                 errors.append(field_error(f"/needs/{index}/descriptors/{d_index}", message))
+            if found is not None and found.code != given:
+                used_deprecated("descriptor label")  # the answer says so (Deprecation header)
             codes.append(found.code if found is not None else given)
         needs.append({**need.model_dump(), "descriptors": codes})
     return needs, errors

@@ -6,13 +6,14 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AliasChoices, BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from referrals.access import sees_matches
 from referrals.fields import LongText, Strict, aware_not_future
 from referrals.fields import ShortText as PlainShortText
 from referrals.models import Referral
 from shared.auth import Principal
+from shared.deprecation import AcceptsOldNames, renamed
 from shared.fields import FEW, MANY, PAGE_ITEMS, Actor, Address, Code, Cursor, ShortText
 from shared.pagination import PageLinks
 
@@ -69,7 +70,14 @@ class PersonRead(BaseModel):
 
 
 class DecisionRead(BaseModel):
-    outcome: DecisionOutcome
+    """A decision as read: `decision` as the decision body names it; `outcome`, its old name, keeps the same value
+    for partner systems written before and is deprecated (docs/contracts.md, "Deprecated names")."""
+
+    decision: DecisionOutcome = Field(description="What was decided")
+    outcome: DecisionOutcome = Field(
+        deprecated="The same value as `decision`; `outcome` goes in the next release.",
+        description="Deprecated: the same value as `decision`, under its old name",
+    )
     reason: LongText
     decided_by: Actor
     decided_at: datetime
@@ -119,12 +127,12 @@ class ReferralPage(PageLinks):
     next_cursor: Cursor | None
 
 
-class DecisionCreate(Strict):
+class DecisionCreate(Strict, AcceptsOldNames):
     """A hub manager's decision. `decision` is the word every decision body uses (claims, identified families);
     `outcome`, its old name here, is accepted as a deprecated alias for one release."""
 
     decision: DecisionOutcome = Field(
-        validation_alias=AliasChoices("decision", "outcome"),
+        validation_alias=renamed("decision", "outcome"),
         description="What is decided (`outcome`, the old name, is a deprecated alias accepted until the next release)",
     )
     reason: LongText
@@ -227,6 +235,7 @@ def to_read(referral: Referral, now: datetime, *, principal: Principal | None = 
         assert referral.decided_at is not None
         assert referral.decided_by is not None
         decision = DecisionRead(
+            decision=referral.decision_outcome,
             outcome=referral.decision_outcome,
             reason=referral.decision_reason or "",
             decided_by=referral.decided_by,
