@@ -108,7 +108,9 @@ class Window:
         after_name: str = "cursor",
     ) -> Window:
         """Read the request's cursors: forward after `after` (the list's own cursor parameter, `after_name`),
-        backward before `before`, or backward from the end; more than one of them is a 422 naming the later one."""
+        backward before `before`, or backward from the end; more than one of them is a 422 naming the later one. An
+        empty cursor is no cursor, as it always was for `cursor`."""
+        after, before = after or None, before or None
         if before is not None and after is not None:
             raise _both("before", after_name)
         if from_end and (before is not None or after is not None):

@@ -40,6 +40,9 @@ async def test_the_triage_queue_pages_backward_as_it_pages_forward(
     assert flags == sorted(flags, reverse=True), "safeguarding concerns first, in both directions"
     assert forward == await queue.backward(4)
 
+    empty = await queue.page(2, cursor="", before="")  # an empty cursor is no cursor, as it always was
+    assert empty["items"] == (await queue.page(2))["items"] and empty["has_previous"] is False
+
     naive = encode_cursor(True, "2026-11-02T09:00:00", uuid.uuid4())
     not_a_flag = encode_cursor("yes", "2026-11-02T09:00:00+00:00", uuid.uuid4())
     for cursor in (naive, not_a_flag):
