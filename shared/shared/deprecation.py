@@ -14,7 +14,7 @@ added by `shared.middleware.PlatformMiddleware` (`deprecation_headers`). docs/co
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -33,25 +33,20 @@ def renamed(name: str, *old: str) -> AliasChoices:
     return AliasChoices(name, *old)
 
 
-def begin_request() -> Any:
+def begin_request() -> Token[list[str] | None]:
     """Start collecting the deprecated names one request uses (the middleware, before the handler)."""
     return _used.set([])
 
 
-def end_request(token: Any) -> None:
+def end_request(token: Token[list[str] | None]) -> None:
     _used.reset(token)
 
 
 def used_deprecated(what: str) -> None:
-    """Note that the request being handled used a deprecated name or form (`what`, for the logs and tests)."""
+    """Note that the request being handled used a deprecated name or form (`what`: which one)."""
     found = _used.get()
     if found is not None and what not in found:
         found.append(what)
-
-
-def deprecated_used() -> list[str]:
-    """The deprecated names the request being handled used so far."""
-    return list(_used.get() or ())
 
 
 def deprecation_headers() -> list[tuple[bytes, bytes]]:

@@ -9,21 +9,19 @@ import json
 import os
 import re
 import signal
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from conftest import Stack
 from typer.testing import CliRunner
 
 from earlyhelp.cli import app
 from earlyhelp.report import CohortData, build_html
 from gateway.reports import CONTENT_SECURITY_POLICY
+from tests.support.chromium import dump_dom
 
-CHROMIUM = Path("/usr/bin/chromium")
 CHARTS = (
     "chart-enrolled-by-hub",
     "chart-needs-prevalence",
@@ -32,19 +30,6 @@ CHARTS = (
     "chart-decision-times",
     "chart-sla-by-hub",
 )
-
-
-def _dump_dom(page: Path) -> str:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is not installed (/usr/bin/chromium): `apt-get install -y chromium`")
-    run = subprocess.run(
-        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    return run.stdout
 
 
 def test_synthetic_data_renders_the_right_figures() -> None:
@@ -92,7 +77,7 @@ def test_report_from_the_stack_opens_in_headless_chromium(stack: Stack, tmp_path
     assert result.exit_code == 0, result.output
     html = page.read_text()
     assert "<script" not in html and "<link" not in html and not re.search(r'(src|href)="https?:', html)
-    dom = _dump_dom(page)
+    dom = dump_dom(page)
     assert dom.count("<svg") == len(CHARTS), dom[:2000]
     for chart in CHARTS:
         assert f'id="{chart}"' in dom
@@ -154,7 +139,7 @@ def test_gateway_serves_the_report_as_html_and_json(stack: Stack, tmp_path: Path
     assert f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">' in html
     page = tmp_path / "gateway.html"
     page.write_text(html)
-    dom = _dump_dom(page)
+    dom = dump_dom(page)
     assert dom.count("<svg") == len(CHARTS), dom[:2000]
     for chart in CHARTS:
         assert f'id="{chart}"' in dom

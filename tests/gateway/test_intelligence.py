@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import template_name
 from tests.gateway.conftest import codes, gateway_client, gql
 from tests.intelligence.conftest import import_examples, run_linkage
-from tests.support import ServiceProcesses, clone_database, common_test_env, free_port, make_token
+from tests.support import make_token, services_up
 
 pytestmark = pytest.mark.e2e
 
@@ -60,7 +60,6 @@ query($hub: String, $district: String) {
 
 @dataclass
 class Stack:
-    processes: ServiceProcesses
     urls: dict[str, str]
 
 
@@ -69,27 +68,15 @@ async def stack(
     server_url: str, outcomes_db: str, intelligence_db: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
     log_dir = tmp_path_factory.mktemp("gateway-intelligence")
-    processes = ServiceProcesses()
-    async with (
-        clone_database(server_url, template_name("outcomes")) as outcomes_url,
-        clone_database(server_url, template_name("intelligence")) as intelligence_url,
-    ):
-        for name, prefix, db in (
-            ("outcomes", "OUTCOMES", outcomes_url),
-            ("intelligence", "INTELLIGENCE", intelligence_url),
-        ):
-            port = free_port()
-            processes.add(name, f"{name}.app:create_app", common_test_env(prefix, db, port), log_dir, port=port)
-        urls = {name: p.url for name, p in processes.processes.items()}
-        processes["intelligence"].env["INTELLIGENCE_OUTCOMES_URL"] = urls["outcomes"]
-        try:
-            await processes.start(timeout=120)
-            async with httpx.AsyncClient(base_url=urls["intelligence"], timeout=120) as client:
-                await import_examples(client)
-                await run_linkage(client)
-            yield Stack(processes, urls)
-        finally:
-            processes.stop()
+
+    def env(urls: dict[str, str]) -> dict[str, str]:
+        return {"INTELLIGENCE_OUTCOMES_URL": urls["outcomes"]}
+
+    async with services_up(server_url, template_name, log_dir, ("outcomes", "intelligence"), env, timeout=120) as urls:
+        async with httpx.AsyncClient(base_url=urls["intelligence"], timeout=120) as client:
+            await import_examples(client)
+            await run_linkage(client)
+        yield Stack(urls)
 
 
 def settings_of(stack: Stack) -> dict[str, str]:

@@ -6,7 +6,6 @@ are small enough to be suppressed; identified families carry what the cases pers
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,11 +18,11 @@ from tests.conftest import template_name
 from tests.gateway.conftest import UNREACHABLE, codes, gateway_client, gql
 from tests.intelligence.conftest import AGENCY, PROTECTION
 from tests.intelligence.synthetic import datasets, households
-from tests.support import ServiceProcesses, auth, clone_database, common_test_env, free_port, make_token
+from tests.support import auth, make_token, services_up
+from tests.support.chromium import dump_dom
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
 ANALYST = make_token("analyst", sub="gw-profile-analyst", agency="LCC", agency_type="council")
 NORTH = make_token("hub_manager", sub="gw-profile-north", agency="LCC", agency_type="council", hubs=["north"])
 PARTNER = make_token("partner_system", sub="gw-profile-wyp", agency="WYP", agency_type="police")
@@ -49,54 +48,30 @@ async def urls(
     server_url: str, outcomes_db: str, intelligence_db: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[dict[str, str]]:
     log_dir = tmp_path_factory.mktemp("gateway-need-profile")
-    processes = ServiceProcesses()
-    async with (
-        clone_database(server_url, template_name("outcomes")) as outcomes_url,
-        clone_database(server_url, template_name("intelligence")) as intelligence_url,
-    ):
-        for name, prefix, db in (
-            ("outcomes", "OUTCOMES", outcomes_url),
-            ("intelligence", "INTELLIGENCE", intelligence_url),
-        ):
-            port = free_port()
-            processes.add(name, f"{name}.app:create_app", common_test_env(prefix, db, port), log_dir, port=port)
-        urls = {name: p.url for name, p in processes.processes.items()}
-        processes["intelligence"].env |= {
+
+    def env(urls: dict[str, str]) -> dict[str, str]:
+        return {
             "INTELLIGENCE_OUTCOMES_URL": urls["outcomes"],
             "INTELLIGENCE_CASES_URL": UNREACHABLE,
             "INTELLIGENCE_SUBSCRIBERS": "[]",
         }
-        try:
-            await processes.start(timeout=120)
-            async with httpx.AsyncClient(base_url=urls["intelligence"], timeout=120) as client:
-                headers = auth(ANALYST)
-                for kind, body in datasets(HOUSEHOLDS, prefix="GWP").items():
-                    params = {"kind": kind, "source_agency": AGENCY[kind], **PROTECTION}
-                    imported = await client.post("/v1/datasets", params=params, content=body, headers=headers)
-                    assert imported.status_code == 200, imported.text
-                for as_of in ("2026-11-01", "2026-12-01"):
-                    run = await client.post("/v1/linkage-runs", params={"as_of": as_of}, headers=headers)
-                    assert run.status_code == 201, run.text
-            yield urls
-        finally:
-            processes.stop()
+
+    names = ("outcomes", "intelligence")
+    async with services_up(server_url, template_name, log_dir, names, env, timeout=120) as urls:
+        async with httpx.AsyncClient(base_url=urls["intelligence"], timeout=120) as client:
+            headers = auth(ANALYST)
+            for kind, body in datasets(HOUSEHOLDS, prefix="GWP").items():
+                params = {"kind": kind, "source_agency": AGENCY[kind], **PROTECTION}
+                imported = await client.post("/v1/datasets", params=params, content=body, headers=headers)
+                assert imported.status_code == 200, imported.text
+            for as_of in ("2026-11-01", "2026-12-01"):
+                run = await client.post("/v1/linkage-runs", params={"as_of": as_of}, headers=headers)
+                assert run.status_code == 201, run.text
+        yield urls
 
 
 def _settings(urls: dict[str, str]) -> dict[str, str]:
     return {"outcomes_url": urls["outcomes"], "intelligence_url": urls["intelligence"]}
-
-
-def _dump_dom(page: Path) -> str:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is not installed (/usr/bin/chromium): `apt-get install -y chromium`")
-    run = subprocess.run(
-        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    return run.stdout
 
 
 async def test_need_profile_field_with_trend_and_suppression(urls: dict[str, str]) -> None:
@@ -136,7 +111,7 @@ async def test_the_report_renders_its_charts_in_headless_chromium(urls: dict[str
         assert "Ashworth" not in html and "GWP-" not in html and "LS7 3AB" not in html
         page = tmp_path / "need-profile.html"
         page.write_text(html)
-        dom = _dump_dom(page)
+        dom = dump_dom(page)
         assert dom.count("<svg") == len(CHARTS), dom[:2000]
         for chart in CHARTS:
             assert f'id="{chart}"' in dom

@@ -1,26 +1,49 @@
 """Issue 22: the hub postcode mapping is the council's data, loaded by an admin (REST or `earlyhelp hubs load`),
-audited, and used by the very next referral — no restart; a Liverpool `L8 0SY` goes to the hub covering L8."""
+audited, and used by the very next referral — no restart; a Liverpool `L8 0SY` goes to the hub covering L8. Its hub
+names must be hubs the cases service serves (asked over HTTP, the real cases app on this test's transaction): an
+unknown one is a 422 naming it, and when cases does not answer the load is a 503 and nothing is stored."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from typer.testing import CliRunner
 
 from earlyhelp.cli import app as cli
 from referrals.models import platform
-from tests.referrals.conftest import POLICE, admin, create_partner, hub_manager, partner, person
+from tests.referrals.conftest import POLICE, admin, create_partner, dead_url, hub_manager, partner, person
 from tests.support import serve_asgi
 
 REPO = Path(__file__).resolve().parents[2]
 LIVERPOOL = REPO / "examples" / "hub-mapping" / "liverpool.json"
 LEEDS = REPO / "examples" / "hub-mapping" / "leeds.json"
+
+
+CASES_HUBS = ("north", "central", "south")
+
+
+@pytest.fixture(autouse=True)
+async def cases_serving_hubs(client: httpx.AsyncClient, cases_client: httpx.AsyncClient) -> AsyncIterator[str]:
+    """The cases service, serving the hubs north, central and south, where the referrals app asks for them."""
+    for code in CASES_HUBS:
+        put = await cases_client.put(f"/v1/hubs/{code}", json={"name": code.title()}, headers=admin())
+        assert put.status_code == 200, put.text
+    settings = client.app.state.settings  # type: ignore[attr-defined]
+    before = settings.cases_url
+    async with serve_asgi(cases_client.app) as url:  # type: ignore[attr-defined]
+        settings.cases_url = url
+        try:
+            yield url
+        finally:
+            settings.cases_url = before
 
 
 def hubs_of(path: Path) -> dict[str, list[str]]:
@@ -125,3 +148,29 @@ async def test_earlyhelp_hubs_load_puts_a_councils_file(client: httpx.AsyncClien
     assert "/hubs/south/0: L4 is listed under hub 'north'" in refused.output
     assert shown.exit_code == 0 and json.loads(shown.stdout)["hubs"]["central"][-1] == "L8"
     assert (await create_partner(client, people=family_at("L8 0SY"))).json()["hub_defaulted"] is False
+
+
+async def test_a_mapping_naming_a_hub_cases_does_not_serve_is_refused_naming_it(client: httpx.AsyncClient) -> None:
+    before = (await client.get("/v1/admin/hub-mapping", headers=admin())).json()
+    hubs = {"north": ["L4"], "westside": ["L8"], "Central": ["L1"]}
+    refused = await client.put("/v1/admin/hub-mapping", json={"hubs": {"north": ["L4"], "westside": ["L8"]}},
+                               headers=admin())  # fmt: skip
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    [error] = refused.json()["errors"]
+    assert error["pointer"] == "/hubs/westside" and error["code"] == "unknown_hub"
+    assert "'westside'" in error["detail"] and "central, north, south" in error["detail"]
+    assert "westside" in refused.json()["detail"]
+    malformed = await client.put("/v1/admin/hub-mapping", json={"hubs": hubs}, headers=admin())
+    assert malformed.status_code == 422  # a malformed name is refused by its pattern before cases is asked
+    assert (await client.get("/v1/admin/hub-mapping", headers=admin())).json() == before  # nothing stored
+
+
+async def test_while_cases_does_not_answer_a_load_is_refused_and_nothing_stored(client: httpx.AsyncClient) -> None:
+    before = (await client.get("/v1/admin/hub-mapping", headers=admin())).json()
+    client.app.state.settings.cases_url = dead_url()  # type: ignore[attr-defined]  (the fixture restores it)
+    refused = await client.put("/v1/admin/hub-mapping", json={"hubs": hubs_of(LIVERPOOL)}, headers=admin())
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert "cases service" in refused.json()["detail"]
+    assert (await client.get("/v1/admin/hub-mapping", headers=admin())).json() == before

@@ -12,6 +12,7 @@ import httpx
 
 from tests.security.conftest import SecurityWorld
 from tests.security.matrix import CALLERS, MATRIX, Op, render_markdown, request_for
+from tests.support import serve_asgi
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "security.md"
 # Callers that change shared objects go last, so an earlier caller's 404 is about scope, not a deleted object.
@@ -58,6 +59,22 @@ async def test_every_cell(
     clients = {"referrals": referrals, "cases": cases, "outcomes": outcomes}
     wrong: list[str] = []
     checked = 0
+    # referrals asks cases for its hubs when a hub mapping is loaded: the real cases app, served over HTTP
+    settings = referrals.app.state.settings  # type: ignore[attr-defined]
+    before = settings.cases_url
+    async with serve_asgi(cases.app) as cases_url:  # type: ignore[attr-defined]
+        settings.cases_url = cases_url
+        try:
+            checked, wrong = await _every_cell(world, clients)
+        finally:
+            settings.cases_url = before
+    assert checked == len(MATRIX) * len(CALLERS)
+    assert not wrong, "authorisation matrix mismatches:\n" + "\n".join(wrong)
+
+
+async def _every_cell(world: SecurityWorld, clients: dict[str, httpx.AsyncClient]) -> tuple[int, list[str]]:
+    wrong: list[str] = []
+    checked = 0
     for caller in ORDER:
         headers = world.caller(caller)
         for op, cells in MATRIX.items():
@@ -74,5 +91,4 @@ async def test_every_cell(
                 kind = response.headers["content-type"]
                 fhir = op[2].startswith("/fhir") and kind.startswith("application/fhir+json")  # OperationOutcome
                 assert kind.startswith("application/problem+json") or fhir, op
-    assert checked == len(MATRIX) * len(CALLERS)
-    assert not wrong, "authorisation matrix mismatches:\n" + "\n".join(wrong)
+    return checked, wrong

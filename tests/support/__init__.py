@@ -14,7 +14,13 @@ from tests.support.database import (
     pg_server_url,
     rollback_sessionmaker,
 )
-from tests.support.processes import ServiceProcess, ServiceProcesses, common_test_env, referrals_and_cases
+from tests.support.processes import (
+    ServiceProcess,
+    ServiceProcesses,
+    common_test_env,
+    referrals_and_cases,
+    services_up,
+)
 from tests.support.tokens import TEST_KEY_PATH, auth, make_token
 
 __all__ = [
@@ -35,4 +41,5 @@ __all__ = [
     "referrals_and_cases",
     "rollback_sessionmaker",
     "serve_asgi",
+    "services_up",
 ]

@@ -9,8 +9,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,47 +118,66 @@ def common_test_env(prefix: str, database_url: str, port: int) -> dict[str, str]
     }
 
 
+EnvOf = Callable[[dict[str, str]], Mapping[str, str]]
+"""The extra environment of a set of services, from their base URLs (`{"INTELLIGENCE_OUTCOMES_URL": urls[...]}`):
+each variable goes to the service its prefix names."""
+
+
 @asynccontextmanager
-async def referrals_and_cases(
+async def services_up(
+    server_url: str,
+    template_name: Callable[[str], str],
+    log_dir: Path,
+    names: Sequence[str],
+    env: EnvOf | None = None,
+    *,
+    timeout: float = 40.0,
+) -> AsyncIterator[dict[str, str]]:
+    """The named services (`"referrals"`, `"cases"`, `"outcomes"`, `"intelligence"`) as real processes, each on a
+    fresh clone of its template database and a free port, with the test environment (`common_test_env`) and what
+    `env` adds; yields their base URLs by name and stops them all afterwards."""
+    ports = {name: free_port() for name in names}
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    extra = dict(env(urls)) if env is not None else {}
+    processes = ServiceProcesses()
+    async with AsyncExitStack() as stack:
+        for name in names:
+            prefix = name.upper()
+            database = await stack.enter_async_context(clone_database(server_url, template_name(name)))
+            own = {key: value for key, value in extra.items() if key.startswith(f"{prefix}_")}
+            process_env = common_test_env(prefix, database, ports[name]) | own
+            processes.add(name, f"{name}.app:create_app", process_env, log_dir, port=ports[name])
+        try:
+            await processes.start(timeout=timeout)
+            yield urls
+        finally:
+            processes.stop()
+
+
+def referrals_and_cases(
     server_url: str,
     template_name: Callable[[str], str],
     log_dir: Path,
     *,
     subscribed: bool = True,
     timeout: float = 40.0,
-) -> AsyncIterator[dict[str, str]]:
-    """Referrals and cases as real processes on fresh clones of their template databases; yields their base URLs.
+) -> AbstractAsyncContextManager[dict[str, str]]:
+    """Referrals and cases as real processes (`services_up`); yields their base URLs.
 
     Referrals asks cases to match people. `subscribed`, each also hears the other as in production (cases hears
     `referral.accepted`, referrals hears `case.opened` and `case.joined`); otherwise referrals sends no events.
     """
-    processes = ServiceProcesses()
-    async with (
-        clone_database(server_url, template_name("referrals")) as referrals_url,
-        clone_database(server_url, template_name("cases")) as cases_url,
-    ):
-        ports = {"referrals": free_port(), "cases": free_port()}
-        urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+
+    def env(urls: dict[str, str]) -> dict[str, str]:
         referrals_to = [{"name": "cases", "url": f"{urls['cases']}/v1/events", "event_types": ["referral.accepted"]}]
-        cases_to = [
-            {
-                "name": "referrals",
-                "url": f"{urls['referrals']}/v1/events",
-                "event_types": ["case.opened", "case.joined"],
-            }
-        ]
-        referrals_env = {
-            **common_test_env("REFERRALS", referrals_url, ports["referrals"]),
+        heard = ["case.opened", "case.joined"]
+        cases_to = [{"name": "referrals", "url": f"{urls['referrals']}/v1/events", "event_types": heard}]
+        out = {
             "REFERRALS_CASES_URL": urls["cases"],
             "REFERRALS_SUBSCRIBERS": json.dumps(referrals_to if subscribed else []),
         }
-        cases_env = common_test_env("CASES", cases_url, ports["cases"])
         if subscribed:
-            cases_env["CASES_SUBSCRIBERS"] = json.dumps(cases_to)
-        processes.add("referrals", "referrals.app:create_app", referrals_env, log_dir, port=ports["referrals"])
-        processes.add("cases", "cases.app:create_app", cases_env, log_dir, port=ports["cases"])
-        try:
-            await processes.start(timeout=timeout)
-            yield urls
-        finally:
-            processes.stop()
+            out["CASES_SUBSCRIBERS"] = json.dumps(cases_to)
+        return out
+
+    return services_up(server_url, template_name, log_dir, ("referrals", "cases"), env, timeout=timeout)

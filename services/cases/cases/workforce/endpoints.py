@@ -5,21 +5,23 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, status
 
 from cases.deps import Admin, CallerDep, Idempotent, ManagerOrAdmin, WorkforceServiceDep
 from cases.models import Worker
 from cases.schemas import Page
 from cases.workforce.schemas import CaseloadItem, CaseloadRead, HubPut, HubRead, WorkerCreate, WorkerRead
+from shared.auth import Principal, require_roles
 from shared.errors import NotFound, UnprocessableContent, field_error
 from shared.fields import IDS_LENGTH
 from shared.ids import parse_ids
 
 router = APIRouter(prefix="/v1", tags=["cases"])
+HubReaders = Annotated[Principal, Depends(require_roles("practitioner", "hub_manager", "admin"))]
 
 
-@router.get("/hubs", summary="The hubs this service serves")
-async def hubs(workforce: WorkforceServiceDep, caller: CallerDep) -> Page[HubRead]:
+@router.get("/hubs", summary="The hubs this service serves (staff, and admins: a hub mapping is checked against them)")
+async def hubs(workforce: WorkforceServiceDep, principal: HubReaders) -> Page[HubRead]:
     return Page(items=[HubRead(code=h.code, name=h.name) for h in await workforce.hubs()])
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from referrals.deps import SettingsDep
+from referrals.hub_mapping.cases_hubs import hubs_of_cases
 from referrals.hub_mapping.repository import HubMappingRepository
 from referrals.hub_mapping.schemas import HubMappingRead, HubMappingUpdate
 from referrals.hub_mapping.service import read_mapping, replace_mapping
@@ -25,11 +26,19 @@ async def get_hub_mapping(session: SessionDep, settings: SettingsDep, principal:
 @router.put(
     "/hub-mapping",
     summary="Replace the hub postcode mapping (admins, audited); the next referral is allocated by it",
-    responses={422: {"description": "A district or hub name is malformed, or a district is under two hubs"}},
+    responses={
+        422: {
+            "description": "A district or hub name is malformed, a district is under two hubs, or a hub is not one "
+            "the cases service serves (each named)"
+        },
+        503: {"description": "The cases service did not list its hubs: nothing is stored"},
+    },
 )
 async def put_hub_mapping(
-    payload: HubMappingUpdate, session: SessionDep, settings: SettingsDep, principal: Admin
+    payload: HubMappingUpdate, session: SessionDep, settings: SettingsDep, principal: Admin, request: Request
 ) -> HubMappingRead:
+    timeout = settings.caseload_timeout_seconds
+    known = await hubs_of_cases(request.app.state.http, settings.cases_url, principal, timeout=timeout)
     return await replace_mapping(
-        HubMappingRepository(session), payload, actor=principal, default_hub=settings.default_hub
+        HubMappingRepository(session), payload, actor=principal, default_hub=settings.default_hub, known_hubs=known
     )

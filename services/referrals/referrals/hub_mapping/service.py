@@ -47,11 +47,29 @@ async def read_mapping(repo: HubMappingRepository, *, default_hub: str) -> HubMa
     return to_read(await repo.all(), default_hub)
 
 
+def check_hubs_known(update: HubMappingUpdate, known: set[str]) -> None:
+    """A 422 naming every hub of the mapping the cases service does not serve (a typo would send referrals to a
+    hub no one works in)."""
+    unknown = [hub for hub in update.hubs if hub not in known]
+    if unknown:
+        served = ", ".join(sorted(known)) or "none"
+        errors = [field_error(f"/hubs/{hub}", f"{hub!r} is not a hub of the cases service ({served})", "unknown_hub")
+                  for hub in unknown]  # fmt: skip
+        raise UnprocessableContent(f"Unknown hubs: {', '.join(unknown)}", errors=errors)
+
+
 async def replace_mapping(
-    repo: HubMappingRepository, update: HubMappingUpdate, *, actor: Principal | str, default_hub: str
+    repo: HubMappingRepository,
+    update: HubMappingUpdate,
+    *,
+    actor: Principal | str,
+    default_hub: str,
+    known_hubs: set[str],
 ) -> HubMappingRead:
-    """Replace the mapping in force with `update`, audited (who, how many hubs and districts)."""
+    """Replace the mapping in force with `update`, audited (who, how many hubs and districts); every hub must be
+    one of `known_hubs` (the cases service's)."""
     districts = districts_of(update)
+    check_hubs_known(update, known_hubs)
     who = actor.actor if isinstance(actor, Principal) else actor
     await repo.replace(districts, by=who, at=datetime.now(UTC))
     await record_access(
