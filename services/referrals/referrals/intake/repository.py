@@ -64,10 +64,13 @@ class IdempotentResponse:
 @dataclass(frozen=True, slots=True)
 class Inserted:
     """What the intake statement did: the new referral's id (None when (agency, external_reference) exists or
-    nothing was written), and whether it claimed the Idempotency-Key (False: another request holds it)."""
+    nothing was written), whether it claimed the Idempotency-Key (False: another request holds it), and the hub
+    the referral went to (its district's in `hub_districts`, else the one given)."""
 
     referral_id: uuid.UUID | None
     claimed_key: bool
+    hub: str | None = None
+    hub_defaulted: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,13 +104,6 @@ class PendingReferral:
 class IntakeRepository:
     session: AsyncSession
 
-    async def hub_mapping_for(self, district: str | None) -> dict[str, str]:
-        """The council's mapping (`hub_districts`) as far as `district` goes: {district: hub}, or empty."""
-        if district is None:
-            return {}
-        hub = await self.session.scalar(select(HubDistrict.hub).where(HubDistrict.district == district))
-        return {district: hub} if hub is not None else {}
-
     async def idempotency_key(self, owner: str, key: str) -> IdempotencyKey | None:
         """The request that holds this key, if any (read after the intake statement did not claim it)."""
         return (
@@ -127,6 +123,7 @@ class IntakeRepository:
         event: OutboxEvent,
         audit: AuditEntry,
         idempotent_response: IdempotentResponse | None = None,
+        hub_district: str | None = None,
     ) -> Inserted:
         """Insert a referral, its people, its first status, (when given) its Idempotency-Key with the response
         stored under it, its outbox event with the deliveries to internal subscribers, and its audit row: one
@@ -134,11 +131,16 @@ class IntakeRepository:
         if (agency, external_reference) exists or the key is taken — see `Inserted`; the caller raises then, so
         the request's transaction rolls back.
 
+        The hub is allocated by the same statement: `referral["hub"]` (and `hub_defaulted`) hold unless
+        `hub_district` is in the council's mapping (`hub_districts`), whose hub then replaces them in the row, the
+        event's data and the stored response (`Inserted.hub`: the caller's response says the same).
+
         The key is inserted only with a new referral (`ON CONFLICT DO NOTHING`): a concurrent request with the
         same key waits on its unique index until the first commits, then finds it taken.
         """
         statement = _insert_referral_statement(tuple(referral), tuple(change), idempotent_response is not None)
         params: dict[str, Any] = {f"r_{name}": value for name, value in referral.items()}
+        params["hub_district"] = hub_district
         params |= {f"c_{name}": value for name, value in change.items()}
         params["people"] = [_json_row(row) for row in people]
         params |= event.params()
@@ -160,7 +162,7 @@ class IntakeRepository:
         row = (await self.session.execute(statement, params)).one_or_none()
         if row is None:
             return Inserted(None, False)
-        return Inserted(row[0], idempotent_response is None or bool(row[2]))
+        return Inserted(row[0], idempotent_response is None or bool(row[2]), row[4], row[5])
 
     async def referral_id_for(self, agency: str, external_reference: str) -> uuid.UUID | None:
         return (
@@ -232,12 +234,25 @@ def _insert_referral_statement(
     referral_columns: tuple[str, ...], change_columns: tuple[str, ...], store_response: bool
 ) -> Executable:
     referrals, changes, keys = _table(Referral), _table(StatusChange), _table(IdempotencyKey)
+    # The hub: the district's in the council's mapping, else the one bound (the default hub, or a given one).
+    districts = _table(HubDistrict)
+    mapped = select(districts.c.hub).where(districts.c.district == bindparam("hub_district", type_=Text)).cte("mapped")
+    values: dict[str, Any] = {name: bindparam(f"r_{name}", type_=referrals.c[name].type) for name in referral_columns}
+    values["hub"] = func.coalesce(select(mapped.c.hub).scalar_subquery(), values["hub"])
+    values["hub_defaulted"] = and_(values["hub_defaulted"], ~exists(select(mapped.c.hub)))
     created = (
         pg_insert(referrals)
-        .values({name: bindparam(f"r_{name}", type_=referrals.c[name].type) for name in referral_columns})
+        .values(values)
         .on_conflict_do_nothing(constraint="uq_referrals_agency_external_reference")
-        .returning(referrals.c.id)
+        .returning(referrals.c.id, referrals.c.hub, referrals.c.hub_defaulted)
         .cte("created")
+    )
+    # The allocation as JSON, merged into the event's data and the stored response.
+    allocated = func.jsonb_build_object(
+        "hub",
+        select(created.c.hub).scalar_subquery(),
+        "hub_defaulted",
+        select(created.c.hub_defaulted).scalar_subquery(),
     )
     was_created = exists(select(created.c.id))
     # The people arrive as one JSON array expanded by `jsonb_populate_recordset` into referral_people rows,
@@ -268,7 +283,9 @@ def _insert_referral_statement(
                     bindparam("k_key", type_=keys.c.key.type),
                     bindparam("k_request_hash", type_=keys.c.request_hash.type),
                     bindparam("k_status_code", type_=keys.c.status_code.type),
-                    bindparam("k_response_body", type_=keys.c.response_body.type),
+                    bindparam("k_response_body", type_=keys.c.response_body.type).op("||", return_type=JSONB)(
+                        allocated
+                    ),
                     created.c.id,
                 ),
             )
@@ -278,7 +295,11 @@ def _insert_referral_statement(
         )
         ctes.append(claimed)
     # The outbox event and its deliveries, as `shared.events.publish` writes them.
-    event, delivered = outbox_ctes(platform, when=was_created)
+    event, delivered = outbox_ctes(
+        platform,
+        when=was_created,
+        data=bindparam("e_data", type_=platform.outbox_events.c.data.type).op("||", return_type=JSONB)(allocated),
+    )
     # Last, as in every write of this service: the audit chain trigger's lock is then held only until commit.
     audit_log = platform.audit_log
     audited = (
@@ -305,7 +326,9 @@ def _insert_referral_statement(
     claimed_count = select(func.count()).select_from(claimed).scalar_subquery() if claimed is not None else literal(1)
     # Wakes the matching workers when the transaction commits (a notification is delivered only then).
     matching = select(func.count(func.pg_notify(MATCHING_CHANNEL, ""))).where(was_created).scalar_subquery()
-    return select(created.c.id, notified, claimed_count, matching).add_cte(*ctes)
+    return select(created.c.id, notified, claimed_count, matching, created.c.hub, created.c.hub_defaulted).add_cte(
+        mapped, *ctes
+    )
 
 
 # --- matching statements -------------------------------------------------------------------------------------
