@@ -11,8 +11,9 @@ JSON body and does one INSERT. Load comes from outside the Python processes:
   and wrk2 is not in Debian). It is first pointed at the baseline at the same rate, to show it keeps its
   schedule (send lag, its own CPU share) when the server is not the bottleneck.
 
-Prints each phase with the load average, server CPU per request, RSS after each round (no growth > 20% after a
-second identical round: no leak), and the targets of issue 20 as `TARGET` lines.
+Prints each phase with the load average, server CPU per request (and its PostgreSQL backends' CPU), RSS after
+each round (no growth > 20% after a second identical round: no leak), and the targets of issue 20 as `TARGET`
+lines.
 
 Run with `make bench` or `.venv/bin/python bench/referrals_intake.py [--seconds 10] [--rounds 2]`.
 """
@@ -97,6 +98,33 @@ def cpu_seconds(pids: list[int]) -> float:
         times = psutil.Process(pid).cpu_times()
         total += times.user + times.system
     return total
+
+
+def backend_cpu(server: str, databases: list[str]) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to `databases` (pg_stat_activity, /proc): the
+    database's share of the work, which the services' own CPU leaves out."""
+
+    async def pids() -> list[int]:
+        conn = await asyncpg.connect(plain_url(with_database(server, "postgres")))
+        try:
+            rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = any($1::text[])", databases)
+            return [int(r["pid"]) for r in rows]
+        finally:
+            await conn.close()
+
+    found = {}
+    for pid in asyncio.run(pids()):
+        try:
+            found[pid] = cpu_seconds([pid])
+        except psutil.Error:  # ended meanwhile, or another host's
+            continue
+    return found
+
+
+def backend_ms(before: dict[int, float], after: dict[int, float], requests: float) -> float:
+    """Backend CPU milliseconds per request between two `backend_cpu` readings (a backend that ended between
+    them is left out: the pools keep theirs)."""
+    return 1000 * sum(t - before.get(pid, 0.0) for pid, t in after.items()) / max(requests, 1)
 
 
 def rss_mb(pid: int) -> float:
@@ -212,6 +240,8 @@ def main() -> None:
         {BASELINE_DB_ENV: plain_url(baseline_url), "PYTHONPATH": str(ROOT / "bench")}, logs,
     )  # fmt: skip
     token = make_token("partner_system", agency="SCH-BENCH", agency_type="school", ttl_seconds=7200)
+    baseline_db = f"eh_bench_baseline_{suffix}"
+    stack_dbs = [f"eh_bench_{p.name}_{suffix}" for p in SERVICES]
     tag = int(time.time()) % 50  # + up to 2 x rounds + 101: under 100 (the UPN serials' run digits)
     try:
         asyncio.run(processes.start(timeout=180))
@@ -229,20 +259,26 @@ def main() -> None:
         rss: list[dict[str, float]] = []
         for r in range(args.rounds):
             t = tag + 2 + 2 * r
+            pg_before = backend_cpu(server, [baseline_db])
             f, cpu = measured([pid["baseline"]], lambda t=t: saturate(baseline.url, t))
             base.append(f)
-            print(line(f"round {r + 1} baseline", f, cpu))
+            pg_ms = backend_ms(pg_before, backend_cpu(server, [baseline_db]), f["requests"])
+            print(line(f"round {r + 1} baseline", f, cpu) + f"  (PostgreSQL CPU {pg_ms:.2f} ms/req)")
             stack_pids = [pid["referrals"], pid["cases"], pid["outcomes"]]
             before_cpu = cpu_seconds(stack_pids)
+            pg_before = backend_cpu(server, stack_dbs)
             f, cpu = measured(stack_pids, lambda t=t: saturate(processes["referrals"].url, t + 1))
             ours.append(f)
+            pg_ms = backend_ms(pg_before, backend_cpu(server, stack_dbs), f["requests"])
             by = f["cpu_ms_by_pid"]
             split = ", ".join(f"{n} {by[pid[n]]:.1f}" for n in ("referrals", "cases", "outcomes"))
-            print(line(f"round {r + 1} referrals", f, cpu) + f"  (CPU ms/req: {split})")
+            print(line(f"round {r + 1} referrals", f, cpu) + f"  (CPU ms/req: {split}; PostgreSQL {pg_ms:.2f})")
             backlog, drained = asyncio.run(matching_drained(urls["referrals"]))
             whole = 1000 * (cpu_seconds(stack_pids) - before_cpu) / max(f["requests"], 1)
+            pg_whole = backend_ms(pg_before, backend_cpu(server, stack_dbs), f["requests"])
             print(f"  matching after intake: {backlog} referrals pending when the round ended, all matched"
-                  f" {drained:.1f} s later; stack CPU with matching done {whole:.2f} ms/referral")  # fmt: skip
+                  f" {drained:.1f} s later; stack CPU with matching done {whole:.2f} ms/referral, PostgreSQL"
+                  f" backends {pg_whole:.2f} ms/referral")  # fmt: skip
             rss.append({n: rss_mb(pid[n]) for n in ("referrals", "cases", "outcomes")})
             print("  RSS after round: " + ", ".join(f"{n} {v:.0f} MB" for n, v in rss[-1].items()))
         if args.profile:
