@@ -100,31 +100,43 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
-def backend_cpu(server: str, databases: list[str]) -> dict[int, float]:
-    """CPU seconds so far of each PostgreSQL backend connected to `databases` (pg_stat_activity, /proc): the
-    database's share of the work, which the services' own CPU leaves out."""
+Backends = dict[int, tuple[str, float]]
 
-    async def pids() -> list[int]:
+
+def backend_cpu(server: str, databases: list[str]) -> Backends:
+    """CPU seconds so far of each PostgreSQL backend connected to `databases`, with its database
+    (pg_stat_activity, /proc): the database's share of the work, which the services' own CPU leaves out."""
+
+    async def pids() -> list[tuple[int, str]]:
         conn = await asyncpg.connect(plain_url(with_database(server, "postgres")))
         try:
-            rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = any($1::text[])", databases)
-            return [int(r["pid"]) for r in rows]
+            query = "SELECT pid, datname FROM pg_stat_activity WHERE datname = any($1::text[])"
+            return [(int(r["pid"]), str(r["datname"])) for r in await conn.fetch(query, databases)]
         finally:
             await conn.close()
 
     found = {}
-    for pid in asyncio.run(pids()):
+    for pid, database in asyncio.run(pids()):
         try:
-            found[pid] = cpu_seconds([pid])
+            found[pid] = (database, cpu_seconds([pid]))
         except psutil.Error:  # ended meanwhile, or another host's
             continue
     return found
 
 
-def backend_ms(before: dict[int, float], after: dict[int, float], requests: float) -> float:
-    """Backend CPU milliseconds per request between two `backend_cpu` readings (a backend that ended between
-    them is left out: the pools keep theirs)."""
-    return 1000 * sum(t - before.get(pid, 0.0) for pid, t in after.items()) / max(requests, 1)
+def backend_ms(before: Backends, after: Backends, requests: float) -> dict[str, float]:
+    """Backend CPU milliseconds per request between two `backend_cpu` readings, by database (a backend that
+    ended between them is left out: the pools keep theirs)."""
+    by: dict[str, float] = {}
+    for pid, (database, t) in after.items():
+        by[database] = by.get(database, 0.0) + 1000 * (t - before.get(pid, (database, 0.0))[1]) / max(requests, 1)
+    return by
+
+
+def pg_split(by: dict[str, float]) -> str:
+    """`total (referrals a, cases b, ...)` of `backend_ms`, databases named by their service."""
+    parts = ", ".join(f"{db.split('_')[2]} {ms:.2f}" for db, ms in sorted(by.items()) if ms >= 0.005)
+    return f"{sum(by.values()):.2f}" + (f" ({parts})" if parts else "")
 
 
 def rss_mb(pid: int) -> float:
@@ -251,6 +263,14 @@ def main() -> None:
         run_wrk(baseline.url, token, tag, seconds=2, connections=args.connections)
         run_wrk(processes["referrals"].url, token, tag + 1, seconds=2, connections=args.connections)
 
+        # what the stack burns with no load (relays, workers, gauges): at a low rate it inflates "per referral"
+        asyncio.run(matching_drained(urls["referrals"]))  # the warm-up's referrals matched first
+        names = ("referrals", "cases", "outcomes")
+        idle_before = {n: cpu_seconds([pid[n]]) for n in names}
+        time.sleep(3)
+        idle = ", ".join(f"{n} {1000 * (cpu_seconds([pid[n]]) - idle_before[n]) / 3:.1f}" for n in names)
+        print(f"  idle CPU, ms per second: {idle}  [{load_average()}]")
+
         def saturate(url: str, t: int) -> dict[str, float]:
             return run_wrk(url, token, t, seconds=args.seconds, connections=args.connections)
 
@@ -263,7 +283,7 @@ def main() -> None:
             f, cpu = measured([pid["baseline"]], lambda t=t: saturate(baseline.url, t))
             base.append(f)
             pg_ms = backend_ms(pg_before, backend_cpu(server, [baseline_db]), f["requests"])
-            print(line(f"round {r + 1} baseline", f, cpu) + f"  (PostgreSQL CPU {pg_ms:.2f} ms/req)")
+            print(line(f"round {r + 1} baseline", f, cpu) + f"  (PostgreSQL CPU {pg_split(pg_ms)} ms/req)")
             stack_pids = [pid["referrals"], pid["cases"], pid["outcomes"]]
             before_cpu = cpu_seconds(stack_pids)
             pg_before = backend_cpu(server, stack_dbs)
@@ -272,13 +292,13 @@ def main() -> None:
             pg_ms = backend_ms(pg_before, backend_cpu(server, stack_dbs), f["requests"])
             by = f["cpu_ms_by_pid"]
             split = ", ".join(f"{n} {by[pid[n]]:.1f}" for n in ("referrals", "cases", "outcomes"))
-            print(line(f"round {r + 1} referrals", f, cpu) + f"  (CPU ms/req: {split}; PostgreSQL {pg_ms:.2f})")
+            print(line(f"round {r + 1} referrals", f, cpu) + f"  (CPU ms/req: {split}; PostgreSQL {pg_split(pg_ms)})")
             backlog, drained = asyncio.run(matching_drained(urls["referrals"]))
             whole = 1000 * (cpu_seconds(stack_pids) - before_cpu) / max(f["requests"], 1)
             pg_whole = backend_ms(pg_before, backend_cpu(server, stack_dbs), f["requests"])
             print(f"  matching after intake: {backlog} referrals pending when the round ended, all matched"
                   f" {drained:.1f} s later; stack CPU with matching done {whole:.2f} ms/referral, PostgreSQL"
-                  f" backends {pg_whole:.2f} ms/referral")  # fmt: skip
+                  f" backends {pg_split(pg_whole)} ms/referral")  # fmt: skip
             rss.append({n: rss_mb(pid[n]) for n in ("referrals", "cases", "outcomes")})
             print("  RSS after round: " + ", ".join(f"{n} {v:.0f} MB" for n, v in rss[-1].items()))
         if args.profile:

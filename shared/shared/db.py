@@ -10,11 +10,12 @@ from typing import Annotated, Any
 import asyncpg
 import orjson
 from fastapi import Depends, Request
-from sqlalchemy import ClauseElement, FromClause, MetaData, Row
+from sqlalchemy import ClauseElement, FromClause, MetaData
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.sql import sqltypes
+from sqlalchemy.sql.compiler import SQLCompiler
 
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(column_0_label)s",
@@ -153,7 +154,7 @@ async def copy_rows(session: AsyncSession, table: FromClause, rows: Sequence[dic
     return len(rows)
 
 
-_ASYNCPG = asyncpg_dialect()
+_ASYNCPG = asyncpg_dialect()  # type: ignore[no-untyped-call]
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +178,7 @@ class DriverStatement:
     @classmethod
     def compile(cls, statement: ClauseElement) -> DriverStatement:
         compiled = statement.compile(dialect=_ASYNCPG)
+        assert isinstance(compiled, SQLCompiler)
         names = tuple(compiled.positiontup or ())
         binds = compiled.binds
         return cls(
@@ -193,7 +195,8 @@ class DriverStatement:
             for n, v in zip(self.names, values, strict=True)
         )
 
-    async def first(self, session: AsyncSession, params: dict[str, Any]) -> Row[Any] | None:
-        """Run in the session's transaction; the first row, if any."""
+    async def first(self, session: AsyncSession, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        """Run in the session's transaction; the first row's values, if any."""
         connection = await session.connection()
-        return (await connection.exec_driver_sql(self.sql, self.args(params))).first()
+        row = (await connection.exec_driver_sql(self.sql, self.args(params))).first()
+        return None if row is None else tuple(row)

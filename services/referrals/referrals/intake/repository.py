@@ -162,7 +162,8 @@ class IntakeRepository:
         row = await statement.first(self.session, params)
         if row is None:
             return Inserted(None, False)
-        return Inserted(row[0], idempotent_response is None or bool(row[2]), row[4], row[5])
+        referral_id, _, claimed, _, hub, hub_defaulted = row
+        return Inserted(referral_id, idempotent_response is None or bool(claimed), hub, hub_defaulted)
 
     async def referral_id_for(self, agency: str, external_reference: str) -> uuid.UUID | None:
         return (
