@@ -29,6 +29,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import CTE
 
 from referrals.intake.matching import MatchQuery
 from referrals.models import Base, HubDistrict, IdempotencyKey, Referral, ReferralPerson, StatusChange, platform
@@ -230,13 +232,11 @@ def _table(model: type[Base]) -> Table:
     return Base.metadata.tables[model.__tablename__]
 
 
-@cache
-def _insert_referral_statement(
-    referral_columns: tuple[str, ...], change_columns: tuple[str, ...], store_response: bool
-) -> DriverStatement:
-    referrals, changes, keys = _table(Referral), _table(StatusChange), _table(IdempotencyKey)
-    # The hub: the district's in the council's mapping, else the one bound (the default hub, or a given one).
-    districts = _table(HubDistrict)
+def _created_with_hub(referral_columns: tuple[str, ...]) -> tuple[CTE, CTE, ColumnElement[Any]]:
+    """The referral insert (`created`: its id and hub) with the hub allocated in SQL: the district's in the
+    council's mapping (`mapped`), else the one bound (the default hub, or a given one); and the allocation as JSON,
+    merged into the event's data and the stored response."""
+    referrals, districts = _table(Referral), _table(HubDistrict)
     mapped = select(districts.c.hub).where(districts.c.district == bindparam("hub_district", type_=Text)).cte("mapped")
     values: dict[str, Any] = {name: bindparam(f"r_{name}", type_=referrals.c[name].type) for name in referral_columns}
     values["hub"] = func.coalesce(select(mapped.c.hub).scalar_subquery(), values["hub"])
@@ -248,13 +248,44 @@ def _insert_referral_statement(
         .returning(referrals.c.id, referrals.c.hub, referrals.c.hub_defaulted)
         .cte("created")
     )
-    # The allocation as JSON, merged into the event's data and the stored response.
     allocated = func.jsonb_build_object(
         "hub",
         select(created.c.hub).scalar_subquery(),
         "hub_defaulted",
         select(created.c.hub_defaulted).scalar_subquery(),
     )
+    return mapped, created, allocated
+
+
+def _claimed_key(created: CTE, allocated: ColumnElement[Any]) -> CTE:
+    """The Idempotency-Key with the response, only beside a new referral: the request's claim and its stored
+    answer (returns its owner when claimed)."""
+    keys = _table(IdempotencyKey)
+    return (
+        pg_insert(keys)
+        .from_select(
+            ["owner", "key", "request_hash", "status_code", "response_body", "referral_id"],
+            select(
+                bindparam("k_owner", type_=keys.c.owner.type),
+                bindparam("k_key", type_=keys.c.key.type),
+                bindparam("k_request_hash", type_=keys.c.request_hash.type),
+                bindparam("k_status_code", type_=keys.c.status_code.type),
+                bindparam("k_response_body", type_=keys.c.response_body.type).op("||", return_type=JSONB)(allocated),
+                created.c.id,
+            ),
+        )
+        .on_conflict_do_nothing(index_elements=["owner", "key"])
+        .returning(keys.c.owner)
+        .cte("claimed")
+    )
+
+
+@cache
+def _insert_referral_statement(
+    referral_columns: tuple[str, ...], change_columns: tuple[str, ...], store_response: bool
+) -> DriverStatement:
+    changes = _table(StatusChange)
+    mapped, created, allocated = _created_with_hub(referral_columns)
     was_created = exists(select(created.c.id))
     # The people arrive as one JSON array expanded by `jsonb_populate_recordset` into referral_people rows,
     # so the statement is the same whatever the number of people.
@@ -272,28 +303,8 @@ def _insert_referral_statement(
         )
         .cte("first_status"),
     ]
-    claimed = None
-    if store_response:
-        # The key with the response, only beside a new referral: the request's claim and its stored answer.
-        claimed = (
-            pg_insert(keys)
-            .from_select(
-                ["owner", "key", "request_hash", "status_code", "response_body", "referral_id"],
-                select(
-                    bindparam("k_owner", type_=keys.c.owner.type),
-                    bindparam("k_key", type_=keys.c.key.type),
-                    bindparam("k_request_hash", type_=keys.c.request_hash.type),
-                    bindparam("k_status_code", type_=keys.c.status_code.type),
-                    bindparam("k_response_body", type_=keys.c.response_body.type).op("||", return_type=JSONB)(
-                        allocated
-                    ),
-                    created.c.id,
-                ),
-            )
-            .on_conflict_do_nothing(index_elements=["owner", "key"])
-            .returning(keys.c.owner)
-            .cte("claimed")
-        )
+    claimed = _claimed_key(created, allocated) if store_response else None
+    if claimed is not None:
         ctes.append(claimed)
     # The outbox event and its deliveries, as `shared.events.publish` writes them.
     event, delivered = outbox_ctes(
