@@ -11,8 +11,9 @@ JSON body and does one INSERT. Load comes from outside the Python processes:
   and wrk2 is not in Debian). It is first pointed at the baseline at the same rate, to show it keeps its
   schedule (send lag, its own CPU share) when the server is not the bottleneck.
 
-Prints each phase with the load average, server CPU per request, RSS after each round (no growth > 20% after a
-second identical round: no leak), and the targets of issue 20 as `TARGET` lines.
+Prints each phase with the load average, server CPU per request (and its PostgreSQL backends' CPU), RSS after
+each round (no growth > 20% after a second identical round: no leak), and the targets of issue 20 as `TARGET`
+lines.
 
 Run with `make bench` or `.venv/bin/python bench/referrals_intake.py [--seconds 10] [--rounds 2]`.
 """
@@ -97,6 +98,45 @@ def cpu_seconds(pids: list[int]) -> float:
         times = psutil.Process(pid).cpu_times()
         total += times.user + times.system
     return total
+
+
+Backends = dict[int, tuple[str, float]]
+
+
+def backend_cpu(server: str, databases: list[str]) -> Backends:
+    """CPU seconds so far of each PostgreSQL backend connected to `databases`, with its database
+    (pg_stat_activity, /proc): the database's share of the work, which the services' own CPU leaves out."""
+
+    async def pids() -> list[tuple[int, str]]:
+        conn = await asyncpg.connect(plain_url(with_database(server, "postgres")))
+        try:
+            query = "SELECT pid, datname FROM pg_stat_activity WHERE datname = any($1::text[])"
+            return [(int(r["pid"]), str(r["datname"])) for r in await conn.fetch(query, databases)]
+        finally:
+            await conn.close()
+
+    found = {}
+    for pid, database in asyncio.run(pids()):
+        try:
+            found[pid] = (database, cpu_seconds([pid]))
+        except psutil.Error:  # ended meanwhile, or another host's
+            continue
+    return found
+
+
+def backend_ms(before: Backends, after: Backends, requests: float) -> dict[str, float]:
+    """Backend CPU milliseconds per request between two `backend_cpu` readings, by database (a backend that
+    ended between them is left out: the pools keep theirs)."""
+    by: dict[str, float] = {}
+    for pid, (database, t) in after.items():
+        by[database] = by.get(database, 0.0) + 1000 * (t - before.get(pid, (database, 0.0))[1]) / max(requests, 1)
+    return by
+
+
+def pg_split(by: dict[str, float]) -> str:
+    """`total (referrals a, cases b, ...)` of `backend_ms`, databases named by their service."""
+    parts = ", ".join(f"{db.split('_')[2]} {ms:.2f}" for db, ms in sorted(by.items()) if ms >= 0.005)
+    return f"{sum(by.values()):.2f}" + (f" ({parts})" if parts else "")
 
 
 def rss_mb(pid: int) -> float:
@@ -212,6 +252,8 @@ def main() -> None:
         {BASELINE_DB_ENV: plain_url(baseline_url), "PYTHONPATH": str(ROOT / "bench")}, logs,
     )  # fmt: skip
     token = make_token("partner_system", agency="SCH-BENCH", agency_type="school", ttl_seconds=7200)
+    baseline_db = f"eh_bench_baseline_{suffix}"
+    stack_dbs = [f"eh_bench_{p.name}_{suffix}" for p in SERVICES]
     tag = int(time.time()) % 50  # + up to 2 x rounds + 101: under 100 (the UPN serials' run digits)
     try:
         asyncio.run(processes.start(timeout=180))
@@ -221,6 +263,14 @@ def main() -> None:
         run_wrk(baseline.url, token, tag, seconds=2, connections=args.connections)
         run_wrk(processes["referrals"].url, token, tag + 1, seconds=2, connections=args.connections)
 
+        # what the stack burns with no load (relays, workers, gauges): at a low rate it inflates "per referral"
+        asyncio.run(matching_drained(urls["referrals"]))  # the warm-up's referrals matched first
+        names = ("referrals", "cases", "outcomes")
+        idle_before = {n: cpu_seconds([pid[n]]) for n in names}
+        time.sleep(3)
+        idle = ", ".join(f"{n} {1000 * (cpu_seconds([pid[n]]) - idle_before[n]) / 3:.1f}" for n in names)
+        print(f"  idle CPU, ms per second: {idle}  [{load_average()}]")
+
         def saturate(url: str, t: int) -> dict[str, float]:
             return run_wrk(url, token, t, seconds=args.seconds, connections=args.connections)
 
@@ -229,20 +279,26 @@ def main() -> None:
         rss: list[dict[str, float]] = []
         for r in range(args.rounds):
             t = tag + 2 + 2 * r
+            pg_before = backend_cpu(server, [baseline_db])
             f, cpu = measured([pid["baseline"]], lambda t=t: saturate(baseline.url, t))
             base.append(f)
-            print(line(f"round {r + 1} baseline", f, cpu))
+            pg_ms = backend_ms(pg_before, backend_cpu(server, [baseline_db]), f["requests"])
+            print(line(f"round {r + 1} baseline", f, cpu) + f"  (PostgreSQL CPU {pg_split(pg_ms)} ms/req)")
             stack_pids = [pid["referrals"], pid["cases"], pid["outcomes"]]
             before_cpu = cpu_seconds(stack_pids)
+            pg_before = backend_cpu(server, stack_dbs)
             f, cpu = measured(stack_pids, lambda t=t: saturate(processes["referrals"].url, t + 1))
             ours.append(f)
+            pg_ms = backend_ms(pg_before, backend_cpu(server, stack_dbs), f["requests"])
             by = f["cpu_ms_by_pid"]
             split = ", ".join(f"{n} {by[pid[n]]:.1f}" for n in ("referrals", "cases", "outcomes"))
-            print(line(f"round {r + 1} referrals", f, cpu) + f"  (CPU ms/req: {split})")
+            print(line(f"round {r + 1} referrals", f, cpu) + f"  (CPU ms/req: {split}; PostgreSQL {pg_split(pg_ms)})")
             backlog, drained = asyncio.run(matching_drained(urls["referrals"]))
             whole = 1000 * (cpu_seconds(stack_pids) - before_cpu) / max(f["requests"], 1)
+            pg_whole = backend_ms(pg_before, backend_cpu(server, stack_dbs), f["requests"])
             print(f"  matching after intake: {backlog} referrals pending when the round ended, all matched"
-                  f" {drained:.1f} s later; stack CPU with matching done {whole:.2f} ms/referral")  # fmt: skip
+                  f" {drained:.1f} s later; stack CPU with matching done {whole:.2f} ms/referral, PostgreSQL"
+                  f" backends {pg_split(pg_whole)} ms/referral")  # fmt: skip
             rss.append({n: rss_mb(pid[n]) for n in ("referrals", "cases", "outcomes")})
             print("  RSS after round: " + ", ".join(f"{n} {v:.0f} MB" for n, v in rss[-1].items()))
         if args.profile:

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import asyncpg
+import orjson
 from fastapi import Depends, Request
-from sqlalchemy import FromClause, MetaData
+from sqlalchemy import ClauseElement, FromClause, MetaData
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.sql import sqltypes
+from sqlalchemy.sql.compiler import SQLCompiler
 
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(column_0_label)s",
@@ -147,3 +152,51 @@ async def copy_rows(session: AsyncSession, table: FromClause, rows: Sequence[dic
     driver = await driver_connection(session)
     await driver.copy_records_to_table(table.description, records=records, columns=columns)
     return len(rows)
+
+
+_ASYNCPG = asyncpg_dialect()  # type: ignore[no-untyped-call]
+
+
+@dataclass(frozen=True, slots=True)
+class DriverStatement:
+    """A statement compiled once to asyncpg's SQL (`$n` parameters) and run as driver SQL on the session's
+    connection, in its transaction: for a hot path that runs the same statement on every request, where
+    SQLAlchemy's per-execution work on the compiled statement (the cache lookup, parameter processing for every
+    bind, the result wrapper) costs more than the statement's round trip. Bind by name as with `session.execute`;
+    JSON parameters are serialised here (orjson) to the text the engine's JSONB codec takes.
+
+    It runs through `exec_driver_sql`, not on the asyncpg connection itself: SQLAlchemy's asyncpg adapter begins
+    the transaction (BEGIN) when its first statement runs, so a statement sent to the driver directly would run
+    outside the request's transaction, committed on its own whatever the request does after.
+    """
+
+    sql: str
+    names: tuple[str, ...]
+    json: frozenset[str]
+    constants: dict[str, Any]
+
+    @classmethod
+    def compile(cls, statement: ClauseElement) -> DriverStatement:
+        compiled = statement.compile(dialect=_ASYNCPG)
+        assert isinstance(compiled, SQLCompiler)
+        names = tuple(compiled.positiontup or ())
+        binds = compiled.binds
+        return cls(
+            sql=compiled.string,
+            names=names,
+            json=frozenset(n for n in names if isinstance(binds[n].type, sqltypes.JSON)),
+            constants={n: binds[n].value for n in names},
+        )
+
+    def args(self, params: dict[str, Any]) -> tuple[Any, ...]:
+        values = [params[n] if n in params else self.constants[n] for n in self.names]
+        return tuple(
+            orjson.dumps(v, option=orjson.OPT_NON_STR_KEYS).decode() if n in self.json and v is not None else v
+            for n, v in zip(self.names, values, strict=True)
+        )
+
+    async def first(self, session: AsyncSession, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        """Run in the session's transaction; the first row's values, if any."""
+        connection = await session.connection()
+        row = (await connection.exec_driver_sql(self.sql, self.args(params))).first()
+        return None if row is None else tuple(row)

@@ -18,13 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from typer.testing import CliRunner
 
 from earlyhelp.cli import app as cli
-from referrals.models import platform
+from referrals.models import Referral, platform
 from tests.referrals.conftest import POLICE, admin, create_partner, dead_url, hub_manager, partner, person
 from tests.support import serve_asgi
+from tests.support.factories import partner_payload
 
 REPO = Path(__file__).resolve().parents[2]
 LIVERPOOL = REPO / "examples" / "hub-mapping" / "liverpool.json"
 LEEDS = REPO / "examples" / "hub-mapping" / "leeds.json"
+referrals_table = Referral.__table__
 
 
 CASES_HUBS = ("north", "central", "south")
@@ -80,6 +82,41 @@ async def test_the_leeds_mapping_is_in_force_until_a_council_loads_its_own(clien
     assert (north.json()["hub"], north.json()["hub_defaulted"]) == ("north", False)
     leeds = await create_partner(client, people=family_at("LS6 1AA"))  # no longer mapped: default hub, flagged
     assert (leeds.json()["hub"], leeds.json()["hub_defaulted"]) == ("central", True)
+
+
+async def test_the_mapped_hub_is_in_the_row_the_event_and_the_replayed_response(
+    client: httpx.AsyncClient, referrals_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The insert statement allocates the hub (no lookup of its own): what it decided is what the response, the
+    stored row, the `referral.received` event and a replay under the same Idempotency-Key all say."""
+    body = partner_payload(people=family_at("LS6 1AA"))
+    headers = {**partner(**POLICE), "Idempotency-Key": "hub-mapped-0001"}
+    first = await client.post("/v1/referrals/partner", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    assert (first.json()["hub"], first.json()["hub_defaulted"]) == ("north", False)
+    replay = await client.post("/v1/referrals/partner", json=body, headers=headers)
+    assert replay.status_code == 201 and replay.headers["Idempotent-Replayed"] == "true", replay.text
+    assert replay.json() == first.json()
+    unmapped = await create_partner(client, people=family_at("L8 0SY"))
+    assert (unmapped.json()["hub"], unmapped.json()["hub_defaulted"]) == ("central", True)
+    async with referrals_sessions() as session:
+        stored = {
+            str(row.id): (row.hub, row.hub_defaulted)
+            for row in await session.execute(
+                select(referrals_table.c.id, referrals_table.c.hub, referrals_table.c.hub_defaulted)
+            )
+        }
+        events = dict(
+            (row.subject, (row.data["hub"], row.data["hub_defaulted"]))
+            for row in await session.execute(
+                select(platform.outbox_events.c.subject, platform.outbox_events.c.data).where(
+                    platform.outbox_events.c.type == "referral.received"
+                )
+            )
+        )
+    for response, hub in ((first, ("north", False)), (unmapped, ("central", True))):
+        assert stored[response.json()["id"]] == hub
+        assert events[response.json()["id"]] == hub
 
 
 async def test_only_admins_read_or_load_the_mapping_and_loads_are_audited(

@@ -78,7 +78,8 @@ async def test_failed_request_does_not_burn_the_key(client: httpx.AsyncClient) -
 
 async def test_concurrent_creates_on_a_committed_database(fresh_referrals_db: str) -> None:
     """50 concurrent requests with one key create one referral; 10 with one external_reference but different
-    keys create one and get 409 naming it (one committed database for both: cloning one costs seconds)."""
+    keys create one and get 409 naming it; the key with another body is refused and stores nothing (one committed
+    database for all: cloning one costs seconds)."""
     body = maternity_payload()
     headers = {**partner(), "Idempotency-Key": f"concurrent-{uuid.uuid4()}"}
     duplicate = maternity_payload()
@@ -101,6 +102,10 @@ async def test_concurrent_creates_on_a_committed_database(fresh_referrals_db: st
                 for i in range(10)
             )
         )
+        # the key again with another body: refused, and its referral (written beside the key it could not claim)
+        # rolled back with the 422 on a committed database too
+        reused = await client.post("/v1/referrals/maternity", json=maternity_payload(), headers=headers)
+    assert reused.status_code == 422, reused.text
     assert [r.status_code for r in responses] == [201] * 50, {r.status_code: r.text for r in responses}
     ids = {r.json()["id"] for r in responses}
     assert len(ids) == 1

@@ -51,17 +51,14 @@ async def get_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-async def get_peers(request: Request) -> Peers:
+async def get_intake(request: Request, session: SessionDep) -> IntakeService:
+    # settings and peers read here rather than as dependencies of their own: intake is the hot path, and each
+    # dependency FastAPI resolves costs more than reading the app state
     state = request.app.state
+    settings: Settings = state.settings
     needs: NeedCatalogue = state.needs
     http: httpx.AsyncClient = state.http
-    return Peers(needs=needs, http=http)
-
-
-async def get_intake(
-    session: SessionDep, settings: SettingsDep, peers: Annotated[Peers, Depends(get_peers)]
-) -> IntakeService:
-    return IntakeService(IntakeRepository(session), settings, peers)
+    return IntakeService(IntakeRepository(session), settings, Peers(needs=needs, http=http))
 
 
 async def caseload_of(request: Request) -> CaseloadClient:

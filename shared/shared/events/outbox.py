@@ -72,9 +72,12 @@ class OutboxEvent:
         }
 
 
-def outbox_ctes(tables: PlatformTables, *, when: ColumnElement[bool] | None = None) -> tuple[CTE, CTE]:
+def outbox_ctes(
+    tables: PlatformTables, *, when: ColumnElement[bool] | None = None, data: ColumnElement[Any] | None = None
+) -> tuple[CTE, CTE]:
     """The outbox event row and its deliveries, as two CTEs to add to a statement that binds
-    `OutboxEvent.params()`; with `when`, written only when it holds. The deliveries CTE returns their ids.
+    `OutboxEvent.params()`; with `when`, written only when it holds; with `data`, the event's data is that
+    expression (over the bound `e_data`) rather than `e_data` itself. The deliveries CTE returns their ids.
 
     Subscriptions without an owner agency (internal services) receive every event of their types; a
     partner's subscription receives only events whose `audience_agency` is that partner. The foreign key from
@@ -82,7 +85,12 @@ def outbox_ctes(tables: PlatformTables, *, when: ColumnElement[bool] | None = No
     """
     events, deliveries, subs = tables.outbox_events, tables.outbox_deliveries, tables.event_subscriptions
     columns = ("id", "type", "source", "subject", "data", "audience_agency", "traceparent")
-    values = select(*(bindparam(f"e_{name}", type_=events.c[name].type) for name in columns))
+    values = select(
+        *(
+            data if name == "data" and data is not None else bindparam(f"e_{name}", type_=events.c[name].type)
+            for name in columns
+        )
+    )
     event = (
         insert(events)
         .from_select(list(columns), values if when is None else values.where(when))

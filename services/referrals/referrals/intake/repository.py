@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy import (
     DateTime,
-    Executable,
     Float,
     Table,
     Text,
@@ -30,9 +29,12 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import CTE
 
 from referrals.intake.matching import MatchQuery
 from referrals.models import Base, HubDistrict, IdempotencyKey, Referral, ReferralPerson, StatusChange, platform
+from shared.db import DriverStatement
 from shared.events import NOTIFY_CHANNEL, OutboxEvent, outbox_ctes
 
 MATCHING_CHANNEL = "referrals_matching"
@@ -64,10 +66,13 @@ class IdempotentResponse:
 @dataclass(frozen=True, slots=True)
 class Inserted:
     """What the intake statement did: the new referral's id (None when (agency, external_reference) exists or
-    nothing was written), and whether it claimed the Idempotency-Key (False: another request holds it)."""
+    nothing was written), whether it claimed the Idempotency-Key (False: another request holds it), and the hub
+    the referral went to (its district's in `hub_districts`, else the one given)."""
 
     referral_id: uuid.UUID | None
     claimed_key: bool
+    hub: str | None = None
+    hub_defaulted: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,13 +106,6 @@ class PendingReferral:
 class IntakeRepository:
     session: AsyncSession
 
-    async def hub_mapping_for(self, district: str | None) -> dict[str, str]:
-        """The council's mapping (`hub_districts`) as far as `district` goes: {district: hub}, or empty."""
-        if district is None:
-            return {}
-        hub = await self.session.scalar(select(HubDistrict.hub).where(HubDistrict.district == district))
-        return {district: hub} if hub is not None else {}
-
     async def idempotency_key(self, owner: str, key: str) -> IdempotencyKey | None:
         """The request that holds this key, if any (read after the intake statement did not claim it)."""
         return (
@@ -127,6 +125,7 @@ class IntakeRepository:
         event: OutboxEvent,
         audit: AuditEntry,
         idempotent_response: IdempotentResponse | None = None,
+        hub_district: str | None = None,
     ) -> Inserted:
         """Insert a referral, its people, its first status, (when given) its Idempotency-Key with the response
         stored under it, its outbox event with the deliveries to internal subscribers, and its audit row: one
@@ -134,11 +133,16 @@ class IntakeRepository:
         if (agency, external_reference) exists or the key is taken — see `Inserted`; the caller raises then, so
         the request's transaction rolls back.
 
+        The hub is allocated by the same statement: `referral["hub"]` (and `hub_defaulted`) hold unless
+        `hub_district` is in the council's mapping (`hub_districts`), whose hub then replaces them in the row, the
+        event's data and the stored response (`Inserted.hub`: the caller's response says the same).
+
         The key is inserted only with a new referral (`ON CONFLICT DO NOTHING`): a concurrent request with the
         same key waits on its unique index until the first commits, then finds it taken.
         """
         statement = _insert_referral_statement(tuple(referral), tuple(change), idempotent_response is not None)
         params: dict[str, Any] = {f"r_{name}": value for name, value in referral.items()}
+        params["hub_district"] = hub_district
         params |= {f"c_{name}": value for name, value in change.items()}
         params["people"] = [_json_row(row) for row in people]
         params |= event.params()
@@ -157,10 +161,11 @@ class IntakeRepository:
                 "k_status_code": idempotent_response.status_code,
                 "k_response_body": idempotent_response.body,
             }
-        row = (await self.session.execute(statement, params)).one_or_none()
+        row = await statement.first(self.session, params)
         if row is None:
             return Inserted(None, False)
-        return Inserted(row[0], idempotent_response is None or bool(row[2]))
+        referral_id, _, claimed, _, hub, hub_defaulted = row
+        return Inserted(referral_id, idempotent_response is None or bool(claimed), hub, hub_defaulted)
 
     async def referral_id_for(self, agency: str, external_reference: str) -> uuid.UUID | None:
         return (
@@ -217,28 +222,70 @@ class IntakeRepository:
 
 
 # --- intake statements ---------------------------------------------------------------------------------------
-# Intake runs the same two statements for every referral. They are built once, with named bind parameters, and
-# executed with the request's values: building and compiling them anew took most of an intake request's CPU
-# (a multi-row VALUES in particular is never cached by SQLAlchemy). Core tables, not ORM entities, so no ORM
-# bulk-persistence machinery runs either.
+# Intake runs the same statement for every referral. It is built and compiled once, with named bind parameters,
+# and executed with the request's values as driver SQL in the request's transaction (`shared.db.DriverStatement`):
+# building and compiling it anew took most of an intake request's CPU, and
+# SQLAlchemy's per-execution work on ~50 parameters cost more than the round trip itself.
 
 
 def _table(model: type[Base]) -> Table:
     return Base.metadata.tables[model.__tablename__]
 
 
+def _created_with_hub(referral_columns: tuple[str, ...]) -> tuple[CTE, CTE, ColumnElement[Any]]:
+    """The referral insert (`created`: its id and hub) with the hub allocated in SQL: the district's in the
+    council's mapping (`mapped`), else the one bound (the default hub, or a given one); and the allocation as JSON,
+    merged into the event's data and the stored response."""
+    referrals, districts = _table(Referral), _table(HubDistrict)
+    mapped = select(districts.c.hub).where(districts.c.district == bindparam("hub_district", type_=Text)).cte("mapped")
+    values: dict[str, Any] = {name: bindparam(f"r_{name}", type_=referrals.c[name].type) for name in referral_columns}
+    values["hub"] = func.coalesce(select(mapped.c.hub).scalar_subquery(), values["hub"])
+    values["hub_defaulted"] = and_(values["hub_defaulted"], ~exists(select(mapped.c.hub)))
+    created = (
+        pg_insert(referrals)
+        .values(values)
+        .on_conflict_do_nothing(constraint="uq_referrals_agency_external_reference")
+        .returning(referrals.c.id, referrals.c.hub, referrals.c.hub_defaulted)
+        .cte("created")
+    )
+    allocated = func.jsonb_build_object(
+        "hub",
+        select(created.c.hub).scalar_subquery(),
+        "hub_defaulted",
+        select(created.c.hub_defaulted).scalar_subquery(),
+    )
+    return mapped, created, allocated
+
+
+def _claimed_key(created: CTE, allocated: ColumnElement[Any]) -> CTE:
+    """The Idempotency-Key with the response, only beside a new referral: the request's claim and its stored
+    answer (returns its owner when claimed)."""
+    keys = _table(IdempotencyKey)
+    return (
+        pg_insert(keys)
+        .from_select(
+            ["owner", "key", "request_hash", "status_code", "response_body", "referral_id"],
+            select(
+                bindparam("k_owner", type_=keys.c.owner.type),
+                bindparam("k_key", type_=keys.c.key.type),
+                bindparam("k_request_hash", type_=keys.c.request_hash.type),
+                bindparam("k_status_code", type_=keys.c.status_code.type),
+                bindparam("k_response_body", type_=keys.c.response_body.type).op("||", return_type=JSONB)(allocated),
+                created.c.id,
+            ),
+        )
+        .on_conflict_do_nothing(index_elements=["owner", "key"])
+        .returning(keys.c.owner)
+        .cte("claimed")
+    )
+
+
 @cache
 def _insert_referral_statement(
     referral_columns: tuple[str, ...], change_columns: tuple[str, ...], store_response: bool
-) -> Executable:
-    referrals, changes, keys = _table(Referral), _table(StatusChange), _table(IdempotencyKey)
-    created = (
-        pg_insert(referrals)
-        .values({name: bindparam(f"r_{name}", type_=referrals.c[name].type) for name in referral_columns})
-        .on_conflict_do_nothing(constraint="uq_referrals_agency_external_reference")
-        .returning(referrals.c.id)
-        .cte("created")
-    )
+) -> DriverStatement:
+    changes = _table(StatusChange)
+    mapped, created, allocated = _created_with_hub(referral_columns)
     was_created = exists(select(created.c.id))
     # The people arrive as one JSON array expanded by `jsonb_populate_recordset` into referral_people rows,
     # so the statement is the same whatever the number of people.
@@ -256,29 +303,15 @@ def _insert_referral_statement(
         )
         .cte("first_status"),
     ]
-    claimed = None
-    if store_response:
-        # The key with the response, only beside a new referral: the request's claim and its stored answer.
-        claimed = (
-            pg_insert(keys)
-            .from_select(
-                ["owner", "key", "request_hash", "status_code", "response_body", "referral_id"],
-                select(
-                    bindparam("k_owner", type_=keys.c.owner.type),
-                    bindparam("k_key", type_=keys.c.key.type),
-                    bindparam("k_request_hash", type_=keys.c.request_hash.type),
-                    bindparam("k_status_code", type_=keys.c.status_code.type),
-                    bindparam("k_response_body", type_=keys.c.response_body.type),
-                    created.c.id,
-                ),
-            )
-            .on_conflict_do_nothing(index_elements=["owner", "key"])
-            .returning(keys.c.owner)
-            .cte("claimed")
-        )
+    claimed = _claimed_key(created, allocated) if store_response else None
+    if claimed is not None:
         ctes.append(claimed)
     # The outbox event and its deliveries, as `shared.events.publish` writes them.
-    event, delivered = outbox_ctes(platform, when=was_created)
+    event, delivered = outbox_ctes(
+        platform,
+        when=was_created,
+        data=bindparam("e_data", type_=platform.outbox_events.c.data.type).op("||", return_type=JSONB)(allocated),
+    )
     # Last, as in every write of this service: the audit chain trigger's lock is then held only until commit.
     audit_log = platform.audit_log
     audited = (
@@ -305,7 +338,11 @@ def _insert_referral_statement(
     claimed_count = select(func.count()).select_from(claimed).scalar_subquery() if claimed is not None else literal(1)
     # Wakes the matching workers when the transaction commits (a notification is delivered only then).
     matching = select(func.count(func.pg_notify(MATCHING_CHANNEL, ""))).where(was_created).scalar_subquery()
-    return select(created.c.id, notified, claimed_count, matching).add_cte(*ctes)
+    return DriverStatement.compile(
+        select(created.c.id, notified, claimed_count, matching, created.c.hub, created.c.hub_defaulted).add_cte(
+            mapped, *ctes
+        )
+    )
 
 
 # --- matching statements -------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from referrals.intake.schemas import MAX_PEOPLE, ReferralCreate
 from referrals.models import IdempotencyKey, platform
 from referrals.needs import NeedCatalogue
 from referrals.payloads import EVENT_SOURCE, received_payload
-from referrals.triage.hubs import HubAllocation, allocate_hub, district_of
+from referrals.triage.hubs import HubAllocation, district_of
 from referrals.triage.schemas import new_referral_read
 from referrals.triage.working_days import decision_due_at
 from shared.audit import record_access
@@ -199,10 +199,10 @@ class IntakeService:
         the key, `Conflict` when the agency already sent this external reference."""
         assert principal.agency is not None
         referral_id = referral_id or uuid.uuid4()
-        postcode = postcode_of(people)
-        mapping = await self.repo.hub_mapping_for(district_of(postcode))
-        allocation = allocate_hub(postcode, default_hub=self.settings.default_hub, mapping=mapping)
-        values = self._referral_values(principal, payload, people, needs, now, allocation)
+        default_hub = self.settings.default_hub
+        # The default hub, which the insert statement replaces by the hub of the postcode's district when the
+        # council's mapping (`hub_districts`) has it: the mapping is read by the write itself, no round trip.
+        values = self._referral_values(principal, payload, people, needs, now, HubAllocation(default_hub, True))
         values["id"] = referral_id
         people_rows = [person_row(referral_id, i, p, row_id=uuid.uuid4()) for i, p in enumerate(people)]
         change = {
@@ -224,7 +224,13 @@ class IntakeService:
         )
         audit = AuditEntry(actor=principal.actor, action="create", record_type="referral", purpose="referral intake")
         inserted = await self.repo.insert_referral(
-            values, people_rows, change, event=event, audit=audit, idempotent_response=stored
+            values,
+            people_rows,
+            change,
+            event=event,
+            audit=audit,
+            idempotent_response=stored,
+            hub_district=district_of(values["postcode"]),
         )
         if not inserted.claimed_key and idempotency is not None:
             earlier = await self.repo.idempotency_key(idempotency[0], idempotency[1])
@@ -239,7 +245,9 @@ class IntakeService:
                 f" referral {existing}",
                 existing_referral_id=str(existing),
             )
-        return StoredReferral(referral_id, values["hub"]), body
+        assert inserted.hub is not None
+        body["hub"], body["hub_defaulted"] = inserted.hub, inserted.hub_defaulted
+        return StoredReferral(referral_id, inserted.hub), body
 
     def _referral_values(
         self,
