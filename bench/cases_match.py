@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import os
 import random
@@ -31,6 +32,7 @@ from typing import Any
 import asyncpg
 import httpx
 import numpy as np
+import psutil
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
@@ -42,6 +44,7 @@ from bench_common import target  # noqa: E402
 
 from cases.people import matching  # noqa: E402
 from shared.db import plain_url  # noqa: E402
+from shared.migrate import upgrade, with_database  # noqa: E402
 from tests.support import (  # noqa: E402
     ServiceProcesses,
     auth,
@@ -272,20 +275,61 @@ async def database_only(url: str, bodies: list[dict[str, Any]]) -> tuple[list[fl
         await conn.close()
 
 
+async def backend_pids(url: str, name: str) -> list[int]:
+    """The PostgreSQL server processes of the service's connections to the benchmark database."""
+    conn = await asyncpg.connect(plain_url(url))
+    try:
+        rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", name)
+    finally:
+        await conn.close()
+    return [r["pid"] for r in rows]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = psutil.Process(pid).cpu_times()
+            total += times.user + times.system
+    return total
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def run(people: int, requests: int, concurrency: int, keep: bool, async_commit: bool) -> None:
+async def sample_people(url: str) -> tuple[int, list[tuple[Any, ...]]]:
+    """A database kept by an earlier run (`--keep`): how many people it holds and a sample to build queries from."""
+    conn = await asyncpg.connect(plain_url(url))
+    try:
+        count = await conn.fetchval("SELECT count(*) FROM people")
+        rows = await conn.fetch(
+            "SELECT id, given_name, family_name, date_of_birth, nhs_number, upn, postcode, given_key, family_key"
+            " FROM people TABLESAMPLE SYSTEM (0.2) REPEATABLE (1) LIMIT 20000"
+        )
+    finally:
+        await conn.close()
+    return count, [tuple(r) for r in rows]
+
+
+async def run(people: int, requests: int, concurrency: int, keep: bool, async_commit: bool, reuse: str | None) -> None:
     rng = random.Random(20261123)
     server = pg_server_url()
-    name = f"eh_bench_cases_match_{uuid.uuid4().hex[:6]}"
-    url = await migrated_database(server, name, ROOT / "services" / "cases")
+    name = reuse or f"eh_bench_cases_match_{uuid.uuid4().hex[:6]}"
+    if reuse:  # brought to the migrations' head (an index they add is built here), people as they were
+        url = with_database(server, name)
+        await asyncio.to_thread(upgrade, ROOT / "services" / "cases", url)
+        keep = True
+    else:
+        url = await migrated_database(server, name, ROOT / "services" / "cases")
     processes = ServiceProcesses()
     try:
         t0 = time.perf_counter()
-        sample = await load_people(url, people, rng)
+        if reuse:
+            people, sample = await sample_people(url)
+        else:
+            sample = await load_people(url, people, rng)
         load_seconds = time.perf_counter() - t0
         bodies = queries(sample, requests + 100, rng)
         print("  blocking query plan (one request):")
@@ -307,6 +351,8 @@ async def run(people: int, requests: int, concurrency: int, keep: bool, async_co
             latencies: list[float] = []
             found = 0
             decisions: dict[str, int] = {}
+            backends = await backend_pids(url, name)
+            cpu_before = cpu_seconds([process.proc.pid]), cpu_seconds(backends)
             for body in bodies[100 : 100 + requests]:
                 t = time.perf_counter()
                 response = await client.post("/v1/people/match", json=body)
@@ -314,6 +360,8 @@ async def run(people: int, requests: int, concurrency: int, keep: bool, async_co
                 result = response.json()
                 found += bool(result["exact"] or result["candidates"])
                 decisions[result["decision"]] = decisions.get(result["decision"], 0) + 1
+            service_cpu = (cpu_seconds([process.proc.pid]) - cpu_before[0]) * 1000 / requests
+            database_cpu = (cpu_seconds(backends) - cpu_before[1]) * 1000 / requests
 
             async def worker(chunk: list[dict[str, Any]]) -> None:
                 for body in chunk:
@@ -325,7 +373,8 @@ async def run(people: int, requests: int, concurrency: int, keep: bool, async_co
             throughput = sum(len(c) for c in chunks) / (time.perf_counter() - t)
 
         db_only, sizes = await database_only(url, bodies[100 : 100 + requests])
-        print(f"people in index:        {people:,} (loaded with COPY in {load_seconds:.1f} s)")
+        how = f"kept from an earlier run: {name}" if reuse else f"loaded with COPY in {load_seconds:.1f} s"
+        print(f"people in index:        {people:,} ({how})")
         print(f"requests (sequential):  {requests:,}; a match or candidate found for {found / requests:.1%}")
         print(f"decisions:              {', '.join(f'{k} {v}' for k, v in sorted(decisions.items()))}")
         print(f"latency p50:            {statistics.median(latencies):.2f} ms")
@@ -336,6 +385,8 @@ async def run(people: int, requests: int, concurrency: int, keep: bool, async_co
         print(f"latency p99:            {pct(latencies, 0.99):.2f} ms")
         print(f"latency max:            {max(latencies):.2f} ms")
         print(f"throughput ({concurrency} clients): {throughput:.0f} requests/s")
+        print(f"CPU per request:        cases process {service_cpu:.2f} ms, its database connections "
+              f"{database_cpu:.2f} ms (sequential requests; load-independent, unlike the latencies)")  # fmt: skip
         print(f"blocking query alone:   p50 {statistics.median(db_only):.2f} ms, p95 {pct(db_only, 0.95):.2f} ms")
         print(
             f"people per block:       p50 {statistics.median(sizes):.0f}, p95 {pct(sizes, 0.95):.0f}, max {max(sizes)}"
@@ -354,11 +405,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--reuse", metavar="DATABASE", help="measure on a database kept by an earlier run (--keep)")
     parser.add_argument(
         "--async-commit", action="store_true", help="compare: the database without synchronous commit (fsync)"
     )
     args = parser.parse_args()
-    asyncio.run(run(args.people, args.requests, args.concurrency, args.keep, args.async_commit))
+    asyncio.run(run(args.people, args.requests, args.concurrency, args.keep, args.async_commit, args.reuse))
 
 
 if __name__ == "__main__":
