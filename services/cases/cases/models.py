@@ -100,7 +100,14 @@ class Person(Base):
     __table_args__ = (
         Index("uq_people_nhs_number", "nhs_number", unique=True, postgresql_where=text("nhs_number IS NOT NULL")),
         Index("uq_people_upn", "upn", unique=True, postgresql_where=text("upn IS NOT NULL")),
-        Index("ix_people_dob_family_key", "date_of_birth", "family_key"),
+        # the date-of-birth block of matching, read from the index alone (migration cases_scale01)
+        Index(
+            "ix_people_block_dob",
+            "date_of_birth",
+            "family_key",
+            postgresql_include=["id", "given_name", "family_name", "postcode", "nhs_number", "upn"],
+            postgresql_where=text("merged_into_id IS NULL"),
+        ),
         Index("ix_people_postcode_family_key", "postcode", "family_key"),
         Index("ix_people_postcode_given_key", "postcode", "given_key"),
         Index("ix_people_merged_into_id", "merged_into_id"),

@@ -14,10 +14,10 @@ import uuid
 from collections.abc import Mapping, Sequence
 
 from cases.models import Person
-from cases.people import matching, model
+from cases.people import model
 from cases.people.repository import PeopleRepository
 from cases.people.schemas import KnownQuery, KnownRead, KnownRequest, KnownResult
-from cases.people.service import PeopleService, person_record
+from cases.people.service import PeopleService
 from shared.auth import Principal
 
 KNOWN_STATUSES = ("open_case", "case_closed", "known_no_case", "not_known")
@@ -28,36 +28,21 @@ class KnownService:
         self.repo = repo
         self.people = people
 
-    async def _linked(
-        self, query: KnownQuery, trained: model.MatchModel, thresholds: model.Thresholds
-    ) -> Person | None:
+    async def _linked(self, query: KnownQuery, thresholds: model.Thresholds) -> Person | None:
         """The one person of the index the matcher links this query to automatically, or None."""
-        found: dict[uuid.UUID, Person] = {}
-        for person in await self.repo.people_by_identifiers(query.nhs_number, query.upn):
-            found.setdefault(person.id, person)
-        if query.date_of_birth is not None:
-            for person in await self.repo.match_block(
-                date_of_birth=query.date_of_birth,
-                postcode=query.postcode,
-                keys=matching.blocking_keys(query.given_name, query.family_name),
-                limit=2000,
-            ):
-                found.setdefault(person.id, person)
-        people = list(found.values())
         record = model.Record(
             query.given_name, query.family_name, query.date_of_birth, query.postcode, query.nhs_number, query.upn
         )
-        comparisons = [trained.compare(record, person_record(p)) for p in people]
-        decision, shown = model.outcome(comparisons, thresholds)
+        decision, shown = await self.people.score(record, thresholds)
         if decision != "link":
             return None
-        return await self.people.survivor(people[shown[0]])
+        person = await self.repo.get_person(shown[0][0])
+        return await self.people.survivor(person) if person is not None else None
 
     async def known(self, request: KnownRequest, *, actor: Principal, thresholds: model.Thresholds) -> KnownResult:
-        trained = model.load_model()
         linked: dict[str, uuid.UUID] = {}
         for query in request.people:
-            person = await self._linked(query, trained, thresholds)
+            person = await self._linked(query, thresholds)
             if person is not None:
                 linked[query.ref] = person.id
         cases = await self.repo.case_statuses(list(set(linked.values())))

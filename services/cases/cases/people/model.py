@@ -171,28 +171,41 @@ class MatchModel:
         }
         self.tf: dict[str, dict[str, float]] = parameters.get("term_frequencies", {})
         self.tf_floor: dict[str, float] = parameters.get("term_frequency_floor", {})
+        self.rounded: dict[str, dict[str, float]] = {
+            name: {level: round(math.log2(m / u), 2) for level, (m, u) in levels.items()}
+            for name, levels in self.levels.items()
+        }
+        """Each level's weight as a comparison shows it (rounded to 2 decimals), looked up by `Screen`."""
 
     def level_weight(self, name: str, level: str) -> float:
         m, u = self.levels[name][level]
         return math.log2(m / u)
 
+    def _name_share(self, name: str, value: str) -> float:
+        """The share of the index holding this name (term frequency), for the weight of an exact agreement."""
+        tf = self.tf[name].get(compact(value), self.tf_floor.get(name, self.levels[name]["exact"][1]))
+        return max(tf, self.tf_floor.get(name, 0.0))
+
+    def name_weight(self, name: str, level: str | None, value: str) -> float:
+        """The rounded weight `compare` gives a name at `level` (`value` is the query's name compared)."""
+        if level is None:
+            return 0.0
+        if level == "exact" and name in self.tf:
+            return round(math.log2(self.levels[name]["exact"][0] / self._name_share(name, value)), 2)
+        return self.rounded[name][level]
+
     def _name_weight(self, name: str, level: str | None, value: str) -> FieldWeight:
         if level is None:
             return FieldWeight(name, "missing", 0.0, DESCRIPTIONS["missing"])
-        m, u = self.levels[name][level]
         explanation = DESCRIPTIONS[level]
         if level == "exact" and name in self.tf:
-            key = compact(value)
-            tf = self.tf[name].get(key, self.tf_floor.get(name, u))
-            share = max(tf, self.tf_floor.get(name, 0.0))
-            explanation = f"the same ({_frequency(share)} in the index)"
-            return FieldWeight(name, level, round(math.log2(m / share), 2), explanation)
-        return FieldWeight(name, level, round(math.log2(m / u), 2), explanation)
+            explanation = f"the same ({_frequency(self._name_share(name, value))} in the index)"
+        return FieldWeight(name, level, self.name_weight(name, level, value), explanation)
 
     def _field(self, name: str, level: str | None) -> FieldWeight:
         if level is None:
             return FieldWeight(name, "missing", 0.0, DESCRIPTIONS["missing"])
-        return FieldWeight(name, level, round(self.level_weight(name, level), 2), DESCRIPTIONS[level])
+        return FieldWeight(name, level, self.rounded[name][level], DESCRIPTIONS[level])
 
     def compare(self, query: Record, person: Record) -> Comparison:
         straight = self._names(query.given_name, query.family_name, person)
@@ -249,6 +262,75 @@ def _probability(weight: float) -> float:
 
 def _frequency(share: float) -> str:
     return f"1 in {round(1 / share):,}" if share > 0 else "rare"
+
+
+def weight_at(probability: float) -> float:
+    """The match weight whose probability is `probability` (the inverse of the probability of a weight)."""
+    return math.log2(probability / (1 - probability))
+
+
+class Screen:
+    """A cheap upper bound of the weight `compare` would give a query against a person, to skip comparing people
+    who could be neither shown nor linked.
+
+    At national scale a date of birth alone blocks 300 to 600 people (10,000,000 in the index), nearly all of
+    them strangers; `compare` builds every field's explanation for both orders of the names, the screen only
+    adds the rounded weights of the levels (the same functions and figures), taking for the names the larger
+    of the straight and the swapped order (`compare` uses one of the two). So the bound is never below the
+    weight `compare` gives. `outcome` depends only on the comparisons at or above the lower of the two
+    thresholds or in conflict — and a conflict needs an agreeing identifier, which the screen always passes.
+    """
+
+    MARGIN = 0.01
+    """Room for the order in which floating-point weights are added."""
+
+    def __init__(self, trained: MatchModel, query: Record, thresholds: Thresholds) -> None:
+        self.model = trained
+        self.query = query
+        self.floor = weight_at(min(thresholds.link, thresholds.review)) - self.MARGIN
+        # Weights by the person's value, for this query: a block holds few distinct names and dates.
+        self._given: dict[str, tuple[float, float]] = {}
+        self._family: dict[str, tuple[float, float]] = {}
+        self._born: dict[date | None, float] = {}
+
+    def may_matter(self, person: Record) -> bool:
+        """False only when the person's comparison is certain to be below both thresholds and not a conflict."""
+        q, w = self.query, self.model.rounded
+        nhs, upn = identifier_level(q.nhs_number, person.nhs_number), identifier_level(q.upn, person.upn)
+        if nhs == "agree" or upn == "agree":
+            return True
+        given = self._given.get(person.given_name)
+        if given is None:
+            given = self._given[person.given_name] = self._given_weights(person.given_name)
+        family = self._family.get(person.family_name)
+        if family is None:
+            family = self._family[person.family_name] = self._family_weights(person.family_name)
+        born = self._born.get(person.date_of_birth)
+        if born is None:
+            level = dob_level(q.date_of_birth, person.date_of_birth)
+            born = self._born[person.date_of_birth] = w["date_of_birth"][level] if level is not None else 0.0
+        postcode = postcode_level(q.postcode, person.postcode)
+        bound = self.model.prior + born + max(given[0] + family[0], given[1] + family[1])
+        bound += w["postcode"][postcode] if postcode is not None else 0.0
+        bound += w["nhs_number"][nhs] if nhs is not None else 0.0
+        bound += w["upn"][upn] if upn is not None else 0.0
+        return bound >= self.floor
+
+    def _given_weights(self, name: str) -> tuple[float, float]:
+        """The weight of the person's given name against the query's given name, and against its family name
+        (the names swapped)."""
+        q, weigh = self.query, self.model.name_weight
+        return (
+            weigh("given_name", given_level(q.given_name, name), q.given_name),
+            weigh("given_name", given_level(q.family_name, name), q.family_name),
+        )
+
+    def _family_weights(self, name: str) -> tuple[float, float]:
+        q, weigh = self.query, self.model.name_weight
+        return (
+            weigh("family_name", family_level(q.family_name, name), q.family_name),
+            weigh("family_name", family_level(q.given_name, name), q.given_name),
+        )
 
 
 @lru_cache(maxsize=1)

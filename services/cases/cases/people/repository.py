@@ -7,13 +7,24 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.sql.elements import ColumnElement
 
 from cases.access import Viewer, person_visible
 from cases.kit import Repository
 from cases.models import Case, FamilyMember, FamilyRelationship, Person, PersonMerge
+from cases.people.model import Record
+
+_COMPARED = (
+    Person.id,
+    Person.given_name,
+    Person.family_name,
+    Person.date_of_birth,
+    Person.postcode,
+    Person.nhs_number,
+    Person.upn,
+)
+"""A person's id and the fields of a `Record`, in its order (ix_people_block_dob includes them all)."""
 
 
 class PeopleRepository(Repository):
@@ -38,21 +49,27 @@ class PeopleRepository(Repository):
 
     async def match_block(
         self, *, date_of_birth: date, postcode: str | None, keys: Sequence[str], limit: int
-    ) -> list[Person]:
+    ) -> list[tuple[uuid.UUID, Record]]:
         """People sharing the date of birth (or its day-month transposition), or the postcode and a phonetic name
-        key (index scans)."""
+        key: their ids and the fields a comparison reads, as plain rows (at national scale a date of birth is
+        shared by hundreds of people, nearly all screened out before anything else is read of them). The same
+        person may come twice (the caller keeps the first)."""
         dates = [date_of_birth]
         if date_of_birth.day <= 12 and date_of_birth.day != date_of_birth.month:
             dates.append(date(date_of_birth.year, date_of_birth.day, date_of_birth.month))
-        block: ColumnElement[bool] = Person.date_of_birth.in_(dates)
+        live = Person.merged_into_id.is_(None)
+        # Two branches, not one OR: the date of birth is read from the covering index alone (an index-only scan
+        # of ix_people_block_dob, no visit to the table), the postcode and name keys through their own indexes.
+        # A person in both branches is read twice, and kept once by the caller.
+        branches = [select(*_COMPARED).where(live, Person.date_of_birth.in_(dates))]
         if postcode and keys:
-            block = or_(
-                block,
-                and_(Person.postcode == postcode, Person.family_key.in_(keys)),
-                and_(Person.postcode == postcode, Person.given_key.in_(keys)),
+            branches.append(
+                select(*_COMPARED).where(
+                    live, Person.postcode == postcode, or_(Person.family_key.in_(keys), Person.given_key.in_(keys))
+                )
             )
-        query = select(Person).where(block, Person.merged_into_id.is_(None)).limit(limit)
-        return list((await self.session.scalars(query)).all())
+        query = union_all(*branches).limit(limit)
+        return [(row[0], Record(*row[1:])) for row in (await self.session.execute(query)).all()]
 
     async def insert_person(self, values: dict[str, Any]) -> Person | None:
         """Insert a person; None when an NHS number or UPN is already held (a concurrent insert won)."""

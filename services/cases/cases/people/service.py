@@ -115,34 +115,52 @@ class PeopleService:
         await self.repo.audit(actor, "match", "person", shown, "person matching")
         return results
 
-    async def _match(self, request: MatchRequest, *, limit: int, thresholds: model.Thresholds) -> MatchResult:
-        found: dict[uuid.UUID, Person] = {}
-        for person in await self.repo.people_by_identifiers(request.nhs_number, request.upn):
+    async def score(
+        self, query: model.Record, thresholds: model.Thresholds
+    ) -> tuple[str, list[tuple[uuid.UUID, model.Comparison]]]:
+        """Block, screen and score with the calibrated model: the decision (`model.outcome`) and the people it
+        shows, best first, each with their comparison (ids as found, before following merges).
+
+        The owners of the query's identifiers come first, then the block; `model.Screen` leaves out, before the
+        full comparison, the people who could be neither shown nor linked (the outcome is the same without them).
+        """
+        found: dict[uuid.UUID, model.Record] = {}
+        for person in await self.repo.people_by_identifiers(query.nhs_number, query.upn):
             # the identifier's owner is compared with their own details (a survivor may hold other identifiers)
-            found.setdefault(person.id, person)
-        for person in await self.repo.match_block(
-            date_of_birth=request.date_of_birth,
-            postcode=request.postcode,
-            keys=matching.blocking_keys(request.given_name, request.family_name),
-            limit=2000,
-        ):
-            found.setdefault(person.id, person)
-        people = list(found.values())
+            found.setdefault(person.id, person_record(person))
+        if query.date_of_birth is not None:
+            for person_id, record in await self.repo.match_block(
+                date_of_birth=query.date_of_birth,
+                postcode=query.postcode,
+                keys=matching.blocking_keys(query.given_name, query.family_name),
+                limit=2000,
+            ):
+                found.setdefault(person_id, record)
+        trained = model.load_model()
+        screen = model.Screen(trained, query, thresholds)
+        ids = [person_id for person_id, record in found.items() if screen.may_matter(record)]
+        comparisons = [trained.compare(query, found[person_id]) for person_id in ids]
+        decision, shown = model.outcome(comparisons, thresholds)
+        return decision, [(ids[i], comparisons[i]) for i in shown]
+
+    async def _match(self, request: MatchRequest, *, limit: int, thresholds: model.Thresholds) -> MatchResult:
         query = model.Record(
             request.given_name, request.family_name, request.date_of_birth, request.postcode, request.nhs_number,
             request.upn,
         )  # fmt: skip
-        trained = model.load_model()
-        comparisons = [trained.compare(query, person_record(p)) for p in people]
-        decision, shown = model.outcome(comparisons, thresholds)
+        decision, shown = await self.score(query, thresholds)
+        people = {p.id: p for p in await self.repo.people_by_ids([person_id for person_id, _ in shown], None)}
         candidates: list[MatchCandidate] = []
         seen: set[uuid.UUID] = set()
-        for i in shown:
-            survivor = await self.survivor(people[i])
+        for person_id, comparison in shown:
+            person = people.get(person_id)
+            if person is None:  # erased since it was read
+                continue
+            survivor = await self.survivor(person)
             if survivor.id in seen:
                 continue
             seen.add(survivor.id)
-            candidates.append(_candidate(survivor, comparisons[i], linked=decision == "link" and not candidates))
+            candidates.append(_candidate(survivor, comparison, linked=decision == "link" and not candidates))
         candidates = candidates[:limit]
         exact = [candidates[0].person] if decision == "link" else []
         return MatchResult(decision=decision, exact=exact, candidates=candidates)

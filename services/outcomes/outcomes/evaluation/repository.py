@@ -247,6 +247,39 @@ class EvaluationRepository(Repository):
     results share a page); `lock_for_evaluation` keeps another evaluation from inserting the same ones.
     """
 
+    _STORE_NEW = """
+            added AS (
+                INSERT INTO need_results (enrolment_id, need, run_id, rule_kind, met, sustained, reason,
+                                          evidence_source, evidence_ids, as_of, evaluated_at)
+                SELECT enrolment_id, need, :run_id, rule_kind, met, sustained, reason, evidence_source,
+                       evidence_ids, :as_of, now()
+                FROM computed
+                ORDER BY enrolment_id, need
+                RETURNING met
+            )
+            SELECT count(*) AS results, count(*) FILTER (WHERE met) AS met, count(*) AS changed FROM added
+            """
+    """Store every result, when the enrolments in scope have none stored yet (a first evaluation).
+
+    What `_STORE_CHANGED` would do then (each result new, all inserted, in the same order), without holding
+    every computed result for the comparison and the update, and reading them three times: a whole cohort's
+    first evaluation writes 500,000 results this way.
+    """
+
+    async def has_results(self, rules: VersionRules, *, phase: str, family_id: uuid.UUID | None, shard: Shard) -> bool:
+        """Whether any enrolment of this framework version in scope (and in the shard) has a result stored."""
+        sql = f"""
+            SELECT EXISTS (
+                SELECT 1 FROM enrolments e JOIN need_results nr ON nr.enrolment_id = e.id
+                WHERE e.programme_phase = :phase AND e.framework_code = :framework
+                  AND e.framework_version = :framework_version
+                  AND (CAST(:family_id AS uuid) IS NULL OR e.family_id = CAST(:family_id AS uuid))
+                  AND {_IN_SHARD}
+            )"""
+        params = {"phase": phase, "framework": rules.framework, "framework_version": rules.version,
+                  "family_id": family_id, "shard_from": shard.start, "shard_below": shard.below}  # fmt: skip
+        return bool(await self.session.scalar(text(sql), params))
+
     async def evaluate_framework(
         self,
         rules: VersionRules,
@@ -260,7 +293,8 @@ class EvaluationRepository(Repository):
         """Evaluate every need of one framework version for every enrolment in scope, in one statement.
 
         An enrolment's needs that `rules` does not define are recorded as not met with its `undefined_reason`.
-        With a `shard`, only the enrolments whose ids fall in its range.
+        With a `shard`, only the enrolments whose ids fall in its range. When none of them has a result stored
+        yet, every result is simply inserted (`_STORE_NEW`); otherwise the new and changed ones are written.
         Returns (results, met, changed): how many results were computed, how many are met, how many were
         written (new or different from the stored one).
         """
@@ -283,12 +317,13 @@ class EvaluationRepository(Repository):
             branches.append(f"SELECT * FROM ({sql}) n{index}")
             params.update(own)
         branches.append(self._UNDEFINED_SQL)
+        first = not await self.has_results(rules, phase=phase, family_id=family_id, shard=shard)
         sql = (
             self._plan_tag(rules.framework, rules.version, family_id)
             + "WITH computed AS ("
             + "\n UNION ALL\n".join(branches)
             + "),"
-            + self._STORE_CHANGED
+            + (self._STORE_NEW if first else self._STORE_CHANGED)
         )
         return (await self.session.execute(text(sql), params)).one()
 
