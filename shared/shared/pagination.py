@@ -66,6 +66,13 @@ def int32(value: Any) -> int:
     return value
 
 
+def int64(value: Any) -> int:
+    """A cursor part that is a positive integer a `bigint` identity column holds."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+        raise ValueError("not a positive 64-bit integer")
+    return value
+
+
 def _plain(value: str | int | bool | datetime | date | uuid.UUID | None) -> str | int | bool | None:
     if isinstance(value, datetime | date):
         return value.isoformat()
