@@ -83,3 +83,6 @@ async def test_a_page_of_identified_families_is_read_off_an_index(
         )
         scans = (f"Index Scan using {index} " in plan) or (f"Index Scan Backward using {index} " in plan)
         assert scans and "Sort" not in plan, (params, plan)
+        if "after" in params or "before" in params:  # the scan starts at the cursor, not at the list's start
+            [condition] = [line for line in plan.splitlines() if "Index Cond" in line]
+            assert "ROW(need_count, COALESCE(latest_evidence, '-infinity'::date))" in condition, plan
