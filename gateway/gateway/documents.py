@@ -73,7 +73,7 @@ class DocumentExtension(SchemaExtension):
         # parsed from a query text just before
         assert ctx.graphql_document is not None
         assert ctx.query is not None
-        errors = limit_errors(ctx.graphql_document, self.limits, ctx.variables)
+        errors = limit_errors(ctx.graphql_document, self.limits, ctx.variables, ctx.schema._schema)
         if len(errors) > MAX_VALIDATION_ERRORS:
             raise ValidationAbortedError("Too many validation errors, error limit reached. Validation aborted.")
         rules = (*ctx.validation_rules, MaybeNullValidationRule, OneOfInputValidationRule)

@@ -4,8 +4,9 @@ One pass over each operation (fragments expanded, each fragment analysed once an
 "fragment bomb" costs no more than its text) measures:
 * depth — nesting of fields (introspection fields `__…` are not counted);
 * aliases — every aliased field, counted each time a fragment holding it is spread;
-* estimated complexity — every field costs 1, and the selections under a paginated field (one with a
-  `first` or `last` argument) count that many times (the default page size when its value is null);
+* estimated complexity — every field costs 1, and the selections under a paginated field (one whose schema
+  definition takes `first` or `last`) count as many times as the page asks for: the value of `first` or `last`,
+  or the default page size when the query gives neither (or null), as the connection then answers that many;
 * page size — every `first` and `last` argument, literal or variable, must lie in 0..max_page_size.
 The token limit is applied by the parser (`MaxTokensLimiter`), before the limits are measured.
 """
@@ -23,11 +24,16 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLInterfaceType,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     VariableNode,
+    get_named_type,
 )
 
 from gateway.errors import ErrorCode
@@ -54,20 +60,27 @@ class _Stats:
 @dataclass
 class _Analyser:
     limits: QueryLimits
+    schema: GraphQLSchema
     fragments: Mapping[str, FragmentDefinitionNode]
     variables: Mapping[str, Any]
     memo: dict[str, _Stats] = field(default_factory=dict)
     page_errors: list[GraphQLError] = field(default_factory=list)
 
-    def selection_set(self, node: SelectionSetNode | None, active: frozenset[str]) -> _Stats:
+    def selection_set(
+        self, node: SelectionSetNode | None, parent: GraphQLNamedType | None, active: frozenset[str]
+    ) -> _Stats:
+        """The selections of `node` on the type `parent` (None where the document names a type the schema lacks:
+        graphql-core's own rules report it, and its fields count as unpaginated)."""
         total = _Stats()
         if node is None:
             return total
         for selection in node.selections:
             if isinstance(selection, FieldNode):
-                stats = self.field(selection, active)
+                stats = self.field(selection, parent, active)
             elif isinstance(selection, InlineFragmentNode):
-                stats = self.selection_set(selection.selection_set, active)
+                condition = selection.type_condition
+                inner = self.schema.get_type(condition.name.value) if condition else parent
+                stats = self.selection_set(selection.selection_set, inner, active)
             elif isinstance(selection, FragmentSpreadNode):
                 stats = self.spread(selection.name.value, active)
             else:  # pragma: no cover - the AST has no other selection kinds
@@ -83,18 +96,23 @@ class _Analyser:
         fragment = self.fragments.get(name)
         if fragment is None or name in active:  # unknown or cyclic: graphql-core's own rules report it
             return _Stats()
-        stats = self.selection_set(fragment.selection_set, active | {name})
+        on = self.schema.get_type(fragment.type_condition.name.value)
+        stats = self.selection_set(fragment.selection_set, on, active | {name})
         self.memo[name] = stats
         return stats
 
-    def field(self, node: FieldNode, active: frozenset[str]) -> _Stats:
+    def field(self, node: FieldNode, parent: GraphQLNamedType | None, active: frozenset[str]) -> _Stats:
         if node.name.value.startswith("__"):
             return _Stats()
-        child = self.selection_set(node.selection_set, active)
-        multiplier = 1
+        definition = None
+        if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+            definition = parent.fields.get(node.name.value)
+        child_type = get_named_type(definition.type) if definition else None
+        child = self.selection_set(node.selection_set, child_type, active)
         page = self.page_size(node)
-        if page is not None:
-            multiplier = max(page, 1)
+        if page is None and definition is not None and any(a in definition.args for a in PAGE_ARGUMENTS):
+            page = self.limits.default_page_size  # a connection asked for without `first` or `last`
+        multiplier = 1 if page is None else max(page, 1)
         return _Stats(
             depth=child.depth + 1,
             aliases=child.aliases + (1 if node.alias else 0),
@@ -139,16 +157,17 @@ def _cap(value: int) -> int:
 
 
 def limit_errors(
-    document: DocumentNode, limits: QueryLimits, variables: Mapping[str, Any] | None
+    document: DocumentNode, limits: QueryLimits, variables: Mapping[str, Any] | None, schema: GraphQLSchema
 ) -> list[GraphQLError]:
     """The limits each operation of `document` exceeds with these variables, as validation errors."""
     errors: list[GraphQLError] = []
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    analyser = _Analyser(limits, fragments, variables or {})
+    analyser = _Analyser(limits, schema, fragments, variables or {})
     for operation in document.definitions:
         if not isinstance(operation, OperationDefinitionNode):
             continue
-        stats = analyser.selection_set(operation.selection_set, frozenset())
+        root = schema.get_root_type(operation.operation)
+        stats = analyser.selection_set(operation.selection_set, root, frozenset())
         name = operation.name.value if operation.name else "anonymous"
         if stats.depth > limits.max_depth:
             errors.append(

@@ -66,6 +66,13 @@ def int32(value: Any) -> int:
     return value
 
 
+def int64(value: Any) -> int:
+    """A cursor part that is a positive integer a `bigint` identity column holds."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+        raise ValueError("not a positive 64-bit integer")
+    return value
+
+
 def _plain(value: str | int | bool | datetime | date | uuid.UUID | None) -> str | int | bool | None:
     if isinstance(value, datetime | date):
         return value.isoformat()
@@ -197,6 +204,7 @@ def _past(order: Sequence[SortKey], key: Sequence[Any], backward: bool) -> Colum
         else:
             runs.append([i])
     alternatives: list[ColumnElement[bool]] = []
+    bound: ColumnElement[bool] | None = None
     for n, run in enumerate(runs):
         earlier = [order[i].expression == binds[i] for r in runs[:n] for i in r]
         left: ColumnElement[Any] | InstrumentedAttribute[Any] = order[run[0]].expression
@@ -205,4 +213,9 @@ def _past(order: Sequence[SortKey], key: Sequence[Any], backward: bool) -> Colum
             left, right = tuple_(*(order[i].expression for i in run)), tuple_(*(binds[i] for i in run))
         later = order[run[0]].descending == backward  # ascending forward, or descending backward: greater is past
         alternatives.append(and_(*earlier, left > right if later else left < right))
-    return or_(*alternatives)
+        if n == 0 and len(runs) > 1:
+            bound = left >= right if later else left <= right
+    if bound is None:
+        return or_(*alternatives)
+    # Implied by the alternatives, but alone an index condition: the scan starts at the key, not at the list's start.
+    return and_(bound, or_(*alternatives))

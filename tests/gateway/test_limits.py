@@ -129,3 +129,26 @@ async def test_family_page_of_100_is_within_the_default_limits() -> None:
     async with gateway_client() as client:
         body = await gql(client, FAMILY_PAGE, {"first": 100})
         assert set(codes(body)) == {"UPSTREAM_UNAVAILABLE"}  # limits passed; the services are unreachable
+
+
+async def test_a_connection_without_first_is_costed_at_the_default_page_size() -> None:
+    """A connection asked for with neither `first` nor `last` answers the default page size (20), so its selections
+    count 20 times, as with `first: 20`: directly, through an alias, a fragment on Query, or an inline fragment."""
+    # edges { cursor node { id } } costs 4 and pageInfo { hasNextPage } 2: 1 + 6 x 20 = 121, over 100;
+    # counted once (the bug: 1 + 6 = 7) or with first: 2 (1 + 6 x 2 = 13) it is within the limit
+    selections = "edges { cursor node { id } } pageInfo { hasNextPage }"
+    async with gateway_client(max_complexity=100) as client:
+        for query in (
+            f"{{ families {{ {selections} }} }}",
+            f"{{ families(first: 20) {{ {selections} }} }}",
+            f"{{ many: claims {{ {selections} }} }}",
+            f"query {{ ...Q }} fragment Q on Query {{ identifiedFamilies {{ {selections} }} }}",
+            f"{{ ... on Query {{ referrals {{ {selections} }} }} }}",
+            f"query($n: Int) {{ families(first: $n) {{ {selections} }} }}",
+        ):
+            body = await refused(client, query)
+            assert body == ["QUERY_TOO_COMPLEX"], query
+        body = await gql(client, f"{{ families {{ {selections} }} }}")
+        assert body["errors"][0]["extensions"]["actual"] == 1 + 6 * 20
+        within = await gql(client, f"{{ families(first: 2) {{ {selections} }} }}")
+        assert set(codes(within)) == {"UPSTREAM_UNAVAILABLE"}, within  # limits passed; the services are unreachable

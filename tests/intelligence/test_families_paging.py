@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from intelligence.models import IdentifiedFamily, LinkageRun
 from shared.pagination import encode_cursor
 from tests.intelligence.conftest import ANALYST
-from tests.support.paging import Lister
+from tests.support.paging import Lister, page_plan
 
 RANKS = [(5, date(2026, 3, 1)), (5, date(2026, 3, 1)), (5, date(2026, 1, 1)), (4, None), (4, date(2026, 2, 1)),
          (4, date(2026, 2, 1)), (3, None), (3, None), (6, date(2025, 12, 1))]  # fmt: skip
@@ -58,3 +58,31 @@ async def test_identified_families_page_backward_as_they_page_forward(
     too_big = encode_cursor(2**40, "2026-01-01", uuid.uuid4())
     refused = await families.get(2, before=too_big)
     assert refused.status_code == 422 and refused.json()["errors"][0]["pointer"] == "#query/before"
+
+
+async def test_a_page_of_identified_families_is_read_off_an_index(
+    intelligence_client: httpx.AsyncClient, intelligence_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The list's order (most needs, newest evidence, then id) is an index's, for all hubs and within one: a page,
+    first or after a cursor, forward or backward, is an index scan that stops after it, never a sort of the list."""
+    await _identified(intelligence_sessions)
+    first = await intelligence_client.get("/v1/identified-families", params={"first": 2}, headers=ANALYST)
+    cursor = first.json()["cursors"][-1]
+    for params, index in (
+        ({}, "ix_identified_families_rank"),
+        ({"after": cursor}, "ix_identified_families_rank"),
+        ({"before": cursor}, "ix_identified_families_rank"),
+        ({"hub": "paging"}, "ix_identified_families_hub_rank"),
+        ({"hub": "paging", "after": cursor}, "ix_identified_families_hub_rank"),
+        ({"hub": "paging", "from_end": "true"}, "ix_identified_families_hub_rank"),
+    ):
+        plan = await page_plan(
+            intelligence_sessions,
+            "identified_families",
+            intelligence_client.get("/v1/identified-families", params={"first": 2, **params}, headers=ANALYST),
+        )
+        scans = (f"Index Scan using {index} " in plan) or (f"Index Scan Backward using {index} " in plan)
+        assert scans and "Sort" not in plan, (params, plan)
+        if "after" in params or "before" in params:  # the scan starts at the cursor, not at the list's start
+            [condition] = [line for line in plan.splitlines() if "Index Cond" in line]
+            assert "ROW(need_count, COALESCE(latest_evidence, '-infinity'::date))" in condition, plan

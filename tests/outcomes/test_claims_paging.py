@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from outcomes.models import Claim, Enrolment
 from tests.support import auth, make_token
-from tests.support.paging import Lister
+from tests.support.paging import Lister, page_plan
 
 ANALYST = auth(make_token("analyst", agency="LCC", agency_type="council"))
 
@@ -51,3 +51,23 @@ async def test_claims_page_backward_as_they_page_forward(
     in_order = await claims.forward(3)
     expected = sorted(created, key=lambda c: (created.index(c) // 2, uuid.UUID(c)))
     assert in_order == expected, "oldest first, then by id"
+
+
+async def test_a_page_of_claims_is_read_off_an_index(
+    outcomes_client: httpx.AsyncClient, outcomes_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The list's order (oldest first, then id) is an index's: a page, first or after a cursor, forward or backward,
+    filtered or not, is an index scan that stops after it, never a sort of every claim."""
+    await _claims(outcomes_sessions, 3)
+    first = await outcomes_client.get("/v1/claims", params={"limit": 2}, headers=ANALYST)
+    cursor = first.json()["cursors"][-1]
+    for params in ({}, {"cursor": cursor}, {"before": cursor}, {"from_end": "true"}, {"hub": "paging"}):
+        plan = await page_plan(
+            outcomes_sessions,
+            "claims",
+            outcomes_client.get("/v1/claims", params={"limit": 2, **params}, headers=ANALYST),
+        )
+        scans = ("Index Scan using ix_claims_created " in plan) or (
+            "Index Scan Backward using ix_claims_created " in plan
+        )
+        assert scans and "Sort" not in plan, (params, plan)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from referrals.models import Referral, ReferralPerson
 from shared.pagination import encode_cursor
 from tests.referrals.conftest import admin, create_maternity, hub_manager
-from tests.support.paging import Lister
+from tests.support.paging import Lister, page_plan
 
 
 async def _referrals(client: httpx.AsyncClient, count: int) -> list[str]:
@@ -48,6 +48,24 @@ async def test_the_triage_queue_pages_backward_as_it_pages_forward(
     for cursor in (naive, not_a_flag):
         refused = await queue.get(2, before=cursor)
         assert refused.status_code == 422 and refused.json()["errors"][0]["pointer"] == "#query/before"
+
+
+async def test_a_page_of_the_triage_queue_is_read_off_its_index(
+    client: httpx.AsyncClient, referrals_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The queue's order (safeguarding concerns first, then oldest, then id) is its index's: a page, first or after
+    a cursor, forward or backward, is an index scan that stops after it, never a sort of the referrals."""
+    await _referrals(client, 3)
+    first = await client.get("/v1/referrals", params={"limit": 2}, headers=admin())
+    cursor = first.json()["cursors"][-1]
+    for params in ({}, {"cursor": cursor}, {"before": cursor}, {"from_end": "true"}, {"status": "received"}):
+        plan = await page_plan(
+            referrals_sessions, "referrals", client.get("/v1/referrals", params={"limit": 2, **params}, headers=admin())
+        )
+        scans = ("Index Scan using ix_referrals_queue " in plan) or (
+            "Index Scan Backward using ix_referrals_queue " in plan
+        )
+        assert scans and "Sort" not in plan, (params, plan)
 
 
 async def test_the_identity_review_queue_pages_backward_as_it_pages_forward(

@@ -3,11 +3,13 @@ check what each page says of its neighbours."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 MAX_PAGES = 50
 
@@ -94,3 +96,32 @@ class Lister:
             assert refused.status_code == 422, (params, refused.text)
             assert refused.headers["content-type"].startswith("application/problem+json")
             assert [e["pointer"] for e in refused.json()["errors"]] == [pointer], refused.text
+
+
+async def page_plan(sessions: async_sessionmaker[AsyncSession], table: str, request: Awaitable[httpx.Response]) -> str:
+    """The plan (EXPLAIN, with the same parameters) of the page query on `table` that `request` (a request to the
+    service, not yet awaited) runs, on the test's connection. Sequential scans and sorts are priced out, so the plan
+    still sorts when no index gives the list's order, however few rows the test stored: a plan without a Sort reads
+    the page off an index and stops after it."""
+    connection = sessions.kw["bind"]
+    assert isinstance(connection, AsyncConnection)
+    pages: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and f"FROM {table}" in statement and "LIMIT" in statement:
+            pages.append((statement, parameters))
+
+    event.listen(connection.sync_engine, "before_cursor_execute", capture)
+    try:
+        response = await request
+    finally:
+        event.remove(connection.sync_engine, "before_cursor_execute", capture)
+    assert response.status_code == 200, response.text
+    assert len(pages) == 1, pages
+    statement, parameters = pages[0]
+    await connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    await connection.exec_driver_sql("SET LOCAL enable_sort = off")
+    rows = (await connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)).all()
+    await connection.exec_driver_sql("RESET enable_seqscan")
+    await connection.exec_driver_sql("RESET enable_sort")
+    return "\n".join(row[0] for row in rows)

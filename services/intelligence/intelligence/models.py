@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    literal_column,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -128,7 +129,6 @@ class IdentifiedFamily(Base):
 
     __tablename__ = "identified_families"
     __table_args__ = (
-        Index("ix_identified_families_hub_rank", "hub", "need_count", "latest_evidence"),
         CheckConstraint(
             "status IN ('identified', 'statutory', 'open_case', 'referred', 'not_now', 'dismissed')", name="status"
         ),
@@ -162,6 +162,27 @@ class IdentifiedFamily(Base):
     run_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("linkage_runs.id"))
     identified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+EVIDENCE_RANK = func.coalesce(IdentifiedFamily.latest_evidence, literal_column("'-infinity'::date", Date))
+"""The most recent evidence of a family as the list ranks it: a family without any sorts last. The default is a
+constant in the SQL (not a parameter) so the ranking indexes below match the query's ORDER BY; it is `-infinity`,
+the value asyncpg sends for `date.min`, the cursors' stand-in for no evidence."""
+Index(
+    "ix_identified_families_rank",
+    IdentifiedFamily.need_count.desc(),
+    EVIDENCE_RANK.desc(),
+    IdentifiedFamily.id,
+)
+Index(
+    "ix_identified_families_hub_rank",
+    IdentifiedFamily.hub,
+    IdentifiedFamily.need_count.desc(),
+    EVIDENCE_RANK.desc(),
+    IdentifiedFamily.id,
+)
+"""The list's order exactly (most needs, newest evidence, then id), for every hub and within one hub, so a page
+is an index scan that stops after the page, not a scan and sort of every family."""
 
 
 class NeedSnapshot(Base):

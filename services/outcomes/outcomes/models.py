@@ -338,6 +338,8 @@ class Claim(Base):
         CheckConstraint("status IN ('pending', 'validated', 'rejected')", name="status"),
         CheckConstraint("status <> 'rejected' OR decision_reason IS NOT NULL", name="rejection_reason"),
         Index("ix_claims_status", "status"),
+        Index("ix_claims_created", "created_at", "id"),
+        # the claims list's order (oldest first, then id): a page is an index scan, not a sort of every claim
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)

@@ -110,11 +110,14 @@ class Referral(Base):
         CheckConstraint("status <> 'accepted' OR consent_given", name="accepted_needs_consent"),
         CheckConstraint(f"lawful_basis IN ({_in(LAWFUL_BASES)})", name="lawful_basis"),
         CheckConstraint("lawful_basis <> 'consent' OR consent_given", name="consent_basis_needs_consent"),
-        Index("ix_referrals_queue", "safeguarding_concern", "received_at", "id"),
         Index("ix_referrals_hub_status", "hub", "status"),
         Index("ix_referrals_family_id", "family_id", postgresql_where=text("family_id IS NOT NULL")),
         Index("ix_referrals_matching_pending", "matching_next_at", postgresql_where=text("matching = 'pending'")),
     )
+
+
+Index("ix_referrals_queue", Referral.safeguarding_concern.desc(), Referral.received_at, Referral.id)
+"""The triage queue's order exactly (safeguarding concerns first, then oldest, then id): a page is an index scan."""
 
 
 class ReferralPerson(Base):

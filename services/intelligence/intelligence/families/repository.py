@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 
 from intelligence.access import HubScope
-from intelligence.models import IdentifiedFamily, LinkageRun, NeedSnapshot, platform
+from intelligence.models import EVIDENCE_RANK, IdentifiedFamily, LinkageRun, NeedSnapshot, platform
 from intelligence.repository import Repository
 from shared.contracts.events import source_of
 from shared.events import publish
@@ -37,8 +37,11 @@ class FamiliesRepository(Repository):
             query = query.where(IdentifiedFamily.hub == hub)
         if status:
             query = query.where(IdentifiedFamily.status == status)
-        latest = func.coalesce(IdentifiedFamily.latest_evidence, date.min)
-        order = (SortKey(IdentifiedFamily.need_count, True), SortKey(latest, True), SortKey(IdentifiedFamily.id))
+        order = (
+            SortKey(IdentifiedFamily.need_count, True),
+            SortKey(EVIDENCE_RANK, True),
+            SortKey(IdentifiedFamily.id),
+        )
         query = window.apply(query, order)
         return (await self.session.execute(query)).scalars().all()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Annotated, Any
 
@@ -16,6 +17,8 @@ from referrals.webhooks.schemas import (
     WebhookPage,
     WebhookRead,
 )
+from shared.fields import CURSOR_LENGTH
+from shared.pagination import AFTER, BEFORE, FROM_END, Window, encode_cursor, int64
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
@@ -42,15 +45,24 @@ async def delete_webhook(webhook_id: uuid.UUID, webhooks: WebhooksServiceDep, pr
     return Response(status_code=204)
 
 
+LEGACY_CURSOR = re.compile(r"[0-9]{1,18}")
+"""A cursor issued before the delivery log used `shared.pagination`: a delivery id in decimal, still accepted."""
+
+
 @router.get("/{webhook_id}/deliveries", response_model=DeliveryPage, summary="Deliveries to a webhook")
 async def list_deliveries(
     webhook_id: uuid.UUID,
     webhooks: WebhooksServiceDep,
     principal: PartnerOrAdmin,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=18, pattern=r"^[0-9]{1,18}$")] = None,
+    cursor: Annotated[str | None, Query(max_length=CURSOR_LENGTH, description=AFTER)] = None,
+    before: Annotated[str | None, Query(max_length=CURSOR_LENGTH, description=BEFORE)] = None,
+    from_end: Annotated[bool, Query(description=FROM_END)] = False,
 ) -> DeliveryPage:
-    rows = await webhooks.deliveries(principal, webhook_id, limit=limit + 1, before_id=int(cursor) if cursor else None)
-    page = rows[:limit]
-    next_cursor = str(page[-1]["id"]) if len(rows) > limit and page else None
-    return DeliveryPage(items=[DeliveryRead.model_validate(r) for r in page], next_cursor=next_cursor)
+    """Newest first; pages forward with `cursor`, backward with `before` or `from_end`."""
+    if cursor is not None and LEGACY_CURSOR.fullmatch(cursor):
+        cursor = encode_cursor(int(cursor))
+    window = Window.of(limit=limit, after=cursor, before=before, from_end=from_end, parsers=(int64,))
+    page = await webhooks.deliveries(principal, webhook_id, window=window)
+    items = [DeliveryRead.model_validate(r) for r in page.rows]
+    return DeliveryPage(items=items, **page.links(lambda r: (r["id"],)))

@@ -10,6 +10,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from referrals.models import platform
+from shared.pagination import Slice, SortKey, Window
 
 
 @dataclass
@@ -47,9 +48,8 @@ class WebhookRepository:
             .values(status="dead", last_error="webhook deleted")
         )
 
-    async def deliveries(
-        self, subscription_id: uuid.UUID, *, limit: int, before_id: int | None
-    ) -> list[dict[str, Any]]:
+    async def deliveries(self, subscription_id: uuid.UUID, *, window: Window) -> Slice[dict[str, Any]]:
+        """A page of a webhook's delivery log, newest first, each delivery with its attempts."""
         d, e, a = platform.outbox_deliveries, platform.outbox_events, platform.delivery_attempts
         query = (
             select(
@@ -67,13 +67,10 @@ class WebhookRepository:
             )
             .join(e, e.c.id == d.c.event_id)
             .where(d.c.subscription_id == subscription_id)
-            .order_by(d.c.id.desc())
-            .limit(limit)
         )
-        if before_id is not None:
-            query = query.where(d.c.id < before_id)
-        rows = [dict(r._mapping) for r in (await self.session.execute(query)).all()]
-        ids = [r["id"] for r in rows]
+        query = window.apply(query, (SortKey(d.c.id, descending=True),))
+        page = Slice.of(window, [dict(r._mapping) for r in (await self.session.execute(query)).all()])
+        ids = [r["id"] for r in page.rows]
         attempts: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
         if ids:
             found = await self.session.execute(
@@ -84,6 +81,6 @@ class WebhookRepository:
             for attempt in found.all():
                 values = dict(attempt._mapping)
                 attempts[values.pop("delivery_id")].append(values)
-        for row in rows:
+        for row in page.rows:
             row["attempt_log"] = attempts[row["id"]]
-        return rows
+        return page

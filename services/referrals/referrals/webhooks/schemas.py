@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from referrals.fields import ShortText, Strict
 from shared.fields import FEW, MANY, PAGE_ITEMS, URL_LENGTH, Code, Count, Cursor, Url
 from shared.fields import ShortText as StoredShortText
+from shared.pagination import PageLinks
 
 WebhookEventType = Literal["referral.status_changed"]
 
@@ -63,6 +64,6 @@ class DeliveryRead(BaseModel):
     attempt_log: list[DeliveryAttemptRead] = Field(max_length=MANY)
 
 
-class DeliveryPage(BaseModel):
+class DeliveryPage(PageLinks):
     items: list[DeliveryRead] = Field(max_length=PAGE_ITEMS)
     next_cursor: Cursor | None

@@ -12,6 +12,7 @@ from referrals.webhooks.schemas import WebhookCreate
 from shared.auth import Principal
 from shared.errors import Forbidden, NotFound
 from shared.events import new_secret
+from shared.pagination import Slice, Window
 from shared.settings import Environment
 
 
@@ -63,8 +64,6 @@ class WebhooksService:
         await self.webhook(principal, webhook_id)
         await self.repo.deactivate_subscription(webhook_id)
 
-    async def deliveries(
-        self, principal: Principal, webhook_id: uuid.UUID, *, limit: int, before_id: int | None
-    ) -> list[dict[str, Any]]:
+    async def deliveries(self, principal: Principal, webhook_id: uuid.UUID, *, window: Window) -> Slice[dict[str, Any]]:
         await self.webhook(principal, webhook_id)
-        return await self.repo.deliveries(webhook_id, limit=limit, before_id=before_id)
+        return await self.repo.deliveries(webhook_id, window=window)
