@@ -8,7 +8,7 @@ from typing import Any
 
 from gateway.clients.base import JSON, ServiceAPI, segment
 from gateway.errors import UpstreamError
-from gateway.upstream import Page
+from gateway.upstream import page_of
 from gateway.upstream.cases import (
     CaseloadRead,
     CaseRead,
@@ -64,7 +64,7 @@ class CasesAPI(ServiceAPI):
 
     async def lead_worker_history(self, case_id: str) -> list[LeadWorkerAssignmentRead]:
         path = f"/v1/cases/{segment(case_id)}/lead-worker/history"
-        return list((await self.get_as(Page[LeadWorkerAssignmentRead], path)).items)
+        return list((await self.get_as(page_of(LeadWorkerAssignmentRead), path)).items)
 
     async def own_cases(self) -> OwnCases:
         """The caller's worker record (`GET /v1/workers/me`, by token subject) and the open cases they lead
@@ -119,4 +119,4 @@ class CasesAPI(ServiceAPI):
 
     async def family_merges(self, family_id: str) -> list[FamilyMergeRead]:
         path = f"/v1/families/{segment(family_id)}/merges"
-        return list((await self.get_as(Page[FamilyMergeRead], path)).items)
+        return list((await self.get_as(page_of(FamilyMergeRead), path)).items)

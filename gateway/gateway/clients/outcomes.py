@@ -6,14 +6,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from gateway.clients.base import JSON, ServiceAPI, segment
-from gateway.upstream import Page
+from gateway.upstream import page_of
 from gateway.upstream.outcomes import AuditSampleRead, ClaimRead, ClaimTally, FamilyProgress, FrameworkSummary
 from shared.contracts import ActiveFramework
 
 
 class OutcomesAPI(ServiceAPI):
     async def frameworks(self) -> list[FrameworkSummary]:
-        return list((await self.get_as(Page[FrameworkSummary], "/v1/frameworks")).items)
+        return list((await self.get_as(page_of(FrameworkSummary), "/v1/frameworks")).items)
 
     async def framework(self, code: str, version: str) -> ActiveFramework:
         """One framework version's definition, read with the shared contract the other services use."""
