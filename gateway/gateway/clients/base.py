@@ -77,6 +77,16 @@ class Caller:
         return out
 
 
+def query_string(params: Mapping[str, str | int] | None) -> str:
+    """`?k=v&…`, each key and value percent-encoded with the comma left as it is (a sub-delimiter, allowed in a
+    query): a batch call's `ids=a,b,…` of up to a hundred UUIDs is then already encoded, and passes the standard
+    library's check at C speed. Given `params` instead, httpx encodes every comma as `%2C` byte by byte and parses
+    the URL three times over, character by character — some 8 % of the gateway's CPU on the family page."""
+    if not params:
+        return ""
+    return "?" + "&".join(f"{quote(key, safe='')}={quote(str(value), safe=',')}" for key, value in params.items())
+
+
 def segment(value: object) -> str:
     """One path segment from a client-supplied id: percent-encoded, so that no id (a slash, a control
     character, non-ASCII text, `..`) can change the path or make an invalid URL; the service answers 404/422."""
@@ -121,10 +131,7 @@ class Upstream:
     ) -> httpx.Response:
         """Send one request (a retry for idempotent reads); raise `UpstreamError` for any error status."""
         attempts = 2 if method == "GET" else 1
-        # The URL is parsed once, here: given a path and `params`, httpx parses and checks the whole URL three times
-        # over (merging the base, then the query), character by character — and a batch call's query holds up to
-        # a hundred ids. A ready `httpx.URL` is taken as it is.
-        url = httpx.URL(self.base_url + path, params=params) if params else httpx.URL(self.base_url + path)
+        url = httpx.URL(self.base_url + path + query_string(params))
         for attempt in range(1, attempts + 1):
             if caller.budget is not None:
                 caller.budget.spend(self.name)
