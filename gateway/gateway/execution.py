@@ -26,14 +26,16 @@ from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 LeafPlan = tuple[Any, GraphQLLeafType] | None
-_plans: dict[int, LeafPlan] = {}
-"""Per field definition (by id: they live as long as the schema): its attribute reader and leaf type, or None."""
+_PLAN = "_gateway_leaf_plan"
+"""Each field definition keeps its plan (its attribute reader and leaf type, or None) on itself: it lives as long
+as its schema, and a test process builds many schemas."""
 
 
 def _plan(field_def: GraphQLField) -> LeafPlan:
-    found = _plans.get(id(field_def), False)
-    if found is not False:
-        return found  # type: ignore[return-value]
+    attributes = vars(field_def)
+    if _PLAN in attributes:
+        found: LeafPlan = attributes[_PLAN]
+        return found
     plan: LeafPlan = None
     resolve = field_def.resolve
     field_type = field_def.type
@@ -41,7 +43,7 @@ def _plan(field_def: GraphQLField) -> LeafPlan:
     # strawberry marks the resolver of a basic field `_is_default` (schema_converter.from_resolver)
     if resolve is not None and getattr(resolve, "_is_default", False) and is_leaf_type(leaf) and not field_def.args:
         plan = (resolve, leaf)
-    _plans[id(field_def)] = plan
+    attributes[_PLAN] = plan
     return plan
 
 
