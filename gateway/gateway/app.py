@@ -13,10 +13,12 @@ the services and their outboxes.
 from __future__ import annotations
 
 import gc
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from strawberry.fastapi import GraphQLRouter
@@ -78,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             readiness=request.app.state.readiness,
         )
 
-    graphql: GraphQLRouter[Context, None] = GraphQLRouter(
+    graphql: GraphQLRouter[Context, None] = GatewayGraphQLRouter(
         build_schema(settings),
         context_getter=get_context,
         graphql_ide="graphiql" if settings.is_development else None,
@@ -121,6 +123,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return dev_jwks(settings.signing_key_path)
 
     return app
+
+
+class GatewayGraphQLRouter(GraphQLRouter[Context, None]):
+    """Strawberry's router, answering with orjson: the family page's result is some 1,000 values, and the standard
+    library's encoder took about a twentieth of the gateway's CPU on it."""
+
+    def encode_json(self, data: object) -> bytes:
+        try:
+            return orjson.dumps(data)
+        except TypeError:  # a value orjson does not know: the standard encoder says what it is, as before
+            return json.dumps(data, separators=(",", ":")).encode()
 
 
 def _health_routes(app: FastAPI, settings: Settings) -> None:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
+from strawberry.exceptions import WrongNumberOfResultsReturned
 
 from gateway.clients import Services
 from gateway.clients.base import BATCH_MAX
@@ -47,6 +48,36 @@ def loaded(loader: DataLoader[K, V], key: K, build: Callable[[V], T]) -> T | Awa
     if future is not None and future.done() and not future.cancelled() and future.exception() is None:
         return build(future.result())
     return _build_when_loaded(loader.load(key), build)
+
+
+async def load_all(loader: DataLoader[K, V], keys: Iterable[K]) -> None:
+    """What `loader.load` of every key does — one batch call per `max_batch_size` keys, each key's value (or the
+    call's error) left in the loader for the resolvers — without a waiting future, callback and task per key: the
+    family page's look-ahead loads some 250 keys. Keys this request has already loaded, or is loading, are left as
+    they are. An error is marked as seen here; the field that needs the value raises it (`loaded`)."""
+    new = [key for key in dict.fromkeys(keys) if loader.cache_map.get(key) is None]
+    if not new:
+        return
+    loop = asyncio.get_running_loop()
+    futures: list[asyncio.Future[V]] = [loop.create_future() for _ in new]
+    for key, future in zip(new, futures, strict=True):
+        loader.cache_map.set(key, future)
+    size = loader.max_batch_size or len(new)
+    starts = range(0, len(new), size)
+    answers = await asyncio.gather(*(loader.load_fn(new[i : i + size]) for i in starts), return_exceptions=True)
+    for start, answer in zip(starts, answers, strict=True):
+        chunk = futures[start : start + size]
+        values: list[V | BaseException] = [answer] * len(chunk) if isinstance(answer, BaseException) else list(answer)
+        if len(values) != len(chunk):
+            values = [WrongNumberOfResultsReturned(expected=len(chunk), received=len(values))] * len(chunk)
+        for future, value in zip(chunk, values, strict=True):
+            if future.cancelled():
+                continue
+            if isinstance(value, BaseException):
+                future.set_exception(value)
+                future.exception()  # seen: no "exception never retrieved" for a field the query did not reach
+            else:
+                future.set_result(value)
 
 
 async def _build_when_loaded(pending: Awaitable[V], build: Callable[[V], T]) -> T:

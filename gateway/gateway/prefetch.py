@@ -15,10 +15,11 @@ import asyncio
 from collections.abc import Awaitable, Iterable, Iterator
 from typing import Any
 
+from strawberry.dataloader import DataLoader
 from strawberry.types.nodes import SelectedField, Selection
 
 from gateway.context import Info
-from gateway.loaders import DataLoaders
+from gateway.loaders import DataLoaders, load_all
 from gateway.types.people import current_case_of
 from gateway.upstream.cases import CaseRead
 
@@ -29,7 +30,7 @@ async def prefetch_families(info: Info, family_ids: list[str]) -> None:
     family = _under(page, "edges", "node") + _under(page, "nodes")
     selected = _names(family)
     loaders = info.context.data_loaders
-    pending: list[Awaitable[Any]] = []
+    by_family: dict[int, DataLoader[str, Any]] = {}
     for name, loader in (
         ("referrals", loaders.referrals_by_family),
         ("progress", loaders.progress_by_family),
@@ -38,7 +39,8 @@ async def prefetch_families(info: Info, family_ids: list[str]) -> None:
         ("claims", loaders.claims_by_family),
     ):
         if name in selected:
-            pending += [loader.load(family_id) for family_id in family_ids]
+            by_family[id(loader)] = loader
+    pending: list[Awaitable[Any]] = [load_all(loader, family_ids) for loader in by_family.values()]
     if "currentCase" in selected or "cases" in selected:
         current = _under(family, "currentCase") if "currentCase" in selected else None
         every = _under(family, "cases") if "cases" in selected else None
@@ -52,24 +54,25 @@ async def _cases_then_joins(
     current: list[Selection] | None,
     every: list[Selection] | None,
 ) -> None:
+    await load_all(loaders.cases_by_family, family_ids)
     groups = await asyncio.gather(*(loaders.cases_by_family.load(family_id) for family_id in family_ids))
-    pending: list[Awaitable[Any]] = []
+    workers: list[str] = []
+    plans: list[str] = []
     if current is not None:
         currents = [case for group in groups if (case := current_case_of(group)) is not None]
-        pending += _case_joins(loaders, currents, current)
+        _case_joins(currents, current, workers, plans)
     if every is not None:
-        pending += _case_joins(loaders, [case for group in groups for case in group], every)
-    await asyncio.gather(*pending, return_exceptions=True)
+        _case_joins([case for group in groups for case in group], every, workers, plans)
+    # one batch per loader for both selections, as the resolvers' loads in one tick would make
+    await asyncio.gather(load_all(loaders.worker, workers), load_all(loaders.plan_by_case, plans))
 
 
-def _case_joins(loaders: DataLoaders, cases: list[CaseRead], selections: list[Selection]) -> list[Awaitable[Any]]:
+def _case_joins(cases: list[CaseRead], selections: list[Selection], workers: list[str], plans: list[str]) -> None:
     selected = _names(selections)
-    pending: list[Awaitable[Any]] = []
     if "leadWorker" in selected:
-        pending += [loaders.worker.load(case.lead_worker_id) for case in cases if case.lead_worker_id]
+        workers += [case.lead_worker_id for case in cases if case.lead_worker_id]
     if "plan" in selected:
-        pending += [loaders.plan_by_case.load(case.id) for case in cases]
-    return pending
+        plans += [case.id for case in cases]
 
 
 def _fields(selections: Iterable[Selection]) -> Iterator[SelectedField]:

@@ -14,6 +14,7 @@ from strawberry.extensions import DisableIntrospection, MaxTokensLimiter, Schema
 
 from gateway.config import Settings
 from gateway.documents import DocumentCache, DocumentExtension
+from gateway.execution import LeanExecutor
 from gateway.limits import QueryLimits
 from gateway.masking import GatewaySchema, MaskUnexpectedErrors
 from gateway.mutation import Mutation
@@ -38,7 +39,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     ]
     if not settings.is_development:
         extensions.append(DisableIntrospection)
-    return GatewaySchema(query=Query, mutation=Mutation, extensions=extensions)
+    return GatewaySchema(query=Query, mutation=Mutation, extensions=extensions, execution_context_class=LeanExecutor)
 
 
 schema = strawberry.Schema(query=Query, mutation=Mutation)

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from gateway.errors import ErrorCode, GatewayError, UpstreamError
 from gateway.metrics import UPSTREAM_ERRORS, UPSTREAM_LATENCY, UPSTREAM_REQUESTS
-from gateway.upstream import KeysetPage, Page
+from gateway.upstream import KeysetPage, page_of
 
 log = structlog.get_logger("gateway.clients")
 JSON = dict[str, Any]
@@ -78,6 +78,16 @@ class Caller:
         return out
 
 
+def query_string(params: Mapping[str, str | int] | None) -> str:
+    """`?k=v&…`, each key and value percent-encoded with the comma left as it is (a sub-delimiter, allowed in a
+    query): a batch call's `ids=a,b,…` of up to a hundred UUIDs is then already encoded, and passes the standard
+    library's check at C speed. Given `params` instead, httpx encodes every comma as `%2C` byte by byte and parses
+    the URL three times over, character by character — some 8 % of the gateway's CPU on the family page."""
+    if not params:
+        return ""
+    return "?" + "&".join(f"{quote(key, safe='')}={quote(str(value), safe=',')}" for key, value in params.items())
+
+
 def segment(value: object) -> str:
     """One path segment from a client-supplied id: percent-encoded, so that no id (a slash, a control
     character, non-ASCII text, `..`) can change the path or make an invalid URL; the service answers 404/422."""
@@ -122,6 +132,7 @@ class Upstream:
     ) -> httpx.Response:
         """Send one request (a retry for idempotent reads); raise `UpstreamError` for any error status."""
         attempts = 2 if method == "GET" else 1
+        url = httpx.URL(self.base_url + path + query_string(params))
         for attempt in range(1, attempts + 1):
             if caller.budget is not None:
                 caller.budget.spend(self.name)
@@ -129,7 +140,7 @@ class Upstream:
             started = time.perf_counter()
             try:
                 response = await self.http.request(
-                    method, path, params=params, json=json, headers={**caller.headers(), **(headers or {})}
+                    method, url, json=json, headers={**caller.headers(), **(headers or {})}
                 )
             except httpx.TransportError as exc:
                 UPSTREAM_ERRORS.labels(self.name, "transport").inc()
@@ -184,7 +195,7 @@ class ServiceAPI:
         return (await self.upstream.request("GET", path, self.caller, params=params)).json()
 
     async def get_as(self, model: type[M], path: str, params: Mapping[str, str | int] | None = None) -> M:
-        return self.parse(model, await self.get(path, params))
+        return self.parse_json(model, (await self.upstream.request("GET", path, self.caller, params=params)).content)
 
     async def send(self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None) -> Any:
         response = await self.upstream.request(method, path, self.caller, json=body, headers=headers)
@@ -200,9 +211,20 @@ class ServiceAPI:
         try:
             return model.model_validate(body)
         except ValidationError as exc:
-            name = self.upstream.name
-            log.error("upstream_contract_broken", service=name, model=model.__name__, errors=exc.errors()[:5])
-            raise UpstreamError(name, 502, f"The {name} service answered in a shape the gateway cannot read") from exc
+            raise self._contract_broken(model, exc) from exc
+
+    def parse_json(self, model: type[M], content: bytes) -> M:
+        """`parse` straight from the answer's bytes: pydantic reads the JSON and validates in one pass, without
+        building the intermediate dicts and lists (an answer that is not JSON is a broken contract too)."""
+        try:
+            return model.model_validate_json(content)
+        except ValidationError as exc:
+            raise self._contract_broken(model, exc) from exc
+
+    def _contract_broken(self, model: type[BaseModel], exc: ValidationError) -> UpstreamError:
+        name = self.upstream.name
+        log.error("upstream_contract_broken", service=name, model=model.__name__, errors=exc.errors()[:5])
+        return UpstreamError(name, 502, f"The {name} service answered in a shape the gateway cannot read")
 
     async def page(
         self, model: type[M], path: str, *, limit: int, cursor: str | None, **filters: Any
@@ -212,7 +234,7 @@ class ServiceAPI:
         if cursor:
             params["cursor"] = cursor
         params.update(_filter_params(filters))
-        found = await self.get_as(Page[model], path, params)  # type: ignore[valid-type]
+        found = await self.get_as(page_of(model), path, params)
         return list(found.items), found.next_cursor
 
     async def keyset_page(
@@ -243,7 +265,7 @@ class ServiceAPI:
             params: dict[str, str | int] = {param: ",".join(chunk), "limit": BATCH_MAX}
             params.update(_filter_params(filters))
             for _ in range(MAX_LIST_PAGES):
-                found = await self.get_as(Page[model], path, params)  # type: ignore[valid-type]
+                found = await self.get_as(page_of(model), path, params)
                 items.extend(found.items)
                 if not found.next_cursor:
                     break

@@ -8,7 +8,7 @@ from typing import Any
 
 from gateway.clients.base import JSON, PageRequest, ServiceAPI, segment
 from gateway.errors import UpstreamError
-from gateway.upstream import KeysetPage, Page
+from gateway.upstream import KeysetPage, keyset_page_of, page_of
 from gateway.upstream.cases import (
     CaseloadRead,
     CaseRead,
@@ -35,7 +35,7 @@ class CasesAPI(ServiceAPI):
         return await self.batch(FamilyRead, "/v1/families", "ids", ids)
 
     async def list_families(self, request: PageRequest, **filters: Any) -> KeysetPage[FamilyRead]:
-        return await self.keyset_page(KeysetPage[FamilyRead], "/v1/families", request, **filters)
+        return await self.keyset_page(keyset_page_of(FamilyRead), "/v1/families", request, **filters)
 
     async def cases_by_ids(self, ids: Sequence[str]) -> list[CaseRead]:
         return await self.batch(CaseRead, "/v1/cases", "ids", ids)
@@ -62,7 +62,7 @@ class CasesAPI(ServiceAPI):
 
     async def lead_worker_history(self, case_id: str) -> list[LeadWorkerAssignmentRead]:
         path = f"/v1/cases/{segment(case_id)}/lead-worker/history"
-        return list((await self.get_as(Page[LeadWorkerAssignmentRead], path)).items)
+        return list((await self.get_as(page_of(LeadWorkerAssignmentRead), path)).items)
 
     async def own_cases(self) -> OwnCases:
         """The caller's worker record (`GET /v1/workers/me`, by token subject) and the open cases they lead
@@ -118,4 +118,4 @@ class CasesAPI(ServiceAPI):
 
     async def family_merges(self, family_id: str) -> list[FamilyMergeRead]:
         path = f"/v1/families/{segment(family_id)}/merges"
-        return list((await self.get_as(Page[FamilyMergeRead], path)).items)
+        return list((await self.get_as(page_of(FamilyMergeRead), path)).items)

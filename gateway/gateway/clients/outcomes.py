@@ -6,14 +6,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from gateway.clients.base import JSON, PageRequest, ServiceAPI, segment
-from gateway.upstream import KeysetPage, Page
+from gateway.upstream import KeysetPage, keyset_page_of, page_of
 from gateway.upstream.outcomes import AuditSampleRead, ClaimRead, ClaimTally, FamilyProgress, FrameworkSummary
 from shared.contracts import ActiveFramework
 
 
 class OutcomesAPI(ServiceAPI):
     async def frameworks(self) -> list[FrameworkSummary]:
-        return list((await self.get_as(Page[FrameworkSummary], "/v1/frameworks")).items)
+        return list((await self.get_as(page_of(FrameworkSummary), "/v1/frameworks")).items)
 
     async def framework(self, code: str, version: str) -> ActiveFramework:
         """One framework version's definition, read with the shared contract the other services use."""
@@ -26,7 +26,7 @@ class OutcomesAPI(ServiceAPI):
         return await self.batch(ClaimRead, "/v1/claims", "family_ids", family_ids)
 
     async def list_claims(self, request: PageRequest, **filters: Any) -> KeysetPage[ClaimRead]:
-        return await self.keyset_page(KeysetPage[ClaimRead], "/v1/claims", request, **filters)
+        return await self.keyset_page(keyset_page_of(ClaimRead), "/v1/claims", request, **filters)
 
     async def claim_tallies(self, *, limit: int, cursor: str | None) -> tuple[list[ClaimTally], str | None]:
         return await self.page(ClaimTally, "/v1/claims", limit=limit, cursor=cursor)

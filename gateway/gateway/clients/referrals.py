@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gateway.clients.base import JSON, PageRequest, ServiceAPI, segment
-from gateway.upstream import KeysetPage
+from gateway.upstream import KeysetPage, keyset_page_of
 from gateway.upstream.referrals import ReferralRead, ReferralTiming, ReviewItem
 
 UNDECIDED_STATUSES = ("received", "screening")
@@ -23,7 +23,7 @@ class ReferralsAPI(ServiceAPI):
         return await self.page(ReferralTiming, "/v1/referrals", limit=limit, cursor=cursor)
 
     async def list(self, request: PageRequest, **filters: Any) -> KeysetPage[ReferralRead]:
-        return await self.keyset_page(KeysetPage[ReferralRead], "/v1/referrals", request, **filters)
+        return await self.keyset_page(keyset_page_of(ReferralRead), "/v1/referrals", request, **filters)
 
     async def triage_figures(self) -> JSON:
         """Aggregated, pseudonymised triage figures (`GET /v1/reports/triage`: analysts, hub managers, admins)."""
@@ -42,7 +42,7 @@ class ReferralsAPI(ServiceAPI):
 
     async def identity_reviews(self, request: PageRequest) -> KeysetPage[ReviewItem]:
         """People in review or conflict awaiting triage's answer to who they are, oldest first."""
-        return await self.keyset_page(KeysetPage[ReviewItem], "/v1/identity-reviews", request)
+        return await self.keyset_page(keyset_page_of(ReviewItem), "/v1/identity-reviews", request)
 
     async def confirm_identity(self, referral_id: str, ref: str, body: JSON) -> ReferralRead:
         path = f"/v1/referrals/{segment(referral_id)}/people/{segment(ref)}/identity"
