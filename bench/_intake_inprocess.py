@@ -20,6 +20,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import psutil
@@ -70,7 +71,13 @@ async def main_async(args: argparse.Namespace) -> None:
     overrides = {"cases_url": DEAD, "outcomes_url": DEAD, "match_retry_interval": 3600, "log_level": "WARNING",
                  "rate_limit_per_second": 1e9, "rate_limit_burst": 10**9}  # fmt: skip
     try:
-        async with app_client(create_app, Settings, url, **overrides) as client:
+        apps: list[Any] = []
+
+        def make_app(settings: Any) -> Any:
+            apps.append(create_app(settings))
+            return apps[-1]
+
+        async with app_client(make_app, Settings, url, **overrides) as client:
 
             async def one() -> None:
                 headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex}
@@ -94,10 +101,27 @@ async def main_async(args: argparse.Namespace) -> None:
                 rate = args.requests / (time.perf_counter() - t0)
                 print(f"  process CPU {ours[-1]:.2f} ms/referral, PostgreSQL {pg[-1]:.2f} ms/referral, {rate:.0f}/s"
                       f"  [load average {os.getloadavg()[0]:.1f}]", file=sys.__stdout__)  # fmt: skip
+            await _print_plans(apps[0].state.sessionmaker)
             print(f"median: process CPU {statistics.median(ours):.2f} ms, PostgreSQL {statistics.median(pg):.2f} ms "
                   f"per referral ({args.rounds} rounds of {args.requests})", file=sys.__stdout__)  # fmt: skip
     finally:
         await drop_database(server, name)
+
+
+async def _print_plans(sessionmaker: Any) -> None:
+    """How PostgreSQL planned the prepared statements on one pooled connection: generic (planned once) or custom
+    (planned at every execution), the most executed first."""
+    from sqlalchemy import text
+
+    async with sessionmaker() as session:
+        rows = await session.execute(
+            text(
+                "SELECT generic_plans, custom_plans, left(regexp_replace(statement, '\\s+', ' ', 'g'), 70) "
+                "FROM pg_prepared_statements ORDER BY generic_plans + custom_plans DESC LIMIT 4"
+            )
+        )
+        for generic, custom, statement in rows:
+            print(f"  plans: generic {generic}, custom {custom}: {statement}", file=sys.__stdout__)
 
 
 def main() -> None:
