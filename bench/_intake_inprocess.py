@@ -67,6 +67,12 @@ async def main_async(args: argparse.Namespace) -> None:
     part = next(p for p in SERVICES if p.name == "referrals")
     assert part.service_dir is not None
     url = await migrated_database(server, name, part.service_dir)
+    if args.plan_cache_mode:  # for an A/B of PostgreSQL's planning: the app's connections start with it
+        conn = await asyncpg.connect(plain_url(with_database(server, "postgres")))
+        try:
+            await conn.execute(f'ALTER DATABASE "{name}" SET plan_cache_mode = {args.plan_cache_mode}')
+        finally:
+            await conn.close()
     token = make_token("partner_system", agency="SCH-INPROC", agency_type="school", ttl_seconds=7200)
     overrides = {"cases_url": DEAD, "outcomes_url": DEAD, "match_retry_interval": 3600, "log_level": "WARNING",
                  "rate_limit_per_second": 1e9, "rate_limit_burst": 10**9}  # fmt: skip
@@ -128,6 +134,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--plan-cache-mode", choices=["auto", "force_generic_plan", "force_custom_plan"])
     args = parser.parse_args()
     args.requests -= args.requests % 8
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (the app's JSON log lines)
