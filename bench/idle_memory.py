@@ -7,6 +7,7 @@ embedded PostgreSQL under .data/bench/.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import time
@@ -18,7 +19,7 @@ from bench_common import target
 from earlyhelp.database import migrate_all, open_server
 from earlyhelp.platform import PARTS, REPO_ROOT, process_env
 from earlyhelp.supervisor import Child, Supervisor, uvicorn_cmd
-from tests.support import free_port
+from tests.support import drop_database, free_port
 
 TARGET_MB = 150
 
@@ -28,8 +29,8 @@ def main() -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     server = open_server(data_dir)
     supervisor = Supervisor()
+    names = {p.name: f"bench_{p.name}_{os.getpid()}" for p in PARTS}  # this run's own (helpers share servers)
     try:
-        names = {p.name: f"bench_{p.name}_{os.getpid()}" for p in PARTS}
         migrate_all(server.url, names)
         ports = {p.name: free_port() for p in PARTS}
         for part in PARTS:
@@ -69,6 +70,8 @@ def main() -> None:
         target("idle RSS per process", f"{worst:.0f} MB (largest)", f"< {TARGET_MB} MB", worst < TARGET_MB)
     finally:
         supervisor.stop_all()
+        for name in set(names.values()):
+            asyncio.run(drop_database(server.url, name))
         server.stop()
 
 
