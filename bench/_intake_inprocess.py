@@ -20,6 +20,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import psutil
@@ -66,11 +67,23 @@ async def main_async(args: argparse.Namespace) -> None:
     part = next(p for p in SERVICES if p.name == "referrals")
     assert part.service_dir is not None
     url = await migrated_database(server, name, part.service_dir)
+    if args.plan_cache_mode:  # for an A/B of PostgreSQL's planning: the app's connections start with it
+        conn = await asyncpg.connect(plain_url(with_database(server, "postgres")))
+        try:
+            await conn.execute(f'ALTER DATABASE "{name}" SET plan_cache_mode = {args.plan_cache_mode}')
+        finally:
+            await conn.close()
     token = make_token("partner_system", agency="SCH-INPROC", agency_type="school", ttl_seconds=7200)
     overrides = {"cases_url": DEAD, "outcomes_url": DEAD, "match_retry_interval": 3600, "log_level": "WARNING",
                  "rate_limit_per_second": 1e9, "rate_limit_burst": 10**9}  # fmt: skip
     try:
-        async with app_client(create_app, Settings, url, **overrides) as client:
+        apps: list[Any] = []
+
+        def make_app(settings: Any) -> Any:
+            apps.append(create_app(settings))
+            return apps[-1]
+
+        async with app_client(make_app, Settings, url, **overrides) as client:
 
             async def one() -> None:
                 headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex}
@@ -94,16 +107,34 @@ async def main_async(args: argparse.Namespace) -> None:
                 rate = args.requests / (time.perf_counter() - t0)
                 print(f"  process CPU {ours[-1]:.2f} ms/referral, PostgreSQL {pg[-1]:.2f} ms/referral, {rate:.0f}/s"
                       f"  [load average {os.getloadavg()[0]:.1f}]", file=sys.__stdout__)  # fmt: skip
+            await _print_plans(apps[0].state.sessionmaker)
             print(f"median: process CPU {statistics.median(ours):.2f} ms, PostgreSQL {statistics.median(pg):.2f} ms "
                   f"per referral ({args.rounds} rounds of {args.requests})", file=sys.__stdout__)  # fmt: skip
     finally:
         await drop_database(server, name)
 
 
+async def _print_plans(sessionmaker: Any) -> None:
+    """How PostgreSQL planned the prepared statements on one pooled connection: generic (planned once) or custom
+    (planned at every execution), the most executed first."""
+    from sqlalchemy import text
+
+    async with sessionmaker() as session:
+        rows = await session.execute(
+            text(
+                "SELECT generic_plans, custom_plans, left(regexp_replace(statement, '\\s+', ' ', 'g'), 70) "
+                "FROM pg_prepared_statements ORDER BY generic_plans + custom_plans DESC LIMIT 4"
+            )
+        )
+        for generic, custom, statement in rows:
+            print(f"  plans: generic {generic}, custom {custom}: {statement}", file=sys.__stdout__)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--plan-cache-mode", choices=["auto", "force_generic_plan", "force_custom_plan"])
     args = parser.parse_args()
     args.requests -= args.requests % 8
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (the app's JSON log lines)

@@ -1,4 +1,5 @@
 """Idle memory (RSS) of each part's process after start-up and a few requests. Target: under 150 MB each.
+Also prints each process's idle CPU (ms of CPU per second over 10 s: relays, workers and pollers with no traffic).
 
 Run with `make bench` (or `.venv/bin/python bench/idle_memory.py`). Uses DATABASE_URL when set, otherwise an
 embedded PostgreSQL under .data/bench/.
@@ -6,6 +7,8 @@ embedded PostgreSQL under .data/bench/.
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sys
 import time
 
@@ -16,7 +19,7 @@ from bench_common import target
 from earlyhelp.database import migrate_all, open_server
 from earlyhelp.platform import PARTS, REPO_ROOT, process_env
 from earlyhelp.supervisor import Child, Supervisor, uvicorn_cmd
-from tests.support import free_port
+from tests.support import drop_database, free_port
 
 TARGET_MB = 150
 
@@ -26,8 +29,8 @@ def main() -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     server = open_server(data_dir)
     supervisor = Supervisor()
+    names = {p.name: f"bench_{p.name}_{os.getpid()}" for p in PARTS}  # this run's own (helpers share servers)
     try:
-        names = {p.name: f"bench_{p.name}" for p in PARTS}
         migrate_all(server.url, names)
         ports = {p.name: free_port() for p in PARTS}
         for part in PARTS:
@@ -63,10 +66,26 @@ def main() -> None:
             worst = max(worst, rss)
             print(f"{child.name:<10} {rss:>8.1f}   {'ok' if rss < TARGET_MB else 'OVER'}")
         print(f"largest: {worst:.1f} MB")
+        _idle_cpu(supervisor.children, seconds=10.0)
         target("idle RSS per process", f"{worst:.0f} MB (largest)", f"< {TARGET_MB} MB", worst < TARGET_MB)
     finally:
         supervisor.stop_all()
+        for name in set(names.values()):
+            asyncio.run(drop_database(server.url, name))
         server.stop()
+
+
+def _idle_cpu(children: list[Child], *, seconds: float) -> None:
+    """Each process's CPU (user + system, children included) over `seconds` of no traffic, in ms per second."""
+    processes = {c.name: psutil.Process(c.proc.pid) for c in children if c.proc is not None}
+
+    def cpu(process: psutil.Process) -> float:
+        return sum(sum(p.cpu_times()[:2]) for p in [process, *process.children(recursive=True)])
+
+    before = {name: cpu(p) for name, p in processes.items()}
+    time.sleep(seconds)
+    figures = ", ".join(f"{n} {1000 * (cpu(p) - before[n]) / seconds:.1f}" for n, p in processes.items())
+    print(f"idle CPU, ms per second over {seconds:.0f} s: {figures}  [load {os.getloadavg()[0]:.2f}]")
 
 
 if __name__ == "__main__":

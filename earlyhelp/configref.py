@@ -49,7 +49,8 @@ COMMON_NOTES: dict[str, str] = {
     "jwt_leeway_seconds": "Clock skew tolerated when checking `exp` and `nbf`.",
     "event_secret": "Standard Webhooks secret (`whsec_…`) that signs and verifies events between services. "
     "Must be the same on every service; production refuses the development value.",
-    "outbox_poll_interval": "Seconds between outbox relay polls (LISTEN/NOTIFY wakes it sooner).",
+    "outbox_poll_interval": "Seconds between outbox relay polls, the safety net: each outbox write wakes the "
+    "relays at commit (LISTEN/NOTIFY) and a due retry wakes them on time.",
     "outbox_batch_size": "Events a relay claims per round (`FOR UPDATE SKIP LOCKED`).",
     "outbox_max_attempts": "Delivery attempts before an event is dead-lettered.",
     "outbox_backoff_base": "First retry delay in seconds; doubled each attempt, with jitter.",

@@ -101,7 +101,7 @@ class ServiceSettings(BaseSettings):
     Outside production, when unset, the service mints one with the development key."""
 
     event_secret: str = DEV_EVENT_SECRET
-    outbox_poll_interval: float = 0.25
+    outbox_poll_interval: float = 3.0
     outbox_batch_size: int = 100
     outbox_max_attempts: int = 10
     outbox_backoff_base: float = 0.5

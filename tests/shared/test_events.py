@@ -341,3 +341,43 @@ async def test_backlog_and_dead_letter_gauges(outbox_db: tuple[str, async_sessio
         assert DB_POOL_IN_USE._value.get() == 1  # the held connection; the gauge query's own is back in the pool
     await relay.update_gauges()
     assert DB_POOL_IN_USE._value.get() == 0
+
+
+async def _wait_for(predicate: Any, seconds: float) -> float:
+    """Seconds until `predicate()` holds (checked every 20 ms); fails after `seconds`."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while not predicate():
+        assert loop.time() - started < seconds, "not in time"
+        await asyncio.sleep(0.02)
+    return loop.time() - started
+
+
+async def test_running_relay_wakes_on_notify_and_on_a_due_retry_not_the_poll(
+    outbox_db: tuple[str, async_sessionmaker[AsyncSession]],
+) -> None:
+    """With a 60 s safety-net poll, a new event is delivered at once (the outbox write's NOTIFY) and a failed
+    delivery is retried when its backoff ends (the relay sleeps until the next due retry, not the poll)."""
+    url, factory = outbox_db
+    secret = new_secret()
+    receiver = Receiver(secret)
+    await receiver.start()
+    await _subscribe(factory, receiver.url, secret)
+    relay = OutboxRelay(Database(url), platform, poll_interval=60.0, backoff_base=0.4, backoff_max=0.4)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run_forever(stop))
+    try:
+        await asyncio.sleep(1.0)  # the relay has found nothing and sleeps
+        [first] = await _publish(factory, 1, subject="a")
+        assert await _wait_for(lambda: receiver.ids == [str(first)], 5.0) < 5.0
+        receiver.status = 503
+        [second] = await _publish(factory, 1, subject="b")
+        await _wait_for(lambda: len(receiver.ids) == 2, 5.0)
+        receiver.status = 200
+        await _wait_for(lambda: receiver.ids == [str(first), str(second), str(second)], 5.0)
+        await _wait_for(lambda: not running.done(), 0.1)
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 5.0)  # stops promptly, without waiting out the poll
+        await receiver.stop()
+    assert await _statuses(factory) == {"delivered": 2}

@@ -15,16 +15,16 @@ from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import httpx
 import structlog
 from sqlalchemy import func, insert, literal, select, update
 
-from shared.db import Database, plain_url
+from shared.db import Database
 from shared.events.envelope import CloudEvent, sign_headers
 from shared.events.outbox import NOTIFY_CHANNEL
 from shared.logging import outgoing_headers
 from shared.metrics import DB_POOL_IN_USE, OUTBOX_BACKLOG, OUTBOX_DEAD, OUTBOX_DELIVERIES, OUTBOX_LAG
+from shared.notify import listen, wait_any
 from shared.platform_tables import PlatformTables
 from shared.tracing import continue_trace, untraced_http
 
@@ -65,7 +65,7 @@ class OutboxRelay:
         backoff_base: float = 0.5,
         backoff_max: float = 300.0,
         timeout: float = 5.0,
-        poll_interval: float = 0.25,
+        poll_interval: float = 3.0,
         max_concurrency: int = 16,
         client: httpx.AsyncClient | None = None,
     ) -> None:
@@ -230,27 +230,29 @@ class OutboxRelay:
         return response.status_code, error, ms
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set, woken by NOTIFY and polling as the safety net."""
-        listener = asyncio.create_task(self._listen(stop))
+        """Deliver until `stop` is set. After a pass that found work it passes again at once (a delivery may have
+        unblocked the next one about its subject); otherwise it sleeps until NOTIFY wakes it (`shared.notify`:
+        each outbox write notifies at commit), the next retry is due, or `poll_interval` (the safety net)."""
+        listener = asyncio.create_task(listen(self.db.url, NOTIFY_CHANNEL, self._wake, stop), name="outbox-listener")
         next_gauge = 0.0
         try:
             while not stop.is_set():
+                self._wake.clear()  # before the pass: a notification during it wakes the next wait
                 if time.monotonic() >= next_gauge:
                     next_gauge = time.monotonic() + 5.0
                     with contextlib.suppress(Exception):
                         await self.update_gauges()
                 try:
                     handled = await self.run_once()
+                    wait = 0.0 if handled else await self.next_due_in()
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # the database may be down: keep the relay alive
                     log.warning("outbox_relay_error", error_type=type(exc).__name__, error=str(exc)[:200])
-                    handled = 0
-                    await _sleep_or_stop(stop, 1.0)
-                if handled < self.batch_size:
-                    self._wake.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+                    await wait_any(1.0, stop)
+                    wait = self.poll_interval
+                if wait > 0:
+                    await wait_any(wait, self._wake, stop)
         finally:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -258,6 +260,16 @@ class OutboxRelay:
             if self._owns_client and self._client is not None:
                 await self._client.aclose()
                 self._client = None
+
+    async def next_due_in(self) -> float:
+        """Seconds until the earliest pending delivery not yet due (a retry) is due, at most `poll_interval`."""
+        d = self.tables.outbox_deliveries
+        query = select(func.extract("epoch", func.min(d.c.next_attempt_at) - func.now())).where(
+            d.c.status == "pending", d.c.next_attempt_at > func.now()
+        )
+        async with self.db.sessionmaker() as session:
+            seconds = (await session.execute(query)).scalar_one_or_none()
+        return self.poll_interval if seconds is None else min(self.poll_interval, max(float(seconds), 0.01))
 
     async def update_gauges(self) -> None:
         """Publish the backlog and dead-letter counts as Prometheus gauges."""
@@ -273,25 +285,3 @@ class OutboxRelay:
         checked_out = getattr(pool, "checkedout", None)
         if callable(checked_out):
             DB_POOL_IN_USE.set(checked_out())
-
-    async def _listen(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                conn = await asyncpg.connect(plain_url(self.db.url), timeout=5)
-            except Exception:
-                await _sleep_or_stop(stop, 2.0)
-                continue
-            try:
-                await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
-                while not stop.is_set() and not conn.is_closed():
-                    await _sleep_or_stop(stop, 5.0)
-            except Exception:
-                await _sleep_or_stop(stop, 1.0)
-            finally:
-                with contextlib.suppress(Exception):
-                    await conn.close(timeout=2)
-
-
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)

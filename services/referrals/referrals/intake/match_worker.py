@@ -15,14 +15,13 @@ import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 import httpx
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from referrals.intake.matching import CasesUnavailable, PersonIndex
 from referrals.intake.repository import MATCHING_CHANNEL, IntakeRepository
-from shared.db import plain_url
+from shared.notify import listen, wait_any
 from shared.tracing import continue_trace
 
 log = structlog.get_logger("referrals.matching")
@@ -89,7 +88,9 @@ class MatchingWorker:
             return await match_pending(session, self.index, self.http, limit=self.batch, interval=self.interval)
 
     async def run(self, stop: asyncio.Event) -> None:
-        listener = asyncio.create_task(self._listen(stop), name="matching-listener")
+        listener = asyncio.create_task(
+            listen(self.database_url, MATCHING_CHANNEL, self.wake, stop), name="matching-listener"
+        )
         try:
             while not stop.is_set():
                 self.wake.clear()
@@ -102,42 +103,8 @@ class MatchingWorker:
                     log.warning("matching_error", error_type=type(exc).__name__, error=str(exc)[:200])
                 if claimed == self.batch and completed == claimed:
                     continue  # more may be due: drain (each pass completes what it claimed, so this ends)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(_first(self.wake, stop), timeout=self.interval)
+                await wait_any(self.interval, self.wake, stop)
         finally:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await listener
-
-    async def _listen(self, stop: asyncio.Event) -> None:
-        """Hold a connection that LISTENs on `MATCHING_CHANNEL`; reconnect (and wake, for what was missed)."""
-        while not stop.is_set():
-            try:
-                conn = await asyncpg.connect(plain_url(self.database_url), timeout=5)
-            except Exception:
-                await _sleep_or_stop(stop, 2.0)
-                continue
-            try:
-                await conn.add_listener(MATCHING_CHANNEL, lambda *_: self.wake.set())
-                self.wake.set()
-                while not stop.is_set() and not conn.is_closed():
-                    await _sleep_or_stop(stop, 5.0)
-            except Exception:
-                await _sleep_or_stop(stop, 1.0)
-            finally:
-                with contextlib.suppress(Exception):
-                    await conn.close(timeout=2)
-
-
-async def _first(*events: asyncio.Event) -> None:
-    waiters = [asyncio.create_task(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-
-
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
