@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar, Token
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, get_args
 
 from pydantic import AliasChoices, BaseModel, model_validator
 
@@ -76,6 +76,9 @@ class AcceptsOldNames(BaseModel):
     (`used_deprecated`), so the answer carries the `Deprecation` header."""
 
     _old_names: ClassVar[dict[str, str]] = {}
+    old_forms: ClassVar[tuple[str, ...]] = ()
+    """Old value forms its fields still accept (e.g. a descriptor's label where its code is expected), which the
+    handler notes with `used_deprecated`: listed so the OpenAPI document declares the headers (`accepts_old_names`)."""
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -89,3 +92,16 @@ class AcceptsOldNames(BaseModel):
             for old in cls._old_names.keys() & data.keys():
                 used_deprecated(f"{cls.__name__}.{old}")
         return data
+
+
+def accepts_old_names(annotation: Any, _seen: frozenset[type] = frozenset()) -> bool:
+    """Whether a request body of this type (or a model nested in it) accepts an old name or form
+    (`AcceptsOldNames`), so that its answer may carry the `Deprecation` header: the OpenAPI document says so."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if annotation in _seen:
+            return False
+        if issubclass(annotation, AcceptsOldNames) and (annotation._old_names or annotation.old_forms):
+            return True
+        seen = _seen | {annotation}
+        return any(accepts_old_names(f.annotation, seen) for f in annotation.model_fields.values())
+    return any(accepts_old_names(arg, _seen) for arg in get_args(annotation))

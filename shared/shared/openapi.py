@@ -27,6 +27,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from shared.auth import get_principal
+from shared.deprecation import DEPRECATED_SINCE, DOCS_URL, accepts_old_names
 from shared.errors import PROBLEM_JSON, PROBLEM_RESPONSES, PROBLEM_SCHEMA_REF, problem_schemas
 from shared.limits import RateLimiter
 from shared.middleware import RequestPolicy
@@ -60,6 +61,24 @@ RATE_LIMIT_HEADERS = {
     },
 }
 """Sent on every answer the rate limiter (`shared.limits.RateLimiter`) lets through."""
+DEPRECATION_HEADERS = {
+    "Deprecation": {
+        "description": (
+            'RFC 9745: the request used a deprecated name or form (docs/contracts.md, "Deprecated names"); when '
+            f"they were deprecated, `@<seconds since the epoch>` (`@{int(DEPRECATED_SINCE.timestamp())}`)"
+        ),
+        "schema": {"type": "string", "maxLength": 20, "pattern": "^@\\d+$"},
+    },
+    "Link": {
+        "description": (
+            "With `Deprecation`: where the old names and their replacements are listed, "
+            f'`<{DOCS_URL}>; rel="deprecation"; type="text/html"`'
+        ),
+        "schema": {"type": "string", "maxLength": 500},
+    },
+}
+"""Components (`#/components/headers`) sent on the answers of operations whose request body accepts an old name
+(`shared.deprecation.AcceptsOldNames`) when the request used one (`shared.middleware.PlatformMiddleware`)."""
 WWW_AUTHENTICATE = {
     "description": 'The bearer challenge (`Bearer error="invalid_token"`)',
     "schema": {"type": "string", "maxLength": 200},
@@ -117,12 +136,24 @@ def complete(schema: dict[str, Any], app: FastAPI, optional_auth: Collection[str
             for status in statuses:
                 responses.setdefault(str(status), _response(status))
             limited = limits.rate and not template.startswith(RateLimiter.EXEMPT)
+            if route.body_field is not None and accepts_old_names(route.body_field.field_info.annotation):
+                _declare_deprecation(components, responses)
             for status, response in responses.items():
                 if status.isdigit() and int(status) >= 400:
                     _as_problem(int(status), response)
                 if limited and status[:1] in ("2", "4"):
                     response.setdefault("headers", {}).update(RATE_LIMIT_HEADERS)
     _polish(schema)
+
+
+def _declare_deprecation(components: dict[str, Any], responses: dict[str, Any]) -> None:
+    """The `Deprecation` and `Link` headers (referenced components) on every answer of an operation whose body
+    accepts an old name: the middleware adds them to whatever answer a request using one gets."""
+    components.setdefault("headers", {}).update(copy.deepcopy(DEPRECATION_HEADERS))
+    for response in responses.values():
+        headers = response.setdefault("headers", {})
+        for name in DEPRECATION_HEADERS:
+            headers[name] = {"$ref": f"#/components/headers/{name}"}
 
 
 def _request_policy(app: FastAPI) -> RequestPolicy:

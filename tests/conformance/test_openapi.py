@@ -161,3 +161,33 @@ def test_an_inlined_problem_schema_is_what_the_validator_rejects() -> None:
                 response["content"][PROBLEM_JSON]["schema"] = Problem.model_json_schema()
     problem = openapi_invalid(doc)
     assert problem is not None and "/$defs/FieldProblem" in problem, problem
+
+
+OLD_NAMES = {
+    ("referrals", "post", "/v1/referrals/{referral_id}/decision"),  # `outcome` for `decision`
+    ("cases", "post", "/v1/cases/{case_id}/assessment"),  # a descriptor's label for its code
+}
+"""The operations whose request body accepts a deprecated name or form (docs/contracts.md, "Deprecated names")."""
+
+
+def test_only_operations_accepting_old_names_declare_the_deprecation_headers(
+    document: tuple[str, dict[str, Any]],
+) -> None:
+    name, doc = document
+    declared = set()
+    for method, path, op in operations(doc):
+        for status, response in op["responses"].items():
+            headers = response.get("headers", {})
+            if (name, method, path) in OLD_NAMES:
+                assert headers.get("Deprecation") == {"$ref": "#/components/headers/Deprecation"}, (path, status)
+                assert headers.get("Link") == {"$ref": "#/components/headers/Link"}, (path, status)
+                declared.add((name, method, path))
+            else:
+                assert "Deprecation" not in headers and "Link" not in headers, (name, method, path, status)
+    assert declared == {op for op in OLD_NAMES if op[0] == name}
+    if declared:
+        components = doc["components"]["headers"]
+        assert components["Deprecation"]["schema"]["pattern"] == "^@\\d+$"
+        assert 'rel="deprecation"' in components["Link"]["description"]
+    else:
+        assert "headers" not in doc["components"]

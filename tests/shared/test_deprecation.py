@@ -11,7 +11,7 @@ import httpx
 from fastapi import FastAPI
 from pydantic import AliasChoices, BaseModel, Field
 
-from shared.deprecation import AcceptsOldNames, old_names, renamed, used_deprecated
+from shared.deprecation import AcceptsOldNames, accepts_old_names, old_names, renamed, used_deprecated
 from shared.middleware import PlatformMiddleware
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "docs" / "contracts.md"
@@ -68,3 +68,21 @@ async def test_the_headers_come_only_with_a_request_that_used_an_old_name() -> N
     for answer in (old, old_form):
         assert answer.headers["deprecation"].startswith("@")
         assert answer.headers["link"].endswith('; rel="deprecation"; type="text/html"')
+
+
+class Nested(BaseModel):
+    items: list[Body] = []
+
+
+class OldForm(AcceptsOldNames):
+    old_forms = ("label",)
+    code: str
+
+
+class Plain(BaseModel):
+    note: str
+
+
+def test_a_body_accepts_old_names_through_its_own_or_a_nested_model() -> None:
+    assert accepts_old_names(Body) and accepts_old_names(Nested) and accepts_old_names(OldForm | None)
+    assert not accepts_old_names(Plain) and not accepts_old_names(list[Plain]) and not accepts_old_names(str)

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from cases.schemas import Name, Strict, Text
+from shared.deprecation import AcceptsOldNames
 from shared.fields import FEW, MANY, Actor, Code, Count, LongText, Note, ShortText
 
 CaseOutcome = Literal["needs_met", "stepped_up", "stepped_down", "moved_away", "disengaged", "other"]
@@ -89,7 +90,9 @@ class LeadWorkerAssignmentRead(BaseModel):
     end_reason: LongText | None
 
 
-class NeedAssessed(Strict):
+class NeedAssessed(Strict, AcceptsOldNames):
+    old_forms = ("descriptor label",)  # `descriptors`: a descriptor's exact label (`planning.assessed_needs`)
+
     code: Name
     descriptors: list[Text] = Field(
         default_factory=list,
