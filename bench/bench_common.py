@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 
+import psutil
+
 
 def load_average() -> str:
     one, five, fifteen = os.getloadavg()
@@ -14,3 +16,15 @@ def load_average() -> str:
 def target(name: str, figure: str, goal: str, met: bool) -> None:
     """`TARGET <name>: <figure> (target <goal>) met|NOT MET [load …]` — one line, grep-able."""
     print(f"TARGET {name}: {figure} (target {goal}) {'met' if met else 'NOT MET'} [{load_average()}]", flush=True)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds so far of these processes (one that has exited counts nothing)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total

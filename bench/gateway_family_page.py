@@ -34,7 +34,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_common import load_average, target  # noqa: E402
+from bench_common import cpu_seconds, load_average, target  # noqa: E402
 
 from tests.gateway.test_services import FAMILY_PAGE, HUB, MANAGER, add_hubs, seed_families  # noqa: E402
 from tests.support import (  # noqa: E402
@@ -72,14 +72,6 @@ class Side:
             f"   CPU ms/request: server {self.cpu_ms('server'):5.1f}, services {self.cpu_ms('services'):5.1f},"
             f" client {self.cpu_ms('client'):4.1f}"
         )
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        times = psutil.Process(pid).cpu_times()
-        total += times.user + times.system
-    return total
 
 
 def quantile(values: list[float], q: float) -> float:

@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from _baseline import BASELINE_DB_ENV, TABLE_DDL  # noqa: E402
-from bench_common import load_average, target  # noqa: E402
+from bench_common import cpu_seconds, load_average, target  # noqa: E402
 
 from earlyhelp.platform import SERVICES  # noqa: E402
 from shared.db import plain_url  # noqa: E402
@@ -90,14 +90,6 @@ def run_openloop(url: str, token: str, tag: int, *, rate: float, seconds: float)
     line = next(ln for ln in out.splitlines() if ln.startswith("OPENLOOPJSON "))
     result: dict[str, Any] = json.loads(line.removeprefix("OPENLOOPJSON "))
     return result
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        times = psutil.Process(pid).cpu_times()
-        total += times.user + times.system
-    return total
 
 
 Backends = dict[int, tuple[str, float]]
